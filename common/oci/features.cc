@@ -1,0 +1,48 @@
+#include "common/oci/features.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/oci/names.h"
+#include "common/oci/version.h"
+
+namespace sandbox::oci {
+
+std::string FeaturesJson(const FeaturesOptions& options, int indent) {
+  using Json = nlohmann::json;
+  Json actions = Json::array();
+  for (const std::string& action : SeccompActions()) {
+    if (action != "SCMP_ACT_NOTIFY") actions.push_back(action);  // rejected by validation
+  }
+  Json features = {
+      {"ociVersionMin", std::string(kOciVersionMin)},
+      {"ociVersionMax", std::string(kOciVersion)},
+      {"hooks", HookNames()},
+      {"mountOptions", MountOptions()},
+      {"linux",
+       {
+           {"namespaces", NamespaceTypes()},
+           {"capabilities", CapabilityNames()},
+           // The guest kernel runs pure cgroup v2; v1 and systemd drivers do not exist there.
+           {"cgroup", {{"v1", false}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", true}}},
+           {"seccomp",
+            {{"enabled", true},
+             {"actions", actions},
+             {"operators", SeccompOperators()},
+             {"archs", SeccompArchitectures()},
+             {"knownFlags", SeccompFlags()},
+             {"supportedFlags", SeccompFlags()}}},
+           // The VM boundary replaces host LSMs; the guest kernel has none.
+           {"apparmor", {{"enabled", false}}},
+           {"selinux", {{"enabled", false}}},
+           {"intelRdt", {{"enabled", false}, {"schemata", false}, {"enableMonitoring", false}}},
+           {"mountExtensions", {{"idmap", {{"enabled", false}}}}},
+           {"netDevices", {{"enabled", false}}},
+           {"memoryPolicy", {{"modes", MemoryPolicyModes()}, {"flags", MemoryPolicyFlags()}}},
+       }},
+      {"annotations", {{"io.github.sandbox-rt.version", options.runtime_version}}},
+      {"potentiallyUnsafeConfigAnnotations", Json::array()},
+  };
+  return features.dump(indent);
+}
+
+}  // namespace sandbox::oci

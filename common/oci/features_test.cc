@@ -1,0 +1,25 @@
+#include "common/oci/features.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace sandbox::oci {
+namespace {
+
+TEST(Features, DocumentHasTheSpecShape) {
+  nlohmann::json features = nlohmann::json::parse(FeaturesJson({.runtime_version = "0.1.0"}));
+  EXPECT_EQ(features["ociVersionMin"], "1.0.0");
+  EXPECT_EQ(features["ociVersionMax"], "1.3.0");
+  EXPECT_EQ(features["hooks"].size(), 6u);
+  EXPECT_EQ(features["linux"]["namespaces"].size(), 8u);
+  EXPECT_TRUE(features["linux"]["cgroup"]["v2"].get<bool>());
+  EXPECT_FALSE(features["linux"]["netDevices"]["enabled"].get<bool>());
+  auto actions = features["linux"]["seccomp"]["actions"];
+  EXPECT_EQ(std::find(actions.begin(), actions.end(), "SCMP_ACT_NOTIFY"), actions.end());
+  EXPECT_NE(std::find(actions.begin(), actions.end(), "SCMP_ACT_ERRNO"), actions.end());
+  EXPECT_EQ(features["annotations"]["io.github.sandbox-rt.version"], "0.1.0");
+}
+
+}  // namespace
+}  // namespace sandbox::oci

@@ -1,0 +1,20 @@
+// config.json <-> Spec. Parsing collects every type error with its JSON path;
+// semantic checks are in validate.h.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/oci/field_error.h"
+#include "common/oci/spec.h"
+
+namespace sandbox::oci {
+
+// Parses config.json text. Returns every structural error found (malformed
+// JSON, wrong types, missing required properties); empty means `out` is filled.
+FieldErrors ParseSpec(std::string_view text, Spec& out);
+
+// Serialises a Spec, unknown properties included. indent < 0: one line.
+std::string SpecToJson(const Spec& spec, int indent = 2);
+
+}  // namespace sandbox::oci

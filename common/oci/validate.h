@@ -1,0 +1,25 @@
+// Semantic checks of a parsed config.json: every MUST of the runtime spec that
+// can be checked before running, plus the limits of this runtime (features it
+// rejects rather than silently ignores). All problems are collected.
+#pragma once
+
+#include <string>
+
+#include "common/oci/field_error.h"
+#include "common/oci/spec.h"
+
+namespace sandbox::oci {
+
+struct ValidateOptions {
+  // Bundle directory; when set, root.path must exist (relative to it) and be a directory.
+  std::string bundle_dir;
+  // The host's OCI arch name ("amd64", "arm64", ...) for the platform check.
+  std::string host_arch = "amd64";
+};
+
+FieldErrors ValidateSpec(const Spec& spec, const ValidateOptions& options);
+
+// The OCI (Go) name of this machine's architecture.
+std::string HostOciArch();
+
+}  // namespace sandbox::oci
