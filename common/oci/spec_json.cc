@@ -349,6 +349,16 @@ FieldErrors ParseSpec(std::string_view text, Spec& out) {
   return json_detail::ParseDocument(text, out);
 }
 
+FieldErrors ParseProcess(std::string_view text, Process& out) {
+  out = Process();
+  return json_detail::ParseDocument(text, out);
+}
+
+FieldErrors ParseResources(std::string_view text, Resources& out) {
+  out = Resources();
+  return json_detail::ParseDocument(text, out);
+}
+
 std::string SpecToJson(const Spec& spec, int indent) {
   return json_detail::Encode(spec).dump(indent);
 }

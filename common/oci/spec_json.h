@@ -14,6 +14,11 @@ namespace sandbox::oci {
 // JSON, wrong types, missing required properties); empty means `out` is filled.
 FieldErrors ParseSpec(std::string_view text, Spec& out);
 
+// process.json for `exec -p` and resources.json for `update -r`: the same
+// objects as in config.json, parsed with the same rules.
+FieldErrors ParseProcess(std::string_view text, Process& out);
+FieldErrors ParseResources(std::string_view text, Resources& out);
+
 // Serialises a Spec, unknown properties included. indent < 0: one line.
 std::string SpecToJson(const Spec& spec, int indent = 2);
 

@@ -55,6 +55,16 @@ class Validator {
     }
   }
 
+  FieldErrors RunProcessOnly() {
+    CheckProcess();
+    return std::move(errors_);
+  }
+
+  FieldErrors RunResourcesOnly(const Resources& resources) {
+    CheckResources(resources);
+    return std::move(errors_);
+  }
+
   FieldErrors Run() {
     CheckVersion();
     CheckRoot();
@@ -678,6 +688,19 @@ class Validator {
 
 FieldErrors ValidateSpec(const Spec& spec, const ValidateOptions& options) {
   return Validator(spec, options).Run();
+}
+
+FieldErrors ValidateProcess(const Process& process) {
+  Spec spec;
+  spec.process = process;
+  ValidateOptions options;
+  return Validator(spec, options).RunProcessOnly();
+}
+
+FieldErrors ValidateResources(const Resources& resources) {
+  Spec spec;
+  ValidateOptions options;
+  return Validator(spec, options).RunResourcesOnly(resources);
 }
 
 std::string HostOciArch() {

@@ -19,6 +19,11 @@ struct ValidateOptions {
 
 FieldErrors ValidateSpec(const Spec& spec, const ValidateOptions& options);
 
+// Checks of one process (exec) and of a resources update, with the same rules
+// and paths as inside config.json ("process.cwd", "linux.resources.cpu.quota").
+FieldErrors ValidateProcess(const Process& process);
+FieldErrors ValidateResources(const Resources& resources);
+
 // The OCI (Go) name of this machine's architecture.
 std::string HostOciArch();
 

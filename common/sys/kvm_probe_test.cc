@@ -1,0 +1,45 @@
+#include "common/sys/kvm_probe.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace sandbox {
+namespace {
+
+TEST(KvmProbe, ClassifiesModuleLists) {
+  using List = std::vector<std::string>;
+  EXPECT_EQ(ClassifyKvmModules(List{}), KvmKind::kNone);
+  EXPECT_EQ(ClassifyKvmModules(List{"loop", "kvm_intel", "kvm"}), KvmKind::kIntel);
+  EXPECT_EQ(ClassifyKvmModules(List{"kvm", "kvm_amd"}), KvmKind::kAmd);
+  EXPECT_EQ(ClassifyKvmModules(List{"kvm", "kvm_pvm"}), KvmKind::kPvm);
+  EXPECT_EQ(ClassifyKvmModules(List{"kvm"}), KvmKind::kUnknown);
+  // A module merely named like kvm is not kvm.
+  EXPECT_EQ(ClassifyKvmModules(List{"kvmgt"}), KvmKind::kNone);
+}
+
+TEST(KvmProbe, LoadedModulesListsTheDirectory) {
+  char pattern[] = "/tmp/sandbox-modules-XXXXXX";
+  ASSERT_NE(::mkdtemp(pattern), nullptr);
+  std::string dir = pattern;
+  ASSERT_EQ(::mkdir((dir + "/kvm").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((dir + "/kvm_amd").c_str(), 0755), 0);
+  std::vector<std::string> modules = LoadedModules(dir);
+  std::sort(modules.begin(), modules.end());
+  EXPECT_EQ(modules, (std::vector<std::string>{"kvm", "kvm_amd"}));
+  EXPECT_TRUE(LoadedModules(dir + "/missing").empty());
+  ::rmdir((dir + "/kvm").c_str());
+  ::rmdir((dir + "/kvm_amd").c_str());
+  ::rmdir(dir.c_str());
+}
+
+TEST(KvmProbe, MissingDeviceNamesIt) {
+  Result<KvmProbe> probe = ProbeKvm("/nonexistent/kvm");
+  ASSERT_FALSE(probe.ok());
+  EXPECT_NE(probe.status().message().find("/nonexistent/kvm"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sandbox

@@ -1,0 +1,66 @@
+#include "shim/cli/cli_context.h"
+
+#include <pwd.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <ctime>
+
+namespace sandbox::cli {
+namespace {
+
+std::string OwnerName() {
+  uid_t uid = ::getuid();
+  struct passwd entry;
+  struct passwd* result = nullptr;
+  char buffer[1024];
+  if (::getpwuid_r(uid, &entry, buffer, sizeof(buffer), &result) == 0 && result != nullptr) {
+    return result->pw_name;
+  }
+  return std::to_string(uid);
+}
+
+}  // namespace
+
+shim::Runtime& CliContext::runtime() {
+  if (!runtime_) {
+    store_ = std::make_unique<shim::StateStore>(global.root);
+    runtime_ = std::make_unique<shim::Runtime>(shim::RuntimeContext{
+        .store = store_.get(), .sandbox = nullptr, .now = NowRfc3339, .owner = OwnerName()});
+  }
+  return *runtime_;
+}
+
+int Fail(const Status& status) {
+  spdlog::error("{}", status.message());
+  return 1;
+}
+
+void AddCreateFlags(CLI::App& command, shim::CreateOptions& options) {
+  command.add_option("-b,--bundle", options.bundle, "path to the bundle directory")->capture_default_str();
+  command.add_option("--pid-file", options.pid_file, "write the container's host pid to this file");
+  command.add_option("--console-socket", options.console_socket,
+                     "AF_UNIX socket that receives the pty master when process.terminal is true");
+  command.add_flag("--no-pivot", options.no_pivot, "use MS_MOVE + chroot instead of pivot_root in the guest");
+  command.add_flag("--no-new-keyring", options.no_new_keyring, "do not create a new session keyring");
+  command.add_option("--preserve-fds", options.preserve_fds, "pass N extra fds (from 3) to the container")
+      ->check(CLI::NonNegativeNumber);
+}
+
+void AddIdArgument(CLI::App& command, std::string& id) {
+  command.add_option("container-id", id, "the container's id")->required();
+}
+
+std::string NowRfc3339() {
+  struct timespec now;
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  struct tm utc;
+  ::gmtime_r(&now.tv_sec, &utc);
+  char seconds[32];
+  std::strftime(seconds, sizeof(seconds), "%Y-%m-%dT%H:%M:%S", &utc);
+  char text[64];
+  std::snprintf(text, sizeof(text), "%s.%09ldZ", seconds, now.tv_nsec);
+  return text;
+}
+
+}  // namespace sandbox::cli

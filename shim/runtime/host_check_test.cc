@@ -1,0 +1,64 @@
+#include "shim/runtime/host_check.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "common/base/file_util.h"
+
+namespace sandbox::shim {
+namespace {
+
+const HostCheck& Find(const HostReport& report, const std::string& name) {
+  for (const HostCheck& check : report.checks) {
+    if (check.name == name) return check;
+  }
+  static HostCheck missing{.name = "missing", .verdict = Verdict::kFail, .detail = "", .remedy = ""};
+  ADD_FAILURE() << "no check named " << name;
+  return missing;
+}
+
+TEST(HostCheck, MissingEverythingFailsWithRemedies) {
+  HostReport report = CheckHost({.kvm_device = "/nonexistent/kvm",
+                                 .sys_module_dir = "/nonexistent/modules",
+                                 .cgroup_root = "/nonexistent/cgroup",
+                                 .guest_dir = "/nonexistent/guest",
+                                 .vmm_path = "/nonexistent/sandbox-vmm",
+                                 .path_env = "/nonexistent/bin"});
+  EXPECT_FALSE(report.ready);
+  for (const char* name : {"kvm", "kvm-api", "guest-kernel", "guest-initramfs", "sandbox-vmm"}) {
+    const HostCheck& check = Find(report, name);
+    EXPECT_EQ(check.verdict, Verdict::kFail) << name;
+    EXPECT_FALSE(check.remedy.empty()) << name;
+  }
+  EXPECT_EQ(Find(report, "test-host").verdict, Verdict::kWarn);
+  EXPECT_EQ(Find(report, "cgroup").verdict, Verdict::kWarn);
+}
+
+TEST(HostCheck, PvmIsAWarningPointingAtTheTestHost) {
+  char pattern[] = "/tmp/sandbox-hostcheck-XXXXXX";
+  ASSERT_NE(::mkdtemp(pattern), nullptr);
+  std::string dir = pattern;
+  ASSERT_TRUE(MakeDirs(dir + "/modules/kvm").ok());
+  ASSERT_TRUE(MakeDirs(dir + "/modules/kvm_pvm").ok());
+  ASSERT_TRUE(WriteFileAtomic(dir + "/kvm", "").ok());
+  ASSERT_TRUE(WriteFileAtomic(dir + "/vmlinux", "").ok());
+  ASSERT_TRUE(WriteFileAtomic(dir + "/initramfs.img", "").ok());
+  HostReport report = CheckHost({.kvm_device = dir + "/kvm",
+                                 .sys_module_dir = dir + "/modules",
+                                 .cgroup_root = "/sys/fs/cgroup",
+                                 .guest_dir = dir,
+                                 .vmm_path = "",
+                                 .path_env = ""});
+  const HostCheck& kvm = Find(report, "kvm");
+  EXPECT_EQ(kvm.verdict, Verdict::kWarn);
+  EXPECT_NE(kvm.detail.find("PVM"), std::string::npos);
+  EXPECT_NE(kvm.remedy.find("tests/testhost/run.sh"), std::string::npos);
+  EXPECT_EQ(Find(report, "guest-kernel").verdict, Verdict::kOk);
+  EXPECT_EQ(Find(report, "guest-initramfs").verdict, Verdict::kOk);
+  // A plain file is not a KVM device.
+  EXPECT_EQ(Find(report, "kvm-api").verdict, Verdict::kFail);
+  ASSERT_TRUE(RemoveTree(dir).ok());
+}
+
+}  // namespace
+}  // namespace sandbox::shim

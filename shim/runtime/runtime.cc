@@ -1,0 +1,278 @@
+#include "shim/runtime/runtime.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <system_error>
+
+#include "common/base/file_util.h"
+#include "common/oci/spec_json.h"
+#include "common/oci/validate.h"
+#include "common/oci/version.h"
+#include "shim/runtime/container_id.h"
+
+namespace sandbox::shim {
+namespace {
+
+using oci::ContainerStatus;
+
+ContainerStatus StatusOf(const oci::State& state) {
+  return oci::ParseContainerStatus(state.status).value_or(ContainerStatus::kStopped);
+}
+
+ContainerStatus FromLive(LiveStatus live) {
+  switch (live) {
+    case LiveStatus::kCreated: return ContainerStatus::kCreated;
+    case LiveStatus::kRunning: return ContainerStatus::kRunning;
+    case LiveStatus::kPaused: return ContainerStatus::kPaused;
+    case LiveStatus::kStopped: return ContainerStatus::kStopped;
+  }
+  return ContainerStatus::kStopped;
+}
+
+Status WritePidFile(const std::string& path, int64_t pid) {
+  // runc writes the pid without a newline, atomically.
+  return WriteFileAtomic(path, std::to_string(pid), 0644).Wrap("writing --pid-file");
+}
+
+std::string AbsolutePath(const std::string& path) {
+  std::error_code error;
+  std::filesystem::path absolute = std::filesystem::absolute(path, error);
+  if (error) return path;
+  return absolute.lexically_normal().string();
+}
+
+}  // namespace
+
+Result<oci::Spec> LoadBundleSpec(const std::string& bundle) {
+  if (!IsDirectory(bundle)) return NotFound("bundle " + bundle + " is not a directory");
+  std::string path = bundle + "/config.json";
+  SANDBOX_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  oci::Spec spec;
+  oci::FieldErrors errors = oci::ParseSpec(text, spec);
+  if (errors.empty()) errors = oci::ValidateSpec(spec, {.bundle_dir = bundle, .host_arch = oci::HostOciArch()});
+  if (!errors.empty()) return oci::FieldErrorsToStatus(path + " is invalid", errors);
+  return spec;
+}
+
+Result<Sandbox*> Runtime::RequireSandbox() const {
+  if (context_.sandbox == nullptr) {
+    return FailedPrecondition(
+        "no microVM sandbox backend is available in this build (sandbox-vmm and the guest "
+        "agent are not installed); `sandbox-rt check` shows what is missing");
+  }
+  return context_.sandbox;
+}
+
+SandboxRef Runtime::RefFor(const oci::State& state) const {
+  return SandboxRef{.id = state.id,
+                    .state_dir = context_.store->ContainerDir(state.id),
+                    .bundle = state.bundle,
+                    .pid = state.pid};
+}
+
+Status Runtime::SetStatus(oci::State& state, ContainerStatus status) {
+  state.status = std::string(oci::ContainerStatusName(status));
+  return context_.store->Save(state);
+}
+
+Result<oci::State> Runtime::LoadFresh(const std::string& id) {
+  SANDBOX_ASSIGN_OR_RETURN(oci::State state, context_.store->Load(id));
+  ContainerStatus status = StatusOf(state);
+  bool live = status == ContainerStatus::kCreated || status == ContainerStatus::kRunning ||
+              status == ContainerStatus::kPaused;
+  if (!live || context_.sandbox == nullptr) return state;
+  Result<LiveStatus> queried = context_.sandbox->Query(RefFor(state));
+  // A sandbox that cannot be reached any more (VMM gone) means the container is gone.
+  ContainerStatus fresh = queried.ok() ? FromLive(*queried) : ContainerStatus::kStopped;
+  if (fresh != status) SANDBOX_RETURN_IF_ERROR(SetStatus(state, fresh));
+  return state;
+}
+
+Result<oci::State> Runtime::LoadInStatus(const std::string& id, const char* verb,
+                                         std::initializer_list<ContainerStatus> allowed) {
+  SANDBOX_ASSIGN_OR_RETURN(oci::State state, LoadFresh(id));
+  ContainerStatus status = StatusOf(state);
+  for (ContainerStatus ok : allowed) {
+    if (status == ok) return state;
+  }
+  return FailedPrecondition(std::string("cannot ") + verb + " container \"" + id + "\": it is " +
+                            state.status);
+}
+
+Status Runtime::Create(const CreateOptions& options) {
+  SANDBOX_RETURN_IF_ERROR(ValidateContainerId(options.id));
+  std::string bundle = AbsolutePath(options.bundle);
+  SANDBOX_ASSIGN_OR_RETURN(oci::Spec spec, LoadBundleSpec(bundle));
+  SANDBOX_ASSIGN_OR_RETURN(Sandbox * sandbox, RequireSandbox());
+
+  oci::State state;
+  state.oci_version = std::string(oci::kOciVersion);
+  state.id = options.id;
+  state.status = std::string(oci::ContainerStatusName(ContainerStatus::kCreating));
+  state.bundle = bundle;
+  state.annotations = spec.annotations;
+  std::string root_path = spec.root->path;
+  state.rootfs = root_path.starts_with("/") ? root_path : bundle + "/" + root_path;
+  if (context_.now) state.created = context_.now();
+  if (!context_.owner.empty()) state.owner = context_.owner;
+  SANDBOX_RETURN_IF_ERROR(context_.store->Create(state));
+
+  // From here on every failure must leave nothing behind.
+  SandboxRef ref = RefFor(state);
+  auto undo = [&](const Status& failure) {
+    (void)sandbox->Destroy(ref);
+    (void)context_.store->Remove(options.id);
+    return failure;
+  };
+  Result<FileLock> lock = context_.store->Lock(options.id);
+  if (!lock.ok()) return undo(lock.status());
+  SandboxCreateRequest request{.ref = ref,
+                               .spec = &spec,
+                               .console_socket = options.console_socket,
+                               .no_pivot = options.no_pivot,
+                               .no_new_keyring = options.no_new_keyring,
+                               .preserve_fds = options.preserve_fds};
+  Result<int64_t> pid = sandbox->Create(request);
+  if (!pid.ok()) return undo(pid.status().Wrap("creating container \"" + options.id + "\""));
+  state.pid = *pid;
+  Status saved = SetStatus(state, ContainerStatus::kCreated);
+  if (!saved.ok()) return undo(saved);
+  if (!options.pid_file.empty()) {
+    Status written = WritePidFile(options.pid_file, *pid);
+    if (!written.ok()) return undo(written);
+  }
+  return Status::Ok();
+}
+
+Status Runtime::Start(const std::string& id) {
+  SANDBOX_ASSIGN_OR_RETURN(FileLock lock, context_.store->Lock(id));
+  SANDBOX_ASSIGN_OR_RETURN(oci::State state, LoadInStatus(id, "start", {ContainerStatus::kCreated}));
+  SANDBOX_ASSIGN_OR_RETURN(Sandbox * sandbox, RequireSandbox());
+  SANDBOX_RETURN_IF_ERROR(sandbox->Start(RefFor(state)));
+  return SetStatus(state, ContainerStatus::kRunning);
+}
+
+Result<oci::State> Runtime::State(const std::string& id) {
+  SANDBOX_ASSIGN_OR_RETURN(FileLock lock, context_.store->Lock(id));
+  return LoadFresh(id);
+}
+
+Result<std::vector<oci::State>> Runtime::List() {
+  SANDBOX_ASSIGN_OR_RETURN(std::vector<std::string> ids, context_.store->ListIds());
+  std::vector<oci::State> states;
+  for (const std::string& id : ids) {
+    Result<oci::State> state = State(id);
+    // A container deleted while listing is simply not listed.
+    if (!state.ok() && state.status().code() == StatusCode::kNotFound) continue;
+    if (!state.ok()) return state.status();
+    states.push_back(std::move(state).value());
+  }
+  return states;
+}
+
+Status Runtime::Kill(const std::string& id, int signal, bool all) {
+  if (signal <= 0 || signal >= NSIG) return InvalidArgument("invalid signal " + std::to_string(signal));
+  SANDBOX_ASSIGN_OR_RETURN(FileLock lock, context_.store->Lock(id));
+  SANDBOX_ASSIGN_OR_RETURN(
+      oci::State state,
+      LoadInStatus(id, "kill", {ContainerStatus::kCreated, ContainerStatus::kRunning, ContainerStatus::kPaused}));
+  SANDBOX_ASSIGN_OR_RETURN(Sandbox * sandbox, RequireSandbox());
+  return sandbox->Kill(RefFor(state), signal, all);
+}
+
+Status Runtime::Delete(const std::string& id, bool force) {
+  SANDBOX_RETURN_IF_ERROR(ValidateContainerId(id));
+  Result<FileLock> lock = context_.store->Lock(id);
+  if (!lock.ok()) {
+    // runc: deleting an unknown container with --force succeeds.
+    if (force && lock.status().code() == StatusCode::kNotFound) return Status::Ok();
+    return lock.status();
+  }
+  SANDBOX_ASSIGN_OR_RETURN(oci::State state, LoadFresh(id));
+  ContainerStatus status = StatusOf(state);
+  bool busy = status == ContainerStatus::kRunning || status == ContainerStatus::kPaused;
+  if (busy && !force) {
+    return FailedPrecondition("cannot delete container \"" + id + "\": it is " + state.status +
+                              " (stop it first or use --force)");
+  }
+  if (context_.sandbox != nullptr) {
+    // A created container is deleted without --force, as with runc: its
+    // init never ran the user program.
+    SANDBOX_RETURN_IF_ERROR(context_.sandbox->Destroy(RefFor(state)));
+  } else if (status != ContainerStatus::kStopped && status != ContainerStatus::kCreating) {
+    SANDBOX_RETURN_IF_ERROR(RequireSandbox().status());
+  }
+  return context_.store->Remove(id);
+}
+
+Status Runtime::Pause(const std::string& id) {
+  SANDBOX_ASSIGN_OR_RETURN(FileLock lock, context_.store->Lock(id));
+  SANDBOX_ASSIGN_OR_RETURN(oci::State state, LoadInStatus(id, "pause", {ContainerStatus::kRunning}));
+  SANDBOX_ASSIGN_OR_RETURN(Sandbox * sandbox, RequireSandbox());
+  SANDBOX_RETURN_IF_ERROR(sandbox->Pause(RefFor(state)));
+  return SetStatus(state, ContainerStatus::kPaused);
+}
+
+Status Runtime::Resume(const std::string& id) {
+  SANDBOX_ASSIGN_OR_RETURN(FileLock lock, context_.store->Lock(id));
+  SANDBOX_ASSIGN_OR_RETURN(oci::State state, LoadInStatus(id, "resume", {ContainerStatus::kPaused}));
+  SANDBOX_ASSIGN_OR_RETURN(Sandbox * sandbox, RequireSandbox());
+  SANDBOX_RETURN_IF_ERROR(sandbox->Resume(RefFor(state)));
+  return SetStatus(state, ContainerStatus::kRunning);
+}
+
+Result<int> Runtime::Run(const CreateOptions& options, bool detach) {
+  SANDBOX_RETURN_IF_ERROR(Create(options));
+  Status started = Start(options.id);
+  if (!started.ok()) {
+    (void)Delete(options.id, /*force=*/true);
+    return started;
+  }
+  if (detach) return 0;
+  SANDBOX_ASSIGN_OR_RETURN(oci::State state, context_.store->Load(options.id));
+  SANDBOX_ASSIGN_OR_RETURN(Sandbox * sandbox, RequireSandbox());
+  Result<int> code = sandbox->Wait(RefFor(state));
+  Status deleted = Delete(options.id, /*force=*/true);
+  if (!code.ok()) return code.status();
+  if (!deleted.ok()) return deleted;
+  return *code;
+}
+
+Result<std::vector<ProcessInfo>> Runtime::Ps(const std::string& id) {
+  SANDBOX_ASSIGN_OR_RETURN(
+      oci::State state,
+      LoadInStatus(id, "list processes of", {ContainerStatus::kCreated, ContainerStatus::kRunning, ContainerStatus::kPaused}));
+  SANDBOX_ASSIGN_OR_RETURN(Sandbox * sandbox, RequireSandbox());
+  return sandbox->ListProcesses(RefFor(state));
+}
+
+Result<ExecResult> Runtime::Exec(const std::string& id, const ExecRequest& request) {
+  oci::FieldErrors errors = oci::ValidateProcess(request.process);
+  if (!errors.empty()) return oci::FieldErrorsToStatus("exec process is invalid", errors);
+  SANDBOX_ASSIGN_OR_RETURN(oci::State state, LoadInStatus(id, "exec in", {ContainerStatus::kRunning}));
+  SANDBOX_ASSIGN_OR_RETURN(Sandbox * sandbox, RequireSandbox());
+  return sandbox->Exec(RefFor(state), request);
+}
+
+Status Runtime::Update(const std::string& id, const oci::Resources& resources) {
+  oci::FieldErrors errors = oci::ValidateResources(resources);
+  if (!errors.empty()) return oci::FieldErrorsToStatus("resources are invalid", errors);
+  SANDBOX_ASSIGN_OR_RETURN(FileLock lock, context_.store->Lock(id));
+  SANDBOX_ASSIGN_OR_RETURN(
+      oci::State state,
+      LoadInStatus(id, "update", {ContainerStatus::kCreated, ContainerStatus::kRunning, ContainerStatus::kPaused}));
+  SANDBOX_ASSIGN_OR_RETURN(Sandbox * sandbox, RequireSandbox());
+  return sandbox->Update(RefFor(state), resources);
+}
+
+Result<ContainerStats> Runtime::Stats(const std::string& id) {
+  SANDBOX_ASSIGN_OR_RETURN(
+      oci::State state,
+      LoadInStatus(id, "read stats of", {ContainerStatus::kCreated, ContainerStatus::kRunning, ContainerStatus::kPaused}));
+  SANDBOX_ASSIGN_OR_RETURN(Sandbox * sandbox, RequireSandbox());
+  return sandbox->Stats(RefFor(state));
+}
+
+}  // namespace sandbox::shim

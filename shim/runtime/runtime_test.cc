@@ -1,0 +1,227 @@
+#include "shim/runtime/runtime.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <map>
+
+#include "common/base/file_util.h"
+#include "common/oci/default_spec.h"
+#include "common/oci/spec_json.h"
+
+namespace sandbox::shim {
+namespace {
+
+// A test double standing in for the microVM: it records calls and keeps a
+// status per container so the lifecycle rules can be checked in isolation.
+class FakeSandbox : public Sandbox {
+ public:
+  Result<int64_t> Create(const SandboxCreateRequest& request) override {
+    calls.push_back("create " + request.ref.id);
+    if (fail_create) return Internal("VMM failed to start");
+    EXPECT_TRUE(PathExists(request.ref.state_dir));
+    live[request.ref.id] = LiveStatus::kCreated;
+    return 4242;
+  }
+  Status Start(const SandboxRef& ref) override {
+    calls.push_back("start " + ref.id);
+    live[ref.id] = LiveStatus::kRunning;
+    return Status::Ok();
+  }
+  Result<LiveStatus> Query(const SandboxRef& ref) override {
+    auto it = live.find(ref.id);
+    if (it == live.end()) return Unavailable("no VMM");
+    return it->second;
+  }
+  Status Kill(const SandboxRef& ref, int signal, bool all) override {
+    calls.push_back("kill " + ref.id + " " + std::to_string(signal) + (all ? " all" : ""));
+    if (signal == SIGKILL) live[ref.id] = LiveStatus::kStopped;
+    return Status::Ok();
+  }
+  Status Pause(const SandboxRef& ref) override {
+    live[ref.id] = LiveStatus::kPaused;
+    return Status::Ok();
+  }
+  Status Resume(const SandboxRef& ref) override {
+    live[ref.id] = LiveStatus::kRunning;
+    return Status::Ok();
+  }
+  Result<int> Wait(const SandboxRef& ref) override {
+    live[ref.id] = LiveStatus::kStopped;
+    return exit_code;
+  }
+  Result<std::vector<ProcessInfo>> ListProcesses(const SandboxRef&) override {
+    return std::vector<ProcessInfo>{{.pid = 1, .uid = 0, .command = "sh"}};
+  }
+  Result<ExecResult> Exec(const SandboxRef& ref, const ExecRequest&) override {
+    calls.push_back("exec " + ref.id);
+    return ExecResult{.pid = 99, .exit_code = 0};
+  }
+  Status Update(const SandboxRef& ref, const oci::Resources&) override {
+    calls.push_back("update " + ref.id);
+    return Status::Ok();
+  }
+  Result<ContainerStats> Stats(const SandboxRef&) override { return ContainerStats{}; }
+  Status Destroy(const SandboxRef& ref) override {
+    calls.push_back("destroy " + ref.id);
+    live.erase(ref.id);
+    return Status::Ok();
+  }
+
+  std::map<std::string, LiveStatus> live;
+  std::vector<std::string> calls;
+  bool fail_create = false;
+  int exit_code = 0;
+};
+
+class RuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/sandbox-runtime-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    bundle_ = dir_ + "/bundle";
+    ASSERT_TRUE(MakeDirs(bundle_ + "/rootfs").ok());
+    oci::Spec spec = oci::DefaultSpec({});
+    spec.process->terminal = false;
+    spec.annotations = oci::StringMap{{"k", "v"}};
+    ASSERT_TRUE(WriteFileAtomic(bundle_ + "/config.json", oci::SpecToJson(spec)).ok());
+    store_ = std::make_unique<StateStore>(dir_ + "/root");
+    runtime_ = std::make_unique<Runtime>(RuntimeContext{
+        .store = store_.get(), .sandbox = &sandbox_, .now = [] { return "2026-11-27T00:00:00Z"; }, .owner = ""});
+  }
+  void TearDown() override { ASSERT_TRUE(RemoveTree(dir_).ok()); }
+
+  CreateOptions Options(const std::string& id) {
+    return CreateOptions{.id = id, .bundle = bundle_, .pid_file = dir_ + "/pid"};
+  }
+  std::string StatusOf(const std::string& id) { return runtime_->State(id)->status; }
+
+  std::string dir_, bundle_;
+  FakeSandbox sandbox_;
+  std::unique_ptr<StateStore> store_;
+  std::unique_ptr<Runtime> runtime_;
+};
+
+TEST_F(RuntimeTest, FullLifecycle) {
+  ASSERT_TRUE(runtime_->Create(Options("c1")).ok());
+  Result<oci::State> state = runtime_->State("c1");
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->status, "created");
+  EXPECT_EQ(state->pid, 4242);
+  EXPECT_EQ(state->bundle, bundle_);
+  EXPECT_EQ(state->rootfs, bundle_ + "/rootfs");
+  EXPECT_EQ(state->created, "2026-11-27T00:00:00Z");
+  EXPECT_EQ(state->annotations->at("k"), "v");
+  EXPECT_EQ(ReadFile(dir_ + "/pid").value(), "4242");
+
+  ASSERT_TRUE(runtime_->Start("c1").ok());
+  EXPECT_EQ(StatusOf("c1"), "running");
+  ASSERT_TRUE(runtime_->Pause("c1").ok());
+  EXPECT_EQ(StatusOf("c1"), "paused");
+  ASSERT_TRUE(runtime_->Resume("c1").ok());
+  ASSERT_TRUE(runtime_->Kill("c1", SIGKILL, false).ok());
+  EXPECT_EQ(StatusOf("c1"), "stopped");
+  ASSERT_TRUE(runtime_->Delete("c1", false).ok());
+  EXPECT_EQ(runtime_->State("c1").status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(PathExists(dir_ + "/root/c1"));
+  EXPECT_EQ(sandbox_.calls.back(), "destroy c1");
+}
+
+TEST_F(RuntimeTest, TransitionsAreEnforced) {
+  ASSERT_TRUE(runtime_->Create(Options("c")).ok());
+  EXPECT_EQ(runtime_->Resume("c").code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(runtime_->Exec("c", ExecRequest{.process = oci::DefaultSpec({}).process.value()}).status().code(),
+            StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(runtime_->Start("c").ok());
+  Status again = runtime_->Start("c");
+  EXPECT_EQ(again.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(again.message(), "cannot start container \"c\": it is running");
+  Status busy = runtime_->Delete("c", false);
+  EXPECT_EQ(busy.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(busy.message().find("--force"), std::string::npos);
+  EXPECT_EQ(runtime_->Create(Options("c")).code(), StatusCode::kAlreadyExists);
+  ASSERT_TRUE(runtime_->Delete("c", true).ok());
+  EXPECT_FALSE(PathExists(dir_ + "/root/c"));
+  EXPECT_EQ(runtime_->Kill("c", SIGTERM, false).code(), StatusCode::kNotFound);
+}
+
+TEST_F(RuntimeTest, StoppedContainersCannotBeStartedOrKilled) {
+  ASSERT_TRUE(runtime_->Create(Options("s")).ok());
+  sandbox_.live.erase("s");  // the VMM died
+  EXPECT_EQ(StatusOf("s"), "stopped");
+  EXPECT_EQ(runtime_->Start("s").code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(runtime_->Kill("s", SIGTERM, false).code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(runtime_->Delete("s", false).ok());
+}
+
+TEST_F(RuntimeTest, FailedSandboxCreateLeavesNothingBehind) {
+  sandbox_.fail_create = true;
+  Status status = runtime_->Create(Options("f"));
+  EXPECT_EQ(status.code(), StatusCode::kInternal);
+  EXPECT_NE(status.message().find("creating container \"f\": VMM failed to start"), std::string::npos);
+  EXPECT_FALSE(PathExists(dir_ + "/root/f"));
+  EXPECT_FALSE(PathExists(dir_ + "/pid"));
+  EXPECT_EQ(sandbox_.calls.back(), "destroy f");
+}
+
+TEST_F(RuntimeTest, InvalidBundleLeavesNothingBehind) {
+  ASSERT_TRUE(WriteFileAtomic(bundle_ + "/config.json", R"({"ociVersion":"1.3.0","process":{"cwd":"x"}})").ok());
+  Status status = runtime_->Create(Options("bad"));
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("config.json is invalid"), std::string::npos);
+  EXPECT_NE(status.message().find("process.user: required property is missing"), std::string::npos);
+  EXPECT_FALSE(PathExists(dir_ + "/root/bad"));
+  EXPECT_TRUE(sandbox_.calls.empty());
+}
+
+TEST_F(RuntimeTest, RunReturnsExitCodeAndRemovesContainer) {
+  sandbox_.exit_code = 3;
+  Result<int> code = runtime_->Run(Options("r"), false);
+  ASSERT_TRUE(code.ok()) << code.status().ToString();
+  EXPECT_EQ(*code, 3);
+  EXPECT_FALSE(PathExists(dir_ + "/root/r"));
+}
+
+TEST_F(RuntimeTest, WithoutSandboxCreateFailsCleanly) {
+  Runtime bare(RuntimeContext{.store = store_.get(), .sandbox = nullptr, .now = {}, .owner = ""});
+  Status status = bare.Create(Options("n"));
+  EXPECT_EQ(status.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(status.message().find("sandbox-rt check"), std::string::npos);
+  EXPECT_FALSE(PathExists(dir_ + "/root/n"));
+}
+
+TEST_F(RuntimeTest, ListAndForceDeleteOfUnknown) {
+  ASSERT_TRUE(runtime_->Create(Options("b")).ok());
+  ASSERT_TRUE(runtime_->Create(Options("a")).ok());
+  Result<std::vector<oci::State>> states = runtime_->List();
+  ASSERT_TRUE(states.ok());
+  ASSERT_EQ(states->size(), 2u);
+  EXPECT_EQ((*states)[0].id, "a");
+  EXPECT_TRUE(runtime_->Delete("ghost", true).ok());
+  EXPECT_EQ(runtime_->Delete("ghost", false).code(), StatusCode::kNotFound);
+}
+
+TEST_F(RuntimeTest, UpdateAndExecValidateTheirInput) {
+  ASSERT_TRUE(runtime_->Create(Options("u")).ok());
+  ASSERT_TRUE(runtime_->Start("u").ok());
+  oci::Resources resources;
+  resources.cpu = oci::CpuResources{};
+  resources.cpu->quota = 5;
+  Status update = runtime_->Update("u", resources);
+  EXPECT_EQ(update.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(update.message().find("linux.resources.cpu.quota"), std::string::npos);
+  resources.cpu->quota = 50000;
+  EXPECT_TRUE(runtime_->Update("u", resources).ok());
+
+  oci::Process process = oci::DefaultSpec({}).process.value();
+  process.cwd = "relative";
+  Result<ExecResult> exec = runtime_->Exec("u", ExecRequest{.process = process});
+  EXPECT_EQ(exec.status().code(), StatusCode::kInvalidArgument);
+  process.cwd = "/";
+  EXPECT_TRUE(runtime_->Exec("u", ExecRequest{.process = process}).ok());
+  EXPECT_EQ(runtime_->Kill("u", 0, false).code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace sandbox::shim

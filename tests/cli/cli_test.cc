@@ -1,0 +1,242 @@
+// End-to-end tests of the sandbox-rt CLI that need no microVM: the binary is
+// run as a child process with its own --root, and its exit code, stdout,
+// stderr and the state directory are checked.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "common/base/file_util.h"
+
+namespace sandbox {
+namespace {
+
+using Json = nlohmann::json;
+
+struct Outcome {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/sandbox-cli-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    root_ = dir_ + "/state";
+    bundle_ = dir_ + "/bundle";
+    ASSERT_TRUE(MakeDirs(bundle_ + "/rootfs").ok());
+  }
+  void TearDown() override { ASSERT_TRUE(RemoveTree(dir_).ok()); }
+
+  // Runs sandbox-rt --root <root_> ARGS..., capturing output through files.
+  Outcome Run(std::vector<std::string> args, bool with_root = true) {
+    if (with_root) args.insert(args.begin(), {"--root", root_});
+    args.insert(args.begin(), SANDBOX_RT_BINARY);
+    std::string out_path = dir_ + "/stdout", err_path = dir_ + "/stderr";
+    pid_t child = ::fork();
+    if (child == 0) {
+      int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      int in = ::open("/dev/null", O_RDONLY);
+      ::dup2(in, 0);
+      ::dup2(out, 1);
+      ::dup2(err, 2);
+      std::vector<char*> argv;
+      for (std::string& arg : args) argv.push_back(arg.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    Outcome outcome;
+    outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    outcome.out = ReadFile(out_path).value();
+    outcome.err = ReadFile(err_path).value();
+    return outcome;
+  }
+
+  void WriteConfig(const Json& config) {
+    ASSERT_TRUE(WriteFileAtomic(bundle_ + "/config.json", config.dump(2)).ok());
+  }
+
+  // No container state may be left under --root.
+  void ExpectNothingLeft() {
+    if (!IsDirectory(root_)) return;
+    EXPECT_TRUE(std::filesystem::is_empty(root_)) << root_ << " is not empty";
+  }
+
+  std::string dir_, root_, bundle_;
+};
+
+TEST_F(CliTest, SpecWritesAConfigThatValidateAccepts) {
+  Outcome spec = Run({"spec", "-b", bundle_});
+  ASSERT_EQ(spec.exit_code, 0) << spec.err;
+  Json config = Json::parse(ReadFile(bundle_ + "/config.json").value());
+  EXPECT_EQ(config["ociVersion"], "1.3.0");
+  EXPECT_EQ(config["root"]["path"], "rootfs");
+  Outcome validate = Run({"validate", "-b", bundle_});
+  EXPECT_EQ(validate.exit_code, 0) << validate.out;
+  EXPECT_EQ(validate.out, "OK\n");
+}
+
+TEST_F(CliTest, SpecRefusesToOverwrite) {
+  ASSERT_EQ(Run({"spec", "-b", bundle_}).exit_code, 0);
+  Outcome again = Run({"spec", "-b", bundle_});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("config.json exists"), std::string::npos) << again.err;
+}
+
+TEST_F(CliTest, RootlessSpecHasAUserNamespaceAndValidates) {
+  ASSERT_EQ(Run({"spec", "--rootless", "-b", bundle_}).exit_code, 0);
+  Json config = Json::parse(ReadFile(bundle_ + "/config.json").value());
+  bool user_ns = false;
+  for (const Json& ns : config["linux"]["namespaces"]) user_ns |= ns["type"] == "user";
+  EXPECT_TRUE(user_ns);
+  EXPECT_EQ(config["linux"]["uidMappings"][0]["hostID"], ::getuid());
+  EXPECT_EQ(Run({"validate", "-b", bundle_}).exit_code, 0);
+}
+
+TEST_F(CliTest, ValidatePrintsEveryErrorWithItsPath) {
+  WriteConfig({{"ociVersion", "9.0.0"},
+               {"root", {{"path", "missing-rootfs"}}},
+               {"process", {{"args", Json::array()}, {"cwd", "rel"}, {"user", {{"uid", 0}, {"gid", 0}}}}},
+               {"linux", {{"namespaces", {{{"type", "foo"}}}}}}});
+  Outcome validate = Run({"validate", "-b", bundle_});
+  EXPECT_EQ(validate.exit_code, 1);
+  for (const char* expected : {"ociVersion: unsupported version \"9.0.0\"", "root.path:", "does not exist",
+                               "process.args:", "process.cwd: must be an absolute path",
+                               "linux.namespaces[0].type: unknown namespace type \"foo\"", "5 errors"}) {
+    EXPECT_NE(validate.out.find(expected), std::string::npos) << expected << "\n" << validate.out;
+  }
+}
+
+TEST_F(CliTest, ValidateReportsMalformedJsonAndMissingConfig) {
+  Outcome missing = Run({"validate", "-b", bundle_});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.out.find(bundle_ + "/config.json"), std::string::npos) << missing.out;
+  ASSERT_TRUE(WriteFileAtomic(bundle_ + "/config.json", "{\"ociVersion\": \"1.0.0\",").ok());
+  Outcome malformed = Run({"validate", "-b", bundle_});
+  EXPECT_EQ(malformed.exit_code, 1);
+  EXPECT_NE(malformed.out.find("malformed JSON"), std::string::npos) << malformed.out;
+}
+
+TEST_F(CliTest, StateOfUnknownContainerFailsClearly) {
+  Outcome state = Run({"state", "nosuch"});
+  EXPECT_EQ(state.exit_code, 1);
+  EXPECT_EQ(state.out, "");
+  EXPECT_NE(state.err.find("container \"nosuch\" does not exist"), std::string::npos) << state.err;
+}
+
+TEST_F(CliTest, InvalidIdsAreRejectedBeforeTouchingDisk) {
+  for (const char* id : {"../escape", "a/b", ".."}) {
+    Outcome state = Run({"delete", id});
+    EXPECT_EQ(state.exit_code, 1) << id;
+    EXPECT_NE(state.err.find("invalid container id"), std::string::npos) << state.err;
+  }
+  EXPECT_FALSE(PathExists(root_));
+}
+
+TEST_F(CliTest, FeaturesIsTheSpecDocument) {
+  Outcome features = Run({"features"});
+  ASSERT_EQ(features.exit_code, 0);
+  Json document = Json::parse(features.out);
+  EXPECT_EQ(document["ociVersionMax"], "1.3.0");
+  EXPECT_TRUE(document["linux"]["seccomp"]["enabled"].get<bool>());
+  EXPECT_EQ(document["linux"]["namespaces"].size(), 8u);
+}
+
+TEST_F(CliTest, CreateWithInvalidBundleLeavesNothing) {
+  WriteConfig({{"ociVersion", "1.3.0"}, {"root", {{"path", "rootfs"}}}});
+  Outcome create = Run({"create", "-b", bundle_, "--pid-file", dir_ + "/pid", "c1"});
+  EXPECT_EQ(create.exit_code, 1);
+  EXPECT_NE(create.err.find("process: required"), std::string::npos) << create.err;
+  ExpectNothingLeft();
+  EXPECT_FALSE(PathExists(dir_ + "/pid"));
+}
+
+TEST_F(CliTest, CreateWithoutSandboxBackendFailsCleanly) {
+  ASSERT_EQ(Run({"spec", "-b", bundle_}).exit_code, 0);
+  Outcome create = Run({"create", "--bundle", bundle_, "c1"});
+  EXPECT_EQ(create.exit_code, 1);
+  EXPECT_NE(create.err.find("sandbox-rt check"), std::string::npos) << create.err;
+  ExpectNothingLeft();
+  Outcome run = Run({"run", "-b", bundle_, "c2"});
+  EXPECT_EQ(run.exit_code, 1);
+  ExpectNothingLeft();
+}
+
+TEST_F(CliTest, ListOfEmptyRoot) {
+  Outcome table = Run({"list"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_EQ(table.out.substr(0, 2), "ID");
+  EXPECT_NE(table.out.find("STATUS"), std::string::npos);
+  Outcome json = Run({"list", "--format", "json"});
+  ASSERT_EQ(json.exit_code, 0);
+  EXPECT_EQ(Json::parse(json.out), Json::array());
+  EXPECT_EQ(Run({"list", "-q"}).out, "");
+}
+
+TEST_F(CliTest, ListShowsStoredContainers) {
+  // A state dir as a sandbox backend would leave it; list reads it back.
+  ASSERT_TRUE(MakeDirs(root_ + "/web").ok());
+  ASSERT_TRUE(WriteFileAtomic(root_ + "/web/state.json",
+                              R"({"ociVersion":"1.3.0","id":"web","status":"stopped","pid":12,"bundle":"/b"})")
+                  .ok());
+  Outcome quiet = Run({"list", "-q"});
+  EXPECT_EQ(quiet.out, "web\n");
+  Outcome state = Run({"state", "web"});
+  ASSERT_EQ(state.exit_code, 0) << state.err;
+  EXPECT_EQ(Json::parse(state.out)["status"], "stopped");
+  Outcome start = Run({"start", "web"});
+  EXPECT_EQ(start.exit_code, 1);
+  EXPECT_NE(start.err.find("cannot start container \"web\": it is stopped"), std::string::npos) << start.err;
+  EXPECT_EQ(Run({"delete", "web"}).exit_code, 0);
+  ExpectNothingLeft();
+}
+
+TEST_F(CliTest, KillRejectsUnknownSignals) {
+  Outcome kill = Run({"kill", "c1", "SIGNOPE"});
+  EXPECT_EQ(kill.exit_code, 1);
+  EXPECT_NE(kill.err.find("unknown signal \"SIGNOPE\""), std::string::npos) << kill.err;
+}
+
+TEST_F(CliTest, UpdateRejectsBadSizes) {
+  Outcome update = Run({"update", "--memory", "12q", "c1"});
+  EXPECT_EQ(update.exit_code, 1);
+  EXPECT_NE(update.err.find("--memory: \"12q\""), std::string::npos) << update.err;
+}
+
+TEST_F(CliTest, JsonLogFormatWritesRuncStyleLines) {
+  std::string log = dir_ + "/log.json";
+  Outcome state = Run({"--root", root_, "--log", log, "--log-format", "json", "state", "gone"}, false);
+  EXPECT_EQ(state.exit_code, 1);
+  Json line = Json::parse(ReadFile(log).value());
+  EXPECT_EQ(line["level"], "error");
+  EXPECT_EQ(line["msg"], "container \"gone\" does not exist");
+}
+
+TEST_F(CliTest, UsageErrorsExitNonZero) {
+  EXPECT_EQ(Run({}).exit_code, 1);
+  EXPECT_EQ(Run({"state"}).exit_code, 1);
+  EXPECT_EQ(Run({"--log-format", "yaml", "list"}).exit_code, 1);
+  EXPECT_EQ(Run({"--help"}, false).exit_code, 0);
+}
+
+TEST_F(CliTest, CheckReportsEveryRequirement) {
+  Outcome check = Run({"check"}, false);
+  EXPECT_TRUE(check.exit_code == 0 || check.exit_code == 1);
+  for (const char* name : {"kvm ", "kvm-api", "cgroup", "guest-kernel", "guest-initramfs", "sandbox-vmm",
+                           "test-host", "ready for microVM containers:"}) {
+    EXPECT_NE(check.out.find(name), std::string::npos) << name << "\n" << check.out;
+  }
+}
+
+}  // namespace
+}  // namespace sandbox
