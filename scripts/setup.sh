@@ -10,6 +10,7 @@ packages=(
   libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
   libseccomp-dev libcap-dev libarchive-dev libzstd-dev libssl-dev
+  erofs-utils e2fsprogs umoci skopeo
 )
 
 missing=()

@@ -1,4 +1,4 @@
-// Internal to common/oci: maps plain structs to and from nlohmann::json.
+// Internal to common/oci and common/image: maps plain structs to and from nlohmann::json.
 //
 // Each struct has one Describe(visitor, object) overload listing its
 // properties; JsonReader uses it to parse (collecting every error with its

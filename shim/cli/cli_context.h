@@ -55,6 +55,7 @@ void AddDeleteCommand(CLI::App& app, CliContext& context);
 void AddEventsCommand(CLI::App& app, CliContext& context);
 void AddExecCommand(CLI::App& app, CliContext& context);
 void AddFeaturesCommand(CLI::App& app, CliContext& context);
+void AddImageCommand(CLI::App& app, CliContext& context);
 void AddKillCommand(CLI::App& app, CliContext& context);
 void AddListCommand(CLI::App& app, CliContext& context);
 void AddPauseResumeCommands(CLI::App& app, CliContext& context);

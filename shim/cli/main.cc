@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   AddEventsCommand(app, context);
   AddExecCommand(app, context);
   AddFeaturesCommand(app, context);
+  AddImageCommand(app, context);
   AddKillCommand(app, context);
   AddListCommand(app, context);
   AddPauseResumeCommands(app, context);
