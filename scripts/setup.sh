@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libseccomp-dev libcap-dev libarchive-dev libzstd-dev libssl-dev
   erofs-utils e2fsprogs umoci skopeo
+  qemu-system-x86 qemu-system-common busybox-static cpio
 )
 
 missing=()

@@ -1,0 +1,51 @@
+#!/bin/busybox sh
+# /init of the test host: load KVM and virtio-fs, mount the host's root
+# filesystem (shared by virtiofsd) at /newroot, give it this kernel's /proc,
+# /sys, /dev (with a real /dev/kvm) and a cgroup2 tree with every controller
+# enabled, run the job there, and report its exit status through a file on
+# the shared filesystem. Parameters come from the kernel command line.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+
+for word in $(cat /proc/cmdline); do
+  case "$word" in
+    testhost.job=*) job=${word#testhost.job=} ;;
+    testhost.status=*) status=${word#testhost.status=} ;;
+  esac
+done
+
+die() {
+  echo "testhost(guest): $*"
+  poweroff -f
+}
+
+for module in $(cat /modules/order); do
+  insmod "/modules/$module.ko" || die "insmod $module failed"
+done
+
+mkdir -p /newroot
+mount -t virtiofs hostroot /newroot || die "mounting the host filesystem (virtiofs) failed"
+mount -t proc proc /newroot/proc
+mount -t sysfs sysfs /newroot/sys
+mount -t devtmpfs devtmpfs /newroot/dev
+mkdir -p /newroot/dev/pts /newroot/dev/shm
+mount -t devpts -o newinstance,ptmxmode=0666 devpts /newroot/dev/pts
+mount -t tmpfs tmpfs /newroot/dev/shm
+mount -t tmpfs -o mode=755 tmpfs /newroot/run
+mount -t cgroup2 cgroup2 /newroot/sys/fs/cgroup || die "mounting cgroup2 failed"
+for controller in $(cat /newroot/sys/fs/cgroup/cgroup.controllers); do
+  echo "+$controller" > /newroot/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
+done
+[ -c /newroot/dev/kvm ] || die "/dev/kvm did not appear after loading kvm"
+
+stty -F /dev/console -onlcr 2>/dev/null
+chroot /newroot /bin/bash "$job" < /dev/null > /dev/console 2>&1
+rc=$?
+echo "$rc" > "/newroot$status.tmp" && mv "/newroot$status.tmp" "/newroot$status"
+sync
+umount /newroot/sys/fs/cgroup /newroot/run /newroot/dev/shm /newroot/dev/pts /newroot/dev /newroot/sys /newroot/proc 2>/dev/null
+umount /newroot 2>/dev/null
+poweroff -f

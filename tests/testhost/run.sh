@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# tests/testhost/run.sh [--timeout S] [--mem MiB] [--share DIR]... -- CMD ARGS...
+#
+# Runs CMD where hardware-style KVM works and exits with CMD's status:
+# - directly, when /dev/kvm is hardware KVM (kvm_intel or kvm_amd);
+# - otherwise inside the "test host": a Debian cloud kernel under QEMU TCG with
+#   an AMD-V CPU model (-cpu EPYC,+svm), where kvm_amd gives a real /dev/kvm.
+#   The host's whole root filesystem is shared read-write through virtiofsd
+#   and CMD runs chrooted into it as root, so the repository, the current
+#   directory and every --share DIR are at the same absolute paths and writes
+#   come back. The guest has its own /proc, /sys, /dev, /run and a cgroup2
+#   tree with all controllers enabled. CMD's exit status comes back through
+#   a file on the shared filesystem, never from console text.
+#
+# SANDBOX_TESTHOST_MODE=direct|testhost forces a mode. Downloads (the kernel
+# package) and the initramfs are cached in ${SANDBOX_RT_CACHE:-~/.cache/sandbox-rt}/testhost.
+set -euo pipefail
+
+timeout_s=600
+mem_mib=2048
+shares=()
+usage() {
+  echo "usage: $0 [--timeout S] [--mem MiB] [--share DIR]... -- CMD [ARGS...]" >&2
+  exit 2
+}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --timeout) timeout_s=${2:?}; shift 2 ;;
+    --mem) mem_mib=${2:?}; shift 2 ;;
+    --share) shares+=("${2:?}"); shift 2 ;;
+    --) shift; break ;;
+    *) usage ;;
+  esac
+done
+[ $# -gt 0 ] || usage
+for dir in "${shares[@]+"${shares[@]}"}"; do
+  [ -d "$dir" ] || { echo "testhost: --share $dir: not a directory" >&2; exit 2; }
+done
+
+say() { echo "testhost: $*" >&2; }
+
+mode=${SANDBOX_TESTHOST_MODE:-}
+if [ -z "$mode" ]; then
+  if [ -e /dev/kvm ] && [ ! -d /sys/module/kvm_pvm ] && { [ -d /sys/module/kvm_intel ] || [ -d /sys/module/kvm_amd ]; }; then
+    mode=direct
+  else
+    mode=testhost
+  fi
+fi
+
+if [ "$mode" = direct ]; then
+  kind=$( [ -d /sys/module/kvm_intel ] && echo kvm_intel || echo kvm_amd )
+  say "mode=direct (hardware KVM: $kind)"
+  exec "$@"
+fi
+
+# --- test host mode -----------------------------------------------------------
+why="/dev/kvm is not hardware KVM"
+[ -d /sys/module/kvm_pvm ] && why="/dev/kvm is PVM (kvm_pvm)"
+[ -e /dev/kvm ] || why="no /dev/kvm"
+say "mode=testhost ($why): Debian cloud kernel under QEMU TCG with -cpu EPYC,+svm"
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || [ -x "$1" ] || { say "missing $1; install it with: apt-get install $2"; exit 2; }
+}
+need qemu-system-x86_64 qemu-system-x86
+need /usr/lib/qemu/virtiofsd qemu-system-common
+need busybox busybox-static
+need cpio cpio
+need dpkg-deb dpkg
+[ "$(id -u)" -eq 0 ] || { say "must run as root (virtiofsd shares / and the job runs as root)"; exit 2; }
+
+cache=${SANDBOX_RT_CACHE:-${HOME:-/root}/.cache/sandbox-rt}/testhost
+mkdir -p "$cache"
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# The cloud kernel: resolve the package the meta-package points at, download
+# and unpack it once.
+kernel_package=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+if [ -z "$kernel_package" ]; then
+  kernel_dir=$(ls -d "$cache"/kernel-* 2>/dev/null | sort | tail -n 1 || true)
+  [ -n "$kernel_dir" ] || { say "cannot resolve linux-image-cloud-amd64 (run apt-get update) and nothing is cached"; exit 2; }
+else
+  kernel_dir=$cache/kernel-$kernel_package
+fi
+if [ ! -f "$kernel_dir/vmlinuz" ]; then
+  say "downloading $kernel_package (cached in $kernel_dir)"
+  download=$(mktemp -d "$cache/download.XXXXXX")
+  (cd "$download" && apt-get download -q "$kernel_package" >/dev/null 2>&1) ||
+    { rm -rf "$download"; say "apt-get download $kernel_package failed"; exit 2; }
+  dpkg-deb -x "$download"/*.deb "$download/root"
+  release=$(ls "$download/root/lib/modules")
+  mkdir -p "$download/kernel/modules"
+  cp "$download/root/boot/vmlinuz-$release" "$download/kernel/vmlinuz"
+  base=$download/root/lib/modules/$release/kernel
+  # Load order follows each module's depends= (checked when this list was written).
+  for module in virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-amd drivers/virtio/virtio_ring \
+                drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci_legacy_dev \
+                drivers/virtio/virtio_pci fs/fuse/fuse fs/fuse/virtiofs; do
+    [ -f "$base/$module.ko" ] || { rm -rf "$download"; say "$kernel_package lacks $module.ko"; exit 2; }
+    cp "$base/$module.ko" "$download/kernel/modules/"
+    echo "$(basename "$module")" >> "$download/kernel/modules/order"
+  done
+  rm -rf "$kernel_dir"
+  mv "$download/kernel" "$kernel_dir"
+  rm -rf "$download"
+fi
+
+# The initramfs: busybox, the modules and guest-init.sh, cached by content.
+initramfs_key=$(cat "$here/guest-init.sh" "$kernel_dir/modules/order" "$(command -v busybox)" | sha256sum | cut -c1-16)
+initramfs=$cache/initramfs-$initramfs_key.cpio.gz
+if [ ! -f "$initramfs" ]; then
+  staging=$(mktemp -d "$cache/initramfs.XXXXXX")
+  mkdir -p "$staging"/{bin,proc,sys,dev,modules,newroot}
+  cp "$(command -v busybox)" "$staging/bin/busybox"
+  cp "$kernel_dir"/modules/* "$staging/modules/"
+  install -m 0755 "$here/guest-init.sh" "$staging/init"
+  (cd "$staging" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -9n > "$initramfs.tmp")
+  mv "$initramfs.tmp" "$initramfs"
+  rm -rf "$staging"
+fi
+
+work=$(mktemp -d /tmp/testhost.XXXXXX)
+virtiofsd_pid=
+cleanup() {
+  [ -n "$virtiofsd_pid" ] && kill "$virtiofsd_pid" 2>/dev/null && wait "$virtiofsd_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The job: this shell's environment and directory, then CMD.
+env -0 > "$work/env"
+{
+  echo 'while IFS= read -r -d "" assignment; do export "$assignment" 2>/dev/null; done < '"$(printf %q "$work/env")"
+  echo "cd $(printf %q "$PWD")"
+  printf 'exec'
+  printf ' %q' "$@"
+  echo
+} > "$work/job.sh"
+
+/usr/lib/qemu/virtiofsd --socket-path="$work/virtiofs.sock" -o source=/ -o cache=auto -o xattr -o sandbox=chroot \
+  >"$work/virtiofsd.log" 2>&1 &
+virtiofsd_pid=$!
+for _ in $(seq 100); do [ -S "$work/virtiofs.sock" ] && break; sleep 0.05; done
+[ -S "$work/virtiofs.sock" ] || { say "virtiofsd did not start:"; cat "$work/virtiofsd.log" >&2; exit 2; }
+
+set +e
+timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
+  -accel tcg -cpu EPYC,+svm -smp 2 -m "${mem_mib}M" \
+  -object "memory-backend-memfd,id=mem,size=${mem_mib}M,share=on" -numa node,memdev=mem \
+  -chardev "socket,id=virtiofs,path=$work/virtiofs.sock" -device vhost-user-fs-pci,chardev=virtiofs,tag=hostroot \
+  -kernel "$kernel_dir/vmlinuz" -initrd "$initramfs" \
+  -append "console=ttyS0 quiet loglevel=3 panic=-1 testhost.job=$work/job.sh testhost.status=$work/status" \
+  -display none -serial stdio -monitor none -no-reboot -nodefaults < /dev/null \
+  2> >(grep --line-buffered -v "TCG doesn't support requested feature" >&2)
+qemu_rc=$?
+set -e
+
+if [ "$qemu_rc" -eq 124 ] || [ "$qemu_rc" -eq 137 ]; then
+  say "timed out after ${timeout_s}s; the test host was killed"
+  exit 124
+fi
+if [ ! -f "$work/status" ]; then
+  say "the test host ended (qemu exit $qemu_rc) without reporting CMD's status: guest panic or crash"
+  exit 125
+fi
+exit "$(cat "$work/status")"

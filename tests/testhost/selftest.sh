@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# e2e self-test of the test-host harness: CMD's exit status and writes come
+# back, /dev/kvm inside is a usable hardware-style KVM (sandbox-rt check sees
+# kvm_amd or kvm_intel and every capability sandbox-vmm needs), cgroup2 has
+# its controllers enabled, and a hung CMD is killed at the timeout.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+sandbox_rt=${1:?usage: selftest.sh path/to/sandbox-rt}
+share=$(mktemp -d /tmp/testhost-selftest.XXXXXX)
+trap 'rm -rf "$share"' EXIT
+fail() { echo "selftest: FAIL: $*" >&2; exit 1; }
+
+inner=$share/inner.sh
+cat > "$inner" <<INNER
+set -u
+[ -c /dev/kvm ] || { echo "no /dev/kvm"; exit 10; }
+{ [ -d /sys/module/kvm_amd ] || [ -d /sys/module/kvm_intel ]; } || { echo "no hardware kvm module"; exit 11; }
+for controller in cpu memory pids io cpuset; do
+  grep -qw \$controller /sys/fs/cgroup/cgroup.subtree_control || { echo "cgroup controller \$controller not enabled"; exit 12; }
+done
+"$sandbox_rt" check > "$share/check.txt" 2>&1
+echo "written inside" > "$share/marker"
+exit 7
+INNER
+
+set +e
+"$here/run.sh" --timeout 300 --share "$share" -- bash "$inner"
+rc=$?
+set -e
+[ "$rc" -eq 7 ] || fail "want exit status 7 from the test host, got $rc"
+[ "$(cat "$share/marker" 2>/dev/null)" = "written inside" ] || fail "a write inside did not come back"
+grep -q "hardware (AMD SVM, kvm_amd)\|hardware (Intel VMX, kvm_intel)" "$share/check.txt" ||
+  fail "sandbox-rt check inside does not see hardware KVM: $(cat "$share/check.txt")"
+grep -q "^\[ok  \] kvm-api" "$share/check.txt" || fail "KVM capabilities missing inside: $(cat "$share/check.txt")"
+echo "selftest: exit status, shared writes, /dev/kvm and cgroup2: ok"
+
+if [ "${SANDBOX_TESTHOST_MODE:-}" != direct ] && [ ! -d /sys/module/kvm_intel ] && [ ! -d /sys/module/kvm_amd ]; then
+  set +e
+  output=$("$here/run.sh" --timeout 10 -- sleep 1000 2>&1)
+  rc=$?
+  set -e
+  [ "$rc" -eq 124 ] || fail "want 124 from a timed-out test host, got $rc"
+  grep -q "timed out after 10s" <<<"$output" || fail "no timeout message: $output"
+  echo "selftest: timeout kills the test host: ok"
+fi
