@@ -12,6 +12,7 @@ packages=(
   libseccomp-dev libcap-dev libarchive-dev libzstd-dev libssl-dev
   erofs-utils e2fsprogs umoci skopeo
   qemu-system-x86 qemu-system-common busybox-static cpio
+  linux-source-6.12 bc bison flex libelf-dev xz-utils
 )
 
 missing=()
