@@ -74,14 +74,24 @@ cache=${SANDBOX_RT_CACHE:-${HOME:-/root}/.cache/sandbox-rt}/testhost
 mkdir -p "$cache"
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
+# Modules the test host loads, in an order that follows each one's depends=
+# (checked against the .ko files when this list was written): KVM, virtio-pci
+# and virtio-fs for the shared root, vsock + vhost-vsock for nested guests.
+modules=(virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-amd
+         drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev
+         drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci fs/fuse/fuse fs/fuse/virtiofs
+         net/vmw_vsock/vsock net/vmw_vsock/vmw_vsock_virtio_transport_common drivers/vhost/vhost_iotlb
+         drivers/vhost/vhost drivers/vhost/vhost_vsock)
+modules_key=$(printf '%s\n' "${modules[@]}" | sha256sum | cut -c1-8)
+
 # The cloud kernel: resolve the package the meta-package points at, download
 # and unpack it once.
 kernel_package=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
 if [ -z "$kernel_package" ]; then
-  kernel_dir=$(ls -d "$cache"/kernel-* 2>/dev/null | sort | tail -n 1 || true)
+  kernel_dir=$(ls -d "$cache"/kernel-*-"$modules_key" 2>/dev/null | sort | tail -n 1 || true)
   [ -n "$kernel_dir" ] || { say "cannot resolve linux-image-cloud-amd64 (run apt-get update) and nothing is cached"; exit 2; }
 else
-  kernel_dir=$cache/kernel-$kernel_package
+  kernel_dir=$cache/kernel-$kernel_package-$modules_key
 fi
 if [ ! -f "$kernel_dir/vmlinuz" ]; then
   say "downloading $kernel_package (cached in $kernel_dir)"
@@ -94,9 +104,7 @@ if [ ! -f "$kernel_dir/vmlinuz" ]; then
   cp "$download/root/boot/vmlinuz-$release" "$download/kernel/vmlinuz"
   base=$download/root/lib/modules/$release/kernel
   # Load order follows each module's depends= (checked when this list was written).
-  for module in virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-amd drivers/virtio/virtio_ring \
-                drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci_legacy_dev \
-                drivers/virtio/virtio_pci fs/fuse/fuse fs/fuse/virtiofs; do
+  for module in "${modules[@]}"; do
     [ -f "$base/$module.ko" ] || { rm -rf "$download"; say "$kernel_package lacks $module.ko"; exit 2; }
     cp "$base/$module.ko" "$download/kernel/modules/"
     echo "$(basename "$module")" >> "$download/kernel/modules/order"

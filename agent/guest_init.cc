@@ -1,0 +1,103 @@
+#include "agent/guest_init.h"
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/reboot.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <thread>
+
+#include "common/base/file_util.h"
+#include "common/base/unique_fd.h"
+
+namespace sandbox::agent {
+namespace {
+
+Status MountIfNeeded(const char* source, const char* target, const char* type, unsigned long flags,
+                     const char* data = nullptr) {
+  ::mkdir(target, 0755);
+  if (::mount(source, target, type, flags, data) != 0 && errno != EBUSY) {
+    return ErrnoStatus("mount", std::string(type) + " on " + target);
+  }
+  return Status::Ok();
+}
+
+Status EnableCgroupControllers() {
+  Result<std::string> controllers = ReadFile("/sys/fs/cgroup/cgroup.controllers");
+  if (!controllers.ok()) return controllers.status();
+  std::string enable;
+  size_t start = 0;
+  const std::string& text = *controllers;
+  while (start < text.size()) {
+    size_t end = text.find_first_of(" \n", start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) enable += (enable.empty() ? "+" : " +") + text.substr(start, end - start);
+    start = end + 1;
+  }
+  UniqueFd control(::open("/sys/fs/cgroup/cgroup.subtree_control", O_WRONLY | O_CLOEXEC));
+  if (!control.valid()) return ErrnoStatus("open", "/sys/fs/cgroup/cgroup.subtree_control");
+  if (!enable.empty() && ::write(control.get(), enable.data(), enable.size()) < 0) {
+    return ErrnoStatus("write", "cgroup.subtree_control \"" + enable + "\"");
+  }
+  return Status::Ok();
+}
+
+Status BringUpLoopback() {
+  UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return ErrnoStatus("socket", "AF_INET");
+  struct ifreq request = {};
+  std::strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
+  if (::ioctl(fd.get(), SIOCGIFFLAGS, &request) != 0) return ErrnoStatus("ioctl SIOCGIFFLAGS", "lo");
+  request.ifr_flags |= IFF_UP;
+  if (::ioctl(fd.get(), SIOCSIFFLAGS, &request) != 0) return ErrnoStatus("ioctl SIOCSIFFLAGS", "lo");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status SetUpGuest() {
+  SANDBOX_RETURN_IF_ERROR(MountIfNeeded("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC));
+  SANDBOX_RETURN_IF_ERROR(MountIfNeeded("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC));
+  SANDBOX_RETURN_IF_ERROR(MountIfNeeded("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755"));
+  SANDBOX_RETURN_IF_ERROR(MountIfNeeded("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666"));
+  SANDBOX_RETURN_IF_ERROR(MountIfNeeded("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"));
+  SANDBOX_RETURN_IF_ERROR(MountIfNeeded("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC));
+  SANDBOX_RETURN_IF_ERROR(EnableCgroupControllers());
+  SANDBOX_RETURN_IF_ERROR(BringUpLoopback());
+  return Status::Ok();
+}
+
+void StartOrphanReaper() {
+  // SIGCHLD is blocked before any other thread exists (they inherit the
+  // mask) and read from a signalfd, so reaping never races a handler.
+  sigset_t child;
+  sigemptyset(&child);
+  sigaddset(&child, SIGCHLD);
+  pthread_sigmask(SIG_BLOCK, &child, nullptr);
+  int signals = ::signalfd(-1, &child, SFD_CLOEXEC);
+  std::thread([signals] {
+    for (;;) {
+      struct signalfd_siginfo info;
+      if (::read(signals, &info, sizeof(info)) < 0 && errno != EINTR) return;
+      while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+      }
+    }
+  }).detach();
+}
+
+Status PowerOff() {
+  ::sync();
+  ::reboot(RB_AUTOBOOT);
+  return ErrnoStatus("reboot", "");
+}
+
+}  // namespace sandbox::agent

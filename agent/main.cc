@@ -1,0 +1,75 @@
+// sandbox-agent: PID 1 of every microVM (and, with --listen unix:PATH, a
+// host test mode running the same code without the guest init duties).
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <thread>
+
+#include "agent/agent_service.h"
+#include "agent/guest_init.h"
+#include "agent/listener.h"
+#include "common/base/file_util.h"
+#include "proto/agent_constants.h"
+
+namespace {
+
+void Log(const std::string& message) {
+  // The console is the agent's log: the shim shows its tail when boot fails.
+  std::fprintf(stderr, "sandbox-agent: %s\n", message.c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace sandbox;
+  bool pid1 = ::getpid() == 1;
+  std::string listen = "vsock:" + std::to_string(agent::kAgentVsockPort);
+  CLI::App app{"sandbox-agent: the guest half of sandbox-rt", "sandbox-agent"};
+  app.add_option("--listen", listen, "vsock:PORT (guest) or unix:PATH (host test mode)")->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error) == 0 ? 0 : 1;
+  }
+
+  if (pid1) {
+    agent::StartOrphanReaper();
+    Status setup = agent::SetUpGuest();
+    if (!setup.ok()) Log("guest setup: " + setup.message());
+  }
+  Result<UniqueFd> listener = agent::Listen(listen);
+  if (!listener.ok()) {
+    Log(listener.status().message());
+    if (pid1) (void)agent::PowerOff();
+    return 1;
+  }
+  agent::AgentService service({.pid1 = pid1});
+  ttrpc::Server server;
+  service.RegisterOn(server);
+  std::string uptime;
+  if (pid1) {
+    // Boot-to-ready time, for the benchmarks that compare VMMs.
+    Result<std::string> text = ReadFile("/proc/uptime");
+    if (text.ok()) uptime = ", uptime " + text->substr(0, text->find(' ')) + " s";
+  }
+  // Log() adds the "sandbox-agent: " prefix: the line starts with kReadyMarker.
+  Log("ready (listening on " + listen + uptime + ")");
+
+  for (;;) {
+    Result<UniqueFd> connection = agent::Accept(listener->get());
+    if (!connection.ok()) {
+      Log(connection.status().message());
+      continue;
+    }
+    std::thread([&server, &service, pid1, fd = std::move(connection).value()]() mutable {
+      Status served = server.ServeConnection(std::move(fd));
+      if (!served.ok()) Log("connection: " + served.message());
+      if (service.destroy_requested()) {
+        Log("DestroySandbox: shutting down");
+        if (pid1) (void)agent::PowerOff();
+        std::_Exit(0);
+      }
+    }).detach();
+  }
+}

@@ -1,0 +1,39 @@
+// agent_check ADDRESS: calls Check and GetGuestDetails on a sandbox-agent at
+// vsock:CID:PORT or unix:PATH and prints what it answered. Exit 0 only when
+// the agent is SERVING and runs as the guest's PID 1.
+#include <cstdio>
+
+#include "agent.pb.h"
+#include "agent/listener.h"
+#include "common/ttrpc/client.h"
+#include "proto/agent_constants.h"
+
+int main(int argc, char** argv) {
+  using namespace sandbox;
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: agent_check vsock:CID:PORT|unix:PATH\n");
+    return 2;
+  }
+  Result<UniqueFd> connection = agent::Connect(argv[1]);
+  if (!connection.ok()) {
+    std::fprintf(stderr, "agent_check: %s\n", connection.status().message().c_str());
+    return 1;
+  }
+  ttrpc::Client client(std::move(connection).value());
+  Result<std::string> check = client.Call(agent::kAgentService, "Check", "", std::chrono::seconds(30));
+  agent::v1::CheckResponse health;
+  if (!check.ok() || !health.ParseFromString(*check)) {
+    std::fprintf(stderr, "agent_check: Check failed: %s\n", check.status().message().c_str());
+    return 1;
+  }
+  Result<std::string> details_bytes = client.Call(agent::kAgentService, "GetGuestDetails", "");
+  agent::v1::GuestDetails details;
+  if (!details_bytes.ok() || !details.ParseFromString(*details_bytes)) {
+    std::fprintf(stderr, "agent_check: GetGuestDetails failed: %s\n", details_bytes.status().message().c_str());
+    return 1;
+  }
+  std::printf("agent_check: Check %s; kernel %s, agent %s, pid1 %s\n",
+              agent::v1::CheckResponse::ServingStatus_Name(health.status()).c_str(), details.kernel_release().c_str(),
+              details.agent_version().c_str(), details.pid1() ? "yes" : "no");
+  return health.status() == agent::v1::CheckResponse::SERVING && details.pid1() ? 0 : 1;
+}
