@@ -10,7 +10,7 @@
 
 #include "agent.pb.h"
 #include "agent/listener.h"
-#include "common/base/file_util.h"
+#include "common/base/temp_dir.h"
 #include "common/ttrpc/client.h"
 #include "common/ttrpc/frame.h"
 #include "proto/agent_constants.h"
@@ -21,10 +21,6 @@ namespace {
 class AgentHostModeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/sandbox-agent-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    socket_ = dir_ + "/agent.sock";
     int log_pipe[2];
     ASSERT_EQ(::pipe2(log_pipe, O_CLOEXEC), 0);
     agent_ = ::fork();
@@ -54,11 +50,11 @@ class AgentHostModeTest : public ::testing::Test {
   void TearDown() override {
     ::kill(agent_, SIGKILL);
     ::waitpid(agent_, nullptr, 0);
-    ASSERT_TRUE(RemoveTree(dir_).ok());
   }
   bool AgentAlive() { return ::waitpid(agent_, nullptr, WNOHANG) == 0; }
 
-  std::string dir_, socket_;
+  TempDir temp_ = TempDir::CreateOrDie("/tmp/sandbox-agent-test-");
+  const std::string socket_ = temp_.path() + "/agent.sock";
   pid_t agent_ = -1;
   UniqueFd log_;
   UniqueFd connection_;

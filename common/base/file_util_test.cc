@@ -1,4 +1,5 @@
 #include "common/base/file_util.h"
+#include "common/base/temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -12,14 +13,28 @@ namespace {
 
 class FileUtilTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/sandbox-file-util-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { ASSERT_TRUE(RemoveTree(dir_).ok()); }
-  std::string dir_;
+  TempDir temp_ = TempDir::CreateOrDie("/tmp/sandbox-file-util-");
+  const std::string dir_ = temp_.path();
 };
+
+TEST(TempDir, RemovesItsTreeUnlessReleased) {
+  std::string kept;
+  {
+    TempDir gone = TempDir::CreateOrDie("/tmp/sandbox-tempdir-");
+    ASSERT_TRUE(MakeDirs(gone.path() + "/a/b").ok());
+    ASSERT_TRUE(WriteFileAtomic(gone.path() + "/a/b/f", "x").ok());
+    kept = gone.path();
+    TempDir moved = std::move(gone);
+    EXPECT_EQ(moved.path(), kept);
+  }
+  EXPECT_FALSE(PathExists(kept));
+  TempDir released = TempDir::CreateOrDie("/tmp/sandbox-tempdir-");
+  kept = released.path();
+  released.Release();
+  EXPECT_TRUE(IsDirectory(kept));
+  ASSERT_TRUE(RemoveTree(kept).ok());
+  EXPECT_FALSE(TempDir::Create("/nonexistent/dir/x-").ok());
+}
 
 TEST_F(FileUtilTest, AtomicWriteThenRead) {
   std::string path = dir_ + "/state.json";

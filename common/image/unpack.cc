@@ -8,6 +8,7 @@
 
 #include "common/base/file_util.h"
 #include "common/base/subprocess.h"
+#include "common/base/temp_dir.h"
 #include "common/image/convert.h"
 #include "common/oci/spec_json.h"
 #include "common/oci/validate.h"
@@ -15,27 +16,12 @@
 namespace sandbox::image {
 namespace {
 
-// Removes a directory on scope exit unless released.
-class ScopedDirectory {
- public:
-  explicit ScopedDirectory(std::string path) : path_(std::move(path)) {}
-  ~ScopedDirectory() {
-    if (!path_.empty()) (void)RemoveTree(path_);
-  }
-  ScopedDirectory(const ScopedDirectory&) = delete;
-  ScopedDirectory& operator=(const ScopedDirectory&) = delete;
-  const std::string& path() const { return path_; }
-  void Release() { path_.clear(); }
-
- private:
-  std::string path_;
-};
-
-Result<std::string> MakeTempDirBeside(const std::string& target, const char* tag) {
-  std::string pattern = target + "." + tag + "-XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr) return ErrnoStatus("mkdtemp", pattern);
-  if (::chmod(pattern.c_str(), 0755) != 0) return ErrnoStatus("chmod", pattern);
-  return pattern;
+// A temporary directory beside `target` (same file system, so it can be
+// renamed into place), removed unless released.
+Result<TempDir> MakeTempDirBeside(const std::string& target, const char* tag) {
+  SANDBOX_ASSIGN_OR_RETURN(TempDir dir, TempDir::Create(target + "." + tag + "-"));
+  if (::chmod(dir.path().c_str(), 0755) != 0) return ErrnoStatus("chmod", dir.path());
+  return dir;
 }
 
 const char* Extension(RootfsImageFormat format) { return format == RootfsImageFormat::kErofs ? "erofs" : "ext4"; }
@@ -132,8 +118,7 @@ Result<UnpackResult> UnpackImage(const UnpackOptions& options) {
   if (!bundle.empty() && bundle.size() > 1 && bundle.back() == '/') bundle.pop_back();
   SANDBOX_RETURN_IF_ERROR(CheckBundleTarget(bundle));
 
-  SANDBOX_ASSIGN_OR_RETURN(std::string staging_path, MakeTempDirBeside(bundle, "partial"));
-  ScopedDirectory staging(staging_path);
+  SANDBOX_ASSIGN_OR_RETURN(TempDir staging, MakeTempDirBeside(bundle, "partial"));
   UnpackResult result;
   result.manifest_digest = image.manifest_descriptor.digest;
 
@@ -157,8 +142,7 @@ Result<UnpackResult> UnpackImage(const UnpackOptions& options) {
   std::string cached_config = cache_base + "." + Extension(format) + ".config.json";
   result.cache_hit = PathExists(cached_image) && PathExists(cached_config);
   if (!result.cache_hit) {
-    SANDBOX_ASSIGN_OR_RETURN(std::string scratch_path, MakeTempDirBeside(cache_base, "tree"));
-    ScopedDirectory scratch(scratch_path);
+    SANDBOX_ASSIGN_OR_RETURN(TempDir scratch, MakeTempDirBeside(cache_base, "tree"));
     SANDBOX_ASSIGN_OR_RETURN(oci::Spec spec, BuildTree(layout, image, scratch.path() + "/rootfs", options.layers));
     std::string temp_image = scratch.path() + "/image";
     SANDBOX_RETURN_IF_ERROR(BuildRootfsImage(format, scratch.path() + "/rootfs", temp_image));

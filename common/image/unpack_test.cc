@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base/file_util.h"
+#include "common/base/temp_dir.h"
 #include "common/image/test_layout_builder.h"
 
 namespace sandbox::image {
@@ -20,13 +21,7 @@ using Json = nlohmann::json;
 
 class UnpackTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/sandbox-unpack-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    layout_ = std::make_unique<LayoutBuilder>(dir_ + "/layout");
-  }
-  void TearDown() override { ASSERT_TRUE(RemoveTree(dir_).ok()); }
+  void SetUp() override { layout_ = std::make_unique<LayoutBuilder>(dir_ + "/layout"); }
 
   Result<UnpackResult> Unpack(const std::string& reference_suffix = "", const std::string& bundle_name = "bundle",
                               std::optional<PlatformSelector> platform = std::nullopt) {
@@ -51,7 +46,8 @@ class UnpackTest : public ::testing::Test {
     }
   }
 
-  std::string dir_;
+  TempDir temp_ = TempDir::CreateOrDie("/tmp/sandbox-unpack-");
+  const std::string dir_ = temp_.path();
   std::unique_ptr<LayoutBuilder> layout_;
 };
 

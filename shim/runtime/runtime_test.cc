@@ -6,6 +6,7 @@
 #include <map>
 
 #include "common/base/file_util.h"
+#include "common/base/temp_dir.h"
 #include "common/oci/default_spec.h"
 #include "common/oci/spec_json.h"
 
@@ -77,9 +78,6 @@ class FakeSandbox : public Sandbox {
 class RuntimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/sandbox-runtime-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
     bundle_ = dir_ + "/bundle";
     ASSERT_TRUE(MakeDirs(bundle_ + "/rootfs").ok());
     oci::Spec spec = oci::DefaultSpec({});
@@ -90,14 +88,14 @@ class RuntimeTest : public ::testing::Test {
     runtime_ = std::make_unique<Runtime>(RuntimeContext{
         .store = store_.get(), .sandbox = &sandbox_, .now = [] { return "2026-11-27T00:00:00Z"; }, .owner = ""});
   }
-  void TearDown() override { ASSERT_TRUE(RemoveTree(dir_).ok()); }
-
   CreateOptions Options(const std::string& id) {
     return CreateOptions{.id = id, .bundle = bundle_, .pid_file = dir_ + "/pid"};
   }
   std::string StatusOf(const std::string& id) { return runtime_->State(id)->status; }
 
-  std::string dir_, bundle_;
+  TempDir temp_ = TempDir::CreateOrDie("/tmp/sandbox-runtime-");
+  const std::string dir_ = temp_.path();
+  std::string bundle_;
   FakeSandbox sandbox_;
   std::unique_ptr<StateStore> store_;
   std::unique_ptr<Runtime> runtime_;

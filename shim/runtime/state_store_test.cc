@@ -1,5 +1,7 @@
 #include "shim/runtime/state_store.h"
 
+#include "common/base/temp_dir.h"
+
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,12 +14,8 @@ namespace {
 
 class StateStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/sandbox-store-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { ASSERT_TRUE(RemoveTree(dir_).ok()); }
+  TempDir temp_ = TempDir::CreateOrDie("/tmp/sandbox-store-");
+  const std::string dir_ = temp_.path();
 
   static oci::State MakeState(const std::string& id, const std::string& status, int64_t pid) {
     oci::State state;
@@ -29,7 +27,6 @@ class StateStoreTest : public ::testing::Test {
     return state;
   }
 
-  std::string dir_;
 };
 
 TEST_F(StateStoreTest, CreateLoadSaveRemove) {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base/file_util.h"
+#include "common/base/temp_dir.h"
 
 namespace sandbox {
 namespace {
@@ -24,15 +25,7 @@ struct Outcome {
 
 class CliTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/sandbox-cli-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    root_ = dir_ + "/state";
-    bundle_ = dir_ + "/bundle";
-    ASSERT_TRUE(MakeDirs(bundle_ + "/rootfs").ok());
-  }
-  void TearDown() override { ASSERT_TRUE(RemoveTree(dir_).ok()); }
+  void SetUp() override { ASSERT_TRUE(MakeDirs(bundle_ + "/rootfs").ok()); }
 
   // Runs sandbox-rt --root <root_> ARGS..., capturing output through files.
   Outcome Run(std::vector<std::string> args, bool with_root = true) {
@@ -72,7 +65,10 @@ class CliTest : public ::testing::Test {
     EXPECT_TRUE(std::filesystem::is_empty(root_)) << root_ << " is not empty";
   }
 
-  std::string dir_, root_, bundle_;
+  TempDir temp_ = TempDir::CreateOrDie("/tmp/sandbox-cli-");
+  const std::string dir_ = temp_.path();
+  const std::string root_ = dir_ + "/state";
+  const std::string bundle_ = dir_ + "/bundle";
 };
 
 TEST_F(CliTest, SpecWritesAConfigThatValidateAccepts) {

@@ -6,6 +6,7 @@
 
 #include "common/base/file_util.h"
 #include "common/base/subprocess.h"
+#include "common/base/temp_dir.h"
 #include "common/image/test_layout_builder.h"
 #include "common/image/unpack.h"
 #include "tests/image/tree_compare.h"
@@ -17,12 +18,6 @@ using namespace sandbox::image::testing;
 
 class InteropTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/sandbox-interop-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { ASSERT_TRUE(RemoveTree(dir_).ok()); }
 
   void Run(const std::vector<std::string>& argv) {
     Result<CommandResult> result = RunCommand(argv);
@@ -40,7 +35,8 @@ class InteropTest : public ::testing::Test {
     ASSERT_TRUE(result.ok()) << result.status().ToString();
   }
 
-  std::string dir_;
+  TempDir temp_ = TempDir::CreateOrDie("/tmp/sandbox-interop-");
+  const std::string dir_ = temp_.path();
 };
 
 TEST_F(InteropTest, UmociLayoutUnpacksToTheSameTreeAsUmociUnpack) {
