@@ -20,7 +20,9 @@
 
 namespace sandbox::oci::json_detail {
 
-using Json = nlohmann::json;
+// ordered_json: documents are written in the order Describe() lists properties
+// (ociVersion first, as runc writes them), unknown properties after.
+using Json = nlohmann::ordered_json;
 
 template <class S>
 concept MappedObject = requires(S object) { object.unknown; };
