@@ -690,6 +690,21 @@ FieldErrors ValidateSpec(const Spec& spec, const ValidateOptions& options) {
   return Validator(spec, options).Run();
 }
 
+std::vector<std::string> UnenforcedFieldNotes(const Spec& spec) {
+  std::vector<std::string> notes;
+  const char* kWhy = " is not enforced: the guest kernel has no such LSM; the microVM boundary isolates the container";
+  if (spec.process && spec.process->apparmor_profile && !spec.process->apparmor_profile->empty()) {
+    notes.push_back("process.apparmorProfile \"" + *spec.process->apparmor_profile + "\"" + kWhy);
+  }
+  if (spec.process && spec.process->selinux_label && !spec.process->selinux_label->empty()) {
+    notes.push_back("process.selinuxLabel \"" + *spec.process->selinux_label + "\"" + kWhy);
+  }
+  if (spec.linux && spec.linux->mount_label && !spec.linux->mount_label->empty()) {
+    notes.push_back("linux.mountLabel \"" + *spec.linux->mount_label + "\"" + kWhy);
+  }
+  return notes;
+}
+
 FieldErrors ValidateProcess(const Process& process) {
   Spec spec;
   spec.process = process;

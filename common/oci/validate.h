@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/oci/field_error.h"
 #include "common/oci/spec.h"
@@ -18,6 +19,11 @@ struct ValidateOptions {
 };
 
 FieldErrors ValidateSpec(const Spec& spec, const ValidateOptions& options);
+
+// Fields that are valid and accepted but not enforced in a microVM (the guest
+// kernel has no AppArmor or SELinux; the VM boundary is the isolation). The
+// runtime logs these notes so nothing is ignored silently.
+std::vector<std::string> UnenforcedFieldNotes(const Spec& spec);
 
 // Checks of one process (exec) and of a resources update, with the same rules
 // and paths as inside config.json ("process.cwd", "linux.resources.cpu.quota").

@@ -278,6 +278,21 @@ INSTANTIATE_TEST_SUITE_P(
         InvalidCase{"OtherPlatform", {{"/solaris", J(R"({"milestone":"x"})")}}, "solaris", "another platform"}),
     [](const ::testing::TestParamInfo<InvalidCase>& info) { return info.param.name; });
 
+TEST(Validate, LsmFieldsAreAcceptedWithANote) {
+  Json config = BaseConfig();
+  config["process"]["apparmorProfile"] = "docker-default";
+  config["process"]["selinuxLabel"] = "system_u:system_r:container_t:s0";
+  config["linux"]["mountLabel"] = "system_u:object_r:container_file_t:s0";
+  EXPECT_TRUE(ParseAndValidate(config).empty());
+  Spec spec;
+  ASSERT_TRUE(ParseSpec(config.dump(), spec).empty());
+  std::vector<std::string> notes = UnenforcedFieldNotes(spec);
+  ASSERT_EQ(notes.size(), 3u);
+  EXPECT_NE(notes[0].find("process.apparmorProfile \"docker-default\" is not enforced"), std::string::npos);
+  EXPECT_NE(notes[2].find("linux.mountLabel"), std::string::npos);
+  EXPECT_TRUE(UnenforcedFieldNotes(oci::DefaultSpec({})).empty());
+}
+
 TEST(Validate, RelativeMountDestinationAllowedFrom12) {
   Json config = BaseConfig();
   config["mounts"][0]["destination"] = "proc";

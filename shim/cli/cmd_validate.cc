@@ -1,5 +1,6 @@
 #include <cstdio>
 
+#include "common/oci/validate.h"
 #include "shim/cli/cli_context.h"
 
 namespace sandbox::cli {
@@ -16,6 +17,7 @@ void AddValidateCommand(CLI::App& app, CliContext& context) {
         std::printf("%s\n", spec.status().message().c_str());
         return 1;
       }
+      for (const std::string& note : oci::UnenforcedFieldNotes(*spec)) std::printf("note: %s\n", note.c_str());
       std::printf("OK\n");
       return 0;
     };

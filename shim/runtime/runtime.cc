@@ -1,6 +1,7 @@
 #include "shim/runtime/runtime.h"
 
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -105,6 +106,7 @@ Status Runtime::Create(const CreateOptions& options) {
   SANDBOX_RETURN_IF_ERROR(ValidateContainerId(options.id));
   std::string bundle = AbsolutePath(options.bundle);
   SANDBOX_ASSIGN_OR_RETURN(oci::Spec spec, LoadBundleSpec(bundle));
+  for (const std::string& note : oci::UnenforcedFieldNotes(spec)) spdlog::warn("{}", note);
   SANDBOX_ASSIGN_OR_RETURN(Sandbox * sandbox, RequireSandbox());
 
   oci::State state;

@@ -113,6 +113,18 @@ TEST_F(CliTest, ValidatePrintsEveryErrorWithItsPath) {
   }
 }
 
+TEST_F(CliTest, ValidateNotesUnenforcedLsmFields) {
+  ASSERT_EQ(Run({"spec", "-b", bundle_}).exit_code, 0);
+  Json config = Json::parse(ReadFile(bundle_ + "/config.json").value());
+  config["process"]["apparmorProfile"] = "docker-default";
+  WriteConfig(config);
+  Outcome validate = Run({"validate", "-b", bundle_});
+  EXPECT_EQ(validate.exit_code, 0);
+  EXPECT_NE(validate.out.find("note: process.apparmorProfile \"docker-default\" is not enforced"), std::string::npos)
+      << validate.out;
+  EXPECT_NE(validate.out.find("OK\n"), std::string::npos);
+}
+
 TEST_F(CliTest, ValidateReportsMalformedJsonAndMissingConfig) {
   Outcome missing = Run({"validate", "-b", bundle_});
   EXPECT_EQ(missing.exit_code, 1);
