@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base/file_util.h"
+#include "common/base/temp_dir.h"
 #include "common/oci/default_spec.h"
 #include "common/oci/spec_json.h"
 
@@ -308,9 +309,8 @@ TEST(Validate, CollectsAllErrors) {
 }
 
 TEST(Validate, RootPathMustExistInBundle) {
-  char pattern[] = "/tmp/sandbox-validate-XXXXXX";
-  ASSERT_NE(::mkdtemp(pattern), nullptr);
-  std::string bundle = pattern;
+  TempDir temp = TempDir::CreateOrDie("/tmp/sandbox-validate-");
+  const std::string& bundle = temp.path();
   FieldErrors errors = ParseAndValidate(BaseConfig(), {.bundle_dir = bundle});
   ASSERT_EQ(errors.size(), 1u) << Describe(errors);
   EXPECT_EQ(errors[0].path, "root.path");
@@ -324,7 +324,6 @@ TEST(Validate, RootPathMustExistInBundle) {
   ASSERT_EQ(::unlink((bundle + "/rootfs").c_str()), 0);
   ASSERT_TRUE(MakeDirs(bundle + "/rootfs").ok());
   EXPECT_TRUE(ParseAndValidate(BaseConfig(), {.bundle_dir = bundle}).empty());
-  ASSERT_TRUE(RemoveTree(bundle).ok());
 }
 
 }  // namespace

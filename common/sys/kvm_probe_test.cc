@@ -1,4 +1,5 @@
 #include "common/sys/kvm_probe.h"
+#include "common/base/temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -21,18 +22,14 @@ TEST(KvmProbe, ClassifiesModuleLists) {
 }
 
 TEST(KvmProbe, LoadedModulesListsTheDirectory) {
-  char pattern[] = "/tmp/sandbox-modules-XXXXXX";
-  ASSERT_NE(::mkdtemp(pattern), nullptr);
-  std::string dir = pattern;
+  TempDir temp = TempDir::CreateOrDie("/tmp/sandbox-modules-");
+  const std::string& dir = temp.path();
   ASSERT_EQ(::mkdir((dir + "/kvm").c_str(), 0755), 0);
   ASSERT_EQ(::mkdir((dir + "/kvm_amd").c_str(), 0755), 0);
   std::vector<std::string> modules = LoadedModules(dir);
   std::sort(modules.begin(), modules.end());
   EXPECT_EQ(modules, (std::vector<std::string>{"kvm", "kvm_amd"}));
   EXPECT_TRUE(LoadedModules(dir + "/missing").empty());
-  ::rmdir((dir + "/kvm").c_str());
-  ::rmdir((dir + "/kvm_amd").c_str());
-  ::rmdir(dir.c_str());
 }
 
 TEST(KvmProbe, MissingDeviceNamesIt) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "common/base/file_util.h"
+#include "common/base/temp_dir.h"
 
 namespace sandbox::shim {
 namespace {
@@ -35,9 +36,8 @@ TEST(HostCheck, MissingEverythingFailsWithRemedies) {
 }
 
 TEST(HostCheck, PvmIsAWarningPointingAtTheTestHost) {
-  char pattern[] = "/tmp/sandbox-hostcheck-XXXXXX";
-  ASSERT_NE(::mkdtemp(pattern), nullptr);
-  std::string dir = pattern;
+  TempDir temp = TempDir::CreateOrDie("/tmp/sandbox-hostcheck-");
+  const std::string& dir = temp.path();
   ASSERT_TRUE(MakeDirs(dir + "/modules/kvm").ok());
   ASSERT_TRUE(MakeDirs(dir + "/modules/kvm_pvm").ok());
   ASSERT_TRUE(WriteFileAtomic(dir + "/kvm", "").ok());
@@ -57,7 +57,6 @@ TEST(HostCheck, PvmIsAWarningPointingAtTheTestHost) {
   EXPECT_EQ(Find(report, "guest-initramfs").verdict, Verdict::kOk);
   // A plain file is not a KVM device.
   EXPECT_EQ(Find(report, "kvm-api").verdict, Verdict::kFail);
-  ASSERT_TRUE(RemoveTree(dir).ok());
 }
 
 }  // namespace
