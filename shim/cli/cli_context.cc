@@ -51,6 +51,19 @@ void AddIdArgument(CLI::App& command, std::string& id) {
   command.add_option("container-id", id, "the container's id")->required();
 }
 
+void AddIdVerb(CLI::App& app, CliContext& context, const char* name, const char* description,
+               std::function<Status(shim::Runtime&, const std::string&)> run) {
+  auto id = std::make_shared<std::string>();
+  CLI::App* command = app.add_subcommand(name, description);
+  AddIdArgument(*command, *id);
+  command->callback([&context, id, run] {
+    context.action = [&context, id, run] {
+      Status status = run(context.runtime(), *id);
+      return status.ok() ? 0 : Fail(status);
+    };
+  });
+}
+
 std::string NowRfc3339() {
   struct timespec now;
   ::clock_gettime(CLOCK_REALTIME, &now);

@@ -47,6 +47,11 @@ void AddCreateFlags(CLI::App& command, shim::CreateOptions& options);
 // Adds the required positional <container-id>.
 void AddIdArgument(CLI::App& command, std::string& id);
 
+// A verb whose only argument is the container id and whose work is one
+// Runtime call (start, pause, resume).
+void AddIdVerb(CLI::App& app, CliContext& context, const char* name, const char* description,
+               std::function<Status(shim::Runtime&, const std::string&)> run);
+
 std::string NowRfc3339();
 
 void AddCheckCommand(CLI::App& app, CliContext& context);
