@@ -40,6 +40,18 @@ std::vector<std::string> LoadedModules(const std::string& sys_module_dir) {
   return names;
 }
 
+std::span<const KvmCapability> RequiredKvmCapabilities() {
+  static constexpr KvmCapability kNeeded[] = {
+      {"KVM_CAP_IRQCHIP", KVM_CAP_IRQCHIP},       {"KVM_CAP_HLT", KVM_CAP_HLT},
+      {"KVM_CAP_USER_MEMORY", KVM_CAP_USER_MEMORY}, {"KVM_CAP_SET_TSS_ADDR", KVM_CAP_SET_TSS_ADDR},
+      {"KVM_CAP_EXT_CPUID", KVM_CAP_EXT_CPUID},   {"KVM_CAP_IRQFD", KVM_CAP_IRQFD},
+      {"KVM_CAP_IOEVENTFD", KVM_CAP_IOEVENTFD},   {"KVM_CAP_PIT2", KVM_CAP_PIT2},
+      {"KVM_CAP_SET_IDENTITY_MAP_ADDR", KVM_CAP_SET_IDENTITY_MAP_ADDR},
+      {"KVM_CAP_IMMEDIATE_EXIT", KVM_CAP_IMMEDIATE_EXIT},
+  };
+  return kNeeded;
+}
+
 Result<KvmProbe> ProbeKvm(const std::string& device) {
   UniqueFd kvm(::open(device.c_str(), O_RDWR | O_CLOEXEC));
   if (!kvm.valid()) return ErrnoStatus("open", device);
@@ -49,15 +61,7 @@ Result<KvmProbe> ProbeKvm(const std::string& device) {
     return FailedPrecondition(device + ": KVM API version " + std::to_string(probe.api_version) +
                               ", want " + std::to_string(KVM_API_VERSION));
   }
-  const std::pair<const char*, int> kNeeded[] = {
-      {"KVM_CAP_IRQCHIP", KVM_CAP_IRQCHIP},       {"KVM_CAP_HLT", KVM_CAP_HLT},
-      {"KVM_CAP_USER_MEMORY", KVM_CAP_USER_MEMORY}, {"KVM_CAP_SET_TSS_ADDR", KVM_CAP_SET_TSS_ADDR},
-      {"KVM_CAP_EXT_CPUID", KVM_CAP_EXT_CPUID},   {"KVM_CAP_IRQFD", KVM_CAP_IRQFD},
-      {"KVM_CAP_IOEVENTFD", KVM_CAP_IOEVENTFD},   {"KVM_CAP_PIT2", KVM_CAP_PIT2},
-      {"KVM_CAP_SET_IDENTITY_MAP_ADDR", KVM_CAP_SET_IDENTITY_MAP_ADDR},
-      {"KVM_CAP_IMMEDIATE_EXIT", KVM_CAP_IMMEDIATE_EXIT},
-  };
-  for (const auto& [name, capability] : kNeeded) {
+  for (const auto& [name, capability] : RequiredKvmCapabilities()) {
     probe.capabilities.push_back({name, ::ioctl(kvm.get(), KVM_CHECK_EXTENSION, capability) > 0});
   }
   return probe;

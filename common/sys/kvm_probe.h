@@ -3,6 +3,7 @@
 // and by the test-host harness's mode choice.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,13 @@ KvmKind ClassifyKvmModules(const std::vector<std::string>& modules);
 // The entries of /sys/module (which, unlike /proc/modules, also lists
 // built-in modules and exists on kernels without module support).
 std::vector<std::string> LoadedModules(const std::string& sys_module_dir = "/sys/module");
+
+// A KVM_CAP_* that sandbox-vmm relies on, with its name for error messages.
+struct KvmCapability {
+  const char* name;
+  int id;
+};
+std::span<const KvmCapability> RequiredKvmCapabilities();
 
 struct KvmCapabilityCheck {
   std::string name;

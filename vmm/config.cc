@@ -1,0 +1,153 @@
+#include "vmm/config.h"
+
+#include <nlohmann/json.hpp>
+
+#include <fmt/format.h>
+#include <set>
+
+#include "common/base/file_util.h"
+
+namespace sandbox::vmm {
+namespace {
+
+using nlohmann::json;
+
+// Reads typed fields out of one JSON object, naming `path.key` in errors and
+// rejecting keys nobody asked for.
+class ObjectReader {
+ public:
+  ObjectReader(const json& object, std::string path) : object_(object), path_(std::move(path)) {}
+
+  std::string Name(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+
+  const json* Find(const std::string& key) {
+    known_.insert(key);
+    auto it = object_.find(key);
+    return it == object_.end() || it->is_null() ? nullptr : &*it;
+  }
+
+  Status String(const std::string& key, std::string& out, bool required) {
+    const json* value = Find(key);
+    if (value == nullptr) return required ? InvalidArgument(Name(key) + ": required") : Status::Ok();
+    if (!value->is_string()) return InvalidArgument(Name(key) + ": must be a string");
+    out = value->get<std::string>();
+    if (out.find('\0') != std::string::npos) return InvalidArgument(Name(key) + ": contains a NUL byte");
+    if (required && out.empty()) return InvalidArgument(Name(key) + ": must not be empty");
+    return Status::Ok();
+  }
+
+  Status OptionalString(const std::string& key, std::optional<std::string>& out) {
+    if (Find(key) == nullptr) return Status::Ok();
+    std::string value;
+    SANDBOX_RETURN_IF_ERROR(String(key, value, true));
+    out = std::move(value);
+    return Status::Ok();
+  }
+
+  template <class T>
+  Status Unsigned(const std::string& key, T& out, uint64_t min, uint64_t max) {
+    const json* value = Find(key);
+    if (value == nullptr) return Status::Ok();
+    if (!value->is_number_unsigned() || value->get<uint64_t>() < min || value->get<uint64_t>() > max) {
+      return InvalidArgument(fmt::format("{}: must be an integer from {} to {}", Name(key), min, max));
+    }
+    out = static_cast<T>(value->get<uint64_t>());
+    return Status::Ok();
+  }
+
+  Status Bool(const std::string& key, bool& out) {
+    const json* value = Find(key);
+    if (value == nullptr) return Status::Ok();
+    if (!value->is_boolean()) return InvalidArgument(Name(key) + ": must be true or false");
+    out = value->get<bool>();
+    return Status::Ok();
+  }
+
+  Status RejectUnknown() const {
+    for (const auto& [key, value] : object_.items()) {
+      if (!known_.contains(key)) return InvalidArgument(fmt::format("{}: unknown key", Name(key)));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  const json& object_;
+  std::string path_;
+  std::set<std::string> known_;
+};
+
+Status ParseBlock(const json& value, const std::string& path, BlockConfig& block) {
+  if (!value.is_object()) return InvalidArgument(path + ": must be an object");
+  ObjectReader reader(value, path);
+  SANDBOX_RETURN_IF_ERROR(reader.String("id", block.id, true));
+  SANDBOX_RETURN_IF_ERROR(reader.String("path", block.path, true));
+  SANDBOX_RETURN_IF_ERROR(reader.Bool("read_only", block.read_only));
+  if (block.id.size() > 20) return InvalidArgument(path + ".id: at most 20 bytes (the virtio-blk serial)");
+  return reader.RejectUnknown();
+}
+
+Status ParseVsock(const json& value, VsockConfig& vsock) {
+  if (!value.is_object()) return InvalidArgument("vsock: must be an object");
+  ObjectReader reader(value, "vsock");
+  // CIDs 0-2 are reserved (hypervisor, local, host); 2^32-1 is "any".
+  SANDBOX_RETURN_IF_ERROR(reader.Unsigned("guest_cid", vsock.guest_cid, 3, 0xfffffffe));
+  if (reader.Find("guest_cid") == nullptr) return InvalidArgument("vsock.guest_cid: required");
+  SANDBOX_RETURN_IF_ERROR(reader.String("uds_path", vsock.uds_path, true));
+  if (vsock.uds_path.size() > kMaxVsockPathLength) {
+    return InvalidArgument(fmt::format("vsock.uds_path: longer than {} bytes", kMaxVsockPathLength));
+  }
+  return reader.RejectUnknown();
+}
+
+}  // namespace
+
+Result<VmmConfig> ParseVmmConfig(const std::string& text) {
+  json document;
+  try {
+    document = json::parse(text);
+  } catch (const json::parse_error& error) {
+    return InvalidArgument(fmt::format("config is not valid JSON: {}", error.what()));
+  }
+  if (!document.is_object()) return InvalidArgument("config: must be a JSON object");
+  VmmConfig config;
+  ObjectReader reader(document, "");
+  SANDBOX_RETURN_IF_ERROR(reader.String("kernel", config.kernel, true));
+  SANDBOX_RETURN_IF_ERROR(reader.OptionalString("initrd", config.initrd));
+  SANDBOX_RETURN_IF_ERROR(reader.String("cmdline", config.cmdline, false));
+  SANDBOX_RETURN_IF_ERROR(reader.Unsigned("vcpus", config.vcpus, 1, kMaxVcpus));
+  SANDBOX_RETURN_IF_ERROR(reader.Unsigned("memory_mib", config.memory_mib, kMinMemoryMib, kMaxMemoryMib));
+  if (const json* blocks = reader.Find("block")) {
+    if (!blocks->is_array()) return InvalidArgument("block: must be an array");
+    std::set<std::string> ids;
+    for (size_t i = 0; i < blocks->size(); ++i) {
+      const std::string path = fmt::format("block[{}]", i);
+      BlockConfig block;
+      SANDBOX_RETURN_IF_ERROR(ParseBlock((*blocks)[i], path, block));
+      if (!ids.insert(block.id).second) return InvalidArgument(fmt::format("{}.id: \"{}\" is used twice", path, block.id));
+      config.block.push_back(std::move(block));
+    }
+  }
+  if (const json* vsock = reader.Find("vsock")) {
+    config.vsock.emplace();
+    SANDBOX_RETURN_IF_ERROR(ParseVsock(*vsock, *config.vsock));
+  }
+  SANDBOX_RETURN_IF_ERROR(reader.Bool("rng", config.rng));
+  SANDBOX_RETURN_IF_ERROR(reader.String("serial", config.serial, false));
+  if (config.serial.empty()) return InvalidArgument("serial: must be \"stdout\", \"none\" or a file path");
+  SANDBOX_RETURN_IF_ERROR(reader.OptionalString("api_socket", config.api_socket));
+  SANDBOX_RETURN_IF_ERROR(reader.String("log_level", config.log_level, false));
+  static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
+  if (!kLevels.contains(config.log_level)) {
+    return InvalidArgument("log_level: must be one of trace, debug, info, warn, error, off");
+  }
+  SANDBOX_RETURN_IF_ERROR(reader.RejectUnknown());
+  return config;
+}
+
+Result<VmmConfig> LoadVmmConfig(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status().Wrap("--config");
+  return ParseVmmConfig(*text);
+}
+
+}  // namespace sandbox::vmm

@@ -1,0 +1,50 @@
+// sandbox-vmm's configuration file (--config FILE.json). The schema is in
+// vmm/README.md; every error names the field it is about.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/base/status.h"
+
+namespace sandbox::vmm {
+
+struct BlockConfig {
+  std::string id;
+  std::string path;
+  bool read_only = false;
+};
+
+struct VsockConfig {
+  uint64_t guest_cid = 3;
+  std::string uds_path;
+};
+
+struct VmmConfig {
+  std::string kernel;
+  std::optional<std::string> initrd;
+  std::string cmdline;
+  uint32_t vcpus = 1;
+  uint64_t memory_mib = 128;
+  std::vector<BlockConfig> block;
+  std::optional<VsockConfig> vsock;
+  bool rng = false;
+  std::string serial = "stdout";  // "stdout", "none" or a file path
+  std::optional<std::string> api_socket;
+  std::string log_level = "info";
+};
+
+inline constexpr uint32_t kMaxVcpus = 254;
+inline constexpr uint64_t kMinMemoryMib = 64;
+inline constexpr uint64_t kMaxMemoryMib = 1024 * 1024;
+// sun_path holds 108 bytes; guest-initiated connections use "<uds_path>_<port>".
+inline constexpr size_t kMaxVsockPathLength = 96;
+
+// Parses and checks the document (types, ranges, unknown keys). Does not
+// touch the files it names.
+Result<VmmConfig> ParseVmmConfig(const std::string& text);
+Result<VmmConfig> LoadVmmConfig(const std::string& path);
+
+}  // namespace sandbox::vmm

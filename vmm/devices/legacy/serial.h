@@ -1,0 +1,56 @@
+// An 8250/16550A UART at the COM1 ports: the guest console. Output goes to a
+// file descriptor (stdout or a log file); input comes from another (stdin)
+// through the event loop, at most kInputCapacity bytes ahead of the guest.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+
+#include "vmm/bus.h"
+
+namespace sandbox::vmm {
+
+class Serial : public BusDevice {
+ public:
+  static constexpr uint64_t kCom1Base = 0x3f8;
+  static constexpr uint64_t kRegisterCount = 8;
+  static constexpr size_t kInputCapacity = 64;
+
+  // `output_fd` < 0 discards output. `raise_interrupt` pulses the UART's IRQ.
+  Serial(int output_fd, std::function<void()> raise_interrupt);
+
+  void Read(uint64_t offset, std::span<uint8_t> data) override;
+  void Write(uint64_t offset, std::span<const uint8_t> data) override;
+
+  // Queues console input; returns how many bytes fitted.
+  size_t EnqueueInput(std::span<const uint8_t> bytes);
+  size_t InputSpace();
+  // Called (without the lock held) when the guest drains input after it was full.
+  void SetInputDrainedCallback(std::function<void()> callback) { input_drained_ = std::move(callback); }
+
+ private:
+  uint8_t ReadRegister(uint64_t offset, bool& drained);
+  void WriteRegister(uint64_t offset, uint8_t value);
+  uint8_t InterruptIdentification();
+  void UpdateInterrupt();
+  bool divisor_latch() const { return line_control_ & 0x80; }
+  bool loopback() const { return modem_control_ & 0x10; }
+
+  std::mutex mutex_;
+  int output_fd_;
+  std::function<void()> raise_interrupt_;
+  std::function<void()> input_drained_;
+  std::deque<uint8_t> input_;
+  uint8_t interrupt_enable_ = 0;
+  uint8_t line_control_ = 0x03;  // 8N1
+  uint8_t modem_control_ = 0x08;  // OUT2
+  uint8_t scratch_ = 0;
+  uint8_t divisor_low_ = 0x0c;  // 9600 baud
+  uint8_t divisor_high_ = 0;
+  bool transmitter_empty_pending_ = false;
+  bool fifo_enabled_ = false;
+};
+
+}  // namespace sandbox::vmm

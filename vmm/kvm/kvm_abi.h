@@ -1,0 +1,42 @@
+// KVM ioctls whose argument ends in a flexible array. In C++ the UAPI's
+// __DECLARE_FLEX_ARRAY adds an empty struct (size 1) before the array, which
+// moves the entries and changes the size encoded in the ioctl number
+// (kvm_cpuid2 becomes 12 bytes instead of 8): the kernel then answers EINVAL.
+// These headers have the kernel's layout; the entries follow them directly.
+#pragma once
+
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+namespace sandbox::vmm::kvm_abi {
+
+struct CpuidHeader {
+  uint32_t nent;
+  uint32_t padding;
+};
+struct MsrsHeader {
+  uint32_t nmsrs;
+  uint32_t padding;
+};
+static_assert(sizeof(CpuidHeader) == 8 && sizeof(MsrsHeader) == 8);
+
+inline constexpr unsigned long kGetSupportedCpuid = _IOWR(KVMIO, 0x05, CpuidHeader);
+inline constexpr unsigned long kSetCpuid2 = _IOW(KVMIO, 0x90, CpuidHeader);
+inline constexpr unsigned long kSetMsrs = _IOW(KVMIO, 0x89, MsrsHeader);
+
+// A header followed by `entries`, laid out as the kernel reads it.
+template <class Header, class Entry>
+std::vector<uint8_t> Pack(uint32_t count_field, const std::vector<Entry>& entries, size_t capacity) {
+  std::vector<uint8_t> buffer(sizeof(Header) + capacity * sizeof(Entry), 0);
+  Header header{count_field, 0};
+  std::memcpy(buffer.data(), &header, sizeof(header));
+  if (!entries.empty()) std::memcpy(buffer.data() + sizeof(Header), entries.data(), entries.size() * sizeof(Entry));
+  return buffer;
+}
+
+}  // namespace sandbox::vmm::kvm_abi

@@ -1,0 +1,359 @@
+#include "vmm/machine.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fmt/format.h>
+
+#include "vmm/arch/x86_64/boot_params.h"
+#include "vmm/arch/x86_64/cpuid.h"
+#include "vmm/arch/x86_64/layout.h"
+#include "vmm/arch/x86_64/mptable.h"
+#include "vmm/arch/x86_64/vcpu_setup.h"
+#include "vmm/devices/legacy/i8042.h"
+#include "vmm/devices/legacy/serial.h"
+#include "vmm/loader/kernel_loader.h"
+#include "vmm/virtio/devices/blk.h"
+#include "vmm/virtio/devices/rng.h"
+#include "vmm/virtio/devices/vsock.h"
+#include "vmm/virtio/mmio_transport.h"
+
+namespace sandbox::vmm {
+namespace {
+
+// Sent to a vCPU thread to knock it out of KVM_RUN; the handler does nothing.
+constexpr int kKickSignal = SIGUSR1;
+void IgnoreKick(int) {}
+
+uint64_t HostMemoryBytes() {
+  return static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Machine>> Machine::Build(const VmmConfig& config) {
+  std::unique_ptr<Machine> machine(new Machine());
+  SANDBOX_ASSIGN_OR_RETURN(machine->kvm_, Kvm::Open());
+  SANDBOX_ASSIGN_OR_RETURN(machine->vm_, Vm::Create(*machine->kvm_));
+  SANDBOX_ASSIGN_OR_RETURN(machine->loop_, EventLoop::Create());
+  SANDBOX_RETURN_IF_ERROR(machine->SetUpMemory(config));
+  SANDBOX_RETURN_IF_ERROR(machine->vm_->SetUpX86Platform(x86::kTssAddress, x86::kIdentityMapAddress));
+  SANDBOX_RETURN_IF_ERROR(machine->SetUpDevices(config));
+  SANDBOX_RETURN_IF_ERROR(machine->LoadGuest(config));
+  SANDBOX_RETURN_IF_ERROR(machine->SetUpVcpus(config.vcpus));
+  return machine;
+}
+
+Machine::~Machine() {
+  RequestStop(VmExit::kHostStop);
+  for (std::thread& thread : vcpu_threads_) {
+    if (thread.joinable()) thread.join();
+  }
+  if (loop_) loop_->Stop();
+  if (loop_thread_.joinable()) loop_thread_.join();
+  transports_.clear();  // before the VM whose ioeventfds they hold
+}
+
+Status Machine::SetUpMemory(const VmmConfig& config) {
+  const uint64_t bytes = config.memory_mib << 20;
+  if (bytes > HostMemoryBytes()) {
+    return InvalidArgument(fmt::format("memory_mib: {} MiB is more than the host's {} MiB", config.memory_mib,
+                                       HostMemoryBytes() >> 20));
+  }
+  SANDBOX_ASSIGN_OR_RETURN(memory_, GuestMemory::Create(bytes));
+  uint32_t slot = 0;
+  for (const MemoryRegion& region : memory_->regions()) {
+    SANDBOX_RETURN_IF_ERROR(vm_->SetMemoryRegion(slot++, region.guest_address, region.size, region.host));
+  }
+  return Status::Ok();
+}
+
+Status Machine::SetUpDevices(const VmmConfig& config) {
+  // Console.
+  if (config.serial == "stdout") {
+    serial_output_ = UniqueFd(::dup(STDOUT_FILENO));
+    serial_input_ = true;
+  } else if (config.serial != "none") {
+    serial_output_ = UniqueFd(::open(config.serial.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+    if (!serial_output_.valid()) return ErrnoStatus("open", fmt::format("serial: {}", config.serial));
+  }
+  SANDBOX_ASSIGN_OR_RETURN(EventFd serial_interrupt, EventFd::Create());
+  SANDBOX_RETURN_IF_ERROR(vm_->RegisterIrqfd(serial_interrupt.fd(), x86::kSerialIrq));
+  auto serial_irq = std::make_shared<EventFd>(std::move(serial_interrupt));
+  serial_ = std::make_shared<Serial>(serial_output_.get(), [serial_irq] { serial_irq->Signal(); });
+  SANDBOX_RETURN_IF_ERROR(io_bus_.Insert(serial_, Serial::kCom1Base, Serial::kRegisterCount));
+  SANDBOX_RETURN_IF_ERROR(io_bus_.Insert(std::make_shared<I8042>([this] {
+                                           spdlog::info("the guest reset the machine (i8042)");
+                                           RequestStop(VmExit::kGuestReset);
+                                         }),
+                                         I8042::kBase, I8042::kSize));
+
+  // virtio-mmio devices, in a fixed order so their addresses are stable.
+  std::vector<std::shared_ptr<VirtioDevice>> devices;
+  for (const BlockConfig& block : config.block) {
+    auto device = BlockDevice::Open(block.id, block.path, block.read_only);
+    if (!device.ok()) return device.status().Wrap(fmt::format("block \"{}\"", block.id));
+    devices.push_back(*device);
+  }
+  if (config.vsock) {
+    SANDBOX_ASSIGN_OR_RETURN(auto vsock, VsockDevice::Create(config.vsock->guest_cid, config.vsock->uds_path, *loop_));
+    devices.push_back(std::move(vsock));
+  }
+  if (config.rng) devices.push_back(std::make_shared<RngDevice>());
+  if (devices.size() > x86::kIoapicPins - x86::kFirstVirtioIrq) return InvalidArgument("too many devices");
+  for (size_t i = 0; i < devices.size(); ++i) {
+    const uint64_t base = x86::kVirtioMmioBase + i * x86::kVirtioMmioWindow;
+    const uint32_t irq = x86::kFirstVirtioIrq + static_cast<uint32_t>(i);
+    SANDBOX_ASSIGN_OR_RETURN(auto transport, MmioTransport::Create(devices[i], *memory_, *vm_, *loop_, base, irq));
+    SANDBOX_RETURN_IF_ERROR(mmio_bus_.Insert(transport, base, x86::kVirtioMmioWindow));
+    transports_.push_back(std::move(transport));
+  }
+  return Status::Ok();
+}
+
+Status Machine::LoadGuest(const VmmConfig& config) {
+  SANDBOX_ASSIGN_OR_RETURN(LoadedKernel kernel, LoadKernelFile(config.kernel, *memory_));
+  entry_point_ = kernel.entry_point;
+  x86::BootParamsInput boot;
+  for (const MemoryRegion& region : memory_->regions()) boot.ram.emplace_back(region.guest_address, region.size);
+  boot.kernel_header = kernel.header;
+  if (config.initrd) {
+    SANDBOX_ASSIGN_OR_RETURN(LoadedInitrd initrd, LoadInitrdFile(*config.initrd, *memory_, kernel));
+    boot.initrd_address = initrd.address;
+    boot.initrd_size = initrd.size;
+  }
+  command_line_ = config.cmdline;
+  for (const auto& transport : transports_) {
+    if (!command_line_.empty()) command_line_ += ' ';
+    command_line_ += transport->KernelCommandLineDevice();
+  }
+  if (command_line_.size() >= x86::kCommandLineMax) {
+    return InvalidArgument(fmt::format("cmdline: {} bytes with the device declarations; the kernel takes at most {}",
+                                       command_line_.size(), x86::kCommandLineMax - 1));
+  }
+  std::vector<uint8_t> text(command_line_.begin(), command_line_.end());
+  text.push_back(0);
+  SANDBOX_RETURN_IF_ERROR(memory_->Write(x86::kCommandLineAddress, text));
+  boot.command_line_address = x86::kCommandLineAddress;
+  boot.command_line_size = command_line_.size();
+  SANDBOX_ASSIGN_OR_RETURN(boot_params params, x86::BuildBootParams(boot));
+  SANDBOX_RETURN_IF_ERROR(memory_->WriteObject(x86::kZeroPageAddress, params));
+  SANDBOX_ASSIGN_OR_RETURN(std::vector<uint8_t> mptable, x86::BuildMpTable(x86::kEbdaStart, config.vcpus));
+  SANDBOX_RETURN_IF_ERROR(memory_->Write(x86::kEbdaStart, mptable));
+  return x86::WriteBootTables(*memory_);
+}
+
+Status Machine::SetUpVcpus(uint32_t count) {
+  const int max_vcpus = ioctl(kvm_->fd(), KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+  if (max_vcpus > 0 && count > static_cast<uint32_t>(max_vcpus)) {
+    return InvalidArgument(fmt::format("vcpus: {} is more than this host's KVM allows ({})", count, max_vcpus));
+  }
+  SANDBOX_ASSIGN_OR_RETURN(std::vector<kvm_cpuid_entry2> supported, kvm_->SupportedCpuid());
+  for (uint32_t index = 0; index < count; ++index) {
+    SANDBOX_ASSIGN_OR_RETURN(Vcpu vcpu, Vcpu::Create(*kvm_, *vm_, index));
+    SANDBOX_RETURN_IF_ERROR(x86::ConfigureVcpu(vcpu, x86::FilterCpuid(supported, index, count)));
+    if (index == 0) SANDBOX_RETURN_IF_ERROR(x86::SetBootRegisters(vcpu, entry_point_));
+    vcpus_.push_back(std::move(vcpu));
+  }
+  return Status::Ok();
+}
+
+Status Machine::WatchStopSignals() {
+  // The caller blocked these in every thread; they arrive here instead.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  stop_signals_ = UniqueFd(signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!stop_signals_.valid()) return ErrnoStatus("signalfd", "SIGTERM/SIGINT");
+  return loop_->Add(stop_signals_.get(), EPOLLIN, [this](uint32_t) {
+    signalfd_siginfo info{};
+    if (::read(stop_signals_.get(), &info, sizeof(info)) == sizeof(info)) {
+      spdlog::info("signal {}: stopping the VM", info.ssi_signo);
+      RequestStop(VmExit::kHostStop);
+    }
+  });
+}
+
+void Machine::WatchConsoleInput() {
+  // Console input from stdin, at most one FIFO ahead of the guest: the fd is
+  // re-armed only when the UART has room again.
+  auto arm = [this] { (void)loop_->Modify(STDIN_FILENO, EPOLLIN | EPOLLONESHOT); };
+  const Status added = loop_->Add(STDIN_FILENO, EPOLLIN | EPOLLONESHOT, [this, arm](uint32_t) {
+    uint8_t buffer[Serial::kInputCapacity];
+    const size_t space = serial_->InputSpace();
+    if (space == 0) return;  // SetInputDrainedCallback re-arms
+    const ssize_t got = ::read(STDIN_FILENO, buffer, space);
+    if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
+      loop_->Remove(STDIN_FILENO);  // EOF: no more input
+      return;
+    }
+    if (got > 0) serial_->EnqueueInput({buffer, static_cast<size_t>(got)});
+    if (serial_->InputSpace() > 0) arm();
+  });
+  if (!added.ok()) {
+    spdlog::debug("no console input: {}", added.message());  // e.g. stdin is /dev/null
+    return;
+  }
+  serial_->SetInputDrainedCallback(arm);
+}
+
+VmExit Machine::Run() {
+  struct sigaction action {};
+  action.sa_handler = IgnoreKick;  // no SA_RESTART: KVM_RUN must return EINTR
+  sigaction(kKickSignal, &action, nullptr);
+  if (const Status watched = WatchStopSignals(); !watched.ok()) {
+    spdlog::error("{}", watched.message());
+    return VmExit::kVmmError;
+  }
+  if (serial_input_) WatchConsoleInput();
+  loop_thread_ = std::thread([this] { loop_->Run(); });
+  {
+    std::lock_guard threads_lock(threads_mutex_);
+    for (size_t index = 0; index < vcpus_.size(); ++index) {
+      vcpu_threads_.emplace_back([this, index] { RunVcpu(index); });
+    }
+  }
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [this] { return exit_.has_value(); });
+  const VmExit reason = *exit_;
+  lock.unlock();
+  for (std::thread& thread : vcpu_threads_) thread.join();
+  {
+    std::lock_guard threads_lock(threads_mutex_);
+    vcpu_threads_.clear();
+  }
+  loop_->Stop();
+  loop_thread_.join();
+  return reason;
+}
+
+void Machine::RequestStop(VmExit reason) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!exit_) exit_ = reason;
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  KickVcpus();
+}
+
+void Machine::KickVcpus() {
+  std::lock_guard threads_lock(threads_mutex_);
+  for (size_t index = 0; index < vcpu_threads_.size() && index < vcpus_.size(); ++index) {
+    std::atomic_ref<uint8_t>(vcpus_[index].run_area()->immediate_exit).store(1);
+    pthread_kill(vcpu_threads_[index].native_handle(), kKickSignal);
+  }
+}
+
+Status Machine::Pause() {
+  std::unique_lock lock(mutex_);
+  if (stopping_) return FailedPrecondition("the VM is stopping");
+  if (paused_) return Status::Ok();
+  paused_ = true;
+  lock.unlock();
+  KickVcpus();
+  lock.lock();
+  changed_.wait(lock, [this] { return parked_vcpus_ == vcpus_.size() || stopping_; });
+  return Status::Ok();
+}
+
+Status Machine::Resume() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!paused_) return Status::Ok();
+    paused_ = false;
+  }
+  changed_.notify_all();
+  return Status::Ok();
+}
+
+void Machine::RunVcpu(size_t index) {
+  Vcpu& vcpu = vcpus_[index];
+  // The kick signal is only delivered while this thread is in KVM_RUN or about to be.
+  sigset_t unblock;
+  sigemptyset(&unblock);
+  sigaddset(&unblock, kKickSignal);
+  pthread_sigmask(SIG_UNBLOCK, &unblock, nullptr);
+  while (!stopping_) {
+    if (paused_) {
+      std::unique_lock lock(mutex_);
+      ++parked_vcpus_;
+      changed_.notify_all();
+      changed_.wait(lock, [this] { return !paused_ || stopping_; });
+      --parked_vcpus_;
+      continue;
+    }
+    if (::ioctl(vcpu.fd(), KVM_RUN, 0) != 0) {
+      if (errno == EINTR || errno == EAGAIN) {
+        std::atomic_ref<uint8_t>(vcpu.run_area()->immediate_exit).store(0);
+        continue;
+      }
+      spdlog::error("vCPU {}: KVM_RUN failed: {}", index, std::strerror(errno));
+      RequestStop(VmExit::kKvmError);
+      return;
+    }
+    if (!HandleExit(vcpu)) return;
+  }
+}
+
+bool Machine::HandleExit(Vcpu& vcpu) {
+  kvm_run* run = vcpu.run_area();
+  switch (run->exit_reason) {
+    case KVM_EXIT_IO: {
+      auto* data = reinterpret_cast<uint8_t*>(run) + run->io.data_offset;
+      for (uint32_t i = 0; i < run->io.count; ++i) {
+        std::span<uint8_t> access(data + i * run->io.size, run->io.size);
+        if (run->io.direction == KVM_EXIT_IO_OUT) {
+          io_bus_.Write(run->io.port, access);
+        } else if (!io_bus_.Read(run->io.port, access)) {
+          std::fill(access.begin(), access.end(), 0);  // nothing there
+        }
+      }
+      return true;
+    }
+    case KVM_EXIT_MMIO: {
+      std::span<uint8_t> access(run->mmio.data, std::min<uint32_t>(run->mmio.len, sizeof(run->mmio.data)));
+      if (run->mmio.is_write) {
+        if (!mmio_bus_.Write(run->mmio.phys_addr, access)) {
+          spdlog::debug("vCPU {}: MMIO write to {:#x} hits no device", vcpu.index(), run->mmio.phys_addr);
+        }
+      } else if (!mmio_bus_.Read(run->mmio.phys_addr, access)) {
+        std::fill(access.begin(), access.end(), 0xff);
+      }
+      return true;
+    }
+    case KVM_EXIT_HLT:
+      return true;  // the in-kernel LAPIC handles HLT; nothing to do
+    case KVM_EXIT_SHUTDOWN:
+      spdlog::error("vCPU {}: triple fault", vcpu.index());
+      RequestStop(VmExit::kTripleFault);
+      return false;
+    case KVM_EXIT_SYSTEM_EVENT:
+      spdlog::info("vCPU {}: system event {}", vcpu.index(), run->system_event.type);
+      RequestStop(VmExit::kGuestReset);
+      return false;
+    case KVM_EXIT_FAIL_ENTRY:
+      spdlog::error("vCPU {}: KVM entry failed, hardware reason {:#x}", vcpu.index(),
+                    static_cast<uint64_t>(run->fail_entry.hardware_entry_failure_reason));
+      RequestStop(VmExit::kKvmError);
+      return false;
+    case KVM_EXIT_INTERNAL_ERROR:
+      spdlog::error("vCPU {}: KVM internal error, suberror {}", vcpu.index(), run->internal.suberror);
+      RequestStop(VmExit::kKvmError);
+      return false;
+    default:
+      spdlog::error("vCPU {}: unhandled KVM exit {}", vcpu.index(), run->exit_reason);
+      RequestStop(VmExit::kKvmError);
+      return false;
+  }
+}
+
+}  // namespace sandbox::vmm

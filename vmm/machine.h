@@ -1,0 +1,93 @@
+// One microVM: guest memory, the KVM VM and its vCPU threads, the legacy and
+// virtio devices on their buses and the device event loop. Build() does all
+// setup (nothing runs yet); Run() starts the threads and returns how the VM
+// ended.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/base/status.h"
+#include "common/base/unique_fd.h"
+#include "vmm/bus.h"
+#include "vmm/config.h"
+#include "vmm/event_loop.h"
+#include "vmm/kvm/kvm.h"
+#include "vmm/memory/guest_memory.h"
+
+namespace sandbox::vmm {
+
+class MmioTransport;
+class VirtioDevice;
+class Serial;
+
+// How a VM ended; the value is sandbox-vmm's exit status (documented in vmm/README.md).
+enum class VmExit : int {
+  kGuestReset = 0,   // the guest rebooted (reboot=k: i8042 reset): a requested end
+  kVmmError = 1,     // configuration or setup error, or a device failure
+  kTripleFault = 2,  // KVM_EXIT_SHUTDOWN
+  kKvmError = 3,     // KVM_RUN failed or an exit KVM could not handle
+  kHostStop = 4,     // SIGTERM/SIGINT or a forced stop from the control API
+};
+
+class Machine {
+ public:
+  static Result<std::unique_ptr<Machine>> Build(const VmmConfig& config);
+  ~Machine();
+
+  // Runs the vCPUs and devices until the VM ends.
+  VmExit Run();
+  // Thread-safe; the first reason wins.
+  void RequestStop(VmExit reason);
+  // Parks every vCPU outside KVM_RUN (devices keep serving) / lets them go.
+  Status Pause();
+  Status Resume();
+  bool paused() const { return paused_; }
+
+  const std::string& command_line() const { return command_line_; }
+
+ private:
+  Machine() = default;
+  Status SetUpMemory(const VmmConfig& config);
+  Status SetUpDevices(const VmmConfig& config);
+  Status LoadGuest(const VmmConfig& config);
+  Status SetUpVcpus(uint32_t count);
+  void RunVcpu(size_t index);
+  bool HandleExit(Vcpu& vcpu);
+  void KickVcpus();
+  Status WatchStopSignals();
+  void WatchConsoleInput();
+
+  std::optional<Kvm> kvm_;
+  std::optional<Vm> vm_;
+  std::optional<GuestMemory> memory_;
+  std::unique_ptr<EventLoop> loop_;
+  Bus io_bus_{"port I/O"};
+  Bus mmio_bus_{"MMIO"};
+  std::shared_ptr<Serial> serial_;
+  UniqueFd serial_output_;
+  bool serial_input_ = false;
+  UniqueFd stop_signals_;
+  std::vector<std::shared_ptr<MmioTransport>> transports_;
+  std::vector<Vcpu> vcpus_;
+  std::mutex threads_mutex_;  // vcpu_threads_ while it is filled and emptied
+  std::vector<std::thread> vcpu_threads_;
+  std::thread loop_thread_;
+  std::string command_line_;
+  uint64_t entry_point_ = 0;
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::optional<VmExit> exit_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> paused_{false};
+  size_t parked_vcpus_ = 0;
+};
+
+}  // namespace sandbox::vmm

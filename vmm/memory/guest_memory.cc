@@ -1,0 +1,91 @@
+#include "vmm/memory/guest_memory.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fmt/format.h>
+
+namespace sandbox::vmm {
+
+Result<GuestMemory> GuestMemory::Create(uint64_t size) {
+  if (size == 0 || size % 4096 != 0) return InvalidArgument("guest memory size must be a non-zero multiple of 4 KiB");
+  std::vector<std::pair<uint64_t, uint64_t>> layout;
+  const uint64_t low = std::min(size, kMmioGapStart);
+  layout.emplace_back(0, low);
+  if (size > low) layout.emplace_back(kMmioGapEnd, size - low);
+  return Map(std::move(layout));
+}
+
+Result<GuestMemory> GuestMemory::CreateForTest(uint64_t guest_address, uint64_t size) {
+  return Map({{guest_address, size}});
+}
+
+Result<GuestMemory> GuestMemory::Map(std::vector<std::pair<uint64_t, uint64_t>> layout) {
+  GuestMemory memory;
+  for (const auto& [address, size] : layout) memory.size_ += size;
+  memory.memfd_ = UniqueFd(memfd_create("sandbox-vmm-ram", MFD_CLOEXEC));
+  if (!memory.memfd_.valid()) return ErrnoStatus("memfd_create", "guest RAM");
+  if (ftruncate(memory.memfd_.get(), static_cast<off_t>(memory.size_)) != 0) {
+    return ErrnoStatus("ftruncate", fmt::format("guest RAM memfd to {} bytes", memory.size_));
+  }
+  // MAP_NORESERVE: RAM the guest never touches costs the host nothing.
+  void* mapping = mmap(nullptr, memory.size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+                       memory.memfd_.get(), 0);
+  if (mapping == MAP_FAILED) return ErrnoStatus("mmap", fmt::format("{} bytes of guest RAM", memory.size_));
+  memory.mapping_ = static_cast<uint8_t*>(mapping);
+  madvise(mapping, memory.size_, MADV_DONTDUMP);
+  uint64_t offset = 0;
+  for (const auto& [address, size] : layout) {
+    memory.regions_.push_back({address, size, memory.mapping_ + offset, offset});
+    offset += size;
+  }
+  return memory;
+}
+
+GuestMemory::GuestMemory(GuestMemory&& other) noexcept { *this = std::move(other); }
+
+GuestMemory& GuestMemory::operator=(GuestMemory&& other) noexcept {
+  if (this != &other) {
+    Unmap();
+    memfd_ = std::move(other.memfd_);
+    mapping_ = std::exchange(other.mapping_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    regions_ = std::move(other.regions_);
+    other.regions_.clear();
+  }
+  return *this;
+}
+
+GuestMemory::~GuestMemory() { Unmap(); }
+
+void GuestMemory::Unmap() {
+  if (mapping_ != nullptr) munmap(mapping_, size_);
+  mapping_ = nullptr;
+}
+
+Result<std::span<uint8_t>> GuestMemory::Translate(uint64_t address, uint64_t length) const {
+  for (const MemoryRegion& region : regions_) {
+    if (address < region.guest_address) continue;
+    const uint64_t offset = address - region.guest_address;
+    // offset + length <= size, written so that it cannot overflow.
+    if (offset < region.size && length <= region.size - offset) {
+      return std::span<uint8_t>(region.host + offset, length);
+    }
+  }
+  return InvalidArgument(fmt::format("guest address range {:#x}+{:#x} is outside guest RAM", address, length));
+}
+
+Status GuestMemory::Read(uint64_t address, std::span<uint8_t> out) const {
+  SANDBOX_ASSIGN_OR_RETURN(std::span<uint8_t> source, Translate(address, out.size()));
+  if (!out.empty()) std::memcpy(out.data(), source.data(), out.size());
+  return Status::Ok();
+}
+
+Status GuestMemory::Write(uint64_t address, std::span<const uint8_t> data) const {
+  SANDBOX_ASSIGN_OR_RETURN(std::span<uint8_t> target, Translate(address, data.size()));
+  if (!data.empty()) std::memcpy(target.data(), data.data(), data.size());
+  return Status::Ok();
+}
+
+}  // namespace sandbox::vmm

@@ -1,0 +1,77 @@
+// GuestMemory: the guest's RAM, one memfd mapped into this process, split into
+// regions around the 32-bit MMIO gap. Every access from device code goes
+// through Translate(), which checks bounds and overflow: the guest is untrusted
+// and hands us arbitrary addresses.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/base/status.h"
+#include "common/base/unique_fd.h"
+
+namespace sandbox::vmm {
+
+struct MemoryRegion {
+  uint64_t guest_address = 0;
+  uint64_t size = 0;
+  uint8_t* host = nullptr;  // inside the one mapping
+  uint64_t memfd_offset = 0;
+};
+
+class GuestMemory {
+ public:
+  // The MMIO gap: [kMmioGapStart, 4 GiB) is never RAM.
+  static constexpr uint64_t kMmioGapStart = 0xc000'0000;
+  static constexpr uint64_t kMmioGapEnd = 0x1'0000'0000;
+
+  // RAM of `size` bytes: below the gap first, the rest from 4 GiB up.
+  static Result<GuestMemory> Create(uint64_t size);
+  // Memory for unit tests: one region at `guest_address`.
+  static Result<GuestMemory> CreateForTest(uint64_t guest_address, uint64_t size);
+
+  GuestMemory(GuestMemory&& other) noexcept;
+  GuestMemory& operator=(GuestMemory&& other) noexcept;
+  GuestMemory(const GuestMemory&) = delete;
+  GuestMemory& operator=(const GuestMemory&) = delete;
+  ~GuestMemory();
+
+  const std::vector<MemoryRegion>& regions() const { return regions_; }
+  uint64_t size() const { return size_; }
+  // The memfd behind all regions, for vhost-user backends.
+  int memfd() const { return memfd_.get(); }
+
+  // Host view of [address, address + length); fails unless the whole range
+  // lies in one region. length 0 is valid at any address inside a region.
+  Result<std::span<uint8_t>> Translate(uint64_t address, uint64_t length) const;
+  bool Contains(uint64_t address, uint64_t length) const { return Translate(address, length).ok(); }
+
+  Status Read(uint64_t address, std::span<uint8_t> out) const;
+  Status Write(uint64_t address, std::span<const uint8_t> data) const;
+
+  template <class T>
+  Result<T> ReadObject(uint64_t address) const {
+    T value;
+    SANDBOX_RETURN_IF_ERROR(Read(address, {reinterpret_cast<uint8_t*>(&value), sizeof(T)}));
+    return value;
+  }
+  template <class T>
+  Status WriteObject(uint64_t address, const T& value) const {
+    return Write(address, {reinterpret_cast<const uint8_t*>(&value), sizeof(T)});
+  }
+
+ private:
+  GuestMemory() = default;
+  static Result<GuestMemory> Map(std::vector<std::pair<uint64_t, uint64_t>> layout);
+  void Unmap();
+
+  UniqueFd memfd_;
+  uint8_t* mapping_ = nullptr;
+  uint64_t size_ = 0;
+  std::vector<MemoryRegion> regions_;
+};
+
+}  // namespace sandbox::vmm

@@ -1,0 +1,72 @@
+// The interface between a virtio transport and a device's logic. The
+// transport owns the queues and the feature/status handshake; a device says
+// what it offers, serves its configuration space and consumes its queues.
+//
+// Threading: every call into a device is made with device.mutex() held, from
+// a vCPU thread (configuration, activation, reset) or the event loop (queue
+// notifications, the device's own fds). A device's own event handlers take
+// the same mutex.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "common/base/status.h"
+#include "vmm/memory/guest_memory.h"
+#include "vmm/virtio/queue.h"
+
+#include <optional>
+
+namespace sandbox::vmm {
+
+inline constexpr uint64_t kVirtioFeatureVersion1 = 1ull << 32;
+inline constexpr uint64_t kVirtioFeatureIndirectDescriptors = 1ull << 28;
+
+// What an activated device works with; valid until Reset().
+struct ActiveQueues {
+  const GuestMemory* memory = nullptr;
+  std::vector<Virtqueue>* queues = nullptr;
+  uint64_t features = 0;  // negotiated
+  std::function<void()> signal_used;  // raises the used-buffer interrupt
+  std::function<void(const Status&)> fail;  // marks the device as needing a reset
+};
+
+class VirtioDevice {
+ public:
+  virtual ~VirtioDevice() = default;
+
+  virtual uint32_t device_type() const = 0;
+  virtual const char* name() const = 0;
+  virtual uint64_t offered_features() const = 0;  // including VERSION_1
+  virtual size_t queue_count() const = 0;
+  // Out-of-range offsets read as zero and ignore writes.
+  virtual void ReadConfig(uint64_t offset, std::span<uint8_t> data);
+  virtual void WriteConfig(uint64_t /*offset*/, std::span<const uint8_t> /*data*/) {}
+
+  // DRIVER_OK: the queues are validated and ready.
+  virtual Status Activate(const ActiveQueues& active) = 0;
+  virtual void ProcessQueue(size_t index) = 0;
+  // The driver wrote 0 to status: drop everything tied to the old queues.
+  virtual void Reset() = 0;
+
+  std::mutex& mutex() { return mutex_; }
+
+ protected:
+  // The configuration space as bytes, for the default ReadConfig.
+  virtual std::span<const uint8_t> config_bytes() const { return {}; }
+
+  // Takes every available chain of queue `index`: a well-formed one goes to
+  // `handle`, which returns the number of bytes it wrote; a malformed one is
+  // logged and returned with length 0. Signals the guest once at the end.
+  // Returns false if the ring itself is broken (the device then needs a reset).
+  bool DrainQueue(const ActiveQueues& active, size_t index,
+                  const std::function<uint32_t(const DescriptorChain&)>& handle);
+
+ private:
+  std::mutex mutex_;
+};
+
+}  // namespace sandbox::vmm

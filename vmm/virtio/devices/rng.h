@@ -1,0 +1,25 @@
+// virtio-rng (device type 4): fills the guest's buffers from getrandom(2).
+#pragma once
+
+#include "vmm/virtio/device.h"
+
+namespace sandbox::vmm {
+
+class RngDevice : public VirtioDevice {
+ public:
+  static constexpr uint32_t kMaxBytesPerRequest = 64 * 1024;
+
+  uint32_t device_type() const override { return 4; }
+  const char* name() const override { return "rng"; }
+  uint64_t offered_features() const override { return kVirtioFeatureVersion1 | kVirtioFeatureIndirectDescriptors; }
+  size_t queue_count() const override { return 1; }
+  Status Activate(const ActiveQueues& active) override;
+  void ProcessQueue(size_t index) override;
+  void Reset() override { active_.reset(); }
+
+ private:
+  uint32_t Fill(const DescriptorChain& chain);
+  std::optional<ActiveQueues> active_;
+};
+
+}  // namespace sandbox::vmm

@@ -1,0 +1,73 @@
+// The virtio-mmio transport (virtio 1.2, 4.2; version 2 registers only): the
+// register window the guest driver programs, the feature and status
+// handshake, queue setup, ioeventfd notifications and the irqfd interrupt.
+// The guest is untrusted: bad widths, offsets or values are logged and
+// ignored, a bad queue setup puts the device in DEVICE_NEEDS_RESET.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vmm/bus.h"
+#include "vmm/event_loop.h"
+#include "vmm/kvm/kvm.h"
+#include "vmm/memory/guest_memory.h"
+#include "vmm/virtio/device.h"
+#include "vmm/virtio/queue.h"
+
+namespace sandbox::vmm {
+
+class MmioTransport : public BusDevice, public std::enable_shared_from_this<MmioTransport> {
+ public:
+  // Registers the queue ioeventfds and the irqfd with `vm` and the
+  // notification handlers with `loop`.
+  static Result<std::shared_ptr<MmioTransport>> Create(std::shared_ptr<VirtioDevice> device,
+                                                       const GuestMemory& memory, Vm& vm, EventLoop& loop,
+                                                       uint64_t base, uint32_t irq);
+  ~MmioTransport() override;
+
+  void Read(uint64_t offset, std::span<uint8_t> data) override;
+  void Write(uint64_t offset, std::span<const uint8_t> data) override;
+
+  // "virtio_mmio.device=4K@0xd0000000:5" for the kernel command line.
+  std::string KernelCommandLineDevice() const;
+  uint32_t status() const { return status_; }
+
+ private:
+  MmioTransport(std::shared_ptr<VirtioDevice> device, const GuestMemory& memory, EventLoop& loop, uint64_t base,
+                uint32_t irq);
+  uint32_t ReadRegister(uint64_t offset);
+  void WriteRegister(uint64_t offset, uint32_t value);
+  void WriteStatus(uint32_t value);
+  void ResetLocked();
+  void Fail(const Status& why);
+  void RaiseInterrupt(uint32_t reason);
+  void OnQueueNotify(size_t index);
+  Virtqueue* SelectedQueue();
+
+  std::shared_ptr<VirtioDevice> device_;
+  const GuestMemory& memory_;
+  EventLoop& loop_;
+  Vm* vm_ = nullptr;
+  uint64_t base_;
+  uint32_t irq_;
+  EventFd interrupt_;
+  std::vector<EventFd> notifications_;
+
+  // Guarded by device_->mutex().
+  std::vector<Virtqueue> queues_;
+  uint32_t status_ = 0;
+  uint32_t device_features_select_ = 0;
+  uint32_t driver_features_select_ = 0;
+  uint64_t driver_features_ = 0;
+  uint32_t queue_select_ = 0;
+  uint32_t config_generation_ = 0;
+  bool activated_ = false;  // Activate() was called; Reset() is owed
+  bool needs_reset_ = false;
+  std::atomic<uint32_t> interrupt_status_{0};
+};
+
+}  // namespace sandbox::vmm
