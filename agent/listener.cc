@@ -8,8 +8,13 @@
 #include <charconv>
 #include <cstring>
 
+#include "common/vsock/hybrid_vsock.h"
+
 namespace sandbox::agent {
 namespace {
+
+// How long a hybrid connect keeps retrying while the guest boots.
+constexpr std::chrono::seconds kHybridConnectTimeout{120};
 
 Result<uint32_t> ParseNumber(const std::string& text, const std::string& address) {
   uint32_t value = 0;
@@ -86,6 +91,13 @@ Result<UniqueFd> Connect(const std::string& address) {
     if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&peer), sizeof(peer)) != 0) return ErrnoStatus("connect", address);
     return fd;
   }
+  if (address.starts_with("hybrid:")) {
+    // sandbox-vmm's Unix socket, then the guest port (the path may hold colons).
+    const size_t colon = address.rfind(':');
+    if (colon <= 7) return InvalidArgument("address \"" + address + "\": want hybrid:PATH:PORT");
+    SANDBOX_ASSIGN_OR_RETURN(uint32_t port, ParseNumber(address.substr(colon + 1), address));
+    return ConnectHybridVsock(address.substr(7, colon - 7), port, kHybridConnectTimeout);
+  }
   if (address.starts_with("unix:")) {
     SANDBOX_ASSIGN_OR_RETURN(sockaddr_un unix_address, UnixAddress(address.substr(5)));
     UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -95,7 +107,7 @@ Result<UniqueFd> Connect(const std::string& address) {
     }
     return fd;
   }
-  return InvalidArgument("address \"" + address + "\": want vsock:CID:PORT or unix:PATH");
+  return InvalidArgument("address \"" + address + "\": want vsock:CID:PORT, hybrid:PATH:PORT or unix:PATH");
 }
 
 }  // namespace sandbox::agent

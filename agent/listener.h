@@ -11,7 +11,9 @@ namespace sandbox::agent {
 
 Result<UniqueFd> Listen(const std::string& address);
 Result<UniqueFd> Accept(int listener);
-// Connects to "vsock:CID:PORT" or "unix:PATH" (used by tests and tools).
+// Connects to "vsock:CID:PORT", "hybrid:PATH:PORT" (sandbox-vmm's hybrid
+// vsock socket; retried while the guest boots) or "unix:PATH" (used by tests
+// and tools).
 Result<UniqueFd> Connect(const std::string& address);
 
 }  // namespace sandbox::agent

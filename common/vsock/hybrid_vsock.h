@@ -1,0 +1,22 @@
+// The host side of sandbox-vmm's hybrid vsock: reach guest port P through the
+// VMM's Unix socket ("CONNECT P\n" -> "OK <host port>\n"). See vmm/README.md.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "common/base/status.h"
+#include "common/base/unique_fd.h"
+
+namespace sandbox {
+
+// One attempt: fails with kUnavailable when the VMM or the guest refuses
+// (no listener on the port yet, driver not ready).
+Result<UniqueFd> ConnectHybridVsockOnce(const std::string& uds_path, uint32_t port);
+
+// Retries ConnectHybridVsockOnce until it succeeds or `timeout` passes (the
+// guest may still be booting). The returned socket carries the stream.
+Result<UniqueFd> ConnectHybridVsock(const std::string& uds_path, uint32_t port, std::chrono::milliseconds timeout);
+
+}  // namespace sandbox

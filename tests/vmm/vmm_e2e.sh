@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# e2e test of sandbox-vmm on a real /dev/kvm (through the test host where the
+# machine has no hardware KVM):
+#  1. 1 vCPU, the production initramfs (the agent alone): the agent answers
+#     Check and GetGuestDetails over hybrid vsock, then DestroySandbox makes
+#     the guest reboot, which must end sandbox-vmm with status 0;
+#  2. 2 vCPUs, a busybox guest with two disks, vsock and rng: the guest sees
+#     both vCPUs, reads a random pattern from a read-only disk and writes its
+#     sha256 to a second disk (checked here), a write to the read-only disk is
+#     refused by the device, 64 MiB go through vsock and back byte-exact
+#     (host-initiated), 16 MiB go guest -> host (guest-initiated), exit 0.
+#   vmm_e2e.sh SANDBOX_VMM SANDBOX_AGENT AGENT_CHECK VSOCK_STREAM
+set -euo pipefail
+vmm=${1:?usage: vmm_e2e.sh SANDBOX_VMM SANDBOX_AGENT AGENT_CHECK VSOCK_STREAM}
+agent=${2:?} agent_check=${3:?} vsock_stream=${4:?}
+vmm=$(realpath "$vmm") agent_check=$(realpath "$agent_check") vsock_stream=$(realpath "$vsock_stream")
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d /tmp/vmm-e2e.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "vmm_e2e: FAIL: $*" >&2; exit 1; }
+
+kernel_dir=$("$repo/guest-kernel-config/build.sh" | tail -n 1)
+strip -o "$work/sandbox-agent" "$agent"
+"$repo/rootfs-builder/build-initramfs.sh" --init "$work/sandbox-agent" --out "$work/agent.cpio.gz"
+"$repo/rootfs-builder/build-initramfs.sh" --init "$repo/tests/vmm/guest-init.sh" --busybox \
+  --add "$vsock_stream:/bin/vsock_stream" --out "$work/guest.cpio.gz"
+head -c $((4 << 20)) /dev/urandom > "$work/pattern.img"
+pattern_sum=$(sha256sum < "$work/pattern.img" | cut -d' ' -f1)
+truncate -s 1M "$work/out.img"
+cmdline="console=ttyS0 reboot=k panic=-1 quiet"
+
+cat > "$work/agent.json" <<JSON
+{"kernel": "$kernel_dir/vmlinux", "initrd": "$work/agent.cpio.gz", "cmdline": "$cmdline",
+ "vcpus": 1, "memory_mib": 128, "vsock": {"guest_cid": 3, "uds_path": "$work/agent.sock"},
+ "serial": "$work/agent.console"}
+JSON
+cat > "$work/guest.json" <<JSON
+{"kernel": "$kernel_dir/vmlinux", "initrd": "$work/guest.cpio.gz", "cmdline": "$cmdline",
+ "vcpus": 2, "memory_mib": 256, "rng": true, "serial": "$work/guest.console",
+ "block": [{"id": "pattern", "path": "$work/pattern.img", "read_only": true},
+           {"id": "out", "path": "$work/out.img"}],
+ "vsock": {"guest_cid": 3, "uds_path": "$work/guest.sock"}}
+JSON
+
+cat > "$work/inner.sh" <<INNER
+set -u
+cd "$work"
+"$vmm" --config agent.json > agent.vmm 2>&1 &
+vmm_pid=\$!
+"$agent_check" "hybrid:$work/agent.sock:1024" --destroy > agent.check 2>&1
+echo \$? > agent.check.rc
+wait \$vmm_pid
+echo \$? > agent.vmm.rc
+
+"$vsock_stream" host-receive "$work/guest.sock_6000" 16777216 > receive.out 2>&1 &
+receive_pid=\$!
+"$vmm" --config guest.json > guest.vmm 2>&1 &
+vmm_pid=\$!
+"$vsock_stream" host-echo "$work/guest.sock" 5000 67108864 > echo.out 2>&1
+echo \$? > echo.rc
+wait \$receive_pid
+echo \$? > receive.rc
+wait \$vmm_pid
+echo \$? > guest.vmm.rc
+exit 0
+INNER
+set +e
+"$repo/tests/testhost/run.sh" --timeout 900 -- bash "$work/inner.sh"
+rc=$?
+set -e
+for f in agent.console agent.vmm agent.check guest.console guest.vmm echo.out receive.out; do
+  [ -f "$work/$f" ] && sed "s/^/[$f] /" "$work/$f" | grep -v "^\[.*\] \[ *[0-9.]*\] " | tail -n 20
+done
+[ "$rc" -eq 0 ] || fail "the test host run failed with $rc"
+rc_of() { cat "$work/$1" 2>/dev/null || echo missing; }
+
+# 1. agent over hybrid vsock, guest reboot -> 0
+[ "$(rc_of agent.check.rc)" = 0 ] || fail "agent_check over hybrid vsock failed"
+grep -q "Check SERVING; kernel 6.12" "$work/agent.check" || fail "the agent did not answer Check"
+grep -q "DestroySandbox accepted" "$work/agent.check" || fail "DestroySandbox was not accepted"
+[ "$(rc_of agent.vmm.rc)" = 0 ] || fail "sandbox-vmm did not exit 0 after the guest rebooted ($(rc_of agent.vmm.rc))"
+[ ! -e "$work/agent.sock" ] || fail "the vsock socket outlived sandbox-vmm"
+
+# 2. devices
+console=$work/guest.console
+grep -q "vmm-guest: cpus 2, virtio devices 4" "$console" || fail "the guest does not see 2 vCPUs and 4 virtio devices"
+grep -q "vmm-guest: hwrng virtio_rng.0 read 64 bytes" "$console" || fail "virtio-rng gave no bytes"
+grep -q "vmm-guest: vda ro=1 size=8192 serial=pattern" "$console" || fail "the read-only disk is not seen as such"
+grep -q "vmm-guest: vda sha256 $pattern_sum" "$console" || fail "the guest read a different pattern"
+[ "$(head -c 64 "$work/out.img")" = "$pattern_sum" ] || fail "the checksum written by the guest did not reach out.img"
+grep -q "vmm-guest: vda write refused" "$console" || fail "a write to the read-only disk was not refused"
+[ "$(sha256sum < "$work/pattern.img" | cut -d' ' -f1)" = "$pattern_sum" ] || fail "the read-only disk changed"
+[ "$(rc_of echo.rc)" = 0 ] || fail "64 MiB host -> guest -> host echo over vsock failed"
+[ "$(rc_of receive.rc)" = 0 ] || fail "16 MiB guest -> host over vsock failed"
+grep -q "vmm-guest: done" "$console" || fail "the guest did not finish"
+[ "$(rc_of guest.vmm.rc)" = 0 ] || fail "sandbox-vmm did not exit 0 after the guest rebooted ($(rc_of guest.vmm.rc))"
+[ ! -e "$work/guest.sock" ] || fail "the vsock socket outlived sandbox-vmm"
+echo "vmm_e2e: ok"
