@@ -1,11 +1,16 @@
 #include "vmm/config.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include <fmt/format.h>
 #include <set>
 
 #include "common/base/file_util.h"
+#include "common/base/unique_fd.h"
 
 namespace sandbox::vmm {
 namespace {
@@ -142,6 +147,51 @@ Result<VmmConfig> ParseVmmConfig(const std::string& text) {
   }
   SANDBOX_RETURN_IF_ERROR(reader.RejectUnknown());
   return config;
+}
+
+namespace {
+
+Status CheckReadable(const std::string& field, const std::string& path, int flags = O_RDONLY) {
+  UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus("open", path).Wrap(field);
+  struct stat info {};
+  if (fstat(fd.get(), &info) != 0 || S_ISDIR(info.st_mode)) return InvalidArgument(field + ": " + path + " is a directory");
+  return Status::Ok();
+}
+
+std::string ParentDirectory(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+}  // namespace
+
+Status CheckVmmConfigOnHost(const VmmConfig& config) {
+  SANDBOX_RETURN_IF_ERROR(CheckReadable("kernel", config.kernel));
+  if (config.initrd) SANDBOX_RETURN_IF_ERROR(CheckReadable("initrd", *config.initrd));
+  for (size_t i = 0; i < config.block.size(); ++i) {
+    const BlockConfig& block = config.block[i];
+    SANDBOX_RETURN_IF_ERROR(
+        CheckReadable(fmt::format("block[{}].path", i), block.path, block.read_only ? O_RDONLY : O_RDWR));
+  }
+  if (config.vsock) {
+    if (PathExists(config.vsock->uds_path)) {
+      return AlreadyExists(fmt::format("vsock.uds_path: {} already exists (another VM, or a stale socket)",
+                                       config.vsock->uds_path));
+    }
+    if (!IsDirectory(ParentDirectory(config.vsock->uds_path))) {
+      return NotFound(fmt::format("vsock.uds_path: directory {} does not exist", ParentDirectory(config.vsock->uds_path)));
+    }
+  }
+  if (config.serial != "stdout" && config.serial != "none" && !IsDirectory(ParentDirectory(config.serial))) {
+    return NotFound(fmt::format("serial: directory {} does not exist", ParentDirectory(config.serial)));
+  }
+  const uint64_t host_mib = (static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE)) >> 20;
+  if (config.memory_mib > host_mib) {
+    return InvalidArgument(fmt::format("memory_mib: {} MiB is more than this host's {} MiB", config.memory_mib, host_mib));
+  }
+  return Status::Ok();
 }
 
 Result<VmmConfig> LoadVmmConfig(const std::string& path) {

@@ -47,4 +47,8 @@ inline constexpr size_t kMaxVsockPathLength = 96;
 Result<VmmConfig> ParseVmmConfig(const std::string& text);
 Result<VmmConfig> LoadVmmConfig(const std::string& path);
 
+// Checks the config against this host before anything is created: the files
+// it names can be opened, the vsock socket path is free, the memory fits.
+Status CheckVmmConfigOnHost(const VmmConfig& config);
+
 }  // namespace sandbox::vmm

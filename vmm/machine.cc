@@ -32,13 +32,10 @@ namespace {
 constexpr int kKickSignal = SIGUSR1;
 void IgnoreKick(int) {}
 
-uint64_t HostMemoryBytes() {
-  return static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Machine>> Machine::Build(const VmmConfig& config) {
+  SANDBOX_RETURN_IF_ERROR(CheckVmmConfigOnHost(config));
   std::unique_ptr<Machine> machine(new Machine());
   SANDBOX_ASSIGN_OR_RETURN(machine->kvm_, Kvm::Open());
   SANDBOX_ASSIGN_OR_RETURN(machine->vm_, Vm::Create(*machine->kvm_));
@@ -62,12 +59,7 @@ Machine::~Machine() {
 }
 
 Status Machine::SetUpMemory(const VmmConfig& config) {
-  const uint64_t bytes = config.memory_mib << 20;
-  if (bytes > HostMemoryBytes()) {
-    return InvalidArgument(fmt::format("memory_mib: {} MiB is more than the host's {} MiB", config.memory_mib,
-                                       HostMemoryBytes() >> 20));
-  }
-  SANDBOX_ASSIGN_OR_RETURN(memory_, GuestMemory::Create(bytes));
+  SANDBOX_ASSIGN_OR_RETURN(memory_, GuestMemory::Create(config.memory_mib << 20));
   uint32_t slot = 0;
   for (const MemoryRegion& region : memory_->regions()) {
     SANDBOX_RETURN_IF_ERROR(vm_->SetMemoryRegion(slot++, region.guest_address, region.size, region.host));

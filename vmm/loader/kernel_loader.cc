@@ -77,7 +77,7 @@ Result<LoadedKernel> LoadBzImage(std::span<const uint8_t> image, const GuestMemo
                                  const std::string& path) {
   auto bad = [&](const std::string& why) { return InvalidArgument(fmt::format("kernel {}: {}", path, why)); };
   setup_header header;
-  if (!RangeInImage(image, kSetupHeaderOffset, sizeof(header))) return bad("truncated bzImage setup header");
+  if (!RangeInImage(image, kSetupHeaderOffset, sizeof(header))) return bad("neither an ELF vmlinux nor a bzImage (too short for a setup header)");
   std::memcpy(&header, image.data() + kSetupHeaderOffset, sizeof(header));
   if (header.header != kHeaderMagic) return bad("neither an ELF vmlinux nor a bzImage (no HdrS magic)");
   if (header.version < kMinimumBootProtocol || !(header.xloadflags & XLF_KERNEL_64)) {

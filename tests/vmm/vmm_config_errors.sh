@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# sandbox-vmm refuses bad configurations with exit status 1 and a message
+# naming the field, and leaves nothing behind (no vsock socket).
+#   vmm_config_errors.sh SANDBOX_VMM
+set -euo pipefail
+vmm=${1:?usage: vmm_config_errors.sh SANDBOX_VMM}
+work=$(mktemp -d /tmp/vmm-config.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+failures=0
+echo "not a kernel" > "$work/text-kernel"
+head -c 4096 /dev/zero > "$work/disk.img"
+
+# expect NAME EXPECTED-MESSAGE CONFIG-JSON
+expect() {
+  local name=$1 message=$2
+  printf '%s' "$3" > "$work/$name.json"
+  set +e
+  "$vmm" --config "$work/$name.json" > "$work/$name.out" 2>&1
+  local rc=$?
+  set -e
+  if [ "$rc" -ne 1 ]; then
+    echo "FAIL $name: exit status $rc, want 1: $(cat "$work/$name.out")"; failures=$((failures + 1)); return
+  fi
+  if ! grep -qF -- "$message" "$work/$name.out"; then
+    echo "FAIL $name: want \"$message\" in: $(cat "$work/$name.out")"; failures=$((failures + 1)); return
+  fi
+  echo "ok   $name: $(head -n 1 "$work/$name.out")"
+}
+
+k=$work/text-kernel
+expect not-json "config is not valid JSON" '{"kernel": '
+expect not-object "config: must be a JSON object" '[1, 2]'
+expect no-kernel "kernel: required" '{"vcpus": 1}'
+expect missing-kernel "kernel: open $work/none: No such file or directory" "{\"kernel\": \"$work/none\"}"
+expect missing-initrd "initrd: open $work/none" "{\"kernel\": \"$k\", \"initrd\": \"$work/none\"}"
+expect kernel-type "kernel: must be a string" '{"kernel": 7}'
+expect vcpus-zero "vcpus: must be an integer from 1 to 254" "{\"kernel\": \"$k\", \"vcpus\": 0}"
+expect vcpus-string "vcpus: must be an integer from 1 to 254" "{\"kernel\": \"$k\", \"vcpus\": \"2\"}"
+expect memory-huge "memory_mib: must be an integer from 64 to 1048576" "{\"kernel\": \"$k\", \"memory_mib\": 99999999999}"
+expect memory-negative "memory_mib: must be an integer from 64 to 1048576" "{\"kernel\": \"$k\", \"memory_mib\": -5}"
+expect memory-host "memory_mib: 1048576 MiB is more than this host's" "{\"kernel\": \"$k\", \"memory_mib\": 1048576}"
+expect unknown-key "bogus: unknown key" "{\"kernel\": \"$k\", \"bogus\": 1}"
+expect rng-type "rng: must be true or false" "{\"kernel\": \"$k\", \"rng\": \"yes\"}"
+expect block-not-array "block: must be an array" "{\"kernel\": \"$k\", \"block\": {}}"
+expect block-no-path "block[0].path: required" "{\"kernel\": \"$k\", \"block\": [{\"id\": \"a\"}]}"
+expect block-missing "block[0].path: open $work/none" "{\"kernel\": \"$k\", \"block\": [{\"id\": \"a\", \"path\": \"$work/none\"}]}"
+expect block-dup "block[1].id: \"a\" is used twice" "{\"kernel\": \"$k\", \"block\": [{\"id\": \"a\", \"path\": \"$work/disk.img\"}, {\"id\": \"a\", \"path\": \"$work/disk.img\"}]}"
+expect block-unknown "block[0].readonly: unknown key" "{\"kernel\": \"$k\", \"block\": [{\"id\": \"a\", \"path\": \"$work/disk.img\", \"readonly\": true}]}"
+expect vsock-cid "vsock.guest_cid: must be an integer from 3 to 4294967294" "{\"kernel\": \"$k\", \"vsock\": {\"guest_cid\": 2, \"uds_path\": \"$work/v.sock\"}}"
+expect vsock-no-path "vsock.uds_path: required" "{\"kernel\": \"$k\", \"vsock\": {\"guest_cid\": 3}}"
+expect vsock-dir "vsock.uds_path: directory $work/nodir does not exist" "{\"kernel\": \"$k\", \"vsock\": {\"guest_cid\": 3, \"uds_path\": \"$work/nodir/v.sock\"}}"
+touch "$work/taken.sock"
+expect vsock-taken "vsock.uds_path: $work/taken.sock already exists" "{\"kernel\": \"$k\", \"vsock\": {\"guest_cid\": 3, \"uds_path\": \"$work/taken.sock\"}}"
+[ -f "$work/taken.sock" ] || { echo "FAIL vsock-taken: the existing file was removed"; failures=$((failures + 1)); }
+expect log-level "log_level: must be one of" "{\"kernel\": \"$k\", \"log_level\": \"loud\"}"
+expect serial-dir "serial: directory $work/nodir does not exist" "{\"kernel\": \"$k\", \"serial\": \"$work/nodir/console\"}"
+# A kernel that is no kernel fails after KVM and the devices were set up: the
+# vsock socket must be gone again.
+if [ -e /dev/kvm ]; then
+  expect bad-kernel "kernel $k: neither an ELF vmlinux nor a bzImage" "{\"kernel\": \"$k\", \"vsock\": {\"guest_cid\": 3, \"uds_path\": \"$work/late.sock\"}, \"rng\": true}"
+else
+  expect bad-kernel "open /dev/kvm" "{\"kernel\": \"$k\", \"vsock\": {\"guest_cid\": 3, \"uds_path\": \"$work/late.sock\"}}"
+fi
+[ ! -e "$work/late.sock" ] || { echo "FAIL bad-kernel: the vsock socket was left behind"; failures=$((failures + 1)); }
+set +e
+"$vmm" > "$work/noarg.out" 2>&1
+rc=$?
+set -e
+[ "$rc" -eq 1 ] && grep -q -- "--config is required" "$work/noarg.out" || { echo "FAIL no --config: $rc $(cat "$work/noarg.out")"; failures=$((failures + 1)); }
+[ "$failures" -eq 0 ] || { echo "vmm_config_errors: $failures failures"; exit 1; }
+echo "vmm_config_errors: ok"
