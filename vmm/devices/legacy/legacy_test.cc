@@ -1,0 +1,131 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "vmm/bus.h"
+#include "vmm/devices/legacy/i8042.h"
+#include "vmm/devices/legacy/serial.h"
+
+namespace sandbox::vmm {
+namespace {
+
+uint8_t ReadPort(BusDevice& device, uint64_t offset) {
+  uint8_t value = 0xcc;
+  device.Read(offset, {&value, 1});
+  return value;
+}
+void WritePort(BusDevice& device, uint64_t offset, uint8_t value) { device.Write(offset, {&value, 1}); }
+
+class SerialTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(pipe(pipe_), 0);
+    serial_ = std::make_unique<Serial>(pipe_[1], [this] { ++interrupts_; });
+  }
+  void TearDown() override {
+    close(pipe_[0]);
+    close(pipe_[1]);
+  }
+  int pipe_[2];
+  int interrupts_ = 0;
+  std::unique_ptr<Serial> serial_;
+};
+
+TEST_F(SerialTest, TransmitsBytesAndReportsAnIdleTransmitter) {
+  WritePort(*serial_, 0, 'h');
+  WritePort(*serial_, 0, 'i');
+  char out[2];
+  ASSERT_EQ(read(pipe_[0], out, 2), 2);
+  EXPECT_EQ(std::string(out, 2), "hi");
+  EXPECT_EQ(ReadPort(*serial_, 5) & 0x60, 0x60);
+}
+
+TEST_F(SerialTest, RaisesTransmitterEmptyWhenEnabled) {
+  WritePort(*serial_, 1, 0x02);  // IER: THRE
+  EXPECT_EQ(interrupts_, 1);
+  EXPECT_EQ(ReadPort(*serial_, 2) & 0x0f, 0x02);
+  EXPECT_EQ(ReadPort(*serial_, 2) & 0x0f, 0x01) << "reading IIR acknowledged it";
+}
+
+TEST_F(SerialTest, DeliversInputWithDataReadyAndInterrupt) {
+  WritePort(*serial_, 1, 0x01);  // IER: received data
+  const uint8_t input[] = {'o', 'k'};
+  EXPECT_EQ(serial_->EnqueueInput(input), 2u);
+  EXPECT_GT(interrupts_, 0);
+  EXPECT_EQ(ReadPort(*serial_, 5) & 0x01, 0x01);
+  EXPECT_EQ(ReadPort(*serial_, 2) & 0x0f, 0x04);
+  EXPECT_EQ(ReadPort(*serial_, 0), 'o');
+  EXPECT_EQ(ReadPort(*serial_, 0), 'k');
+  EXPECT_EQ(ReadPort(*serial_, 5) & 0x01, 0);
+}
+
+TEST_F(SerialTest, BoundsInputAndReportsWhenDrained) {
+  bool drained = false;
+  serial_->SetInputDrainedCallback([&] { drained = true; });
+  std::vector<uint8_t> flood(1000, 'x');
+  EXPECT_EQ(serial_->EnqueueInput(flood), Serial::kInputCapacity);
+  EXPECT_EQ(serial_->InputSpace(), 0u);
+  ReadPort(*serial_, 0);
+  EXPECT_TRUE(drained);
+}
+
+TEST_F(SerialTest, LoopbackWiresModemControlToStatusAndData) {
+  WritePort(*serial_, 4, 0x10 | 0x0f);  // loopback with DTR, RTS, OUT1, OUT2
+  EXPECT_EQ(ReadPort(*serial_, 6) & 0xf0, 0xf0);
+  WritePort(*serial_, 0, 'L');
+  EXPECT_EQ(ReadPort(*serial_, 0), 'L');
+  WritePort(*serial_, 3, 0x80);  // DLAB
+  WritePort(*serial_, 0, 0x01);
+  EXPECT_EQ(ReadPort(*serial_, 0), 0x01) << "divisor latch";
+}
+
+TEST(I8042Test, ResetCommandEndsTheMachine) {
+  int resets = 0;
+  I8042 controller([&] { ++resets; });
+  EXPECT_EQ(ReadPort(controller, 4) & 0x02, 0) << "input buffer empty, so the kernel may write";
+  WritePort(controller, 4, 0xfe);
+  EXPECT_EQ(resets, 1);
+}
+
+TEST(I8042Test, AnswersTheKernelsProbe) {
+  I8042 controller([] {});
+  WritePort(controller, 4, 0xaa);
+  EXPECT_EQ(ReadPort(controller, 4) & 0x01, 0x01);
+  EXPECT_EQ(ReadPort(controller, 0), 0x55);
+  WritePort(controller, 4, 0x60);
+  WritePort(controller, 0, 0x47);
+  WritePort(controller, 4, 0x20);
+  EXPECT_EQ(ReadPort(controller, 0), 0x47);
+  EXPECT_EQ(ReadPort(controller, 4) & 0x01, 0);
+  uint8_t wide[2] = {0, 0};
+  controller.Read(4, wide);  // a bad width reads as zero
+  EXPECT_EQ(wide[0], 0);
+}
+
+class RecordingDevice : public BusDevice {
+ public:
+  void Read(uint64_t offset, std::span<uint8_t> data) override {
+    last_offset = offset;
+    std::fill(data.begin(), data.end(), 0x42);
+  }
+  void Write(uint64_t offset, std::span<const uint8_t>) override { last_offset = offset; }
+  uint64_t last_offset = ~0ull;
+};
+
+TEST(BusTest, RoutesByRangeAndRejectsOverlaps) {
+  Bus bus("test");
+  auto device = std::make_shared<RecordingDevice>();
+  ASSERT_TRUE(bus.Insert(device, 0x1000, 0x100).ok());
+  EXPECT_FALSE(bus.Insert(device, 0x10ff, 0x10).ok());
+  EXPECT_FALSE(bus.Insert(device, 0xff0, 0x20).ok());
+  EXPECT_FALSE(bus.Insert(device, ~0ull - 4, 0x10).ok()) << "wraps around";
+  EXPECT_FALSE(bus.Insert(device, 0x5000, 0).ok());
+  uint8_t data[4];
+  EXPECT_TRUE(bus.Read(0x10fc, data));
+  EXPECT_EQ(device->last_offset, 0xfcu);
+  EXPECT_FALSE(bus.Read(0x10fe, data)) << "an access crossing the end";
+  EXPECT_FALSE(bus.Read(0xfff, data));
+  EXPECT_FALSE(bus.Write(0x2000, data));
+}
+
+}  // namespace
+}  // namespace sandbox::vmm

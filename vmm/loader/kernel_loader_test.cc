@@ -1,0 +1,112 @@
+#include "vmm/loader/kernel_loader.h"
+
+#include <elf.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+namespace sandbox::vmm {
+namespace {
+
+constexpr uint64_t kKernelAddress = 0x1000000;
+
+// An ELF64 x86_64 image with one PT_LOAD segment of `payload` at `address`.
+std::vector<uint8_t> MakeElf(uint64_t address, const std::vector<uint8_t>& payload, uint64_t entry,
+                             uint64_t memory_size = 0) {
+  std::vector<uint8_t> image(sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr));
+  Elf64_Ehdr header{};
+  std::memcpy(header.e_ident, ELFMAG, SELFMAG);
+  header.e_ident[EI_CLASS] = ELFCLASS64;
+  header.e_ident[EI_DATA] = ELFDATA2LSB;
+  header.e_machine = EM_X86_64;
+  header.e_entry = entry;
+  header.e_phoff = sizeof(Elf64_Ehdr);
+  header.e_phentsize = sizeof(Elf64_Phdr);
+  header.e_phnum = 1;
+  Elf64_Phdr segment{};
+  segment.p_type = PT_LOAD;
+  segment.p_offset = image.size();
+  segment.p_paddr = address;
+  segment.p_filesz = payload.size();
+  segment.p_memsz = memory_size ? memory_size : payload.size();
+  std::memcpy(image.data(), &header, sizeof(header));
+  std::memcpy(image.data() + sizeof(header), &segment, sizeof(segment));
+  const size_t headers = image.size();
+  image.resize(headers + payload.size());
+  std::copy(payload.begin(), payload.end(), image.begin() + static_cast<std::ptrdiff_t>(headers));
+  return image;
+}
+
+std::vector<uint8_t> MakeBzImage(uint16_t version, uint8_t setup_sectors, size_t payload_size) {
+  std::vector<uint8_t> image((setup_sectors + 1) * 512 + payload_size, 0);
+  image[0x1f1] = setup_sectors;
+  const uint32_t magic = 0x53726448;
+  std::memcpy(&image[0x202], &magic, 4);
+  std::memcpy(&image[0x206], &version, 2);
+  image[0x201] = 0x6a;   // the jump past the header
+  image[0x236] = 1;      // xloadflags: XLF_KERNEL_64
+  const uint32_t init_size = 0x200000;
+  std::memcpy(&image[0x260], &init_size, 4);
+  image[(setup_sectors + 1) * 512] = 0xaa;  // first byte of the protected-mode code
+  return image;
+}
+
+class KernelLoaderTest : public ::testing::Test {
+ protected:
+  KernelLoaderTest() : memory_(GuestMemory::Create(64 << 20).value()) {}
+  GuestMemory memory_;
+};
+
+TEST_F(KernelLoaderTest, LoadsElfSegmentsAndZeroFillsTheRest) {
+  ASSERT_TRUE(memory_.WriteObject(kKernelAddress + 6, uint8_t{0x77}).ok());
+  auto kernel = LoadKernelImage(MakeElf(kKernelAddress, {1, 2, 3, 4}, kKernelAddress, 16), memory_, "k");
+  ASSERT_TRUE(kernel.ok()) << kernel.status().message();
+  EXPECT_EQ(kernel->entry_point, kKernelAddress);
+  EXPECT_EQ(kernel->end, kKernelAddress + 16);
+  EXPECT_FALSE(kernel->header.has_value());
+  EXPECT_EQ(memory_.ReadObject<uint32_t>(kKernelAddress).value(), 0x04030201u);
+  EXPECT_EQ(memory_.ReadObject<uint8_t>(kKernelAddress + 6).value(), 0) << "bss is zeroed";
+}
+
+TEST_F(KernelLoaderTest, RejectsHostileElfImages) {
+  auto error = [&](const std::vector<uint8_t>& image) {
+    auto kernel = LoadKernelImage(image, memory_, "k");
+    return kernel.ok() ? std::string("loaded") : kernel.status().message();
+  };
+  EXPECT_NE(error(MakeElf(0x1000, {1}, 0x1000)).find("below 1 MiB"), std::string::npos);
+  EXPECT_NE(error(MakeElf(kKernelAddress, {1}, 0x5000000)).find("entry point"), std::string::npos);
+  EXPECT_NE(error(MakeElf(60ull << 20, {1}, 60ull << 20, 8 << 20)).find("does not fit"), std::string::npos);
+  auto truncated = MakeElf(kKernelAddress, {1, 2, 3, 4}, kKernelAddress);
+  truncated.resize(truncated.size() - 2);
+  EXPECT_NE(error(truncated).find("outside the file"), std::string::npos);
+  auto bad_phoff = MakeElf(kKernelAddress, {1}, kKernelAddress);
+  const uint64_t huge = ~0ull - 8;
+  std::memcpy(bad_phoff.data() + offsetof(Elf64_Ehdr, e_phoff), &huge, sizeof(huge));
+  EXPECT_NE(error(bad_phoff).find("program header"), std::string::npos);
+  auto i386 = MakeElf(kKernelAddress, {1}, kKernelAddress);
+  i386[EI_CLASS] = ELFCLASS32;
+  EXPECT_NE(error(i386).find("64-bit"), std::string::npos);
+}
+
+TEST_F(KernelLoaderTest, LoadsABzImageAtOneMebibyte) {
+  auto kernel = LoadKernelImage(MakeBzImage(0x020f, 4, 4096), memory_, "bz");
+  ASSERT_TRUE(kernel.ok()) << kernel.status().message();
+  EXPECT_EQ(kernel->entry_point, 0x100200u);
+  ASSERT_TRUE(kernel->header.has_value());
+  EXPECT_EQ(kernel->header->setup_sects, 4);
+  EXPECT_EQ(memory_.ReadObject<uint8_t>(0x100000).value(), 0xaa);
+  EXPECT_EQ(kernel->end, 0x100000u + 0x200000u) << "init_size reserves room to decompress";
+}
+
+TEST_F(KernelLoaderTest, RejectsOldOrForeignImages) {
+  auto old = LoadKernelImage(MakeBzImage(0x0206, 4, 512), memory_, "old");
+  ASSERT_FALSE(old.ok());
+  EXPECT_NE(old.status().message().find("2.12"), std::string::npos);
+  std::vector<uint8_t> junk(4096, 0x5a);
+  auto foreign = LoadKernelImage(junk, memory_, "junk");
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_NE(foreign.status().message().find("neither an ELF vmlinux nor a bzImage"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sandbox::vmm
