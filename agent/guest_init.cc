@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
+
+#include <cstdio>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -76,18 +78,29 @@ Status SetUpGuest() {
   return Status::Ok();
 }
 
-void StartOrphanReaper() {
-  // SIGCHLD is blocked before any other thread exists (they inherit the
-  // mask) and read from a signalfd, so reaping never races a handler.
-  sigset_t child;
-  sigemptyset(&child);
-  sigaddset(&child, SIGCHLD);
-  pthread_sigmask(SIG_BLOCK, &child, nullptr);
-  int signals = ::signalfd(-1, &child, SFD_CLOEXEC);
+void StartInitSignalHandler() {
+  // SIGCHLD and SIGINT are blocked before any other thread exists (they
+  // inherit the mask) and read from a signalfd, so handling never races.
+  sigset_t handled;
+  sigemptyset(&handled);
+  sigaddset(&handled, SIGCHLD);
+  sigaddset(&handled, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &handled, nullptr);
+  // Ctrl-Alt-Del (sandbox-vmm's graceful shutdown) now sends SIGINT to PID 1
+  // instead of rebooting at once without a sync.
+  ::reboot(RB_DISABLE_CAD);
+  int signals = ::signalfd(-1, &handled, SFD_CLOEXEC);
   std::thread([signals] {
     for (;;) {
       struct signalfd_siginfo info;
-      if (::read(signals, &info, sizeof(info)) < 0 && errno != EINTR) return;
+      if (::read(signals, &info, sizeof(info)) < 0) {
+        if (errno == EINTR) continue;
+        return;
+      }
+      if (info.ssi_signo == SIGINT) {
+        std::fprintf(stderr, "sandbox-agent: Ctrl-Alt-Del: shutting down\n");
+        (void)PowerOff();
+      }
       while (::waitpid(-1, nullptr, WNOHANG) > 0) {
       }
     }

@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   }
 
   if (pid1) {
-    agent::StartOrphanReaper();
+    agent::StartInitSignalHandler();
     Status setup = agent::SetUpGuest();
     if (!setup.ok()) Log("guest setup: " + setup.message());
   }

@@ -184,6 +184,14 @@ Status CheckVmmConfigOnHost(const VmmConfig& config) {
       return NotFound(fmt::format("vsock.uds_path: directory {} does not exist", ParentDirectory(config.vsock->uds_path)));
     }
   }
+  if (config.api_socket) {
+    if (PathExists(*config.api_socket)) {
+      return AlreadyExists(fmt::format("api_socket: {} already exists", *config.api_socket));
+    }
+    if (!IsDirectory(ParentDirectory(*config.api_socket))) {
+      return NotFound(fmt::format("api_socket: directory {} does not exist", ParentDirectory(*config.api_socket)));
+    }
+  }
   if (config.serial != "stdout" && config.serial != "none" && !IsDirectory(ParentDirectory(config.serial))) {
     return NotFound(fmt::format("serial: directory {} does not exist", ParentDirectory(config.serial)));
   }

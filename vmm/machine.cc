@@ -40,13 +40,23 @@ Result<std::unique_ptr<Machine>> Machine::Build(const VmmConfig& config) {
   SANDBOX_ASSIGN_OR_RETURN(machine->kvm_, Kvm::Open());
   SANDBOX_ASSIGN_OR_RETURN(machine->vm_, Vm::Create(*machine->kvm_));
   SANDBOX_ASSIGN_OR_RETURN(machine->loop_, EventLoop::Create());
+  spdlog::debug("build: KVM VM created");
   SANDBOX_RETURN_IF_ERROR(machine->SetUpMemory(config));
   SANDBOX_RETURN_IF_ERROR(machine->vm_->SetUpX86Platform(x86::kTssAddress, x86::kIdentityMapAddress));
+  spdlog::debug("build: {} MiB of guest memory, irqchip and PIT", config.memory_mib);
   SANDBOX_RETURN_IF_ERROR(machine->SetUpDevices(config));
+  spdlog::debug("build: {} virtio devices", machine->transports_.size());
   SANDBOX_RETURN_IF_ERROR(machine->LoadGuest(config));
+  spdlog::debug("build: kernel loaded, entry {:#x}", machine->entry_point_);
   SANDBOX_RETURN_IF_ERROR(machine->SetUpVcpus(config.vcpus));
+  spdlog::debug("build: {} vCPUs", config.vcpus);
+  if (config.api_socket) {
+    SANDBOX_ASSIGN_OR_RETURN(machine->api_server_, ApiServer::Create(*config.api_socket, *machine->loop_, *machine));
+  }
   return machine;
 }
+
+void Machine::RequestGuestShutdown() { i8042_->SendCtrlAltDel(); }
 
 Machine::~Machine() {
   RequestStop(VmExit::kHostStop);
@@ -55,6 +65,7 @@ Machine::~Machine() {
   }
   if (loop_) loop_->Stop();
   if (loop_thread_.joinable()) loop_thread_.join();
+  api_server_.reset();
   transports_.clear();  // before the VM whose ioeventfds they hold
 }
 
@@ -81,11 +92,16 @@ Status Machine::SetUpDevices(const VmmConfig& config) {
   auto serial_irq = std::make_shared<EventFd>(std::move(serial_interrupt));
   serial_ = std::make_shared<Serial>(serial_output_.get(), [serial_irq] { serial_irq->Signal(); });
   SANDBOX_RETURN_IF_ERROR(io_bus_.Insert(serial_, Serial::kCom1Base, Serial::kRegisterCount));
-  SANDBOX_RETURN_IF_ERROR(io_bus_.Insert(std::make_shared<I8042>([this] {
-                                           spdlog::info("the guest reset the machine (i8042)");
-                                           RequestStop(VmExit::kGuestReset);
-                                         }),
-                                         I8042::kBase, I8042::kSize));
+  SANDBOX_ASSIGN_OR_RETURN(EventFd keyboard_interrupt, EventFd::Create());
+  SANDBOX_RETURN_IF_ERROR(vm_->RegisterIrqfd(keyboard_interrupt.fd(), I8042::kKeyboardIrq));
+  auto keyboard_irq = std::make_shared<EventFd>(std::move(keyboard_interrupt));
+  i8042_ = std::make_shared<I8042>(
+      [this] {
+        spdlog::info("the guest reset the machine (i8042)");
+        RequestStop(VmExit::kGuestReset);
+      },
+      [keyboard_irq] { keyboard_irq->Signal(); });
+  SANDBOX_RETURN_IF_ERROR(io_bus_.Insert(i8042_, I8042::kBase, I8042::kSize));
 
   // virtio-mmio devices, in a fixed order so their addresses are stable.
   std::vector<std::shared_ptr<VirtioDevice>> devices;

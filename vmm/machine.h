@@ -15,6 +15,7 @@
 
 #include "common/base/status.h"
 #include "common/base/unique_fd.h"
+#include "vmm/api_server.h"
 #include "vmm/bus.h"
 #include "vmm/config.h"
 #include "vmm/event_loop.h"
@@ -26,6 +27,7 @@ namespace sandbox::vmm {
 class MmioTransport;
 class VirtioDevice;
 class Serial;
+class I8042;
 
 // How a VM ended; the value is sandbox-vmm's exit status (documented in vmm/README.md).
 enum class VmExit : int {
@@ -36,19 +38,21 @@ enum class VmExit : int {
   kHostStop = 4,     // SIGTERM/SIGINT or a forced stop from the control API
 };
 
-class Machine {
+class Machine : public VmControl {
  public:
   static Result<std::unique_ptr<Machine>> Build(const VmmConfig& config);
-  ~Machine();
+  ~Machine() override;
 
   // Runs the vCPUs and devices until the VM ends.
   VmExit Run();
   // Thread-safe; the first reason wins.
   void RequestStop(VmExit reason);
   // Parks every vCPU outside KVM_RUN (devices keep serving) / lets them go.
-  Status Pause();
-  Status Resume();
-  bool paused() const { return paused_; }
+  Status Pause() override;
+  Status Resume() override;
+  std::string state() const override { return paused_ ? "paused" : "running"; }
+  void RequestGuestShutdown() override;
+  void ForceStop() override { RequestStop(VmExit::kHostStop); }
 
   const std::string& command_line() const { return command_line_; }
 
@@ -71,6 +75,8 @@ class Machine {
   Bus io_bus_{"port I/O"};
   Bus mmio_bus_{"MMIO"};
   std::shared_ptr<Serial> serial_;
+  std::shared_ptr<I8042> i8042_;
+  std::unique_ptr<ApiServer> api_server_;
   UniqueFd serial_output_;
   bool serial_input_ = false;
   UniqueFd stop_signals_;

@@ -4,16 +4,20 @@
 #  1. 1 vCPU, the production initramfs (the agent alone): the agent answers
 #     Check and GetGuestDetails over hybrid vsock, then DestroySandbox makes
 #     the guest reboot, which must end sandbox-vmm with status 0;
-#  2. 2 vCPUs, a busybox guest with two disks, vsock and rng: the guest sees
+#  2. the control API: pause stops the guest (the agent cannot answer),
+#     resume lets it go on, shutdown asks the guest (Ctrl-Alt-Del -> the agent
+#     syncs and reboots) and sandbox-vmm exits 0;
+#  3. 2 vCPUs, a busybox guest with two disks, vsock and rng: the guest sees
 #     both vCPUs, reads a random pattern from a read-only disk and writes its
 #     sha256 to a second disk (checked here), a write to the read-only disk is
 #     refused by the device, 64 MiB go through vsock and back byte-exact
 #     (host-initiated), 16 MiB go guest -> host (guest-initiated), exit 0.
-#   vmm_e2e.sh SANDBOX_VMM SANDBOX_AGENT AGENT_CHECK VSOCK_STREAM
+#   vmm_e2e.sh SANDBOX_VMM SANDBOX_AGENT AGENT_CHECK VSOCK_STREAM API_CALL
 set -euo pipefail
-vmm=${1:?usage: vmm_e2e.sh SANDBOX_VMM SANDBOX_AGENT AGENT_CHECK VSOCK_STREAM}
-agent=${2:?} agent_check=${3:?} vsock_stream=${4:?}
+vmm=${1:?usage: vmm_e2e.sh SANDBOX_VMM SANDBOX_AGENT AGENT_CHECK VSOCK_STREAM API_CALL}
+agent=${2:?} agent_check=${3:?} vsock_stream=${4:?} api_call=${5:?}
 vmm=$(realpath "$vmm") agent_check=$(realpath "$agent_check") vsock_stream=$(realpath "$vsock_stream")
+api_call=$(realpath "$api_call")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/vmm-e2e.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -32,29 +36,47 @@ cmdline="console=ttyS0 reboot=k panic=-1 quiet"
 cat > "$work/agent.json" <<JSON
 {"kernel": "$kernel_dir/vmlinux", "initrd": "$work/agent.cpio.gz", "cmdline": "$cmdline",
  "vcpus": 1, "memory_mib": 128, "vsock": {"guest_cid": 3, "uds_path": "$work/agent.sock"},
- "serial": "$work/agent.console"}
+ "serial": "$work/agent.console", "log_level": "debug"}
+JSON
+cat > "$work/api.json" <<JSON
+{"kernel": "$kernel_dir/vmlinux", "initrd": "$work/agent.cpio.gz", "cmdline": "$cmdline",
+ "vcpus": 2, "memory_mib": 128, "vsock": {"guest_cid": 3, "uds_path": "$work/api-vsock.sock"},
+ "api_socket": "$work/api.sock", "serial": "$work/api.console", "log_level": "debug"}
 JSON
 cat > "$work/guest.json" <<JSON
 {"kernel": "$kernel_dir/vmlinux", "initrd": "$work/guest.cpio.gz", "cmdline": "$cmdline",
  "vcpus": 2, "memory_mib": 256, "rng": true, "serial": "$work/guest.console",
  "block": [{"id": "pattern", "path": "$work/pattern.img", "read_only": true},
            {"id": "out", "path": "$work/out.img"}],
- "vsock": {"guest_cid": 3, "uds_path": "$work/guest.sock"}}
+ "vsock": {"guest_cid": 3, "uds_path": "$work/guest.sock"}, "log_level": "debug"}
 JSON
 
 cat > "$work/inner.sh" <<INNER
 set -u
 cd "$work"
-"$vmm" --config agent.json > agent.vmm 2>&1 &
+timeout 300 "$vmm" --config agent.json > agent.vmm 2>&1 &
 vmm_pid=\$!
 "$agent_check" "hybrid:$work/agent.sock:1024" --destroy > agent.check 2>&1
 echo \$? > agent.check.rc
 wait \$vmm_pid
 echo \$? > agent.vmm.rc
 
+timeout 300 "$vmm" --config api.json > api.vmm 2>&1 &
+vmm_pid=\$!
+"$agent_check" "hybrid:$work/api-vsock.sock:1024" > api.check1 2>&1; echo \$? > api.check1.rc
+"$api_call" api.sock '{"op":"pause"}' > api.pause; echo \$? >> api.pause
+"$api_call" api.sock '{"op":"status"}' > api.status
+timeout 5 "$agent_check" "hybrid:$work/api-vsock.sock:1024" > api.check2 2>&1; echo \$? > api.check2.rc
+"$api_call" api.sock '{"op":"resume"}' > api.resume; echo \$? >> api.resume
+"$agent_check" "hybrid:$work/api-vsock.sock:1024" > api.check3 2>&1; echo \$? > api.check3.rc
+"$api_call" api.sock '{"op":"bogus"}' > api.bogus
+"$api_call" api.sock '{"op":"shutdown","timeout_ms":60000}' > api.shutdown; echo \$? >> api.shutdown
+wait \$vmm_pid
+echo \$? > api.vmm.rc
+
 "$vsock_stream" host-receive "$work/guest.sock_6000" 16777216 > receive.out 2>&1 &
 receive_pid=\$!
-"$vmm" --config guest.json > guest.vmm 2>&1 &
+timeout 300 "$vmm" --config guest.json > guest.vmm 2>&1 &
 vmm_pid=\$!
 "$vsock_stream" host-echo "$work/guest.sock" 5000 67108864 > echo.out 2>&1
 echo \$? > echo.rc
@@ -68,8 +90,8 @@ set +e
 "$repo/tests/testhost/run.sh" --timeout 900 -- bash "$work/inner.sh"
 rc=$?
 set -e
-for f in agent.console agent.vmm agent.check guest.console guest.vmm echo.out receive.out; do
-  [ -f "$work/$f" ] && sed "s/^/[$f] /" "$work/$f" | grep -v "^\[.*\] \[ *[0-9.]*\] " | tail -n 20
+for f in agent.console agent.vmm agent.check api.console api.vmm api.pause api.status api.check2 api.resume api.shutdown guest.console guest.vmm echo.out receive.out; do
+  [ -f "$work/$f" ] && sed "s/^/[$f] /" "$work/$f" | grep -v "^\[.*\] \[ *[0-9.]*\] \|CONNECT .* before the guest driver" | tail -n 20 || true
 done
 [ "$rc" -eq 0 ] || fail "the test host run failed with $rc"
 rc_of() { cat "$work/$1" 2>/dev/null || echo missing; }
@@ -81,7 +103,20 @@ grep -q "DestroySandbox accepted" "$work/agent.check" || fail "DestroySandbox wa
 [ "$(rc_of agent.vmm.rc)" = 0 ] || fail "sandbox-vmm did not exit 0 after the guest rebooted ($(rc_of agent.vmm.rc))"
 [ ! -e "$work/agent.sock" ] || fail "the vsock socket outlived sandbox-vmm"
 
-# 2. devices
+# 2. control API
+[ "$(rc_of api.check1.rc)" = 0 ] || fail "the agent behind the API VM did not answer"
+grep -q '"ok":true,"state":"paused"' "$work/api.pause" || fail "pause: $(cat "$work/api.pause")"
+grep -q '"state":"paused"' "$work/api.status" || fail "status while paused: $(cat "$work/api.status")"
+[ "$(rc_of api.check2.rc)" != 0 ] || fail "the agent answered while the VM was paused"
+grep -q '"ok":true,"state":"running"' "$work/api.resume" || fail "resume: $(cat "$work/api.resume")"
+[ "$(rc_of api.check3.rc)" = 0 ] || fail "the agent did not answer after resume"
+grep -q '"error":"op: unknown operation' "$work/api.bogus" && grep -q '"ok":false' "$work/api.bogus" || fail "a bad request: $(cat "$work/api.bogus")"
+grep -q '"ok":true,"state":"stopping"' "$work/api.shutdown" || fail "shutdown: $(cat "$work/api.shutdown")"
+grep -q "Ctrl-Alt-Del: shutting down" "$work/api.console" || fail "the guest did not see Ctrl-Alt-Del"
+[ "$(rc_of api.vmm.rc)" = 0 ] || fail "sandbox-vmm did not exit 0 after a graceful shutdown ($(rc_of api.vmm.rc))"
+[ ! -e "$work/api.sock" ] || fail "the API socket outlived sandbox-vmm"
+
+# 3. devices
 console=$work/guest.console
 grep -q "vmm-guest: cpus 2, virtio devices 4" "$console" || fail "the guest does not see 2 vCPUs and 4 virtio devices"
 grep -q "vmm-guest: hwrng virtio_rng.0 read 64 bytes" "$console" || fail "virtio-rng gave no bytes"

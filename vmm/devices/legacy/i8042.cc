@@ -21,6 +21,13 @@ constexpr uint8_t kInterfaceAbsent = 0xff;  // no mouse behind the AUX port
 constexpr uint8_t kKeyboardAck = 0xfa;
 constexpr uint8_t kKeyboardReset = 0xff;
 constexpr uint8_t kKeyboardSelfTestPassed = 0xaa;
+constexpr uint8_t kKeyboardGetId = 0xf2;
+constexpr uint8_t kKeyboardSetLeds = 0xed;
+constexpr uint8_t kKeyboardSetTypematic = 0xf3;
+constexpr uint8_t kKeyboardScanCodeSet = 0xf0;
+constexpr uint8_t kKeyboardIdFirst = 0xab;  // an MF2 keyboard
+constexpr uint8_t kKeyboardIdSecond = 0x83;
+constexpr uint8_t kCommandByteKeyboardInterrupt = 0x01;
 constexpr size_t kMaxOutput = 16;
 
 }  // namespace
@@ -34,6 +41,8 @@ void I8042::Read(uint64_t offset, std::span<uint8_t> data) {
   } else if (offset == kDataPort && !output_.empty()) {
     data[0] = output_.front();
     output_.pop_front();
+    // One byte per interrupt, as on the real controller.
+    if (!output_.empty() && (command_byte_ & kCommandByteKeyboardInterrupt) && raise_interrupt_) raise_interrupt_();
   }
 }
 
@@ -75,14 +84,38 @@ void I8042::Write(uint64_t offset, std::span<const uint8_t> data) {
       if (pending_command_ == kCommandWriteByte) {
         command_byte_ = value;
       } else if (pending_command_ == 0) {
-        // A byte for the keyboard: acknowledge it, and a reset also passes its self-test.
-        reply(kKeyboardAck);
-        if (value == kKeyboardReset) reply(kKeyboardSelfTestPassed);
+        // A byte for the keyboard: every command and argument is acknowledged.
+        if (pending_keyboard_command_ != 0) {
+          QueueOutput({kKeyboardAck});
+          pending_keyboard_command_ = 0;
+        } else if (value == kKeyboardReset) {
+          QueueOutput({kKeyboardAck, kKeyboardSelfTestPassed});
+        } else if (value == kKeyboardGetId) {
+          QueueOutput({kKeyboardAck, kKeyboardIdFirst, kKeyboardIdSecond});
+        } else {
+          if (value == kKeyboardSetLeds || value == kKeyboardSetTypematic || value == kKeyboardScanCodeSet) {
+            pending_keyboard_command_ = value;
+          }
+          QueueOutput({kKeyboardAck});
+        }
       }
       pending_command_ = 0;  // bytes for the (absent) mouse are dropped
     }
   }
   if (reset) on_reset_();
+}
+
+void I8042::QueueOutput(std::initializer_list<uint8_t> bytes) {
+  for (uint8_t byte : bytes) {
+    if (output_.size() < kMaxOutput) output_.push_back(byte);
+  }
+  if ((command_byte_ & kCommandByteKeyboardInterrupt) && raise_interrupt_) raise_interrupt_();
+}
+
+void I8042::SendCtrlAltDel() {
+  std::lock_guard lock(mutex_);
+  // Ctrl down, Alt down, Del (extended) down, then the three releases.
+  QueueOutput({0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71, 0xf0, 0x11, 0xf0, 0x14});
 }
 
 }  // namespace sandbox::vmm

@@ -1,0 +1,158 @@
+#include "vmm/api_server.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+namespace sandbox::vmm {
+namespace {
+
+using nlohmann::json;
+
+std::string Answer(const Status& status, const std::string& state) {
+  json answer;
+  answer["ok"] = status.ok();
+  if (status.ok()) {
+    answer["state"] = state;
+  } else {
+    answer["error"] = status.message();
+  }
+  return answer.dump() + "\n";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ApiServer>> ApiServer::Create(const std::string& path, EventLoop& loop, VmControl& vm) {
+  std::unique_ptr<ApiServer> server(new ApiServer(path, loop, vm));
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(address.sun_path)) return InvalidArgument("api_socket: path too long");
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  server->listener_ = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!server->listener_.valid()) return ErrnoStatus("socket", "api_socket");
+  if (::bind(server->listener_.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    return ErrnoStatus("bind", "api_socket " + path);
+  }
+  if (::listen(server->listener_.get(), 16) != 0) return ErrnoStatus("listen", "api_socket " + path);
+  ApiServer* self = server.get();
+  SANDBOX_RETURN_IF_ERROR(loop.Add(server->listener_.get(), EPOLLIN, [self](uint32_t) { self->OnAccept(); }));
+  return server;
+}
+
+ApiServer::~ApiServer() {
+  for (auto& [fd, client] : clients_) loop_.Remove(fd);
+  if (shutdown_timer_.valid()) loop_.Remove(shutdown_timer_.get());
+  if (listener_.valid()) {
+    loop_.Remove(listener_.get());
+    ::unlink(path_.c_str());
+  }
+}
+
+void ApiServer::OnAccept() {
+  for (;;) {
+    UniqueFd client(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!client.valid()) return;
+    const int fd = client.get();
+    if (!loop_.Add(fd, EPOLLIN, [this, fd](uint32_t) { OnClient(fd); }).ok()) continue;
+    clients_[fd] = Client{std::move(client), {}};
+  }
+}
+
+void ApiServer::OnClient(int fd) {
+  auto it = clients_.find(fd);
+  if (it == clients_.end()) return;
+  Client& client = it->second;
+  char buffer[1024];
+  const ssize_t got = ::recv(fd, buffer, sizeof(buffer), MSG_DONTWAIT);
+  if (got < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  bool close = got <= 0;
+  if (got > 0) client.buffer.append(buffer, static_cast<size_t>(got));
+  size_t newline;
+  while (!close && (newline = client.buffer.find('\n')) != std::string::npos) {
+    const std::string answer = Handle(client.buffer.substr(0, newline));
+    client.buffer.erase(0, newline + 1);
+    // Answers are small; a client that does not read them is dropped.
+    if (::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT) != static_cast<ssize_t>(answer.size())) {
+      close = true;
+    }
+  }
+  if (client.buffer.size() > kMaxRequestLine) {
+    const std::string answer = Answer(InvalidArgument("request line longer than 4096 bytes"), "");
+    [[maybe_unused]] ssize_t sent = ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    close = true;
+  }
+  if (close) {
+    loop_.Remove(fd);
+    clients_.erase(it);
+  }
+}
+
+std::string ApiServer::Handle(const std::string& line) {
+  json request;
+  try {
+    request = json::parse(line);
+  } catch (const json::parse_error&) {
+    return Answer(InvalidArgument("request is not a JSON object"), "");
+  }
+  if (!request.is_object() || !request.contains("op") || !request["op"].is_string()) {
+    return Answer(InvalidArgument("op: required, a string"), "");
+  }
+  const std::string op = request["op"];
+  for (const auto& [key, value] : request.items()) {
+    if (key != "op" && !(op == "shutdown" && key == "timeout_ms")) {
+      return Answer(InvalidArgument(key + ": unknown key for op \"" + op + "\""), "");
+    }
+  }
+  if (op == "status") return Answer(Status::Ok(), vm_.state());
+  if (op == "pause") {
+    const Status paused = vm_.Pause();
+    return Answer(paused, vm_.state());
+  }
+  if (op == "resume") {
+    const Status resumed = vm_.Resume();
+    return Answer(resumed, vm_.state());
+  }
+  if (op == "shutdown") {
+    uint64_t timeout_ms = kDefaultShutdownTimeoutMs;
+    if (request.contains("timeout_ms")) {
+      if (!request["timeout_ms"].is_number_unsigned()) return Answer(InvalidArgument("timeout_ms: must be a non-negative integer"), "");
+      timeout_ms = request["timeout_ms"];
+    }
+    spdlog::info("api: shutdown requested; forcing it after {} ms", timeout_ms);
+    if (vm_.state() == "paused") (void)vm_.Resume();  // a paused guest cannot shut down
+    vm_.RequestGuestShutdown();
+    ArmShutdownTimer(timeout_ms);
+    return Answer(Status::Ok(), "stopping");
+  }
+  return Answer(InvalidArgument("op: unknown operation \"" + op + "\" (status, pause, resume, shutdown)"), "");
+}
+
+void ApiServer::ArmShutdownTimer(uint64_t timeout_ms) {
+  if (timeout_ms == 0) {
+    vm_.ForceStop();
+    return;
+  }
+  if (!shutdown_timer_.valid()) {
+    shutdown_timer_ = UniqueFd(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+    if (!shutdown_timer_.valid() || !loop_.Add(shutdown_timer_.get(), EPOLLIN, [this](uint32_t) {
+          spdlog::warn("api: the guest did not shut down in time; stopping it");
+          vm_.ForceStop();
+        }).ok()) {
+      vm_.ForceStop();
+      return;
+    }
+  }
+  itimerspec expiry{};
+  expiry.it_value.tv_sec = static_cast<time_t>(timeout_ms / 1000);
+  expiry.it_value.tv_nsec = static_cast<long>((timeout_ms % 1000) * 1'000'000);
+  timerfd_settime(shutdown_timer_.get(), 0, &expiry, nullptr);
+}
+
+}  // namespace sandbox::vmm

@@ -1,0 +1,59 @@
+// The control API on "api_socket": a Unix stream socket; each request is one
+// JSON object on one line, each answer one JSON line (protocol in
+// vmm/README.md). Runs on the device event loop.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/base/status.h"
+#include "common/base/unique_fd.h"
+#include "vmm/event_loop.h"
+
+namespace sandbox::vmm {
+
+// What the API can do to a VM (Machine implements it; tests may fake it).
+class VmControl {
+ public:
+  virtual ~VmControl() = default;
+  virtual std::string state() const = 0;  // "running", "paused"
+  virtual Status Pause() = 0;
+  virtual Status Resume() = 0;
+  // Asks the guest to shut down (Ctrl-Alt-Del).
+  virtual void RequestGuestShutdown() = 0;
+  // Ends the VM now (exit status 4).
+  virtual void ForceStop() = 0;
+};
+
+class ApiServer {
+ public:
+  static constexpr size_t kMaxRequestLine = 4096;
+  static constexpr uint64_t kDefaultShutdownTimeoutMs = 5000;
+
+  // Binds `path` (which must not exist) and serves it on `loop`.
+  static Result<std::unique_ptr<ApiServer>> Create(const std::string& path, EventLoop& loop, VmControl& vm);
+  ~ApiServer();
+
+  // The answer to one request line (exposed for tests).
+  std::string Handle(const std::string& line);
+
+ private:
+  ApiServer(std::string path, EventLoop& loop, VmControl& vm) : path_(std::move(path)), loop_(loop), vm_(vm) {}
+  void OnAccept();
+  void OnClient(int fd);
+  void ArmShutdownTimer(uint64_t timeout_ms);
+
+  std::string path_;
+  EventLoop& loop_;
+  VmControl& vm_;
+  UniqueFd listener_;
+  UniqueFd shutdown_timer_;
+  struct Client {
+    UniqueFd socket;
+    std::string buffer;
+  };
+  std::map<int, Client> clients_;
+};
+
+}  // namespace sandbox::vmm

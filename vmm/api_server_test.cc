@@ -1,0 +1,78 @@
+#include "vmm/api_server.h"
+
+#include <gtest/gtest.h>
+
+#include "common/base/temp_dir.h"
+
+namespace sandbox::vmm {
+namespace {
+
+class FakeVm : public VmControl {
+ public:
+  std::string state() const override { return paused ? "paused" : "running"; }
+  Status Pause() override {
+    paused = true;
+    return Status::Ok();
+  }
+  Status Resume() override {
+    paused = false;
+    return Status::Ok();
+  }
+  void RequestGuestShutdown() override { ++shutdown_requests; }
+  void ForceStop() override { ++force_stops; }
+  bool paused = false;
+  int shutdown_requests = 0;
+  int force_stops = 0;
+};
+
+class ApiServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_.emplace(TempDir::CreateOrDie("/tmp/api-test-"));
+    loop_ = EventLoop::Create().value();
+    server_ = ApiServer::Create(dir_->path() + "/api.sock", *loop_, vm_).value();
+  }
+  FakeVm vm_;
+  std::optional<TempDir> dir_;
+  std::unique_ptr<EventLoop> loop_;
+  std::unique_ptr<ApiServer> server_;
+};
+
+TEST_F(ApiServerTest, PausesResumesAndReportsState) {
+  EXPECT_EQ(server_->Handle(R"({"op":"status"})"), "{\"ok\":true,\"state\":\"running\"}\n");
+  EXPECT_EQ(server_->Handle(R"({"op":"pause"})"), "{\"ok\":true,\"state\":\"paused\"}\n");
+  EXPECT_TRUE(vm_.paused);
+  EXPECT_EQ(server_->Handle(R"({"op":"resume"})"), "{\"ok\":true,\"state\":\"running\"}\n");
+  EXPECT_FALSE(vm_.paused);
+}
+
+TEST_F(ApiServerTest, ShutdownAsksTheGuestAndZeroTimeoutForces) {
+  EXPECT_EQ(server_->Handle(R"({"op":"shutdown","timeout_ms":60000})"), "{\"ok\":true,\"state\":\"stopping\"}\n");
+  EXPECT_EQ(vm_.shutdown_requests, 1);
+  EXPECT_EQ(vm_.force_stops, 0);
+  vm_.paused = true;
+  server_->Handle(R"({"op":"shutdown","timeout_ms":0})");
+  EXPECT_FALSE(vm_.paused) << "a paused guest is resumed so it can shut down";
+  EXPECT_EQ(vm_.force_stops, 1);
+}
+
+TEST_F(ApiServerTest, RejectsBadRequestsByName) {
+  auto error_of = [&](const std::string& line) { return server_->Handle(line); };
+  EXPECT_NE(error_of("not json").find("not a JSON object"), std::string::npos);
+  EXPECT_NE(error_of("[1]").find("op: required"), std::string::npos);
+  EXPECT_NE(error_of(R"({"op":7})").find("op: required"), std::string::npos);
+  EXPECT_NE(error_of(R"({"op":"explode"})").find("unknown operation"), std::string::npos);
+  EXPECT_NE(error_of(R"({"op":"pause","force":true})").find("force: unknown key"), std::string::npos);
+  EXPECT_NE(error_of(R"({"op":"shutdown","timeout_ms":-1})").find("timeout_ms"), std::string::npos);
+  EXPECT_EQ(vm_.shutdown_requests, 0);
+}
+
+TEST_F(ApiServerTest, RemovesItsSocket) {
+  const std::string path = dir_->path() + "/api.sock";
+  EXPECT_EQ(access(path.c_str(), F_OK), 0);
+  server_.reset();
+  EXPECT_NE(access(path.c_str(), F_OK), 0);
+}
+
+}  // namespace
+}  // namespace sandbox::vmm
