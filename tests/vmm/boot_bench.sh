@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Boot benchmark, sandbox-vmm vs QEMU's microvm machine, side by side in one
+# run on the same KVM (the test host here): same guest kernel, same busybox
+# initramfs, 2 vCPUs, 256 MiB, N runs each, alternating. Prints medians and
+# ratios (ours / QEMU) of
+#  - wall time from starting the VMM to the guest's "userspace ready" line,
+#  - the guest's own uptime at that line,
+#  - the VMM process's resident memory (last sample before the marker; it
+#    includes the guest pages touched so far, for both VMMs).
+# Asserts nothing about speed; fails only if a VM does not boot.
+#   boot_bench.sh SANDBOX_VMM [RUNS]
+set -euo pipefail
+vmm=$(realpath "${1:?usage: boot_bench.sh SANDBOX_VMM [RUNS]}")
+runs=${2:-5}
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d /tmp/vmm-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+kernel_dir=$("$repo/guest-kernel-config/build.sh" | tail -n 1)
+"$repo/rootfs-builder/build-initramfs.sh" --init "$repo/tests/guest/smoke-init.sh" --busybox --out "$work/guest.cpio.gz"
+cmdline="console=ttyS0 reboot=k panic=-1 quiet"
+cat > "$work/vm.json" <<JSON
+{"kernel": "$kernel_dir/vmlinux", "initrd": "$work/guest.cpio.gz", "cmdline": "$cmdline",
+ "vcpus": 2, "memory_mib": 256, "serial": "$work/console"}
+JSON
+
+cat > "$work/inner.sh" <<INNER
+set -u
+cd "$work"
+# measure NAME COMMAND...: start it, wait for the marker, print "NAME wall_s uptime_s rss_kib".
+measure() {
+  local name=\$1; shift
+  rm -f console
+  local start=\$(date +%s.%N)
+  "\$@" > /dev/null 2>&1 &
+  local pid=\$!
+  local rss=0 sample
+  for _ in \$(seq 3000); do
+    # Sampled every round: the guest reboots (and sandbox-vmm exits) right after the marker.
+    sample=\$(awk '/VmRSS/ {print \$2}' /proc/\$pid/status 2>/dev/null) && [ -n "\$sample" ] && rss=\$sample
+    grep -q "userspace ready" console 2>/dev/null && break
+    kill -0 \$pid 2>/dev/null || break
+    sleep 0.01
+  done
+  local end=\$(date +%s.%N)
+  local uptime=\$(sed -n 's/.*userspace ready at \([0-9.]*\)s.*/\1/p' console)
+  kill \$pid 2>/dev/null; wait \$pid 2>/dev/null
+  [ -n "\$uptime" ] || { echo "\$name: no userspace marker"; cat console; return 1; }
+  echo "\$name \$(echo "\$end - \$start" | bc) \$uptime \${rss:-0}" >> results
+}
+for i in \$(seq $runs); do
+  measure sandbox-vmm "$vmm" --config vm.json || exit 1
+  measure qemu qemu-system-x86_64 -M microvm,acpi=off,x-option-roms=off,rtc=off,isa-serial=on -enable-kvm -cpu host \
+    -smp 2 -m 256 -nodefaults -no-user-config -display none -serial file:console \
+    -kernel "$kernel_dir/vmlinux" -initrd guest.cpio.gz -append "$cmdline acpi=off" || exit 1
+done
+INNER
+"$repo/tests/testhost/run.sh" --timeout 900 -- bash "$work/inner.sh"
+median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+for column in 2 3 4; do
+  ours=$(awk -v c=$column '$1 == "sandbox-vmm" {print $c}' "$work/results" | median)
+  peer=$(awk -v c=$column '$1 == "qemu" {print $c}' "$work/results" | median)
+  case $column in 2) what="start to userspace (wall s)" ;; 3) what="guest uptime at userspace (s)" ;; 4) what="VMM resident memory (KiB)" ;; esac
+  printf 'boot_bench: %-32s sandbox-vmm median %s, QEMU microvm median %s, ratio %s\n' "$what" "$ours" "$peer" \
+    "$(echo "scale=2; $ours / $peer" | bc)"
+done
+echo "boot_bench: $runs runs each; raw results:"
+cat "$work/results"
