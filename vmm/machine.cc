@@ -119,7 +119,8 @@ Status Machine::SetUpDevices(const VmmConfig& config) {
   for (size_t i = 0; i < devices.size(); ++i) {
     const uint64_t base = x86::kVirtioMmioBase + i * x86::kVirtioMmioWindow;
     const uint32_t irq = x86::kFirstVirtioIrq + static_cast<uint32_t>(i);
-    SANDBOX_ASSIGN_OR_RETURN(auto transport, MmioTransport::Create(devices[i], *memory_, *vm_, *loop_, base, irq));
+    SANDBOX_ASSIGN_OR_RETURN(auto transport, MmioTransport::Create(devices[i], *memory_, *loop_, base, irq));
+    SANDBOX_RETURN_IF_ERROR(transport->AttachToVm(*vm_));
     SANDBOX_RETURN_IF_ERROR(mmio_bus_.Insert(transport, base, x86::kVirtioMmioWindow));
     transports_.push_back(std::move(transport));
   }

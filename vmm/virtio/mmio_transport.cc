@@ -29,28 +29,33 @@ MmioTransport::MmioTransport(std::shared_ptr<VirtioDevice> device, const GuestMe
 }
 
 Result<std::shared_ptr<MmioTransport>> MmioTransport::Create(std::shared_ptr<VirtioDevice> device,
-                                                             const GuestMemory& memory, Vm& vm, EventLoop& loop,
+                                                             const GuestMemory& memory, EventLoop& loop,
                                                              uint64_t base, uint32_t irq) {
   std::shared_ptr<MmioTransport> transport(new MmioTransport(std::move(device), memory, loop, base, irq));
   SANDBOX_ASSIGN_OR_RETURN(transport->interrupt_, EventFd::Create());
-  SANDBOX_RETURN_IF_ERROR(vm.RegisterIrqfd(transport->interrupt_.fd(), irq));
-  transport->vm_ = &vm;
   std::weak_ptr<MmioTransport> weak = transport;
   for (size_t index = 0; index < transport->queues_.size(); ++index) {
     SANDBOX_ASSIGN_OR_RETURN(EventFd notification, EventFd::Create());
-    // The kernel completes QueueNotify writes itself and signals this eventfd.
-    SANDBOX_RETURN_IF_ERROR(vm.RegisterMmioIoeventfd(notification.fd(), base + VIRTIO_MMIO_QUEUE_NOTIFY,
-                                                     static_cast<uint32_t>(index)));
     const int fd = notification.fd();
     transport->notifications_.push_back(std::move(notification));
     SANDBOX_RETURN_IF_ERROR(loop.Add(fd, EPOLLIN, [weak, index](uint32_t) {
       if (auto self = weak.lock()) {
         self->notifications_[index].Consume();
-        self->OnQueueNotify(index);
+        self->NotifyQueue(index);
       }
     }));
   }
   return transport;
+}
+
+Status MmioTransport::AttachToVm(Vm& vm) {
+  SANDBOX_RETURN_IF_ERROR(vm.RegisterIrqfd(interrupt_.fd(), irq_));
+  vm_ = &vm;
+  for (size_t index = 0; index < notifications_.size(); ++index) {
+    SANDBOX_RETURN_IF_ERROR(vm.RegisterMmioIoeventfd(notifications_[index].fd(), base_ + VIRTIO_MMIO_QUEUE_NOTIFY,
+                                                     static_cast<uint32_t>(index)));
+  }
+  return Status::Ok();
 }
 
 MmioTransport::~MmioTransport() {
@@ -162,8 +167,13 @@ void MmioTransport::WriteRegister(uint64_t offset, uint32_t value) {
       if (queue != nullptr && !activated_) queue->ready = value == 1;
       return;
     case VIRTIO_MMIO_QUEUE_NOTIFY:
-      // Notifications for real queues arrive through ioeventfds.
-      spdlog::warn("virtio-{}: notify for queue {} which does not exist", device_->name(), value);
+      // Notifications for real queues arrive through ioeventfds; one that
+      // reaches us names a queue that does not exist.
+      if (value < queues_.size()) {
+        if (activated_ && !needs_reset_ && queues_[value].ready) device_->ProcessQueue(value);
+      } else {
+        spdlog::warn("virtio-{}: notify for queue {} which does not exist", device_->name(), value);
+      }
       return;
     case VIRTIO_MMIO_INTERRUPT_ACK:
       interrupt_status_.fetch_and(~value);
@@ -278,7 +288,7 @@ void MmioTransport::RaiseInterrupt(uint32_t reason) {
   interrupt_.Signal();
 }
 
-void MmioTransport::OnQueueNotify(size_t index) {
+void MmioTransport::NotifyQueue(size_t index) {
   std::lock_guard lock(device_->mutex());
   if (!activated_ || needs_reset_ || !queues_[index].ready) return;
   device_->ProcessQueue(index);

@@ -22,12 +22,19 @@ namespace sandbox::vmm {
 
 class MmioTransport : public BusDevice, public std::enable_shared_from_this<MmioTransport> {
  public:
-  // Registers the queue ioeventfds and the irqfd with `vm` and the
+  // Creates the interrupt and notification eventfds and registers the
   // notification handlers with `loop`.
   static Result<std::shared_ptr<MmioTransport>> Create(std::shared_ptr<VirtioDevice> device,
-                                                       const GuestMemory& memory, Vm& vm, EventLoop& loop,
-                                                       uint64_t base, uint32_t irq);
+                                                       const GuestMemory& memory, EventLoop& loop, uint64_t base,
+                                                       uint32_t irq);
   ~MmioTransport() override;
+
+  // Wires the eventfds into KVM: the interrupt as an irqfd, each queue's
+  // QueueNotify write as an ioeventfd (the kernel completes those writes).
+  Status AttachToVm(Vm& vm);
+  // What a QueueNotify ioeventfd does; public for tests.
+  void NotifyQueue(size_t index);
+  int interrupt_fd() const { return interrupt_.fd(); }
 
   void Read(uint64_t offset, std::span<uint8_t> data) override;
   void Write(uint64_t offset, std::span<const uint8_t> data) override;
@@ -45,7 +52,6 @@ class MmioTransport : public BusDevice, public std::enable_shared_from_this<Mmio
   void ResetLocked();
   void Fail(const Status& why);
   void RaiseInterrupt(uint32_t reason);
-  void OnQueueNotify(size_t index);
   Virtqueue* SelectedQueue();
 
   std::shared_ptr<VirtioDevice> device_;
