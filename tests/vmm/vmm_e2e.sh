@@ -4,7 +4,8 @@
 #  1. 1 vCPU, the production initramfs (the agent alone): the agent answers
 #     Check and GetGuestDetails over hybrid vsock, then DestroySandbox makes
 #     the guest reboot, which must end sandbox-vmm with status 0;
-#  2. the control API: pause stops the guest (the agent cannot answer),
+#  2. the same from the bzImage (the others boot the ELF vmlinux), with the
+#     control API: pause stops the guest (the agent cannot answer),
 #     resume lets it go on, shutdown asks the guest (Ctrl-Alt-Del -> the agent
 #     syncs and reboots) and sandbox-vmm exits 0;
 #  3. 2 vCPUs, a busybox guest with two disks, vsock and rng: the guest sees
@@ -39,7 +40,7 @@ cat > "$work/agent.json" <<JSON
  "serial": "$work/agent.console", "log_level": "debug"}
 JSON
 cat > "$work/api.json" <<JSON
-{"kernel": "$kernel_dir/vmlinux", "initrd": "$work/agent.cpio.gz", "cmdline": "$cmdline",
+{"kernel": "$kernel_dir/bzImage", "initrd": "$work/agent.cpio.gz", "cmdline": "$cmdline",
  "vcpus": 2, "memory_mib": 128, "vsock": {"guest_cid": 3, "uds_path": "$work/api-vsock.sock"},
  "api_socket": "$work/api.sock", "serial": "$work/api.console", "log_level": "debug"}
 JSON
