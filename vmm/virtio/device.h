@@ -46,15 +46,22 @@ class VirtioDevice {
   virtual void ReadConfig(uint64_t offset, std::span<uint8_t> data);
   virtual void WriteConfig(uint64_t /*offset*/, std::span<const uint8_t> /*data*/) {}
 
-  // DRIVER_OK: the queues are validated and ready.
-  virtual Status Activate(const ActiveQueues& active) = 0;
+  // DRIVER_OK: the queues are validated and ready. Devices with more state
+  // than the queues extend these two.
+  virtual Status Activate(const ActiveQueues& active) {
+    active_ = active;
+    return Status::Ok();
+  }
   virtual void ProcessQueue(size_t index) = 0;
   // The driver wrote 0 to status: drop everything tied to the old queues.
-  virtual void Reset() = 0;
+  virtual void Reset() { active_.reset(); }
 
   std::mutex& mutex() { return mutex_; }
 
  protected:
+  // Set between Activate() and Reset().
+  std::optional<ActiveQueues> active_;
+
   // The configuration space as bytes, for the default ReadConfig.
   virtual std::span<const uint8_t> config_bytes() const { return {}; }
 

@@ -68,11 +68,6 @@ std::span<const uint8_t> BlockDevice::config_bytes() const {
   return {reinterpret_cast<const uint8_t*>(&config_), sizeof(config_)};
 }
 
-Status BlockDevice::Activate(const ActiveQueues& active) {
-  active_ = active;
-  return Status::Ok();
-}
-
 void BlockDevice::ProcessQueue(size_t index) {
   if (!active_ || index != 0) return;
   DrainQueue(*active_, index, [this](const DescriptorChain& chain) { return HandleRequest(chain); });

@@ -24,9 +24,7 @@ class BlockDevice : public VirtioDevice {
   const char* name() const override { return "blk"; }
   uint64_t offered_features() const override;
   size_t queue_count() const override { return 1; }
-  Status Activate(const ActiveQueues& active) override;
   void ProcessQueue(size_t index) override;
-  void Reset() override { active_.reset(); }
 
   uint64_t capacity_sectors() const { return config_.capacity; }
 
@@ -49,7 +47,6 @@ class BlockDevice : public VirtioDevice {
   bool read_only_ = false;
   UniqueFd fd_;
   Config config_{};
-  std::optional<ActiveQueues> active_;
 };
 
 }  // namespace sandbox::vmm

@@ -5,11 +5,6 @@
 
 namespace sandbox::vmm {
 
-Status RngDevice::Activate(const ActiveQueues& active) {
-  active_ = active;
-  return Status::Ok();
-}
-
 void RngDevice::ProcessQueue(size_t index) {
   if (!active_ || index != 0) return;
   DrainQueue(*active_, index, [this](const DescriptorChain& chain) { return Fill(chain); });

@@ -13,13 +13,10 @@ class RngDevice : public VirtioDevice {
   const char* name() const override { return "rng"; }
   uint64_t offered_features() const override { return kVirtioFeatureVersion1 | kVirtioFeatureIndirectDescriptors; }
   size_t queue_count() const override { return 1; }
-  Status Activate(const ActiveQueues& active) override;
   void ProcessQueue(size_t index) override;
-  void Reset() override { active_.reset(); }
 
  private:
   uint32_t Fill(const DescriptorChain& chain);
-  std::optional<ActiveQueues> active_;
 };
 
 }  // namespace sandbox::vmm

@@ -64,9 +64,8 @@ VsockDevice::~VsockDevice() {
 }
 
 Status VsockDevice::Activate(const ActiveQueues& active) {
-  active_ = active;
   rx_starved_ = false;
-  return Status::Ok();
+  return VirtioDevice::Activate(active);
 }
 
 void VsockDevice::Reset() {
@@ -74,7 +73,7 @@ void VsockDevice::Reset() {
   for (auto& [key, connection] : connections_) loop_.Remove(connection->fd());
   connections_.clear();
   control_.clear();
-  active_.reset();
+  VirtioDevice::Reset();
 }
 
 void VsockDevice::ProcessQueue(size_t index) {

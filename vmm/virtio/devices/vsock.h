@@ -85,7 +85,6 @@ class VsockDevice : public VirtioDevice, public std::enable_shared_from_this<Vso
   const std::string uds_path_;
   EventLoop& loop_;
   UniqueFd listener_;
-  std::optional<ActiveQueues> active_;
   std::map<Key, std::unique_ptr<VsockConnection>> connections_;
   std::map<int, PendingClient> clients_;
   std::deque<Control> control_;
