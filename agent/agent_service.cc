@@ -1,5 +1,6 @@
 #include "agent/agent_service.h"
 
+#include <signal.h>
 #include <sys/utsname.h>
 
 #include "agent.pb.h"
@@ -40,12 +41,94 @@ void AgentService::RegisterOn(ttrpc::Server& server) {
                     details.add_features("check");
                     details.add_features("guest-details");
                     details.add_features("destroy-sandbox");
+                    details.add_features("containers");
                     return details;
                   }));
   server.Register(kAgentService, "DestroySandbox", Unary<Empty, Empty>([this](const Empty&) -> Result<Empty> {
     destroy_requested_ = true;
     return Empty();
   }));
+  RegisterContainerCalls(server);
+}
+
+Result<std::shared_ptr<Container>> AgentService::Find(const std::string& id) {
+  std::lock_guard lock(containers_mutex_);
+  auto it = containers_.find(id);
+  if (it == containers_.end()) return NotFound("container \"" + id + "\" does not exist");
+  return it->second;
+}
+
+void AgentService::RegisterContainerCalls(ttrpc::Server& server) {
+  using namespace sandbox::agent::v1;
+  server.Register(kAgentService, "CreateContainer",
+                  Unary<CreateContainerRequest, Empty>([this](const CreateContainerRequest& request) -> Result<Empty> {
+                    if (request.container_id().empty()) return InvalidArgument("container_id: required");
+                    if (request.io().stdin_port() || request.io().stdout_port() || request.io().stderr_port() ||
+                        request.io().terminal()) {
+                      return Unimplemented("io: process stdio streams are not supported by sandbox-agent yet");
+                    }
+                    if (request.rootfs_fstype() != "" && request.rootfs_fstype() != "dir") {
+                      return Unimplemented("rootfs_fstype \"" + request.rootfs_fstype() +
+                                           "\": only a directory rootfs is supported by sandbox-agent yet");
+                    }
+                    {
+                      std::lock_guard lock(containers_mutex_);
+                      if (containers_.contains(request.container_id())) {
+                        return AlreadyExists("container \"" + request.container_id() + "\" already exists");
+                      }
+                      containers_[request.container_id()] = nullptr;  // reserve the id
+                    }
+                    ContainerOptions create{request.container_id(), request.config_json(), request.rootfs_source(),
+                                            request.no_pivot()};
+                    auto container = Container::Create(create, processes_, options_.agent_binary);
+                    std::lock_guard lock(containers_mutex_);
+                    if (!container.ok()) {
+                      containers_.erase(request.container_id());
+                      return container.status();
+                    }
+                    containers_[request.container_id()] = std::move(container).value();
+                    return Empty();
+                  }));
+  server.Register(kAgentService, "StartContainer",
+                  Unary<v1::ContainerRequest, Empty>([this](const v1::ContainerRequest& request) -> Result<Empty> {
+                    SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));
+                    if (!container) return FailedPrecondition("container is still being created");
+                    SANDBOX_RETURN_IF_ERROR(container->Start());
+                    return Empty();
+                  }));
+  server.Register(kAgentService, "SignalProcess",
+                  Unary<SignalProcessRequest, Empty>([this](const SignalProcessRequest& request) -> Result<Empty> {
+                    if (!request.exec_id().empty()) return Unimplemented("exec_id: exec is not supported yet");
+                    if (request.signal() == 0 || request.signal() >= NSIG) {
+                      return InvalidArgument("signal: " + std::to_string(request.signal()) + " is not a signal");
+                    }
+                    SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));
+                    if (!container) return FailedPrecondition("container is still being created");
+                    SANDBOX_RETURN_IF_ERROR(container->Signal(static_cast<int>(request.signal()), request.all()));
+                    return Empty();
+                  }));
+  server.Register(kAgentService, "WaitProcess",
+                  Unary<ProcessRequest, WaitProcessResponse>(
+                      [this](const ProcessRequest& request) -> Result<WaitProcessResponse> {
+                        if (!request.exec_id().empty()) return Unimplemented("exec_id: exec is not supported yet");
+                        SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));
+                        if (!container) return FailedPrecondition("container is still being created");
+                        WaitProcessResponse response;
+                        response.set_exit_status(container->Wait());
+                        return response;
+                      }));
+  server.Register(kAgentService, "RemoveContainer",
+                  Unary<v1::ContainerRequest, Empty>([this](const v1::ContainerRequest& request) -> Result<Empty> {
+                    SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));
+                    if (!container) return FailedPrecondition("container is still being created");
+                    if (container->state() == Container::State::kRunning) {
+                      return FailedPrecondition("container \"" + request.container_id() +
+                                                "\" is running; signal it first");
+                    }
+                    std::lock_guard lock(containers_mutex_);
+                    containers_.erase(request.container_id());  // the last reference kills a created init
+                    return Empty();
+                  }));
 }
 
 }  // namespace sandbox::agent

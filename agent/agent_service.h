@@ -3,19 +3,25 @@
 #pragma once
 
 #include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 
+#include "agent/container/container.h"
+#include "agent/process_table.h"
 #include "common/ttrpc/server.h"
 
 namespace sandbox::agent {
 
 struct AgentOptions {
   bool pid1 = false;  // guest init duties done; DestroySandbox powers off
+  std::string agent_binary = "/proc/self/exe";  // what container inits re-execute
 };
 
 class AgentService {
  public:
-  explicit AgentService(AgentOptions options) : options_(options) {}
+  AgentService(AgentOptions options, ProcessTable& processes) : options_(std::move(options)), processes_(processes) {}
 
   void RegisterOn(ttrpc::Server& server);
 
@@ -23,7 +29,14 @@ class AgentService {
   bool destroy_requested() const { return destroy_requested_.load(); }
 
  private:
+  void RegisterContainerCalls(ttrpc::Server& server);
+  // The container, or kNotFound naming the id.
+  Result<std::shared_ptr<Container>> Find(const std::string& id);
+
   AgentOptions options_;
+  ProcessTable& processes_;
+  std::mutex containers_mutex_;
+  std::map<std::string, std::shared_ptr<Container>> containers_;
   std::atomic<bool> destroy_requested_{false};
 };
 

@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "agent.pb.h"
+#include "agent/agent_host_fixture.h"
 #include "agent/listener.h"
 #include "common/base/temp_dir.h"
 #include "common/ttrpc/client.h"
@@ -18,47 +19,7 @@
 namespace sandbox::agent {
 namespace {
 
-class AgentHostModeTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    int log_pipe[2];
-    ASSERT_EQ(::pipe2(log_pipe, O_CLOEXEC), 0);
-    agent_ = ::fork();
-    ASSERT_GE(agent_, 0);
-    if (agent_ == 0) {
-      ::dup2(log_pipe[1], 2);
-      std::string listen = "unix:" + socket_;
-      ::execl(SANDBOX_AGENT_BINARY, "sandbox-agent", "--listen", listen.c_str(), nullptr);
-      ::_exit(127);
-    }
-    ::close(log_pipe[1]);
-    // The agent prints its ready marker once it listens: wait for that line.
-    log_.Reset(log_pipe[0]);  // kept open: a closed pipe would SIGPIPE the agent
-    std::string output;
-    char buffer[256];
-    while (output.find(kReadyMarker) == std::string::npos) {
-      ssize_t n = ::read(log_.get(), buffer, sizeof(buffer));
-      if (n <= 0) break;
-      output.append(buffer, static_cast<size_t>(n));
-    }
-    ASSERT_NE(output.find(kReadyMarker), std::string::npos) << "agent output: " << output;
-    Result<UniqueFd> fd = Connect("unix:" + socket_);
-    ASSERT_TRUE(fd.ok()) << fd.status().ToString();
-    connection_ = std::move(fd).value();
-    ASSERT_TRUE(connection_.valid()) << "agent did not start listening";
-  }
-  void TearDown() override {
-    ::kill(agent_, SIGKILL);
-    ::waitpid(agent_, nullptr, 0);
-  }
-  bool AgentAlive() { return ::waitpid(agent_, nullptr, WNOHANG) == 0; }
 
-  TempDir temp_ = TempDir::CreateOrDie("/tmp/sandbox-agent-test-");
-  const std::string socket_ = temp_.path() + "/agent.sock";
-  pid_t agent_ = -1;
-  UniqueFd log_;
-  UniqueFd connection_;
-};
 
 TEST_F(AgentHostModeTest, CheckAndGuestDetails) {
   ttrpc::Client client(std::move(connection_));
@@ -81,8 +42,14 @@ TEST_F(AgentHostModeTest, BadRequestsAreAnsweredAndTheAgentLivesOn) {
   ttrpc::Client client(std::move(connection_));
   Result<std::string> unknown = client.Call(kAgentService, "Teleport", "");
   EXPECT_EQ(unknown.status().code(), StatusCode::kUnimplemented);
-  Result<std::string> not_yet = client.Call(kAgentService, "CreateContainer", "");
-  EXPECT_EQ(not_yet.status().code(), StatusCode::kUnimplemented);
+  Result<std::string> no_id = client.Call(kAgentService, "CreateContainer", "");
+  EXPECT_EQ(no_id.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(no_id.status().message().find("container_id"), std::string::npos);
+  v1::ContainerRequest ghost;
+  ghost.set_container_id("ghost");
+  Result<std::string> unknown_id = client.Call(kAgentService, "StartContainer", ghost.SerializeAsString());
+  EXPECT_EQ(unknown_id.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(unknown_id.status().message().find("\"ghost\" does not exist"), std::string::npos);
   Result<std::string> malformed = client.Call(kAgentService, "Check", std::string("\xff\xff\xff", 3));
   EXPECT_EQ(malformed.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(malformed.status().message().find("malformed sandbox.agent.v1.Empty"), std::string::npos);

@@ -78,35 +78,6 @@ Status SetUpGuest() {
   return Status::Ok();
 }
 
-void StartInitSignalHandler() {
-  // SIGCHLD and SIGINT are blocked before any other thread exists (they
-  // inherit the mask) and read from a signalfd, so handling never races.
-  sigset_t handled;
-  sigemptyset(&handled);
-  sigaddset(&handled, SIGCHLD);
-  sigaddset(&handled, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &handled, nullptr);
-  // Ctrl-Alt-Del (sandbox-vmm's graceful shutdown) now sends SIGINT to PID 1
-  // instead of rebooting at once without a sync.
-  ::reboot(RB_DISABLE_CAD);
-  int signals = ::signalfd(-1, &handled, SFD_CLOEXEC);
-  std::thread([signals] {
-    for (;;) {
-      struct signalfd_siginfo info;
-      if (::read(signals, &info, sizeof(info)) < 0) {
-        if (errno == EINTR) continue;
-        return;
-      }
-      if (info.ssi_signo == SIGINT) {
-        std::fprintf(stderr, "sandbox-agent: Ctrl-Alt-Del: shutting down\n");
-        (void)PowerOff();
-      }
-      while (::waitpid(-1, nullptr, WNOHANG) > 0) {
-      }
-    }
-  }).detach();
-}
-
 Status PowerOff() {
   ::sync();
   ::reboot(RB_AUTOBOOT);

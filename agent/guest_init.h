@@ -9,11 +9,6 @@ namespace sandbox::agent {
 
 Status SetUpGuest();
 
-// PID 1's signals, on a thread of their own: reaps every child nobody else
-// waits for, and turns Ctrl-Alt-Del (SIGINT, the VMM's graceful shutdown)
-// into PowerOff().
-void StartInitSignalHandler();
-
 // sync, then reboot(2): with reboot=k the VMM sees the i8042 reset and ends
 // the VM. Does not return on success.
 Status PowerOff();

@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "agent/agent_service.h"
+#include "agent/container/container_init.h"
+#include "agent/process_table.h"
 #include "agent/guest_init.h"
 #include "agent/listener.h"
 #include "common/base/file_util.h"
@@ -23,6 +25,8 @@ void Log(const std::string& message) {
 
 int main(int argc, char** argv) {
   using namespace sandbox;
+  // A container's first process: the agent binary re-executed by the agent.
+  if (argc == 2 && std::string(argv[1]) == agent::kContainerInitCommand) return agent::RunContainerInit();
   bool pid1 = ::getpid() == 1;
   std::string listen = "vsock:" + std::to_string(agent::kAgentVsockPort);
   CLI::App app{"sandbox-agent: the guest half of sandbox-rt", "sandbox-agent"};
@@ -33,8 +37,9 @@ int main(int argc, char** argv) {
     return app.exit(error) == 0 ? 0 : 1;
   }
 
+  agent::ProcessTable processes;
+  agent::StartReaper(processes, pid1);
   if (pid1) {
-    agent::StartInitSignalHandler();
     Status setup = agent::SetUpGuest();
     if (!setup.ok()) Log("guest setup: " + setup.message());
   }
@@ -44,7 +49,11 @@ int main(int argc, char** argv) {
     if (pid1) (void)agent::PowerOff();
     return 1;
   }
-  agent::AgentService service({.pid1 = pid1});
+  char self[4096];
+  const ssize_t self_length = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+  agent::AgentService service({.pid1 = pid1, .agent_binary = self_length > 0 ? std::string(self, self_length)
+                                                                            : std::string("/proc/self/exe")},
+                              processes);
   ttrpc::Server server;
   service.RegisterOn(server);
   std::string uptime;

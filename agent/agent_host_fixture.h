@@ -1,0 +1,61 @@
+// Test-only: the real sandbox-agent binary in host test mode (listening on a
+// Unix socket in a temp dir), started before and killed after each test.
+#pragma once
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "agent/listener.h"
+#include "common/base/temp_dir.h"
+#include "proto/agent_constants.h"
+
+namespace sandbox::agent {
+
+class AgentHostModeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    int log_pipe[2];
+    ASSERT_EQ(::pipe2(log_pipe, O_CLOEXEC), 0);
+    agent_ = ::fork();
+    ASSERT_GE(agent_, 0);
+    if (agent_ == 0) {
+      ::dup2(log_pipe[1], 2);
+      std::string listen = "unix:" + socket_;
+      ::execl(SANDBOX_AGENT_BINARY, "sandbox-agent", "--listen", listen.c_str(), nullptr);
+      ::_exit(127);
+    }
+    ::close(log_pipe[1]);
+    // The agent prints its ready marker once it listens: wait for that line.
+    log_.Reset(log_pipe[0]);  // kept open: a closed pipe would SIGPIPE the agent
+    std::string output;
+    char buffer[256];
+    while (output.find(kReadyMarker) == std::string::npos) {
+      ssize_t n = ::read(log_.get(), buffer, sizeof(buffer));
+      if (n <= 0) break;
+      output.append(buffer, static_cast<size_t>(n));
+    }
+    ASSERT_NE(output.find(kReadyMarker), std::string::npos) << "agent output: " << output;
+    Result<UniqueFd> fd = Connect("unix:" + socket_);
+    ASSERT_TRUE(fd.ok()) << fd.status().ToString();
+    connection_ = std::move(fd).value();
+    ASSERT_TRUE(connection_.valid()) << "agent did not start listening";
+  }
+  void TearDown() override {
+    ::kill(agent_, SIGKILL);
+    ::waitpid(agent_, nullptr, 0);
+  }
+  bool AgentAlive() { return ::waitpid(agent_, nullptr, WNOHANG) == 0; }
+
+  TempDir temp_ = TempDir::CreateOrDie("/tmp/sandbox-agent-test-");
+  const std::string socket_ = temp_.path() + "/agent.sock";
+  pid_t agent_ = -1;
+  UniqueFd log_;
+  UniqueFd connection_;
+};
+
+}  // namespace sandbox::agent

@@ -1,0 +1,60 @@
+// One container as the agent sees it: the init process in its namespaces,
+// held before exec until Start(), then signalled, waited for and removed.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "agent/process_table.h"
+#include "common/base/status.h"
+#include "common/base/unique_fd.h"
+
+namespace sandbox::agent {
+
+struct ContainerOptions {
+  std::string id;
+  std::string config_json;
+  std::string rootfs;  // a directory the agent can see
+  bool no_pivot = false;
+};
+
+class Container {
+ public:
+  enum class State { kCreated, kRunning, kStopped };
+
+  // Parses and checks the config, clones the init into the new namespaces,
+  // and returns once the container is built (or with the init's error, the
+  // init reaped). `agent_binary` is what the init re-executes.
+  static Result<std::unique_ptr<Container>> Create(const ContainerOptions& request, ProcessTable& processes,
+                                                   const std::string& agent_binary);
+  // Kills what is left and forgets the init.
+  ~Container();
+  Container(const Container&) = delete;
+  Container& operator=(const Container&) = delete;
+
+  // Releases the init into exec; fails with the exec's error.
+  Status Start();
+  // `all`: every process of the container (its pid namespace), not just init.
+  Status Signal(int signal, bool all);
+  // Blocks until the init exits; the shell-style status (128+n for signal n).
+  int Wait();
+  State state();
+  pid_t pid() const { return pid_; }
+  const std::string& id() const { return id_; }
+
+ private:
+  Container(std::string id, pid_t pid, UniqueFd channel, ProcessTable& processes)
+      : id_(std::move(id)), pid_(pid), channel_(std::move(channel)), processes_(processes) {}
+
+  std::string id_;
+  pid_t pid_;
+  UniqueFd channel_;
+  ProcessTable& processes_;
+  std::mutex mutex_;
+  bool started_ = false;
+};
+
+}  // namespace sandbox::agent

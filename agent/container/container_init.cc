@@ -1,0 +1,89 @@
+#include "agent/container/container_init.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/container/init_channel.h"
+#include "agent/container/namespaces.h"
+#include "agent/container/process_setup.h"
+#include "agent/container/rootfs_setup.h"
+#include "common/base/unique_fd.h"
+#include "common/oci/spec_json.h"
+
+namespace sandbox::agent {
+namespace {
+
+constexpr int kSetupFailed = 126;
+constexpr int kExecFailed = 127;
+
+Status JoinNamespaces(const NamespacePlan& plan) {
+  for (const auto& [flag, path] : plan.joins) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return ErrnoStatus("open", "linux.namespaces path " + path);
+    if (::setns(fd.get(), static_cast<int>(flag)) != 0) return ErrnoStatus("setns", "linux.namespaces path " + path);
+  }
+  return Status::Ok();
+}
+
+Status BuildContainer(const oci::Spec& spec, const std::string& rootfs, bool no_pivot) {
+  SANDBOX_ASSIGN_OR_RETURN(NamespacePlan namespaces, PlanNamespaces(*spec.linux->namespaces));
+  SANDBOX_RETURN_IF_ERROR(JoinNamespaces(namespaces));
+  SANDBOX_RETURN_IF_ERROR(PrepareRootfs(spec, rootfs));
+  SANDBOX_RETURN_IF_ERROR(EnterRootfs(rootfs, no_pivot));
+  SANDBOX_RETURN_IF_ERROR(ApplySystemSettings(spec, namespaces.Has(CLONE_NEWUTS)));
+  return FinishRootfs(spec);
+}
+
+}  // namespace
+
+std::string EncodeInitPlan(const std::string& rootfs, const std::string& config_json, bool no_pivot) {
+  nlohmann::json plan;
+  plan["rootfs"] = rootfs;
+  plan["config"] = config_json;
+  plan["no_pivot"] = no_pivot;
+  return plan.dump();
+}
+
+int RunContainerInit() {
+  const int channel = kInitChannelFd;
+  ::fcntl(channel, F_SETFD, FD_CLOEXEC);  // the user's process must not inherit it
+  auto fail = [channel](const Status& status, int code) {
+    (void)SendInitMessage(channel, "error: " + status.message());
+    return code;
+  };
+  Result<std::string> message = ReceiveInitMessage(channel);
+  if (!message.ok()) return kSetupFailed;
+  std::string rootfs, config_json;
+  bool no_pivot = false;
+  try {
+    const nlohmann::json plan = nlohmann::json::parse(*message);
+    rootfs = plan.at("rootfs").get<std::string>();
+    config_json = plan.at("config").get<std::string>();
+    no_pivot = plan.at("no_pivot").get<bool>();
+  } catch (const nlohmann::json::exception& error) {
+    return fail(Internal(std::string("bad container init plan: ") + error.what()), kSetupFailed);
+  }
+  oci::Spec spec;
+  const oci::FieldErrors errors = oci::ParseSpec(config_json, spec);
+  if (!errors.empty()) return fail(oci::FieldErrorsToStatus("config.json", errors), kSetupFailed);
+  // stdin stays closed for now: process stdio streams arrive with ProcessIo.
+  UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (null.valid()) ::dup2(null.get(), STDIN_FILENO);
+
+  const Status built = BuildContainer(spec, rootfs, no_pivot);
+  if (!built.ok()) return fail(built, kSetupFailed);
+  Result<std::string> executable = ResolveExecutable(*spec.process);
+  if (!executable.ok()) return fail(executable.status(), kExecFailed);
+  if (!SendInitMessage(channel, "ready").ok()) return kSetupFailed;
+
+  Result<std::string> start = ReceiveInitMessage(channel);
+  if (!start.ok() || *start != "start") return kSetupFailed;  // removed before it started
+  const Status applied = ApplyProcessSettings(*spec.process);
+  if (!applied.ok()) return fail(applied, kSetupFailed);
+  return fail(ExecProcess(*spec.process, *executable), kExecFailed);
+}
+
+}  // namespace sandbox::agent

@@ -1,0 +1,219 @@
+// Containers built by the real agent in host test mode, driven over its
+// socket like the shim will: a busybox rootfs from Debian's busybox-static,
+// and every assertion made from inside the container (written to a
+// bind-mounted directory) or from its exit status.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "agent.pb.h"
+#include "agent/agent_host_fixture.h"
+#include "common/base/file_util.h"
+#include "common/base/subprocess.h"
+#include "common/ttrpc/client.h"
+
+namespace sandbox::agent {
+namespace {
+
+using nlohmann::json;
+
+class ContainerTest : public AgentHostModeTest {
+ protected:
+  void SetUp() override {
+    AgentHostModeTest::SetUp();
+    rootfs_ = temp_.path() + "/rootfs";
+    out_ = temp_.path() + "/out";
+    ASSERT_TRUE(MakeDirs(rootfs_ + "/bin").ok());
+    ASSERT_TRUE(MakeDirs(out_).ok());
+    for (const char* dir : {"/proc", "/dev", "/tmp", "/out", "/etc"}) ASSERT_TRUE(MakeDirs(rootfs_ + dir).ok());
+    auto copied = RunCommand(std::vector<std::string>{"cp", "/bin/busybox", rootfs_ + "/bin/busybox"});
+    ASSERT_TRUE(copied.ok() && copied->exit_code == 0) << "busybox-static is needed (scripts/setup.sh)";
+    // Relative applet links: `busybox --install -s` would point them at the host path.
+    auto applets = RunCommand(std::vector<std::string>{"/bin/busybox", "--list"});
+    ASSERT_TRUE(applets.ok() && applets->exit_code == 0);
+    std::istringstream names(applets->output);
+    for (std::string name; std::getline(names, name);) {
+      if (name.empty() || name == "busybox") continue;
+      ASSERT_EQ(::symlink("busybox", (rootfs_ + "/bin/" + name).c_str()), 0);
+    }
+    client_ = std::make_unique<ttrpc::Client>(std::move(connection_));
+  }
+
+  json Config(const std::string& script) {
+    return {
+        {"ociVersion", "1.2.0"},
+        {"process",
+         {{"args", {"/bin/sh", "-c", script}},
+          {"env", {"PATH=/bin", "GREETING=hello"}},
+          {"cwd", "/tmp"},
+          {"user", {{"uid", 0}, {"gid", 0}}}}},
+        {"root", {{"path", rootfs_}}},
+        {"hostname", "box"},
+        {"mounts",
+         {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+          {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"nosuid", "mode=755"}}},
+          {{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"nosuid", "size=1m"}}},
+          {{"destination", "/out"}, {"type", "bind"}, {"source", out_}, {"options", {"rbind", "rw"}}}}},
+        {"linux",
+         {{"namespaces", {{{"type", "pid"}}, {{"type", "mount"}}, {{"type", "uts"}}, {{"type", "ipc"}}, {{"type", "network"}}}}}},
+    };
+  }
+
+  Status Create(const std::string& id, const json& config) {
+    v1::CreateContainerRequest request;
+    request.set_container_id(id);
+    request.set_config_json(config.dump());
+    request.set_rootfs_source(rootfs_);
+    return client_->Call(kAgentService, "CreateContainer", request.SerializeAsString()).status();
+  }
+  Status Call(const std::string& method, const std::string& id) {
+    v1::ContainerRequest request;
+    request.set_container_id(id);
+    return client_->Call(kAgentService, method, request.SerializeAsString()).status();
+  }
+  Status Signal(const std::string& id, uint32_t signal, bool all = false) {
+    v1::SignalProcessRequest request;
+    request.set_container_id(id);
+    request.set_signal(signal);
+    request.set_all(all);
+    return client_->Call(kAgentService, "SignalProcess", request.SerializeAsString()).status();
+  }
+  int Wait(const std::string& id) {
+    v1::ProcessRequest request;
+    request.set_container_id(id);
+    auto reply = client_->Call(kAgentService, "WaitProcess", request.SerializeAsString());
+    v1::WaitProcessResponse response;
+    EXPECT_TRUE(reply.ok() && response.ParseFromString(*reply)) << reply.status().message();
+    return response.exit_status();
+  }
+  // Create, start and wait; the exit status.
+  int RunContainer(const std::string& id, const json& config) {
+    const Status created = Create(id, config);
+    EXPECT_TRUE(created.ok()) << created.message();
+    const Status started = Call("StartContainer", id);
+    EXPECT_TRUE(started.ok()) << started.message();
+    const int status = Wait(id);
+    EXPECT_TRUE(Call("RemoveContainer", id).ok());
+    return status;
+  }
+  std::string Out(const std::string& name) { return ReadFile(out_ + "/" + name).value_or("<missing>"); }
+
+  std::string rootfs_;
+  std::string out_;
+  std::unique_ptr<ttrpc::Client> client_;
+};
+
+TEST_F(ContainerTest, BuildsNamespacesMountsAndProcessAttributes) {
+  json config = Config(
+      "exec > /out/facts 2>&1; echo pid=$$; echo host=$(hostname); echo cwd=$(pwd); echo env=$GREETING;"
+      "echo nofile=$(ulimit -n)/$(ulimit -Hn);"
+      "grep -E '^(CapBnd|CapEff|CapPrm|NoNewPrivs)' /proc/self/status;"
+      "touch /rootfile 2>/dev/null && echo root=rw || echo root=ro;"
+      "echo 1 2>/dev/null > /proc/sys/kernel/domainname && echo procsys=rw || echo procsys=ro;"
+      "echo kcore=$(cat /proc/kcore 2>/dev/null | wc -c);"
+      "echo tmp > /tmp/t && echo tmpfs=$(cat /tmp/t); echo devnull=$(ls /dev/null);"
+      "echo umask=$(umask); exit 3");
+  config["root"]["readonly"] = true;
+  config["process"]["noNewPrivileges"] = true;
+  config["process"]["rlimits"] = {{{"type", "RLIMIT_NOFILE"}, {"soft", 123}, {"hard", 456}}};
+  config["process"]["user"]["umask"] = 63;  // 077
+  config["process"]["capabilities"] = {{"bounding", {"CAP_CHOWN", "CAP_KILL", "CAP_SETGID", "CAP_SETUID"}},
+                                       {"effective", {"CAP_KILL"}},
+                                       {"permitted", {"CAP_KILL", "CAP_CHOWN"}}};
+  config["linux"]["maskedPaths"] = {"/proc/kcore", "/proc/does-not-exist"};
+  config["linux"]["readonlyPaths"] = {"/proc/sys"};
+  EXPECT_EQ(RunContainer("facts", config), 3);
+  const std::string facts = Out("facts");
+  for (const char* expected :
+       {"pid=1\n", "host=box\n", "cwd=/tmp\n", "env=hello\n", "nofile=123/456\n", "CapBnd:\t00000000000000e1\n",
+        "CapEff:\t0000000000000021\n", "CapPrm:\t0000000000000021\n", "NoNewPrivs:\t1\n", "root=ro\n",
+        "procsys=ro\n", "kcore=0\n", "tmpfs=tmp\n", "devnull=/dev/null\n", "umask=0077\n"}) {
+    EXPECT_NE(facts.find(expected), std::string::npos) << "want \"" << expected << "\" in:\n" << facts;
+  }
+  EXPECT_FALSE(PathExists(rootfs_ + "/rootfile"));
+}
+
+// uid 0 gets its permitted set as effective at exec (runc behaves the same);
+// a non-root user keeps only what is ambient.
+TEST_F(ContainerTest, NonRootUserGroupsAndAmbientCapabilities) {
+  json config = Config("exec > /out/user 2>&1; id; grep -E '^(CapEff|CapAmb)' /proc/self/status");
+  config["process"]["user"] = {{"uid", 1000}, {"gid", 1001}, {"additionalGids", {5, 6}}};
+  config["process"]["capabilities"] = {{"bounding", {"CAP_KILL"}},
+                                       {"effective", {"CAP_KILL"}},
+                                       {"permitted", {"CAP_KILL"}},
+                                       {"inheritable", {"CAP_KILL"}},
+                                       {"ambient", {"CAP_KILL"}}};
+  ASSERT_EQ(::chmod(out_.c_str(), 0777), 0);
+  EXPECT_EQ(RunContainer("user", config), 0);
+  const std::string user = Out("user");
+  for (const char* expected : {"uid=1000 gid=1001 groups=5,6", "CapEff:\t0000000000000020\n", "CapAmb:\t0000000000000020\n"}) {
+    EXPECT_NE(user.find(expected), std::string::npos) << "want \"" << expected << "\" in:\n" << user;
+  }
+}
+
+TEST_F(ContainerTest, CreateHoldsTheProcessUntilStart) {
+  ASSERT_TRUE(Create("held", Config("echo ran > /out/marker")).ok());
+  usleep(200 * 1000);
+  EXPECT_FALSE(PathExists(out_ + "/marker")) << "the process ran before StartContainer";
+  ASSERT_TRUE(Call("StartContainer", "held").ok());
+  EXPECT_EQ(Wait("held"), 0);
+  EXPECT_EQ(Out("marker"), "ran\n");
+  EXPECT_EQ(Call("StartContainer", "held").code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Call("RemoveContainer", "held").ok());
+  EXPECT_EQ(Call("StartContainer", "held").code(), StatusCode::kNotFound);
+}
+
+TEST_F(ContainerTest, SignalsOneOrAllProcesses) {
+  ASSERT_TRUE(Create("sleeper", Config("sleep 1000 & sleep 1000 & echo started > /out/up; wait")).ok());
+  ASSERT_TRUE(Call("StartContainer", "sleeper").ok());
+  for (int i = 0; i < 100 && !PathExists(out_ + "/up"); ++i) usleep(20 * 1000);
+  EXPECT_EQ(Call("RemoveContainer", "sleeper").code(), StatusCode::kFailedPrecondition) << "still running";
+  ASSERT_TRUE(Signal("sleeper", SIGKILL, /*all=*/true).ok());
+  EXPECT_EQ(Wait("sleeper"), 128 + SIGKILL);
+  EXPECT_TRUE(Call("RemoveContainer", "sleeper").ok());
+
+  ASSERT_TRUE(Create("term", Config("trap 'exit 7' TERM; echo up > /out/term; while true; do sleep 0.05; done")).ok());
+  ASSERT_TRUE(Call("StartContainer", "term").ok());
+  for (int i = 0; i < 100 && !PathExists(out_ + "/term"); ++i) usleep(20 * 1000);
+  ASSERT_TRUE(Signal("term", SIGTERM).ok());
+  EXPECT_EQ(Wait("term"), 7);
+  EXPECT_EQ(Signal("term", SIGTERM).code(), StatusCode::kFailedPrecondition) << "stopped";
+  EXPECT_EQ(Signal("term", 0).code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(ContainerTest, BadConfigsAreRefusedByFieldAndLeaveNothing) {
+  json config = Config("true");
+  config["process"]["args"] = json::array();
+  Status empty_args = Create("bad", config);
+  EXPECT_EQ(empty_args.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(empty_args.message().find("process.args"), std::string::npos) << empty_args.message();
+
+  json seccomp = Config("true");
+  seccomp["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"}};
+  Status unsupported = Create("bad", seccomp);
+  EXPECT_EQ(unsupported.code(), StatusCode::kUnimplemented);
+  EXPECT_NE(unsupported.message().find("linux.seccomp"), std::string::npos);
+
+  json missing = Config("true");
+  missing["process"]["args"] = {"no-such-binary"};
+  Status not_found = Create("bad", missing);
+  EXPECT_FALSE(not_found.ok());
+  EXPECT_NE(not_found.message().find("\"no-such-binary\" not found"), std::string::npos) << not_found.message();
+
+  json bad_mount = Config("true");
+  bad_mount["mounts"].push_back({{"destination", "/x/../../escape"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+  Status escaped = Create("bad", bad_mount);
+  EXPECT_FALSE(escaped.ok());
+  EXPECT_NE(escaped.message().find("mounts[4].destination"), std::string::npos) << escaped.message();
+
+  Status malformed = Create("bad", json("not an object"));
+  EXPECT_EQ(malformed.code(), StatusCode::kInvalidArgument);
+  // The id is free again and the agent still serves.
+  EXPECT_EQ(RunContainer("bad", Config("exit 0")), 0);
+  EXPECT_TRUE(AgentAlive());
+}
+
+}  // namespace
+}  // namespace sandbox::agent

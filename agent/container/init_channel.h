@@ -1,0 +1,26 @@
+// The channel between the agent and a container's init process (the agent
+// binary re-executed as "sandbox-agent container-init" inside the new
+// namespaces, so that setup runs in a fresh single-threaded process, as
+// runc's "runc init" does). A socketpair; messages are length-prefixed.
+//
+//  agent -> init:  the plan (JSON: rootfs path + config.json)
+//  init  -> agent: "ready" once the container is built, or "error: ..."
+//  agent -> init:  "start"   (StartContainer)
+//  init execs the user process; the socket is close-on-exec, so the agent
+//  reads EOF on success or "error: ..." if the exec failed.
+#pragma once
+
+#include <string>
+
+#include "common/base/status.h"
+
+namespace sandbox::agent {
+
+inline constexpr int kInitChannelFd = 3;  // where the init finds its end
+inline constexpr size_t kMaxInitMessage = 4 << 20;
+
+Status SendInitMessage(int fd, const std::string& message);
+// kNotFound at a clean EOF before any byte.
+Result<std::string> ReceiveInitMessage(int fd);
+
+}  // namespace sandbox::agent

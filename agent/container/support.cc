@@ -1,0 +1,64 @@
+#include "agent/container/support.h"
+
+#include <sched.h>
+
+#include <vector>
+
+#include "agent/container/namespaces.h"
+
+namespace sandbox::agent {
+namespace {
+
+Status NotYet(const std::string& field) {
+  return Unimplemented(field + ": not enforced by sandbox-agent yet; remove it or wait for the agent that does");
+}
+
+bool HasResources(const oci::Resources& resources) {
+  return resources.devices || resources.memory || resources.cpu || resources.pids || resources.block_io ||
+         resources.hugepage_limits || resources.network || resources.rdma || resources.unified;
+}
+
+}  // namespace
+
+Status CheckAgentSupports(const oci::Spec& spec) {
+  if (!spec.process || !spec.process->args || spec.process->args->empty()) {
+    return InvalidArgument("process.args: a container needs a command");
+  }
+  if (!spec.root || spec.root->path.empty()) return InvalidArgument("root.path: required");
+  const oci::Process& process = *spec.process;
+  if (process.terminal.value_or(false)) return NotYet("process.terminal");
+  if (process.io_priority) return NotYet("process.ioPriority");
+  if (process.scheduler) return NotYet("process.scheduler");
+  if (process.exec_cpu_affinity) return NotYet("process.execCPUAffinity");
+  if (spec.hooks && (spec.hooks->create_container || spec.hooks->start_container)) {
+    return NotYet("hooks.createContainer/startContainer");
+  }
+  if (spec.mounts) {
+    for (size_t i = 0; i < spec.mounts->size(); ++i) {
+      const oci::Mount& mount = (*spec.mounts)[i];
+      if (mount.uid_mappings || mount.gid_mappings) return NotYet("mounts[" + std::to_string(i) + "].uidMappings");
+      for (const std::string& option : mount.options.value_or(oci::StringList{})) {
+        if (option == "tmpcopyup" || option == "idmap" || option == "ridmap") {
+          return NotYet("mounts[" + std::to_string(i) + "].options \"" + option + "\"");
+        }
+      }
+    }
+  }
+  if (!spec.linux) return InvalidArgument("linux: required (namespaces)");
+  const oci::Linux& linux = *spec.linux;
+  SANDBOX_ASSIGN_OR_RETURN(NamespacePlan namespaces, PlanNamespaces(linux.namespaces.value_or(std::vector<oci::Namespace>{})));
+  if (!namespaces.Creates(CLONE_NEWNS)) return InvalidArgument("linux.namespaces: the container needs a new mount namespace");
+  if (namespaces.Has(CLONE_NEWUSER) || linux.uid_mappings || linux.gid_mappings) return NotYet("user namespaces");
+  for (const auto& [flag, path] : namespaces.joins) {
+    if (flag == CLONE_NEWPID) return NotYet("joining a pid namespace (linux.namespaces path)");
+  }
+  if (linux.time_offsets) return NotYet("linux.timeOffsets");
+  if (linux.resources && HasResources(*linux.resources)) return NotYet("linux.resources (cgroups)");
+  if (linux.cgroups_path) return NotYet("linux.cgroupsPath");
+  if (linux.seccomp) return NotYet("linux.seccomp");
+  if (linux.personality) return NotYet("linux.personality");
+  if (linux.memory_policy) return NotYet("linux.memoryPolicy");
+  return Status::Ok();
+}
+
+}  // namespace sandbox::agent
