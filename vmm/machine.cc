@@ -175,20 +175,23 @@ Status Machine::SetUpVcpus(uint32_t count) {
 }
 
 Status Machine::WatchStopSignals() {
-  // The caller blocked these in every thread; they arrive here instead.
+  // The caller blocked these in every thread; the main thread polls for them
+  // (not the device loop, which a stuck device could hold up).
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   stop_signals_ = UniqueFd(signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
   if (!stop_signals_.valid()) return ErrnoStatus("signalfd", "SIGTERM/SIGINT");
-  return loop_->Add(stop_signals_.get(), EPOLLIN, [this](uint32_t) {
-    signalfd_siginfo info{};
-    if (::read(stop_signals_.get(), &info, sizeof(info)) == sizeof(info)) {
-      spdlog::info("signal {}: stopping the VM", info.ssi_signo);
-      RequestStop(VmExit::kHostStop);
-    }
-  });
+  return Status::Ok();
+}
+
+void Machine::PollStopSignals() {
+  signalfd_siginfo info{};
+  if (::read(stop_signals_.get(), &info, sizeof(info)) == sizeof(info)) {
+    spdlog::info("signal {}: stopping the VM", info.ssi_signo);
+    RequestStop(VmExit::kHostStop);
+  }
 }
 
 void Machine::WatchConsoleInput() {
@@ -231,9 +234,23 @@ VmExit Machine::Run() {
     }
   }
   std::unique_lock lock(mutex_);
-  changed_.wait(lock, [this] { return exit_.has_value(); });
+  while (!exit_) {
+    if (changed_.wait_for(lock, std::chrono::milliseconds(100), [this] { return exit_.has_value(); })) break;
+    lock.unlock();
+    PollStopSignals();
+    lock.lock();
+  }
   const VmExit reason = *exit_;
   lock.unlock();
+  // A device stuck in a host system call (a hung disk) holds its lock, and a
+  // vCPU waiting for that lock cannot be kicked: the VM has ended, so leave
+  // without them after a grace period rather than hang.
+  std::thread([reason] {
+    std::this_thread::sleep_for(kStopGracePeriod);
+    spdlog::error("threads still busy {} s after the VM ended (a device stuck in a host call?); exiting",
+                  kStopGracePeriod.count());
+    std::_Exit(static_cast<int>(reason == VmExit::kGuestReset ? VmExit::kVmmError : reason));
+  }).detach();
   for (std::thread& thread : vcpu_threads_) thread.join();
   {
     std::lock_guard threads_lock(threads_mutex_);

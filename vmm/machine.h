@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -66,6 +67,7 @@ class Machine : public VmControl {
   bool HandleExit(Vcpu& vcpu);
   void KickVcpus();
   Status WatchStopSignals();
+  void PollStopSignals();
   void WatchConsoleInput();
 
   std::optional<Kvm> kvm_;
@@ -94,6 +96,7 @@ class Machine : public VmControl {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> paused_{false};
   size_t parked_vcpus_ = 0;
+  static constexpr std::chrono::seconds kStopGracePeriod{10};
 };
 
 }  // namespace sandbox::vmm

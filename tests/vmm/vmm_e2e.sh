@@ -55,6 +55,11 @@ JSON
 cat > "$work/inner.sh" <<INNER
 set -u
 cd "$work"
+# Disks and sockets live on the test host's own tmpfs, not on the virtio-fs
+# share of this machine's /tmp: the VMM's disk I/O should not go through FUSE.
+scratch=\$(mktemp -d /run/vmm-e2e.XXXXXX)
+cp pattern.img out.img "\$scratch/"
+sed "s|$work/pattern.img|\$scratch/pattern.img|; s|$work/out.img|\$scratch/out.img|" guest.json > guest-local.json
 timeout 300 "$vmm" --config agent.json > agent.vmm 2>&1 &
 vmm_pid=\$!
 "$agent_check" "hybrid:$work/agent.sock:1024" --destroy > agent.check 2>&1
@@ -77,7 +82,7 @@ echo \$? > api.vmm.rc
 
 "$vsock_stream" host-receive "$work/guest.sock_6000" 16777216 > receive.out 2>&1 &
 receive_pid=\$!
-timeout 300 "$vmm" --config guest.json > guest.vmm 2>&1 &
+timeout 300 "$vmm" --config guest-local.json > guest.vmm 2>&1 &
 vmm_pid=\$!
 "$vsock_stream" host-echo "$work/guest.sock" 5000 67108864 > echo.out 2>&1
 echo \$? > echo.rc
@@ -85,6 +90,8 @@ wait \$receive_pid
 echo \$? > receive.rc
 wait \$vmm_pid
 echo \$? > guest.vmm.rc
+cp "\$scratch/out.img" "\$scratch/pattern.img" .
+rm -rf "\$scratch"
 exit 0
 INNER
 set +e
