@@ -10,6 +10,7 @@
 #include "agent/container/namespaces.h"
 #include "agent/container/process_setup.h"
 #include "agent/container/rootfs_setup.h"
+#include "agent/container/seccomp_filter.h"
 #include "common/base/unique_fd.h"
 #include "common/oci/spec_json.h"
 
@@ -83,6 +84,11 @@ int RunContainerInit() {
   if (!start.ok() || *start != "start") return kSetupFailed;  // removed before it started
   const Status applied = ApplyProcessSettings(*spec.process);
   if (!applied.ok()) return fail(applied, kSetupFailed);
+  // Last before exec, so nothing above runs under the filter (runc's order).
+  if (spec.linux->seccomp) {
+    const Status filtered = LoadSeccomp(*spec.linux->seccomp);
+    if (!filtered.ok()) return fail(filtered, kSetupFailed);
+  }
   return fail(ExecProcess(*spec.process, *executable), kExecFailed);
 }
 

@@ -153,6 +153,25 @@ TEST_F(ContainerTest, NonRootUserGroupsAndAmbientCapabilities) {
   }
 }
 
+TEST_F(ContainerTest, SeccompRulesWithErrnoAndArgumentConditions) {
+  json config = Config(
+      "exec > /out/seccomp 2>&1; mkdir /tmp/d || echo mkdir-refused;"
+      "touch /tmp/a /tmp/b; chmod 777 /tmp/a || echo chmod777-refused; chmod 644 /tmp/b && echo chmod644-ok");
+  config["linux"]["seccomp"] = {
+      {"defaultAction", "SCMP_ACT_ALLOW"},
+      {"architectures", {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86"}},
+      {"syscalls",
+       {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 13}},
+        {{"names", {"chmod"}}, {"action", "SCMP_ACT_ERRNO"}, {"args", {{{"index", 1}, {"value", 0777}, {"op", "SCMP_CMP_EQ"}}}}},
+        {{"names", {"fchmodat"}}, {"action", "SCMP_ACT_ERRNO"}, {"args", {{{"index", 2}, {"value", 0777}, {"op", "SCMP_CMP_EQ"}}}}}}}};
+  EXPECT_EQ(RunContainer("seccomp", config), 0);
+  const std::string output = Out("seccomp");
+  for (const char* expected : {"Permission denied", "mkdir-refused", "Operation not permitted", "chmod777-refused",
+                               "chmod644-ok"}) {
+    EXPECT_NE(output.find(expected), std::string::npos) << "want \"" << expected << "\" in:\n" << output;
+  }
+}
+
 TEST_F(ContainerTest, CreateHoldsTheProcessUntilStart) {
   ASSERT_TRUE(Create("held", Config("echo ran > /out/marker")).ok());
   usleep(200 * 1000);
@@ -191,10 +210,16 @@ TEST_F(ContainerTest, BadConfigsAreRefusedByFieldAndLeaveNothing) {
   EXPECT_NE(empty_args.message().find("process.args"), std::string::npos) << empty_args.message();
 
   json seccomp = Config("true");
-  seccomp["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"}};
+  seccomp["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"}, {"listenerPath", "/run/listener.sock"}};
   Status unsupported = Create("bad", seccomp);
   EXPECT_EQ(unsupported.code(), StatusCode::kUnimplemented);
-  EXPECT_NE(unsupported.message().find("linux.seccomp"), std::string::npos);
+  EXPECT_NE(unsupported.message().find("linux.seccomp.listenerPath"), std::string::npos);
+  json bad_action = Config("true");
+  bad_action["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                                    {"syscalls", {{{"names", {"mkdir"}}, {"action", "SCMP_ACT_EXPLODE"}}}}};
+  Status unknown_action = Create("bad", bad_action);
+  EXPECT_EQ(unknown_action.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(unknown_action.message().find("linux.seccomp.syscalls[0].action"), std::string::npos);
 
   json missing = Config("true");
   missing["process"]["args"] = {"no-such-binary"};

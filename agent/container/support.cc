@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "agent/container/namespaces.h"
+#include "agent/container/seccomp_filter.h"
 
 namespace sandbox::agent {
 namespace {
@@ -55,7 +56,7 @@ Status CheckAgentSupports(const oci::Spec& spec) {
   if (linux.time_offsets) return NotYet("linux.timeOffsets");
   if (linux.resources && HasResources(*linux.resources)) return NotYet("linux.resources (cgroups)");
   if (linux.cgroups_path) return NotYet("linux.cgroupsPath");
-  if (linux.seccomp) return NotYet("linux.seccomp");
+  if (linux.seccomp) SANDBOX_RETURN_IF_ERROR(CheckSeccomp(*linux.seccomp));
   if (linux.personality) return NotYet("linux.personality");
   if (linux.memory_policy) return NotYet("linux.memoryPolicy");
   return Status::Ok();
