@@ -3,6 +3,7 @@
 // and every assertion made from inside the container (written to a
 // bind-mounted directory) or from its exit status.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
@@ -100,6 +101,18 @@ class ContainerTest : public AgentHostModeTest {
   }
   std::string Out(const std::string& name) { return ReadFile(out_ + "/" + name).value_or("<missing>"); }
 
+  // A FIFO in the shared directory: the container writes a line into it when
+  // it is ready, and WaitForSignal blocks (at most 10 s) until that line comes.
+  void MakeSignalFifo(const std::string& name) { ASSERT_EQ(::mkfifo((out_ + "/" + name).c_str(), 0666), 0); }
+  bool WaitForSignal(const std::string& name) {
+    UniqueFd fifo(::open((out_ + "/" + name).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fifo.valid()) return false;
+    pollfd ready{fifo.get(), POLLIN, 0};
+    if (::poll(&ready, 1, 10'000) != 1 || !(ready.revents & POLLIN)) return false;
+    char byte;
+    return ::read(fifo.get(), &byte, 1) == 1;
+  }
+
   std::string rootfs_;
   std::string out_;
   std::unique_ptr<ttrpc::Client> client_;
@@ -174,6 +187,8 @@ TEST_F(ContainerTest, SeccompRulesWithErrnoAndArgumentConditions) {
 
 TEST_F(ContainerTest, CreateHoldsTheProcessUntilStart) {
   ASSERT_TRUE(Create("held", Config("echo ran > /out/marker")).ok());
+  // A negative check: nothing can signal "did not run", so give a wrong
+  // implementation a fair chance to run the process before looking.
   usleep(200 * 1000);
   EXPECT_FALSE(PathExists(out_ + "/marker")) << "the process ran before StartContainer";
   ASSERT_TRUE(Call("StartContainer", "held").ok());
@@ -185,17 +200,19 @@ TEST_F(ContainerTest, CreateHoldsTheProcessUntilStart) {
 }
 
 TEST_F(ContainerTest, SignalsOneOrAllProcesses) {
+  MakeSignalFifo("up");
   ASSERT_TRUE(Create("sleeper", Config("sleep 1000 & sleep 1000 & echo started > /out/up; wait")).ok());
   ASSERT_TRUE(Call("StartContainer", "sleeper").ok());
-  for (int i = 0; i < 100 && !PathExists(out_ + "/up"); ++i) usleep(20 * 1000);
+  ASSERT_TRUE(WaitForSignal("up"));
   EXPECT_EQ(Call("RemoveContainer", "sleeper").code(), StatusCode::kFailedPrecondition) << "still running";
   ASSERT_TRUE(Signal("sleeper", SIGKILL, /*all=*/true).ok());
   EXPECT_EQ(Wait("sleeper"), 128 + SIGKILL);
   EXPECT_TRUE(Call("RemoveContainer", "sleeper").ok());
 
+  MakeSignalFifo("term");
   ASSERT_TRUE(Create("term", Config("trap 'exit 7' TERM; echo up > /out/term; while true; do sleep 0.05; done")).ok());
   ASSERT_TRUE(Call("StartContainer", "term").ok());
-  for (int i = 0; i < 100 && !PathExists(out_ + "/term"); ++i) usleep(20 * 1000);
+  ASSERT_TRUE(WaitForSignal("term"));  // the trap is installed
   ASSERT_TRUE(Signal("term", SIGTERM).ok());
   EXPECT_EQ(Wait("term"), 7);
   EXPECT_EQ(Signal("term", SIGTERM).code(), StatusCode::kFailedPrecondition) << "stopped";
