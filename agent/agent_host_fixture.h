@@ -26,7 +26,8 @@ class AgentHostModeTest : public ::testing::Test {
     if (agent_ == 0) {
       ::dup2(log_pipe[1], 2);
       std::string listen = "unix:" + socket_;
-      ::execl(SANDBOX_AGENT_BINARY, "sandbox-agent", "--listen", listen.c_str(), nullptr);
+      ::execl(SANDBOX_AGENT_BINARY, "sandbox-agent", "--listen", listen.c_str(), "--host-socket-prefix",
+              host_prefix_.c_str(), nullptr);
       ::_exit(127);
     }
     ::close(log_pipe[1]);
@@ -53,6 +54,8 @@ class AgentHostModeTest : public ::testing::Test {
 
   TempDir temp_ = TempDir::CreateOrDie("/tmp/sandbox-agent-test-");
   const std::string socket_ = temp_.path() + "/agent.sock";
+  // Host stdio port P is the Unix socket <host_prefix_>_P (sandbox-vmm's hybrid vsock naming).
+  const std::string host_prefix_ = temp_.path() + "/host";
   pid_t agent_ = -1;
   UniqueFd log_;
   UniqueFd connection_;

@@ -63,13 +63,12 @@ void AgentService::RegisterContainerCalls(ttrpc::Server& server) {
   server.Register(kAgentService, "CreateContainer",
                   Unary<CreateContainerRequest, Empty>([this](const CreateContainerRequest& request) -> Result<Empty> {
                     if (request.container_id().empty()) return InvalidArgument("container_id: required");
-                    if (request.io().stdin_port() || request.io().stdout_port() || request.io().stderr_port() ||
-                        request.io().terminal()) {
-                      return Unimplemented("io: process stdio streams are not supported by sandbox-agent yet");
+                    if (request.io().terminal()) {
+                      return Unimplemented("io.terminal: terminal mode is not supported by sandbox-agent yet");
                     }
-                    if (request.rootfs_fstype() != "" && request.rootfs_fstype() != "dir") {
-                      return Unimplemented("rootfs_fstype \"" + request.rootfs_fstype() +
-                                           "\": only a directory rootfs is supported by sandbox-agent yet");
+                    const std::string& fstype = request.rootfs_fstype();
+                    if (fstype != "" && fstype != "dir" && fstype != "erofs" && fstype != "ext4") {
+                      return InvalidArgument("rootfs_fstype \"" + fstype + "\": want dir, erofs or ext4");
                     }
                     {
                       std::lock_guard lock(containers_mutex_);
@@ -78,9 +77,23 @@ void AgentService::RegisterContainerCalls(ttrpc::Server& server) {
                       }
                       containers_[request.container_id()] = nullptr;  // reserve the id
                     }
-                    ContainerOptions create{request.container_id(), request.config_json(), request.rootfs_source(),
-                                            request.no_pivot()};
-                    auto container = Container::Create(create, processes_, options_.agent_binary);
+                    ContainerOptions create{.id = request.container_id(),
+                                            .config_json = request.config_json(),
+                                            .rootfs = request.rootfs_source(),
+                                            .rootfs_fstype = fstype,
+                                            .no_pivot = request.no_pivot(),
+                                            .work_dir = options_.work_dir,
+                                            .stdio = nullptr};
+                    Result<std::unique_ptr<ProcessStdio>> stdio =
+                        ProcessStdio::Open({.stdin_port = request.io().stdin_port(),
+                                            .stdout_port = request.io().stdout_port(),
+                                            .stderr_port = request.io().stderr_port()},
+                                           options_.host_socket_prefix);
+                    Result<std::unique_ptr<Container>> container = stdio.status();
+                    if (stdio.ok()) {
+                      create.stdio = std::move(stdio).value();
+                      container = Container::Create(std::move(create), processes_, options_.agent_binary);
+                    }
                     std::lock_guard lock(containers_mutex_);
                     if (!container.ok()) {
                       containers_.erase(request.container_id());

@@ -17,6 +17,11 @@ namespace sandbox::agent {
 struct AgentOptions {
   bool pid1 = false;  // guest init duties done; DestroySandbox powers off
   std::string agent_binary = "/proc/self/exe";  // what container inits re-execute
+  // Host test mode: host stdio port P is the Unix socket <prefix>_P (empty:
+  // vsock CID 2, through sandbox-vmm).
+  std::string host_socket_prefix;
+  // Where block-device rootfs are mounted, one directory per container.
+  std::string work_dir = "/run/sandbox-agent/containers";
 };
 
 class AgentService {

@@ -1,5 +1,6 @@
 // sandbox-agent: PID 1 of every microVM (and, with --listen unix:PATH, a
 // host test mode running the same code without the guest init duties).
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -31,12 +32,20 @@ int main(int argc, char** argv) {
   std::string listen = "vsock:" + std::to_string(agent::kAgentVsockPort);
   CLI::App app{"sandbox-agent: the guest half of sandbox-rt", "sandbox-agent"};
   app.add_option("--listen", listen, "vsock:PORT (guest) or unix:PATH (host test mode)")->capture_default_str();
+  std::string host_socket_prefix;
+  app.add_option("--host-socket-prefix", host_socket_prefix,
+                 "host test mode: reach host stdio port P at the Unix socket PREFIX_P, as sandbox-vmm's hybrid "
+                 "vsock does");
+  std::string work_dir = "/run/sandbox-agent/containers";
+  app.add_option("--work-dir", work_dir, "where block-device rootfs are mounted")->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     return app.exit(error) == 0 ? 0 : 1;
   }
 
+  // Stdio relays see a vanished reader as a write error, not a signal.
+  ::signal(SIGPIPE, SIG_IGN);
   agent::ProcessTable processes;
   agent::StartReaper(processes, pid1);
   if (pid1) {
@@ -52,7 +61,9 @@ int main(int argc, char** argv) {
   char self[4096];
   const ssize_t self_length = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
   agent::AgentService service({.pid1 = pid1, .agent_binary = self_length > 0 ? std::string(self, self_length)
-                                                                            : std::string("/proc/self/exe")},
+                                                                            : std::string("/proc/self/exe"),
+                               .host_socket_prefix = host_socket_prefix,
+                               .work_dir = work_dir},
                               processes);
   ttrpc::Server server;
   service.RegisterOn(server);

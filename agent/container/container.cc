@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
+#include <cerrno>
 #include <cstring>
 #include <vector>
 
@@ -26,12 +28,16 @@ constexpr size_t kCloneStackSize = 64 * 1024;
 // exec in a multi-threaded parent only async-signal-safe calls are allowed.
 struct CloneArguments {
   int channel;
+  std::array<int, 3> stdio;  // -1: keep the agent's
   const char* binary;
   char* const* argv;
 };
 
 int ExecInit(void* raw) {
   const auto* arguments = static_cast<CloneArguments*>(raw);
+  for (int fd = 0; fd < 3; ++fd) {
+    if (arguments->stdio[fd] >= 0 && ::dup2(arguments->stdio[fd], fd) < 0) ::_exit(126);
+  }
   if (::dup2(arguments->channel, kInitChannelFd) < 0) ::_exit(126);
   char* const envp[] = {nullptr};
   ::execve(arguments->binary, arguments->argv, envp);
@@ -46,13 +52,21 @@ Status InitError(const std::string& message) {
 
 }  // namespace
 
-Result<std::unique_ptr<Container>> Container::Create(const ContainerOptions& request, ProcessTable& processes,
+Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, ProcessTable& processes,
                                                      const std::string& agent_binary) {
   oci::Spec spec;
   const oci::FieldErrors errors = oci::ParseSpec(request.config_json, spec);
   if (!errors.empty()) return oci::FieldErrorsToStatus("config.json", errors);
   SANDBOX_RETURN_IF_ERROR(CheckAgentSupports(spec));
   SANDBOX_ASSIGN_OR_RETURN(NamespacePlan namespaces, PlanNamespaces(*spec.linux->namespaces));
+  std::unique_ptr<RootfsMount> rootfs_mount;
+  if (!request.rootfs_fstype.empty() && request.rootfs_fstype != "dir") {
+    if (::mkdir(request.work_dir.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoStatus("mkdir", request.work_dir);
+    SANDBOX_ASSIGN_OR_RETURN(rootfs_mount,
+                             RootfsMount::Mount({.device = request.rootfs, .fstype = request.rootfs_fstype},
+                                                request.work_dir + "/" + request.id, !spec.root->readonly));
+    request.rootfs = rootfs_mount->path();
+  }
   struct stat info {};
   if (::stat(request.rootfs.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
     return InvalidArgument("rootfs " + request.rootfs + ": not a directory");
@@ -65,7 +79,9 @@ Result<std::unique_ptr<Container>> Container::Create(const ContainerOptions& req
   std::string arg0 = "sandbox-agent";
   std::string arg1 = kContainerInitCommand;
   char* argv[] = {arg0.data(), arg1.data(), nullptr};
-  CloneArguments arguments{theirs.get(), agent_binary.c_str(), argv};
+  const std::array<int, 3> no_stdio = {-1, -1, -1};
+  CloneArguments arguments{theirs.get(), request.stdio ? request.stdio->child_fds() : no_stdio, agent_binary.c_str(),
+                           argv};
   void* stack = ::mmap(nullptr, kCloneStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) return ErrnoStatus("mmap", "clone stack");
   const pid_t pid = processes.SpawnTracked([&] {
@@ -78,6 +94,9 @@ Result<std::unique_ptr<Container>> Container::Create(const ContainerOptions& req
   theirs.Reset();
 
   std::unique_ptr<Container> container(new Container(request.id, pid, std::move(ours), processes));
+  container->rootfs_ = std::move(rootfs_mount);
+  container->stdio_ = std::move(request.stdio);
+  if (container->stdio_) container->stdio_->StartRelays();
   Status sent = SendInitMessage(container->channel_.get(),
                                 EncodeInitPlan(request.rootfs, request.config_json, request.no_pivot));
   Result<std::string> reply = sent.ok() ? ReceiveInitMessage(container->channel_.get()) : Result<std::string>(sent);

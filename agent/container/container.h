@@ -8,6 +8,8 @@
 #include <mutex>
 #include <string>
 
+#include "agent/container/rootfs_mount.h"
+#include "agent/process_stdio.h"
 #include "agent/process_table.h"
 #include "common/base/status.h"
 #include "common/base/unique_fd.h"
@@ -17,8 +19,14 @@ namespace sandbox::agent {
 struct ContainerOptions {
   std::string id;
   std::string config_json;
-  std::string rootfs;  // a directory the agent can see
+  // A directory the agent can see (fstype empty or "dir"), or a block device
+  // holding an erofs/ext4 image, mounted under work_dir/<id>.
+  std::string rootfs;
+  std::string rootfs_fstype;
   bool no_pivot = false;
+  std::string work_dir = "/run/sandbox-agent/containers";
+  // Connected to the init's stdio; null: /dev/null in, the agent's out.
+  std::unique_ptr<ProcessStdio> stdio;
 };
 
 class Container {
@@ -28,7 +36,7 @@ class Container {
   // Parses and checks the config, clones the init into the new namespaces,
   // and returns once the container is built (or with the init's error, the
   // init reaped). `agent_binary` is what the init re-executes.
-  static Result<std::unique_ptr<Container>> Create(const ContainerOptions& request, ProcessTable& processes,
+  static Result<std::unique_ptr<Container>> Create(ContainerOptions request, ProcessTable& processes,
                                                    const std::string& agent_binary);
   // Kills what is left and forgets the init.
   ~Container();
@@ -49,6 +57,9 @@ class Container {
   Container(std::string id, pid_t pid, UniqueFd channel, ProcessTable& processes)
       : id_(std::move(id)), pid_(pid), channel_(std::move(channel)), processes_(processes) {}
 
+  // Declared first: destroyed last, after the init is killed and reaped.
+  std::unique_ptr<RootfsMount> rootfs_;
+  std::unique_ptr<ProcessStdio> stdio_;
   std::string id_;
   pid_t pid_;
   UniqueFd channel_;

@@ -70,9 +70,7 @@ int RunContainerInit() {
   oci::Spec spec;
   const oci::FieldErrors errors = oci::ParseSpec(config_json, spec);
   if (!errors.empty()) return fail(oci::FieldErrorsToStatus("config.json", errors), kSetupFailed);
-  // stdin stays closed for now: process stdio streams arrive with ProcessIo.
-  UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (null.valid()) ::dup2(null.get(), STDIN_FILENO);
+  // fds 0-2 are already the process's stdio (ProcessStdio, set up by the agent).
 
   const Status built = BuildContainer(spec, rootfs, no_pivot);
   if (!built.ok()) return fail(built, kSetupFailed);

@@ -4,7 +4,11 @@
 // bind-mounted directory) or from its exit status.
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+
+#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -255,6 +259,82 @@ TEST_F(ContainerTest, BadConfigsAreRefusedByFieldAndLeaveNothing) {
   // The id is free again and the agent still serves.
   EXPECT_EQ(RunContainer("bad", Config("exit 0")), 0);
   EXPECT_TRUE(AgentAlive());
+}
+
+// The shim's side of the stdio streams: a listener on the host socket for port P.
+UniqueFd ListenHostPort(const std::string& prefix, uint32_t port) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  const std::string path = prefix + "_" + std::to_string(port);
+  std::snprintf(address.sun_path, sizeof(address.sun_path), "%s", path.c_str());
+  EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  EXPECT_EQ(::listen(fd.get(), 1), 0);
+  return fd;
+}
+
+std::string ReadToEof(int fd) {
+  std::string data;
+  char buffer[65536];
+  for (ssize_t got; (got = ::read(fd, buffer, sizeof(buffer))) > 0;) data.append(buffer, static_cast<size_t>(got));
+  return data;
+}
+
+TEST_F(ContainerTest, StdioStreamsCarryOneMebibyteBothWaysWithEof) {
+  ::signal(SIGPIPE, SIG_IGN);
+  UniqueFd stdin_listener = ListenHostPort(host_prefix_, 2001);
+  UniqueFd stdout_listener = ListenHostPort(host_prefix_, 2002);
+  UniqueFd stderr_listener = ListenHostPort(host_prefix_, 2003);
+  v1::CreateContainerRequest request;
+  request.set_container_id("io");
+  // stdout must be a pipe (as under runc), and EOF on stdin must reach cat.
+  request.set_config_json(Config("test -p /dev/stdout || exit 9; cat; echo bye >&2").dump());
+  request.set_rootfs_source(rootfs_);
+  request.mutable_io()->set_stdin_port(2001);
+  request.mutable_io()->set_stdout_port(2002);
+  request.mutable_io()->set_stderr_port(2003);
+  auto created = client_->Call(kAgentService, "CreateContainer", request.SerializeAsString());
+  ASSERT_TRUE(created.ok()) << created.status().message();
+  UniqueFd in(::accept4(stdin_listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  UniqueFd out(::accept4(stdout_listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  UniqueFd err(::accept4(stderr_listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  ASSERT_TRUE(in.valid() && out.valid() && err.valid());
+  ASSERT_TRUE(Call("StartContainer", "io").ok());
+
+  std::string payload(1 << 20, '\0');
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>((i * 2654435761u) >> 13);
+  std::thread writer([&] {
+    size_t sent = 0;
+    while (sent < payload.size()) {
+      const ssize_t put = ::write(in.get(), payload.data() + sent, payload.size() - sent);
+      if (put <= 0) return;
+      sent += static_cast<size_t>(put);
+    }
+    ::shutdown(in.get(), SHUT_WR);
+  });
+  std::string errors;
+  std::thread error_reader([&] { errors = ReadToEof(err.get()); });
+  const std::string echoed = ReadToEof(out.get());
+  writer.join();
+  error_reader.join();
+  EXPECT_EQ(Wait("io"), 0);
+  EXPECT_EQ(echoed.size(), payload.size());
+  EXPECT_TRUE(echoed == payload);
+  EXPECT_EQ(errors, "bye\n");
+  EXPECT_TRUE(Call("RemoveContainer", "io").ok());
+}
+
+TEST_F(ContainerTest, AHostPortNobodyListensOnIsAClearError) {
+  v1::CreateContainerRequest request;
+  request.set_container_id("deaf");
+  request.set_config_json(Config("true").dump());
+  request.set_rootfs_source(rootfs_);
+  request.mutable_io()->set_stdout_port(2999);
+  auto created = client_->Call(kAgentService, "CreateContainer", request.SerializeAsString());
+  ASSERT_FALSE(created.ok());
+  EXPECT_NE(created.status().message().find("connecting the host's stdout"), std::string::npos)
+      << created.status().message();
+  EXPECT_EQ(RunContainer("deaf", Config("exit 0")), 0);  // the id is free again
 }
 
 }  // namespace

@@ -1,0 +1,59 @@
+#include "agent/process_stdio.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "agent/listener.h"
+
+namespace sandbox::agent {
+
+std::string HostPortAddress(const std::string& unix_prefix, uint32_t port) {
+  if (unix_prefix.empty()) return "vsock:2:" + std::to_string(port);
+  return "unix:" + unix_prefix + "_" + std::to_string(port);
+}
+
+Result<std::unique_ptr<ProcessStdio>> ProcessStdio::Open(const StdioPorts& ports, const std::string& unix_prefix) {
+  std::unique_ptr<ProcessStdio> stdio(new ProcessStdio());
+  const std::array<uint32_t, 3> port_of = {ports.stdin_port, ports.stdout_port, ports.stderr_port};
+  const char* const names[] = {"stdin", "stdout", "stderr"};
+  for (size_t stream = 0; stream < 3; ++stream) {
+    if (port_of[stream] == 0) continue;
+    Result<UniqueFd> connection = Connect(HostPortAddress(unix_prefix, port_of[stream]));
+    if (!connection.ok()) return connection.status().Wrap(std::string("connecting the host's ") + names[stream]);
+    stdio->connections_[stream] = std::move(connection).value();
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus("pipe2", names[stream]);
+    // stdin: the process reads fds[0]; stdout/stderr: the process writes fds[1].
+    const bool input = stream == 0;
+    stdio->child_ends_[stream].Reset(input ? fds[0] : fds[1]);
+    stdio->pipe_ends_[stream].Reset(input ? fds[1] : fds[0]);
+  }
+  if (ports.stdin_port == 0) {
+    stdio->child_ends_[0].Reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!stdio->child_ends_[0].valid()) return ErrnoStatus("open", "/dev/null");
+  }
+  return stdio;
+}
+
+ProcessStdio::~ProcessStdio() {
+  stop_.Set();
+  relays_.clear();  // joins
+}
+
+std::array<int, 3> ProcessStdio::child_fds() const {
+  return {child_ends_[0].valid() ? child_ends_[0].get() : -1, child_ends_[1].valid() ? child_ends_[1].get() : -1,
+          child_ends_[2].valid() ? child_ends_[2].get() : -1};
+}
+
+void ProcessStdio::StartRelays() {
+  for (UniqueFd& end : child_ends_) end.Reset();
+  if (connections_[0].valid()) {
+    relays_.emplace_back(std::move(connections_[0]), std::move(pipe_ends_[0]), stop_.fd());
+  }
+  for (size_t stream = 1; stream < 3; ++stream) {
+    if (!connections_[stream].valid()) continue;
+    relays_.emplace_back(std::move(pipe_ends_[stream]), std::move(connections_[stream]), stop_.fd());
+  }
+}
+
+}  // namespace sandbox::agent

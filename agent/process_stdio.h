@@ -1,0 +1,59 @@
+// The stdio of one container process as byte streams to the host.
+//
+// For each stream with a port the agent connects to the host (vsock CID 2,
+// port P: sandbox-vmm hands the connection to the host socket <uds>_P) and
+// relays between that connection and a pipe whose other end becomes the
+// process's fd 0, 1 or 2. Pipes rather than the sockets themselves, so the
+// process sees what runc gives it (open("/dev/stdout") works on a pipe, not
+// on a socket). EOF travels both ways: the host half-closes stdin, the
+// process's last writer closing stdout half-closes the connection.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/base/status.h"
+#include "common/base/unique_fd.h"
+#include "common/io/stream_relay.h"
+
+namespace sandbox::agent {
+
+struct StdioPorts {
+  uint32_t stdin_port = 0;  // 0: the process gets /dev/null
+  uint32_t stdout_port = 0;  // 0: the process shares the agent's stdout (the console)
+  uint32_t stderr_port = 0;  // 0: likewise for stderr
+};
+
+// "vsock:2:P" in the guest; "unix:<prefix>_P" in host test mode, where
+// `unix_prefix` plays sandbox-vmm's part.
+std::string HostPortAddress(const std::string& unix_prefix, uint32_t port);
+
+class ProcessStdio {
+ public:
+  // Connects every stream that has a port and makes the pipes.
+  static Result<std::unique_ptr<ProcessStdio>> Open(const StdioPorts& ports, const std::string& unix_prefix);
+  // Stops the relays (a process that outlives its container loses its streams).
+  ~ProcessStdio();
+  ProcessStdio(const ProcessStdio&) = delete;
+  ProcessStdio& operator=(const ProcessStdio&) = delete;
+
+  // What the process gets as fds 0, 1, 2; -1 means "keep the agent's".
+  std::array<int, 3> child_fds() const;
+  // Once the process holds its ends: closes the agent's copies (or EOF
+  // would never come) and starts relaying.
+  void StartRelays();
+
+ private:
+  ProcessStdio() = default;
+
+  std::array<UniqueFd, 3> child_ends_;
+  std::array<UniqueFd, 3> pipe_ends_;    // the agent's end of each pipe
+  std::array<UniqueFd, 3> connections_;  // to the host
+  StopSignal stop_;
+  std::vector<RelayThread> relays_;
+};
+
+}  // namespace sandbox::agent

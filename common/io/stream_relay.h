@@ -1,0 +1,61 @@
+// Copies a byte stream from one fd to another until EOF, for process stdio
+// (agent: vsock <-> pipes; shim: the caller's stdio <-> vsock). Binary-safe;
+// back-pressure comes from blocking on the destination; a stop eventfd ends
+// a relay early (container removed, sandbox torn down).
+#pragma once
+
+#include <sys/types.h>
+
+#include <thread>
+
+#include "common/base/status.h"
+#include "common/base/unique_fd.h"
+
+namespace sandbox {
+
+enum class RelayEnd {
+  kEof,      // the source reached EOF: everything was delivered
+  kStopped,  // the stop fd became readable
+  kError,    // reading or writing failed (peer gone)
+};
+
+// Relays `from` -> `to`. Either fd may be blocking or not; with `stop_fd`
+// >= 0 the relay also returns once that fd is readable. Returns how it ended
+// and adds the bytes moved to *bytes when given.
+RelayEnd RelayStream(int from, int to, int stop_fd, uint64_t* bytes = nullptr);
+
+// Signals the far end that no more data comes: shutdown(SHUT_WR) for a
+// socket; the caller closes anything else.
+void ShutdownWrite(int fd);
+
+// A relay on its own thread that owns both ends: when the source ends it
+// half-closes (sockets) and closes the destination, so the reader sees EOF.
+class RelayThread {
+ public:
+  RelayThread() = default;
+  RelayThread(UniqueFd from, UniqueFd to, int stop_fd);
+  RelayThread(RelayThread&&) = default;
+  RelayThread& operator=(RelayThread&&) = default;
+  ~RelayThread() { Join(); }
+
+  void Join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::thread thread_;
+};
+
+// An eventfd that, once Set(), stays readable: one Set() stops every relay
+// polling it.
+class StopSignal {
+ public:
+  StopSignal();
+  int fd() const { return fd_.get(); }
+  void Set();
+
+ private:
+  UniqueFd fd_;
+};
+
+}  // namespace sandbox
