@@ -17,6 +17,7 @@
 #include "agent/container/init_channel.h"
 #include "agent/container/namespaces.h"
 #include "agent/container/support.h"
+#include "common/base/file_util.h"
 #include "common/oci/spec_json.h"
 
 namespace sandbox::agent {
@@ -61,7 +62,7 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
   SANDBOX_ASSIGN_OR_RETURN(NamespacePlan namespaces, PlanNamespaces(*spec.linux->namespaces));
   std::unique_ptr<RootfsMount> rootfs_mount;
   if (!request.rootfs_fstype.empty() && request.rootfs_fstype != "dir") {
-    if (::mkdir(request.work_dir.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoStatus("mkdir", request.work_dir);
+    SANDBOX_RETURN_IF_ERROR(MakeDirs(request.work_dir, 0700));
     SANDBOX_ASSIGN_OR_RETURN(rootfs_mount,
                              RootfsMount::Mount({.device = request.rootfs, .fstype = request.rootfs_fstype},
                                                 request.work_dir + "/" + request.id, !spec.root->readonly));

@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <filesystem>
+
+#include "shim/microvm/microvm_sandbox.h"
 
 namespace sandbox::cli {
 namespace {
@@ -22,11 +25,25 @@ std::string OwnerName() {
 
 }  // namespace
 
+std::string SelfBinary() {
+  std::error_code error;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
+  return error ? "/proc/self/exe" : self.string();
+}
+
 shim::Runtime& CliContext::runtime() {
   if (!runtime_) {
     store_ = std::make_unique<shim::StateStore>(global.root);
-    runtime_ = std::make_unique<shim::Runtime>(shim::RuntimeContext{
-        .store = store_.get(), .sandbox = nullptr, .now = NowRfc3339, .owner = OwnerName()});
+    const std::string self = SelfBinary();
+    Result<shim::MicroVmConfig> config =
+        shim::LoadMicroVmConfig(shim::DefaultMicroVmConfigSources(std::filesystem::path(self).parent_path().string()));
+    if (config.ok()) sandbox_ = std::make_unique<shim::MicroVmSandbox>(std::move(config).value(), self);
+    runtime_ = std::make_unique<shim::Runtime>(
+        shim::RuntimeContext{.store = store_.get(),
+                             .sandbox = sandbox_.get(),
+                             .sandbox_unavailable = config.ok() ? "" : config.status().message(),
+                             .now = NowRfc3339,
+                             .owner = OwnerName()});
   }
   return *runtime_;
 }

@@ -28,13 +28,13 @@ class CliContext {
   // Set by the subcommand that parsed; returns the process exit code.
   std::function<int()> action;
 
-  // The lifecycle library over --root. No sandbox backend ships in this build
-  // yet (the microVM sandbox lands with sandbox-vmm), so verbs that need one
-  // fail with a clear error naming `sandbox-rt check`.
+  // The lifecycle library over --root with the microVM backend (its runtime
+  // config is read here; a bad one fails the verbs that need the backend).
   shim::Runtime& runtime();
 
  private:
   std::unique_ptr<shim::StateStore> store_;
+  std::unique_ptr<shim::Sandbox> sandbox_;
   std::unique_ptr<shim::Runtime> runtime_;
 };
 
@@ -53,6 +53,9 @@ void AddIdVerb(CLI::App& app, CliContext& context, const char* name, const char*
                std::function<Status(shim::Runtime&, const std::string&)> run);
 
 std::string NowRfc3339();
+
+// This binary's path (the monitor re-executes it).
+std::string SelfBinary();
 
 void AddCheckCommand(CLI::App& app, CliContext& context);
 void AddCreateCommand(CLI::App& app, CliContext& context);

@@ -58,6 +58,9 @@ Result<oci::Spec> LoadBundleSpec(const std::string& bundle) {
 }
 
 Result<Sandbox*> Runtime::RequireSandbox() const {
+  if (context_.sandbox == nullptr && !context_.sandbox_unavailable.empty()) {
+    return FailedPrecondition(context_.sandbox_unavailable);
+  }
   if (context_.sandbox == nullptr) {
     return FailedPrecondition(
         "no microVM sandbox backend is available in this build (sandbox-vmm and the guest "

@@ -20,6 +20,8 @@ struct RuntimeContext {
   // Null when this build has no working sandbox backend: validation and
   // queries work, creating containers fails with a clear error.
   Sandbox* sandbox = nullptr;
+  // Why `sandbox` is null (e.g. a bad runtime config); empty: not built in.
+  std::string sandbox_unavailable;
   // RFC 3339 time for state "created".
   std::function<std::string()> now;
   std::string owner;  // reported by state/list, as runc does

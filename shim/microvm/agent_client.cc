@@ -1,0 +1,91 @@
+#include "shim/microvm/agent_client.h"
+
+#include "agent.pb.h"
+#include "common/vsock/hybrid_vsock.h"
+#include "proto/agent_constants.h"
+
+namespace sandbox::shim {
+namespace {
+
+namespace v1 = sandbox::agent::v1;
+
+v1::ContainerRequest ContainerRequestFor(const std::string& id) {
+  v1::ContainerRequest request;
+  request.set_container_id(id);
+  return request;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<AgentClient>> AgentClient::Connect(const std::string& vsock_socket,
+                                                          std::chrono::milliseconds timeout) {
+  SANDBOX_ASSIGN_OR_RETURN(UniqueFd connection, ConnectHybridVsock(vsock_socket, agent::kAgentVsockPort, timeout));
+  return std::unique_ptr<AgentClient>(new AgentClient(std::move(connection)));
+}
+
+Result<std::string> AgentClient::Call(const char* method, const std::string& payload,
+                                      std::chrono::nanoseconds timeout) {
+  Result<std::string> reply = client_.Call(agent::kAgentService, method, payload, timeout);
+  if (!reply.ok()) return reply.status().Wrap(std::string("agent ") + method);
+  return reply;
+}
+
+Status AgentClient::Check() {
+  SANDBOX_ASSIGN_OR_RETURN(std::string reply, Call("Check", ""));
+  v1::CheckResponse health;
+  if (!health.ParseFromString(reply) || health.status() != v1::CheckResponse::SERVING) {
+    return Unavailable("agent Check: not serving");
+  }
+  return Status::Ok();
+}
+
+Status AgentClient::CreateContainer(const AgentContainerSpec& spec) {
+  v1::CreateContainerRequest request;
+  request.set_container_id(spec.id);
+  request.set_config_json(spec.config_json);
+  request.set_rootfs_source(spec.rootfs_device);
+  request.set_rootfs_fstype(spec.rootfs_fstype);
+  request.set_no_pivot(spec.no_pivot);
+  request.mutable_io()->set_stdin_port(spec.stdin_port);
+  request.mutable_io()->set_stdout_port(spec.stdout_port);
+  request.mutable_io()->set_stderr_port(spec.stderr_port);
+  return Call("CreateContainer", request.SerializeAsString(), std::chrono::minutes(2)).status();
+}
+
+Status AgentClient::StartContainer(const std::string& id) {
+  return Call("StartContainer", ContainerRequestFor(id).SerializeAsString()).status();
+}
+
+Status AgentClient::Signal(const std::string& id, int signal, bool all) {
+  v1::SignalProcessRequest request;
+  request.set_container_id(id);
+  request.set_signal(static_cast<uint32_t>(signal));
+  request.set_all(all);
+  return Call("SignalProcess", request.SerializeAsString()).status();
+}
+
+Result<int> AgentClient::Wait(const std::string& id) {
+  v1::ProcessRequest request;
+  request.set_container_id(id);
+  SANDBOX_ASSIGN_OR_RETURN(std::string reply, Call("WaitProcess", request.SerializeAsString(), std::chrono::nanoseconds(0)));
+  v1::WaitProcessResponse response;
+  if (!response.ParseFromString(reply)) return Internal("agent WaitProcess: malformed reply");
+  return response.exit_status();
+}
+
+Result<std::vector<ProcessInfo>> AgentClient::ListProcesses(const std::string& id) {
+  SANDBOX_ASSIGN_OR_RETURN(std::string reply, Call("ListProcesses", ContainerRequestFor(id).SerializeAsString()));
+  v1::ListProcessesResponse response;
+  if (!response.ParseFromString(reply)) return Internal("agent ListProcesses: malformed reply");
+  std::vector<ProcessInfo> processes;
+  for (const v1::ProcessInfo& process : response.processes()) {
+    processes.push_back({.pid = process.pid(), .uid = process.uid(), .command = process.command()});
+  }
+  return processes;
+}
+
+Status AgentClient::DestroySandbox(std::chrono::milliseconds timeout) {
+  return Call("DestroySandbox", v1::Empty().SerializeAsString(), timeout).status();
+}
+
+}  // namespace sandbox::shim

@@ -1,0 +1,141 @@
+#include "shim/microvm/microvm_config.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+
+#include "common/base/file_util.h"
+
+namespace sandbox::shim {
+namespace {
+
+std::string Env(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr ? value : "";
+}
+
+// Counts the CPUs of a cpuset list such as "0-3,6".
+Result<uint32_t> CountCpuset(const std::string& list) {
+  uint32_t count = 0;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    const std::string item = list.substr(start, comma - start);
+    const size_t dash = item.find('-');
+    char* end = nullptr;
+    const unsigned long first = std::strtoul(item.c_str(), &end, 10);
+    if (item.empty() || end == item.c_str()) return InvalidArgument("linux.resources.cpu.cpus: bad list \"" + list + "\"");
+    unsigned long last = first;
+    if (dash != std::string::npos) last = std::strtoul(item.c_str() + dash + 1, &end, 10);
+    if (*end != '\0' || last < first) return InvalidArgument("linux.resources.cpu.cpus: bad list \"" + list + "\"");
+    count += static_cast<uint32_t>(last - first + 1);
+    start = comma + 1;
+  }
+  return count;
+}
+
+template <class T>
+Status ReadUnsigned(const nlohmann::json& object, const char* key, T& out, uint64_t min, uint64_t max) {
+  if (!object.contains(key)) return Status::Ok();
+  const nlohmann::json& value = object.at(key);
+  if (!value.is_number_unsigned() || value.get<uint64_t>() < min || value.get<uint64_t>() > max) {
+    return InvalidArgument(std::string(key) + ": must be an integer from " + std::to_string(min) + " to " +
+                           std::to_string(max));
+  }
+  out = static_cast<T>(value.get<uint64_t>());
+  return Status::Ok();
+}
+
+Status ReadString(const nlohmann::json& object, const char* key, std::string& out) {
+  if (!object.contains(key)) return Status::Ok();
+  if (!object.at(key).is_string() || object.at(key).get<std::string>().empty()) {
+    return InvalidArgument(std::string(key) + ": must be a non-empty string");
+  }
+  out = object.at(key).get<std::string>();
+  return Status::Ok();
+}
+
+}  // namespace
+
+MicroVmConfigSources DefaultMicroVmConfigSources(const std::string& self_dir) {
+  MicroVmConfigSources sources;
+  sources.file = Env("SANDBOX_RT_CONFIG");
+  sources.file_required = !sources.file.empty();
+  if (sources.file.empty() && PathExists("/etc/sandbox-rt/config.json")) sources.file = "/etc/sandbox-rt/config.json";
+  sources.guest_dir = Env("SANDBOX_RT_GUEST_DIR");
+  if (sources.guest_dir.empty()) sources.guest_dir = "/var/lib/sandbox-rt/guest";
+  sources.vmm = Env("SANDBOX_RT_VMM");
+  if (sources.vmm.empty()) sources.vmm = self_dir + "/sandbox-vmm";
+  return sources;
+}
+
+Result<MicroVmConfig> LoadMicroVmConfig(const MicroVmConfigSources& sources) {
+  MicroVmConfig config;
+  config.vmm = sources.vmm;
+  config.kernel = sources.guest_dir + "/vmlinux";
+  config.initrd = sources.guest_dir + "/initramfs.img";
+  if (sources.file.empty()) return config;
+  Result<std::string> text = ReadFile(sources.file);
+  if (!text.ok()) return text.status().Wrap("runtime config");
+  nlohmann::json object = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  const std::string where = "runtime config " + sources.file;
+  if (!object.is_object()) return InvalidArgument(where + ": not a JSON object");
+  static const char* const kKeys[] = {"vmm", "kernel", "initrd", "kernel_cmdline", "default_vcpus",
+                                      "default_memory_mib", "memory_overhead_mib", "max_vcpus", "boot_timeout_ms",
+                                      "rootfs_format"};
+  for (const auto& [key, value] : object.items()) {
+    bool known = false;
+    for (const char* name : kKeys) known = known || key == name;
+    if (!known) return InvalidArgument(where + ": " + key + ": unknown key");
+  }
+  Status status = Status::Ok();
+  auto check = [&](Status step) {
+    if (status.ok() && !step.ok()) status = step;
+  };
+  check(ReadString(object, "vmm", config.vmm));
+  check(ReadString(object, "kernel", config.kernel));
+  check(ReadString(object, "initrd", config.initrd));
+  check(ReadString(object, "kernel_cmdline", config.kernel_cmdline));
+  check(ReadUnsigned(object, "default_vcpus", config.default_vcpus, 1, 254));
+  check(ReadUnsigned(object, "default_memory_mib", config.default_memory_mib, 64, 1 << 20));
+  check(ReadUnsigned(object, "memory_overhead_mib", config.memory_overhead_mib, 0, 1 << 16));
+  check(ReadUnsigned(object, "max_vcpus", config.max_vcpus, 0, 254));
+  check(ReadUnsigned(object, "boot_timeout_ms", config.boot_timeout_ms, 100, 3'600'000));
+  check(ReadString(object, "rootfs_format", config.rootfs_format));
+  if (status.ok() && config.rootfs_format != "erofs" && config.rootfs_format != "ext4") {
+    status = InvalidArgument("rootfs_format: must be erofs or ext4");
+  }
+  if (!status.ok()) return InvalidArgument(where + ": " + status.message());
+  return config;
+}
+
+Result<VmSize> SizeVm(const oci::Spec& spec, const MicroVmConfig& config, uint32_t host_cpus) {
+  VmSize size{.vcpus = config.default_vcpus, .memory_mib = config.default_memory_mib};
+  const oci::Resources* resources =
+      spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
+  if (resources != nullptr && resources->memory && resources->memory->limit && *resources->memory->limit > 0) {
+    const uint64_t limit_mib = (static_cast<uint64_t>(*resources->memory->limit) + (1 << 20) - 1) >> 20;
+    const uint64_t total = limit_mib + config.memory_overhead_mib;
+    if (total > (1u << 20)) {
+      return InvalidArgument("linux.resources.memory.limit: " + std::to_string(*resources->memory->limit) +
+                             " bytes is more than a microVM can have");
+    }
+    size.memory_mib = std::max<uint32_t>(64, static_cast<uint32_t>(total));
+  }
+  if (resources != nullptr && resources->cpu) {
+    const oci::CpuResources& cpu = *resources->cpu;
+    if (cpu.quota && *cpu.quota > 0 && cpu.period && *cpu.period > 0) {
+      const uint64_t quota = static_cast<uint64_t>(*cpu.quota);
+      size.vcpus = static_cast<uint32_t>(std::min<uint64_t>((quota + *cpu.period - 1) / *cpu.period, 254));
+    } else if (cpu.cpus && !cpu.cpus->empty()) {
+      SANDBOX_ASSIGN_OR_RETURN(size.vcpus, CountCpuset(*cpu.cpus));
+    }
+  }
+  uint32_t cap = config.max_vcpus != 0 ? config.max_vcpus : host_cpus;
+  if (cap == 0) cap = 1;
+  size.vcpus = std::clamp<uint32_t>(size.vcpus, 1, cap);
+  return size;
+}
+
+}  // namespace sandbox::shim

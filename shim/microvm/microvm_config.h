@@ -1,0 +1,54 @@
+// How sandbox-rt builds a microVM: where sandbox-vmm, the guest kernel and
+// the agent initramfs are, and the VM size when config.json sets no limits.
+//
+// Read from $SANDBOX_RT_CONFIG, else /etc/sandbox-rt/config.json when it
+// exists; every key is optional. $SANDBOX_RT_GUEST_DIR and $SANDBOX_RT_VMM
+// override the default paths (the test suite uses them).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/base/status.h"
+#include "common/oci/spec.h"
+
+namespace sandbox::shim {
+
+struct MicroVmConfig {
+  std::string vmm;     // sandbox-vmm
+  std::string kernel;  // <guest dir>/vmlinux
+  std::string initrd;  // <guest dir>/initramfs.img: sandbox-agent as /init
+  std::string kernel_cmdline = "console=ttyS0 reboot=k panic=-1 quiet";
+  uint32_t default_vcpus = 1;
+  uint32_t default_memory_mib = 256;
+  // Added to linux.resources.memory.limit: the guest kernel, the agent and
+  // the page cache of the rootfs image live in the same RAM.
+  uint32_t memory_overhead_mib = 96;
+  uint32_t max_vcpus = 0;       // 0: the host's online CPUs
+  uint32_t boot_timeout_ms = 60'000;  // until the agent answers
+  std::string rootfs_format = "erofs";  // erofs or ext4
+};
+
+struct MicroVmConfigSources {
+  std::string file;       // empty: no file
+  bool file_required = false;
+  std::string guest_dir;  // holds vmlinux and initramfs.img
+  std::string vmm;
+};
+
+// The sources this process would use (environment, defaults).
+MicroVmConfigSources DefaultMicroVmConfigSources(const std::string& self_dir);
+
+// Unknown keys, wrong types and impossible values are errors naming the key.
+Result<MicroVmConfig> LoadMicroVmConfig(const MicroVmConfigSources& sources);
+
+struct VmSize {
+  uint32_t vcpus = 1;
+  uint32_t memory_mib = 256;
+};
+
+// memory.limit (+ overhead) -> RAM; cpu quota/period (rounded up) or the
+// size of the cpuset -> vCPUs; otherwise the defaults. Capped by max_vcpus.
+Result<VmSize> SizeVm(const oci::Spec& spec, const MicroVmConfig& config, uint32_t host_cpus);
+
+}  // namespace sandbox::shim

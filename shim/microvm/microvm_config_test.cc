@@ -1,0 +1,99 @@
+#include "shim/microvm/microvm_config.h"
+
+#include <gtest/gtest.h>
+
+#include "common/base/file_util.h"
+#include "common/base/temp_dir.h"
+
+namespace sandbox::shim {
+namespace {
+
+oci::Spec SpecWith(std::optional<int64_t> memory_limit, std::optional<int64_t> quota, std::optional<uint64_t> period,
+                   std::optional<std::string> cpus = std::nullopt) {
+  oci::Spec spec;
+  spec.linux.emplace();
+  oci::Resources& resources = spec.linux->resources.emplace();
+  if (memory_limit) resources.memory.emplace().limit = memory_limit;
+  if (quota || period || cpus) {
+    oci::CpuResources& cpu = resources.cpu.emplace();
+    cpu.quota = quota;
+    cpu.period = period;
+    cpu.cpus = cpus;
+  }
+  return spec;
+}
+
+TEST(SizeVmTest, DefaultsWithoutLimits) {
+  MicroVmConfig config;
+  config.default_vcpus = 2;
+  config.default_memory_mib = 300;
+  Result<VmSize> size = SizeVm(oci::Spec{}, config, 8);
+  ASSERT_TRUE(size.ok());
+  EXPECT_EQ(size->vcpus, 2u);
+  EXPECT_EQ(size->memory_mib, 300u);
+}
+
+TEST(SizeVmTest, MemoryLimitPlusOverheadRoundedUpToMebibytes) {
+  MicroVmConfig config;
+  config.memory_overhead_mib = 96;
+  Result<VmSize> size = SizeVm(SpecWith((512ll << 20) + 1, std::nullopt, std::nullopt), config, 8);
+  ASSERT_TRUE(size.ok());
+  EXPECT_EQ(size->memory_mib, 513u + 96u);
+  Result<VmSize> tiny = SizeVm(SpecWith(1 << 20, std::nullopt, std::nullopt), MicroVmConfig{.memory_overhead_mib = 0}, 8);
+  ASSERT_TRUE(tiny.ok());
+  EXPECT_EQ(tiny->memory_mib, 64u);  // sandbox-vmm's minimum
+  EXPECT_FALSE(SizeVm(SpecWith(int64_t{1} << 62, std::nullopt, std::nullopt), config, 8).ok());
+}
+
+TEST(SizeVmTest, VcpusFromQuotaOverPeriodOrCpusetCappedByHost) {
+  MicroVmConfig config;
+  EXPECT_EQ(SizeVm(SpecWith(std::nullopt, 150000, 100000), config, 8)->vcpus, 2u);
+  EXPECT_EQ(SizeVm(SpecWith(std::nullopt, 50000, 100000), config, 8)->vcpus, 1u);
+  EXPECT_EQ(SizeVm(SpecWith(std::nullopt, 1600000, 100000), config, 4)->vcpus, 4u);
+  EXPECT_EQ(SizeVm(SpecWith(std::nullopt, std::nullopt, std::nullopt, "0-2,5"), config, 8)->vcpus, 4u);
+  EXPECT_FALSE(SizeVm(SpecWith(std::nullopt, std::nullopt, std::nullopt, "3-1"), config, 8).ok());
+  config.max_vcpus = 2;
+  EXPECT_EQ(SizeVm(SpecWith(std::nullopt, 800000, 100000), config, 8)->vcpus, 2u);
+}
+
+TEST(LoadMicroVmConfigTest, DefaultsComeFromTheGuestDirAndVmmPath) {
+  Result<MicroVmConfig> config = LoadMicroVmConfig({.file = "", .file_required = false, .guest_dir = "/g", .vmm = "/v"});
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->kernel, "/g/vmlinux");
+  EXPECT_EQ(config->initrd, "/g/initramfs.img");
+  EXPECT_EQ(config->vmm, "/v");
+}
+
+TEST(LoadMicroVmConfigTest, FileOverridesAndBadKeysAreNamed) {
+  TempDir dir = TempDir::CreateOrDie("/tmp/microvm-config-");
+  const std::string path = dir.path() + "/config.json";
+  auto load = [&](const std::string& text) {
+    EXPECT_TRUE(WriteFileAtomic(path, text).ok());
+    return LoadMicroVmConfig({.file = path, .file_required = true, .guest_dir = "/g", .vmm = "/v"});
+  };
+  Result<MicroVmConfig> good = load(R"({"kernel": "/k", "default_vcpus": 2, "rootfs_format": "ext4"})");
+  ASSERT_TRUE(good.ok()) << good.status().message();
+  EXPECT_EQ(good->kernel, "/k");
+  EXPECT_EQ(good->default_vcpus, 2u);
+  EXPECT_EQ(good->rootfs_format, "ext4");
+  EXPECT_EQ(good->initrd, "/g/initramfs.img");
+
+  const std::pair<const char*, const char*> bad[] = {
+      {R"({"kernal": "/k"})", "kernal: unknown key"},
+      {R"({"default_vcpus": 0})", "default_vcpus: must be an integer from 1 to 254"},
+      {R"({"default_memory_mib": "lots"})", "default_memory_mib"},
+      {R"({"rootfs_format": "squashfs"})", "rootfs_format: must be erofs or ext4"},
+      {R"({"vmm": ""})", "vmm: must be a non-empty string"},
+      {R"([1, 2])", "not a JSON object"},
+      {R"({"kernel": )", "not a JSON object"},
+  };
+  for (const auto& [text, message] : bad) {
+    Result<MicroVmConfig> loaded = load(text);
+    ASSERT_FALSE(loaded.ok()) << text;
+    EXPECT_NE(loaded.status().message().find(message), std::string::npos) << loaded.status().message();
+  }
+  EXPECT_FALSE(LoadMicroVmConfig({.file = dir.path() + "/missing.json", .file_required = true, .guest_dir = "", .vmm = ""}).ok());
+}
+
+}  // namespace
+}  // namespace sandbox::shim

@@ -1,0 +1,251 @@
+#include "shim/microvm/microvm_sandbox.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/base/file_util.h"
+#include "common/base/subprocess.h"
+#include "common/oci/spec_json.h"
+#include "shim/microvm/agent_client.h"
+#include "shim/microvm/host_process.h"
+#include "shim/microvm/monitor.h"
+#include "shim/microvm/sandbox_files.h"
+#include "shim/microvm/vmm_api_client.h"
+
+namespace sandbox::shim {
+namespace {
+
+// The agent is up whenever the container is: later calls connect at once.
+constexpr auto kAgentConnectTimeout = std::chrono::seconds(10);
+// sandbox-vmm's limit on uds_path, which leaves room for "_<port>".
+constexpr size_t kMaxVsockPath = 96;
+
+bool IsBindMount(const oci::Mount& mount) {
+  if (mount.type && *mount.type == "bind") return true;
+  if (!mount.options) return false;
+  for (const std::string& option : *mount.options) {
+    if (option == "bind" || option == "rbind") return true;
+  }
+  return false;
+}
+
+Status CheckFile(const std::string& path, const char* what) {
+  if (PathExists(path)) return Status::Ok();
+  return FailedPrecondition(std::string(what) + " " + path +
+                            " does not exist; run scripts/quickstart.sh or set it in the runtime config "
+                            "(`sandbox-rt check` shows what is missing)");
+}
+
+Result<std::unique_ptr<AgentClient>> ConnectAgent(const SandboxRef& ref) {
+  return AgentClient::Connect(SandboxFiles(ref.state_dir).vsock, kAgentConnectTimeout);
+}
+
+std::optional<ProcessIdentity> ReadIdentity(const std::string& path) {
+  Result<std::string> text = ReadFile(path);
+  if (!text.ok()) return std::nullopt;
+  Result<ProcessIdentity> identity = ParseIdentity(*text);
+  if (!identity.ok()) return std::nullopt;
+  return *identity;
+}
+
+std::string MonitorIdentityFile(const std::string& state_dir) { return state_dir + "/monitor.pid"; }
+
+// Forks the monitor with this process's stdio; returns its pid once it
+// reported the container created, or its error.
+Result<pid_t> SpawnMonitor(const std::string& self_binary, const std::string& state_dir) {
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) return ErrnoStatus("pipe2", "monitor report");
+  UniqueFd report_read(report[0]);
+  UniqueFd report_write(report[1]);
+  const pid_t pid = ::fork();
+  if (pid < 0) return ErrnoStatus("fork", "monitor");
+  if (pid == 0) {
+    // Its own session: a terminal's signals for the CLI do not reach it.
+    ::setsid();
+    if (::dup2(report_write.get(), kMonitorReportFd) < 0) ::_exit(126);
+    ::execl(self_binary.c_str(), "sandbox-rt", kMonitorCommand, state_dir.c_str(), nullptr);
+    ::_exit(127);
+  }
+  report_write.Reset();
+  std::string message;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t got = ::read(report_read.get(), buffer, sizeof(buffer));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    message.append(buffer, static_cast<size_t>(got));
+  }
+  if (message == "ok") return pid;
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (message.starts_with("error: ")) return Unavailable(message.substr(7));
+  return Internal("the sandbox monitor exited (status " + std::to_string(status) + ") without reporting");
+}
+
+}  // namespace
+
+Status CheckMicroVmSupports(const oci::Spec& spec, const SandboxCreateRequest& request) {
+  const std::string later = " is not supported by sandbox-rt's microVM backend yet";
+  if (spec.process && spec.process->terminal.value_or(false)) {
+    return Unimplemented("process.terminal: terminal mode" + later + "; set it to false");
+  }
+  if (!request.console_socket.empty()) return Unimplemented("--console-socket: terminal mode" + later);
+  if (request.preserve_fds > 0) return Unimplemented("--preserve-fds: passing host fds into the guest" + later);
+  if (spec.hooks) return Unimplemented("hooks: OCI hooks" + later);
+  for (size_t index = 0; spec.mounts && index < spec.mounts->size(); ++index) {
+    const oci::Mount& mount = (*spec.mounts)[index];
+    if (IsBindMount(mount)) {
+      return Unimplemented("mounts[" + std::to_string(index) + "] (bind of " + mount.source.value_or("?") + " on " +
+                           mount.destination + "): host paths reach the guest through virtio-fs, which" + later);
+    }
+  }
+  if (spec.linux && spec.linux->cgroups_path && !spec.linux->cgroups_path->empty()) {
+    return Unimplemented("linux.cgroupsPath: placing the VMM in a host cgroup" + later);
+  }
+  return Status::Ok();
+}
+
+std::string VmmConfigJson(const MicroVmConfig& config, const VmSize& size, const std::string& state_dir) {
+  const SandboxFiles files(state_dir);
+  nlohmann::json vmm = {
+      {"kernel", config.kernel},
+      {"initrd", config.initrd},
+      {"cmdline", config.kernel_cmdline},
+      {"vcpus", size.vcpus},
+      {"memory_mib", size.memory_mib},
+      {"block", {{{"id", "rootfs"}, {"path", files.rootfs_image}, {"read_only", true}}}},
+      {"vsock", {{"guest_cid", 3}, {"uds_path", files.vsock}}},
+      {"rng", true},
+      {"serial", files.console},
+      {"api_socket", files.api},
+  };
+  return vmm.dump(2);
+}
+
+Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
+  const oci::Spec& spec = *request.spec;
+  SANDBOX_RETURN_IF_ERROR(CheckMicroVmSupports(spec, request));
+  SANDBOX_RETURN_IF_ERROR(CheckFile(config_.vmm, "sandbox-vmm"));
+  SANDBOX_RETURN_IF_ERROR(CheckFile(config_.kernel, "the guest kernel"));
+  SANDBOX_RETURN_IF_ERROR(CheckFile(config_.initrd, "the guest initramfs"));
+  const SandboxFiles files(request.ref.state_dir);
+  if (files.vsock.size() > kMaxVsockPath) {
+    return InvalidArgument("--root: the state path " + files.vsock + " is longer than " +
+                           std::to_string(kMaxVsockPath) + " bytes (a Unix socket limit); use a shorter --root");
+  }
+  const long host_cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  SANDBOX_ASSIGN_OR_RETURN(VmSize size, SizeVm(spec, config_, host_cpus > 0 ? static_cast<uint32_t>(host_cpus) : 1));
+
+  // The rootfs image: read-only in the VMM; the guest adds a writable overlay.
+  const std::string rootfs = spec.root->path.starts_with("/") ? spec.root->path : request.ref.bundle + "/" + spec.root->path;
+  std::vector<std::string> mkfs = {"mkfs.erofs", "--quiet", files.rootfs_image, rootfs};
+  if (config_.rootfs_format == "ext4") {
+    mkfs = {"mkfs.ext4", "-q", "-F", "-d", rootfs, files.rootfs_image, "4G"};
+  }
+  SANDBOX_ASSIGN_OR_RETURN(CommandResult made, RunCommand(mkfs));
+  if (made.exit_code != 0) {
+    return Internal("making the rootfs image with " + mkfs[0] + " failed (status " + std::to_string(made.exit_code) +
+                    "): " + made.output);
+  }
+  SANDBOX_RETURN_IF_ERROR(WriteFileAtomic(files.container_config, oci::SpecToJson(spec), 0600));
+  SANDBOX_RETURN_IF_ERROR(WriteFileAtomic(files.vmm_config, VmmConfigJson(config_, size, request.ref.state_dir), 0600));
+  SANDBOX_RETURN_IF_ERROR(WriteFileAtomic(files.monitor_plan,
+                                          EncodeMonitorPlan({.id = request.ref.id,
+                                                             .vmm = config_.vmm,
+                                                             .rootfs_fstype = config_.rootfs_format,
+                                                             .no_pivot = request.no_pivot,
+                                                             .boot_timeout_ms = config_.boot_timeout_ms}),
+                                          0600));
+  SANDBOX_ASSIGN_OR_RETURN(pid_t monitor, SpawnMonitor(self_binary_, request.ref.state_dir));
+  const ProcessIdentity identity{.pid = monitor, .start_time = ProcessStartTime(monitor).value_or(0)};
+  SANDBOX_RETURN_IF_ERROR(WriteFileAtomic(MonitorIdentityFile(request.ref.state_dir), FormatIdentity(identity), 0600));
+  return static_cast<int64_t>(monitor);
+}
+
+Status MicroVmSandbox::Start(const SandboxRef& ref) {
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, ConnectAgent(ref));
+  SANDBOX_RETURN_IF_ERROR(agent->StartContainer(ref.id));
+  return WriteFileAtomic(SandboxFiles(ref.state_dir).started, "", 0600);
+}
+
+Result<LiveStatus> MicroVmSandbox::Query(const SandboxRef& ref) {
+  const SandboxFiles files(ref.state_dir);
+  if (PathExists(files.exit_status)) return LiveStatus::kStopped;
+  const std::optional<ProcessIdentity> monitor = ReadIdentity(MonitorIdentityFile(ref.state_dir));
+  if (!monitor || !IsRunning(*monitor)) return LiveStatus::kStopped;
+  Result<std::string> vm = CallVmmApi(files.api, "status");
+  if (vm.ok() && *vm == "paused") return LiveStatus::kPaused;
+  return PathExists(files.started) ? LiveStatus::kRunning : LiveStatus::kCreated;
+}
+
+Status MicroVmSandbox::Kill(const SandboxRef& ref, int signal, bool all) {
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, ConnectAgent(ref));
+  return agent->Signal(ref.id, signal, all);
+}
+
+Status MicroVmSandbox::Pause(const SandboxRef& ref) {
+  // One container per VM: stopping the vCPUs freezes exactly the container.
+  return CallVmmApi(SandboxFiles(ref.state_dir).api, "pause").status();
+}
+
+Status MicroVmSandbox::Resume(const SandboxRef& ref) {
+  return CallVmmApi(SandboxFiles(ref.state_dir).api, "resume").status();
+}
+
+Result<int> MicroVmSandbox::Wait(const SandboxRef& ref) {
+  const SandboxFiles files(ref.state_dir);
+  if (ref.pid) {
+    int status = 0;
+    const pid_t pid = static_cast<pid_t>(*ref.pid);
+    pid_t waited;
+    while ((waited = ::waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
+    }
+    // Our child (run): its exit status is the container's.
+    if (waited == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  // Not our child: wait for the monitor to end, then read what it recorded.
+  const std::optional<ProcessIdentity> monitor = ReadIdentity(MonitorIdentityFile(ref.state_dir));
+  while (monitor && !WaitForExit(*monitor, std::chrono::hours(1))) {
+  }
+  Result<std::string> recorded = ReadFile(files.exit_status);
+  if (!recorded.ok()) return Internal("container " + ref.id + " ended without a recorded exit status");
+  return std::atoi(recorded->c_str());
+}
+
+Result<std::vector<ProcessInfo>> MicroVmSandbox::ListProcesses(const SandboxRef& ref) {
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, ConnectAgent(ref));
+  return agent->ListProcesses(ref.id);
+}
+
+Result<ExecResult> MicroVmSandbox::Exec(const SandboxRef&, const ExecRequest&) {
+  return Unimplemented("exec is not supported by sandbox-rt's microVM backend yet");
+}
+
+Status MicroVmSandbox::Update(const SandboxRef&, const oci::Resources&) {
+  return Unimplemented("update is not supported by sandbox-rt's microVM backend yet (guest cgroups are pending)");
+}
+
+Result<ContainerStats> MicroVmSandbox::Stats(const SandboxRef&) {
+  return Unimplemented("stats are not supported by sandbox-rt's microVM backend yet (guest cgroups are pending)");
+}
+
+Status MicroVmSandbox::Destroy(const SandboxRef& ref) {
+  const SandboxFiles files(ref.state_dir);
+  // The VMM first (its guest holds the container), then the monitor; both
+  // are identified by pid and start time, so a recycled pid is left alone.
+  if (std::optional<ProcessIdentity> vmm = ReadIdentity(files.vmm_pid)) KillAndWait(*vmm);
+  if (std::optional<ProcessIdentity> monitor = ReadIdentity(MonitorIdentityFile(ref.state_dir))) {
+    KillAndWait(*monitor);
+    // Reap it when it is our child (run), so no zombie is left.
+    (void)::waitpid(monitor->pid, nullptr, WNOHANG);
+  }
+  // The state dir itself (images, sockets, logs) goes with the state store.
+  return Status::Ok();
+}
+
+}  // namespace sandbox::shim

@@ -1,0 +1,45 @@
+// The microVM backend of the OCI lifecycle: one sandbox-vmm and one guest
+// agent per container, driven from short-lived CLI processes through the
+// files under the container's state dir (sandbox_files.h) and the monitor
+// process (monitor.h) that holds the container's stdio.
+#pragma once
+
+#include <string>
+
+#include "shim/microvm/microvm_config.h"
+#include "shim/runtime/sandbox.h"
+
+namespace sandbox::shim {
+
+class MicroVmSandbox : public Sandbox {
+ public:
+  // `self_binary` is re-executed as the monitor.
+  MicroVmSandbox(MicroVmConfig config, std::string self_binary)
+      : config_(std::move(config)), self_binary_(std::move(self_binary)) {}
+
+  Result<int64_t> Create(const SandboxCreateRequest& request) override;
+  Status Start(const SandboxRef& ref) override;
+  Result<LiveStatus> Query(const SandboxRef& ref) override;
+  Status Kill(const SandboxRef& ref, int signal, bool all) override;
+  Status Pause(const SandboxRef& ref) override;
+  Status Resume(const SandboxRef& ref) override;
+  Result<int> Wait(const SandboxRef& ref) override;
+  Result<std::vector<ProcessInfo>> ListProcesses(const SandboxRef& ref) override;
+  Result<ExecResult> Exec(const SandboxRef& ref, const ExecRequest& request) override;
+  Status Update(const SandboxRef& ref, const oci::Resources& resources) override;
+  Result<ContainerStats> Stats(const SandboxRef& ref) override;
+  Status Destroy(const SandboxRef& ref) override;
+
+ private:
+  MicroVmConfig config_;
+  std::string self_binary_;
+};
+
+// What this backend cannot do yet, by field: nothing in config.json is
+// silently ignored. Empty when the spec is fine.
+Status CheckMicroVmSupports(const oci::Spec& spec, const SandboxCreateRequest& request);
+
+// sandbox-vmm's config for this sandbox (vmm/README.md).
+std::string VmmConfigJson(const MicroVmConfig& config, const VmSize& size, const std::string& state_dir);
+
+}  // namespace sandbox::shim

@@ -1,0 +1,67 @@
+#include "shim/microvm/microvm_sandbox.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include "shim/microvm/monitor.h"
+#include "vmm/config.h"
+
+namespace sandbox::shim {
+namespace {
+
+oci::Spec PlainSpec() {
+  oci::Spec spec;
+  spec.process.emplace();
+  spec.process->terminal = false;
+  spec.root.emplace();
+  spec.root->path = "rootfs";
+  spec.mounts.emplace();
+  spec.mounts->push_back({.destination = "/proc", .type = "proc", .source = "proc"});
+  return spec;
+}
+
+Status Check(const oci::Spec& spec, SandboxCreateRequest request = {}) {
+  request.spec = &spec;
+  return CheckMicroVmSupports(spec, request);
+}
+
+TEST(MicroVmSandboxTest, WhatTheBackendCannotDoYetIsRefusedByField) {
+  EXPECT_TRUE(Check(PlainSpec()).ok());
+  oci::Spec terminal = PlainSpec();
+  terminal.process->terminal = true;
+  EXPECT_NE(Check(terminal).message().find("process.terminal"), std::string::npos);
+  oci::Spec bind = PlainSpec();
+  bind.mounts->push_back({.destination = "/data", .type = "none", .source = "/srv", .options = oci::StringList{"rbind"}});
+  const Status bound = Check(bind);
+  EXPECT_EQ(bound.code(), StatusCode::kUnimplemented);
+  EXPECT_NE(bound.message().find("mounts[1] (bind of /srv on /data)"), std::string::npos) << bound.message();
+  oci::Spec hooks = PlainSpec();
+  hooks.hooks.emplace();
+  EXPECT_NE(Check(hooks).message().find("hooks"), std::string::npos);
+  EXPECT_NE(Check(PlainSpec(), {.console_socket = "/x"}).message().find("--console-socket"), std::string::npos);
+  EXPECT_NE(Check(PlainSpec(), {.preserve_fds = 2}).message().find("--preserve-fds"), std::string::npos);
+}
+
+TEST(MicroVmSandboxTest, TheVmmConfigIsOneSandboxVmmAccepts) {
+  MicroVmConfig config;
+  config.kernel = "/guest/vmlinux";
+  config.initrd = "/guest/initramfs.img";
+  const std::string json = VmmConfigJson(config, {.vcpus = 2, .memory_mib = 320}, "/run/sandbox-rt/c1");
+  Result<vmm::VmmConfig> parsed = vmm::ParseVmmConfig(json);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(parsed->vcpus, 2u);
+  EXPECT_EQ(parsed->memory_mib, 320u);
+  ASSERT_EQ(parsed->block.size(), 1u);
+  EXPECT_TRUE(parsed->block[0].read_only);
+  EXPECT_EQ(parsed->block[0].path, "/run/sandbox-rt/c1/rootfs.img");
+  ASSERT_TRUE(parsed->vsock.has_value());
+  EXPECT_EQ(parsed->vsock->uds_path, "/run/sandbox-rt/c1/vsock");
+}
+
+TEST(MicroVmSandboxTest, ALostVmIsANonZeroStatus) {
+  EXPECT_EQ(StatusForLostVm(0), 255);            // exited on its own: guest panic or reset
+  EXPECT_EQ(StatusForLostVm(SIGKILL), 128 + 9);  // killed by a signal
+}
+
+}  // namespace
+}  // namespace sandbox::shim

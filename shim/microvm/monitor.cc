@@ -1,0 +1,326 @@
+#include "shim/microvm/monitor.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/base/file_util.h"
+#include "common/base/unique_fd.h"
+#include "common/io/stream_relay.h"
+#include "shim/microvm/agent_client.h"
+#include "shim/microvm/host_process.h"
+#include "shim/microvm/sandbox_files.h"
+
+namespace sandbox::shim {
+namespace {
+
+// How long output may still trail the container's exit (a process that
+// escaped the pid namespace can hold the pipe open forever).
+constexpr auto kOutputDrainLimit = std::chrono::seconds(5);
+
+void Log(const std::string& message) { std::fprintf(stderr, "sandbox-rt monitor: %s\n", message.c_str()); }
+
+Result<MonitorPlan> ReadMonitorPlan(const std::string& path) {
+  SANDBOX_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  try {
+    const nlohmann::json object = nlohmann::json::parse(text);
+    return MonitorPlan{.id = object.at("id").get<std::string>(),
+                       .vmm = object.at("vmm").get<std::string>(),
+                       .rootfs_fstype = object.at("rootfs_fstype").get<std::string>(),
+                       .no_pivot = object.at("no_pivot").get<bool>(),
+                       .boot_timeout_ms = object.at("boot_timeout_ms").get<uint32_t>()};
+  } catch (const nlohmann::json::exception& error) {
+    return Internal(path + ": " + error.what());
+  }
+}
+
+Result<UniqueFd> ListenUnix(const std::string& path) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(address.sun_path)) return InvalidArgument("socket path too long: " + path);
+  path.copy(address.sun_path, path.size());
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return ErrnoStatus("socket", path);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) return ErrnoStatus("bind", path);
+  if (::listen(fd.get(), 1) != 0) return ErrnoStatus("listen", path);
+  return fd;
+}
+
+Result<UniqueFd> AcceptWithin(int listener, std::chrono::milliseconds timeout, const std::string& what) {
+  pollfd ready{listener, POLLIN, 0};
+  if (::poll(&ready, 1, static_cast<int>(timeout.count())) != 1) {
+    return Unavailable("the agent did not connect the container's " + what);
+  }
+  UniqueFd fd(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus("accept", what);
+  return fd;
+}
+
+std::string ConsoleTail(const std::string& console) {
+  Result<std::string> text = ReadFile(console);
+  if (!text.ok() || text->empty()) return " (the guest console is empty)";
+  const size_t keep = 2000;
+  const std::string tail = text->size() > keep ? text->substr(text->size() - keep) : *text;
+  return "; guest console tail:\n" + tail;
+}
+
+// sandbox-vmm, in the monitor's session, killed if the monitor dies.
+Result<pid_t> SpawnVmm(const std::string& vmm, const SandboxFiles& files) {
+  UniqueFd log(::open(files.vmm_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!log.valid()) return ErrnoStatus("open", files.vmm_log);
+  UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) return ErrnoStatus("fork", "sandbox-vmm");
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(1);
+    ::dup2(null.get(), 0);
+    ::dup2(log.get(), 1);
+    ::dup2(log.get(), 2);
+    ::execl(vmm.c_str(), "sandbox-vmm", "--config", files.vmm_config.c_str(), nullptr);
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// Relays that signal when they end, so the monitor can wait for the
+// container's output with a bound.
+class OutputRelays {
+ public:
+  void Add(UniqueFd from, UniqueFd to, int stop_fd) {
+    std::lock_guard lock(mutex_);
+    ++running_;
+    threads_.emplace_back([this, from = std::move(from), to = std::move(to), stop_fd]() mutable {
+      RelayStream(from.get(), to.get(), stop_fd);
+      ShutdownWrite(to.get());
+      to.Reset();
+      std::lock_guard lock(mutex_);
+      --running_;
+      ended_.notify_all();
+    });
+  }
+  // True when every relay reached its end within `limit`.
+  bool WaitAll(std::chrono::milliseconds limit) {
+    std::unique_lock lock(mutex_);
+    return ended_.wait_for(lock, limit, [this] { return running_ == 0; });
+  }
+  // Threads still blocked at exit are not joined: the process ends them.
+  ~OutputRelays() {
+    for (std::thread& thread : threads_) thread.detach();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable ended_;
+  int running_ = 0;
+  std::vector<std::thread> threads_;
+};
+
+class Monitor {
+ public:
+  Monitor(SandboxFiles files, MonitorPlan plan) : files_(std::move(files)), plan_(std::move(plan)) {}
+
+  // Up to the report: VM booted, container created, streams connected.
+  Status Prepare(std::array<UniqueFd, 3>& caller_stdio);
+  // Relays until the container exits; returns its status.
+  int Supervise(std::array<UniqueFd, 3>& caller_stdio);
+  // Ends the VM; safe after a partial Prepare.
+  void Teardown();
+
+ private:
+  SandboxFiles files_;
+  MonitorPlan plan_;
+  pid_t vmm_pid_ = -1;
+  UniqueFd vmm_pidfd_;
+  std::unique_ptr<AgentClient> agent_;
+  std::array<UniqueFd, 3> listeners_;
+  std::array<UniqueFd, 3> streams_;
+};
+
+Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
+  const std::array<uint32_t, 3> ports = {kStdinPort, kStdoutPort, kStderrPort};
+  for (size_t stream = 0; stream < 3; ++stream) {
+    if (!caller_stdio[stream].valid()) continue;
+    SANDBOX_ASSIGN_OR_RETURN(listeners_[stream], ListenUnix(files_.vsock + "_" + std::to_string(ports[stream])));
+  }
+  SANDBOX_ASSIGN_OR_RETURN(vmm_pid_, SpawnVmm(plan_.vmm, files_));
+  vmm_pidfd_.Reset(static_cast<int>(::syscall(SYS_pidfd_open, vmm_pid_, 0)));
+  const std::optional<uint64_t> start = ProcessStartTime(vmm_pid_);
+  SANDBOX_RETURN_IF_ERROR(
+      WriteFileAtomic(files_.vmm_pid, FormatIdentity({.pid = vmm_pid_, .start_time = start.value_or(0)}), 0600));
+
+  // The agent answers once the guest has booted; give up early if the VMM ends.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(plan_.boot_timeout_ms);
+  for (;;) {
+    Result<std::unique_ptr<AgentClient>> agent = AgentClient::Connect(files_.vsock, std::chrono::milliseconds(500));
+    if (agent.ok()) {
+      agent_ = std::move(agent).value();
+      break;
+    }
+    int status = 0;
+    if (::waitpid(vmm_pid_, &status, WNOHANG) == vmm_pid_) {
+      vmm_pid_ = -1;
+      const std::string log = ReadFile(files_.vmm_log).value_or("");
+      return Unavailable("sandbox-vmm exited with status " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) +
+                         " before the agent answered: " + log + ConsoleTail(files_.console));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Unavailable("the guest agent did not answer within " + std::to_string(plan_.boot_timeout_ms) + " ms" +
+                         ConsoleTail(files_.console));
+    }
+  }
+  SANDBOX_ASSIGN_OR_RETURN(std::string config_json, ReadFile(files_.container_config));
+  SANDBOX_RETURN_IF_ERROR(agent_->CreateContainer({.id = plan_.id,
+                                                   .config_json = config_json,
+                                                   .rootfs_device = "/dev/vda",
+                                                   .rootfs_fstype = plan_.rootfs_fstype,
+                                                   .no_pivot = plan_.no_pivot,
+                                                   .stdin_port = listeners_[0].valid() ? kStdinPort : 0,
+                                                   .stdout_port = listeners_[1].valid() ? kStdoutPort : 0,
+                                                   .stderr_port = listeners_[2].valid() ? kStderrPort : 0}));
+  const char* const names[] = {"stdin", "stdout", "stderr"};
+  for (size_t stream = 0; stream < 3; ++stream) {
+    if (!listeners_[stream].valid()) continue;
+    SANDBOX_ASSIGN_OR_RETURN(streams_[stream],
+                             AcceptWithin(listeners_[stream].get(), std::chrono::seconds(30), names[stream]));
+    listeners_[stream].Reset();
+    (void)::unlink((files_.vsock + "_" + std::to_string(ports[stream])).c_str());
+  }
+  return Status::Ok();
+}
+
+int Monitor::Supervise(std::array<UniqueFd, 3>& caller_stdio) {
+  StopSignal stop;
+  // stdin: a thread of its own, never waited for (the caller may never close it).
+  if (streams_[0].valid()) {
+    std::thread([from = std::move(caller_stdio[0]), to = std::move(streams_[0]), stop_fd = stop.fd()]() mutable {
+      RelayStream(from.get(), to.get(), stop_fd);
+      ShutdownWrite(to.get());
+    }).detach();
+  }
+  OutputRelays output;
+  for (size_t stream = 1; stream < 3; ++stream) {
+    if (streams_[stream].valid()) output.Add(std::move(streams_[stream]), std::move(caller_stdio[stream]), stop.fd());
+  }
+
+  // The agent's answer to WaitProcess, or the VMM's end, whichever comes first.
+  // Shared with the waiter thread, which may outlive this call when the VM died.
+  struct WaitOutcome {
+    UniqueFd done{::eventfd(0, EFD_CLOEXEC)};
+    Result<int> exit_code = Internal("not waited");
+  };
+  auto outcome = std::make_shared<WaitOutcome>();
+  std::thread waiter([outcome, agent = agent_.get(), id = plan_.id] {
+    outcome->exit_code = agent->Wait(id);
+    const uint64_t one = 1;
+    (void)!::write(outcome->done.get(), &one, sizeof(one));
+  });
+  std::array<pollfd, 2> events{{{outcome->done.get(), POLLIN, 0}, {vmm_pidfd_.get(), POLLIN, 0}}};
+  while (::poll(events.data(), events.size(), -1) < 0 && errno == EINTR) {
+  }
+  int status = 255;
+  if (events[0].revents & POLLIN) {
+    waiter.join();
+    if (outcome->exit_code.ok()) {
+      status = *outcome->exit_code;
+    } else {
+      Log("waiting for the container: " + outcome->exit_code.status().message());
+    }
+  } else {
+    waiter.detach();  // its connection dies with the VM; the process ends it
+    int vmm_status = 0;
+    if (::waitpid(vmm_pid_, &vmm_status, 0) == vmm_pid_) vmm_pid_ = -1;
+    status = StatusForLostVm(vmm_status);
+    Log("the VM ended before the container did" + ConsoleTail(files_.console));
+  }
+  if (!output.WaitAll(kOutputDrainLimit)) stop.Set();
+  (void)WriteFileAtomic(files_.exit_status, std::to_string(status), 0600);
+  return status;
+}
+
+void Monitor::Teardown() {
+  if (vmm_pid_ <= 0) return;
+  // Ask the guest to power off; kill the VMM if it does not end in time.
+  if (agent_) (void)agent_->DestroySandbox(std::chrono::seconds(2));
+  pollfd ended{vmm_pidfd_.get(), POLLIN, 0};
+  if (!vmm_pidfd_.valid() || ::poll(&ended, 1, 10'000) != 1) ::kill(vmm_pid_, SIGKILL);
+  ::waitpid(vmm_pid_, nullptr, 0);
+  vmm_pid_ = -1;
+}
+
+}  // namespace
+
+std::string EncodeMonitorPlan(const MonitorPlan& plan) {
+  return nlohmann::json{{"id", plan.id},
+                        {"vmm", plan.vmm},
+                        {"rootfs_fstype", plan.rootfs_fstype},
+                        {"no_pivot", plan.no_pivot},
+                        {"boot_timeout_ms", plan.boot_timeout_ms}}
+      .dump();
+}
+
+int StatusForLostVm(int vmm_wait_status) {
+  if (WIFSIGNALED(vmm_wait_status)) return 128 + WTERMSIG(vmm_wait_status);
+  return 255;
+}
+
+int RunMonitor(const std::string& state_dir) {
+  UniqueFd report(kMonitorReportFd);
+  ::fcntl(report.get(), F_SETFD, FD_CLOEXEC);
+  ::signal(SIGPIPE, SIG_IGN);
+  // The caller's stdio belongs to the container; the monitor logs to a file.
+  std::array<UniqueFd, 3> caller_stdio;
+  for (int fd = 0; fd < 3; ++fd) caller_stdio[fd].Reset(::fcntl(fd, F_DUPFD_CLOEXEC, 10));
+  SandboxFiles files(state_dir);
+  const int log = ::open((state_dir + "/monitor.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (log >= 0) {
+    ::dup2(log, 2);
+    ::close(log);
+  }
+  const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0) {
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::close(null);
+  }
+  auto send_report = [&](const std::string& message) {
+    (void)!::write(report.get(), message.data(), message.size());
+    report.Reset();
+  };
+  Result<MonitorPlan> plan = ReadMonitorPlan(files.monitor_plan);
+  if (!plan.ok()) {
+    send_report("error: " + plan.status().message());
+    return 1;
+  }
+  Monitor monitor(files, *plan);
+  Status prepared = monitor.Prepare(caller_stdio);
+  if (!prepared.ok()) {
+    Log(prepared.message());
+    monitor.Teardown();
+    send_report("error: " + prepared.message());
+    return 1;
+  }
+  send_report("ok");
+  const int status = monitor.Supervise(caller_stdio);
+  monitor.Teardown();
+  // Relay threads may still block on a reader that never reads: do not join them.
+  std::fflush(stderr);
+  ::_exit(status);
+}
+
+}  // namespace sandbox::shim

@@ -1,0 +1,39 @@
+// The sandbox monitor: the host process that lives as long as the container
+// (its pid is the container's pid in `state`, --pid-file and for containerd,
+// which reaps it as the container's init and takes its exit code).
+//
+// `sandbox-rt create` forks it (the binary re-executed as
+// `sandbox-rt __monitor STATE_DIR`) with the caller's stdio. It starts
+// sandbox-vmm, waits for the agent, creates the container with stdio
+// streams, reports "ok" (or "error: ...") to create on fd 3, then relays the
+// caller's stdin/stdout/stderr to and from the guest until the container
+// exits, records the exit status, ends the VM and exits with that status.
+#pragma once
+
+#include <string>
+
+namespace sandbox::shim {
+
+inline constexpr char kMonitorCommand[] = "__monitor";
+inline constexpr int kMonitorReportFd = 3;
+
+// What create leaves in monitor.json for the monitor.
+struct MonitorPlan {
+  std::string id;
+  std::string vmm;  // the sandbox-vmm binary
+  std::string rootfs_fstype;
+  bool no_pivot = false;
+  uint32_t boot_timeout_ms = 60'000;
+};
+
+std::string EncodeMonitorPlan(const MonitorPlan& plan);
+
+// The monitor process's main; returns its exit status.
+int RunMonitor(const std::string& state_dir);
+
+// The container's status when the VM ended without the agent reporting an
+// exit (guest panic, VMM crash or killed): 255, or 128+n when sandbox-vmm
+// was killed by signal n.
+int StatusForLostVm(int vmm_wait_status);
+
+}  // namespace sandbox::shim

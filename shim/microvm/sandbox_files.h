@@ -1,0 +1,43 @@
+// The files of one microVM sandbox, all under the container's state dir
+// (<root>/<id>), so removing that dir removes every trace on the host.
+#pragma once
+
+#include <string>
+
+namespace sandbox::shim {
+
+struct SandboxFiles {
+  explicit SandboxFiles(const std::string& dir)
+      : dir(dir),
+        vmm_config(dir + "/vmm.json"),
+        monitor_plan(dir + "/monitor.json"),
+        container_config(dir + "/config.json"),
+        rootfs_image(dir + "/rootfs.img"),
+        vsock(dir + "/vsock"),
+        api(dir + "/api.sock"),
+        console(dir + "/console.log"),
+        vmm_log(dir + "/vmm.log"),
+        vmm_pid(dir + "/vmm.pid"),
+        started(dir + "/started"),
+        exit_status(dir + "/exit_status") {}
+
+  std::string dir;
+  std::string vmm_config;        // sandbox-vmm --config
+  std::string monitor_plan;      // what the monitor needs besides the above
+  std::string container_config;  // config.json as validated at create
+  std::string rootfs_image;      // the bundle's rootfs as erofs/ext4, /dev/vda in the guest
+  std::string vsock;             // hybrid vsock socket; <vsock>_P are the stdio listeners
+  std::string api;               // sandbox-vmm control API
+  std::string console;           // the guest console (boot errors quote its tail)
+  std::string vmm_log;           // sandbox-vmm's own stderr
+  std::string vmm_pid;           // "<pid> <start time>"
+  std::string started;           // exists once StartContainer succeeded
+  std::string exit_status;       // the container's shell-style status, once it ended
+};
+
+// Guest vsock ports of the container's stdio streams (the agent is on 1024).
+inline constexpr uint32_t kStdinPort = 1025;
+inline constexpr uint32_t kStdoutPort = 1026;
+inline constexpr uint32_t kStderrPort = 1027;
+
+}  // namespace sandbox::shim
