@@ -3,8 +3,12 @@
 #include <signal.h>
 #include <sys/utsname.h>
 
+#include <algorithm>
+#include <optional>
+
 #include "agent.pb.h"
 #include "agent/guest_init.h"
+#include "common/base/file_util.h"
 #include "proto/agent_constants.h"
 
 namespace sandbox::agent {
@@ -20,6 +24,30 @@ ttrpc::Handler Unary(Body body) {
     if (!reply.ok()) return reply.status();
     return reply->SerializeAsString();
   };
+}
+
+struct ProcessDetails {
+  uint32_t uid = 0;
+  std::string command;  // argv joined by spaces, or [comm] for kernel-style names
+};
+
+std::optional<ProcessDetails> ReadProcessDetails(pid_t pid) {
+  const std::string dir = "/proc/" + std::to_string(pid);
+  Result<std::string> status = ReadFile(dir + "/status");
+  if (!status.ok()) return std::nullopt;
+  ProcessDetails details;
+  const size_t uid = status->find("\nUid:");
+  if (uid != std::string::npos) details.uid = static_cast<uint32_t>(std::strtoul(status->c_str() + uid + 5, nullptr, 10));
+  Result<std::string> cmdline = ReadFile(dir + "/cmdline");
+  if (cmdline.ok() && !cmdline->empty()) {
+    if (cmdline->back() == '\0') cmdline->pop_back();
+    std::replace(cmdline->begin(), cmdline->end(), '\0', ' ');
+    details.command = *cmdline;
+  } else {
+    Result<std::string> comm = ReadFile(dir + "/comm");
+    details.command = "[" + (comm.ok() ? comm->substr(0, comm->find('\n')) : std::string("?")) + "]";
+  }
+  return details;
 }
 
 }  // namespace
@@ -128,6 +156,23 @@ void AgentService::RegisterContainerCalls(ttrpc::Server& server) {
                         if (!container) return FailedPrecondition("container is still being created");
                         WaitProcessResponse response;
                         response.set_exit_status(container->Wait());
+                        return response;
+                      }));
+  server.Register(kAgentService, "ListProcesses",
+                  Unary<v1::ContainerRequest, ListProcessesResponse>(
+                      [this](const v1::ContainerRequest& request) -> Result<ListProcessesResponse> {
+                        SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));
+                        if (!container) return FailedPrecondition("container is still being created");
+                        SANDBOX_ASSIGN_OR_RETURN(std::vector<pid_t> pids, container->Processes());
+                        ListProcessesResponse response;
+                        for (pid_t pid : pids) {
+                          std::optional<ProcessDetails> details = ReadProcessDetails(pid);
+                          if (!details) continue;  // exited meanwhile
+                          v1::ProcessInfo* info = response.add_processes();
+                          info->set_pid(pid);
+                          info->set_uid(details->uid);
+                          info->set_command(details->command);
+                        }
                         return response;
                       }));
   server.Register(kAgentService, "RemoveContainer",

@@ -65,7 +65,7 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
     SANDBOX_RETURN_IF_ERROR(MakeDirs(request.work_dir, 0700));
     SANDBOX_ASSIGN_OR_RETURN(rootfs_mount,
                              RootfsMount::Mount({.device = request.rootfs, .fstype = request.rootfs_fstype},
-                                                request.work_dir + "/" + request.id, !spec.root->readonly));
+                                                request.work_dir + "/" + request.id, !spec.root->readonly.value_or(false)));
     request.rootfs = rootfs_mount->path();
   }
   struct stat info {};
@@ -131,34 +131,42 @@ Status Container::Start() {
   return reply.status();
 }
 
+Result<std::vector<pid_t>> Container::Processes() {
+  if (processes_.ExitStatus(pid_)) return FailedPrecondition("container " + id_ + " has stopped");
+  struct stat init_namespace {};
+  const std::string init_ns = "/proc/" + std::to_string(pid_) + "/ns/pid";
+  if (::stat(init_ns.c_str(), &init_namespace) != 0) return ErrnoStatus("stat", init_ns);
+  struct stat own_namespace {};
+  if (::stat("/proc/self/ns/pid", &own_namespace) == 0 && own_namespace.st_ino == init_namespace.st_ino) {
+    return FailedPrecondition("container " + id_ + " has no pid namespace of its own: its processes cannot be told "
+                              "from the agent's");
+  }
+  std::vector<pid_t> pids = {pid_};
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return ErrnoStatus("opendir", "/proc");
+  while (dirent* entry = ::readdir(proc)) {
+    char* end = nullptr;
+    const long pid = std::strtol(entry->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0 || pid == pid_) continue;
+    struct stat namespace_info {};
+    const std::string ns = std::string("/proc/") + entry->d_name + "/ns/pid";
+    if (::stat(ns.c_str(), &namespace_info) == 0 && namespace_info.st_ino == init_namespace.st_ino &&
+        namespace_info.st_dev == init_namespace.st_dev) {
+      pids.push_back(static_cast<pid_t>(pid));
+    }
+  }
+  ::closedir(proc);
+  return pids;
+}
+
 Status Container::Signal(int signal, bool all) {
   if (processes_.ExitStatus(pid_)) return FailedPrecondition("container " + id_ + " has stopped");
   if (!all) {
     if (::kill(pid_, signal) != 0) return ErrnoStatus("kill", "container " + id_);
     return Status::Ok();
   }
-  // Every process in the init's pid namespace, which must not be the agent's.
-  struct stat init_namespace {};
-  struct stat own_namespace {};
-  const std::string init_ns = "/proc/" + std::to_string(pid_) + "/ns/pid";
-  if (::stat(init_ns.c_str(), &init_namespace) != 0) return ErrnoStatus("stat", init_ns);
-  if (::stat("/proc/self/ns/pid", &own_namespace) == 0 && own_namespace.st_ino == init_namespace.st_ino) {
-    return FailedPrecondition("container " + id_ + ": signalling all processes needs its own pid namespace");
-  }
-  DIR* proc = ::opendir("/proc");
-  if (proc == nullptr) return ErrnoStatus("opendir", "/proc");
-  while (dirent* entry = ::readdir(proc)) {
-    char* end = nullptr;
-    const long pid = std::strtol(entry->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0) continue;
-    struct stat namespace_info {};
-    const std::string ns = std::string("/proc/") + entry->d_name + "/ns/pid";
-    if (::stat(ns.c_str(), &namespace_info) == 0 && namespace_info.st_ino == init_namespace.st_ino &&
-        namespace_info.st_dev == init_namespace.st_dev) {
-      ::kill(static_cast<pid_t>(pid), signal);
-    }
-  }
-  ::closedir(proc);
+  SANDBOX_ASSIGN_OR_RETURN(std::vector<pid_t> pids, Processes());
+  for (pid_t pid : pids) ::kill(pid, signal);
   return Status::Ok();
 }
 

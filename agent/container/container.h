@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "agent/container/rootfs_mount.h"
 #include "agent/process_stdio.h"
@@ -47,6 +48,8 @@ class Container {
   Status Start();
   // `all`: every process of the container (its pid namespace), not just init.
   Status Signal(int signal, bool all);
+  // Every process of the container's pid namespace (init first).
+  Result<std::vector<pid_t>> Processes();
   // Blocks until the init exits; the shell-style status (128+n for signal n).
   int Wait();
   State state();

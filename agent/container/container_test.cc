@@ -209,6 +209,16 @@ TEST_F(ContainerTest, SignalsOneOrAllProcesses) {
   ASSERT_TRUE(Call("StartContainer", "sleeper").ok());
   ASSERT_TRUE(WaitForSignal("up"));
   EXPECT_EQ(Call("RemoveContainer", "sleeper").code(), StatusCode::kFailedPrecondition) << "still running";
+  v1::ContainerRequest list;
+  list.set_container_id("sleeper");
+  auto listed = client_->Call(kAgentService, "ListProcesses", list.SerializeAsString());
+  v1::ListProcessesResponse processes;
+  ASSERT_TRUE(listed.ok() && processes.ParseFromString(*listed)) << listed.status().message();
+  ASSERT_EQ(processes.processes_size(), 3);  // the shell and its two sleeps
+  EXPECT_NE(processes.processes(0).command().find("/bin/sh -c sleep 1000"), std::string::npos)
+      << processes.processes(0).command();
+  EXPECT_EQ(processes.processes(1).command(), "sleep 1000");
+  EXPECT_EQ(processes.processes(2).uid(), 0u);
   ASSERT_TRUE(Signal("sleeper", SIGKILL, /*all=*/true).ok());
   EXPECT_EQ(Wait("sleeper"), 128 + SIGKILL);
   EXPECT_TRUE(Call("RemoveContainer", "sleeper").ok());

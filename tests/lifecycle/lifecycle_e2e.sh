@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# e2e test of the OCI lifecycle on real microVMs (through the test host where
+# the machine has no hardware KVM): sandbox-rt create/start/state/kill/delete/
+# run/ps/pause/resume with a busybox bundle, each state and output asserted,
+# runc run of the same bundles as a peer, the failure paths, and at the end
+# nothing left behind (state dirs, sandbox-vmm or monitor processes, mounts).
+#   lifecycle_e2e.sh SANDBOX_RT SANDBOX_VMM SANDBOX_AGENT
+set -euo pipefail
+rt=$(realpath "${1:?usage: lifecycle_e2e.sh SANDBOX_RT SANDBOX_VMM SANDBOX_AGENT}")
+vmm=$(realpath "${2:?}") agent=$(realpath "${3:?}")
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d /tmp/lifecycle-e2e.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+guest=$("$repo/scripts/install-guest.sh" "$agent" "$work/guest")
+rootfs="$work/rootfs"
+mkdir -p "$rootfs/bin" "$rootfs/proc" "$rootfs/dev" "$rootfs/sys" "$rootfs/tmp" "$rootfs/etc" "$rootfs/work"
+cp /bin/busybox "$rootfs/bin/busybox"
+for applet in $(/bin/busybox --list); do [ "$applet" = busybox ] || ln -s busybox "$rootfs/bin/$applet"; done
+echo "root:x:0:0:root:/:/bin/sh" > "$rootfs/etc/passwd"
+
+# bundle NAME SCRIPT [python statements editing `c`]: a bundle whose process runs SCRIPT.
+bundle() {
+  local name=$1 script=$2 edit=${3:-}
+  mkdir -p "$work/$name"
+  (cd "$work/$name" && "$rt" spec)
+  python3 - "$work/$name/config.json" "$rootfs" "$script" "$edit" <<'PY'
+import json, sys
+path, rootfs, script, edit = sys.argv[1:]
+c = json.load(open(path))
+c["root"] = {"path": rootfs, "readonly": False}
+c["process"]["terminal"] = False
+c["process"]["args"] = ["/bin/sh", "-c", script]
+c["linux"].pop("resources", None)
+exec(edit)
+json.dump(c, open(path, "w"), indent=1)
+PY
+}
+bundle hello 'echo hello from a microVM; echo to stderr >&2; exit 3'
+bundle true '/bin/true'
+bundle cat 'cat'
+bundle env 'echo "$GREETING|$(pwd)|$(id -u):$(id -g)|$(id -G)|$(umask)"' \
+  'c["process"]["env"] += ["GREETING=hi there"]; c["process"]["cwd"] = "/work"; c["process"]["user"] = {"uid": 1000, "gid": 1000, "additionalGids": [10, 20], "umask": 18}'
+bundle readonly 'if touch /probe 2>/dev/null; then echo writable; else echo read-only; fi; grep -c " /dev/shm tmpfs " /proc/mounts' \
+  'c["root"]["readonly"] = True'
+bundle writable 'echo data > /probe && cat /probe && hostname'  'c["hostname"] = "sandboxed"'
+bundle sleeper 'echo ready; sleep 1000 & sleep 1000; wait'
+bundle counter 'while true; do sleep 0.1; done'
+printf '{"ociVersion": "1.2.0", "process": ' > "$work/broken.json"
+mkdir -p "$work/broken" && cp "$work/broken.json" "$work/broken/config.json"
+head -c $((1 << 20)) /dev/urandom > "$work/random.bin"
+
+cat > "$work/inner.sh" <<INNER
+set -u
+export SANDBOX_RT_GUEST_DIR="$guest" SANDBOX_RT_VMM="$vmm"
+rt="$rt"
+work="$work"
+root=/run/sandbox-rt-e2e
+INNER
+cat >> "$work/inner.sh" <<'INNER'
+failures=0
+check() {  # check NAME EXPECTED ACTUAL
+  if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: expected [$2], got [$3]"; failures=$((failures + 1)); fi
+}
+state_of() { "$rt" --root "$root" state "$1" 2>&1 | sed -n 's/.*"status": *"\([a-z]*\)".*/\1/p'; }
+sb() { "$rt" --root "$root" "$@"; }
+
+# 1. run: stdout, stderr, exit code; and runc with the same bundle.
+cd "$work/hello"
+sb run hello1 > "$work/hello.out" 2> "$work/hello.err"; check "run exit code" 3 $?
+check "run stdout" "hello from a microVM" "$(cat "$work/hello.out")"
+check "run stderr" "to stderr" "$(grep -v '^\[' "$work/hello.err")"
+runc --root /run/runc-e2e run runc-hello > "$work/runc-hello.out" 2>/dev/null; check "runc exit code" 3 $?
+check "runc stdout = ours" "$(cat "$work/runc-hello.out")" "$(cat "$work/hello.out")"
+
+cd "$work/true"; sb run true1 < /dev/null; check "run /bin/true" 0 $?
+
+# 2. 1 MiB of random bytes through stdin and back.
+cd "$work/cat"
+sb run cat1 < "$work/random.bin" > "$work/random.out"; check "stdin round trip exit" 0 $?
+cmp -s "$work/random.bin" "$work/random.out"; check "stdin round trip bytes" 0 $?
+runc --root /run/runc-e2e run runc-cat < "$work/random.bin" > "$work/runc-random.out"
+cmp -s "$work/random.bin" "$work/runc-random.out"; check "runc stdin round trip" 0 $?
+
+# 3. env, cwd, user, groups, umask; readonly root; tmpfs; hostname; writable overlay.
+cd "$work/env"; ours=$(sb run env1 < /dev/null); check "env/cwd/user exit" 0 $?
+check "env/cwd/user" "hi there|/work|1000:1000|1000 10 20|0022" "$ours"
+theirs=$(runc --root /run/runc-e2e run runc-env < /dev/null); check "runc env/cwd/user = ours" "$theirs" "$ours"
+cd "$work/readonly"; check "readonly root + /dev/shm tmpfs" "read-only
+1" "$(sb run ro1 < /dev/null)"
+cd "$work/writable"; check "writable overlay + hostname" "data
+sandboxed" "$(sb run rw1 < /dev/null)"
+
+# 4. create / start / state / ps / kill / delete, each state asserted.
+cd "$work/sleeper"
+mkfifo "$work/sleeper.fifo"
+sb create --pid-file "$work/sleeper.pid" s1 > "$work/sleeper.fifo" 2> "$work/sleeper.err" < /dev/null &
+create_pid=$!
+exec 7< "$work/sleeper.fifo"
+wait $create_pid; check "create exit" 0 $?
+check "state after create" created "$(state_of s1)"
+pid=$(cat "$work/sleeper.pid")
+kill -0 "$pid" 2>/dev/null; check "pid from --pid-file is alive" 0 $?
+sb start s1; check "start exit" 0 $?
+read -r -t 120 line <&7; check "container output after start" ready "$line"
+check "state after start" running "$(state_of s1)"
+check "ps lists the shell and two sleeps" 3 "$(sb ps s1 | tail -n +2 | wc -l)"
+sb start s1 2>/dev/null; check "start twice fails" 1 $?
+sb delete s1 2>/dev/null; check "delete of a running container fails" 1 $?
+sb kill s1 KILL; check "kill exit" 0 $?
+cat <&7 > /dev/null  # EOF once the container's stdout closes
+exec 7<&-
+# Blocks until process $1 is gone (a pidfd: no polling), at most 60 s.
+wait_gone() {
+  python3 -c 'import os, select, sys
+try:
+    fd = os.pidfd_open(int(sys.argv[1]))
+except ProcessLookupError:
+    sys.exit(0)
+sys.exit(0 if select.select([fd], [], [], 60)[0] else 1)' "$1"
+}
+wait_gone "$pid"; check "monitor exits with the container" 0 $?
+check "state after kill" stopped "$(state_of s1)"
+sb delete s1; check "delete exit" 0 $?
+[ -e "$root/s1" ]; check "state dir removed" 1 $?
+sb state s1 > /dev/null 2>&1; check "state of a deleted container fails" 1 $?
+
+# 5. run -d, pause / resume (the VM's vCPUs stop), kill --all, exit code 137 via run.
+cd "$work/counter"
+sb run -d c1 < /dev/null > /dev/null; check "run -d exit" 0 $?
+check "state after run -d" running "$(state_of c1)"
+sb pause c1; check "pause exit" 0 $?
+check "state after pause" paused "$(state_of c1)"
+sb resume c1; check "resume exit" 0 $?
+check "state after resume" running "$(state_of c1)"
+sb kill --all c1 KILL; check "kill --all exit" 0 $?
+sb delete --force c1; check "delete --force" 0 $?
+[ -e "$root/c1" ]; check "run -d state dir removed" 1 $?
+cd "$work/sleeper"
+mkfifo "$work/run137.fifo"
+sb run r137 > "$work/run137.fifo" < /dev/null &
+run_pid=$!
+read -r -t 120 line < "$work/run137.fifo"
+check "run r137 started" ready "$line"
+sb kill r137 KILL
+wait $run_pid; check "run exit code after SIGKILL" 137 $?
+
+# 6. failure paths leave nothing behind.
+cd "$work/broken"
+sb create bad1 2> "$work/bad1.err"; check "malformed config.json fails" 1 $?
+grep -q "config.json" "$work/bad1.err"; check "malformed config.json error names the file" 0 $?
+[ -e "$root/bad1" ]; check "malformed config.json leaves no state" 1 $?
+cd "$work/hello"
+SANDBOX_RT_GUEST_DIR=/nonexistent sb create bad2 2> "$work/bad2.err"; check "missing guest kernel fails" 1 $?
+grep -q "guest kernel /nonexistent/vmlinux does not exist" "$work/bad2.err"; check "missing kernel error names it" 0 $?
+[ -e "$root/bad2" ]; check "missing kernel leaves no state" 1 $?
+cd "$work/sleeper"
+sb run -d k9 < /dev/null > /dev/null; check "run -d k9" 0 $?
+kill -9 "$(cut -d' ' -f1 "$root/k9/vmm.pid")"
+wait_gone "$(sb state k9 | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')"
+check "state after the VMM was killed" stopped "$(state_of k9)"
+sb delete k9; check "delete after the VMM was killed" 0 $?
+
+# 7. nothing left: no state, no sandbox-vmm or monitor, no mounts, no sockets.
+check "no containers left" "" "$(ls "$root")"
+check "no sandbox-vmm left" "" "$(pgrep -x sandbox-vmm)"
+check "no monitor left" "" "$(pgrep -f 'sandbox-rt __monitor')"
+check "no mounts left" "" "$(grep "$root" /proc/mounts)"
+echo "failures: $failures"
+[ "$failures" -eq 0 ]
+INNER
+"$repo/tests/testhost/run.sh" --timeout 1500 --mem 3072 -- bash "$work/inner.sh"
