@@ -34,6 +34,18 @@ constexpr auto kOutputDrainLimit = std::chrono::seconds(5);
 
 void Log(const std::string& message) { std::fprintf(stderr, "sandbox-rt monitor: %s\n", message.c_str()); }
 
+// "phase NAME +MS" lines in monitor.log: the benchmark's time breakdown.
+class PhaseLog {
+ public:
+  void Mark(const char* phase) {
+    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start_);
+    std::fprintf(stderr, "sandbox-rt monitor: phase %s +%lld ms\n", phase, static_cast<long long>(elapsed.count()));
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
 Result<MonitorPlan> ReadMonitorPlan(const std::string& path) {
   SANDBOX_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   try {
@@ -150,6 +162,7 @@ class Monitor {
   std::unique_ptr<AgentClient> agent_;
   std::array<UniqueFd, 3> listeners_;
   std::array<UniqueFd, 3> streams_;
+  PhaseLog phases_;
 };
 
 Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
@@ -159,6 +172,7 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
     SANDBOX_ASSIGN_OR_RETURN(listeners_[stream], ListenUnix(files_.vsock + "_" + std::to_string(ports[stream])));
   }
   SANDBOX_ASSIGN_OR_RETURN(vmm_pid_, SpawnVmm(plan_.vmm, files_));
+  phases_.Mark("vmm-started");
   vmm_pidfd_.Reset(static_cast<int>(::syscall(SYS_pidfd_open, vmm_pid_, 0)));
   const std::optional<uint64_t> start = ProcessStartTime(vmm_pid_);
   SANDBOX_RETURN_IF_ERROR(
@@ -184,6 +198,7 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
                          ConsoleTail(files_.console));
     }
   }
+  phases_.Mark("agent-ready");
   SANDBOX_ASSIGN_OR_RETURN(std::string config_json, ReadFile(files_.container_config));
   SANDBOX_RETURN_IF_ERROR(agent_->CreateContainer({.id = plan_.id,
                                                    .config_json = config_json,
@@ -201,6 +216,7 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
     listeners_[stream].Reset();
     (void)::unlink((files_.vsock + "_" + std::to_string(ports[stream])).c_str());
   }
+  phases_.Mark("container-created");
   return Status::Ok();
 }
 
@@ -248,6 +264,7 @@ int Monitor::Supervise(std::array<UniqueFd, 3>& caller_stdio) {
     status = StatusForLostVm(vmm_status);
     Log("the VM ended before the container did" + ConsoleTail(files_.console));
   }
+  phases_.Mark("container-exited");
   if (!output.WaitAll(kOutputDrainLimit)) stop.Set();
   (void)WriteFileAtomic(files_.exit_status, std::to_string(status), 0600);
   return status;
@@ -257,10 +274,14 @@ void Monitor::Teardown() {
   if (vmm_pid_ <= 0) return;
   // Ask the guest to power off; kill the VMM if it does not end in time.
   if (agent_) (void)agent_->DestroySandbox(std::chrono::seconds(2));
+  // The agent powers off once the connection that asked is closed (so the
+  // answer got out first).
+  agent_.reset();
   pollfd ended{vmm_pidfd_.get(), POLLIN, 0};
   if (!vmm_pidfd_.valid() || ::poll(&ended, 1, 10'000) != 1) ::kill(vmm_pid_, SIGKILL);
   ::waitpid(vmm_pid_, nullptr, 0);
   vmm_pid_ = -1;
+  phases_.Mark("vm-ended");
 }
 
 }  // namespace

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Benchmark (label bench): `sandbox-rt run` of a /bin/true bundle against
+# `runc run` and `crun run` of the same bundle, N runs each, side by side in
+# one test-host session; prints the medians and the ratios, and the breakdown
+# of sandbox-rt's time (image build, VMM start, guest boot to agent ready,
+# container create, start, run to exit, teardown, delete). Asserts nothing
+# about speed; fails only when a run fails.
+#   run_bench.sh SANDBOX_RT SANDBOX_VMM SANDBOX_AGENT [N]
+set -euo pipefail
+rt=$(realpath "${1:?usage: run_bench.sh SANDBOX_RT SANDBOX_VMM SANDBOX_AGENT [N]}")
+vmm=$(realpath "${2:?}") agent=$(realpath "${3:?}") runs=${4:-5}
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d /tmp/lifecycle-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+guest=$("$repo/scripts/install-guest.sh" "$agent" "$work/guest")
+mkdir -p "$work/bundle/rootfs/bin" "$work/bundle/rootfs/proc" "$work/bundle/rootfs/dev" "$work/bundle/rootfs/sys"
+cp /bin/busybox "$work/bundle/rootfs/bin/busybox"
+ln -s busybox "$work/bundle/rootfs/bin/true"
+(cd "$work/bundle" && "$rt" spec)
+python3 - "$work/bundle/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["/bin/true"]
+c["linux"].pop("resources", None)
+json.dump(c, open(sys.argv[1], "w"), indent=1)
+PY
+
+cat > "$work/bench.py" <<'PY'
+import os, re, select, statistics, subprocess, sys, time
+rt, work, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+bundle = work + "/bundle"
+root = "/run/sandbox-rt-bench"
+
+def timed(argv):
+    start = time.monotonic()
+    done = subprocess.run(argv, cwd=bundle, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    elapsed = (time.monotonic() - start) * 1000
+    if done.returncode != 0:
+        sys.exit(f"bench: {' '.join(argv)} failed ({done.returncode}): {done.stderr}")
+    return elapsed
+
+peers = {
+    "sandbox-rt": lambda i: [rt, "--root", root, "run", f"bench-{i}"],
+    "runc": lambda i: ["runc", "--root", "/run/runc-bench", "run", f"bench-{i}"],
+    "crun": lambda i: ["crun", "--root", "/run/crun-bench", "run", f"bench-{i}"],
+}
+medians = {}
+for name, argv in peers.items():
+    times = [timed(argv(i)) for i in range(runs)]
+    medians[name] = statistics.median(times)
+    print(f"{name:10s} run /bin/true: median {medians[name]:8.1f} ms  (N={runs}: " +
+          ", ".join(f"{t:.0f}" for t in times) + ")")
+print(f"ratio sandbox-rt/runc: {medians['sandbox-rt'] / medians['runc']:.1f}")
+print(f"ratio sandbox-rt/crun: {medians['sandbox-rt'] / medians['crun']:.1f}")
+
+# Breakdown: create, start, the monitor's phases, delete.
+image = timed(["mkfs.erofs", "--quiet", work + "/probe.img", bundle + "/rootfs"])
+os.unlink(work + "/probe.img")
+create = timed([rt, "--root", root, "create", "--pid-file", work + "/pid", "parts"])
+monitor = int(open(work + "/pid").read())
+start = timed([rt, "--root", root, "start", "parts"])
+try:
+    fd = os.pidfd_open(monitor)
+    select.select([fd], [], [], 120)
+except ProcessLookupError:
+    pass
+log = open(f"{root}/parts/monitor.log").read()
+phase = {m.group(1): int(m.group(2)) for m in re.finditer(r"phase (\S+) \+(\d+) ms", log)}
+delete = timed([rt, "--root", root, "delete", "parts"])
+print("sandbox-rt breakdown (ms):")
+print(f"  rootfs image (mkfs.erofs)       {image:8.1f}")
+print(f"  create (CLI, total)             {create:8.1f}")
+print(f"    VMM started                   {phase['vmm-started']:8d}")
+print(f"    guest boot to agent ready     {phase['agent-ready'] - phase['vmm-started']:8d}")
+print(f"    container created in guest    {phase['container-created'] - phase['agent-ready']:8d}")
+print(f"  start (CLI)                     {start:8.1f}")
+print(f"  teardown (DestroySandbox->exit) {phase['vm-ended'] - phase['container-exited']:8d}")
+print(f"  delete (CLI)                    {delete:8.1f}")
+PY
+cat > "$work/inner.sh" <<INNER
+export SANDBOX_RT_GUEST_DIR="$guest" SANDBOX_RT_VMM="$vmm"
+exec python3 -u "$work/bench.py" "$rt" "$work" "$runs"
+INNER
+"$repo/tests/testhost/run.sh" --timeout 1500 --mem 3072 -- bash "$work/inner.sh"
