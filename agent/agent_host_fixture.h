@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <vector>
 
 #include "agent/listener.h"
 #include "common/base/temp_dir.h"
@@ -26,8 +27,12 @@ class AgentHostModeTest : public ::testing::Test {
     if (agent_ == 0) {
       ::dup2(log_pipe[1], 2);
       std::string listen = "unix:" + socket_;
-      ::execl(SANDBOX_AGENT_BINARY, "sandbox-agent", "--listen", listen.c_str(), "--host-socket-prefix",
-              host_prefix_.c_str(), nullptr);
+      std::vector<std::string> args = {"sandbox-agent", "--listen", listen, "--host-socket-prefix", host_prefix_};
+      args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+      std::vector<char*> argv;
+      for (std::string& arg : args) argv.push_back(arg.data());
+      argv.push_back(nullptr);
+      ::execv(SANDBOX_AGENT_BINARY, argv.data());
       ::_exit(127);
     }
     ::close(log_pipe[1]);
@@ -56,6 +61,8 @@ class AgentHostModeTest : public ::testing::Test {
   const std::string socket_ = temp_.path() + "/agent.sock";
   // Host stdio port P is the Unix socket <host_prefix_>_P (sandbox-vmm's hybrid vsock naming).
   const std::string host_prefix_ = temp_.path() + "/host";
+  // More sandbox-agent flags, set by a derived fixture before SetUp().
+  std::vector<std::string> extra_args_;
   pid_t agent_ = -1;
   UniqueFd log_;
   UniqueFd connection_;

@@ -111,6 +111,7 @@ void AgentService::RegisterContainerCalls(ttrpc::Server& server) {
                                             .rootfs_fstype = fstype,
                                             .no_pivot = request.no_pivot(),
                                             .work_dir = options_.work_dir,
+                                            .cgroup_root = options_.cgroup_root,
                                             .stdio = nullptr};
                     Result<std::unique_ptr<ProcessStdio>> stdio =
                         ProcessStdio::Open({.stdin_port = request.io().stdin_port(),
@@ -173,6 +174,31 @@ void AgentService::RegisterContainerCalls(ttrpc::Server& server) {
                           info->set_uid(details->uid);
                           info->set_command(details->command);
                         }
+                        return response;
+                      }));
+  auto freeze = [this](bool frozen) {
+    return Unary<v1::ContainerRequest, Empty>([this, frozen](const v1::ContainerRequest& request) -> Result<Empty> {
+      SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));
+      if (!container) return FailedPrecondition("container is still being created");
+      SANDBOX_RETURN_IF_ERROR(container->Freeze(frozen));
+      return Empty();
+    });
+  };
+  server.Register(kAgentService, "PauseContainer", freeze(true));
+  server.Register(kAgentService, "ResumeContainer", freeze(false));
+  server.Register(kAgentService, "StatsContainer",
+                  Unary<v1::ContainerRequest, StatsContainerResponse>(
+                      [this](const v1::ContainerRequest& request) -> Result<StatsContainerResponse> {
+                        SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));
+                        if (!container) return FailedPrecondition("container is still being created");
+                        SANDBOX_ASSIGN_OR_RETURN(CgroupStats stats, container->Stats());
+                        StatsContainerResponse response;
+                        response.set_cpu_usage_ns(stats.cpu_usage_ns);
+                        response.set_memory_usage_bytes(stats.memory_usage_bytes);
+                        response.set_memory_limit_bytes(stats.memory_limit_bytes);
+                        response.set_pids_current(stats.pids_current);
+                        response.set_io_read_bytes(stats.io_read_bytes);
+                        response.set_io_write_bytes(stats.io_write_bytes);
                         return response;
                       }));
   server.Register(kAgentService, "RemoveContainer",

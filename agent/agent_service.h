@@ -22,6 +22,8 @@ struct AgentOptions {
   std::string host_socket_prefix;
   // Where block-device rootfs are mounted, one directory per container.
   std::string work_dir = "/run/sandbox-agent/containers";
+  // cgroup2 mount for container cgroups; empty: none (host test mode default).
+  std::string cgroup_root;
 };
 
 class AgentService {

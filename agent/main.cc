@@ -38,6 +38,9 @@ int main(int argc, char** argv) {
                  "vsock does");
   std::string work_dir = "/run/sandbox-agent/containers";
   app.add_option("--work-dir", work_dir, "where block-device rootfs are mounted")->capture_default_str();
+  std::string cgroup_root;
+  app.add_option("--cgroup-root", cgroup_root,
+                 "cgroup2 mount for container cgroups (default: /sys/fs/cgroup as PID 1, none in host test mode)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -46,6 +49,7 @@ int main(int argc, char** argv) {
 
   // Stdio relays see a vanished reader as a write error, not a signal.
   ::signal(SIGPIPE, SIG_IGN);
+  if (pid1 && cgroup_root.empty()) cgroup_root = "/sys/fs/cgroup";
   agent::ProcessTable processes;
   agent::StartReaper(processes, pid1);
   if (pid1) {
@@ -63,7 +67,8 @@ int main(int argc, char** argv) {
   agent::AgentService service({.pid1 = pid1, .agent_binary = self_length > 0 ? std::string(self, self_length)
                                                                             : std::string("/proc/self/exe"),
                                .host_socket_prefix = host_socket_prefix,
-                               .work_dir = work_dir},
+                               .work_dir = work_dir,
+                               .cgroup_root = cgroup_root},
                               processes);
   ttrpc::Server server;
   service.RegisterOn(server);

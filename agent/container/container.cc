@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <array>
@@ -23,7 +24,21 @@
 namespace sandbox::agent {
 namespace {
 
-constexpr size_t kCloneStackSize = 64 * 1024;
+// struct clone_args of <linux/sched.h> (which clashes with glibc's <sched.h>).
+struct CloneArgs {
+  uint64_t flags;
+  uint64_t pidfd;
+  uint64_t child_tid;
+  uint64_t parent_tid;
+  uint64_t exit_signal;
+  uint64_t stack;
+  uint64_t stack_size;
+  uint64_t tls;
+  uint64_t set_tid;
+  uint64_t set_tid_size;
+  uint64_t cgroup;
+};
+constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;
 
 // What the cloned child needs, prepared before clone(): between clone and
 // exec in a multi-threaded parent only async-signal-safe calls are allowed.
@@ -34,7 +49,7 @@ struct CloneArguments {
   char* const* argv;
 };
 
-int ExecInit(void* raw) {
+[[noreturn]] void ExecInit(void* raw) {
   const auto* arguments = static_cast<CloneArguments*>(raw);
   for (int fd = 0; fd < 3; ++fd) {
     if (arguments->stdio[fd] >= 0 && ::dup2(arguments->stdio[fd], fd) < 0) ::_exit(126);
@@ -60,6 +75,14 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
   if (!errors.empty()) return oci::FieldErrorsToStatus("config.json", errors);
   SANDBOX_RETURN_IF_ERROR(CheckAgentSupports(spec));
   SANDBOX_ASSIGN_OR_RETURN(NamespacePlan namespaces, PlanNamespaces(*spec.linux->namespaces));
+  std::unique_ptr<Cgroup> cgroup;
+  if (!request.cgroup_root.empty()) {
+    SANDBOX_ASSIGN_OR_RETURN(std::string cgroup_path, CgroupPathFor(spec, request.id));
+    SANDBOX_ASSIGN_OR_RETURN(cgroup, Cgroup::Create(request.cgroup_root, cgroup_path, spec));
+  } else if ((spec.linux->resources && HasResources(*spec.linux->resources)) || spec.linux->cgroups_path) {
+    return Unimplemented("linux.resources/cgroupsPath: this agent has no cgroup v2 root (host test mode without "
+                         "--cgroup-root)");
+  }
   std::unique_ptr<RootfsMount> rootfs_mount;
   if (!request.rootfs_fstype.empty() && request.rootfs_fstype != "dir") {
     SANDBOX_RETURN_IF_ERROR(MakeDirs(request.work_dir, 0700));
@@ -83,18 +106,26 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
   const std::array<int, 3> no_stdio = {-1, -1, -1};
   CloneArguments arguments{theirs.get(), request.stdio ? request.stdio->child_fds() : no_stdio, agent_binary.c_str(),
                            argv};
-  void* stack = ::mmap(nullptr, kCloneStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED) return ErrnoStatus("mmap", "clone stack");
+  // clone3 without CLONE_VM behaves like fork (the child runs on a copy of
+  // this stack); CLONE_INTO_CGROUP places it in its cgroup before it runs,
+  // so a new cgroup namespace is rooted at the container's cgroup.
+  CloneArgs clone_args{};
+  clone_args.flags = namespaces.clone_flags;
+  clone_args.exit_signal = SIGCHLD;
+  if (cgroup) {
+    clone_args.flags |= kCloneIntoCgroup;
+    clone_args.cgroup = static_cast<uint64_t>(cgroup->fd());
+  }
   const pid_t pid = processes.SpawnTracked([&] {
-    return ::clone(ExecInit, static_cast<char*>(stack) + kCloneStackSize,
-                   static_cast<int>(namespaces.clone_flags) | SIGCHLD, &arguments);
+    const long child = ::syscall(SYS_clone3, &clone_args, sizeof(clone_args));
+    if (child == 0) ExecInit(&arguments);  // never returns
+    return static_cast<pid_t>(child);
   });
-  const int clone_errno = errno;
-  ::munmap(stack, kCloneStackSize);
-  if (pid < 0) return ErrnoStatus("clone", "container " + request.id, clone_errno);
+  if (pid < 0) return ErrnoStatus("clone3", "container " + request.id);
   theirs.Reset();
 
   std::unique_ptr<Container> container(new Container(request.id, pid, std::move(ours), processes));
+  container->cgroup_ = std::move(cgroup);
   container->rootfs_ = std::move(rootfs_mount);
   container->stdio_ = std::move(request.stdio);
   if (container->stdio_) container->stdio_->StartRelays();
@@ -168,6 +199,17 @@ Status Container::Signal(int signal, bool all) {
   SANDBOX_ASSIGN_OR_RETURN(std::vector<pid_t> pids, Processes());
   for (pid_t pid : pids) ::kill(pid, signal);
   return Status::Ok();
+}
+
+Status Container::Freeze(bool frozen) {
+  if (!cgroup_) return FailedPrecondition("container " + id_ + " has no cgroup to freeze");
+  if (processes_.ExitStatus(pid_)) return FailedPrecondition("container " + id_ + " has stopped");
+  return cgroup_->Freeze(frozen);
+}
+
+Result<CgroupStats> Container::Stats() {
+  if (!cgroup_) return FailedPrecondition("container " + id_ + " has no cgroup to read statistics from");
+  return cgroup_->Stats();
 }
 
 int Container::Wait() { return ShellExitStatus(processes_.Wait(pid_)); }

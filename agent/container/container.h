@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/container/cgroup.h"
 #include "agent/container/rootfs_mount.h"
 #include "agent/process_stdio.h"
 #include "agent/process_table.h"
@@ -26,6 +27,8 @@ struct ContainerOptions {
   std::string rootfs_fstype;
   bool no_pivot = false;
   std::string work_dir = "/run/sandbox-agent/containers";
+  // A cgroup2 mount for the container's cgroup; empty: none (host test mode).
+  std::string cgroup_root;
   // Connected to the init's stdio; null: /dev/null in, the agent's out.
   std::unique_ptr<ProcessStdio> stdio;
 };
@@ -48,6 +51,9 @@ class Container {
   Status Start();
   // `all`: every process of the container (its pid namespace), not just init.
   Status Signal(int signal, bool all);
+  // cgroup.freeze; kFailedPrecondition without a cgroup.
+  Status Freeze(bool frozen);
+  Result<CgroupStats> Stats();
   // Every process of the container's pid namespace (init first).
   Result<std::vector<pid_t>> Processes();
   // Blocks until the init exits; the shell-style status (128+n for signal n).
@@ -61,6 +67,7 @@ class Container {
       : id_(std::move(id)), pid_(pid), channel_(std::move(channel)), processes_(processes) {}
 
   // Declared first: destroyed last, after the init is killed and reaped.
+  std::unique_ptr<Cgroup> cgroup_;
   std::unique_ptr<RootfsMount> rootfs_;
   std::unique_ptr<ProcessStdio> stdio_;
   std::string id_;

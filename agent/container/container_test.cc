@@ -347,5 +347,89 @@ TEST_F(ContainerTest, AHostPortNobodyListensOnIsAClearError) {
   EXPECT_EQ(RunContainer("deaf", Config("exit 0")), 0);  // the id is free again
 }
 
+// Containers with a cgroup: the agent gets the host's cgroup2 mount as its
+// cgroup root (these hybrid hosts have one without controllers, enough for
+// the device filter, the freezer and cpu.stat; limits that need controllers
+// are tested in the guest by the lifecycle e2e).
+std::string HostCgroup2Mount() {
+  std::istringstream mounts(ReadFile("/proc/self/mounts").value_or(""));
+  for (std::string line; std::getline(mounts, line);) {
+    std::istringstream fields(line);
+    std::string source, target, type;
+    fields >> source >> target >> type;
+    if (type == "cgroup2") return target;
+  }
+  return "";
+}
+
+class CgroupContainerTest : public ContainerTest {
+ protected:
+  void SetUp() override {
+    cgroup_root_ = HostCgroup2Mount();
+    ASSERT_FALSE(cgroup_root_.empty()) << "no cgroup2 mount on this host";
+    extra_args_ = {"--cgroup-root", cgroup_root_};
+    ContainerTest::SetUp();
+  }
+  void TearDown() override {
+    ContainerTest::TearDown();
+    ::rmdir((cgroup_root_ + "/" + parent_).c_str());
+  }
+  json CgroupConfig(const std::string& script) {
+    json config = Config(script);
+    config["linux"]["cgroupsPath"] = "/" + parent_ + "/" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    config["linux"]["namespaces"].push_back({{"type", "cgroup"}});
+    config["process"]["capabilities"] = {{"bounding", {"CAP_MKNOD"}}, {"effective", {"CAP_MKNOD"}}, {"permitted", {"CAP_MKNOD"}}};
+    return config;
+  }
+  std::string cgroup_root_;
+  const std::string parent_ = "sandbox-agent-test-" + std::to_string(::getpid());
+};
+
+TEST_F(CgroupContainerTest, DeviceRulesAreEnforcedByTheBpfFilter) {
+  const std::string probe =
+      "mknod /tmp/mem c 1 1 2>/dev/null && echo mknod-allowed > /out/mknod || echo mknod-denied > /out/mknod; "
+      "echo x > /dev/null && echo null-ok > /out/null; grep ^0:: /proc/self/cgroup > /out/cgroup";
+  json denied = CgroupConfig(probe);
+  denied["linux"]["resources"] = {{"devices", {{{"allow", false}, {"access", "rwm"}}}}};
+  EXPECT_EQ(RunContainer("denied", denied), 0);
+  EXPECT_EQ(Out("mknod"), "mknod-denied\n");
+  EXPECT_EQ(Out("null"), "null-ok\n");  // default devices stay allowed, as with runc
+  EXPECT_EQ(Out("cgroup"), "0::/\n");    // a cgroup namespace rooted at the container's cgroup
+  EXPECT_EQ(RunContainer("allowed", CgroupConfig(probe)), 0);
+  EXPECT_EQ(Out("mknod"), "mknod-allowed\n");  // no device rules, no filter
+  // Removing the containers removed their cgroups.
+  EXPECT_FALSE(PathExists(cgroup_root_ + "/" + parent_ + "/DeviceRulesAreEnforcedByTheBpfFilter"));
+}
+
+TEST_F(CgroupContainerTest, PauseFreezesTheCgroupAndStatsReadIt) {
+  MakeSignalFifo("up");
+  ASSERT_TRUE(Create("frozen", CgroupConfig("echo up > /out/up; while true; do :; done")).ok());
+  ASSERT_TRUE(Call("StartContainer", "frozen").ok());
+  ASSERT_TRUE(WaitForSignal("up"));
+  const std::string cgroup = cgroup_root_ + "/" + parent_ + "/PauseFreezesTheCgroupAndStatsReadIt";
+  ASSERT_TRUE(Call("PauseContainer", "frozen").ok());
+  EXPECT_NE(ReadFile(cgroup + "/cgroup.events").value_or("").find("frozen 1"), std::string::npos);
+  ASSERT_TRUE(Call("ResumeContainer", "frozen").ok());
+  EXPECT_NE(ReadFile(cgroup + "/cgroup.events").value_or("").find("frozen 0"), std::string::npos);
+  v1::ContainerRequest request;
+  request.set_container_id("frozen");
+  auto reply = client_->Call(kAgentService, "StatsContainer", request.SerializeAsString());
+  v1::StatsContainerResponse stats;
+  ASSERT_TRUE(reply.ok() && stats.ParseFromString(*reply)) << reply.status().message();
+  EXPECT_GT(stats.cpu_usage_ns(), 0u);  // the busy loop ran in this cgroup
+  ASSERT_TRUE(Signal("frozen", SIGKILL).ok());
+  EXPECT_EQ(Wait("frozen"), 128 + SIGKILL);
+  EXPECT_TRUE(Call("RemoveContainer", "frozen").ok());
+  EXPECT_FALSE(PathExists(cgroup));
+}
+
+TEST_F(ContainerTest, LimitsWithoutACgroupRootAreRefused) {
+  json config = Config("true");
+  config["linux"]["resources"] = {{"pids", {{"limit", 10}}}};
+  const Status refused = Create("limits", config);
+  EXPECT_EQ(refused.code(), StatusCode::kUnimplemented);
+  EXPECT_NE(refused.message().find("linux.resources"), std::string::npos) << refused.message();
+}
+
 }  // namespace
 }  // namespace sandbox::agent

@@ -14,12 +14,12 @@ Status NotYet(const std::string& field) {
   return Unimplemented(field + ": not enforced by sandbox-agent yet; remove it or wait for the agent that does");
 }
 
+}  // namespace
+
 bool HasResources(const oci::Resources& resources) {
   return resources.devices || resources.memory || resources.cpu || resources.pids || resources.block_io ||
          resources.hugepage_limits || resources.network || resources.rdma || resources.unified;
 }
-
-}  // namespace
 
 Status CheckAgentSupports(const oci::Spec& spec) {
   if (!spec.process || !spec.process->args || spec.process->args->empty()) {
@@ -54,8 +54,6 @@ Status CheckAgentSupports(const oci::Spec& spec) {
     if (flag == CLONE_NEWPID) return NotYet("joining a pid namespace (linux.namespaces path)");
   }
   if (linux.time_offsets) return NotYet("linux.timeOffsets");
-  if (linux.resources && HasResources(*linux.resources)) return NotYet("linux.resources (cgroups)");
-  if (linux.cgroups_path) return NotYet("linux.cgroupsPath");
   if (linux.seccomp) SANDBOX_RETURN_IF_ERROR(CheckSeccomp(*linux.seccomp));
   if (linux.personality) return NotYet("linux.personality");
   if (linux.memory_policy) return NotYet("linux.memoryPolicy");

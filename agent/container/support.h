@@ -8,6 +8,9 @@
 
 namespace sandbox::agent {
 
+// Whether any cgroup limit is set.
+bool HasResources(const oci::Resources& resources);
+
 Status CheckAgentSupports(const oci::Spec& spec);
 
 }  // namespace sandbox::agent

@@ -1,0 +1,169 @@
+#include "agent/container/cgroup.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <linux/magic.h>
+
+#include <set>
+#include <sstream>
+
+#include "agent/container/cgroup_plan.h"
+#include "agent/container/device_filter.h"
+#include "common/base/file_util.h"
+
+namespace sandbox::agent {
+namespace {
+
+Status WriteCgroupFile(const std::string& path, const std::string& value) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus("open", path);
+  if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size())) {
+    return ErrnoStatus("write \"" + value + "\" to", path);
+  }
+  return Status::Ok();
+}
+
+// The value of `key` in a flat-keyed file such as cpu.stat ("key value" lines).
+uint64_t KeyedValue(const std::string& text, const std::string& key) {
+  std::istringstream lines(text);
+  for (std::string name, value; lines >> name >> value;) {
+    if (name == key) return std::strtoull(value.c_str(), nullptr, 10);
+  }
+  return 0;
+}
+
+uint64_t NumberIn(const std::string& path) {
+  Result<std::string> text = ReadFile(path);
+  if (!text.ok() || text->starts_with("max")) return 0;
+  return std::strtoull(text->c_str(), nullptr, 10);
+}
+
+}  // namespace
+
+Result<std::string> CgroupPathFor(const oci::Spec& spec, const std::string& container_id) {
+  const std::string path = spec.linux && spec.linux->cgroups_path ? *spec.linux->cgroups_path : "";
+  if (path.empty()) return "sandbox/" + container_id;
+  std::string relative;
+  if (path.find(':') != std::string::npos && path.find('/') == std::string::npos) {
+    // systemd's slice:prefix:name, as runc's systemd driver lays it out.
+    const size_t first = path.find(':');
+    const size_t second = path.find(':', first + 1);
+    if (second == std::string::npos) {
+      return InvalidArgument("linux.cgroupsPath: \"" + path + "\" is neither a path nor slice:prefix:name");
+    }
+    const std::string slice = path.substr(0, first);
+    const std::string prefix = path.substr(first + 1, second - first - 1);
+    const std::string name = path.substr(second + 1);
+    relative = (slice.empty() ? "system.slice" : slice) + "/" + (prefix.empty() ? name : prefix + "-" + name) + ".scope";
+  } else {
+    relative = path;
+  }
+  while (relative.starts_with("/")) relative.erase(0, 1);
+  std::istringstream parts(relative);
+  for (std::string part; std::getline(parts, part, '/');) {
+    if (part == "..") return InvalidArgument("linux.cgroupsPath: \"" + path + "\" must not contain ..");
+  }
+  if (relative.empty()) return InvalidArgument("linux.cgroupsPath: \"" + path + "\" names the root cgroup");
+  return relative;
+}
+
+Result<std::unique_ptr<Cgroup>> Cgroup::Create(const std::string& root, const std::string& relative_path,
+                                               const oci::Spec& spec) {
+  struct statfs fs {};
+  if (::statfs(root.c_str(), &fs) != 0 || fs.f_type != CGROUP2_SUPER_MAGIC) {
+    return FailedPrecondition("cgroup v2 is not mounted at " + root);
+  }
+  std::vector<CgroupWrite> writes;
+  const oci::Resources* resources = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
+  if (resources != nullptr) {
+    SANDBOX_ASSIGN_OR_RETURN(writes, PlanCgroupWrites(*resources));
+  }
+  std::vector<bpf_insn> device_program;
+  if (resources != nullptr && resources->devices) {
+    SANDBOX_ASSIGN_OR_RETURN(device_program, CompileDeviceFilter(EffectiveDeviceRules(spec)));
+  }
+  const std::vector<std::string> controllers = ControllersFor(writes);
+  const std::string available = ReadFile(root + "/cgroup.controllers").value_or("");
+  std::set<std::string> offered;
+  std::istringstream names(available);
+  for (std::string name; names >> name;) offered.insert(name);
+  for (const std::string& controller : controllers) {
+    if (!offered.contains(controller)) {
+      return FailedPrecondition("linux.resources: the " + controller + " controller is not available in " + root);
+    }
+  }
+  std::string enable;
+  for (const std::string& controller : controllers) enable += (enable.empty() ? "+" : " +") + controller;
+
+  // Each level down enables the controllers for the next one.
+  std::string current = root;
+  std::istringstream parts(relative_path);
+  std::vector<std::string> components;
+  for (std::string part; std::getline(parts, part, '/');) {
+    if (!part.empty()) components.push_back(part);
+  }
+  for (size_t level = 0; level < components.size(); ++level) {
+    if (!enable.empty()) SANDBOX_RETURN_IF_ERROR(WriteCgroupFile(current + "/cgroup.subtree_control", enable));
+    current += "/" + components[level];
+    if (::mkdir(current.c_str(), 0755) != 0 && errno != EEXIST) return ErrnoStatus("mkdir", current);
+  }
+  std::unique_ptr<Cgroup> cgroup(new Cgroup(current));
+  cgroup->directory_.Reset(::open(current.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!cgroup->directory_.valid()) return ErrnoStatus("open", current);
+  for (const CgroupWrite& write : writes) {
+    Status written = WriteCgroupFile(current + "/" + write.file, write.value);
+    if (!written.ok()) return InvalidArgument("linux.resources: " + written.message());
+  }
+  if (!device_program.empty()) SANDBOX_RETURN_IF_ERROR(AttachDeviceFilter(cgroup->fd(), device_program));
+  return cgroup;
+}
+
+Cgroup::~Cgroup() {
+  // Whatever is left (a process that escaped the pid namespace's end) goes first.
+  (void)WriteCgroupFile(path_ + "/cgroup.kill", "1");
+  const std::string events_path = path_ + "/cgroup.events";
+  UniqueFd events(::open(events_path.c_str(), O_RDONLY | O_CLOEXEC));
+  for (int attempt = 0; attempt < 50 && events.valid(); ++attempt) {
+    Result<std::string> text = ReadFile(events_path);
+    if (!text.ok() || text->find("populated 0") != std::string::npos) break;
+    // cgroup.events signals a change with POLLPRI.
+    pollfd change{events.get(), POLLPRI, 0};
+    (void)::poll(&change, 1, 100);
+  }
+  (void)::rmdir(path_.c_str());
+}
+
+Status Cgroup::Freeze(bool frozen) {
+  SANDBOX_RETURN_IF_ERROR(WriteCgroupFile(path_ + "/cgroup.freeze", frozen ? "1" : "0"));
+  // The write returns at once; cgroup.events says when every task got there.
+  const std::string events_path = path_ + "/cgroup.events";
+  UniqueFd events(::open(events_path.c_str(), O_RDONLY | O_CLOEXEC));
+  const std::string want = frozen ? "frozen 1" : "frozen 0";
+  for (int attempt = 0; attempt < 100 && events.valid(); ++attempt) {
+    Result<std::string> text = ReadFile(events_path);
+    if (text.ok() && text->find(want) != std::string::npos) return Status::Ok();
+    pollfd change{events.get(), POLLPRI, 0};
+    (void)::poll(&change, 1, 100);
+  }
+  return Unavailable("cgroup " + path_ + " did not reach \"" + want + "\"");
+}
+
+Result<CgroupStats> Cgroup::Stats() {
+  CgroupStats stats;
+  stats.cpu_usage_ns = KeyedValue(ReadFile(path_ + "/cpu.stat").value_or(""), "usage_usec") * 1000;
+  stats.memory_usage_bytes = NumberIn(path_ + "/memory.current");
+  stats.memory_limit_bytes = NumberIn(path_ + "/memory.max");
+  stats.pids_current = NumberIn(path_ + "/pids.current");
+  std::istringstream io(ReadFile(path_ + "/io.stat").value_or(""));
+  for (std::string token; io >> token;) {
+    if (token.starts_with("rbytes=")) stats.io_read_bytes += std::strtoull(token.c_str() + 7, nullptr, 10);
+    if (token.starts_with("wbytes=")) stats.io_write_bytes += std::strtoull(token.c_str() + 7, nullptr, 10);
+  }
+  return stats;
+}
+
+}  // namespace sandbox::agent
