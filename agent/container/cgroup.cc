@@ -14,6 +14,7 @@
 #include "agent/container/cgroup_plan.h"
 #include "agent/container/device_filter.h"
 #include "common/base/file_util.h"
+#include "common/oci/cgroups_path.h"
 
 namespace sandbox::agent {
 namespace {
@@ -45,30 +46,7 @@ uint64_t NumberIn(const std::string& path) {
 }  // namespace
 
 Result<std::string> CgroupPathFor(const oci::Spec& spec, const std::string& container_id) {
-  const std::string path = spec.linux && spec.linux->cgroups_path ? *spec.linux->cgroups_path : "";
-  if (path.empty()) return "sandbox/" + container_id;
-  std::string relative;
-  if (path.find(':') != std::string::npos && path.find('/') == std::string::npos) {
-    // systemd's slice:prefix:name, as runc's systemd driver lays it out.
-    const size_t first = path.find(':');
-    const size_t second = path.find(':', first + 1);
-    if (second == std::string::npos) {
-      return InvalidArgument("linux.cgroupsPath: \"" + path + "\" is neither a path nor slice:prefix:name");
-    }
-    const std::string slice = path.substr(0, first);
-    const std::string prefix = path.substr(first + 1, second - first - 1);
-    const std::string name = path.substr(second + 1);
-    relative = (slice.empty() ? "system.slice" : slice) + "/" + (prefix.empty() ? name : prefix + "-" + name) + ".scope";
-  } else {
-    relative = path;
-  }
-  while (relative.starts_with("/")) relative.erase(0, 1);
-  std::istringstream parts(relative);
-  for (std::string part; std::getline(parts, part, '/');) {
-    if (part == "..") return InvalidArgument("linux.cgroupsPath: \"" + path + "\" must not contain ..");
-  }
-  if (relative.empty()) return InvalidArgument("linux.cgroupsPath: \"" + path + "\" names the root cgroup");
-  return relative;
+  return oci::CgroupRelativePath(spec.linux ? spec.linux->cgroups_path : std::nullopt, "sandbox/" + container_id);
 }
 
 Result<std::unique_ptr<Cgroup>> Cgroup::Create(const std::string& root, const std::string& relative_path,

@@ -84,6 +84,16 @@ Result<std::vector<ProcessInfo>> AgentClient::ListProcesses(const std::string& i
   return processes;
 }
 
+Result<ContainerStats> AgentClient::Stats(const std::string& id) {
+  SANDBOX_ASSIGN_OR_RETURN(std::string reply, Call("StatsContainer", ContainerRequestFor(id).SerializeAsString()));
+  v1::StatsContainerResponse response;
+  if (!response.ParseFromString(reply)) return Internal("agent StatsContainer: malformed reply");
+  return ContainerStats{.cpu_usage_ns = response.cpu_usage_ns(),
+                        .memory_usage_bytes = response.memory_usage_bytes(),
+                        .memory_limit_bytes = response.memory_limit_bytes(),
+                        .pids_current = response.pids_current()};
+}
+
 Status AgentClient::DestroySandbox(std::chrono::milliseconds timeout) {
   return Call("DestroySandbox", v1::Empty().SerializeAsString(), timeout).status();
 }

@@ -38,6 +38,7 @@ class AgentClient {
   // Blocks (no deadline) until the init exits: its shell-style status.
   Result<int> Wait(const std::string& id);
   Result<std::vector<ProcessInfo>> ListProcesses(const std::string& id);
+  Result<ContainerStats> Stats(const std::string& id);
   Status DestroySandbox(std::chrono::milliseconds timeout);
 
  private:

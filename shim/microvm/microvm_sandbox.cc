@@ -12,6 +12,8 @@
 #include "common/base/subprocess.h"
 #include "common/oci/spec_json.h"
 #include "shim/microvm/agent_client.h"
+#include "common/oci/cgroups_path.h"
+#include "shim/microvm/host_cgroup.h"
 #include "shim/microvm/host_process.h"
 #include "shim/microvm/monitor.h"
 #include "shim/microvm/sandbox_files.h"
@@ -104,9 +106,6 @@ Status CheckMicroVmSupports(const oci::Spec& spec, const SandboxCreateRequest& r
                            mount.destination + "): host paths reach the guest through virtio-fs, which" + later);
     }
   }
-  if (spec.linux && spec.linux->cgroups_path && !spec.linux->cgroups_path->empty()) {
-    return Unimplemented("linux.cgroupsPath: placing the VMM in a host cgroup" + later);
-  }
   return Status::Ok();
 }
 
@@ -154,12 +153,18 @@ Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
   }
   SANDBOX_RETURN_IF_ERROR(WriteFileAtomic(files.container_config, oci::SpecToJson(spec), 0600));
   SANDBOX_RETURN_IF_ERROR(WriteFileAtomic(files.vmm_config, VmmConfigJson(config_, size, request.ref.state_dir), 0600));
+  std::vector<std::string> host_cgroups;
+  if (spec.linux && spec.linux->cgroups_path && !spec.linux->cgroups_path->empty()) {
+    SANDBOX_ASSIGN_OR_RETURN(std::string relative, oci::CgroupRelativePath(spec.linux->cgroups_path, ""));
+    host_cgroups = HostCgroupDirs(ReadFile("/proc/self/mounts").value_or(""), relative);
+  }
   SANDBOX_RETURN_IF_ERROR(WriteFileAtomic(files.monitor_plan,
                                           EncodeMonitorPlan({.id = request.ref.id,
                                                              .vmm = config_.vmm,
                                                              .rootfs_fstype = config_.rootfs_format,
                                                              .no_pivot = request.no_pivot,
-                                                             .boot_timeout_ms = config_.boot_timeout_ms}),
+                                                             .boot_timeout_ms = config_.boot_timeout_ms,
+                                                             .host_cgroups = host_cgroups}),
                                           0600));
   SANDBOX_ASSIGN_OR_RETURN(pid_t monitor, SpawnMonitor(self_binary_, request.ref.state_dir));
   const ProcessIdentity identity{.pid = monitor, .start_time = ProcessStartTime(monitor).value_or(0)};
@@ -227,11 +232,12 @@ Result<ExecResult> MicroVmSandbox::Exec(const SandboxRef&, const ExecRequest&) {
 }
 
 Status MicroVmSandbox::Update(const SandboxRef&, const oci::Resources&) {
-  return Unimplemented("update is not supported by sandbox-rt's microVM backend yet (guest cgroups are pending)");
+  return Unimplemented("update is not supported by sandbox-rt's microVM backend yet");
 }
 
-Result<ContainerStats> MicroVmSandbox::Stats(const SandboxRef&) {
-  return Unimplemented("stats are not supported by sandbox-rt's microVM backend yet (guest cgroups are pending)");
+Result<ContainerStats> MicroVmSandbox::Stats(const SandboxRef& ref) {
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, ConnectAgent(ref));
+  return agent->Stats(ref.id);
 }
 
 Status MicroVmSandbox::Destroy(const SandboxRef& ref) {
@@ -244,6 +250,9 @@ Status MicroVmSandbox::Destroy(const SandboxRef& ref) {
     // Reap it when it is our child (run), so no zombie is left.
     (void)::waitpid(monitor->pid, nullptr, WNOHANG);
   }
+  Result<std::string> plan_text = ReadFile(files.monitor_plan);
+  Result<MonitorPlan> plan = plan_text.ok() ? DecodeMonitorPlan(*plan_text) : Result<MonitorPlan>(plan_text.status());
+  if (plan.ok()) RemoveHostCgroups(plan->host_cgroups);
   // The state dir itself (images, sockets, logs) goes with the state store.
   return Status::Ok();
 }

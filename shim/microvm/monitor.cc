@@ -22,6 +22,7 @@
 #include "common/base/unique_fd.h"
 #include "common/io/stream_relay.h"
 #include "shim/microvm/agent_client.h"
+#include "shim/microvm/host_cgroup.h"
 #include "shim/microvm/host_process.h"
 #include "shim/microvm/sandbox_files.h"
 
@@ -45,20 +46,6 @@ class PhaseLog {
  private:
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
-
-Result<MonitorPlan> ReadMonitorPlan(const std::string& path) {
-  SANDBOX_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  try {
-    const nlohmann::json object = nlohmann::json::parse(text);
-    return MonitorPlan{.id = object.at("id").get<std::string>(),
-                       .vmm = object.at("vmm").get<std::string>(),
-                       .rootfs_fstype = object.at("rootfs_fstype").get<std::string>(),
-                       .no_pivot = object.at("no_pivot").get<bool>(),
-                       .boot_timeout_ms = object.at("boot_timeout_ms").get<uint32_t>()};
-  } catch (const nlohmann::json::exception& error) {
-    return Internal(path + ": " + error.what());
-  }
-}
 
 Result<UniqueFd> ListenUnix(const std::string& path) {
   sockaddr_un address{};
@@ -171,6 +158,9 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
     if (!caller_stdio[stream].valid()) continue;
     SANDBOX_ASSIGN_OR_RETURN(listeners_[stream], ListenUnix(files_.vsock + "_" + std::to_string(ports[stream])));
   }
+  // sandbox-vmm inherits the cgroups, so the VM is accounted where the
+  // orchestrator looks for the container.
+  SANDBOX_RETURN_IF_ERROR(JoinHostCgroups(plan_.host_cgroups, ::getpid()));
   SANDBOX_ASSIGN_OR_RETURN(vmm_pid_, SpawnVmm(plan_.vmm, files_));
   phases_.Mark("vmm-started");
   vmm_pidfd_.Reset(static_cast<int>(::syscall(SYS_pidfd_open, vmm_pid_, 0)));
@@ -291,8 +281,23 @@ std::string EncodeMonitorPlan(const MonitorPlan& plan) {
                         {"vmm", plan.vmm},
                         {"rootfs_fstype", plan.rootfs_fstype},
                         {"no_pivot", plan.no_pivot},
-                        {"boot_timeout_ms", plan.boot_timeout_ms}}
+                        {"boot_timeout_ms", plan.boot_timeout_ms},
+                        {"host_cgroups", plan.host_cgroups}}
       .dump();
+}
+
+Result<MonitorPlan> DecodeMonitorPlan(const std::string& text) {
+  try {
+    const nlohmann::json object = nlohmann::json::parse(text);
+    return MonitorPlan{.id = object.at("id").get<std::string>(),
+                       .vmm = object.at("vmm").get<std::string>(),
+                       .rootfs_fstype = object.at("rootfs_fstype").get<std::string>(),
+                       .no_pivot = object.at("no_pivot").get<bool>(),
+                       .boot_timeout_ms = object.at("boot_timeout_ms").get<uint32_t>(),
+                       .host_cgroups = object.at("host_cgroups").get<std::vector<std::string>>()};
+  } catch (const nlohmann::json::exception& error) {
+    return Internal(std::string("monitor plan: ") + error.what());
+  }
 }
 
 int StatusForLostVm(int vmm_wait_status) {
@@ -323,7 +328,8 @@ int RunMonitor(const std::string& state_dir) {
     (void)!::write(report.get(), message.data(), message.size());
     report.Reset();
   };
-  Result<MonitorPlan> plan = ReadMonitorPlan(files.monitor_plan);
+  Result<std::string> plan_text = ReadFile(files.monitor_plan);
+  Result<MonitorPlan> plan = plan_text.ok() ? DecodeMonitorPlan(*plan_text) : Result<MonitorPlan>(plan_text.status());
   if (!plan.ok()) {
     send_report("error: " + plan.status().message());
     return 1;

@@ -11,6 +11,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
+
+#include "common/base/status.h"
 
 namespace sandbox::shim {
 
@@ -24,9 +27,11 @@ struct MonitorPlan {
   std::string rootfs_fstype;
   bool no_pivot = false;
   uint32_t boot_timeout_ms = 60'000;
+  std::vector<std::string> host_cgroups;  // linux.cgroupsPath on each host hierarchy
 };
 
 std::string EncodeMonitorPlan(const MonitorPlan& plan);
+Result<MonitorPlan> DecodeMonitorPlan(const std::string& text);
 
 // The monitor process's main; returns its exit status.
 int RunMonitor(const std::string& state_dir);

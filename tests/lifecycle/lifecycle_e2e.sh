@@ -31,7 +31,6 @@ c = json.load(open(path))
 c["root"] = {"path": rootfs, "readonly": False}
 c["process"]["terminal"] = False
 c["process"]["args"] = ["/bin/sh", "-c", script]
-c["linux"].pop("resources", None)
 exec(edit)
 json.dump(c, open(path, "w"), indent=1)
 PY
@@ -45,7 +44,12 @@ bundle readonly 'if touch /probe 2>/dev/null; then echo writable; else echo read
   'c["root"]["readonly"] = True'
 bundle writable 'echo data > /probe && cat /probe && hostname'  'c["hostname"] = "sandboxed"'
 bundle sleeper 'echo ready; sleep 1000 & sleep 1000; wait'
-bundle counter 'while true; do sleep 0.1; done'
+bundle counter 'while true; do sleep 0.1; done' 'c["linux"]["cgroupsPath"] = "/sandbox-rt-e2e/c1"'
+# Limits: the VM is sized from them (RAM = limit + 96 MiB overhead, vCPUs =
+# quota/period) and the agent writes them to the container's cgroup, which
+# the container sees at /sys/fs/cgroup through its cgroup namespace.
+bundle limits 'echo "$(cat /sys/fs/cgroup/memory.max) $(cat /sys/fs/cgroup/pids.max) $(cat /sys/fs/cgroup/cpu.max) $(nproc)"; grep MemTotal /proc/meminfo' \
+  'c["linux"]["resources"].update({"memory": {"limit": 67108864}, "pids": {"limit": 20}, "cpu": {"quota": 200000, "period": 100000}})'
 printf '{"ociVersion": "1.2.0", "process": ' > "$work/broken.json"
 mkdir -p "$work/broken" && cp "$work/broken.json" "$work/broken/config.json"
 head -c $((1 << 20)) /dev/urandom > "$work/random.bin"
@@ -91,6 +95,11 @@ cd "$work/readonly"; check "readonly root + /dev/shm tmpfs" "read-only
 cd "$work/writable"; check "writable overlay + hostname" "data
 sandboxed" "$(sb run rw1 < /dev/null)"
 
+cd "$work/limits"; sb run lim1 < /dev/null > "$work/limits.out"
+check "cgroup limits and vCPUs" "67108864 20 200000 100000 2" "$(head -n 1 "$work/limits.out")"
+mem_kib=$(awk '/MemTotal/ {print $2}' "$work/limits.out")
+[ "${mem_kib:-0}" -gt 100000 ] && [ "${mem_kib:-0}" -lt 170000 ]; check "guest RAM = limit + overhead (MemTotal $mem_kib KiB)" 0 $?
+
 # 4. create / start / state / ps / kill / delete, each state asserted.
 cd "$work/sleeper"
 mkfifo "$work/sleeper.fifo"
@@ -105,6 +114,7 @@ sb start s1; check "start exit" 0 $?
 read -r -t 120 line <&7; check "container output after start" ready "$line"
 check "state after start" running "$(state_of s1)"
 check "ps lists the shell and two sleeps" 3 "$(sb ps s1 | tail -n +2 | wc -l)"
+sb events --stats s1 | grep -q '"pids":{"current":3'; check "events --stats reads the guest cgroup" 0 $?
 sb start s1 2>/dev/null; check "start twice fails" 1 $?
 sb delete s1 2>/dev/null; check "delete of a running container fails" 1 $?
 sb kill s1 KILL; check "kill exit" 0 $?
@@ -129,6 +139,7 @@ sb state s1 > /dev/null 2>&1; check "state of a deleted container fails" 1 $?
 cd "$work/counter"
 sb run -d c1 < /dev/null > /dev/null; check "run -d exit" 0 $?
 check "state after run -d" running "$(state_of c1)"
+grep -q "^0::/sandbox-rt-e2e/c1$" "/proc/$(cut -d' ' -f1 "$root/c1/vmm.pid")/cgroup"; check "sandbox-vmm in the host cgroup of cgroupsPath" 0 $?
 sb pause c1; check "pause exit" 0 $?
 check "state after pause" paused "$(state_of c1)"
 sb resume c1; check "resume exit" 0 $?
@@ -136,6 +147,8 @@ check "state after resume" running "$(state_of c1)"
 sb kill --all c1 KILL; check "kill --all exit" 0 $?
 sb delete --force c1; check "delete --force" 0 $?
 [ -e "$root/c1" ]; check "run -d state dir removed" 1 $?
+[ -e /sys/fs/cgroup/sandbox-rt-e2e/c1 ]; check "host cgroup removed by delete" 1 $?
+rmdir /sys/fs/cgroup/sandbox-rt-e2e
 cd "$work/sleeper"
 mkfifo "$work/run137.fifo"
 sb run r137 > "$work/run137.fifo" < /dev/null &

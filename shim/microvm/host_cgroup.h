@@ -1,0 +1,28 @@
+// The host cgroups of a sandbox's host processes (the monitor and
+// sandbox-vmm): linux.cgroupsPath in every cgroup hierarchy mounted on the
+// host, so cgroup v2, v1 and hybrid hosts all account the VM where the
+// orchestrator expects the container (the container's own cgroup, with its
+// limits, is in the guest).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "common/base/status.h"
+
+namespace sandbox::shim {
+
+// <mount point>/<relative> for each cgroup or cgroup2 mount in
+// `mounts_text` (/proc/self/mounts format).
+std::vector<std::string> HostCgroupDirs(const std::string& mounts_text, const std::string& relative);
+
+// Creates the dirs (a v1 cpuset copies its parent's cpus/mems, or nothing
+// could join) and moves `pid` into each.
+Status JoinHostCgroups(const std::vector<std::string>& dirs, pid_t pid);
+
+// Removes the leaf dirs (empty once the processes are gone).
+void RemoveHostCgroups(const std::vector<std::string>& dirs);
+
+}  // namespace sandbox::shim

@@ -1,0 +1,59 @@
+#include "shim/microvm/host_cgroup.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sstream>
+
+#include "common/base/file_util.h"
+#include "common/base/temp_dir.h"
+
+namespace sandbox::shim {
+namespace {
+
+TEST(HostCgroupTest, EveryHierarchyOfAHybridHost) {
+  const std::string mounts =
+      "tmpfs /sys/fs/cgroup tmpfs rw 0 0\n"
+      "cgroup2 /sys/fs/cgroup/unified cgroup2 rw 0 0\n"
+      "cgroup /sys/fs/cgroup/cpuset cgroup rw,cpuset 0 0\n"
+      "cgroup /sys/fs/cgroup/memory cgroup rw,memory 0 0\n"
+      "proc /proc proc rw 0 0\n";
+  EXPECT_EQ(HostCgroupDirs(mounts, "kube/c1"),
+            (std::vector<std::string>{"/sys/fs/cgroup/unified/kube/c1", "/sys/fs/cgroup/cpuset/kube/c1",
+                                      "/sys/fs/cgroup/memory/kube/c1"}));
+  EXPECT_TRUE(HostCgroupDirs("cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n", "a").size() == 1);
+}
+
+TEST(HostCgroupTest, JoinsAndRemovesOnTheHostsCgroup2) {
+  std::string v2;
+  std::istringstream mounts(ReadFile("/proc/self/mounts").value_or(""));
+  for (std::string source, target, type, rest; mounts >> source >> target >> type && std::getline(mounts, rest);) {
+    if (type == "cgroup2") v2 = target;
+  }
+  ASSERT_FALSE(v2.empty()) << "no cgroup2 mount on this host";
+  const std::string parent = v2 + "/sandbox-rt-test-" + std::to_string(::getpid());
+  const std::string dir = parent + "/leaf";
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  Status joined = JoinHostCgroups({dir}, child);
+  EXPECT_TRUE(joined.ok()) << joined.message();
+  EXPECT_NE(ReadFile(dir + "/cgroup.procs").value_or("").find(std::to_string(child)), std::string::npos);
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  RemoveHostCgroups({dir});
+  EXPECT_FALSE(PathExists(dir));
+  ::rmdir(parent.c_str());
+  Status bad = JoinHostCgroups({"/proc/sandbox-rt-no-such-hierarchy/x"}, ::getpid());
+  EXPECT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("linux.cgroupsPath"), std::string::npos) << bad.message();
+}
+
+}  // namespace
+}  // namespace sandbox::shim
