@@ -74,8 +74,7 @@ Result<std::unique_ptr<Cgroup>> Cgroup::Create(const std::string& root, const st
       return FailedPrecondition("linux.resources: the " + controller + " controller is not available in " + root);
     }
   }
-  std::string enable;
-  for (const std::string& controller : controllers) enable += (enable.empty() ? "+" : " +") + controller;
+  const std::set<std::string> needed(controllers.begin(), controllers.end());
 
   // Each level down enables the controllers for the next one.
   std::string current = root;
@@ -85,7 +84,18 @@ Result<std::unique_ptr<Cgroup>> Cgroup::Create(const std::string& root, const st
     if (!part.empty()) components.push_back(part);
   }
   for (size_t level = 0; level < components.size(); ++level) {
-    if (!enable.empty()) SANDBOX_RETURN_IF_ERROR(WriteCgroupFile(current + "/cgroup.subtree_control", enable));
+    // Below the root, every controller the level has, as runc does
+    // (statistics and later updates need them); at the root only what the
+    // limits need (the guest's init enabled everything there already).
+    std::set<std::string> enable = needed;
+    if (level > 0) {
+      std::istringstream available(ReadFile(current + "/cgroup.controllers").value_or(""));
+      for (std::string name; available >> name;) enable.insert(name);
+    }
+    for (const std::string& controller : enable) {
+      Status enabled = WriteCgroupFile(current + "/cgroup.subtree_control", "+" + controller);
+      if (!enabled.ok() && needed.contains(controller)) return enabled.Wrap("linux.resources");
+    }
     current += "/" + components[level];
     if (::mkdir(current.c_str(), 0755) != 0 && errno != EEXIST) return ErrnoStatus("mkdir", current);
   }

@@ -3,6 +3,7 @@
 // and every assertion made from inside the container (written to a
 // bind-mounted directory) or from its exit status.
 #include <gtest/gtest.h>
+#include <dirent.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -372,7 +373,20 @@ class CgroupContainerTest : public ContainerTest {
   }
   void TearDown() override {
     ContainerTest::TearDown();
-    ::rmdir((cgroup_root_ + "/" + parent_).c_str());
+    // A failed test can leave a container behind (host test mode has no VM
+    // to end): cgroup.kill ends every process below the test's cgroup.
+    const std::string parent = cgroup_root_ + "/" + parent_;
+    if (FILE* kill = std::fopen((parent + "/cgroup.kill").c_str(), "we")) {
+      std::fputs("1", kill);
+      std::fclose(kill);
+    }
+    if (DIR* dir = ::opendir(parent.c_str())) {
+      while (dirent* entry = ::readdir(dir)) {
+        if (entry->d_type == DT_DIR && entry->d_name[0] != '.') ::rmdir((parent + "/" + entry->d_name).c_str());
+      }
+      ::closedir(dir);
+    }
+    ::rmdir(parent.c_str());
   }
   json CgroupConfig(const std::string& script) {
     json config = Config(script);

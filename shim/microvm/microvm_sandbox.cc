@@ -1,10 +1,16 @@
 #include "shim/microvm/microvm_sandbox.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -87,6 +93,39 @@ Result<pid_t> SpawnMonitor(const std::string& self_binary, const std::string& st
   ::waitpid(pid, &status, 0);
   if (message.starts_with("error: ")) return Unavailable(message.substr(7));
   return Internal("the sandbox monitor exited (status " + std::to_string(status) + ") without reporting");
+}
+
+// Waits for child `pid` while handing every forwardable signal to `forward`.
+Result<int> WaitForwardingSignals(pid_t pid, const std::function<void(int)>& forward) {
+  sigset_t forwarded;
+  ::sigemptyset(&forwarded);
+  for (int signal : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU}) {
+    ::sigaddset(&forwarded, signal);
+  }
+  sigset_t previous;
+  ::sigprocmask(SIG_BLOCK, &forwarded, &previous);
+  UniqueFd signals(::signalfd(-1, &forwarded, SFD_CLOEXEC));
+  UniqueFd child(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!signals.valid() || !child.valid()) {
+    ::sigprocmask(SIG_SETMASK, &previous, nullptr);
+    return ErrnoStatus("signalfd/pidfd_open", "waiting for the container");
+  }
+  for (;;) {
+    std::array<pollfd, 2> events{{{child.get(), POLLIN, 0}, {signals.get(), POLLIN, 0}}};
+    if (::poll(events.data(), events.size(), -1) < 0 && errno != EINTR) break;
+    if (events[1].revents & POLLIN) {
+      signalfd_siginfo info{};
+      if (::read(signals.get(), &info, sizeof(info)) == sizeof(info)) forward(static_cast<int>(info.ssi_signo));
+    }
+    if (events[0].revents & POLLIN) break;
+  }
+  ::sigprocmask(SIG_SETMASK, &previous, nullptr);
+  int status = 0;
+  pid_t waited;
+  while ((waited = ::waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
+  }
+  if (waited != pid) return ErrnoStatus("waitpid", "the sandbox monitor");
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 }  // namespace
@@ -205,13 +244,14 @@ Status MicroVmSandbox::Resume(const SandboxRef& ref) {
 Result<int> MicroVmSandbox::Wait(const SandboxRef& ref) {
   const SandboxFiles files(ref.state_dir);
   if (ref.pid) {
-    int status = 0;
+    // Our child (run): its exit status is the container's. Meanwhile the
+    // signals this process gets go to the container, as runc's run does.
     const pid_t pid = static_cast<pid_t>(*ref.pid);
-    pid_t waited;
-    while ((waited = ::waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
-    }
-    // Our child (run): its exit status is the container's.
-    if (waited == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    Result<int> status = WaitForwardingSignals(pid, [&](int signal) {
+      Result<std::unique_ptr<AgentClient>> agent = ConnectAgent(ref);
+      if (agent.ok()) (void)(*agent)->Signal(ref.id, signal, /*all=*/false);
+    });
+    if (status.ok()) return *status;
   }
   // Not our child: wait for the monitor to end, then read what it recorded.
   const std::optional<ProcessIdentity> monitor = ReadIdentity(MonitorIdentityFile(ref.state_dir));

@@ -44,6 +44,7 @@ bundle readonly 'if touch /probe 2>/dev/null; then echo writable; else echo read
   'c["root"]["readonly"] = True'
 bundle writable 'echo data > /probe && cat /probe && hostname'  'c["hostname"] = "sandboxed"'
 bundle sleeper 'echo ready; sleep 1000 & sleep 1000; wait'
+bundle trapper 'trap "echo got-term; exit 7" TERM; echo ready; while true; do sleep 0.1; done'
 bundle counter 'while true; do sleep 0.1; done' 'c["linux"]["cgroupsPath"] = "/sandbox-rt-e2e/c1"'
 # Limits: the VM is sized from them (RAM = limit + 96 MiB overhead, vCPUs =
 # quota/period) and the agent writes them to the container's cgroup, which
@@ -157,6 +158,17 @@ read -r -t 120 line < "$work/run137.fifo"
 check "run r137 started" ready "$line"
 sb kill r137 KILL
 wait $run_pid; check "run exit code after SIGKILL" 137 $?
+
+cd "$work/trapper"
+mkfifo "$work/trap.fifo"
+"$rt" --root "$root" run trap1 > "$work/trap.fifo" < /dev/null &
+run_pid=$!
+exec 8< "$work/trap.fifo"
+read -r -t 120 line <&8; check "run trap1 started" ready "$line"
+kill -TERM $run_pid  # to sandbox-rt run, which forwards it to the container
+read -r -t 120 line <&8; check "run forwards SIGTERM to the container" got-term "$line"
+exec 8<&-
+wait $run_pid; check "run exit code from the container's trap" 7 $?
 
 # 6. failure paths leave nothing behind.
 cd "$work/broken"

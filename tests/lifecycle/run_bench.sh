@@ -33,12 +33,15 @@ bundle = work + "/bundle"
 root = "/run/sandbox-rt-bench"
 
 def timed(argv):
-    start = time.monotonic()
-    done = subprocess.run(argv, cwd=bundle, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True)
-    elapsed = (time.monotonic() - start) * 1000
-    if done.returncode != 0:
-        sys.exit(f"bench: {' '.join(argv)} failed ({done.returncode}): {done.stderr}")
+    # stderr goes to a file, not a pipe: after create the container (its
+    # monitor) holds the caller's stdio, as runc's container init does.
+    with open(work + "/stderr", "w+") as errors:
+        start = time.monotonic()
+        done = subprocess.run(argv, cwd=bundle, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors)
+        elapsed = (time.monotonic() - start) * 1000
+        if done.returncode != 0:
+            errors.seek(0)
+            sys.exit(f"bench: {' '.join(argv)} failed ({done.returncode}): {errors.read()}")
     return elapsed
 
 peers = {
