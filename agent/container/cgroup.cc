@@ -8,6 +8,7 @@
 
 #include <linux/magic.h>
 
+#include <chrono>
 #include <set>
 #include <sstream>
 
@@ -110,34 +111,41 @@ Result<std::unique_ptr<Cgroup>> Cgroup::Create(const std::string& root, const st
   return cgroup;
 }
 
+namespace {
+
+// Waits until cgroup.events holds `want` or `limit` passes. kernfs wakes
+// poll() with POLLPRI on a change once the file was read through the same fd.
+bool WaitForEvent(const std::string& events_path, const std::string& want, std::chrono::milliseconds limit) {
+  UniqueFd events(::open(events_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!events.valid()) return false;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    char buffer[512];
+    const ssize_t got = ::pread(events.get(), buffer, sizeof(buffer) - 1, 0);
+    if (got < 0) return false;
+    if (std::string(buffer, static_cast<size_t>(got)).find(want) != std::string::npos) return true;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd change{events.get(), POLLPRI, 0};
+    if (::poll(&change, 1, static_cast<int>(left.count())) < 0 && errno != EINTR) return false;
+  }
+}
+
+}  // namespace
+
 Cgroup::~Cgroup() {
   // Whatever is left (a process that escaped the pid namespace's end) goes first.
   (void)WriteCgroupFile(path_ + "/cgroup.kill", "1");
-  const std::string events_path = path_ + "/cgroup.events";
-  UniqueFd events(::open(events_path.c_str(), O_RDONLY | O_CLOEXEC));
-  for (int attempt = 0; attempt < 50 && events.valid(); ++attempt) {
-    Result<std::string> text = ReadFile(events_path);
-    if (!text.ok() || text->find("populated 0") != std::string::npos) break;
-    // cgroup.events signals a change with POLLPRI.
-    pollfd change{events.get(), POLLPRI, 0};
-    (void)::poll(&change, 1, 100);
-  }
+  (void)WaitForEvent(path_ + "/cgroup.events", "populated 0", std::chrono::seconds(5));
   (void)::rmdir(path_.c_str());
 }
 
 Status Cgroup::Freeze(bool frozen) {
   SANDBOX_RETURN_IF_ERROR(WriteCgroupFile(path_ + "/cgroup.freeze", frozen ? "1" : "0"));
   // The write returns at once; cgroup.events says when every task got there.
-  const std::string events_path = path_ + "/cgroup.events";
-  UniqueFd events(::open(events_path.c_str(), O_RDONLY | O_CLOEXEC));
   const std::string want = frozen ? "frozen 1" : "frozen 0";
-  for (int attempt = 0; attempt < 100 && events.valid(); ++attempt) {
-    Result<std::string> text = ReadFile(events_path);
-    if (text.ok() && text->find(want) != std::string::npos) return Status::Ok();
-    pollfd change{events.get(), POLLPRI, 0};
-    (void)::poll(&change, 1, 100);
-  }
-  return Unavailable("cgroup " + path_ + " did not reach \"" + want + "\"");
+  if (WaitForEvent(path_ + "/cgroup.events", want, std::chrono::seconds(10))) return Status::Ok();
+  return Unavailable("cgroup " + path_ + " did not reach \"" + want + "\" within 10 s");
 }
 
 Result<CgroupStats> Cgroup::Stats() {

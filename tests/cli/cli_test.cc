@@ -169,14 +169,33 @@ TEST_F(CliTest, CreateWithInvalidBundleLeavesNothing) {
   EXPECT_FALSE(PathExists(dir_ + "/pid"));
 }
 
-TEST_F(CliTest, CreateWithoutSandboxBackendFailsCleanly) {
+TEST_F(CliTest, CreateRefusedByTheBackendFailsCleanly) {
+  // `spec` writes terminal: true, which the microVM backend refuses by field.
   ASSERT_EQ(Run({"spec", "-b", bundle_}).exit_code, 0);
   Outcome create = Run({"create", "--bundle", bundle_, "c1"});
   EXPECT_EQ(create.exit_code, 1);
-  EXPECT_NE(create.err.find("sandbox-rt check"), std::string::npos) << create.err;
+  EXPECT_NE(create.err.find("process.terminal"), std::string::npos) << create.err;
   ExpectNothingLeft();
   Outcome run = Run({"run", "-b", bundle_, "c2"});
   EXPECT_EQ(run.exit_code, 1);
+  ExpectNothingLeft();
+}
+
+TEST_F(CliTest, CreateWithoutTheGuestKernelFailsCleanly) {
+  ASSERT_EQ(Run({"spec", "-b", bundle_}).exit_code, 0);
+  std::string config = ReadFile(bundle_ + "/config.json").value();
+  const size_t terminal = config.find("\"terminal\": true");
+  ASSERT_NE(terminal, std::string::npos);
+  config.replace(terminal, 16, "\"terminal\": false");
+  ASSERT_TRUE(WriteFileAtomic(bundle_ + "/config.json", config).ok());
+  ::setenv("SANDBOX_RT_GUEST_DIR", (dir_ + "/no-guest").c_str(), 1);
+  ::setenv("SANDBOX_RT_VMM", "/bin/true", 1);  // present: the kernel is what is missing
+  Outcome create = Run({"create", "--bundle", bundle_, "c1"});
+  ::unsetenv("SANDBOX_RT_GUEST_DIR");
+  ::unsetenv("SANDBOX_RT_VMM");
+  EXPECT_EQ(create.exit_code, 1);
+  EXPECT_NE(create.err.find("no-guest/vmlinux does not exist"), std::string::npos) << create.err;
+  EXPECT_NE(create.err.find("sandbox-rt check"), std::string::npos) << create.err;
   ExpectNothingLeft();
 }
 
