@@ -19,23 +19,11 @@ echo
 echo "== sandbox-rt check"
 "$prefix/bin/sandbox-rt" check || true
 
-# A busybox bundle: `sandbox-rt spec` (its device rules are enforced in the
-# guest) without the terminal (terminal mode is not supported yet).
+# A busybox bundle from `sandbox-rt spec` (its device rules are enforced in the guest).
 bundle=$(mktemp -d /tmp/sandbox-rt-hello.XXXXXX)
 trap 'rm -rf "$bundle"' EXIT
-mkdir -p "$bundle/rootfs/bin" "$bundle/rootfs/proc" "$bundle/rootfs/dev" "$bundle/rootfs/sys"
-cp /bin/busybox "$bundle/rootfs/bin/busybox"
-ln -s busybox "$bundle/rootfs/bin/sh"
-(cd "$bundle" && "$prefix/bin/sandbox-rt" spec)
-python3 - "$bundle/config.json" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1]))
-c["process"]["terminal"] = False
-c["process"]["args"] = ["/bin/sh", "-c",
-    'echo "hello from a container in a microVM: kernel $(busybox uname -r), $(busybox nproc) vCPU, '
-    '$(busybox awk \'/MemTotal/ {print int($2/1024)}\' /proc/meminfo) MiB"']
-json.dump(c, open(sys.argv[1], "w"), indent=2)
-PY
+rootfs-builder/busybox-bundle.sh "$prefix/bin/sandbox-rt" "$bundle" /bin/sh -c \
+  'echo "hello from a container in a microVM: kernel $(uname -r), $(nproc) vCPU, $(awk "/MemTotal/ {print int(\$2/1024)}" /proc/meminfo) MiB"'
 
 run=("$prefix/bin/sandbox-rt" --root /run/sandbox-rt run -b "$bundle" "hello-$$")
 echo

@@ -13,18 +13,8 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/lifecycle-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 guest=$("$repo/scripts/install-guest.sh" "$agent" "$work/guest")
-mkdir -p "$work/bundle/rootfs/bin" "$work/bundle/rootfs/proc" "$work/bundle/rootfs/dev" "$work/bundle/rootfs/sys"
-cp /bin/busybox "$work/bundle/rootfs/bin/busybox"
-ln -s busybox "$work/bundle/rootfs/bin/true"
-(cd "$work/bundle" && "$rt" spec)
-python3 - "$work/bundle/config.json" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1]))
-c["process"]["terminal"] = False
-c["process"]["args"] = ["/bin/true"]
-c["ociVersion"] = "1.0.2"  # Debian 12's crun 1.8 refuses newer versions
-json.dump(c, open(sys.argv[1], "w"), indent=1)
-PY
+# Debian 12's crun 1.8 refuses newer ociVersions.
+"$repo/rootfs-builder/busybox-bundle.sh" --oci-version 1.0.2 "$rt" "$work/bundle" /bin/true
 
 cat > "$work/bench.py" <<'PY'
 import os, re, select, statistics, subprocess, sys, time
