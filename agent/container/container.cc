@@ -86,9 +86,12 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
   std::unique_ptr<RootfsMount> rootfs_mount;
   if (!request.rootfs_fstype.empty() && request.rootfs_fstype != "dir") {
     SANDBOX_RETURN_IF_ERROR(MakeDirs(request.work_dir, 0700));
+    // Always with the writable overlay: mount points missing from the image
+    // must be creatable, as in runc's bundle directory; root.readonly is
+    // applied at the end of the setup (rootfs_setup.cc), as runc does.
     SANDBOX_ASSIGN_OR_RETURN(rootfs_mount,
                              RootfsMount::Mount({.device = request.rootfs, .fstype = request.rootfs_fstype},
-                                                request.work_dir + "/" + request.id, !spec.root->readonly.value_or(false)));
+                                                request.work_dir + "/" + request.id, /*writable=*/true));
     request.rootfs = rootfs_mount->path();
   }
   struct stat info {};

@@ -1,9 +1,9 @@
 // The container's root filesystem when the host attached it as a block
 // device (an erofs or ext4 image of the bundle's rootfs on virtio-blk): the
-// image mounted read-only, and unless root.readonly, an overlay over it whose
-// upper layer is a tmpfs, so the container can write without touching the
-// image (its writes cost guest RAM and vanish with the container, as with
-// an image-based runtime). Unmounted when the container is removed.
+// image mounted read-only and, when `writable`, an overlay over it whose
+// upper layer is a tmpfs, so the setup can create mount points and the
+// container can write without touching the image (its writes cost guest RAM
+// and vanish with the container). Unmounted when the container is removed.
 #pragma once
 
 #include <memory>

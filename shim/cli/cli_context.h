@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/base/status.h"
+#include "common/image/unpack.h"
 #include "shim/runtime/runtime.h"
 
 namespace sandbox::cli {
@@ -37,6 +38,18 @@ class CliContext {
   std::unique_ptr<shim::Sandbox> sandbox_;
   std::unique_ptr<shim::Runtime> runtime_;
 };
+
+// `image unpack`'s arguments, shared with `run --image`.
+struct UnpackArgs {
+  std::string reference;  // <layout>[:<tag>|@<digest>]
+  std::string bundle;
+  std::string platform;
+  std::string rootfs_image;
+  std::string cache_dir;
+};
+Result<image::UnpackResult> UnpackImageInto(const UnpackArgs& args);
+// $SANDBOX_RT_CACHE_DIR or /var/cache/sandbox-rt/images.
+std::string DefaultImageCacheDir();
 
 // Logs the error (stderr and --log) and returns exit code 1.
 int Fail(const Status& status);

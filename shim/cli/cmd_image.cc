@@ -9,38 +9,8 @@
 namespace sandbox::cli {
 namespace {
 
-struct UnpackArgs {
-  std::string reference;
-  std::string bundle;
-  std::string platform;
-  std::string rootfs_image;
-  std::string cache_dir;
-};
-
-std::string DefaultCacheDir() {
-  const char* configured = std::getenv("SANDBOX_RT_CACHE_DIR");
-  return configured != nullptr && *configured != '\0' ? configured : "/var/cache/sandbox-rt/images";
-}
-
 int RunUnpack(const UnpackArgs& args) {
-  image::UnpackOptions options;
-  options.reference = args.reference;
-  options.bundle = args.bundle;
-  options.cache_dir = args.cache_dir.empty() ? DefaultCacheDir() : args.cache_dir;
-  if (!args.platform.empty()) {
-    Result<image::PlatformSelector> platform = image::ParsePlatform(args.platform);
-    if (!platform.ok()) return Fail(platform.status());
-    options.platform = *platform;
-  }
-  if (!args.rootfs_image.empty()) {
-    Result<image::RootfsImageFormat> format = image::ParseRootfsImageFormat(args.rootfs_image);
-    if (!format.ok()) return Fail(format.status());
-    options.rootfs_image = *format;
-  }
-  // Owners and device nodes need root; without it files belong to the caller.
-  bool root = ::geteuid() == 0;
-  options.layers = {.preserve_ownership = root, .create_devices = root};
-  Result<image::UnpackResult> result = image::UnpackImage(options);
+  Result<image::UnpackResult> result = UnpackImageInto(args);
   if (!result.ok()) return Fail(result.status());
   std::printf("unpacked %s into %s%s\n", result->manifest_digest.c_str(), args.bundle.c_str(),
               result->rootfs_image.empty()
@@ -50,6 +20,28 @@ int RunUnpack(const UnpackArgs& args) {
 }
 
 }  // namespace
+
+std::string DefaultImageCacheDir() {
+  const char* configured = std::getenv("SANDBOX_RT_CACHE_DIR");
+  return configured != nullptr && *configured != '\0' ? configured : "/var/cache/sandbox-rt/images";
+}
+
+Result<image::UnpackResult> UnpackImageInto(const UnpackArgs& args) {
+  image::UnpackOptions options;
+  options.reference = args.reference;
+  options.bundle = args.bundle;
+  options.cache_dir = args.cache_dir.empty() ? DefaultImageCacheDir() : args.cache_dir;
+  if (!args.platform.empty()) {
+    SANDBOX_ASSIGN_OR_RETURN(options.platform, image::ParsePlatform(args.platform));
+  }
+  if (!args.rootfs_image.empty()) {
+    SANDBOX_ASSIGN_OR_RETURN(options.rootfs_image, image::ParseRootfsImageFormat(args.rootfs_image));
+  }
+  // Owners and device nodes need root; without it files belong to the caller.
+  const bool root = ::geteuid() == 0;
+  options.layers = {.preserve_ownership = root, .create_devices = root};
+  return image::UnpackImage(options);
+}
 
 // Our own verb group: OCI image layouts -> runtime bundles.
 void AddImageCommand(CLI::App& app, CliContext& context) {

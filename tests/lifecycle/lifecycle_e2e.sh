@@ -54,10 +54,18 @@ bundle limits 'echo "$(cat /sys/fs/cgroup/memory.max) $(cat /sys/fs/cgroup/pids.
 printf '{"ociVersion": "1.2.0", "process": ' > "$work/broken.json"
 mkdir -p "$work/broken" && cp "$work/broken.json" "$work/broken/config.json"
 head -c $((1 << 20)) /dev/urandom > "$work/random.bin"
+# An OCI image layout (umoci) holding the busybox rootfs, for run --image.
+umoci init --layout "$work/layout"
+umoci new --image "$work/layout:hello"
+umoci unpack --image "$work/layout:hello" "$work/umoci-bundle" > /dev/null
+cp -a "$rootfs/." "$work/umoci-bundle/rootfs/"
+umoci repack --image "$work/layout:hello" "$work/umoci-bundle"
+umoci config --image "$work/layout:hello" --config.cmd /bin/sh --config.cmd -c \
+  --config.cmd 'echo "from an image: $GREETING"' --config.env GREETING=layers
 
 cat > "$work/inner.sh" <<INNER
 set -u
-export SANDBOX_RT_GUEST_DIR="$guest" SANDBOX_RT_VMM="$vmm"
+export SANDBOX_RT_GUEST_DIR="$guest" SANDBOX_RT_VMM="$vmm" SANDBOX_RT_CACHE_DIR="$work/cache"
 rt="$rt"
 work="$work"
 root=/run/sandbox-rt-e2e
@@ -79,6 +87,13 @@ runc --root /run/runc-e2e run runc-hello > "$work/runc-hello.out" 2>/dev/null; c
 check "runc stdout = ours" "$(cat "$work/runc-hello.out")" "$(cat "$work/hello.out")"
 
 cd "$work/true"; sb run true1 < /dev/null; check "run /bin/true" 0 $?
+
+cd "$work"
+check "run --image (an OCI layout, unpacked into the bundle cache)" "from an image: layers" \
+  "$(sb run --image "$work/layout:hello" img1 < /dev/null)"
+check "run --image caches one bundle by manifest digest" 1 "$(ls "$SANDBOX_RT_CACHE_DIR/bundles" | grep -c '^sha256-')"
+check "run --image again, from the cached bundle" "from an image: layers" \
+  "$(sb run --image "$work/layout:hello" img2 < /dev/null)"
 
 # 2. 1 MiB of random bytes through stdin and back.
 cd "$work/cat"
