@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "common/base/unix_socket.h"
 #include "common/vsock/hybrid_vsock.h"
 
 namespace sandbox::agent {
@@ -23,16 +24,6 @@ Result<uint32_t> ParseNumber(const std::string& text, const std::string& address
     return InvalidArgument("address \"" + address + "\": \"" + text + "\" is not a number");
   }
   return value;
-}
-
-Result<sockaddr_un> UnixAddress(const std::string& path) {
-  sockaddr_un address = {};
-  address.sun_family = AF_UNIX;
-  if (path.empty() || path.size() >= sizeof(address.sun_path)) {
-    return InvalidArgument("unix socket path \"" + path + "\" is empty or too long");
-  }
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  return address;
 }
 
 }  // namespace
@@ -53,16 +44,9 @@ Result<UniqueFd> Listen(const std::string& address) {
     return fd;
   }
   if (address.starts_with("unix:")) {
-    std::string path = address.substr(5);
-    SANDBOX_ASSIGN_OR_RETURN(sockaddr_un unix_address, UnixAddress(path));
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd.valid()) return ErrnoStatus("socket", "AF_UNIX");
+    const std::string path = address.substr(5);
     ::unlink(path.c_str());
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&unix_address), sizeof(unix_address)) != 0) {
-      return ErrnoStatus("bind", path);
-    }
-    if (::listen(fd.get(), 16) != 0) return ErrnoStatus("listen", path);
-    return fd;
+    return ListenUnix(path, 16);
   }
   return InvalidArgument("listen address \"" + address + "\": want vsock:PORT or unix:PATH");
 }
@@ -99,13 +83,7 @@ Result<UniqueFd> Connect(const std::string& address) {
     return ConnectHybridVsock(address.substr(7, colon - 7), port, kHybridConnectTimeout);
   }
   if (address.starts_with("unix:")) {
-    SANDBOX_ASSIGN_OR_RETURN(sockaddr_un unix_address, UnixAddress(address.substr(5)));
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd.valid()) return ErrnoStatus("socket", "AF_UNIX");
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&unix_address), sizeof(unix_address)) != 0) {
-      return ErrnoStatus("connect", address);
-    }
-    return fd;
+    return ConnectUnix(address.substr(5));
   }
   return InvalidArgument("address \"" + address + "\": want vsock:CID:PORT, hybrid:PATH:PORT or unix:PATH");
 }

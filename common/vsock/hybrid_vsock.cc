@@ -1,5 +1,7 @@
 #include "common/vsock/hybrid_vsock.h"
 
+#include "common/base/unix_socket.h"
+
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -16,16 +18,13 @@ constexpr size_t kMaxReplyLine = 32;
 
 Result<UniqueFd> ConnectHybridVsockOnce(const std::string& uds_path, uint32_t port) {
   const std::string what = "hybrid vsock " + uds_path + " port " + std::to_string(port);
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (uds_path.size() >= sizeof(address.sun_path)) return InvalidArgument(what + ": socket path too long");
-  std::memcpy(address.sun_path, uds_path.c_str(), uds_path.size() + 1);
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return ErrnoStatus("socket", what);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    const Status status = ErrnoStatus("connect", what);
-    return Status(StatusCode::kUnavailable, status.message());
+  Result<UniqueFd> connected = ConnectUnix(uds_path);
+  if (!connected.ok()) {
+    // A bad path is the caller's error; anything else may pass (the VMM is starting).
+    if (connected.status().code() == StatusCode::kInvalidArgument) return connected.status().Wrap(what);
+    return Status(StatusCode::kUnavailable, what + ": " + connected.status().message());
   }
+  UniqueFd fd = std::move(connected).value();
   const std::string request = "CONNECT " + std::to_string(port) + "\n";
   if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
     return Unavailable(what + ": the VMM closed the socket");

@@ -290,8 +290,7 @@ Status MicroVmSandbox::Destroy(const SandboxRef& ref) {
     // Reap it when it is our child (run), so no zombie is left.
     (void)::waitpid(monitor->pid, nullptr, WNOHANG);
   }
-  Result<std::string> plan_text = ReadFile(files.monitor_plan);
-  Result<MonitorPlan> plan = plan_text.ok() ? DecodeMonitorPlan(*plan_text) : Result<MonitorPlan>(plan_text.status());
+  Result<MonitorPlan> plan = ReadMonitorPlan(files.monitor_plan);
   if (plan.ok()) RemoveHostCgroups(plan->host_cgroups);
   // The state dir itself (images, sockets, logs) goes with the state store.
   return Status::Ok();

@@ -20,6 +20,7 @@
 
 #include "common/base/file_util.h"
 #include "common/base/unique_fd.h"
+#include "common/base/unix_socket.h"
 #include "common/io/stream_relay.h"
 #include "shim/microvm/agent_client.h"
 #include "shim/microvm/host_cgroup.h"
@@ -46,18 +47,6 @@ class PhaseLog {
  private:
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
-
-Result<UniqueFd> ListenUnix(const std::string& path) {
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(address.sun_path)) return InvalidArgument("socket path too long: " + path);
-  path.copy(address.sun_path, path.size());
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return ErrnoStatus("socket", path);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) return ErrnoStatus("bind", path);
-  if (::listen(fd.get(), 1) != 0) return ErrnoStatus("listen", path);
-  return fd;
-}
 
 Result<UniqueFd> AcceptWithin(int listener, std::chrono::milliseconds timeout, const std::string& what) {
   pollfd ready{listener, POLLIN, 0};
@@ -156,7 +145,7 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
   const std::array<uint32_t, 3> ports = {kStdinPort, kStdoutPort, kStderrPort};
   for (size_t stream = 0; stream < 3; ++stream) {
     if (!caller_stdio[stream].valid()) continue;
-    SANDBOX_ASSIGN_OR_RETURN(listeners_[stream], ListenUnix(files_.vsock + "_" + std::to_string(ports[stream])));
+    SANDBOX_ASSIGN_OR_RETURN(listeners_[stream], ListenUnix(files_.vsock + "_" + std::to_string(ports[stream]), 1));
   }
   // sandbox-vmm inherits the cgroups, so the VM is accounted where the
   // orchestrator looks for the container.
@@ -300,6 +289,11 @@ Result<MonitorPlan> DecodeMonitorPlan(const std::string& text) {
   }
 }
 
+Result<MonitorPlan> ReadMonitorPlan(const std::string& path) {
+  SANDBOX_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  return DecodeMonitorPlan(text);
+}
+
 int StatusForLostVm(int vmm_wait_status) {
   if (WIFSIGNALED(vmm_wait_status)) return 128 + WTERMSIG(vmm_wait_status);
   return 255;
@@ -328,8 +322,7 @@ int RunMonitor(const std::string& state_dir) {
     (void)!::write(report.get(), message.data(), message.size());
     report.Reset();
   };
-  Result<std::string> plan_text = ReadFile(files.monitor_plan);
-  Result<MonitorPlan> plan = plan_text.ok() ? DecodeMonitorPlan(*plan_text) : Result<MonitorPlan>(plan_text.status());
+  Result<MonitorPlan> plan = ReadMonitorPlan(files.monitor_plan);
   if (!plan.ok()) {
     send_report("error: " + plan.status().message());
     return 1;

@@ -32,6 +32,7 @@ struct MonitorPlan {
 
 std::string EncodeMonitorPlan(const MonitorPlan& plan);
 Result<MonitorPlan> DecodeMonitorPlan(const std::string& text);
+Result<MonitorPlan> ReadMonitorPlan(const std::string& path);
 
 // The monitor process's main; returns its exit status.
 int RunMonitor(const std::string& state_dir);

@@ -7,19 +7,12 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base/unique_fd.h"
+#include "common/base/unix_socket.h"
 
 namespace sandbox::shim {
 
 Result<std::string> CallVmmApi(const std::string& socket_path, const std::string& op) {
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (socket_path.size() >= sizeof(address.sun_path)) return InvalidArgument("VMM API socket path too long");
-  socket_path.copy(address.sun_path, socket_path.size());
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return ErrnoStatus("socket", "VMM API");
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    return ErrnoStatus("connect", socket_path);
-  }
+  SANDBOX_ASSIGN_OR_RETURN(UniqueFd fd, ConnectUnix(socket_path));
   const std::string request = nlohmann::json{{"op", op}}.dump() + "\n";
   if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
     return ErrnoStatus("send", socket_path);
