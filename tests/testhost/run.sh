@@ -146,30 +146,47 @@ env -0 > "$work/env"
   echo
 } > "$work/job.sh"
 
-/usr/lib/qemu/virtiofsd --socket-path="$work/virtiofs.sock" -o source=/ -o cache=auto -o xattr -o sandbox=chroot \
-  >"$work/virtiofsd.log" 2>&1 &
-virtiofsd_pid=$!
-for _ in $(seq 100); do [ -S "$work/virtiofs.sock" ] && break; sleep 0.05; done
-[ -S "$work/virtiofs.sock" ] || { say "virtiofsd did not start:"; cat "$work/virtiofsd.log" >&2; exit 2; }
+# One boot of the test host: virtiofsd (it exits when QEMU disconnects) and
+# QEMU, until the job reports its status, the test host dies or time runs out.
+boot_test_host() {
+  rm -f "$work/virtiofs.sock" "$work/status" "$work/qemu.log"
+  /usr/lib/qemu/virtiofsd --socket-path="$work/virtiofs.sock" -o source=/ -o cache=auto -o xattr -o sandbox=chroot \
+    >"$work/virtiofsd.log" 2>&1 &
+  virtiofsd_pid=$!
+  for _ in $(seq 100); do [ -S "$work/virtiofs.sock" ] && break; sleep 0.05; done
+  [ -S "$work/virtiofs.sock" ] || { say "virtiofsd did not start:"; cat "$work/virtiofsd.log" >&2; exit 2; }
+  set +e
+  timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
+    -accel tcg -cpu EPYC,+svm -smp 2 -m "${mem_mib}M" \
+    -object "memory-backend-memfd,id=mem,size=${mem_mib}M,share=on" -numa node,memdev=mem \
+    -chardev "socket,id=virtiofs,path=$work/virtiofs.sock" -device vhost-user-fs-pci,chardev=virtiofs,tag=hostroot \
+    -kernel "$kernel_dir/vmlinuz" -initrd "$initramfs" \
+    -append "console=ttyS0 quiet loglevel=3 panic=-1 testhost.job=$work/job.sh testhost.status=$work/status" \
+    -display none -serial stdio -monitor none -no-reboot -nodefaults -d cpu_reset -D "$work/qemu.log" < /dev/null \
+    2> >(grep --line-buffered -v "TCG doesn't support requested feature" >&2)
+  qemu_rc=$?
+  set -e
+  { kill "$virtiofsd_pid" 2>/dev/null && wait "$virtiofsd_pid" 2>/dev/null; } || true
+  virtiofsd_pid=
+}
 
-set +e
-timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
-  -accel tcg -cpu EPYC,+svm -smp 2 -m "${mem_mib}M" \
-  -object "memory-backend-memfd,id=mem,size=${mem_mib}M,share=on" -numa node,memdev=mem \
-  -chardev "socket,id=virtiofs,path=$work/virtiofs.sock" -device vhost-user-fs-pci,chardev=virtiofs,tag=hostroot \
-  -kernel "$kernel_dir/vmlinuz" -initrd "$initramfs" \
-  -append "console=ttyS0 quiet loglevel=3 panic=-1 testhost.job=$work/job.sh testhost.status=$work/status" \
-  -display none -serial stdio -monitor none -no-reboot -nodefaults < /dev/null \
-  2> >(grep --line-buffered -v "TCG doesn't support requested feature" >&2)
-qemu_rc=$?
-set -e
-
-if [ "$qemu_rc" -eq 124 ] || [ "$qemu_rc" -eq 137 ]; then
-  say "timed out after ${timeout_s}s; the test host was killed"
-  exit 124
-fi
-if [ ! -f "$work/status" ]; then
+# The test host itself (the cloud kernel on QEMU's emulated AMD-V) sometimes
+# dies while it runs nested guests: it triple-faults and QEMU ends with no
+# status from the job. That is the emulator failing, not CMD, so it gets one
+# more boot, said loudly. A job that fails or hangs is never retried.
+for attempt in 1 2; do
+  boot_test_host
+  if [ "$qemu_rc" -eq 124 ] || [ "$qemu_rc" -eq 137 ]; then
+    say "timed out after ${timeout_s}s; the test host was killed"
+    exit 124
+  fi
+  [ -f "$work/status" ] && exit "$(cat "$work/status")"
   say "the test host ended (qemu exit $qemu_rc) without reporting CMD's status: guest panic or crash"
-  exit 125
-fi
-exit "$(cat "$work/status")"
+  # QEMU logs every CPU reset; more than the 6 of a power-on (2 CPUs) means
+  # the test host's kernel triple-faulted.
+  resets=$(grep -c "^CPU Reset" "$work/qemu.log" 2>/dev/null || true)
+  say "QEMU saw ${resets:-0} CPU resets (6 at power-on); the last CPU state:"
+  tail -n 30 "$work/qemu.log" >&2 || true
+  [ "$attempt" -eq 1 ] && say "RETRY: the test host crashed, not CMD; booting it once more to run CMD again"
+done
+exit 125

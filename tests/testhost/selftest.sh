@@ -2,7 +2,8 @@
 # e2e self-test of the test-host harness: CMD's exit status and writes come
 # back, /dev/kvm inside is a usable hardware-style KVM (sandbox-rt check sees
 # kvm_amd or kvm_intel and every capability sandbox-vmm needs), cgroup2 has
-# its controllers enabled, and a hung CMD is killed at the timeout.
+# its controllers enabled, a hung CMD is killed at the timeout, and a test
+# host that crashes gets exactly one more boot.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 sandbox_rt=${1:?usage: selftest.sh path/to/sandbox-rt}
@@ -42,4 +43,21 @@ if [ "${SANDBOX_TESTHOST_MODE:-}" != direct ] && [ ! -d /sys/module/kvm_intel ] 
   [ "$rc" -eq 124 ] || fail "want 124 from a timed-out test host, got $rc"
   grep -q "timed out after 10s" <<<"$output" || fail "no timeout message: $output"
   echo "selftest: timeout kills the test host: ok"
+
+  # A crash of the test host's kernel (a panic here; a triple fault in the
+  # wild) is retried once: the job panics on its first run only.
+  set +e
+  output=$("$here/run.sh" --timeout 120 -- bash -c \
+    "[ -e '$share/crashed' ] && exit 5; touch '$share/crashed'; sync; echo c > /proc/sysrq-trigger; sleep 60" 2>&1)
+  rc=$?
+  set -e
+  [ "$rc" -eq 5 ] || fail "want 5 from the second boot after a crash, got $rc: $output"
+  grep -q "RETRY: the test host crashed" <<<"$output" || fail "no retry message: $output"
+  set +e
+  output=$("$here/run.sh" --timeout 120 -- bash -c "echo c > /proc/sysrq-trigger; sleep 60" 2>&1)
+  rc=$?
+  set -e
+  [ "$rc" -eq 125 ] || fail "want 125 from a test host that crashes twice, got $rc"
+  [ "$(grep -c "without reporting CMD's status" <<<"$output")" -eq 2 ] || fail "want two crashes reported: $output"
+  echo "selftest: a crashed test host is booted once more, not twice: ok"
 fi
