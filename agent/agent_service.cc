@@ -50,6 +50,10 @@ std::optional<ProcessDetails> ReadProcessDetails(pid_t pid) {
   return details;
 }
 
+StdioPorts PortsOf(const v1::ProcessIo& io) {
+  return {.stdin_port = io.stdin_port(), .stdout_port = io.stdout_port(), .stderr_port = io.stderr_port()};
+}
+
 }  // namespace
 
 void AgentService::RegisterOn(ttrpc::Server& server) {
@@ -70,6 +74,7 @@ void AgentService::RegisterOn(ttrpc::Server& server) {
                     details.add_features("guest-details");
                     details.add_features("destroy-sandbox");
                     details.add_features("containers");
+                    details.add_features("exec");
                     return details;
                   }));
   server.Register(kAgentService, "DestroySandbox", Unary<Empty, Empty>([this](const Empty&) -> Result<Empty> {
@@ -114,10 +119,7 @@ void AgentService::RegisterContainerCalls(ttrpc::Server& server) {
                                             .cgroup_root = options_.cgroup_root,
                                             .stdio = nullptr};
                     Result<std::unique_ptr<ProcessStdio>> stdio =
-                        ProcessStdio::Open({.stdin_port = request.io().stdin_port(),
-                                            .stdout_port = request.io().stdout_port(),
-                                            .stderr_port = request.io().stderr_port()},
-                                           options_.host_socket_prefix);
+                        ProcessStdio::Open(PortsOf(request.io()), options_.host_socket_prefix);
                     Result<std::unique_ptr<Container>> container = stdio.status();
                     if (stdio.ok()) {
                       create.stdio = std::move(stdio).value();
@@ -140,25 +142,46 @@ void AgentService::RegisterContainerCalls(ttrpc::Server& server) {
                   }));
   server.Register(kAgentService, "SignalProcess",
                   Unary<SignalProcessRequest, Empty>([this](const SignalProcessRequest& request) -> Result<Empty> {
-                    if (!request.exec_id().empty()) return Unimplemented("exec_id: exec is not supported yet");
                     if (request.signal() == 0 || request.signal() >= NSIG) {
                       return InvalidArgument("signal: " + std::to_string(request.signal()) + " is not a signal");
                     }
                     SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));
                     if (!container) return FailedPrecondition("container is still being created");
-                    SANDBOX_RETURN_IF_ERROR(container->Signal(static_cast<int>(request.signal()), request.all()));
+                    const int signal = static_cast<int>(request.signal());
+                    if (!request.exec_id().empty()) {
+                      if (request.all()) return InvalidArgument("all: applies to the container, not to one exec");
+                      SANDBOX_RETURN_IF_ERROR(container->SignalExec(request.exec_id(), signal));
+                      return Empty();
+                    }
+                    SANDBOX_RETURN_IF_ERROR(container->Signal(signal, request.all()));
                     return Empty();
                   }));
   server.Register(kAgentService, "WaitProcess",
                   Unary<ProcessRequest, WaitProcessResponse>(
                       [this](const ProcessRequest& request) -> Result<WaitProcessResponse> {
-                        if (!request.exec_id().empty()) return Unimplemented("exec_id: exec is not supported yet");
                         SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));
                         if (!container) return FailedPrecondition("container is still being created");
                         WaitProcessResponse response;
+                        if (!request.exec_id().empty()) {
+                          SANDBOX_ASSIGN_OR_RETURN(int status, container->WaitExec(request.exec_id()));
+                          response.set_exit_status(status);
+                          return response;
+                        }
                         response.set_exit_status(container->Wait());
                         return response;
                       }));
+  server.Register(kAgentService, "ExecProcess",
+                  Unary<ExecProcessRequest, Empty>([this](const ExecProcessRequest& request) -> Result<Empty> {
+                    if (request.io().terminal()) {
+                      return Unimplemented("io.terminal: terminal mode is not supported by sandbox-agent yet");
+                    }
+                    SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));
+                    if (!container) return FailedPrecondition("container is still being created");
+                    SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<ProcessStdio> stdio,
+                                             ProcessStdio::Open(PortsOf(request.io()), options_.host_socket_prefix));
+                    SANDBOX_RETURN_IF_ERROR(container->Exec(request.exec_id(), request.process_json(), std::move(stdio)));
+                    return Empty();
+                  }));
   server.Register(kAgentService, "ListProcesses",
                   Unary<v1::ContainerRequest, ListProcessesResponse>(
                       [this](const v1::ContainerRequest& request) -> Result<ListProcessesResponse> {

@@ -9,6 +9,7 @@
 
 #include "agent/agent_service.h"
 #include "agent/container/container_init.h"
+#include "agent/container/exec_init.h"
 #include "agent/process_table.h"
 #include "agent/guest_init.h"
 #include "agent/listener.h"
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   using namespace sandbox;
   // A container's first process: the agent binary re-executed by the agent.
   if (argc == 2 && std::string(argv[1]) == agent::kContainerInitCommand) return agent::RunContainerInit();
+  if (argc == 2 && std::string(argv[1]) == agent::kExecInitCommand) return agent::RunExecInit();
   bool pid1 = ::getpid() == 1;
   std::string listen = "vsock:" + std::to_string(agent::kAgentVsockPort);
   CLI::App app{"sandbox-agent: the guest half of sandbox-rt", "sandbox-agent"};

@@ -56,4 +56,11 @@ void ProcessStdio::StartRelays() {
   }
 }
 
+bool ProcessStdio::Finished() const {
+  for (const RelayThread& relay : relays_) {
+    if (!relay.finished()) return false;
+  }
+  return true;
+}
+
 }  // namespace sandbox::agent

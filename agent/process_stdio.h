@@ -45,6 +45,9 @@ class ProcessStdio {
   // Once the process holds its ends: closes the agent's copies (or EOF
   // would never come) and starts relaying.
   void StartRelays();
+  // Every relay has ended: the process's output reached the host up to EOF
+  // (or the host went away), so dropping this object loses nothing.
+  bool Finished() const;
 
  private:
   ProcessStdio() = default;

@@ -1,6 +1,7 @@
 #include "agent/container/container.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -15,11 +16,13 @@
 #include <vector>
 
 #include "agent/container/container_init.h"
+#include "agent/container/exec_init.h"
 #include "agent/container/init_channel.h"
 #include "agent/container/namespaces.h"
 #include "agent/container/support.h"
 #include "common/base/file_util.h"
 #include "common/oci/spec_json.h"
+#include "common/oci/validate.h"
 
 namespace sandbox::agent {
 namespace {
@@ -49,7 +52,7 @@ struct CloneArguments {
   char* const* argv;
 };
 
-[[noreturn]] void ExecInit(void* raw) {
+[[noreturn]] void ExecAgentMode(void* raw) {
   const auto* arguments = static_cast<CloneArguments*>(raw);
   for (int fd = 0; fd < 3; ++fd) {
     if (arguments->stdio[fd] >= 0 && ::dup2(arguments->stdio[fd], fd) < 0) ::_exit(126);
@@ -58,6 +61,60 @@ struct CloneArguments {
   char* const envp[] = {nullptr};
   ::execve(arguments->binary, arguments->argv, envp);
   ::_exit(127);
+}
+
+struct SpawnPlan {
+  const char* command;          // kContainerInitCommand or kExecInitCommand
+  uint64_t namespace_flags = 0;  // new namespaces
+  int cgroup_fd = -1;            // CLONE_INTO_CGROUP; -1: the agent's cgroup
+  int pid_namespace_fd = -1;     // the pid namespace to start in; -1: the agent's
+  int channel = -1;
+  std::array<int, 3> stdio = {-1, -1, -1};
+};
+
+// Clones the agent binary into `plan.command` mode, tracked by `processes`.
+// clone3 without CLONE_VM behaves like fork (the child runs on a copy of
+// this stack); CLONE_INTO_CGROUP places it in its cgroup before it runs, so
+// a new cgroup namespace is rooted at the container's cgroup. A pid
+// namespace is entered for the child only: setns(CLONE_NEWPID) on this
+// thread changes where its children go, and is undone right after.
+Result<pid_t> SpawnAgentMode(ProcessTable& processes, const SpawnPlan& plan, const std::string& agent_binary) {
+  std::string arg0 = "sandbox-agent";
+  std::string arg1 = plan.command;
+  char* argv[] = {arg0.data(), arg1.data(), nullptr};
+  CloneArguments arguments{plan.channel, plan.stdio, agent_binary.c_str(), argv};
+  CloneArgs clone_args{};
+  clone_args.flags = plan.namespace_flags;
+  clone_args.exit_signal = SIGCHLD;
+  if (plan.cgroup_fd >= 0) {
+    clone_args.flags |= kCloneIntoCgroup;
+    clone_args.cgroup = static_cast<uint64_t>(plan.cgroup_fd);
+  }
+  UniqueFd own_pid_namespace;
+  if (plan.pid_namespace_fd >= 0) {
+    own_pid_namespace.Reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+    if (!own_pid_namespace.valid()) return ErrnoStatus("open", "/proc/self/ns/pid");
+  }
+  int clone_errno = 0;
+  const pid_t pid = processes.SpawnTracked([&] {
+    if (plan.pid_namespace_fd >= 0 && ::setns(plan.pid_namespace_fd, CLONE_NEWPID) != 0) {
+      clone_errno = errno;
+      return -1;
+    }
+    const long child = ::syscall(SYS_clone3, &clone_args, sizeof(clone_args));
+    if (child == 0) ExecAgentMode(&arguments);  // never returns
+    clone_errno = errno;
+    if (plan.pid_namespace_fd >= 0 && ::setns(own_pid_namespace.get(), CLONE_NEWPID) != 0) {
+      // This thread would put every later child in the container: no way on.
+      std::abort();
+    }
+    return static_cast<pid_t>(child);
+  });
+  if (pid < 0) {
+    errno = clone_errno;
+    return ErrnoStatus(plan.pid_namespace_fd >= 0 ? "setns+clone3" : "clone3", std::string("sandbox-agent ") + plan.command);
+  }
+  return pid;
 }
 
 Status InitError(const std::string& message) {
@@ -103,34 +160,22 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return ErrnoStatus("socketpair", "container init");
   UniqueFd ours(pair[0]);
   UniqueFd theirs(pair[1]);
-  std::string arg0 = "sandbox-agent";
-  std::string arg1 = kContainerInitCommand;
-  char* argv[] = {arg0.data(), arg1.data(), nullptr};
-  const std::array<int, 3> no_stdio = {-1, -1, -1};
-  CloneArguments arguments{theirs.get(), request.stdio ? request.stdio->child_fds() : no_stdio, agent_binary.c_str(),
-                           argv};
-  // clone3 without CLONE_VM behaves like fork (the child runs on a copy of
-  // this stack); CLONE_INTO_CGROUP places it in its cgroup before it runs,
-  // so a new cgroup namespace is rooted at the container's cgroup.
-  CloneArgs clone_args{};
-  clone_args.flags = namespaces.clone_flags;
-  clone_args.exit_signal = SIGCHLD;
-  if (cgroup) {
-    clone_args.flags |= kCloneIntoCgroup;
-    clone_args.cgroup = static_cast<uint64_t>(cgroup->fd());
-  }
-  const pid_t pid = processes.SpawnTracked([&] {
-    const long child = ::syscall(SYS_clone3, &clone_args, sizeof(clone_args));
-    if (child == 0) ExecInit(&arguments);  // never returns
-    return static_cast<pid_t>(child);
-  });
-  if (pid < 0) return ErrnoStatus("clone3", "container " + request.id);
+  SpawnPlan plan{.command = kContainerInitCommand,
+                 .namespace_flags = namespaces.clone_flags,
+                 .cgroup_fd = cgroup ? cgroup->fd() : -1,
+                 .channel = theirs.get()};
+  if (request.stdio) plan.stdio = request.stdio->child_fds();
+  Result<pid_t> spawned = SpawnAgentMode(processes, plan, agent_binary);
+  if (!spawned.ok()) return spawned.status().Wrap("container " + request.id);
+  const pid_t pid = *spawned;
   theirs.Reset();
 
   std::unique_ptr<Container> container(new Container(request.id, pid, std::move(ours), processes));
   container->cgroup_ = std::move(cgroup);
   container->rootfs_ = std::move(rootfs_mount);
   container->stdio_ = std::move(request.stdio);
+  container->config_json_ = request.config_json;
+  container->agent_binary_ = agent_binary;
   if (container->stdio_) container->stdio_->StartRelays();
   Status sent = SendInitMessage(container->channel_.get(),
                                 EncodeInitPlan(request.rootfs, request.config_json, request.no_pivot));
@@ -144,6 +189,13 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
 }
 
 Container::~Container() {
+  for (auto& [exec_id, exec] : execs_) {
+    if (!processes_.ExitStatus(exec.pid)) {
+      ::kill(exec.pid, SIGKILL);
+      processes_.Wait(exec.pid);
+    }
+    processes_.Forget(exec.pid);
+  }
   if (!processes_.ExitStatus(pid_)) {
     ::kill(pid_, SIGKILL);
     processes_.Wait(pid_);
@@ -163,6 +215,97 @@ Status Container::Start() {
   if (reply.ok()) return InitError(*reply);
   if (reply.status().code() == StatusCode::kNotFound) return Status::Ok();
   return reply.status();
+}
+
+Status Container::Exec(const std::string& exec_id, const std::string& process_json,
+                       std::unique_ptr<ProcessStdio> stdio) {
+  if (exec_id.empty()) return InvalidArgument("exec_id: required");
+  oci::Process process;
+  oci::FieldErrors errors = oci::ParseProcess(process_json, process);
+  if (errors.empty()) errors = oci::ValidateProcess(process);
+  if (!errors.empty()) return oci::FieldErrorsToStatus("process", errors);
+  if (!process.args || process.args->empty()) return InvalidArgument("process.args: an exec needs a command");
+  SANDBOX_RETURN_IF_ERROR(CheckProcessSupported(process));
+
+  std::lock_guard lock(mutex_);
+  PruneExecs();
+  if (processes_.ExitStatus(pid_)) return FailedPrecondition("container " + id_ + " has stopped");
+  // A child cloned into a frozen cgroup would never answer.
+  if (frozen_) return FailedPrecondition("container " + id_ + " is paused; resume it first");
+  if (execs_.contains(exec_id)) return AlreadyExists("exec \"" + exec_id + "\" already exists in container " + id_);
+  const std::string their_pid_namespace = "/proc/" + std::to_string(pid_) + "/ns/pid";
+  struct stat theirs_info {}, ours_info {};
+  if (::stat(their_pid_namespace.c_str(), &theirs_info) != 0) return ErrnoStatus("stat", their_pid_namespace);
+  UniqueFd pid_namespace;
+  if (::stat("/proc/self/ns/pid", &ours_info) != 0 || ours_info.st_ino != theirs_info.st_ino) {
+    pid_namespace.Reset(::open(their_pid_namespace.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!pid_namespace.valid()) return ErrnoStatus("open", their_pid_namespace);
+  }
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return ErrnoStatus("socketpair", "exec init");
+  UniqueFd ours(pair[0]);
+  UniqueFd theirs(pair[1]);
+  SpawnPlan plan{.command = kExecInitCommand,
+                 .cgroup_fd = cgroup_ ? cgroup_->fd() : -1,
+                 .pid_namespace_fd = pid_namespace.valid() ? pid_namespace.get() : -1,
+                 .channel = theirs.get()};
+  if (stdio) plan.stdio = stdio->child_fds();
+  Result<pid_t> spawned = SpawnAgentMode(processes_, plan, agent_binary_);
+  if (!spawned.ok()) return spawned.status().Wrap("exec " + exec_id + " in container " + id_);
+  const pid_t pid = *spawned;
+  theirs.Reset();
+  ExecProcess& exec = execs_[exec_id] = ExecProcess{pid, std::move(stdio)};
+  if (exec.stdio) exec.stdio->StartRelays();
+
+  const Status sent = SendInitMessage(ours.get(), EncodeExecPlan(pid_, config_json_, process_json));
+  Result<std::string> reply = sent.ok() ? ReceiveInitMessage(ours.get()) : Result<std::string>(sent);
+  // EOF: the channel closed on exec.
+  if (!reply.ok() && reply.status().code() == StatusCode::kNotFound) return Status::Ok();
+  if (!processes_.ExitStatus(pid)) ::kill(pid, SIGKILL);
+  processes_.Wait(pid);
+  processes_.Forget(pid);
+  execs_.erase(exec_id);
+  if (reply.ok()) {
+    const std::string text = reply->substr(reply->find(' ') + 1);
+    return Status(StatusCode::kFailedPrecondition, "exec " + exec_id + ": " + text);
+  }
+  return reply.status().Wrap("exec " + exec_id);
+}
+
+Result<int> Container::WaitExec(const std::string& exec_id) {
+  pid_t pid;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = execs_.find(exec_id);
+    if (it == execs_.end()) return NotFound("exec \"" + exec_id + "\" does not exist in container " + id_);
+    pid = it->second.pid;
+  }
+  const int status = processes_.Wait(pid);
+  std::lock_guard lock(mutex_);
+  auto it = execs_.find(exec_id);
+  if (it != execs_.end() && it->second.pid == pid) it->second.waited = true;
+  PruneExecs();
+  return ShellExitStatus(status);
+}
+
+Status Container::SignalExec(const std::string& exec_id, int signal) {
+  std::lock_guard lock(mutex_);
+  auto it = execs_.find(exec_id);
+  if (it == execs_.end()) return NotFound("exec \"" + exec_id + "\" does not exist in container " + id_);
+  if (processes_.ExitStatus(it->second.pid)) return FailedPrecondition("exec " + exec_id + " has exited");
+  if (::kill(it->second.pid, signal) != 0) return ErrnoStatus("kill", "exec " + exec_id);
+  return Status::Ok();
+}
+
+void Container::PruneExecs() {
+  for (auto it = execs_.begin(); it != execs_.end();) {
+    if (it->second.waited && (!it->second.stdio || it->second.stdio->Finished())) {
+      processes_.Forget(it->second.pid);
+      it = execs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 Result<std::vector<pid_t>> Container::Processes() {
@@ -207,7 +350,10 @@ Status Container::Signal(int signal, bool all) {
 Status Container::Freeze(bool frozen) {
   if (!cgroup_) return FailedPrecondition("container " + id_ + " has no cgroup to freeze");
   if (processes_.ExitStatus(pid_)) return FailedPrecondition("container " + id_ + " has stopped");
-  return cgroup_->Freeze(frozen);
+  SANDBOX_RETURN_IF_ERROR(cgroup_->Freeze(frozen));
+  std::lock_guard lock(mutex_);
+  frozen_ = frozen;
+  return Status::Ok();
 }
 
 Result<CgroupStats> Container::Stats() {

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -49,6 +50,14 @@ class Container {
 
   // Releases the init into exec; fails with the exec's error.
   Status Start();
+  // OCI exec: runs `process_json` (a runtime-spec process object) in the
+  // container's namespaces and cgroup, under its seccomp filter; returns once
+  // it has exec'd, or with the reason it could not.
+  Status Exec(const std::string& exec_id, const std::string& process_json, std::unique_ptr<ProcessStdio> stdio);
+  // Blocks until that process exits; the shell-style status. Its record is
+  // dropped once waited for and its output has reached the host.
+  Result<int> WaitExec(const std::string& exec_id);
+  Status SignalExec(const std::string& exec_id, int signal);
   // `all`: every process of the container (its pid namespace), not just init.
   Status Signal(int signal, bool all);
   // cgroup.freeze; kFailedPrecondition without a cgroup.
@@ -74,8 +83,21 @@ class Container {
   pid_t pid_;
   UniqueFd channel_;
   ProcessTable& processes_;
+  struct ExecProcess {
+    pid_t pid;
+    std::unique_ptr<ProcessStdio> stdio;
+    bool waited = false;
+  };
+  // Forgets the exec'd processes that were waited for and whose output is
+  // delivered. Called with mutex_ held.
+  void PruneExecs();
+
+  std::string config_json_;   // for exec: the seccomp filter
+  std::string agent_binary_;  // what exec-init runs
   std::mutex mutex_;
   bool started_ = false;
+  bool frozen_ = false;
+  std::map<std::string, ExecProcess> execs_;
 };
 
 }  // namespace sandbox::agent

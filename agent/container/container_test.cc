@@ -105,6 +105,31 @@ class ContainerTest : public AgentHostModeTest {
     return status;
   }
   std::string Out(const std::string& name) { return ReadFile(out_ + "/" + name).value_or("<missing>"); }
+  // ExecProcess of `process` (a runtime-spec process object) as `exec_id`.
+  Status Exec(const std::string& id, const std::string& exec_id, const json& process, uint32_t stdout_port = 0) {
+    v1::ExecProcessRequest request;
+    request.set_container_id(id);
+    request.set_exec_id(exec_id);
+    request.set_process_json(process.dump());
+    request.mutable_io()->set_stdout_port(stdout_port);
+    return client_->Call(kAgentService, "ExecProcess", request.SerializeAsString()).status();
+  }
+  Result<int> WaitExec(const std::string& id, const std::string& exec_id) {
+    v1::ProcessRequest request;
+    request.set_container_id(id);
+    request.set_exec_id(exec_id);
+    SANDBOX_ASSIGN_OR_RETURN(std::string reply, client_->Call(kAgentService, "WaitProcess", request.SerializeAsString()));
+    v1::WaitProcessResponse response;
+    if (!response.ParseFromString(reply)) return Internal("bad WaitProcessResponse");
+    return response.exit_status();
+  }
+  // A process running `args`, with `overrides` applied on top.
+  static json WithArgs(const std::vector<std::string>& args, const json& overrides = json::object()) {
+    json process = {{"args", args}, {"env", {"PATH=/bin"}}, {"cwd", "/"}, {"user", {{"uid", 0}, {"gid", 0}}}};
+    process.update(overrides);
+    return process;
+  }
+  static json Process(const std::string& script) { return WithArgs({"/bin/sh", "-c", script}); }
 
   // A FIFO in the shared directory: the container writes a line into it when
   // it is ready, and WaitForSignal blocks (at most 10 s) until that line comes.
@@ -352,6 +377,94 @@ TEST_F(ContainerTest, AHostPortNobodyListensOnIsAClearError) {
   EXPECT_EQ(RunContainer("deaf", Config("exit 0")), 0);  // the id is free again
 }
 
+TEST_F(ContainerTest, ExecJoinsTheContainersNamespacesWithItsOwnProcessAttributes) {
+  ::signal(SIGPIPE, SIG_IGN);
+  MakeSignalFifo("up");
+  ASSERT_TRUE(Create("box", Config("echo up > /out/up; while true; do sleep 0.05; done")).ok());
+  ASSERT_TRUE(Call("StartContainer", "box").ok());
+  ASSERT_TRUE(WaitForSignal("up"));
+
+  UniqueFd stdout_listener = ListenHostPort(host_prefix_, 2101);
+  json process = Process(
+      "echo \"$$|$(hostname)|$(cat /proc/1/cmdline | tr '\\0' ' ')|$(id -u):$(id -g)|$(pwd)|$WHO\"; "
+      "ls /out > /dev/null && exit 5");
+  process["env"] = {"PATH=/bin", "WHO=exec"};
+  process["cwd"] = "/tmp";
+  process["user"] = {{"uid", 1000}, {"gid", 1000}};
+  const Status started = Exec("box", "e1", process, 2101);
+  ASSERT_TRUE(started.ok()) << started.message();
+  UniqueFd out(::accept4(stdout_listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  ASSERT_TRUE(out.valid());
+  const std::string output = ReadToEof(out.get());
+  Result<int> status = WaitExec("box", "e1");
+  ASSERT_TRUE(status.ok()) << status.status().message();
+  EXPECT_EQ(*status, 5);
+  // Its own pid in the container's pid namespace (not 1, not a host pid),
+  // the container's hostname and /proc, and the exec's user, cwd and env.
+  const size_t bar = output.find('|');
+  ASSERT_NE(bar, std::string::npos) << output;
+  const int pid = std::stoi(output.substr(0, bar));
+  EXPECT_GT(pid, 1);
+  EXPECT_LT(pid, 100) << "not in the container's pid namespace";
+  EXPECT_EQ(output.substr(bar), "|box|/bin/sh -c echo up > /out/up; while true; do sleep 0.05; done |1000:1000|/tmp|exec\n");
+
+  // A long-running exec: a second exec with the same id is refused, a signal
+  // ends it, and its id is free again once it was waited for.
+  ASSERT_TRUE(Exec("box", "e2", Process("sleep 1000")).ok());
+  EXPECT_EQ(Exec("box", "e2", Process("true")).code(), StatusCode::kAlreadyExists);
+  v1::SignalProcessRequest kill;
+  kill.set_container_id("box");
+  kill.set_exec_id("e2");
+  kill.set_signal(SIGKILL);
+  ASSERT_TRUE(client_->Call(kAgentService, "SignalProcess", kill.SerializeAsString()).ok());
+  status = WaitExec("box", "e2");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(*status, 128 + SIGKILL);
+  EXPECT_EQ(WaitExec("box", "e2").status().code(), StatusCode::kNotFound) << "forgotten once waited for";
+  ASSERT_TRUE(Exec("box", "e2", Process("exit 0")).ok());
+  EXPECT_EQ(WaitExec("box", "e2").value_or(-1), 0);
+
+  // The container's init was never disturbed.
+  ASSERT_TRUE(Signal("box", SIGKILL).ok());
+  EXPECT_EQ(Wait("box"), 128 + SIGKILL);
+  EXPECT_TRUE(Call("RemoveContainer", "box").ok());
+}
+
+TEST_F(ContainerTest, ExecFailuresAreNamedAndLeaveNothing) {
+  MakeSignalFifo("up");
+  ASSERT_TRUE(Create("box", Config("echo up > /out/up; while true; do sleep 0.05; done")).ok());
+  // Exec into a created (not yet started) container works, as with runc.
+  ASSERT_TRUE(Exec("box", "early", Process("exit 3")).ok());
+  EXPECT_EQ(WaitExec("box", "early").value_or(-1), 3);
+  ASSERT_TRUE(Call("StartContainer", "box").ok());
+  ASSERT_TRUE(WaitForSignal("up"));
+
+  Status failed = Exec("box", "missing", WithArgs({"no-such-command"}));
+  EXPECT_EQ(failed.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(failed.message().find("\"no-such-command\" not found in PATH /bin"), std::string::npos) << failed.message();
+  EXPECT_EQ(WaitExec("box", "missing").status().code(), StatusCode::kNotFound) << "a failed exec leaves no record";
+  failed = Exec("box", "badcwd", WithArgs({"/bin/true"}, {{"cwd", "/nonexistent"}}));
+  EXPECT_NE(failed.message().find("process.cwd /nonexistent"), std::string::npos) << failed.message();
+  failed = Exec("box", "types", WithArgs({"/bin/true"}, {{"args", "not-a-list"}}));
+  EXPECT_EQ(failed.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(failed.message().find("args"), std::string::npos) << failed.message();
+  failed = Exec("box", "relative", WithArgs({"/bin/true"}, {{"cwd", "tmp"}}));
+  EXPECT_EQ(failed.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(failed.message().find("cwd"), std::string::npos) << failed.message();
+  failed = Exec("box", "tty", WithArgs({"/bin/true"}, {{"terminal", true}}));
+  EXPECT_EQ(failed.code(), StatusCode::kUnimplemented);
+  EXPECT_EQ(Exec("box", "", Process("true")).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Exec("nobody", "e", Process("true")).code(), StatusCode::kNotFound);
+  EXPECT_EQ(WaitExec("box", "never").status().code(), StatusCode::kNotFound);
+
+  ASSERT_TRUE(Signal("box", SIGKILL).ok());
+  EXPECT_EQ(Wait("box"), 128 + SIGKILL);
+  failed = Exec("box", "late", Process("true"));
+  EXPECT_EQ(failed.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(failed.message().find("has stopped"), std::string::npos) << failed.message();
+  EXPECT_TRUE(Call("RemoveContainer", "box").ok());
+}
+
 // Containers with a cgroup: the agent gets the host's cgroup2 mount as its
 // cgroup root (these hybrid hosts have one without controllers, enough for
 // the device filter, the freezer and cpu.stat; limits that need controllers
@@ -440,6 +553,27 @@ TEST_F(CgroupContainerTest, PauseFreezesTheCgroupAndStatsReadIt) {
   EXPECT_EQ(Wait("frozen"), 128 + SIGKILL);
   EXPECT_TRUE(Call("RemoveContainer", "frozen").ok());
   EXPECT_FALSE(PathExists(cgroup));
+}
+
+TEST_F(CgroupContainerTest, ExecRunsInTheContainersCgroupAndNotWhilePaused) {
+  MakeSignalFifo("up");
+  json config = CgroupConfig("echo up > /out/up; while true; do sleep 0.05; done");
+  ASSERT_TRUE(Create("box", config).ok());
+  ASSERT_TRUE(Call("StartContainer", "box").ok());
+  ASSERT_TRUE(WaitForSignal("up"));
+  ASSERT_TRUE(Exec("box", "where", Process("grep ^0:: /proc/self/cgroup > /out/exec-cgroup")).ok());
+  EXPECT_EQ(WaitExec("box", "where").value_or(-1), 0);
+  EXPECT_EQ(Out("exec-cgroup"), "0::/\n");  // the container's cgroup, seen through its namespace
+  ASSERT_TRUE(Call("PauseContainer", "box").ok());
+  const Status refused = Exec("box", "paused", Process("true"));
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.message().find("paused"), std::string::npos) << refused.message();
+  ASSERT_TRUE(Call("ResumeContainer", "box").ok());
+  ASSERT_TRUE(Exec("box", "resumed", Process("exit 4")).ok());
+  EXPECT_EQ(WaitExec("box", "resumed").value_or(-1), 4);
+  ASSERT_TRUE(Signal("box", SIGKILL).ok());
+  EXPECT_EQ(Wait("box"), 128 + SIGKILL);
+  EXPECT_TRUE(Call("RemoveContainer", "box").ok());
 }
 
 TEST_F(ContainerTest, LimitsWithoutACgroupRootAreRefused) {

@@ -21,16 +21,20 @@ bool HasResources(const oci::Resources& resources) {
          resources.hugepage_limits || resources.network || resources.rdma || resources.unified;
 }
 
+Status CheckProcessSupported(const oci::Process& process) {
+  if (process.terminal.value_or(false)) return NotYet("process.terminal");
+  if (process.io_priority) return NotYet("process.ioPriority");
+  if (process.scheduler) return NotYet("process.scheduler");
+  if (process.exec_cpu_affinity) return NotYet("process.execCPUAffinity");
+  return Status::Ok();
+}
+
 Status CheckAgentSupports(const oci::Spec& spec) {
   if (!spec.process || !spec.process->args || spec.process->args->empty()) {
     return InvalidArgument("process.args: a container needs a command");
   }
   if (!spec.root || spec.root->path.empty()) return InvalidArgument("root.path: required");
-  const oci::Process& process = *spec.process;
-  if (process.terminal.value_or(false)) return NotYet("process.terminal");
-  if (process.io_priority) return NotYet("process.ioPriority");
-  if (process.scheduler) return NotYet("process.scheduler");
-  if (process.exec_cpu_affinity) return NotYet("process.execCPUAffinity");
+  SANDBOX_RETURN_IF_ERROR(CheckProcessSupported(*spec.process));
   if (spec.hooks && (spec.hooks->create_container || spec.hooks->start_container)) {
     return NotYet("hooks.createContainer/startContainer");
   }

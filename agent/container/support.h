@@ -12,5 +12,7 @@ namespace sandbox::agent {
 bool HasResources(const oci::Resources& resources);
 
 Status CheckAgentSupports(const oci::Spec& spec);
+// The process part of the above, also what an exec'd process is held to.
+Status CheckProcessSupported(const oci::Process& process);
 
 }  // namespace sandbox::agent

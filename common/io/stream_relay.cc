@@ -61,9 +61,12 @@ void ShutdownWrite(int fd) {
 }
 
 RelayThread::RelayThread(UniqueFd from, UniqueFd to, int stop_fd)
-    : thread_([from = std::move(from), to = std::move(to), stop_fd]() mutable {
+    : finished_(std::make_shared<std::atomic<bool>>(false)),
+      thread_([from = std::move(from), to = std::move(to), stop_fd, finished = finished_]() mutable {
         RelayStream(from.get(), to.get(), stop_fd);
         ShutdownWrite(to.get());
+        to.Reset();  // the reader sees EOF now, not when the thread is joined
+        finished->store(true);
       }) {}
 
 StopSignal::StopSignal() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}

@@ -6,6 +6,8 @@
 
 #include <sys/types.h>
 
+#include <atomic>
+#include <memory>
 #include <thread>
 
 #include "common/base/status.h"
@@ -41,8 +43,11 @@ class RelayThread {
   void Join() {
     if (thread_.joinable()) thread_.join();
   }
+  // The relay has ended (EOF, stop or error) and closed its ends.
+  bool finished() const { return !finished_ || finished_->load(); }
 
  private:
+  std::shared_ptr<std::atomic<bool>> finished_;
   std::thread thread_;
 };
 

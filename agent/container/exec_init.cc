@@ -1,0 +1,103 @@
+#include "agent/container/exec_init.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/container/init_channel.h"
+#include "agent/container/process_setup.h"
+#include "agent/container/seccomp_filter.h"
+#include "common/base/unique_fd.h"
+#include "common/oci/spec_json.h"
+
+namespace sandbox::agent {
+namespace {
+
+constexpr int kSetupFailed = 126;
+constexpr int kExecFailed = 127;
+
+// Joins each namespace of `init` that differs from ours; the mount namespace
+// last, since it changes what /proc/<init> resolves to. The pid namespace is
+// the agent's part (it applies to children only), user namespaces are not
+// supported by the agent.
+Status JoinContainerNamespaces(pid_t init) {
+  struct Kind {
+    const char* name;
+    int flag;
+  };
+  constexpr Kind kinds[] = {{"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET},
+                            {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS}};
+  std::vector<std::pair<UniqueFd, int>> joins;
+  for (const Kind& kind : kinds) {
+    const std::string theirs = "/proc/" + std::to_string(init) + "/ns/" + kind.name;
+    const std::string ours = std::string("/proc/self/ns/") + kind.name;
+    struct stat their_ns {}, our_ns {};
+    if (::stat(theirs.c_str(), &their_ns) != 0) return ErrnoStatus("stat", theirs + " (has the container stopped?)");
+    if (::stat(ours.c_str(), &our_ns) == 0 && our_ns.st_ino == their_ns.st_ino && our_ns.st_dev == their_ns.st_dev) {
+      continue;
+    }
+    UniqueFd fd(::open(theirs.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return ErrnoStatus("open", theirs);
+    joins.emplace_back(std::move(fd), kind.flag);
+  }
+  for (const auto& [fd, flag] : joins) {
+    if (::setns(fd.get(), flag) != 0) return ErrnoStatus("setns", "the container's namespaces");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string EncodeExecPlan(pid_t container_init, const std::string& config_json, const std::string& process_json) {
+  nlohmann::json plan;
+  plan["init"] = container_init;
+  plan["config"] = config_json;
+  plan["process"] = process_json;
+  return plan.dump();
+}
+
+int RunExecInit() {
+  const int channel = kInitChannelFd;
+  ::fcntl(channel, F_SETFD, FD_CLOEXEC);  // the user's process must not inherit it
+  auto fail = [channel](const Status& status, int code) {
+    (void)SendInitMessage(channel, "error: " + status.message());
+    return code;
+  };
+  Result<std::string> message = ReceiveInitMessage(channel);
+  if (!message.ok()) return kSetupFailed;
+  pid_t init = 0;
+  std::string config_json, process_json;
+  try {
+    const nlohmann::json plan = nlohmann::json::parse(*message);
+    init = plan.at("init").get<pid_t>();
+    config_json = plan.at("config").get<std::string>();
+    process_json = plan.at("process").get<std::string>();
+  } catch (const nlohmann::json::exception& error) {
+    return fail(Internal(std::string("bad exec plan: ") + error.what()), kSetupFailed);
+  }
+  oci::Spec spec;
+  oci::FieldErrors errors = oci::ParseSpec(config_json, spec);
+  if (!errors.empty()) return fail(oci::FieldErrorsToStatus("config.json", errors), kSetupFailed);
+  oci::Process process;
+  errors = oci::ParseProcess(process_json, process);
+  if (!errors.empty()) return fail(oci::FieldErrorsToStatus("process", errors), kSetupFailed);
+  // fds 0-2 are already the process's stdio (ProcessStdio, set up by the agent).
+
+  const Status joined = JoinContainerNamespaces(init);
+  if (!joined.ok()) return fail(joined, kSetupFailed);
+  Result<std::string> executable = ResolveExecutable(process);
+  if (!executable.ok()) return fail(executable.status(), kExecFailed);
+  const Status applied = ApplyProcessSettings(process);
+  if (!applied.ok()) return fail(applied, kSetupFailed);
+  // The container's filter, as runc exec applies it; last before exec.
+  if (spec.linux && spec.linux->seccomp) {
+    const Status filtered = LoadSeccomp(*spec.linux->seccomp);
+    if (!filtered.ok()) return fail(filtered, kSetupFailed);
+  }
+  return fail(ExecProcess(process, *executable), kExecFailed);
+}
+
+}  // namespace sandbox::agent
