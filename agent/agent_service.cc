@@ -9,6 +9,8 @@
 #include "agent.pb.h"
 #include "agent/guest_init.h"
 #include "common/base/file_util.h"
+#include "common/oci/spec_json.h"
+#include "common/oci/validate.h"
 #include "proto/agent_constants.h"
 
 namespace sandbox::agent {
@@ -75,6 +77,7 @@ void AgentService::RegisterOn(ttrpc::Server& server) {
                     details.add_features("destroy-sandbox");
                     details.add_features("containers");
                     details.add_features("exec");
+                    details.add_features("update");
                     return details;
                   }));
   server.Register(kAgentService, "DestroySandbox", Unary<Empty, Empty>([this](const Empty&) -> Result<Empty> {
@@ -224,6 +227,17 @@ void AgentService::RegisterContainerCalls(ttrpc::Server& server) {
                         response.set_io_write_bytes(stats.io_write_bytes);
                         return response;
                       }));
+  server.Register(kAgentService, "UpdateContainer",
+                  Unary<UpdateContainerRequest, Empty>([this](const UpdateContainerRequest& request) -> Result<Empty> {
+                    oci::Resources resources;
+                    oci::FieldErrors errors = oci::ParseResources(request.resources_json(), resources);
+                    if (errors.empty()) errors = oci::ValidateResources(resources);
+                    if (!errors.empty()) return oci::FieldErrorsToStatus("linux.resources", errors);
+                    SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));
+                    if (!container) return FailedPrecondition("container is still being created");
+                    SANDBOX_RETURN_IF_ERROR(container->Update(resources));
+                    return Empty();
+                  }));
   server.Register(kAgentService, "RemoveContainer",
                   Unary<v1::ContainerRequest, Empty>([this](const v1::ContainerRequest& request) -> Result<Empty> {
                     SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));

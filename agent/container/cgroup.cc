@@ -148,6 +148,26 @@ Status Cgroup::Freeze(bool frozen) {
   return Unavailable("cgroup " + path_ + " did not reach \"" + want + "\" within 10 s");
 }
 
+Status Cgroup::Update(const oci::Resources& resources) {
+  if (resources.devices) {
+    return InvalidArgument("linux.resources.devices: device rules are set at create and cannot be updated");
+  }
+  SANDBOX_ASSIGN_OR_RETURN(std::vector<CgroupWrite> writes, PlanCgroupWrites(resources));
+  std::set<std::string> enabled;
+  std::istringstream names(ReadFile(path_ + "/cgroup.controllers").value_or(""));
+  for (std::string name; names >> name;) enabled.insert(name);
+  for (const std::string& controller : ControllersFor(writes)) {
+    if (!enabled.contains(controller)) {
+      return FailedPrecondition("linux.resources: the " + controller + " controller is not enabled for " + path_);
+    }
+  }
+  for (const CgroupWrite& write : writes) {
+    Status written = WriteCgroupFile(path_ + "/" + write.file, write.value);
+    if (!written.ok()) return InvalidArgument("linux.resources: " + written.message());
+  }
+  return Status::Ok();
+}
+
 Result<CgroupStats> Cgroup::Stats() {
   CgroupStats stats;
   stats.cpu_usage_ns = KeyedValue(ReadFile(path_ + "/cpu.stat").value_or(""), "usage_usec") * 1000;

@@ -40,6 +40,9 @@ class Cgroup {
   int fd() const { return directory_.get(); }
   const std::string& path() const { return path_; }
   Status Freeze(bool frozen);
+  // Writes the limits `resources` sets (update -r: only those), with the
+  // same conversions as at create; device rules cannot change.
+  Status Update(const oci::Resources& resources);
   Result<CgroupStats> Stats();
 
  private:

@@ -356,6 +356,12 @@ Status Container::Freeze(bool frozen) {
   return Status::Ok();
 }
 
+Status Container::Update(const oci::Resources& resources) {
+  if (!cgroup_) return FailedPrecondition("container " + id_ + " has no cgroup to update");
+  if (processes_.ExitStatus(pid_)) return FailedPrecondition("container " + id_ + " has stopped");
+  return cgroup_->Update(resources);
+}
+
 Result<CgroupStats> Container::Stats() {
   if (!cgroup_) return FailedPrecondition("container " + id_ + " has no cgroup to read statistics from");
   return cgroup_->Stats();

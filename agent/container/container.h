@@ -62,6 +62,8 @@ class Container {
   Status Signal(int signal, bool all);
   // cgroup.freeze; kFailedPrecondition without a cgroup.
   Status Freeze(bool frozen);
+  // New limits for the container's cgroup; kFailedPrecondition without one.
+  Status Update(const oci::Resources& resources);
   Result<CgroupStats> Stats();
   // Every process of the container's pid namespace (init first).
   Result<std::vector<pid_t>> Processes();

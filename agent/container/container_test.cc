@@ -576,6 +576,38 @@ TEST_F(CgroupContainerTest, ExecRunsInTheContainersCgroupAndNotWhilePaused) {
   EXPECT_TRUE(Call("RemoveContainer", "box").ok());
 }
 
+TEST_F(CgroupContainerTest, UpdatesAreCheckedByFieldAndNeedTheirController) {
+  MakeSignalFifo("up");
+  ASSERT_TRUE(Create("box", CgroupConfig("echo up > /out/up; while true; do sleep 0.05; done")).ok());
+  ASSERT_TRUE(Call("StartContainer", "box").ok());
+  ASSERT_TRUE(WaitForSignal("up"));
+  auto update = [&](const std::string& id, const std::string& resources) {
+    v1::UpdateContainerRequest request;
+    request.set_container_id(id);
+    request.set_resources_json(resources);
+    return client_->Call(kAgentService, "UpdateContainer", request.SerializeAsString()).status();
+  };
+  // This host's cgroup2 tree offers no pids controller to the container
+  // (the guest's does: the lifecycle e2e updates limits for real).
+  Status refused = update("box", R"({"pids": {"limit": 10}})");
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.message().find("the pids controller is not enabled"), std::string::npos) << refused.message();
+  refused = update("box", R"({"devices": [{"allow": false, "access": "rwm"}]})");
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("linux.resources.devices"), std::string::npos) << refused.message();
+  refused = update("box", R"({"pids": {"limit": "ten"}})");
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("pids.limit"), std::string::npos) << refused.message();
+  refused = update("box", R"({"memory": {"kernel": 1048576}})");
+  EXPECT_NE(refused.message().find("memory.kernel"), std::string::npos) << refused.message();
+  EXPECT_EQ(update("nobody", "{}").code(), StatusCode::kNotFound);
+  EXPECT_TRUE(update("box", "{}").ok()) << "nothing to change";
+  ASSERT_TRUE(Signal("box", SIGKILL).ok());
+  EXPECT_EQ(Wait("box"), 128 + SIGKILL);
+  EXPECT_EQ(update("box", "{}").code(), StatusCode::kFailedPrecondition) << "stopped";
+  EXPECT_TRUE(Call("RemoveContainer", "box").ok());
+}
+
 TEST_F(ContainerTest, LimitsWithoutACgroupRootAreRefused) {
   json config = Config("true");
   config["linux"]["resources"] = {{"pids", {{"limit", 10}}}};

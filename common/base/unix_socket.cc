@@ -1,7 +1,9 @@
 #include "common/base/unix_socket.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <cstring>
 
 namespace sandbox {
@@ -32,6 +34,21 @@ Result<UniqueFd> ListenUnix(const std::string& path, int backlog) {
   if (!fd.valid()) return ErrnoStatus("socket", path);
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) return ErrnoStatus("bind", path);
   if (::listen(fd.get(), backlog) != 0) return ErrnoStatus("listen", path);
+  return fd;
+}
+
+Result<UniqueFd> AcceptWithin(int listener, std::chrono::milliseconds timeout, const std::string& what) {
+  pollfd ready{listener, POLLIN, 0};
+  int polled;
+  while ((polled = ::poll(&ready, 1, static_cast<int>(timeout.count()))) < 0 && errno == EINTR) {
+  }
+  if (polled < 0) return ErrnoStatus("poll", what);
+  if (polled == 0) {
+    return Status(StatusCode::kDeadlineExceeded, "no connection for " + what + " within " +
+                                                     std::to_string(timeout.count()) + " ms");
+  }
+  UniqueFd fd(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus("accept", what);
   return fd;
 }
 

@@ -4,6 +4,7 @@
 
 #include <sys/un.h>
 
+#include <chrono>
 #include <string>
 
 #include "common/base/status.h"
@@ -17,5 +18,8 @@ Result<sockaddr_un> UnixAddress(const std::string& path);
 Result<UniqueFd> ConnectUnix(const std::string& path);
 // A close-on-exec socket bound to `path` (which must not exist) and listening.
 Result<UniqueFd> ListenUnix(const std::string& path, int backlog);
+// One close-on-exec connection from `listener`, waiting at most `timeout`
+// (kDeadlineExceeded naming `what` after that).
+Result<UniqueFd> AcceptWithin(int listener, std::chrono::milliseconds timeout, const std::string& what);
 
 }  // namespace sandbox

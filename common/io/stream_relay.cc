@@ -69,6 +69,30 @@ RelayThread::RelayThread(UniqueFd from, UniqueFd to, int stop_fd)
         finished->store(true);
       }) {}
 
+OutputRelays::~OutputRelays() {
+  for (std::thread& thread : threads_) thread.detach();
+}
+
+void OutputRelays::Add(UniqueFd from, UniqueFd to, int stop_fd) {
+  {
+    std::lock_guard lock(shared_->mutex);
+    ++shared_->running;
+  }
+  threads_.emplace_back([shared = shared_, from = std::move(from), to = std::move(to), stop_fd]() mutable {
+    RelayStream(from.get(), to.get(), stop_fd);
+    ShutdownWrite(to.get());
+    to.Reset();
+    std::lock_guard lock(shared->mutex);
+    --shared->running;
+    shared->ended.notify_all();
+  });
+}
+
+bool OutputRelays::WaitAll(std::chrono::milliseconds limit) {
+  std::unique_lock lock(shared_->mutex);
+  return shared_->ended.wait_for(lock, limit, [this] { return shared_->running == 0; });
+}
+
 StopSignal::StopSignal() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 
 void StopSignal::Set() {

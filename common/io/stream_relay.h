@@ -7,8 +7,12 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "common/base/status.h"
 #include "common/base/unique_fd.h"
@@ -49,6 +53,31 @@ class RelayThread {
  private:
   std::shared_ptr<std::atomic<bool>> finished_;
   std::thread thread_;
+};
+
+// Output relays (a process's stdout and stderr) whose end can be awaited
+// with a bound once the process has exited: each half-closes and closes its
+// destination at the source's EOF. Threads still blocked when this is
+// destroyed are detached; they end with their stop fd or with the process.
+class OutputRelays {
+ public:
+  OutputRelays() : shared_(std::make_shared<Shared>()) {}
+  ~OutputRelays();
+  OutputRelays(const OutputRelays&) = delete;
+  OutputRelays& operator=(const OutputRelays&) = delete;
+
+  void Add(UniqueFd from, UniqueFd to, int stop_fd);
+  // True when every relay reached its end within `limit`.
+  bool WaitAll(std::chrono::milliseconds limit);
+
+ private:
+  struct Shared {
+    std::mutex mutex;
+    std::condition_variable ended;
+    int running = 0;
+  };
+  std::shared_ptr<Shared> shared_;
+  std::vector<std::thread> threads_;
 };
 
 // An eventfd that, once Set(), stays readable: one Set() stops every relay

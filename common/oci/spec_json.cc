@@ -363,4 +363,8 @@ std::string SpecToJson(const Spec& spec, int indent) {
   return json_detail::Encode(spec).dump(indent);
 }
 
+std::string ProcessToJson(const Process& process) { return json_detail::Encode(process).dump(); }
+
+std::string ResourcesToJson(const Resources& resources) { return json_detail::Encode(resources).dump(); }
+
 }  // namespace sandbox::oci

@@ -21,5 +21,9 @@ FieldErrors ParseResources(std::string_view text, Resources& out);
 
 // Serialises a Spec, unknown properties included. indent < 0: one line.
 std::string SpecToJson(const Spec& spec, int indent = 2);
+// The process and resources objects alone, on one line (what exec -p and
+// update -r take; what the shim sends the agent).
+std::string ProcessToJson(const Process& process);
+std::string ResourcesToJson(const Resources& resources);
 
 }  // namespace sandbox::oci

@@ -73,6 +73,19 @@ TEST(SpecJson, FullConfigRoundTripsLosslessly) {
   EXPECT_EQ(SpecToJson(ParseOrDie(SpecToJson(spec))), SpecToJson(spec));
 }
 
+TEST(SpecJson, ProcessAndResourcesAloneRoundTripAsTheirConfigJsonObjects) {
+  const Spec spec = ParseOrDie(FullConfigText());
+  const Json original = Json::parse(FullConfigText());
+  EXPECT_EQ(Json::parse(ProcessToJson(*spec.process)), original["process"]);
+  EXPECT_EQ(Json::parse(ResourcesToJson(*spec.linux->resources)), original["linux"]["resources"]);
+  Process process;
+  ASSERT_TRUE(ParseProcess(ProcessToJson(*spec.process), process).empty());
+  EXPECT_EQ(ProcessToJson(process), ProcessToJson(*spec.process));
+  Resources resources;
+  ASSERT_TRUE(ParseResources(ResourcesToJson(*spec.linux->resources), resources).empty());
+  EXPECT_EQ(ResourcesToJson(resources), ResourcesToJson(*spec.linux->resources));
+}
+
 TEST(SpecJson, SectionsThatValidationRejectsStillRoundTrip) {
   Json config = {
       {"ociVersion", "1.3.0"},

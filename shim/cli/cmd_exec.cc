@@ -79,6 +79,9 @@ Result<oci::Process> BuildProcess(CliContext& context, const ExecArgs& args) {
 void AddExecCommand(CLI::App& app, CliContext& context) {
   auto args = std::make_shared<ExecArgs>();
   CLI::App* command = app.add_subcommand("exec", "run a new process inside a running container");
+  // Flags come before the container id; everything after it is the command
+  // (`exec c1 sh -c 'echo hi'`: the -c is sh's), as with runc.
+  command->positionals_at_end();
   command->add_option("container-id", args->id, "the container's id")->required();
   command->add_option("command", args->command, "program and arguments");
   command->add_option("-p,--process", args->process_file, "process.json describing the process");
@@ -100,13 +103,16 @@ void AddExecCommand(CLI::App& app, CliContext& context) {
       shim::ExecRequest request{.process = std::move(process).value(),
                                 .detach = args->detach,
                                 .console_socket = args->console_socket,
-                                .preserve_fds = args->preserve_fds};
+                                .preserve_fds = args->preserve_fds,
+                                .on_started = nullptr};
+      // Written as soon as the process runs, as runc does, not when it ends.
+      if (!args->pid_file.empty()) {
+        request.on_started = [pid_file = args->pid_file](int64_t pid) {
+          return WriteFileAtomic(pid_file, std::to_string(pid));
+        };
+      }
       Result<shim::ExecResult> result = context.runtime().Exec(args->id, request);
       if (!result.ok()) return Fail(result.status());
-      if (!args->pid_file.empty()) {
-        Status written = WriteFileAtomic(args->pid_file, std::to_string(result->pid));
-        if (!written.ok()) return Fail(written);
-      }
       return result->exit_code.value_or(0);
     };
   });

@@ -56,21 +56,42 @@ Status AgentClient::StartContainer(const std::string& id) {
   return Call("StartContainer", ContainerRequestFor(id).SerializeAsString()).status();
 }
 
-Status AgentClient::Signal(const std::string& id, int signal, bool all) {
+Status AgentClient::Signal(const std::string& id, int signal, bool all, const std::string& exec_id) {
   v1::SignalProcessRequest request;
   request.set_container_id(id);
+  request.set_exec_id(exec_id);
   request.set_signal(static_cast<uint32_t>(signal));
   request.set_all(all);
   return Call("SignalProcess", request.SerializeAsString()).status();
 }
 
-Result<int> AgentClient::Wait(const std::string& id) {
+Result<int> AgentClient::Wait(const std::string& id, const std::string& exec_id) {
   v1::ProcessRequest request;
   request.set_container_id(id);
+  request.set_exec_id(exec_id);
   SANDBOX_ASSIGN_OR_RETURN(std::string reply, Call("WaitProcess", request.SerializeAsString(), std::chrono::nanoseconds(0)));
   v1::WaitProcessResponse response;
   if (!response.ParseFromString(reply)) return Internal("agent WaitProcess: malformed reply");
   return response.exit_status();
+}
+
+Status AgentClient::ExecProcess(const std::string& id, const std::string& exec_id, const std::string& process_json,
+                                const std::array<uint32_t, 3>& stdio_ports) {
+  v1::ExecProcessRequest request;
+  request.set_container_id(id);
+  request.set_exec_id(exec_id);
+  request.set_process_json(process_json);
+  request.mutable_io()->set_stdin_port(stdio_ports[0]);
+  request.mutable_io()->set_stdout_port(stdio_ports[1]);
+  request.mutable_io()->set_stderr_port(stdio_ports[2]);
+  return Call("ExecProcess", request.SerializeAsString(), std::chrono::minutes(1)).status();
+}
+
+Status AgentClient::UpdateContainer(const std::string& id, const std::string& resources_json) {
+  v1::UpdateContainerRequest request;
+  request.set_container_id(id);
+  request.set_resources_json(resources_json);
+  return Call("UpdateContainer", request.SerializeAsString()).status();
 }
 
 Result<std::vector<ProcessInfo>> AgentClient::ListProcesses(const std::string& id) {

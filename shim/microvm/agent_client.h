@@ -2,6 +2,7 @@
 // ttrpc through sandbox-vmm's hybrid vsock socket.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -34,9 +35,16 @@ class AgentClient {
   Status Check();
   Status CreateContainer(const AgentContainerSpec& spec);
   Status StartContainer(const std::string& id);
-  Status Signal(const std::string& id, int signal, bool all);
-  // Blocks (no deadline) until the init exits: its shell-style status.
-  Result<int> Wait(const std::string& id);
+  // `exec_id` empty: the container's init (or every process with `all`).
+  Status Signal(const std::string& id, int signal, bool all, const std::string& exec_id = "");
+  // Blocks (no deadline) until the init (or that exec) exits: its shell-style status.
+  Result<int> Wait(const std::string& id, const std::string& exec_id = "");
+  // Starts `process_json` (a runtime-spec process) in the container; the
+  // agent connects the given stdio ports (0: none) before it answers.
+  Status ExecProcess(const std::string& id, const std::string& exec_id, const std::string& process_json,
+                     const std::array<uint32_t, 3>& stdio_ports);
+  // New limits for the container's cgroup in the guest (update).
+  Status UpdateContainer(const std::string& id, const std::string& resources_json);
   Result<std::vector<ProcessInfo>> ListProcesses(const std::string& id);
   Result<ContainerStats> Stats(const std::string& id);
   Status DestroySandbox(std::chrono::milliseconds timeout);

@@ -23,6 +23,8 @@
 #include "shim/microvm/host_process.h"
 #include "shim/microvm/monitor.h"
 #include "shim/microvm/sandbox_files.h"
+#include "shim/microvm/signal_forwarding.h"
+#include "shim/microvm/exec_session.h"
 #include "shim/microvm/vmm_api_client.h"
 
 namespace sandbox::shim {
@@ -97,29 +99,9 @@ Result<pid_t> SpawnMonitor(const std::string& self_binary, const std::string& st
 
 // Waits for child `pid` while handing every forwardable signal to `forward`.
 Result<int> WaitForwardingSignals(pid_t pid, const std::function<void(int)>& forward) {
-  sigset_t forwarded;
-  ::sigemptyset(&forwarded);
-  for (int signal : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU}) {
-    ::sigaddset(&forwarded, signal);
-  }
-  sigset_t previous;
-  ::sigprocmask(SIG_BLOCK, &forwarded, &previous);
-  UniqueFd signals(::signalfd(-1, &forwarded, SFD_CLOEXEC));
   UniqueFd child(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (!signals.valid() || !child.valid()) {
-    ::sigprocmask(SIG_SETMASK, &previous, nullptr);
-    return ErrnoStatus("signalfd/pidfd_open", "waiting for the container");
-  }
-  for (;;) {
-    std::array<pollfd, 2> events{{{child.get(), POLLIN, 0}, {signals.get(), POLLIN, 0}}};
-    if (::poll(events.data(), events.size(), -1) < 0 && errno != EINTR) break;
-    if (events[1].revents & POLLIN) {
-      signalfd_siginfo info{};
-      if (::read(signals.get(), &info, sizeof(info)) == sizeof(info)) forward(static_cast<int>(info.ssi_signo));
-    }
-    if (events[0].revents & POLLIN) break;
-  }
-  ::sigprocmask(SIG_SETMASK, &previous, nullptr);
+  if (!child.valid()) return ErrnoStatus("pidfd_open", "waiting for the container");
+  SANDBOX_RETURN_IF_ERROR(ForwardSignalsUntil(child.get(), forward));
   int status = 0;
   pid_t waited;
   while ((waited = ::waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
@@ -267,12 +249,15 @@ Result<std::vector<ProcessInfo>> MicroVmSandbox::ListProcesses(const SandboxRef&
   return agent->ListProcesses(ref.id);
 }
 
-Result<ExecResult> MicroVmSandbox::Exec(const SandboxRef&, const ExecRequest&) {
-  return Unimplemented("exec is not supported by sandbox-rt's microVM backend yet");
+Result<ExecResult> MicroVmSandbox::Exec(const SandboxRef& ref, const ExecRequest& request) {
+  return RunExec(ref, request);
 }
 
-Status MicroVmSandbox::Update(const SandboxRef&, const oci::Resources&) {
-  return Unimplemented("update is not supported by sandbox-rt's microVM backend yet");
+Status MicroVmSandbox::Update(const SandboxRef& ref, const oci::Resources& resources) {
+  // The limits go to the container's cgroup in the guest. The VM keeps the
+  // size it got at create (no hotplug yet), which caps what a raised limit gives.
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, ConnectAgent(ref));
+  return agent->UpdateContainer(ref.id, oci::ResourcesToJson(resources));
 }
 
 Result<ContainerStats> MicroVmSandbox::Stats(const SandboxRef& ref) {

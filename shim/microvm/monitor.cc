@@ -33,6 +33,7 @@ namespace {
 // How long output may still trail the container's exit (a process that
 // escaped the pid namespace can hold the pipe open forever).
 constexpr auto kOutputDrainLimit = std::chrono::seconds(5);
+constexpr auto kStreamAcceptLimit = std::chrono::seconds(30);
 
 void Log(const std::string& message) { std::fprintf(stderr, "sandbox-rt monitor: %s\n", message.c_str()); }
 
@@ -47,16 +48,6 @@ class PhaseLog {
  private:
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
-
-Result<UniqueFd> AcceptWithin(int listener, std::chrono::milliseconds timeout, const std::string& what) {
-  pollfd ready{listener, POLLIN, 0};
-  if (::poll(&ready, 1, static_cast<int>(timeout.count())) != 1) {
-    return Unavailable("the agent did not connect the container's " + what);
-  }
-  UniqueFd fd(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
-  if (!fd.valid()) return ErrnoStatus("accept", what);
-  return fd;
-}
 
 std::string ConsoleTail(const std::string& console) {
   Result<std::string> text = ReadFile(console);
@@ -85,39 +76,6 @@ Result<pid_t> SpawnVmm(const std::string& vmm, const SandboxFiles& files) {
   }
   return pid;
 }
-
-// Relays that signal when they end, so the monitor can wait for the
-// container's output with a bound.
-class OutputRelays {
- public:
-  void Add(UniqueFd from, UniqueFd to, int stop_fd) {
-    std::lock_guard lock(mutex_);
-    ++running_;
-    threads_.emplace_back([this, from = std::move(from), to = std::move(to), stop_fd]() mutable {
-      RelayStream(from.get(), to.get(), stop_fd);
-      ShutdownWrite(to.get());
-      to.Reset();
-      std::lock_guard lock(mutex_);
-      --running_;
-      ended_.notify_all();
-    });
-  }
-  // True when every relay reached its end within `limit`.
-  bool WaitAll(std::chrono::milliseconds limit) {
-    std::unique_lock lock(mutex_);
-    return ended_.wait_for(lock, limit, [this] { return running_ == 0; });
-  }
-  // Threads still blocked at exit are not joined: the process ends them.
-  ~OutputRelays() {
-    for (std::thread& thread : threads_) thread.detach();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable ended_;
-  int running_ = 0;
-  std::vector<std::thread> threads_;
-};
 
 class Monitor {
  public:
@@ -190,8 +148,10 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
   const char* const names[] = {"stdin", "stdout", "stderr"};
   for (size_t stream = 0; stream < 3; ++stream) {
     if (!listeners_[stream].valid()) continue;
-    SANDBOX_ASSIGN_OR_RETURN(streams_[stream],
-                             AcceptWithin(listeners_[stream].get(), std::chrono::seconds(30), names[stream]));
+    Result<UniqueFd> accepted = AcceptWithin(listeners_[stream].get(), kStreamAcceptLimit,
+                                             std::string("the container's ") + names[stream]);
+    if (!accepted.ok()) return accepted.status().Wrap("the agent did not connect");
+    streams_[stream] = std::move(accepted).value();
     listeners_[stream].Reset();
     (void)::unlink((files_.vsock + "_" + std::to_string(ports[stream])).c_str());
   }

@@ -256,7 +256,7 @@ Result<std::vector<ProcessInfo>> Runtime::Ps(const std::string& id) {
 Result<ExecResult> Runtime::Exec(const std::string& id, const ExecRequest& request) {
   oci::FieldErrors errors = oci::ValidateProcess(request.process);
   if (!errors.empty()) return oci::FieldErrorsToStatus("exec process is invalid", errors);
-  SANDBOX_ASSIGN_OR_RETURN(oci::State state, LoadInStatus(id, "exec in", {ContainerStatus::kRunning}));
+  SANDBOX_ASSIGN_OR_RETURN(oci::State state, LoadInStatus(id, "exec in", {ContainerStatus::kCreated, ContainerStatus::kRunning}));
   SANDBOX_ASSIGN_OR_RETURN(Sandbox * sandbox, RequireSandbox());
   return sandbox->Exec(RefFor(state), request);
 }

@@ -129,8 +129,8 @@ TEST_F(RuntimeTest, FullLifecycle) {
 TEST_F(RuntimeTest, TransitionsAreEnforced) {
   ASSERT_TRUE(runtime_->Create(Options("c")).ok());
   EXPECT_EQ(runtime_->Resume("c").code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(runtime_->Exec("c", ExecRequest{.process = oci::DefaultSpec({}).process.value()}).status().code(),
-            StatusCode::kFailedPrecondition);
+  // Exec into a created container is allowed, as with runc.
+  EXPECT_TRUE(runtime_->Exec("c", ExecRequest{.process = oci::DefaultSpec({}).process.value()}).ok());
   ASSERT_TRUE(runtime_->Start("c").ok());
   Status again = runtime_->Start("c");
   EXPECT_EQ(again.code(), StatusCode::kFailedPrecondition);
@@ -138,6 +138,11 @@ TEST_F(RuntimeTest, TransitionsAreEnforced) {
   Status busy = runtime_->Delete("c", false);
   EXPECT_EQ(busy.code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(busy.message().find("--force"), std::string::npos);
+  // Not into a paused container, as with runc.
+  ASSERT_TRUE(runtime_->Pause("c").ok());
+  Status paused = runtime_->Exec("c", ExecRequest{.process = oci::DefaultSpec({}).process.value()}).status();
+  EXPECT_EQ(paused.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(paused.message().find("paused"), std::string::npos) << paused.message();
   EXPECT_EQ(runtime_->Create(Options("c")).code(), StatusCode::kAlreadyExists);
   ASSERT_TRUE(runtime_->Delete("c", true).ok());
   EXPECT_FALSE(PathExists(dir_ + "/root/c"));

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,8 @@ struct ExecRequest {
   bool detach = false;
   std::string console_socket;
   int preserve_fds = 0;
+  // Called once the process runs, with ExecResult::pid (--pid-file).
+  std::function<Status(int64_t pid)> on_started;
 };
 
 struct ExecResult {

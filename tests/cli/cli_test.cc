@@ -142,6 +142,17 @@ TEST_F(CliTest, StateOfUnknownContainerFailsClearly) {
   EXPECT_NE(state.err.find("container \"nosuch\" does not exist"), std::string::npos) << state.err;
 }
 
+TEST_F(CliTest, ExecFlagsAfterTheContainerIdBelongToTheCommand) {
+  // `-c` after the id is sh's, not exec's --cap: the error is about the
+  // container, not about a capability named "echo hi".
+  Outcome exec = Run({"exec", "--cwd", "/", "nosuch", "sh", "-c", "echo hi", "-e", "X=1"});
+  EXPECT_EQ(exec.exit_code, 1);
+  EXPECT_NE(exec.err.find("container \"nosuch\" does not exist"), std::string::npos) << exec.err;
+  Outcome usage = Run({"exec", "nosuch"});
+  EXPECT_EQ(usage.exit_code, 1);
+  EXPECT_NE(usage.err.find("exec needs a command or -p process.json"), std::string::npos) << usage.err;
+}
+
 TEST_F(CliTest, InvalidIdsAreRejectedBeforeTouchingDisk) {
   for (const char* id : {"../escape", "a/b", ".."}) {
     Outcome state = Run({"delete", id});

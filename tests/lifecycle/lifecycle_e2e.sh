@@ -45,6 +45,7 @@ bundle readonly 'if touch /probe 2>/dev/null; then echo writable; else echo read
 bundle writable 'echo data > /probe && cat /probe && hostname'  'c["hostname"] = "sandboxed"'
 bundle sleeper 'echo ready; sleep 1000 & sleep 1000; wait'
 bundle trapper 'trap "echo got-term; exit 7" TERM; echo ready; while true; do sleep 0.1; done'
+bundle execbox 'echo started > /tmp/marker; while true; do sleep 0.1; done' 'c["hostname"] = "execbox"'
 bundle counter 'while true; do sleep 0.1; done' 'c["linux"]["cgroupsPath"] = "/sandbox-rt-e2e/c1"'
 # Limits: the VM is sized from them (RAM = limit + 96 MiB overhead, vCPUs =
 # quota/period) and the agent writes them to the container's cgroup, which
@@ -202,6 +203,50 @@ kill -TERM $run_pid  # to sandbox-rt run, which forwards it to the container
 read -r -t 120 line <&8; check "run forwards SIGTERM to the container" got-term "$line"
 exec 8<&-
 wait $run_pid; check "run exit code from the container's trap" 7 $?
+
+# 5b. exec: a new process in the running container, in its namespaces, with
+# its own user/cwd/env, stdio relayed both ways, its exit status returned.
+cd "$work/execbox"
+sb run -d x1 < /dev/null > /dev/null; check "run -d x1" 0 $?
+check "exec sees the container's hostname and files" "execbox started" \
+  "$(sb exec x1 sh -c 'echo $(hostname) $(cat /tmp/marker)' < /dev/null)"
+exec_pid=$(sb exec x1 sh -c 'echo $$' < /dev/null)
+[ "${exec_pid:-0}" -gt 1 ] && [ "${exec_pid:-0}" -lt 100 ]; check "exec runs in the container's pid namespace (pid $exec_pid)" 0 $?
+out=$(sb exec --cwd /tmp -e WHO=exec -u 1000:1000 x1 sh -c 'echo "$(pwd)|$WHO|$(id -u):$(id -g)"; exit 6' < /dev/null)
+check "exec exit status" 6 $?
+check "exec --cwd/--env/--user" "/tmp|exec|1000:1000" "$out"
+check "exec relays stdin and stdout" "piped" "$(echo piped | sb exec x1 cat)"
+check "exec relays stderr" "to-stderr" "$(sb exec x1 sh -c 'echo to-stderr >&2' 2>&1 < /dev/null)"
+python3 - "$work/exec-process.json" <<'PY'
+import json, sys
+json.dump({"args": ["/bin/sh", "-c", "echo from-process-json $A"], "env": ["PATH=/bin", "A=1"], "cwd": "/",
+           "user": {"uid": 0, "gid": 0}}, open(sys.argv[1], "w"))
+PY
+check "exec -p process.json" "from-process-json 1" "$(sb exec -p "$work/exec-process.json" x1 < /dev/null)"
+sb exec --pid-file "$work/exec.pid" x1 true < /dev/null; check "exec --pid-file exit" 0 $?
+[ -s "$work/exec.pid" ]; check "exec --pid-file written" 0 $?
+sb exec x1 no-such-command < /dev/null 2> "$work/exec-missing.err"; rc=$?
+[ "$rc" -ne 0 ]; check "exec of a missing command fails" 0 $?
+grep -q '"no-such-command" not found in PATH' "$work/exec-missing.err"; check "exec error names the command" 0 $?
+sb exec -t x1 true < /dev/null 2> "$work/exec-tty.err"; check "exec --tty refused" 1 $?
+grep -q "process.terminal" "$work/exec-tty.err"; check "exec --tty error names process.terminal" 0 $?
+sb pause x1
+sb exec x1 true < /dev/null 2> "$work/exec-paused.err"; check "exec into a paused container refused" 1 $?
+grep -q "paused" "$work/exec-paused.err"; check "exec paused error says paused" 0 $?
+sb resume x1
+# update: new limits in the container's cgroup in the guest, seen through exec.
+sb update --pids-limit 42 --memory 64m x1; check "update exit" 0 $?
+check "update reaches the guest cgroup" "42 67108864" \
+  "$(sb exec x1 sh -c 'echo $(cat /sys/fs/cgroup/pids.max) $(cat /sys/fs/cgroup/memory.max)' < /dev/null)"
+echo '{"pids": {"limit": "many"}}' > "$work/bad-resources.json"
+sb update -r "$work/bad-resources.json" x1 2> "$work/update-bad.err"; check "update with a bad resources file fails" 1 $?
+grep -q "pids.limit" "$work/update-bad.err"; check "update error names pids.limit" 0 $?
+check "exec sockets removed" "" "$(ls "$root/x1" | grep '^vsock_' || true)"
+check "the container still runs after the execs" running "$(state_of x1)"
+sb kill x1 KILL
+wait_gone "$(sb state x1 | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')"
+sb exec x1 true < /dev/null 2> /dev/null; check "exec into a stopped container refused" 1 $?
+sb delete x1; check "delete x1" 0 $?
 
 # 6. failure paths leave nothing behind.
 cd "$work/broken"
