@@ -359,6 +359,11 @@ FieldErrors ParseResources(std::string_view text, Resources& out) {
   return json_detail::ParseDocument(text, out);
 }
 
+FieldErrors ParseHooks(std::string_view text, Hooks& out) {
+  out = Hooks();
+  return json_detail::ParseDocument(text, out);
+}
+
 std::string SpecToJson(const Spec& spec, int indent) {
   return json_detail::Encode(spec).dump(indent);
 }
@@ -366,5 +371,7 @@ std::string SpecToJson(const Spec& spec, int indent) {
 std::string ProcessToJson(const Process& process) { return json_detail::Encode(process).dump(); }
 
 std::string ResourcesToJson(const Resources& resources) { return json_detail::Encode(resources).dump(); }
+
+std::string HooksToJson(const Hooks& hooks) { return json_detail::Encode(hooks).dump(); }
 
 }  // namespace sandbox::oci

@@ -18,6 +18,8 @@ FieldErrors ParseSpec(std::string_view text, Spec& out);
 // objects as in config.json, parsed with the same rules.
 FieldErrors ParseProcess(std::string_view text, Process& out);
 FieldErrors ParseResources(std::string_view text, Resources& out);
+// config.json's hooks object (what the runtime keeps for poststart/poststop).
+FieldErrors ParseHooks(std::string_view text, Hooks& out);
 
 // Serialises a Spec, unknown properties included. indent < 0: one line.
 std::string SpecToJson(const Spec& spec, int indent = 2);
@@ -25,5 +27,6 @@ std::string SpecToJson(const Spec& spec, int indent = 2);
 // update -r take; what the shim sends the agent).
 std::string ProcessToJson(const Process& process);
 std::string ResourcesToJson(const Resources& resources);
+std::string HooksToJson(const Hooks& hooks);
 
 }  // namespace sandbox::oci

@@ -119,7 +119,14 @@ Status CheckMicroVmSupports(const oci::Spec& spec, const SandboxCreateRequest& r
   }
   if (!request.console_socket.empty()) return Unimplemented("--console-socket: terminal mode" + later);
   if (request.preserve_fds > 0) return Unimplemented("--preserve-fds: passing host fds into the guest" + later);
-  if (spec.hooks) return Unimplemented("hooks: OCI hooks" + later);
+  // Host hooks run in the runtime (shim/runtime/hooks.h); these two would run
+  // in the container's namespaces, which are in the guest.
+  if (spec.hooks && spec.hooks->create_container) {
+    return Unimplemented("hooks.createContainer: hooks inside the guest" + later);
+  }
+  if (spec.hooks && spec.hooks->start_container) {
+    return Unimplemented("hooks.startContainer: hooks inside the guest" + later);
+  }
   for (size_t index = 0; spec.mounts && index < spec.mounts->size(); ++index) {
     const oci::Mount& mount = (*spec.mounts)[index];
     if (IsBindMount(mount)) {

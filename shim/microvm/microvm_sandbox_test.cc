@@ -35,9 +35,15 @@ TEST(MicroVmSandboxTest, WhatTheBackendCannotDoYetIsRefusedByField) {
   const Status bound = Check(bind);
   EXPECT_EQ(bound.code(), StatusCode::kUnimplemented);
   EXPECT_NE(bound.message().find("mounts[1] (bind of /srv on /data)"), std::string::npos) << bound.message();
+  // Host hooks run (shim/runtime/hooks.h); hooks inside the container's namespaces would be in the guest.
   oci::Spec hooks = PlainSpec();
   hooks.hooks.emplace();
-  EXPECT_NE(Check(hooks).message().find("hooks"), std::string::npos);
+  hooks.hooks->poststart = std::vector<oci::Hook>{oci::Hook{.path = "/bin/true"}};
+  EXPECT_TRUE(Check(hooks).ok());
+  hooks.hooks->start_container = std::vector<oci::Hook>{oci::Hook{.path = "/bin/true"}};
+  EXPECT_NE(Check(hooks).message().find("hooks.startContainer"), std::string::npos);
+  hooks.hooks->create_container = std::vector<oci::Hook>{oci::Hook{.path = "/bin/true"}};
+  EXPECT_NE(Check(hooks).message().find("hooks.createContainer"), std::string::npos);
   EXPECT_NE(Check(PlainSpec(), {.console_socket = "/x"}).message().find("--console-socket"), std::string::npos);
   EXPECT_NE(Check(PlainSpec(), {.preserve_fds = 2}).message().find("--preserve-fds"), std::string::npos);
 }

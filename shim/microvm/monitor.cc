@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
@@ -100,6 +101,10 @@ class Monitor {
 };
 
 Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
+  // The sandbox's own network namespace, as Kata's: sandbox-vmm needs no
+  // host network (its sockets are paths), and a hook that enters the
+  // network namespace of the container's pid configures this one, not the host's.
+  if (::unshare(CLONE_NEWNET) != 0) return ErrnoStatus("unshare", "the sandbox's network namespace");
   const std::array<uint32_t, 3> ports = {kStdinPort, kStdoutPort, kStderrPort};
   for (size_t stream = 0; stream < 3; ++stream) {
     if (!caller_stdio[stream].valid()) continue;

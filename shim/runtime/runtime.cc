@@ -12,11 +12,32 @@
 #include "common/oci/validate.h"
 #include "common/oci/version.h"
 #include "shim/runtime/container_id.h"
+#include "shim/runtime/hooks.h"
 
 namespace sandbox::shim {
 namespace {
 
 using oci::ContainerStatus;
+
+// The hooks of config.json, kept at create for poststart and poststop (the
+// bundle may change or go away meanwhile).
+std::string HooksFile(const std::string& container_dir) { return container_dir + "/hooks.json"; }
+
+std::optional<oci::Hooks> LoadHooks(const std::string& container_dir) {
+  Result<std::string> text = ReadFile(HooksFile(container_dir));
+  if (!text.ok()) return std::nullopt;
+  oci::Hooks hooks;
+  if (!oci::ParseHooks(*text, hooks).empty()) return std::nullopt;
+  return hooks;
+}
+
+// poststart and poststop failures are warnings: the lifecycle goes on (runtime spec).
+void RunHooksWarning(const std::string& stage, const std::optional<std::vector<oci::Hook>>& hooks,
+                     const oci::State& state) {
+  if (!hooks) return;
+  const Status ran = RunHooks(stage, *hooks, state);
+  if (!ran.ok()) spdlog::warn("{}", ran.message());
+}
 
 ContainerStatus StatusOf(const oci::State& state) {
   return oci::ParseContainerStatus(state.status).value_or(ContainerStatus::kStopped);
@@ -142,6 +163,18 @@ Status Runtime::Create(const CreateOptions& options) {
   Result<int64_t> pid = sandbox->Create(request);
   if (!pid.ok()) return undo(pid.status().Wrap("creating container \"" + options.id + "\""));
   state.pid = *pid;
+  if (spec.hooks) {
+    Status kept = WriteFileAtomic(HooksFile(ref.state_dir), oci::HooksToJson(*spec.hooks), 0600);
+    if (!kept.ok()) return undo(kept);
+    // In the runtime's namespaces, once the container exists; a failure
+    // stops it (runtime spec). prestart is createRuntime's deprecated twin.
+    for (const auto& [stage, hooks] : {std::pair{"prestart", &spec.hooks->prestart},
+                                       std::pair{"createRuntime", &spec.hooks->create_runtime}}) {
+      if (!*hooks) continue;
+      Status ran = RunHooks(stage, **hooks, state);
+      if (!ran.ok()) return undo(ran);
+    }
+  }
   Status saved = SetStatus(state, ContainerStatus::kCreated);
   if (!saved.ok()) return undo(saved);
   if (!options.pid_file.empty()) {
@@ -156,7 +189,12 @@ Status Runtime::Start(const std::string& id) {
   SANDBOX_ASSIGN_OR_RETURN(oci::State state, LoadInStatus(id, "start", {ContainerStatus::kCreated}));
   SANDBOX_ASSIGN_OR_RETURN(Sandbox * sandbox, RequireSandbox());
   SANDBOX_RETURN_IF_ERROR(sandbox->Start(RefFor(state)));
-  return SetStatus(state, ContainerStatus::kRunning);
+  SANDBOX_RETURN_IF_ERROR(SetStatus(state, ContainerStatus::kRunning));
+  if (std::optional<oci::Hooks> hooks = LoadHooks(RefFor(state).state_dir)) {
+    state.status = std::string(oci::ContainerStatusName(ContainerStatus::kRunning));
+    RunHooksWarning("poststart", hooks->poststart, state);
+  }
+  return Status::Ok();
 }
 
 Result<oci::State> Runtime::State(const std::string& id) {
@@ -202,6 +240,7 @@ Status Runtime::Delete(const std::string& id, bool force) {
     return FailedPrecondition("cannot delete container \"" + id + "\": it is " + state.status +
                               " (stop it first or use --force)");
   }
+  const std::optional<oci::Hooks> hooks = LoadHooks(RefFor(state).state_dir);
   if (context_.sandbox != nullptr) {
     // A created container is deleted without --force, as with runc: its
     // init never ran the user program.
@@ -209,7 +248,13 @@ Status Runtime::Delete(const std::string& id, bool force) {
   } else if (status != ContainerStatus::kStopped && status != ContainerStatus::kCreating) {
     SANDBOX_RETURN_IF_ERROR(RequireSandbox().status());
   }
-  return context_.store->Remove(id);
+  SANDBOX_RETURN_IF_ERROR(context_.store->Remove(id));
+  // After the container is gone, before delete returns (runtime spec).
+  if (hooks) {
+    state.status = std::string(oci::ContainerStatusName(ContainerStatus::kStopped));
+    RunHooksWarning("poststop", hooks->poststop, state);
+  }
+  return Status::Ok();
 }
 
 Status Runtime::Pause(const std::string& id) {

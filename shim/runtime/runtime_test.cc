@@ -205,6 +205,52 @@ TEST_F(RuntimeTest, ListAndForceDeleteOfUnknown) {
   EXPECT_EQ(runtime_->Delete("ghost", false).code(), StatusCode::kNotFound);
 }
 
+TEST_F(RuntimeTest, HostHooksRunAtTheirStagesWithTheState) {
+  // Each hook appends "<stage> <status> <pid>" to a log.
+  auto log_hook = [&](const std::string& stage) {
+    const std::string script = R"SH(state=$(cat)
+status=$(echo "$state" | sed -n 's/.*"status":"\([a-z]*\)".*/\1/p')
+pid=$(echo "$state" | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
+echo "$0 $status $pid" >> )SH" + dir_ + "/hooks.log";
+    return oci::Hook{.path = "/bin/sh", .args = oci::StringList{"sh", "-c", script, stage}};
+  };
+  oci::Spec spec = oci::DefaultSpec({});
+  spec.process->terminal = false;
+  spec.hooks = oci::Hooks{};
+  spec.hooks->prestart = std::vector<oci::Hook>{log_hook("prestart")};
+  spec.hooks->create_runtime = std::vector<oci::Hook>{log_hook("createRuntime")};
+  spec.hooks->poststart = std::vector<oci::Hook>{log_hook("poststart")};
+  spec.hooks->poststop = std::vector<oci::Hook>{log_hook("poststop")};
+  ASSERT_TRUE(WriteFileAtomic(bundle_ + "/config.json", oci::SpecToJson(spec)).ok());
+  ASSERT_TRUE(runtime_->Create(Options("h")).ok());
+  // The bundle may change after create: the hooks kept at create still run.
+  spec.hooks->poststart->front().path = "/nonexistent";
+  ASSERT_TRUE(WriteFileAtomic(bundle_ + "/config.json", oci::SpecToJson(spec)).ok());
+  ASSERT_TRUE(runtime_->Start("h").ok());
+  ASSERT_TRUE(runtime_->Delete("h", /*force=*/true).ok());
+  EXPECT_EQ(ReadFile(dir_ + "/hooks.log").value_or(""),
+            "prestart creating 4242\ncreateRuntime creating 4242\npoststart running 4242\npoststop stopped 4242\n");
+
+  // A failing createRuntime hook stops the container and leaves nothing.
+  spec.hooks->create_runtime = std::vector<oci::Hook>{
+      oci::Hook{.path = "/bin/sh", .args = oci::StringList{"sh", "-c", "echo no network >&2; exit 1"}}};
+  ASSERT_TRUE(WriteFileAtomic(bundle_ + "/config.json", oci::SpecToJson(spec)).ok());
+  Status failed = runtime_->Create(Options("bad"));
+  EXPECT_FALSE(failed.ok());
+  EXPECT_NE(failed.message().find("hooks.createRuntime[0] /bin/sh: exited with status 1: no network"), std::string::npos)
+      << failed.message();
+  EXPECT_FALSE(PathExists(dir_ + "/root/bad"));
+  EXPECT_EQ(sandbox_.calls.back(), "destroy bad");
+  // A failing poststart or poststop hook is a warning: the lifecycle goes on.
+  spec.hooks->create_runtime.reset();
+  spec.hooks->poststart = std::vector<oci::Hook>{oci::Hook{.path = "/bin/false"}};
+  spec.hooks->poststop = std::vector<oci::Hook>{oci::Hook{.path = "/bin/false"}};
+  ASSERT_TRUE(WriteFileAtomic(bundle_ + "/config.json", oci::SpecToJson(spec)).ok());
+  ASSERT_TRUE(runtime_->Create(Options("warn")).ok());
+  EXPECT_TRUE(runtime_->Start("warn").ok());
+  EXPECT_TRUE(runtime_->Delete("warn", /*force=*/true).ok());
+}
+
 TEST_F(RuntimeTest, UpdateAndExecValidateTheirInput) {
   ASSERT_TRUE(runtime_->Create(Options("u")).ok());
   ASSERT_TRUE(runtime_->Start("u").ok());

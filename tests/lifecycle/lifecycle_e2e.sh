@@ -46,6 +46,23 @@ bundle writable 'echo data > /probe && cat /probe && hostname'  'c["hostname"] =
 bundle sleeper 'echo ready; sleep 1000 & sleep 1000; wait'
 bundle trapper 'trap "echo got-term; exit 7" TERM; echo ready; while true; do sleep 0.1; done'
 bundle execbox 'echo started > /tmp/marker; while true; do sleep 0.1; done' 'c["hostname"] = "execbox"'
+# Host hooks: each appends "<stage> <status from the state on stdin>" to a
+# log; createRuntime also says whether the container's pid has a network
+# namespace of its own (the sandbox's) or the host's.
+cat > "$work/hook.sh" <<HOOK
+#!/bin/sh
+state=\$(cat)
+status=\$(echo "\$state" | sed -n 's/.*"status":"\([a-z]*\)".*/\1/p')
+pid=\$(echo "\$state" | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
+netns=
+if [ "\$1" = createRuntime ]; then
+  if [ "\$(readlink /proc/\$pid/ns/net)" = "\$(readlink /proc/self/ns/net)" ]; then netns=" host-netns"; else netns=" own-netns"; fi
+fi
+echo "\$1 \$status\$netns" >> "$work/hooks.log"
+HOOK
+chmod +x "$work/hook.sh"
+bundle hooked 'echo ran' 'c["hooks"] = {s: [{"path": "'"$work"'/hook.sh", "args": ["hook.sh", s]}] for s in ["createRuntime", "poststart", "poststop"]}'
+bundle inguest 'true' 'c["hooks"] = {"createContainer": [{"path": "/bin/true"}]}'
 bundle counter 'while true; do sleep 0.1; done' 'c["linux"]["cgroupsPath"] = "/sandbox-rt-e2e/c1"'
 # Limits: the VM is sized from them (RAM = limit + 96 MiB overhead, vCPUs =
 # quota/period) and the agent writes them to the container's cgroup, which
@@ -247,6 +264,16 @@ sb kill x1 KILL
 wait_gone "$(sb state x1 | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')"
 sb exec x1 true < /dev/null 2> /dev/null; check "exec into a stopped container refused" 1 $?
 sb delete x1; check "delete x1" 0 $?
+
+# 5c. host hooks, with the state on stdin, at their stages.
+cd "$work/hooked"
+check "run with hooks" ran "$(sb run h1 < /dev/null)"
+check "hooks ran in order with the state" "createRuntime creating own-netns
+poststart running
+poststop stopped" "$(cat "$work/hooks.log" 2>/dev/null)"
+cd "$work/inguest"
+sb run h2 < /dev/null 2> "$work/inguest.err"; check "a createContainer hook is refused" 1 $?
+grep -q "hooks.createContainer" "$work/inguest.err"; check "the refusal names hooks.createContainer" 0 $?
 
 # 6. failure paths leave nothing behind.
 cd "$work/broken"
