@@ -17,9 +17,6 @@
 namespace sandbox::agent {
 namespace {
 
-constexpr int kSetupFailed = 126;
-constexpr int kExecFailed = 127;
-
 Status JoinNamespaces(const NamespacePlan& plan) {
   for (const auto& [flag, path] : plan.joins) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -49,13 +46,8 @@ std::string EncodeInitPlan(const std::string& rootfs, const std::string& config_
 }
 
 int RunContainerInit() {
-  const int channel = kInitChannelFd;
-  ::fcntl(channel, F_SETFD, FD_CLOEXEC);  // the user's process must not inherit it
-  auto fail = [channel](const Status& status, int code) {
-    (void)SendInitMessage(channel, "error: " + status.message());
-    return code;
-  };
-  Result<std::string> message = ReceiveInitMessage(channel);
+  const auto fail = ReportInitFailure;
+  Result<std::string> message = ReceivePlan();
   if (!message.ok()) return kSetupFailed;
   std::string rootfs, config_json;
   bool no_pivot = false;
@@ -76,9 +68,9 @@ int RunContainerInit() {
   if (!built.ok()) return fail(built, kSetupFailed);
   Result<std::string> executable = ResolveExecutable(*spec.process);
   if (!executable.ok()) return fail(executable.status(), kExecFailed);
-  if (!SendInitMessage(channel, "ready").ok()) return kSetupFailed;
+  if (!SendInitMessage(kInitChannelFd, "ready").ok()) return kSetupFailed;
 
-  Result<std::string> start = ReceiveInitMessage(channel);
+  Result<std::string> start = ReceiveInitMessage(kInitChannelFd);
   if (!start.ok() || *start != "start") return kSetupFailed;  // removed before it started
   const Status applied = ApplyProcessSettings(*spec.process);
   if (!applied.ok()) return fail(applied, kSetupFailed);

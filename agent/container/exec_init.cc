@@ -16,9 +16,6 @@
 namespace sandbox::agent {
 namespace {
 
-constexpr int kSetupFailed = 126;
-constexpr int kExecFailed = 127;
-
 // Joins each namespace of `init` that differs from ours; the mount namespace
 // last, since it changes what /proc/<init> resolves to. The pid namespace is
 // the agent's part (it applies to children only), user namespaces are not
@@ -60,13 +57,8 @@ std::string EncodeExecPlan(pid_t container_init, const std::string& config_json,
 }
 
 int RunExecInit() {
-  const int channel = kInitChannelFd;
-  ::fcntl(channel, F_SETFD, FD_CLOEXEC);  // the user's process must not inherit it
-  auto fail = [channel](const Status& status, int code) {
-    (void)SendInitMessage(channel, "error: " + status.message());
-    return code;
-  };
-  Result<std::string> message = ReceiveInitMessage(channel);
+  const auto fail = ReportInitFailure;
+  Result<std::string> message = ReceivePlan();
   if (!message.ok()) return kSetupFailed;
   pid_t init = 0;
   std::string config_json, process_json;

@@ -1,5 +1,6 @@
 #include "agent/container/init_channel.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -54,6 +55,16 @@ Result<std::string> ReceiveInitMessage(int fd) {
   SANDBOX_ASSIGN_OR_RETURN(bool got_body, ReadAll(fd, message.data(), length));
   if (!got_body && length > 0) return Internal("container init channel: truncated message");
   return message;
+}
+
+Result<std::string> ReceivePlan() {
+  ::fcntl(kInitChannelFd, F_SETFD, FD_CLOEXEC);
+  return ReceiveInitMessage(kInitChannelFd);
+}
+
+int ReportInitFailure(const Status& status, int code) {
+  (void)SendInitMessage(kInitChannelFd, "error: " + status.message());
+  return code;
 }
 
 }  // namespace sandbox::agent

@@ -23,4 +23,14 @@ Status SendInitMessage(int fd, const std::string& message);
 // kNotFound at a clean EOF before any byte.
 Result<std::string> ReceiveInitMessage(int fd);
 
+// The child's side (container-init, exec-init): main()'s exit codes when
+// the process could not be built or exec'd.
+inline constexpr int kSetupFailed = 126;
+inline constexpr int kExecFailed = 127;
+// Makes the child's end close-on-exec (the user's process must not inherit
+// it) and reads the plan the agent sent: a JSON object.
+Result<std::string> ReceivePlan();
+// Sends "error: <message>" to the agent; returns `code` for main().
+int ReportInitFailure(const Status& status, int code);
+
 }  // namespace sandbox::agent

@@ -1,5 +1,8 @@
 #include "common/oci/features.h"
 
+#include <algorithm>
+#include <initializer_list>
+
 #include <nlohmann/json.hpp>
 
 #include "common/oci/names.h"
@@ -13,14 +16,26 @@ std::string FeaturesJson(const FeaturesOptions& options, int indent) {
   for (const std::string& action : SeccompActions()) {
     if (action != "SCMP_ACT_NOTIFY") actions.push_back(action);  // rejected by validation
   }
+  // What is refused by field is not advertised: hooks inside the container's
+  // namespaces (in the guest), user namespaces and idmapped or tmpcopyup
+  // mounts, memory policies.
+  auto without = [](const std::vector<std::string>& names, std::initializer_list<const char*> refused) {
+    Json kept = Json::array();
+    for (const std::string& name : names) {
+      if (std::none_of(refused.begin(), refused.end(), [&](const char* word) { return name == word; })) {
+        kept.push_back(name);
+      }
+    }
+    return kept;
+  };
   Json features = {
       {"ociVersionMin", std::string(kOciVersionMin)},
       {"ociVersionMax", std::string(kOciVersion)},
-      {"hooks", HookNames()},
-      {"mountOptions", MountOptions()},
+      {"hooks", without(HookNames(), {"createContainer", "startContainer"})},
+      {"mountOptions", without(MountOptions(), {"tmpcopyup", "idmap", "ridmap"})},
       {"linux",
        {
-           {"namespaces", NamespaceTypes()},
+           {"namespaces", without(NamespaceTypes(), {"user"})},
            {"capabilities", CapabilityNames()},
            // The guest kernel runs pure cgroup v2; v1 and systemd drivers do not exist there.
            {"cgroup", {{"v1", false}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", true}}},
@@ -37,7 +52,6 @@ std::string FeaturesJson(const FeaturesOptions& options, int indent) {
            {"intelRdt", {{"enabled", false}, {"schemata", false}, {"enableMonitoring", false}}},
            {"mountExtensions", {{"idmap", {{"enabled", false}}}}},
            {"netDevices", {{"enabled", false}}},
-           {"memoryPolicy", {{"modes", MemoryPolicyModes()}, {"flags", MemoryPolicyFlags()}}},
        }},
       {"annotations", {{"io.github.sandbox-rt.version", options.runtime_version}}},
       {"potentiallyUnsafeConfigAnnotations", Json::array()},
