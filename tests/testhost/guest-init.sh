@@ -14,6 +14,7 @@ for word in $(cat /proc/cmdline); do
   case "$word" in
     testhost.job=*) job=${word#testhost.job=} ;;
     testhost.status=*) status=${word#testhost.status=} ;;
+    testhost.heartbeat=*) heartbeat=${word#testhost.heartbeat=} ;;
   esac
 done
 
@@ -42,6 +43,11 @@ done
 [ -c /newroot/dev/kvm ] || die "/dev/kvm did not appear after loading kvm"
 
 stty -F /dev/console -onlcr 2>/dev/null
+# The harness's proof that this kernel still runs (run.sh: stale_s).
+if [ -n "$heartbeat" ]; then
+  while true; do date +%s > "/newroot$heartbeat"; sleep 5; done &
+  echo $! > /newroot/run/testhost-heartbeat.pid
+fi
 chroot /newroot /bin/bash "$job" < /dev/null > /dev/console 2>&1
 rc=$?
 echo "$rc" > "/newroot$status.tmp" && mv "/newroot$status.tmp" "/newroot$status"

@@ -146,47 +146,84 @@ env -0 > "$work/env"
   echo
 } > "$work/job.sh"
 
+# A heartbeat tells a wedged test host from a hung job: the test host's init
+# rewrites $work/heartbeat every 5 s from a loop of its own, beside the job.
+# When the file is older than this, the test host's kernel has stopped
+# running anything (seen under TCG with nested guests): the emulator failed,
+# not CMD.
+stale_s=${SANDBOX_TESTHOST_STALE_S:-120}
+
 # One boot of the test host: virtiofsd (it exits when QEMU disconnects) and
-# QEMU, until the job reports its status, the test host dies or time runs out.
+# QEMU, until the job reports its status, the test host dies, wedges or time
+# runs out. Sets qemu_rc (124: timed out) and wedged.
 boot_test_host() {
-  rm -f "$work/virtiofs.sock" "$work/status" "$work/qemu.log"
+  rm -f "$work/virtiofs.sock" "$work/status" "$work/qemu.log" "$work/heartbeat"
   /usr/lib/qemu/virtiofsd --socket-path="$work/virtiofs.sock" -o source=/ -o cache=auto -o xattr -o sandbox=chroot \
     >"$work/virtiofsd.log" 2>&1 &
   virtiofsd_pid=$!
   for _ in $(seq 100); do [ -S "$work/virtiofs.sock" ] && break; sleep 0.05; done
   [ -S "$work/virtiofs.sock" ] || { say "virtiofsd did not start:"; cat "$work/virtiofsd.log" >&2; exit 2; }
-  set +e
-  timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
+  qemu-system-x86_64 \
     -accel tcg -cpu EPYC,+svm -smp 2 -m "${mem_mib}M" \
     -object "memory-backend-memfd,id=mem,size=${mem_mib}M,share=on" -numa node,memdev=mem \
     -chardev "socket,id=virtiofs,path=$work/virtiofs.sock" -device vhost-user-fs-pci,chardev=virtiofs,tag=hostroot \
     -kernel "$kernel_dir/vmlinuz" -initrd "$initramfs" \
-    -append "console=ttyS0 quiet loglevel=3 panic=-1 testhost.job=$work/job.sh testhost.status=$work/status" \
+    -append "console=ttyS0 quiet loglevel=4 panic=-1 testhost.job=$work/job.sh testhost.status=$work/status testhost.heartbeat=$work/heartbeat" \
     -display none -serial stdio -monitor none -no-reboot -nodefaults -d cpu_reset -D "$work/qemu.log" < /dev/null \
-    2> >(grep --line-buffered -v "TCG doesn't support requested feature" >&2)
-  qemu_rc=$?
+    2> >(grep --line-buffered -v "TCG doesn't support requested feature" >&2) &
+  local qemu_pid=$! started now beat
+  started=$(date +%s)
+  wedged=0
+  qemu_rc=
+  while kill -0 "$qemu_pid" 2>/dev/null; do
+    sleep 1
+    now=$(date +%s)
+    if [ $((now - started)) -ge "$timeout_s" ]; then
+      qemu_rc=124
+    else
+      # Before the first beat, the boot itself gets the same allowance.
+      beat=$started
+      if [ -f "$work/heartbeat" ]; then beat=$(stat -c %Y "$work/heartbeat" 2>/dev/null || echo "$now"); fi
+      if [ $((now - beat)) -gt "$stale_s" ]; then wedged=1; fi
+    fi
+    if [ -n "$qemu_rc" ] || [ "$wedged" -eq 1 ]; then
+      kill "$qemu_pid" 2>/dev/null || true
+      sleep 2
+      kill -9 "$qemu_pid" 2>/dev/null || true
+      break
+    fi
+  done
+  set +e
+  wait "$qemu_pid"
+  local waited=$?
   set -e
+  qemu_rc=${qemu_rc:-$waited}
   { kill "$virtiofsd_pid" 2>/dev/null && wait "$virtiofsd_pid" 2>/dev/null; } || true
   virtiofsd_pid=
 }
 
 # The test host itself (the cloud kernel on QEMU's emulated AMD-V) sometimes
-# dies while it runs nested guests: it triple-faults and QEMU ends with no
-# status from the job. That is the emulator failing, not CMD, so it gets one
-# more boot, said loudly. A job that fails or hangs is never retried.
+# fails while it runs nested guests: it triple-faults (QEMU ends with no
+# status from the job) or wedges (its heartbeat stops). That is the emulator
+# failing, not CMD, so it gets one more boot, said loudly. A job that fails
+# or hangs while the test host lives is never retried.
 for attempt in 1 2; do
   boot_test_host
-  if [ "$qemu_rc" -eq 124 ] || [ "$qemu_rc" -eq 137 ]; then
+  if [ "$qemu_rc" -eq 124 ]; then
     say "timed out after ${timeout_s}s; the test host was killed"
     exit 124
   fi
-  [ -f "$work/status" ] && exit "$(cat "$work/status")"
-  say "the test host ended (qemu exit $qemu_rc) without reporting CMD's status: guest panic or crash"
-  # QEMU logs every CPU reset; more than the 6 of a power-on (2 CPUs) means
-  # the test host's kernel triple-faulted.
-  resets=$(grep -c "^CPU Reset" "$work/qemu.log" 2>/dev/null || true)
-  say "QEMU saw ${resets:-0} CPU resets (6 at power-on); the last CPU state:"
-  tail -n 30 "$work/qemu.log" >&2 || true
-  [ "$attempt" -eq 1 ] && say "RETRY: the test host crashed, not CMD; booting it once more to run CMD again"
+  if [ "$wedged" -eq 1 ]; then
+    say "the test host stopped running: no heartbeat for ${stale_s}s; it was killed"
+  else
+    [ -f "$work/status" ] && exit "$(cat "$work/status")"
+    say "the test host ended (qemu exit $qemu_rc) without reporting CMD's status: guest panic or crash"
+    # QEMU logs every CPU reset; more than the 6 of a power-on (2 CPUs) means
+    # the test host's kernel triple-faulted.
+    resets=$(grep -c "^CPU Reset" "$work/qemu.log" 2>/dev/null || true)
+    say "QEMU saw ${resets:-0} CPU resets (6 at power-on); the last CPU state:"
+    tail -n 30 "$work/qemu.log" >&2 || true
+  fi
+  [ "$attempt" -eq 1 ] && say "RETRY: the test host failed, not CMD; booting it once more to run CMD again"
 done
 exit 125

@@ -3,7 +3,7 @@
 # back, /dev/kvm inside is a usable hardware-style KVM (sandbox-rt check sees
 # kvm_amd or kvm_intel and every capability sandbox-vmm needs), cgroup2 has
 # its controllers enabled, a hung CMD is killed at the timeout, and a test
-# host that crashes gets exactly one more boot.
+# host that crashes or wedges gets exactly one more boot.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 sandbox_rt=${1:?usage: selftest.sh path/to/sandbox-rt}
@@ -52,7 +52,7 @@ if [ "${SANDBOX_TESTHOST_MODE:-}" != direct ] && [ ! -d /sys/module/kvm_intel ] 
   rc=$?
   set -e
   [ "$rc" -eq 5 ] || fail "want 5 from the second boot after a crash, got $rc: $output"
-  grep -q "RETRY: the test host crashed" <<<"$output" || fail "no retry message: $output"
+  grep -q "RETRY: the test host failed" <<<"$output" || fail "no retry message: $output"
   set +e
   output=$("$here/run.sh" --timeout 120 -- bash -c "echo c > /proc/sysrq-trigger; sleep 60" 2>&1)
   rc=$?
@@ -60,4 +60,16 @@ if [ "${SANDBOX_TESTHOST_MODE:-}" != direct ] && [ ! -d /sys/module/kvm_intel ] 
   [ "$rc" -eq 125 ] || fail "want 125 from a test host that crashes twice, got $rc"
   [ "$(grep -c "without reporting CMD's status" <<<"$output")" -eq 2 ] || fail "want two crashes reported: $output"
   echo "selftest: a crashed test host is booted once more, not twice: ok"
+  # A wedged test host (its kernel stops: simulated by stopping the init's
+  # heartbeat loop) is killed and booted once more; a hung job alone is not
+  # (the timeout case above).
+  set +e
+  output=$(SANDBOX_TESTHOST_STALE_S=15 "$here/run.sh" --timeout 200 -- bash -c \
+    "[ -e '$share/wedged' ] && exit 6; touch '$share/wedged'; kill -STOP \$(cat /run/testhost-heartbeat.pid); sleep 1000" 2>&1)
+  rc=$?
+  set -e
+  [ "$rc" -eq 6 ] || fail "want 6 from the second boot after a wedge, got $rc: $output"
+  grep -q "no heartbeat for 15s" <<<"$output" || fail "no wedge message: $output"
+  grep -q "RETRY: the test host failed" <<<"$output" || fail "no retry message: $output"
+  echo "selftest: a wedged test host is killed and booted once more: ok"
 fi
