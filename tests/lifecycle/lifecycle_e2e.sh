@@ -90,6 +90,9 @@ root=/run/sandbox-rt-e2e
 INNER
 cat >> "$work/inner.sh" <<'INNER'
 failures=0
+# A retried test host runs this again: nothing of the first run may count.
+rm -f "$work"/*.fifo "$work/hooks.log" "$work/exec.pid" "$work/sleeper.pid"
+rm -rf "$SANDBOX_RT_CACHE_DIR"
 check() {  # check NAME EXPECTED ACTUAL
   if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: expected [$2], got [$3]"; failures=$((failures + 1)); fi
 }

@@ -55,6 +55,9 @@ JSON
 cat > "$work/inner.sh" <<INNER
 set -u
 cd "$work"
+# A retried test host runs this again: no sockets or results of the first run.
+rm -f ./*.sock ./*.sock_* ./*.rc ./*.check* ./*.vmm ./*.console ./api.pause ./api.status ./api.resume ./api.bogus \
+  ./api.shutdown ./echo.out ./receive.out
 # Disks and sockets live on the test host's own tmpfs, not on the virtio-fs
 # share of this machine's /tmp: the VMM's disk I/O should not go through FUSE.
 scratch=\$(mktemp -d /run/vmm-e2e.XXXXXX)
@@ -80,7 +83,7 @@ timeout 5 "$agent_check" "hybrid:$work/api-vsock.sock:1024" > api.check2 2>&1; e
 wait \$vmm_pid
 echo \$? > api.vmm.rc
 
-"$vsock_stream" host-receive "$work/guest.sock_6000" 16777216 > receive.out 2>&1 &
+timeout 300 "$vsock_stream" host-receive "$work/guest.sock_6000" 16777216 > receive.out 2>&1 &
 receive_pid=\$!
 timeout 300 "$vmm" --config guest-local.json > guest.vmm 2>&1 &
 vmm_pid=\$!
