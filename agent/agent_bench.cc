@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "agent.pb.h"
+#include "agent/agent_host_process.h"
 #include "agent/listener.h"
 #include "common/base/file_util.h"
 #include "common/base/subprocess.h"
@@ -74,34 +75,6 @@ std::string MakeBundle(const std::string& dir, bool with_cgroups) {
   return config;
 }
 
-pid_t StartAgent(const std::string& binary, const std::string& socket, const std::string& work_dir,
-                 bool with_cgroups, UniqueFd& log) {
-  int log_pipe[2];
-  if (::pipe2(log_pipe, O_CLOEXEC) != 0) Die("pipe2");
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(log_pipe[1], 2);
-    std::vector<std::string> args = {"sandbox-agent", "--listen", "unix:" + socket, "--host-socket-prefix",
-                                     work_dir + "/host", "--work-dir", work_dir + "/containers"};
-    if (with_cgroups) args.insert(args.end(), {"--cgroup-root", kCgroupRoot});
-    std::vector<char*> argv;
-    for (std::string& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    ::execv(binary.c_str(), argv.data());
-    ::_exit(127);
-  }
-  ::close(log_pipe[1]);
-  log.Reset(log_pipe[0]);  // kept open: a closed pipe would SIGPIPE the agent
-  std::string output;
-  char buffer[256];
-  while (output.find(kReadyMarker) == std::string::npos) {
-    const ssize_t got = ::read(log.get(), buffer, sizeof(buffer));
-    if (got <= 0) Die("the agent did not start: " + output);
-    output.append(buffer, static_cast<size_t>(got));
-  }
-  return pid;
-}
-
 void Check(const Result<std::string>& reply, const char* what) {
   if (!reply.ok()) Die(std::string(what) + ": " + reply.status().message());
 }
@@ -124,7 +97,12 @@ int main(int argc, char** argv) {
   const bool with_cgroups = ::statfs(kCgroupRoot, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
   const std::string config = MakeBundle(dir, with_cgroups);
   UniqueFd log;
-  const pid_t agent = StartAgent(agent_binary, dir + "/agent.sock", dir, with_cgroups, log);
+  std::vector<std::string> args = {"sandbox-agent", "--listen", "unix:" + dir + "/agent.sock", "--host-socket-prefix",
+                                   dir + "/host", "--work-dir", dir + "/containers"};
+  if (with_cgroups) args.insert(args.end(), {"--cgroup-root", kCgroupRoot});
+  Result<pid_t> started = StartHostModeAgent(agent_binary, args, log);
+  if (!started.ok()) Die(started.status().message());
+  const pid_t agent = *started;
   Result<UniqueFd> connection = Connect("unix:" + dir + "/agent.sock");
   if (!connection.ok()) Die("connect: " + connection.status().message());
   ttrpc::Client client(std::move(connection).value());

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/agent_host_process.h"
 #include "agent/listener.h"
 #include "common/base/temp_dir.h"
 #include "proto/agent_constants.h"
@@ -20,32 +21,12 @@ namespace sandbox::agent {
 class AgentHostModeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    int log_pipe[2];
-    ASSERT_EQ(::pipe2(log_pipe, O_CLOEXEC), 0);
-    agent_ = ::fork();
-    ASSERT_GE(agent_, 0);
-    if (agent_ == 0) {
-      ::dup2(log_pipe[1], 2);
-      std::string listen = "unix:" + socket_;
-      std::vector<std::string> args = {"sandbox-agent", "--listen", listen, "--host-socket-prefix", host_prefix_};
-      args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-      std::vector<char*> argv;
-      for (std::string& arg : args) argv.push_back(arg.data());
-      argv.push_back(nullptr);
-      ::execv(SANDBOX_AGENT_BINARY, argv.data());
-      ::_exit(127);
-    }
-    ::close(log_pipe[1]);
-    // The agent prints its ready marker once it listens: wait for that line.
-    log_.Reset(log_pipe[0]);  // kept open: a closed pipe would SIGPIPE the agent
-    std::string output;
-    char buffer[256];
-    while (output.find(kReadyMarker) == std::string::npos) {
-      ssize_t n = ::read(log_.get(), buffer, sizeof(buffer));
-      if (n <= 0) break;
-      output.append(buffer, static_cast<size_t>(n));
-    }
-    ASSERT_NE(output.find(kReadyMarker), std::string::npos) << "agent output: " << output;
+    std::vector<std::string> args = {"sandbox-agent", "--listen", "unix:" + socket_, "--host-socket-prefix",
+                                     host_prefix_};
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+    Result<pid_t> started = StartHostModeAgent(SANDBOX_AGENT_BINARY, args, log_);
+    ASSERT_TRUE(started.ok()) << started.status().message();
+    agent_ = *started;
     Result<UniqueFd> fd = Connect("unix:" + socket_);
     ASSERT_TRUE(fd.ok()) << fd.status().ToString();
     connection_ = std::move(fd).value();

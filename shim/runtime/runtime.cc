@@ -191,8 +191,7 @@ Status Runtime::Start(const std::string& id) {
   SANDBOX_RETURN_IF_ERROR(sandbox->Start(RefFor(state)));
   SANDBOX_RETURN_IF_ERROR(SetStatus(state, ContainerStatus::kRunning));
   if (std::optional<oci::Hooks> hooks = LoadHooks(RefFor(state).state_dir)) {
-    state.status = std::string(oci::ContainerStatusName(ContainerStatus::kRunning));
-    RunHooksWarning("poststart", hooks->poststart, state);
+    RunHooksWarning("poststart", hooks->poststart, state);  // SetStatus made it "running"
   }
   return Status::Ok();
 }
