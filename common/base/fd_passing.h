@@ -1,0 +1,26 @@
+// Passing file descriptors over Unix sockets (SCM_RIGHTS): the console
+// socket of runc's --console-socket protocol (the pty master, with its name
+// as the message) and the agent's channel to a container's init.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "common/base/status.h"
+#include "common/base/unique_fd.h"
+
+namespace sandbox {
+
+// Sends `size` bytes (at least one) with `fd` attached to the first of them.
+Status SendWithFd(int socket, const void* data, size_t size, int fd);
+
+struct ReceivedFd {
+  size_t bytes = 0;  // 0: the peer closed the connection
+  UniqueFd fd;       // invalid when the message carried none
+};
+
+// One recvmsg of at most `size` bytes and the fd attached to them, if any.
+// Extra fds and truncated control data are errors (nothing leaks).
+Result<ReceivedFd> ReceiveWithFd(int socket, void* data, size_t size);
+
+}  // namespace sandbox
