@@ -53,7 +53,10 @@ std::optional<ProcessDetails> ReadProcessDetails(pid_t pid) {
 }
 
 StdioPorts PortsOf(const v1::ProcessIo& io) {
-  return {.stdin_port = io.stdin_port(), .stdout_port = io.stdout_port(), .stderr_port = io.stderr_port()};
+  return {.stdin_port = io.stdin_port(),
+          .stdout_port = io.stdout_port(),
+          .stderr_port = io.stderr_port(),
+          .terminal = io.terminal()};
 }
 
 }  // namespace
@@ -78,6 +81,7 @@ void AgentService::RegisterOn(ttrpc::Server& server) {
                     details.add_features("containers");
                     details.add_features("exec");
                     details.add_features("update");
+                    details.add_features("terminal");
                     return details;
                   }));
   server.Register(kAgentService, "DestroySandbox", Unary<Empty, Empty>([this](const Empty&) -> Result<Empty> {
@@ -99,9 +103,6 @@ void AgentService::RegisterContainerCalls(ttrpc::Server& server) {
   server.Register(kAgentService, "CreateContainer",
                   Unary<CreateContainerRequest, Empty>([this](const CreateContainerRequest& request) -> Result<Empty> {
                     if (request.container_id().empty()) return InvalidArgument("container_id: required");
-                    if (request.io().terminal()) {
-                      return Unimplemented("io.terminal: terminal mode is not supported by sandbox-agent yet");
-                    }
                     const std::string& fstype = request.rootfs_fstype();
                     if (fstype != "" && fstype != "dir" && fstype != "erofs" && fstype != "ext4") {
                       return InvalidArgument("rootfs_fstype \"" + fstype + "\": want dir, erofs or ext4");
@@ -175,14 +176,25 @@ void AgentService::RegisterContainerCalls(ttrpc::Server& server) {
                       }));
   server.Register(kAgentService, "ExecProcess",
                   Unary<ExecProcessRequest, Empty>([this](const ExecProcessRequest& request) -> Result<Empty> {
-                    if (request.io().terminal()) {
-                      return Unimplemented("io.terminal: terminal mode is not supported by sandbox-agent yet");
-                    }
                     SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));
                     if (!container) return FailedPrecondition("container is still being created");
                     SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<ProcessStdio> stdio,
                                              ProcessStdio::Open(PortsOf(request.io()), options_.host_socket_prefix));
                     SANDBOX_RETURN_IF_ERROR(container->Exec(request.exec_id(), request.process_json(), std::move(stdio)));
+                    return Empty();
+                  }));
+  server.Register(kAgentService, "ResizeTty",
+                  Unary<ResizeTtyRequest, Empty>([this](const ResizeTtyRequest& request) -> Result<Empty> {
+                    SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));
+                    if (!container) return FailedPrecondition("container is still being created");
+                    SANDBOX_RETURN_IF_ERROR(container->ResizeTty(request.exec_id(), request.rows(), request.columns()));
+                    return Empty();
+                  }));
+  server.Register(kAgentService, "CloseStdin",
+                  Unary<ProcessRequest, Empty>([this](const ProcessRequest& request) -> Result<Empty> {
+                    SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));
+                    if (!container) return FailedPrecondition("container is still being created");
+                    SANDBOX_RETURN_IF_ERROR(container->CloseStdin(request.exec_id()));
                     return Empty();
                   }));
   server.Register(kAgentService, "ListProcesses",

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "agent/listener.h"
+#include "common/io/terminal.h"
 
 namespace sandbox::agent {
 
@@ -13,7 +14,14 @@ std::string HostPortAddress(const std::string& unix_prefix, uint32_t port) {
 }
 
 Result<std::unique_ptr<ProcessStdio>> ProcessStdio::Open(const StdioPorts& ports, const std::string& unix_prefix) {
+  if (ports.terminal && ports.stdout_port == 0) {
+    return InvalidArgument("io.stdout_port: a terminal needs a stream for its output");
+  }
+  if (ports.terminal && ports.stderr_port != 0) {
+    return InvalidArgument("io.stderr_port: must be 0 with io.terminal (a terminal has one output stream)");
+  }
   std::unique_ptr<ProcessStdio> stdio(new ProcessStdio());
+  stdio->terminal_ = ports.terminal;
   const std::array<uint32_t, 3> port_of = {ports.stdin_port, ports.stdout_port, ports.stderr_port};
   const char* const names[] = {"stdin", "stdout", "stderr"};
   for (size_t stream = 0; stream < 3; ++stream) {
@@ -21,6 +29,7 @@ Result<std::unique_ptr<ProcessStdio>> ProcessStdio::Open(const StdioPorts& ports
     Result<UniqueFd> connection = Connect(HostPortAddress(unix_prefix, port_of[stream]));
     if (!connection.ok()) return connection.status().Wrap(std::string("connecting the host's ") + names[stream]);
     stdio->connections_[stream] = std::move(connection).value();
+    if (ports.terminal) continue;  // the pty comes later (AttachTerminal)
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus("pipe2", names[stream]);
     // stdin: the process reads fds[0]; stdout/stderr: the process writes fds[1].
@@ -28,7 +37,7 @@ Result<std::unique_ptr<ProcessStdio>> ProcessStdio::Open(const StdioPorts& ports
     stdio->child_ends_[stream].Reset(input ? fds[0] : fds[1]);
     stdio->pipe_ends_[stream].Reset(input ? fds[1] : fds[0]);
   }
-  if (ports.stdin_port == 0) {
+  if (ports.stdin_port == 0 || ports.terminal) {
     stdio->child_ends_[0].Reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (!stdio->child_ends_[0].valid()) return ErrnoStatus("open", "/dev/null");
   }
@@ -37,6 +46,7 @@ Result<std::unique_ptr<ProcessStdio>> ProcessStdio::Open(const StdioPorts& ports
 
 ProcessStdio::~ProcessStdio() {
   stop_.Set();
+  stdin_stop_.Set();
   relays_.clear();  // joins
 }
 
@@ -47,14 +57,35 @@ std::array<int, 3> ProcessStdio::child_fds() const {
 
 void ProcessStdio::StartRelays() {
   for (UniqueFd& end : child_ends_) end.Reset();
+  if (terminal_) return;
   if (connections_[0].valid()) {
-    relays_.emplace_back(std::move(connections_[0]), std::move(pipe_ends_[0]), stop_.fd());
+    relays_.emplace_back(std::move(connections_[0]), std::move(pipe_ends_[0]), stdin_stop_.fd());
   }
   for (size_t stream = 1; stream < 3; ++stream) {
     if (!connections_[stream].valid()) continue;
     relays_.emplace_back(std::move(pipe_ends_[stream]), std::move(connections_[stream]), stop_.fd());
   }
 }
+
+void ProcessStdio::AttachTerminal(UniqueFd master) {
+  terminal_master_ = std::move(master);
+  if (connections_[0].valid()) {
+    relays_.emplace_back(std::move(connections_[0]), UniqueFd(::fcntl(terminal_master_.get(), F_DUPFD_CLOEXEC, 3)),
+                         stdin_stop_.fd());
+  }
+  // Ends with EIO once the process and everything it started closed the slave.
+  relays_.emplace_back(UniqueFd(::fcntl(terminal_master_.get(), F_DUPFD_CLOEXEC, 3)), std::move(connections_[1]),
+                       stop_.fd());
+}
+
+Status ProcessStdio::Resize(uint32_t rows, uint32_t columns) {
+  if (!terminal_master_.valid()) return FailedPrecondition("the process has no terminal");
+  if (rows > 0xffff || columns > 0xffff) return InvalidArgument("rows/columns: must fit 16 bits");
+  return SetWindowSize(terminal_master_.get(),
+                       {.rows = static_cast<uint16_t>(rows), .columns = static_cast<uint16_t>(columns)});
+}
+
+void ProcessStdio::CloseStdin() { stdin_stop_.Set(); }
 
 bool ProcessStdio::Finished() const {
   for (const RelayThread& relay : relays_) {

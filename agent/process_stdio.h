@@ -7,6 +7,13 @@
 // process sees what runc gives it (open("/dev/stdout") works on a pipe, not
 // on a socket). EOF travels both ways: the host half-closes stdin, the
 // process's last writer closing stdout half-closes the connection.
+//
+// Terminal mode (process.terminal): no pipes. The process's init makes a
+// pty in the container and hands its master over (AttachTerminal); stdin
+// is relayed into the master and the master's output (stdout and stderr,
+// merged as on any terminal) to the stdout stream. There is no stderr
+// stream. EOF on stdin does not close the terminal: a terminal has no EOF
+// of its own (the user types ^D); the pty ends when the process exits.
 #pragma once
 
 #include <array>
@@ -25,6 +32,7 @@ struct StdioPorts {
   uint32_t stdin_port = 0;  // 0: the process gets /dev/null
   uint32_t stdout_port = 0;  // 0: the process shares the agent's stdout (the console)
   uint32_t stderr_port = 0;  // 0: likewise for stderr
+  bool terminal = false;      // stdout_port required, stderr_port must be 0
 };
 
 // "vsock:2:P" in the guest; "unix:<prefix>_P" in host test mode, where
@@ -43,8 +51,17 @@ class ProcessStdio {
   // What the process gets as fds 0, 1, 2; -1 means "keep the agent's".
   std::array<int, 3> child_fds() const;
   // Once the process holds its ends: closes the agent's copies (or EOF
-  // would never come) and starts relaying.
+  // would never come) and starts relaying (terminal mode: at AttachTerminal).
   void StartRelays();
+  bool terminal() const { return terminal_; }
+  // Terminal mode: the pty master the process's init sent; relays start.
+  void AttachTerminal(UniqueFd master);
+  // ResizeTty; kFailedPrecondition unless a terminal is attached.
+  Status Resize(uint32_t rows, uint32_t columns);
+  // CloseStdin: input stops now (bytes not yet relayed are dropped) and,
+  // for pipes, the process reads EOF. A client that wants every byte
+  // delivered half-closes its stdin stream instead.
+  void CloseStdin();
   // Every relay has ended: the process's output reached the host up to EOF
   // (or the host went away), so dropping this object loses nothing.
   bool Finished() const;
@@ -55,7 +72,10 @@ class ProcessStdio {
   std::array<UniqueFd, 3> child_ends_;
   std::array<UniqueFd, 3> pipe_ends_;    // the agent's end of each pipe
   std::array<UniqueFd, 3> connections_;  // to the host
+  bool terminal_ = false;
+  UniqueFd terminal_master_;  // kept for Resize
   StopSignal stop_;
+  StopSignal stdin_stop_;  // CloseStdin, or the end of everything
   std::vector<RelayThread> relays_;
 };
 

@@ -117,6 +117,26 @@ Result<pid_t> SpawnAgentMode(ProcessTable& processes, const SpawnPlan& plan, con
   return pid;
 }
 
+// The init's next message; a "console" message first (process.terminal)
+// hands the pty master to `stdio` and the message after it is returned.
+Result<std::string> ReceiveReply(int channel, ProcessStdio* stdio) {
+  UniqueFd master;
+  Result<std::string> reply = ReceiveInitMessage(channel, stdio && stdio->terminal() ? &master : nullptr);
+  if (!reply.ok() || *reply != "console") return reply;
+  if (!master.valid()) return Internal("container init sent \"console\" without the pty");
+  stdio->AttachTerminal(std::move(master));
+  return ReceiveInitMessage(channel);
+}
+
+// process.terminal and the request's io.terminal must agree: the streams
+// were connected for one or the other.
+Status CheckTerminalMatches(const oci::Process& process, const ProcessStdio* stdio) {
+  const bool wanted = process.terminal.value_or(false);
+  if (wanted == (stdio != nullptr && stdio->terminal())) return Status::Ok();
+  return InvalidArgument(std::string("io.terminal: ") + (wanted ? "false" : "true") + " while process.terminal is " +
+                         (wanted ? "true" : "false"));
+}
+
 Status InitError(const std::string& message) {
   // The init reports "error: <what failed>"; config problems keep their kind.
   const std::string text = message.substr(message.find(' ') + 1);
@@ -131,6 +151,7 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
   const oci::FieldErrors errors = oci::ParseSpec(request.config_json, spec);
   if (!errors.empty()) return oci::FieldErrorsToStatus("config.json", errors);
   SANDBOX_RETURN_IF_ERROR(CheckAgentSupports(spec));
+  SANDBOX_RETURN_IF_ERROR(CheckTerminalMatches(*spec.process, request.stdio.get()));
   SANDBOX_ASSIGN_OR_RETURN(NamespacePlan namespaces, PlanNamespaces(*spec.linux->namespaces));
   std::unique_ptr<Cgroup> cgroup;
   if (!request.cgroup_root.empty()) {
@@ -179,7 +200,8 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
   if (container->stdio_) container->stdio_->StartRelays();
   Status sent = SendInitMessage(container->channel_.get(),
                                 EncodeInitPlan(request.rootfs, request.config_json, request.no_pivot));
-  Result<std::string> reply = sent.ok() ? ReceiveInitMessage(container->channel_.get()) : Result<std::string>(sent);
+  Result<std::string> reply =
+      sent.ok() ? ReceiveReply(container->channel_.get(), container->stdio_.get()) : Result<std::string>(sent);
   if (reply.ok() && *reply == "ready") return container;
   // The destructor kills and reaps the init.
   if (reply.ok()) return InitError(*reply);
@@ -226,6 +248,7 @@ Status Container::Exec(const std::string& exec_id, const std::string& process_js
   if (!errors.empty()) return oci::FieldErrorsToStatus("process", errors);
   if (!process.args || process.args->empty()) return InvalidArgument("process.args: an exec needs a command");
   SANDBOX_RETURN_IF_ERROR(CheckProcessSupported(process));
+  SANDBOX_RETURN_IF_ERROR(CheckTerminalMatches(process, stdio.get()));
 
   std::lock_guard lock(mutex_);
   PruneExecs();
@@ -258,7 +281,7 @@ Status Container::Exec(const std::string& exec_id, const std::string& process_js
   if (exec.stdio) exec.stdio->StartRelays();
 
   const Status sent = SendInitMessage(ours.get(), EncodeExecPlan(pid_, config_json_, process_json));
-  Result<std::string> reply = sent.ok() ? ReceiveInitMessage(ours.get()) : Result<std::string>(sent);
+  Result<std::string> reply = sent.ok() ? ReceiveReply(ours.get(), exec.stdio.get()) : Result<std::string>(sent);
   // EOF: the channel closed on exec.
   if (!reply.ok() && reply.status().code() == StatusCode::kNotFound) return Status::Ok();
   if (!processes_.ExitStatus(pid)) ::kill(pid, SIGKILL);
@@ -306,6 +329,33 @@ void Container::PruneExecs() {
       ++it;
     }
   }
+}
+
+ProcessStdio* Container::StdioOf(const std::string& exec_id) {
+  if (exec_id.empty()) return stdio_.get();
+  auto it = execs_.find(exec_id);
+  return it == execs_.end() ? nullptr : it->second.stdio.get();
+}
+
+Status Container::ResizeTty(const std::string& exec_id, uint32_t rows, uint32_t columns) {
+  std::lock_guard lock(mutex_);
+  if (!exec_id.empty() && !execs_.contains(exec_id)) {
+    return NotFound("exec \"" + exec_id + "\" does not exist in container " + id_);
+  }
+  const pid_t pid = exec_id.empty() ? pid_ : execs_.at(exec_id).pid;
+  if (processes_.ExitStatus(pid)) return FailedPrecondition("the process has exited");
+  ProcessStdio* stdio = StdioOf(exec_id);
+  if (stdio == nullptr) return FailedPrecondition("the process has no terminal");
+  return stdio->Resize(rows, columns);
+}
+
+Status Container::CloseStdin(const std::string& exec_id) {
+  std::lock_guard lock(mutex_);
+  if (!exec_id.empty() && !execs_.contains(exec_id)) {
+    return NotFound("exec \"" + exec_id + "\" does not exist in container " + id_);
+  }
+  if (ProcessStdio* stdio = StdioOf(exec_id)) stdio->CloseStdin();
+  return Status::Ok();
 }
 
 Result<std::vector<pid_t>> Container::Processes() {

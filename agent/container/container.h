@@ -58,6 +58,10 @@ class Container {
   // dropped once waited for and its output has reached the host.
   Result<int> WaitExec(const std::string& exec_id);
   Status SignalExec(const std::string& exec_id, int signal);
+  // The terminal of the init (exec_id empty) or of an exec: new size.
+  Status ResizeTty(const std::string& exec_id, uint32_t rows, uint32_t columns);
+  // No more input for that process (ProcessStdio::CloseStdin).
+  Status CloseStdin(const std::string& exec_id);
   // `all`: every process of the container (its pid namespace), not just init.
   Status Signal(int signal, bool all);
   // cgroup.freeze; kFailedPrecondition without a cgroup.
@@ -93,6 +97,9 @@ class Container {
   // Forgets the exec'd processes that were waited for and whose output is
   // delivered. Called with mutex_ held.
   void PruneExecs();
+  // The stdio of the init (exec_id empty) or of an exec; null if none.
+  // Called with mutex_ held.
+  ProcessStdio* StdioOf(const std::string& exec_id);
 
   std::string config_json_;   // for exec: the seccomp filter
   std::string agent_binary_;  // what exec-init runs

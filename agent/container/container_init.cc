@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/container/console.h"
 #include "agent/container/init_channel.h"
 #include "agent/container/namespaces.h"
 #include "agent/container/process_setup.h"
@@ -32,6 +33,10 @@ Status BuildContainer(const oci::Spec& spec, const std::string& rootfs, bool no_
   SANDBOX_RETURN_IF_ERROR(PrepareRootfs(spec, rootfs));
   SANDBOX_RETURN_IF_ERROR(EnterRootfs(rootfs, no_pivot));
   SANDBOX_RETURN_IF_ERROR(ApplySystemSettings(spec, namespaces.Has(CLONE_NEWUTS)));
+  // After the config's mounts (its /dev/pts), before the rootfs turns read-only.
+  if (spec.process->terminal.value_or(false)) {
+    SANDBOX_RETURN_IF_ERROR(SetUpConsole(kInitChannelFd, spec.process->console_size, /*bind_dev_console=*/true));
+  }
   return FinishRootfs(spec);
 }
 
@@ -62,7 +67,8 @@ int RunContainerInit() {
   oci::Spec spec;
   const oci::FieldErrors errors = oci::ParseSpec(config_json, spec);
   if (!errors.empty()) return fail(oci::FieldErrorsToStatus("config.json", errors), kSetupFailed);
-  // fds 0-2 are already the process's stdio (ProcessStdio, set up by the agent).
+  // fds 0-2 are already the process's stdio (ProcessStdio, set up by the
+  // agent), or become its terminal (SetUpConsole).
 
   const Status built = BuildContainer(spec, rootfs, no_pivot);
   if (!built.ok()) return fail(built, kSetupFailed);

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/container/console.h"
 #include "agent/container/init_channel.h"
 #include "agent/container/process_setup.h"
 #include "agent/container/seccomp_filter.h"
@@ -76,10 +77,15 @@ int RunExecInit() {
   oci::Process process;
   errors = oci::ParseProcess(process_json, process);
   if (!errors.empty()) return fail(oci::FieldErrorsToStatus("process", errors), kSetupFailed);
-  // fds 0-2 are already the process's stdio (ProcessStdio, set up by the agent).
+  // fds 0-2 are already the process's stdio (ProcessStdio, set up by the
+  // agent), or become its terminal (SetUpConsole).
 
   const Status joined = JoinContainerNamespaces(init);
   if (!joined.ok()) return fail(joined, kSetupFailed);
+  if (process.terminal.value_or(false)) {
+    const Status console = SetUpConsole(kInitChannelFd, process.console_size, /*bind_dev_console=*/false);
+    if (!console.ok()) return fail(console, kSetupFailed);
+  }
   Result<std::string> executable = ResolveExecutable(process);
   if (!executable.ok()) return fail(executable.status(), kExecFailed);
   const Status applied = ApplyProcessSettings(process);

@@ -1,5 +1,7 @@
 #include "agent/container/init_channel.h"
 
+#include "common/base/fd_passing.h"
+
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -39,17 +41,29 @@ Result<bool> ReadAll(int fd, char* data, size_t size) {
 
 }  // namespace
 
-Status SendInitMessage(int fd, const std::string& message) {
+Status SendInitMessage(int fd, const std::string& message, int passed_fd) {
   if (message.size() > kMaxInitMessage) return InvalidArgument("container init message too large");
   const uint32_t length = static_cast<uint32_t>(message.size());
-  SANDBOX_RETURN_IF_ERROR(WriteAll(fd, reinterpret_cast<const char*>(&length), sizeof(length)));
+  if (passed_fd >= 0) {
+    SANDBOX_RETURN_IF_ERROR(SendWithFd(fd, &length, sizeof(length), passed_fd));
+  } else {
+    SANDBOX_RETURN_IF_ERROR(WriteAll(fd, reinterpret_cast<const char*>(&length), sizeof(length)));
+  }
   return WriteAll(fd, message.data(), message.size());
 }
 
-Result<std::string> ReceiveInitMessage(int fd) {
+Result<std::string> ReceiveInitMessage(int fd, UniqueFd* passed) {
   uint32_t length = 0;
-  SANDBOX_ASSIGN_OR_RETURN(bool got_header, ReadAll(fd, reinterpret_cast<char*>(&length), sizeof(length)));
-  if (!got_header) return NotFound("container init channel closed");
+  auto* header = reinterpret_cast<char*>(&length);
+  // The header's first bytes carry the fd, if the message has one.
+  SANDBOX_ASSIGN_OR_RETURN(ReceivedFd first, ReceiveWithFd(fd, header, sizeof(length)));
+  if (first.bytes == 0) return NotFound("container init channel closed");
+  if (first.fd.valid()) {
+    if (passed == nullptr) return Internal("container init channel: an fd came where none was expected");
+    *passed = std::move(first.fd);
+  }
+  SANDBOX_ASSIGN_OR_RETURN(bool got_header, ReadAll(fd, header + first.bytes, sizeof(length) - first.bytes));
+  if (!got_header && first.bytes < sizeof(length)) return Internal("container init channel: truncated message");
   if (length > kMaxInitMessage) return Internal("container init message too large");
   std::string message(length, '\0');
   SANDBOX_ASSIGN_OR_RETURN(bool got_body, ReadAll(fd, message.data(), length));

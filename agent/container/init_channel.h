@@ -5,6 +5,8 @@
 //
 //  agent -> init:  the plan (JSON: rootfs path + config.json)
 //  init  -> agent: "ready" once the container is built, or "error: ..."
+//  init  -> agent: "console" with the pty master attached, first, when
+//                  process.terminal is set (exec-init likewise)
 //  agent -> init:  "start"   (StartContainer)
 //  init execs the user process; the socket is close-on-exec, so the agent
 //  reads EOF on success or "error: ..." if the exec failed.
@@ -13,15 +15,18 @@
 #include <string>
 
 #include "common/base/status.h"
+#include "common/base/unique_fd.h"
 
 namespace sandbox::agent {
 
 inline constexpr int kInitChannelFd = 3;  // where the init finds its end
 inline constexpr size_t kMaxInitMessage = 4 << 20;
 
-Status SendInitMessage(int fd, const std::string& message);
-// kNotFound at a clean EOF before any byte.
-Result<std::string> ReceiveInitMessage(int fd);
+// `passed_fd` >= 0 travels with the message (SCM_RIGHTS).
+Status SendInitMessage(int fd, const std::string& message, int passed_fd = -1);
+// kNotFound at a clean EOF before any byte. An fd that came with the
+// message goes to *passed; one that nobody asked for is an error.
+Result<std::string> ReceiveInitMessage(int fd, UniqueFd* passed = nullptr);
 
 // The child's side (container-init, exec-init): main()'s exit codes when
 // the process could not be built or exec'd.

@@ -22,7 +22,6 @@ bool HasResources(const oci::Resources& resources) {
 }
 
 Status CheckProcessSupported(const oci::Process& process) {
-  if (process.terminal.value_or(false)) return NotYet("process.terminal");
   if (process.io_priority) return NotYet("process.ioPriority");
   if (process.scheduler) return NotYet("process.scheduler");
   if (process.exec_cpu_affinity) return NotYet("process.execCPUAffinity");
