@@ -1,5 +1,13 @@
 #include "common/io/terminal.h"
 
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "common/io/resize_watcher.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -61,6 +69,24 @@ TEST(Terminal, NotATerminalIsAnError) {
   EXPECT_FALSE(GetWindowSize(a.get()).ok());
   EXPECT_FALSE(MakeRaw(a.get()).ok());
   EXPECT_FALSE(RawTerminalMode::Enter(a.get()).ok());
+}
+
+TEST(ResizeWatcher, RunsAtStartAndOnEachSigwinch) {
+  Result<std::unique_ptr<ResizeWatcher>> watcher = ResizeWatcher::Create();
+  ASSERT_TRUE(watcher.ok()) << watcher.status().message();
+  std::atomic<int> calls = 0;
+  (*watcher)->Start([&] { ++calls; });
+  EXPECT_EQ(calls.load(), 1);
+  ASSERT_EQ(::kill(::getpid(), SIGWINCH), 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (calls.load() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(calls.load(), 2);
+  watcher->reset();
+  sigset_t blocked;
+  ::pthread_sigmask(SIG_SETMASK, nullptr, &blocked);
+  EXPECT_FALSE(::sigismember(&blocked, SIGWINCH)) << "unblocked again";
 }
 
 }  // namespace
