@@ -49,6 +49,7 @@ Status AgentClient::CreateContainer(const AgentContainerSpec& spec) {
   request.mutable_io()->set_stdin_port(spec.stdin_port);
   request.mutable_io()->set_stdout_port(spec.stdout_port);
   request.mutable_io()->set_stderr_port(spec.stderr_port);
+  request.mutable_io()->set_terminal(spec.terminal);
   return Call("CreateContainer", request.SerializeAsString(), std::chrono::minutes(2)).status();
 }
 
@@ -76,7 +77,7 @@ Result<int> AgentClient::Wait(const std::string& id, const std::string& exec_id)
 }
 
 Status AgentClient::ExecProcess(const std::string& id, const std::string& exec_id, const std::string& process_json,
-                                const std::array<uint32_t, 3>& stdio_ports) {
+                                const std::array<uint32_t, 3>& stdio_ports, bool terminal) {
   v1::ExecProcessRequest request;
   request.set_container_id(id);
   request.set_exec_id(exec_id);
@@ -84,7 +85,17 @@ Status AgentClient::ExecProcess(const std::string& id, const std::string& exec_i
   request.mutable_io()->set_stdin_port(stdio_ports[0]);
   request.mutable_io()->set_stdout_port(stdio_ports[1]);
   request.mutable_io()->set_stderr_port(stdio_ports[2]);
+  request.mutable_io()->set_terminal(terminal);
   return Call("ExecProcess", request.SerializeAsString(), std::chrono::minutes(1)).status();
+}
+
+Status AgentClient::ResizeTty(const std::string& id, const std::string& exec_id, uint16_t rows, uint16_t columns) {
+  v1::ResizeTtyRequest request;
+  request.set_container_id(id);
+  request.set_exec_id(exec_id);
+  request.set_rows(rows);
+  request.set_columns(columns);
+  return Call("ResizeTty", request.SerializeAsString()).status();
 }
 
 Status AgentClient::UpdateContainer(const std::string& id, const std::string& resources_json) {

@@ -24,6 +24,7 @@ struct AgentContainerSpec {
   uint32_t stdin_port = 0;
   uint32_t stdout_port = 0;
   uint32_t stderr_port = 0;
+  bool terminal = false;  // process.terminal: stdout carries the pty, no stderr
 };
 
 class AgentClient {
@@ -42,7 +43,9 @@ class AgentClient {
   // Starts `process_json` (a runtime-spec process) in the container; the
   // agent connects the given stdio ports (0: none) before it answers.
   Status ExecProcess(const std::string& id, const std::string& exec_id, const std::string& process_json,
-                     const std::array<uint32_t, 3>& stdio_ports);
+                     const std::array<uint32_t, 3>& stdio_ports, bool terminal = false);
+  // The guest pty of the init (exec_id empty) or of an exec.
+  Status ResizeTty(const std::string& id, const std::string& exec_id, uint16_t rows, uint16_t columns);
   // New limits for the container's cgroup in the guest (update).
   Status UpdateContainer(const std::string& id, const std::string& resources_json);
   Result<std::vector<ProcessInfo>> ListProcesses(const std::string& id);

@@ -5,19 +5,25 @@
 #include <sys/socket.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <random>
 #include <thread>
 
 
 #include "common/base/file_util.h"
 #include "common/base/unix_socket.h"
+#include "common/io/resize_watcher.h"
 #include "common/io/stream_relay.h"
+#include "common/io/terminal.h"
 #include "common/oci/spec_json.h"
 #include "shim/microvm/agent_client.h"
 #include "shim/microvm/sandbox_files.h"
@@ -103,19 +109,77 @@ std::string NewExecId() {
   return id;
 }
 
+// exec --detach: the foreground session runs in a child of its own (a new
+// session, holding the caller's stdio), which reports the process started
+// over a pipe and then relays and waits until the process ends. This
+// process returns at the report; the child's pid is the exec's host pid.
+Result<ExecResult> RunDetached(const SandboxRef& ref, const ExecRequest& request) {
+  if (request.process.terminal.value_or(false)) {
+    return InvalidArgument("exec --detach --tty: a detached terminal needs --console-socket, which the microVM "
+                           "backend does not support yet");
+  }
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) return ErrnoStatus("pipe2", "exec --detach");
+  UniqueFd report_read(report[0]);
+  UniqueFd report_write(report[1]);
+  // No thread exists yet in this process (the agent client's starts later).
+  const pid_t relay = ::fork();
+  if (relay < 0) return ErrnoStatus("fork", "exec --detach");
+  if (relay == 0) {
+    report_read.Reset();
+    ::setsid();  // the caller's terminal and its signals are not the relay's
+    auto send = [fd = report_write.get()](const std::string& message) {
+      (void)!::write(fd, message.data(), message.size());
+    };
+    ExecRequest foreground = request;
+    foreground.detach = false;
+    foreground.on_started = [&](int64_t pid) {
+      send("ok " + std::to_string(pid));
+      report_write.Reset();
+      return Status::Ok();
+    };
+    Result<ExecResult> ran = RunExec(ref, foreground);
+    if (!ran.ok() && report_write.valid()) send("error: " + ran.status().message());
+    std::fflush(nullptr);
+    ::_exit(ran.ok() ? 0 : 1);
+  }
+  report_write.Reset();
+  std::string message;
+  char buffer[4096];
+  for (ssize_t got; (got = ::read(report_read.get(), buffer, sizeof(buffer))) != 0;) {
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) break;
+    message.append(buffer, static_cast<size_t>(got));
+  }
+  if (!message.starts_with("ok ")) {
+    ::waitpid(relay, nullptr, 0);
+    if (message.starts_with("error: ")) return FailedPrecondition(message.substr(7));
+    return Internal("the exec relay ended without reporting");
+  }
+  const int64_t pid = std::atoll(message.c_str() + 3);
+  if (request.on_started) SANDBOX_RETURN_IF_ERROR(request.on_started(pid));
+  return ExecResult{.pid = pid, .exit_code = std::nullopt};
+}
+
 }  // namespace
 
 Result<ExecResult> RunExec(const SandboxRef& ref, const ExecRequest& request) {
   const std::string later = " is not supported by sandbox-rt's microVM backend yet";
-  if (request.detach) {
-    return Unimplemented("exec --detach" + later + " (exec relays the process's stdio itself, so it stays in the "
-                         "foreground)");
-  }
-  if (request.process.terminal.value_or(false) || !request.console_socket.empty()) {
-    return Unimplemented("exec --tty/--console-socket (process.terminal)" + later);
+  if (!request.console_socket.empty()) {
+    return Unimplemented("exec --console-socket" + later + " (exec --tty relays the terminal to this process's own "
+                         "stdin/stdout)");
   }
   if (request.preserve_fds > 0) return Unimplemented("exec --preserve-fds" + later);
+  if (request.detach) return RunDetached(ref, request);
   const SandboxFiles files(ref.state_dir);
+  const bool terminal = request.process.terminal.value_or(false);
+  // Before any thread exists (ResizeWatcher); raw mode lets keys such as ^C
+  // reach the container's terminal as bytes.
+  std::unique_ptr<ResizeWatcher> resizes;
+  std::optional<RawTerminalMode> raw_mode;
+  if (terminal && ::isatty(STDIN_FILENO)) {
+    SANDBOX_ASSIGN_OR_RETURN(resizes, ResizeWatcher::Create());
+  }
 
   // This process's stdio, as the exec'd process's: closed fds stay closed.
   std::array<UniqueFd, 3> caller;
@@ -124,10 +188,17 @@ Result<ExecResult> RunExec(const SandboxRef& ref, const ExecRequest& request) {
     caller[fd].Reset(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
     open[fd] = caller[fd].valid();
   }
+  if (terminal) {
+    // The terminal's output (stdout and stderr merged) goes to stdout.
+    if (!open[1]) return InvalidArgument("exec --tty: stdout is closed; the terminal's output has nowhere to go");
+    open[2] = false;
+    caller[2].Reset();
+  }
   SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<ExecStreams> streams, ExecStreams::Listen(files.vsock, open));
   SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, AgentClient::Connect(files.vsock, kAgentConnectTimeout));
   const std::string exec_id = NewExecId();
-  SANDBOX_RETURN_IF_ERROR(agent->ExecProcess(ref.id, exec_id, oci::ProcessToJson(request.process), streams->ports()));
+  SANDBOX_RETURN_IF_ERROR(
+      agent->ExecProcess(ref.id, exec_id, oci::ProcessToJson(request.process), streams->ports(), terminal));
   auto signal_exec = [&](int signal) {
     Result<std::unique_ptr<AgentClient>> signaller = AgentClient::Connect(files.vsock, kAgentConnectTimeout);
     if (signaller.ok()) (void)(*signaller)->Signal(ref.id, signal, /*all=*/false, exec_id);
@@ -142,6 +213,14 @@ Result<ExecResult> RunExec(const SandboxRef& ref, const ExecRequest& request) {
     return started;
   }
   streams.reset();  // every stream is connected: the sockets' names can go
+  if (resizes) {
+    Result<RawTerminalMode> raw = RawTerminalMode::Enter(STDIN_FILENO);
+    if (raw.ok()) raw_mode.emplace(std::move(raw).value());
+    resizes->Start([&] {
+      Result<WindowSize> size = GetWindowSize(STDIN_FILENO);
+      if (size.ok()) (void)agent->ResizeTty(ref.id, exec_id, size->rows, size->columns);
+    });
+  }
 
   auto stop = std::make_shared<StopSignal>();
   // stdin: a thread of its own, never waited for (the caller may never close it).
@@ -169,6 +248,7 @@ Result<ExecResult> RunExec(const SandboxRef& ref, const ExecRequest& request) {
   });
   const Status forwarded = ForwardSignalsUntil(outcome->done.get(), signal_exec);
   waiter.join();
+  resizes.reset();  // it uses `agent`
   SANDBOX_RETURN_IF_ERROR(forwarded);
   if (!output.WaitAll(kOutputDrainLimit)) stop->Set();
   SANDBOX_RETURN_IF_ERROR(outcome->exit_code.status());

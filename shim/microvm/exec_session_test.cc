@@ -7,18 +7,24 @@
 namespace sandbox::shim {
 namespace {
 
-TEST(ExecSessionTest, WhatTheBackendCannotDoYetIsRefusedByFlag) {
+TEST(ExecSessionTest, WhatTheBackendCannotDoIsRefusedByFlag) {
   const SandboxRef ref{.id = "c", .state_dir = "/nonexistent", .bundle = "/nonexistent", .pid = std::nullopt};
   ExecRequest request{.process = oci::DefaultSpec({}).process.value()};
   request.detach = true;
-  Result<ExecResult> refused = RunExec(ref, request);
-  EXPECT_EQ(refused.status().code(), StatusCode::kUnimplemented);
-  EXPECT_NE(refused.status().message().find("--detach"), std::string::npos);
-  request.detach = false;
   request.process.terminal = true;
-  refused = RunExec(ref, request);
-  EXPECT_NE(refused.status().message().find("process.terminal"), std::string::npos);
+  Result<ExecResult> refused = RunExec(ref, request);
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("--detach --tty"), std::string::npos);
+  // A detached exec's errors come back from its relay process.
   request.process.terminal = false;
+  refused = RunExec(ref, request);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("/nonexistent"), std::string::npos) << refused.status().message();
+  request.detach = false;
+  request.console_socket = "/run/console.sock";
+  refused = RunExec(ref, request);
+  EXPECT_NE(refused.status().message().find("--console-socket"), std::string::npos);
+  request.console_socket.clear();
   request.preserve_fds = 2;
   refused = RunExec(ref, request);
   EXPECT_NE(refused.status().message().find("--preserve-fds"), std::string::npos);

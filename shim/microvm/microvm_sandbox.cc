@@ -16,6 +16,7 @@
 
 #include "common/base/file_util.h"
 #include "common/base/subprocess.h"
+#include "common/io/terminal.h"
 #include "common/oci/spec_json.h"
 #include "shim/microvm/agent_client.h"
 #include "common/oci/cgroups_path.h"
@@ -114,10 +115,6 @@ Result<int> WaitForwardingSignals(pid_t pid, const std::function<void(int)>& for
 
 Status CheckMicroVmSupports(const oci::Spec& spec, const SandboxCreateRequest& request) {
   const std::string later = " is not supported by sandbox-rt's microVM backend yet";
-  if (spec.process && spec.process->terminal.value_or(false)) {
-    return Unimplemented("process.terminal: terminal mode" + later + "; set it to false");
-  }
-  if (!request.console_socket.empty()) return Unimplemented("--console-socket: terminal mode" + later);
   if (request.preserve_fds > 0) return Unimplemented("--preserve-fds: passing host fds into the guest" + later);
   // Host hooks run in the runtime (shim/runtime/hooks.h); these two would run
   // in the container's namespaces, which are in the guest.
@@ -186,13 +183,22 @@ Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
     SANDBOX_ASSIGN_OR_RETURN(std::string relative, oci::CgroupRelativePath(spec.linux->cgroups_path, ""));
     host_cgroups = HostCgroupDirs(ReadFile("/proc/self/mounts").value_or(""), relative);
   }
+  WindowSize console_size;
+  if (spec.process && spec.process->console_size) {
+    // The runtime's validation keeps these within 16 bits.
+    console_size = {.rows = static_cast<uint16_t>(spec.process->console_size->height),
+                    .columns = static_cast<uint16_t>(spec.process->console_size->width)};
+  }
   SANDBOX_RETURN_IF_ERROR(WriteFileAtomic(files.monitor_plan,
                                           EncodeMonitorPlan({.id = request.ref.id,
                                                              .vmm = config_.vmm,
                                                              .rootfs_fstype = config_.rootfs_format,
                                                              .no_pivot = request.no_pivot,
                                                              .boot_timeout_ms = config_.boot_timeout_ms,
-                                                             .host_cgroups = host_cgroups}),
+                                                             .host_cgroups = host_cgroups,
+                                                             .console_socket = request.console_socket,
+                                                             .console_rows = console_size.rows,
+                                                             .console_columns = console_size.columns}),
                                           0600));
   SANDBOX_ASSIGN_OR_RETURN(pid_t monitor, SpawnMonitor(self_binary_, request.ref.state_dir));
   const ProcessIdentity identity{.pid = monitor, .start_time = ProcessStartTime(monitor).value_or(0)};

@@ -27,9 +27,6 @@ Status Check(const oci::Spec& spec, SandboxCreateRequest request = {}) {
 
 TEST(MicroVmSandboxTest, WhatTheBackendCannotDoYetIsRefusedByField) {
   EXPECT_TRUE(Check(PlainSpec()).ok());
-  oci::Spec terminal = PlainSpec();
-  terminal.process->terminal = true;
-  EXPECT_NE(Check(terminal).message().find("process.terminal"), std::string::npos);
   oci::Spec bind = PlainSpec();
   bind.mounts->push_back({.destination = "/data", .type = "none", .source = "/srv", .options = oci::StringList{"rbind"}});
   const Status bound = Check(bind);
@@ -44,7 +41,6 @@ TEST(MicroVmSandboxTest, WhatTheBackendCannotDoYetIsRefusedByField) {
   EXPECT_NE(Check(hooks).message().find("hooks.startContainer"), std::string::npos);
   hooks.hooks->create_container = std::vector<oci::Hook>{oci::Hook{.path = "/bin/true"}};
   EXPECT_NE(Check(hooks).message().find("hooks.createContainer"), std::string::npos);
-  EXPECT_NE(Check(PlainSpec(), {.console_socket = "/x"}).message().find("--console-socket"), std::string::npos);
   EXPECT_NE(Check(PlainSpec(), {.preserve_fds = 2}).message().find("--preserve-fds"), std::string::npos);
 }
 

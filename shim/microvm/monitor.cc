@@ -5,6 +5,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -19,10 +21,12 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "common/base/fd_passing.h"
 #include "common/base/file_util.h"
 #include "common/base/unique_fd.h"
 #include "common/base/unix_socket.h"
 #include "common/io/stream_relay.h"
+#include "common/io/terminal.h"
 #include "shim/microvm/agent_client.h"
 #include "shim/microvm/host_cgroup.h"
 #include "shim/microvm/host_process.h"
@@ -69,6 +73,11 @@ Result<pid_t> SpawnVmm(const std::string& vmm, const SandboxFiles& files) {
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(1);
+    // Not the monitor's signal dispositions (SIGHUP ignored, SIGWINCH blocked).
+    sigset_t none;
+    ::sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGHUP, SIG_DFL);
     ::dup2(null.get(), 0);
     ::dup2(log.get(), 1);
     ::dup2(log.get(), 2);
@@ -90,6 +99,14 @@ class Monitor {
   void Teardown();
 
  private:
+  // process.terminal: the host pty whose slave stands in for the caller's
+  // stdin and stdout; the monitor becomes its session's controlling process.
+  Status OpenHostTerminal(std::array<UniqueFd, 3>& caller_stdio);
+  // Hands the master to the console socket; the monitor keeps no copy.
+  Status SendConsole();
+  // SIGWINCH: the host pty's size goes to the guest's.
+  void FollowResize();
+
   SandboxFiles files_;
   MonitorPlan plan_;
   pid_t vmm_pid_ = -1;
@@ -98,13 +115,58 @@ class Monitor {
   std::array<UniqueFd, 3> listeners_;
   std::array<UniqueFd, 3> streams_;
   PhaseLog phases_;
+  PtyPair host_pty_;
+  UniqueFd resizes_;  // signalfd for SIGWINCH, blocked since RunMonitor began
 };
+
+Status Monitor::OpenHostTerminal(std::array<UniqueFd, 3>& caller_stdio) {
+  SANDBOX_ASSIGN_OR_RETURN(host_pty_, OpenPty());
+  // The guest pty does the line discipline; this one must pass bytes as they are.
+  SANDBOX_RETURN_IF_ERROR(MakeRaw(host_pty_.slave.get()));
+  if (plan_.console_rows > 0 || plan_.console_columns > 0) {
+    SANDBOX_RETURN_IF_ERROR(SetWindowSize(host_pty_.master.get(),
+                                          {.rows = plan_.console_rows, .columns = plan_.console_columns}));
+  }
+  // The monitor leads its own session (create setsid()s it).
+  if (::ioctl(host_pty_.slave.get(), TIOCSCTTY, 0) != 0) return ErrnoStatus("TIOCSCTTY", "the host pty");
+  caller_stdio[0].Reset(::fcntl(host_pty_.slave.get(), F_DUPFD_CLOEXEC, 3));
+  caller_stdio[1].Reset(::fcntl(host_pty_.slave.get(), F_DUPFD_CLOEXEC, 3));
+  caller_stdio[2].Reset();  // a terminal has one output stream
+  if (!caller_stdio[0].valid() || !caller_stdio[1].valid()) return ErrnoStatus("dup", "the host pty");
+  sigset_t winch;
+  ::sigemptyset(&winch);
+  ::sigaddset(&winch, SIGWINCH);
+  resizes_.Reset(::signalfd(-1, &winch, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!resizes_.valid()) return ErrnoStatus("signalfd", "SIGWINCH");
+  return Status::Ok();
+}
+
+Status Monitor::SendConsole() {
+  Result<UniqueFd> socket = ConnectUnix(plan_.console_socket);
+  if (!socket.ok()) return socket.status().Wrap("--console-socket");
+  // runc's message: the pty's name, the master attached.
+  SANDBOX_RETURN_IF_ERROR(SendWithFd(socket->get(), host_pty_.slave_name.data(), host_pty_.slave_name.size(),
+                                     host_pty_.master.get()));
+  host_pty_.master.Reset();
+  return Status::Ok();
+}
+
+void Monitor::FollowResize() {
+  signalfd_siginfo info{};
+  while (::read(resizes_.get(), &info, sizeof(info)) == sizeof(info)) {
+  }
+  Result<WindowSize> size = GetWindowSize(host_pty_.slave.get());
+  if (!size.ok()) return;
+  const Status resized = agent_->ResizeTty(plan_.id, "", size->rows, size->columns);
+  if (!resized.ok()) Log("resizing the container's terminal: " + resized.message());
+}
 
 Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
   // The sandbox's own network namespace, as Kata's: sandbox-vmm needs no
   // host network (its sockets are paths), and a hook that enters the
   // network namespace of the container's pid configures this one, not the host's.
   if (::unshare(CLONE_NEWNET) != 0) return ErrnoStatus("unshare", "the sandbox's network namespace");
+  if (!plan_.console_socket.empty()) SANDBOX_RETURN_IF_ERROR(OpenHostTerminal(caller_stdio));
   const std::array<uint32_t, 3> ports = {kStdinPort, kStdoutPort, kStderrPort};
   for (size_t stream = 0; stream < 3; ++stream) {
     if (!caller_stdio[stream].valid()) continue;
@@ -149,7 +211,8 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
                                                    .no_pivot = plan_.no_pivot,
                                                    .stdin_port = listeners_[0].valid() ? kStdinPort : 0,
                                                    .stdout_port = listeners_[1].valid() ? kStdoutPort : 0,
-                                                   .stderr_port = listeners_[2].valid() ? kStderrPort : 0}));
+                                                   .stderr_port = listeners_[2].valid() ? kStderrPort : 0,
+                                                   .terminal = host_pty_.master.valid()}));
   const char* const names[] = {"stdin", "stdout", "stderr"};
   for (size_t stream = 0; stream < 3; ++stream) {
     if (!listeners_[stream].valid()) continue;
@@ -160,6 +223,7 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
     listeners_[stream].Reset();
     (void)::unlink((files_.vsock + "_" + std::to_string(ports[stream])).c_str());
   }
+  if (host_pty_.master.valid()) SANDBOX_RETURN_IF_ERROR(SendConsole());
   phases_.Mark("container-created");
   return Status::Ok();
 }
@@ -190,8 +254,16 @@ int Monitor::Supervise(std::array<UniqueFd, 3>& caller_stdio) {
     const uint64_t one = 1;
     (void)!::write(outcome->done.get(), &one, sizeof(one));
   });
-  std::array<pollfd, 2> events{{{outcome->done.get(), POLLIN, 0}, {vmm_pidfd_.get(), POLLIN, 0}}};
-  while (::poll(events.data(), events.size(), -1) < 0 && errno == EINTR) {
+  std::array<pollfd, 3> events{
+      {{outcome->done.get(), POLLIN, 0}, {vmm_pidfd_.get(), POLLIN, 0}, {resizes_.get(), POLLIN, 0}}};
+  const nfds_t watched = resizes_.valid() ? 3 : 2;
+  for (;;) {
+    if (::poll(events.data(), watched, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if ((events[0].revents | events[1].revents) & (POLLIN | POLLHUP | POLLERR)) break;
+    if (events[2].revents & POLLIN) FollowResize();
   }
   int status = 255;
   if (events[0].revents & POLLIN) {
@@ -236,7 +308,10 @@ std::string EncodeMonitorPlan(const MonitorPlan& plan) {
                         {"rootfs_fstype", plan.rootfs_fstype},
                         {"no_pivot", plan.no_pivot},
                         {"boot_timeout_ms", plan.boot_timeout_ms},
-                        {"host_cgroups", plan.host_cgroups}}
+                        {"host_cgroups", plan.host_cgroups},
+                        {"console_socket", plan.console_socket},
+                        {"console_rows", plan.console_rows},
+                        {"console_columns", plan.console_columns}}
       .dump();
 }
 
@@ -248,7 +323,10 @@ Result<MonitorPlan> DecodeMonitorPlan(const std::string& text) {
                        .rootfs_fstype = object.at("rootfs_fstype").get<std::string>(),
                        .no_pivot = object.at("no_pivot").get<bool>(),
                        .boot_timeout_ms = object.at("boot_timeout_ms").get<uint32_t>(),
-                       .host_cgroups = object.at("host_cgroups").get<std::vector<std::string>>()};
+                       .host_cgroups = object.at("host_cgroups").get<std::vector<std::string>>(),
+                       .console_socket = object.at("console_socket").get<std::string>(),
+                       .console_rows = object.at("console_rows").get<uint16_t>(),
+                       .console_columns = object.at("console_columns").get<uint16_t>()};
   } catch (const nlohmann::json::exception& error) {
     return Internal(std::string("monitor plan: ") + error.what());
   }
@@ -268,6 +346,14 @@ int RunMonitor(const std::string& state_dir) {
   UniqueFd report(kMonitorReportFd);
   ::fcntl(report.get(), F_SETFD, FD_CLOEXEC);
   ::signal(SIGPIPE, SIG_IGN);
+  // With a terminal: a console client closing the master hangs the host pty
+  // up, which must not end the monitor; SIGWINCH is read from a signalfd,
+  // and blocked before any thread exists so that none discards it.
+  ::signal(SIGHUP, SIG_IGN);
+  sigset_t winch;
+  ::sigemptyset(&winch);
+  ::sigaddset(&winch, SIGWINCH);
+  ::sigprocmask(SIG_BLOCK, &winch, nullptr);
   // The caller's stdio belongs to the container; the monitor logs to a file.
   std::array<UniqueFd, 3> caller_stdio;
   for (int fd = 0; fd < 3; ++fd) caller_stdio[fd].Reset(::fcntl(fd, F_DUPFD_CLOEXEC, 10));

@@ -8,6 +8,12 @@
 // streams, reports "ok" (or "error: ...") to create on fd 3, then relays the
 // caller's stdin/stdout/stderr to and from the guest until the container
 // exits, records the exit status, ends the VM and exits with that status.
+//
+// With process.terminal the caller's stdio is not used: the monitor opens a
+// host pty, sends its master to the console socket (runc's protocol) and
+// relays the slave, in raw mode, to the guest pty. The slave is the
+// monitor's controlling terminal, so a resize of the master by whoever holds
+// it reaches the monitor as SIGWINCH, and the guest pty follows (ResizeTty).
 #pragma once
 
 #include <string>
@@ -28,6 +34,10 @@ struct MonitorPlan {
   bool no_pivot = false;
   uint32_t boot_timeout_ms = 60'000;
   std::vector<std::string> host_cgroups;  // linux.cgroupsPath on each host hierarchy
+  // process.terminal: the pty master goes to this socket (--console-socket).
+  std::string console_socket;
+  uint16_t console_rows = 0;  // process.consoleSize; 0: none
+  uint16_t console_columns = 0;
 };
 
 std::string EncodeMonitorPlan(const MonitorPlan& plan);

@@ -1,6 +1,7 @@
 #include "shim/runtime/runtime.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include "common/oci/validate.h"
 #include "common/oci/version.h"
 #include "shim/runtime/container_id.h"
+#include "shim/runtime/foreground_console.h"
 #include "shim/runtime/hooks.h"
 
 namespace sandbox::shim {
@@ -66,6 +68,26 @@ std::string AbsolutePath(const std::string& path) {
 }
 
 }  // namespace
+
+Status CheckConsoleSocket(const oci::Spec& spec, const std::string& console_socket) {
+  const bool terminal = spec.process && spec.process->terminal.value_or(false);
+  if (terminal && console_socket.empty()) {
+    return InvalidArgument("process.terminal: true needs --console-socket, which receives the container's pty "
+                           "(create detaches; `run` in the foreground relays the terminal itself)");
+  }
+  if (!terminal && !console_socket.empty()) {
+    return InvalidArgument("--console-socket: only with process.terminal true (there is no pty to send)");
+  }
+  const auto& size = spec.process ? spec.process->console_size : std::nullopt;
+  if (size && (size->height > 0xffff || size->width > 0xffff)) {
+    return InvalidArgument("process.consoleSize: height and width must be at most 65535");
+  }
+  struct stat info {};
+  if (terminal && (::stat(console_socket.c_str(), &info) != 0 || !S_ISSOCK(info.st_mode))) {
+    return InvalidArgument("--console-socket " + console_socket + ": not a Unix socket");
+  }
+  return Status::Ok();
+}
 
 Result<oci::Spec> LoadBundleSpec(const std::string& bundle) {
   if (!IsDirectory(bundle)) return NotFound("bundle " + bundle + " is not a directory");
@@ -131,6 +153,7 @@ Status Runtime::Create(const CreateOptions& options) {
   std::string bundle = AbsolutePath(options.bundle);
   SANDBOX_ASSIGN_OR_RETURN(oci::Spec spec, LoadBundleSpec(bundle));
   for (const std::string& note : oci::UnenforcedFieldNotes(spec)) spdlog::warn("{}", note);
+  SANDBOX_RETURN_IF_ERROR(CheckConsoleSocket(spec, options.console_socket));
   SANDBOX_ASSIGN_OR_RETURN(Sandbox * sandbox, RequireSandbox());
 
   oci::State state;
@@ -156,7 +179,7 @@ Status Runtime::Create(const CreateOptions& options) {
   if (!lock.ok()) return undo(lock.status());
   SandboxCreateRequest request{.ref = ref,
                                .spec = &spec,
-                               .console_socket = options.console_socket,
+                               .console_socket = options.console_socket.empty() ? "" : AbsolutePath(options.console_socket),
                                .no_pivot = options.no_pivot,
                                .no_new_keyring = options.no_new_keyring,
                                .preserve_fds = options.preserve_fds};
@@ -272,8 +295,26 @@ Status Runtime::Resume(const std::string& id) {
   return SetStatus(state, ContainerStatus::kRunning);
 }
 
-Result<int> Runtime::Run(const CreateOptions& options, bool detach) {
+Result<int> Runtime::Run(const CreateOptions& given, bool detach) {
+  CreateOptions options = given;
+  // In the foreground without a console socket, a terminal is relayed to
+  // this process's own stdio, as runc does.
+  std::unique_ptr<ForegroundConsole> console;
+  if (!detach && options.console_socket.empty()) {
+    Result<oci::Spec> spec = LoadBundleSpec(AbsolutePath(options.bundle));
+    if (spec.ok() && spec->process && spec->process->terminal.value_or(false)) {
+      SANDBOX_ASSIGN_OR_RETURN(console, ForegroundConsole::Listen());
+      options.console_socket = console->socket_path();
+    }
+  }
   SANDBOX_RETURN_IF_ERROR(Create(options));
+  if (console) {
+    Status attached = console->Attach();
+    if (!attached.ok()) {
+      (void)Delete(options.id, /*force=*/true);
+      return attached;
+    }
+  }
   Status started = Start(options.id);
   if (!started.ok()) {
     (void)Delete(options.id, /*force=*/true);

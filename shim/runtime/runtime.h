@@ -37,6 +37,10 @@ struct CreateOptions {
   int preserve_fds = 0;
 };
 
+// runc's rules: process.terminal needs a console socket to send the pty to,
+// and a console socket needs process.terminal.
+Status CheckConsoleSocket(const oci::Spec& spec, const std::string& console_socket);
+
 // Reads and validates <bundle>/config.json. Every problem is reported.
 Result<oci::Spec> LoadBundleSpec(const std::string& bundle);
 

@@ -7,6 +7,7 @@
 
 #include "common/base/file_util.h"
 #include "common/base/temp_dir.h"
+#include "common/base/unix_socket.h"
 #include "common/oci/default_spec.h"
 #include "common/oci/spec_json.h"
 
@@ -270,6 +271,29 @@ TEST_F(RuntimeTest, UpdateAndExecValidateTheirInput) {
   process.cwd = "/";
   EXPECT_TRUE(runtime_->Exec("u", ExecRequest{.process = process}).ok());
   EXPECT_EQ(runtime_->Kill("u", 0, false).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(ConsoleSocketTest, ATerminalNeedsASocketAndASocketNeedsATerminal) {
+  TempDir dir = TempDir::CreateOrDie("/tmp/sandbox-console-");
+  Result<UniqueFd> listening = ListenUnix(dir.path() + "/console.sock", 1);
+  ASSERT_TRUE(listening.ok());
+  oci::Spec spec = oci::DefaultSpec({});
+  spec.process->terminal = true;
+  EXPECT_TRUE(CheckConsoleSocket(spec, dir.path() + "/console.sock").ok());
+  Status refused = CheckConsoleSocket(spec, "");
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("process.terminal"), std::string::npos) << refused.message();
+  ASSERT_TRUE(WriteFileAtomic(dir.path() + "/file", "").ok());
+  refused = CheckConsoleSocket(spec, dir.path() + "/file");
+  EXPECT_NE(refused.message().find("not a Unix socket"), std::string::npos) << refused.message();
+  spec.process->console_size = oci::ConsoleSize{.height = 70000, .width = 80};
+  refused = CheckConsoleSocket(spec, dir.path() + "/console.sock");
+  EXPECT_NE(refused.message().find("process.consoleSize"), std::string::npos) << refused.message();
+  spec.process->console_size.reset();
+  spec.process->terminal = false;
+  EXPECT_TRUE(CheckConsoleSocket(spec, "").ok());
+  refused = CheckConsoleSocket(spec, dir.path() + "/console.sock");
+  EXPECT_NE(refused.message().find("--console-socket"), std::string::npos) << refused.message();
 }
 
 }  // namespace

@@ -180,15 +180,21 @@ TEST_F(CliTest, CreateWithInvalidBundleLeavesNothing) {
   EXPECT_FALSE(PathExists(dir_ + "/pid"));
 }
 
-TEST_F(CliTest, CreateRefusedByTheBackendFailsCleanly) {
-  // `spec` writes terminal: true, which the microVM backend refuses by field.
+TEST_F(CliTest, TerminalWithoutAConsoleSocketFailsCleanly) {
+  // `spec` writes terminal: true; a detached container's pty needs a console socket (runc's rule).
   ASSERT_EQ(Run({"spec", "-b", bundle_}).exit_code, 0);
   Outcome create = Run({"create", "--bundle", bundle_, "c1"});
   EXPECT_EQ(create.exit_code, 1);
   EXPECT_NE(create.err.find("process.terminal"), std::string::npos) << create.err;
+  EXPECT_NE(create.err.find("--console-socket"), std::string::npos) << create.err;
   ExpectNothingLeft();
-  Outcome run = Run({"run", "-b", bundle_, "c2"});
+  Outcome run = Run({"run", "-d", "-b", bundle_, "c2"});
   EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("process.terminal"), std::string::npos) << run.err;
+  ExpectNothingLeft();
+  Outcome not_a_socket = Run({"create", "--console-socket", bundle_ + "/config.json", "--bundle", bundle_, "c3"});
+  EXPECT_EQ(not_a_socket.exit_code, 1);
+  EXPECT_NE(not_a_socket.err.find("not a Unix socket"), std::string::npos) << not_a_socket.err;
   ExpectNothingLeft();
 }
 
