@@ -46,6 +46,19 @@ bundle writable 'echo data > /probe && cat /probe && hostname'  'c["hostname"] =
 bundle sleeper 'echo ready; sleep 1000 & sleep 1000; wait'
 bundle trapper 'trap "echo got-term; exit 7" TERM; echo ready; while true; do sleep 0.1; done'
 bundle execbox 'echo started > /tmp/marker; while true; do sleep 0.1; done' 'c["hostname"] = "execbox"'
+# Terminals: the size waits (bounded) for the console client's resize to
+# travel host pty -> monitor (SIGWINCH) -> agent (ResizeTty).
+bundle tty 'tty; stty size; echo ready; read line; i=0; while [ "$(stty size)" != "33 111" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; stty size; echo "got:$line"; exit 7' \
+  'c["process"]["terminal"] = True; c["process"]["consoleSize"] = {"height": 24, "width": 80}'
+bundle ttyread 'read line; echo "got:$line"; exit 5' 'c["process"]["terminal"] = True'
+cat > "$work/tty-exec.sh" <<'TTY'
+stty rows 33 cols 111
+exec "$1" --root "$2" exec -t x1 sh -c 'i=0; while [ "$(stty size)" != "33 111" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; stty size'
+TTY
+# A guest kernel panic: any OOM panics (vm.panic_on_oom=2, written through a
+# /proc/sys left writable), and a tmpfs fills the container's 32 MiB.
+bundle panicker 'echo 2 > /proc/sys/vm/panic_on_oom && echo armed; dd if=/dev/zero of=/fill/zero bs=1M count=256 2>/dev/null; echo survived' \
+  'c["linux"]["readonlyPaths"] = [p for p in c["linux"]["readonlyPaths"] if p != "/proc/sys"]; c["linux"]["resources"]["memory"] = {"limit": 33554432}; c["mounts"].append({"destination": "/fill", "type": "tmpfs", "source": "tmpfs", "options": ["size=512m"]})'
 # Host hooks: each appends "<stage> <status from the state on stdin>" to a
 # log; createRuntime also says whether the container's pid has a network
 # namespace of its own (the sandbox's) or the host's.
@@ -86,12 +99,14 @@ set -u
 export SANDBOX_RT_GUEST_DIR="$guest" SANDBOX_RT_VMM="$vmm" SANDBOX_RT_CACHE_DIR="$work/cache"
 rt="$rt"
 work="$work"
+repo="$repo"
 root=/run/sandbox-rt-e2e
 INNER
 cat >> "$work/inner.sh" <<'INNER'
 failures=0
 # A retried test host runs this again: nothing of the first run may count.
-rm -f "$work"/*.fifo "$work/hooks.log" "$work/exec.pid" "$work/sleeper.pid"
+rm -f "$work"/*.fifo "$work/hooks.log" "$work/exec.pid" "$work/sleeper.pid" "$work/console.sock" \
+  "$work/detached.pid" "$work/detached.out"
 rm -rf "$SANDBOX_RT_CACHE_DIR"
 check() {  # check NAME EXPECTED ACTUAL
   if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: expected [$2], got [$3]"; failures=$((failures + 1)); fi
@@ -237,10 +252,12 @@ check "exec exit status" 6 $?
 check "exec --cwd/--env/--user" "/tmp|exec|1000:1000" "$out"
 check "exec relays stdin and stdout" "piped" "$(echo piped | sb exec x1 cat)"
 check "exec relays stderr" "to-stderr" "$(sb exec x1 sh -c 'echo to-stderr >&2' 2>&1 < /dev/null)"
-python3 - "$work/exec-process.json" <<'PY'
+python3 - "$work/exec-process.json" "$work/tty-process.json" <<'PY'
 import json, sys
 json.dump({"args": ["/bin/sh", "-c", "echo from-process-json $A"], "env": ["PATH=/bin", "A=1"], "cwd": "/",
            "user": {"uid": 0, "gid": 0}}, open(sys.argv[1], "w"))
+json.dump({"args": ["stty", "size"], "env": ["PATH=/bin"], "cwd": "/", "user": {"uid": 0, "gid": 0},
+           "terminal": True, "consoleSize": {"height": 12, "width": 34}}, open(sys.argv[2], "w"))
 PY
 check "exec -p process.json" "from-process-json 1" "$(sb exec -p "$work/exec-process.json" x1 < /dev/null)"
 sb exec --pid-file "$work/exec.pid" x1 true < /dev/null; check "exec --pid-file exit" 0 $?
@@ -248,8 +265,19 @@ sb exec --pid-file "$work/exec.pid" x1 true < /dev/null; check "exec --pid-file 
 sb exec x1 no-such-command < /dev/null 2> "$work/exec-missing.err"; rc=$?
 [ "$rc" -ne 0 ]; check "exec of a missing command fails" 0 $?
 grep -q '"no-such-command" not found in PATH' "$work/exec-missing.err"; check "exec error names the command" 0 $?
-sb exec -t x1 true < /dev/null 2> "$work/exec-tty.err"; check "exec --tty refused" 1 $?
-grep -q "process.terminal" "$work/exec-tty.err"; check "exec --tty error names process.terminal" 0 $?
+check "exec -t: a pty of the container's own devpts, stdout and stderr on it" "/dev/pts/0|err|" \
+  "$(sb exec -t x1 sh -c 'tty; echo err >&2' < /dev/null | tr '\r\n' '.|' | sed 's/\.|/|/g')"
+check "exec -p with terminal and consoleSize" "12 34|" \
+  "$(sb exec -p "$work/tty-process.json" x1 < /dev/null | tr '\r\n' '.|' | sed 's/\.|/|/g')"
+# In a terminal (script(1) gives it one): raw mode, and its size reaches the container's pty.
+check "exec -t in a terminal sends its size" "33 111|" \
+  "$(timeout 300 script -qec "sh $work/tty-exec.sh $rt $root" /dev/null < /dev/null | tr '\r\n' '.|' | sed 's/\.|/|/g')"
+# exec -d: returns once the process runs; a relay of its own keeps its stdio.
+sb exec -d --pid-file "$work/detached.pid" x1 sh -c 'sleep 1; echo detached-output' > "$work/detached.out" < /dev/null
+check "exec -d exit" 0 $?
+[ -s "$work/detached.pid" ]; check "exec -d --pid-file written" 0 $?
+wait_gone "$(cat "$work/detached.pid")"; check "the detached exec's relay ends with the process" 0 $?
+check "exec -d output reached its stdout" detached-output "$(cat "$work/detached.out")"
 sb pause x1
 sb exec x1 true < /dev/null 2> "$work/exec-paused.err"; check "exec into a paused container refused" 1 $?
 grep -q "paused" "$work/exec-paused.err"; check "exec paused error says paused" 0 $?
@@ -278,6 +306,34 @@ cd "$work/inguest"
 sb run h2 < /dev/null 2> "$work/inguest.err"; check "a createContainer hook is refused" 1 $?
 grep -q "hooks.createContainer" "$work/inguest.err"; check "the refusal names hooks.createContainer" 0 $?
 
+# 5d. terminals: --console-socket gets the pty master (runc's protocol); the
+# client's resize reaches the container; run relays a terminal itself
+# without a console socket.
+cd "$work/tty"
+python3 "$repo/tests/lifecycle/console_client.py" "$work/console.sock" "$work/tty.out" \
+  --after ready --rows 33 --columns 111 --send 'hello\n' &
+client=$!
+for _ in $(seq 100); do [ -S "$work/console.sock" ] && break; sleep 0.1; done
+sb run --console-socket "$work/console.sock" t1 < /dev/null; check "run --console-socket exit code" 7 $?
+wait $client; check "the console client saw the exchange" 0 $?
+check "the pty master's name" /dev/pts/ "$(head -c 9 "$work/tty.out.name")"
+check "terminal output: tty, consoleSize, echo, resize, input" \
+  "/dev/pts/0|24 80|ready|hello|33 111|got:hello|" "$(tr '\r\n' '.|' < "$work/tty.out" | sed 's/\.|/|/g')"
+rm -f "$work/console.sock"
+cd "$work/hello"
+sb create --console-socket "$work/hello/config.json" nt1 2> "$work/nt1.err"; check "--console-socket without a terminal refused" 1 $?
+grep -q -- "--console-socket" "$work/nt1.err"; check "the refusal names --console-socket" 0 $?
+cd "$work/ttyread"
+check "run relays a terminal to its own stdio without a console socket" "hi|got:hi|" \
+  "$(echo hi | sb run t2 | tr '\r\n' '.|' | sed 's/\.|/|/g')"
+sb create t3 < /dev/null 2> "$work/t3.err"; check "create of a terminal without a console socket refused" 1 $?
+grep -q "process.terminal" "$work/t3.err"; check "the refusal names process.terminal" 0 $?
+
+# 5e. a guest kernel panic: the container is reported ended with a non-zero status.
+cd "$work/panicker"
+sb run p1 < /dev/null > "$work/panic.out" 2> "$work/panic.err"; check "run exit code after a guest panic" 255 $?
+grep -q survived "$work/panic.out"; check "the container did not survive the panic" 1 $?
+
 # 6. failure paths leave nothing behind.
 cd "$work/broken"
 sb create bad1 2> "$work/bad1.err"; check "malformed config.json fails" 1 $?
@@ -298,6 +354,7 @@ sb delete k9; check "delete after the VMM was killed" 0 $?
 check "no containers left" "" "$(ls "$root")"
 check "no sandbox-vmm left" "" "$(pgrep -x sandbox-vmm)"
 check "no monitor left" "" "$(pgrep -f 'sandbox-rt __monitor')"
+check "no exec relay left" "" "$(pgrep -f "sandbox-rt --root $root exec")"
 check "no mounts left" "" "$(grep "$root" /proc/mounts)"
 echo "failures: $failures"
 [ "$failures" -eq 0 ]
