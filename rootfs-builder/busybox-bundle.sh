@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # An OCI bundle whose rootfs is Debian's busybox-static with every applet,
-# and whose config.json is `sandbox-rt spec` with the terminal off (terminal
-# mode is not supported yet) and the given command:
+# and whose config.json is `sandbox-rt spec` with the terminal off (so plain
+# stdio works without a console socket) and the given command:
 #   rootfs-builder/busybox-bundle.sh [--oci-version V] SANDBOX_RT DIR CMD [ARG...]
 set -euo pipefail
 oci_version=""

@@ -269,9 +269,14 @@ check "exec -t: a pty of the container's own devpts, stdout and stderr on it" "/
   "$(sb exec -t x1 sh -c 'tty; echo err >&2' < /dev/null | tr '\r\n' '.|' | sed 's/\.|/|/g')"
 check "exec -p with terminal and consoleSize" "12 34|" \
   "$(sb exec -p "$work/tty-process.json" x1 < /dev/null | tr '\r\n' '.|' | sed 's/\.|/|/g')"
-# In a terminal (script(1) gives it one): raw mode, and its size reaches the container's pty.
+# In a terminal (script(1) gives it one): raw mode, and its size reaches the
+# container's pty. script's stdin never ends (at EOF script would type its
+# EOF character, which the container's terminal would echo).
+mkfifo "$work/never.fifo"
+exec 9<> "$work/never.fifo"
 check "exec -t in a terminal sends its size" "33 111|" \
-  "$(timeout 300 script -qec "sh $work/tty-exec.sh $rt $root" /dev/null < /dev/null | tr '\r\n' '.|' | sed 's/\.|/|/g')"
+  "$(timeout 300 script -qec "sh $work/tty-exec.sh $rt $root" /dev/null < "$work/never.fifo" | tr '\r\n' '.|' | sed 's/\.|/|/g')"
+exec 9>&-
 # exec -d: returns once the process runs; a relay of its own keeps its stdio.
 sb exec -d --pid-file "$work/detached.pid" x1 sh -c 'sleep 1; echo detached-output' > "$work/detached.out" < /dev/null
 check "exec -d exit" 0 $?
