@@ -94,9 +94,13 @@ umoci repack --image "$work/layout:hello" "$work/umoci-bundle"
 umoci config --image "$work/layout:hello" --config.cmd /bin/sh --config.cmd -c \
   --config.cmd 'echo "from an image: $GREETING"' --config.env GREETING=layers
 
+# Nested under TCG a 2-vCPU guest can take more than the default 60 s to
+# boot when the machine is busy (seen once, with a silent console): 180 s.
+echo '{"boot_timeout_ms": 180000}' > "$work/runtime.json"
 cat > "$work/inner.sh" <<INNER
 set -u
 export SANDBOX_RT_GUEST_DIR="$guest" SANDBOX_RT_VMM="$vmm" SANDBOX_RT_CACHE_DIR="$work/cache"
+export SANDBOX_RT_CONFIG="$work/runtime.json"
 rt="$rt"
 work="$work"
 repo="$repo"
