@@ -5,23 +5,32 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 namespace sandbox {
 
 Status SendWithFd(int socket, const void* data, size_t size, int fd) {
+  const int fds[] = {fd};
+  return SendWithFds(socket, data, size, fds);
+}
+
+Status SendWithFds(int socket, const void* data, size_t size, std::span<const int> fds) {
   if (size == 0) return InvalidArgument("an fd travels with at least one byte");
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  if (fds.size() > kMaxPassedFds) return InvalidArgument("more than " + std::to_string(kMaxPassedFds) + " fds in one message");
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)] = {};
   iovec io{const_cast<void*>(data), size};
   msghdr message{};
   message.msg_iov = &io;
   message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof(control);
-  cmsghdr* header = CMSG_FIRSTHDR(&message);
-  header->cmsg_level = SOL_SOCKET;
-  header->cmsg_type = SCM_RIGHTS;
-  header->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(header), &fd, sizeof(int));
+  if (!fds.empty()) {
+    message.msg_control = control;
+    message.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+    cmsghdr* header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(header), fds.data(), sizeof(int) * fds.size());
+  }
   ssize_t sent;
   while ((sent = ::sendmsg(socket, &message, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
   }

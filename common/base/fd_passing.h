@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <string>
 
 #include "common/base/status.h"
@@ -13,6 +14,10 @@ namespace sandbox {
 
 // Sends `size` bytes (at least one) with `fd` attached to the first of them.
 Status SendWithFd(int socket, const void* data, size_t size, int fd);
+// The same with any number of fds up to kMaxPassedFds (none is allowed):
+// vhost-user's SET_MEM_TABLE carries one per memory region.
+inline constexpr size_t kMaxPassedFds = 8;
+Status SendWithFds(int socket, const void* data, size_t size, std::span<const int> fds);
 
 struct ReceivedFd {
   size_t bytes = 0;  // 0: the peer closed the connection

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <vector>
 
 namespace sandbox {
 namespace {
@@ -59,20 +60,7 @@ TEST(FdPassing, MoreThanOneFdIsRefusedAndNoneLeaks) {
   SocketPair pair;
   int fds[2];
   ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(fds))] = {};
-  char byte = 'm';
-  iovec io{&byte, 1};
-  msghdr message{};
-  message.msg_iov = &io;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof(control);
-  cmsghdr* header = CMSG_FIRSTHDR(&message);
-  header->cmsg_level = SOL_SOCKET;
-  header->cmsg_type = SCM_RIGHTS;
-  header->cmsg_len = CMSG_LEN(sizeof(fds));
-  std::memcpy(CMSG_DATA(header), fds, sizeof(fds));
-  ASSERT_EQ(::sendmsg(pair.a.get(), &message, 0), 1);
+  ASSERT_TRUE(SendWithFds(pair.a.get(), "m", 1, fds).ok());
   ::close(fds[0]);
   ::close(fds[1]);
   // The lowest free fd number before and after: unchanged if nothing leaked.
@@ -84,6 +72,45 @@ TEST(FdPassing, MoreThanOneFdIsRefusedAndNoneLeaks) {
   const int probe_after = ::dup(0);
   ::close(probe_after);
   EXPECT_EQ(probe_before, probe_after);
+}
+
+TEST(FdPassing, SeveralFdsArriveInOrder) {
+  SocketPair pair;
+  int first[2], second[2];
+  ASSERT_EQ(::pipe2(first, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(second, O_CLOEXEC), 0);
+  UniqueFd first_read(first[0]), first_write(first[1]), second_read(second[0]), second_write(second[1]);
+  const int sent[] = {first_write.get(), second_write.get()};
+  ASSERT_TRUE(SendWithFds(pair.a.get(), "two", 3, sent).ok());
+  // Received by hand: ReceiveWithFd takes one fd at most.
+  char buffer[4];
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 2)] = {};
+  iovec io{buffer, sizeof(buffer)};
+  msghdr message{};
+  message.msg_iov = &io;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof(control);
+  ASSERT_EQ(::recvmsg(pair.b.get(), &message, MSG_CMSG_CLOEXEC), 3);
+  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  ASSERT_NE(header, nullptr);
+  ASSERT_EQ(header->cmsg_len, CMSG_LEN(sizeof(int) * 2));
+  int received[2];
+  std::memcpy(received, CMSG_DATA(header), sizeof(received));
+  UniqueFd got_first(received[0]), got_second(received[1]);
+  ASSERT_EQ(::write(got_second.get(), "2", 1), 1);
+  ASSERT_EQ(::write(got_first.get(), "1", 1), 1);
+  char byte = 0;
+  ASSERT_EQ(::read(first_read.get(), &byte, 1), 1);
+  EXPECT_EQ(byte, '1');
+  ASSERT_EQ(::read(second_read.get(), &byte, 1), 1);
+  EXPECT_EQ(byte, '2');
+}
+
+TEST(FdPassing, TooManyFdsAreRefused) {
+  SocketPair pair;
+  const std::vector<int> fds(kMaxPassedFds + 1, 0);
+  EXPECT_EQ(SendWithFds(pair.a.get(), "x", 1, fds).code(), StatusCode::kInvalidArgument);
 }
 
 TEST(FdPassing, AnEmptyMessageCannotCarryAnFd) {
