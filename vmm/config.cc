@@ -104,6 +104,17 @@ Status ParseVsock(const json& value, VsockConfig& vsock) {
   return reader.RejectUnknown();
 }
 
+Status ParseFs(const json& value, const std::string& path, FsConfig& fs) {
+  if (!value.is_object()) return InvalidArgument(path + ": must be an object");
+  ObjectReader reader(value, path);
+  SANDBOX_RETURN_IF_ERROR(reader.String("tag", fs.tag, true));
+  SANDBOX_RETURN_IF_ERROR(reader.String("socket", fs.socket, true));
+  if (fs.tag.empty() || fs.tag.size() > kMaxFsTagLength) {
+    return InvalidArgument(fmt::format("{}.tag: want 1 to {} bytes", path, kMaxFsTagLength));
+  }
+  return reader.RejectUnknown();
+}
+
 }  // namespace
 
 Result<VmmConfig> ParseVmmConfig(const std::string& text) {
@@ -135,6 +146,17 @@ Result<VmmConfig> ParseVmmConfig(const std::string& text) {
   if (const json* vsock = reader.Find("vsock")) {
     config.vsock.emplace();
     SANDBOX_RETURN_IF_ERROR(ParseVsock(*vsock, *config.vsock));
+  }
+  if (const json* shares = reader.Find("fs")) {
+    if (!shares->is_array()) return InvalidArgument("fs: must be an array");
+    std::set<std::string> tags;
+    for (size_t i = 0; i < shares->size(); ++i) {
+      const std::string path = fmt::format("fs[{}]", i);
+      FsConfig fs;
+      SANDBOX_RETURN_IF_ERROR(ParseFs((*shares)[i], path, fs));
+      if (!tags.insert(fs.tag).second) return InvalidArgument(fmt::format("{}.tag: \"{}\" is used twice", path, fs.tag));
+      config.fs.push_back(std::move(fs));
+    }
   }
   SANDBOX_RETURN_IF_ERROR(reader.Bool("rng", config.rng));
   SANDBOX_RETURN_IF_ERROR(reader.String("serial", config.serial, false));
@@ -182,6 +204,15 @@ Status CheckVmmConfigOnHost(const VmmConfig& config) {
     }
     if (!IsDirectory(ParentDirectory(config.vsock->uds_path))) {
       return NotFound(fmt::format("vsock.uds_path: directory {} does not exist", ParentDirectory(config.vsock->uds_path)));
+    }
+  }
+  for (size_t i = 0; i < config.fs.size(); ++i) {
+    struct stat info {};
+    if (::stat(config.fs[i].socket.c_str(), &info) != 0) {
+      return ErrnoStatus("stat", config.fs[i].socket).Wrap(fmt::format("fs[{}].socket", i));
+    }
+    if (!S_ISSOCK(info.st_mode)) {
+      return InvalidArgument(fmt::format("fs[{}].socket: {} is not a socket (is virtiofsd listening?)", i, config.fs[i].socket));
     }
   }
   if (config.api_socket) {

@@ -22,6 +22,13 @@ struct VsockConfig {
   std::string uds_path;
 };
 
+// A virtio-fs device served by a vhost-user back-end (virtiofsd) listening
+// on `socket`; the guest mounts it by `tag`.
+struct FsConfig {
+  std::string tag;
+  std::string socket;
+};
+
 struct VmmConfig {
   std::string kernel;
   std::optional<std::string> initrd;
@@ -30,6 +37,7 @@ struct VmmConfig {
   uint64_t memory_mib = 128;
   std::vector<BlockConfig> block;
   std::optional<VsockConfig> vsock;
+  std::vector<FsConfig> fs;
   bool rng = false;
   std::string serial = "stdout";  // "stdout", "none" or a file path
   std::optional<std::string> api_socket;
@@ -41,6 +49,7 @@ inline constexpr uint64_t kMinMemoryMib = 64;
 inline constexpr uint64_t kMaxMemoryMib = 1024 * 1024;
 // sun_path holds 108 bytes; guest-initiated connections use "<uds_path>_<port>".
 inline constexpr size_t kMaxVsockPathLength = 96;
+inline constexpr size_t kMaxFsTagLength = 36;  // the virtio-fs config space
 
 // Parses and checks the document (types, ranges, unknown keys). Does not
 // touch the files it names.

@@ -21,6 +21,7 @@
 #include "vmm/devices/legacy/serial.h"
 #include "vmm/loader/kernel_loader.h"
 #include "vmm/virtio/devices/blk.h"
+#include "vmm/virtio/devices/fs.h"
 #include "vmm/virtio/devices/rng.h"
 #include "vmm/virtio/devices/vsock.h"
 #include "vmm/virtio/mmio_transport.h"
@@ -113,6 +114,12 @@ Status Machine::SetUpDevices(const VmmConfig& config) {
   if (config.vsock) {
     SANDBOX_ASSIGN_OR_RETURN(auto vsock, VsockDevice::Create(config.vsock->guest_cid, config.vsock->uds_path, *loop_));
     devices.push_back(std::move(vsock));
+  }
+  for (size_t i = 0; i < config.fs.size(); ++i) {
+    auto device = FsDevice::Create(config.fs[i].tag, config.fs[i].socket, *loop_,
+                                   [this] { RequestStop(VmExit::kVmmError); });
+    if (!device.ok()) return device.status().Wrap(fmt::format("fs[{}]", i));
+    devices.push_back(*device);
   }
   if (config.rng) devices.push_back(std::make_shared<RngDevice>());
   if (devices.size() > x86::kIoapicPins - x86::kFirstVirtioIrq) return InvalidArgument("too many devices");

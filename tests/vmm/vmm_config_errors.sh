@@ -52,6 +52,12 @@ expect vsock-dir "vsock.uds_path: directory $work/nodir does not exist" "{\"kern
 touch "$work/taken.sock"
 expect vsock-taken "vsock.uds_path: $work/taken.sock already exists" "{\"kernel\": \"$k\", \"vsock\": {\"guest_cid\": 3, \"uds_path\": \"$work/taken.sock\"}}"
 [ -f "$work/taken.sock" ] || { echo "FAIL vsock-taken: the existing file was removed"; failures=$((failures + 1)); }
+expect fs-not-array "fs: must be an array" "{\"kernel\": \"$k\", \"fs\": {}}"
+expect fs-no-tag "fs[0].tag: required" "{\"kernel\": \"$k\", \"fs\": [{\"socket\": \"$work/fs.sock\"}]}"
+expect fs-long-tag "fs[0].tag: want 1 to 36 bytes" "{\"kernel\": \"$k\", \"fs\": [{\"tag\": \"$(printf 'x%.0s' {1..37})\", \"socket\": \"$work/fs.sock\"}]}"
+expect fs-dup-tag "fs[1].tag: \"a\" is used twice" "{\"kernel\": \"$k\", \"fs\": [{\"tag\": \"a\", \"socket\": \"$work/fs.sock\"}, {\"tag\": \"a\", \"socket\": \"$work/fs.sock\"}]}"
+expect fs-no-socket "fs[0].socket: stat $work/fs.sock" "{\"kernel\": \"$k\", \"fs\": [{\"tag\": \"a\", \"socket\": \"$work/fs.sock\"}]}"
+expect fs-not-socket "fs[0].socket: $work/disk.img is not a socket" "{\"kernel\": \"$k\", \"fs\": [{\"tag\": \"a\", \"socket\": \"$work/disk.img\"}]}"
 expect log-level "log_level: must be one of" "{\"kernel\": \"$k\", \"log_level\": \"loud\"}"
 expect serial-dir "serial: directory $work/nodir does not exist" "{\"kernel\": \"$k\", \"serial\": \"$work/nodir/console\"}"
 # A kernel that is no kernel fails after KVM and the devices were set up: the
