@@ -82,6 +82,7 @@ void AgentService::RegisterOn(ttrpc::Server& server) {
                     details.add_features("exec");
                     details.add_features("update");
                     details.add_features("terminal");
+                    details.add_features("shared-fs");
                     return details;
                   }));
   server.Register(kAgentService, "DestroySandbox", Unary<Empty, Empty>([this](const Empty&) -> Result<Empty> {
@@ -121,7 +122,9 @@ void AgentService::RegisterContainerCalls(ttrpc::Server& server) {
                                             .no_pivot = request.no_pivot(),
                                             .work_dir = options_.work_dir,
                                             .cgroup_root = options_.cgroup_root,
-                                            .stdio = nullptr};
+                                            .stdio = nullptr,
+                                            .shared_fs_tag = request.shared_fs().tag(),
+                                            .shared_fs_mount_point = request.shared_fs().mount_point()};
                     Result<std::unique_ptr<ProcessStdio>> stdio =
                         ProcessStdio::Open(PortsOf(request.io()), options_.host_socket_prefix);
                     Result<std::unique_ptr<Container>> container = stdio.status();

@@ -161,6 +161,10 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
     return Unimplemented("linux.resources/cgroupsPath: this agent has no cgroup v2 root (host test mode without "
                          "--cgroup-root)");
   }
+  std::unique_ptr<SharedFsMount> shared_fs;
+  if (!request.shared_fs_tag.empty()) {
+    SANDBOX_ASSIGN_OR_RETURN(shared_fs, SharedFsMount::Mount(request.shared_fs_tag, request.shared_fs_mount_point));
+  }
   std::unique_ptr<RootfsMount> rootfs_mount;
   if (!request.rootfs_fstype.empty() && request.rootfs_fstype != "dir") {
     SANDBOX_RETURN_IF_ERROR(MakeDirs(request.work_dir, 0700));
@@ -193,6 +197,7 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
 
   std::unique_ptr<Container> container(new Container(request.id, pid, std::move(ours), processes));
   container->cgroup_ = std::move(cgroup);
+  container->shared_fs_ = std::move(shared_fs);
   container->rootfs_ = std::move(rootfs_mount);
   container->stdio_ = std::move(request.stdio);
   container->config_json_ = request.config_json;

@@ -12,6 +12,7 @@
 
 #include "agent/container/cgroup.h"
 #include "agent/container/rootfs_mount.h"
+#include "agent/container/shared_fs_mount.h"
 #include "agent/process_stdio.h"
 #include "agent/process_table.h"
 #include "common/base/status.h"
@@ -32,6 +33,9 @@ struct ContainerOptions {
   std::string cgroup_root;
   // Connected to the init's stdio; null: /dev/null in, the agent's out.
   std::unique_ptr<ProcessStdio> stdio;
+  // A virtio-fs share to mount first (host bind mounts); empty tag: none.
+  std::string shared_fs_tag;
+  std::string shared_fs_mount_point;
 };
 
 class Container {
@@ -83,6 +87,7 @@ class Container {
 
   // Declared first: destroyed last, after the init is killed and reaped.
   std::unique_ptr<Cgroup> cgroup_;
+  std::unique_ptr<SharedFsMount> shared_fs_;
   std::unique_ptr<RootfsMount> rootfs_;
   std::unique_ptr<ProcessStdio> stdio_;
   std::string id_;

@@ -462,5 +462,29 @@ TEST_F(ContainerTest, LimitsWithoutACgroupRootAreRefused) {
   EXPECT_NE(refused.message().find("linux.resources"), std::string::npos) << refused.message();
 }
 
+TEST_F(ContainerTest, ABadSharedFsIsRefusedByFieldAndLeavesNothing) {
+  auto create = [&](const std::string& id, const std::string& tag, const std::string& mount_point) {
+    v1::CreateContainerRequest request;
+    request.set_container_id(id);
+    request.set_config_json(Config("true").dump());
+    request.set_rootfs_source(rootfs_);
+    request.mutable_shared_fs()->set_tag(tag);
+    request.mutable_shared_fs()->set_mount_point(mount_point);
+    return client_->Call(kAgentService, "CreateContainer", request.SerializeAsString()).status();
+  };
+  const Status relative = create("fs1", "sandbox-shared", "run/shared");
+  EXPECT_EQ(relative.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(relative.message().find("shared_fs.mount_point \"run/shared\""), std::string::npos) << relative.message();
+  const Status long_tag = create("fs2", std::string(37, 't'), "/tmp/shared");
+  EXPECT_NE(long_tag.message().find("shared_fs.tag"), std::string::npos) << long_tag.message();
+  // No virtio-fs device with this tag here: the mount fails, by name.
+  const std::string mount_point = out_ + "/no-such-share";
+  const Status missing = create("fs3", "no-such-tag", mount_point);
+  EXPECT_FALSE(missing.ok());
+  EXPECT_NE(missing.message().find("shared_fs: mount virtiofs no-such-tag"), std::string::npos) << missing.message();
+  // The ids are free again and a plain container still runs.
+  EXPECT_EQ(RunContainer("fs1", Config("exit 0")), 0);
+}
+
 }  // namespace
 }  // namespace sandbox::agent

@@ -50,6 +50,10 @@ Status AgentClient::CreateContainer(const AgentContainerSpec& spec) {
   request.mutable_io()->set_stdout_port(spec.stdout_port);
   request.mutable_io()->set_stderr_port(spec.stderr_port);
   request.mutable_io()->set_terminal(spec.terminal);
+  if (!spec.shared_fs_tag.empty()) {
+    request.mutable_shared_fs()->set_tag(spec.shared_fs_tag);
+    request.mutable_shared_fs()->set_mount_point(spec.shared_fs_mount_point);
+  }
   return Call("CreateContainer", request.SerializeAsString(), std::chrono::minutes(2)).status();
 }
 

@@ -25,6 +25,8 @@ struct AgentContainerSpec {
   uint32_t stdout_port = 0;
   uint32_t stderr_port = 0;
   bool terminal = false;  // process.terminal: stdout carries the pty, no stderr
+  std::string shared_fs_tag;  // host bind mounts (shared_fs.h); empty: none
+  std::string shared_fs_mount_point;
 };
 
 class AgentClient {

@@ -83,7 +83,7 @@ Result<MicroVmConfig> LoadMicroVmConfig(const MicroVmConfigSources& sources) {
   if (!object.is_object()) return InvalidArgument(where + ": not a JSON object");
   static const char* const kKeys[] = {"vmm", "kernel", "initrd", "kernel_cmdline", "default_vcpus",
                                       "default_memory_mib", "memory_overhead_mib", "max_vcpus", "boot_timeout_ms",
-                                      "rootfs_format"};
+                                      "rootfs_format", "virtiofsd"};
   for (const auto& [key, value] : object.items()) {
     bool known = false;
     for (const char* name : kKeys) known = known || key == name;
@@ -103,6 +103,7 @@ Result<MicroVmConfig> LoadMicroVmConfig(const MicroVmConfigSources& sources) {
   check(ReadUnsigned(object, "max_vcpus", config.max_vcpus, 0, 254));
   check(ReadUnsigned(object, "boot_timeout_ms", config.boot_timeout_ms, 100, 3'600'000));
   check(ReadString(object, "rootfs_format", config.rootfs_format));
+  check(ReadString(object, "virtiofsd", config.virtiofsd));
   if (status.ok() && config.rootfs_format != "erofs" && config.rootfs_format != "ext4") {
     status = InvalidArgument("rootfs_format: must be erofs or ext4");
   }

@@ -27,6 +27,7 @@ struct MicroVmConfig {
   uint32_t max_vcpus = 0;       // 0: the host's online CPUs
   uint32_t boot_timeout_ms = 60'000;  // until the agent answers
   std::string rootfs_format = "erofs";  // erofs or ext4
+  std::string virtiofsd = "/usr/lib/qemu/virtiofsd";  // serves host bind mounts (shared_fs.h)
 };
 
 struct MicroVmConfigSources {

@@ -23,6 +23,7 @@
 #include "shim/microvm/host_cgroup.h"
 #include "shim/microvm/host_process.h"
 #include "shim/microvm/monitor.h"
+#include "shim/microvm/shared_fs.h"
 #include "shim/microvm/sandbox_files.h"
 #include "shim/microvm/signal_forwarding.h"
 #include "shim/microvm/exec_session.h"
@@ -35,15 +36,6 @@ namespace {
 constexpr auto kAgentConnectTimeout = std::chrono::seconds(10);
 // sandbox-vmm's limit on uds_path, which leaves room for "_<port>".
 constexpr size_t kMaxVsockPath = 96;
-
-bool IsBindMount(const oci::Mount& mount) {
-  if (mount.type && *mount.type == "bind") return true;
-  if (!mount.options) return false;
-  for (const std::string& option : *mount.options) {
-    if (option == "bind" || option == "rbind") return true;
-  }
-  return false;
-}
 
 Status CheckFile(const std::string& path, const char* what) {
   if (PathExists(path)) return Status::Ok();
@@ -124,17 +116,11 @@ Status CheckMicroVmSupports(const oci::Spec& spec, const SandboxCreateRequest& r
   if (spec.hooks && spec.hooks->start_container) {
     return Unimplemented("hooks.startContainer: hooks inside the guest" + later);
   }
-  for (size_t index = 0; spec.mounts && index < spec.mounts->size(); ++index) {
-    const oci::Mount& mount = (*spec.mounts)[index];
-    if (IsBindMount(mount)) {
-      return Unimplemented("mounts[" + std::to_string(index) + "] (bind of " + mount.source.value_or("?") + " on " +
-                           mount.destination + "): host paths reach the guest through virtio-fs, which" + later);
-    }
-  }
   return Status::Ok();
 }
 
-std::string VmmConfigJson(const MicroVmConfig& config, const VmSize& size, const std::string& state_dir) {
+std::string VmmConfigJson(const MicroVmConfig& config, const VmSize& size, const std::string& state_dir,
+                          bool shared_fs) {
   const SandboxFiles files(state_dir);
   nlohmann::json vmm = {
       {"kernel", config.kernel},
@@ -148,6 +134,7 @@ std::string VmmConfigJson(const MicroVmConfig& config, const VmSize& size, const
       {"serial", files.console},
       {"api_socket", files.api},
   };
+  if (shared_fs) vmm["fs"] = {{{"tag", kSharedFsTag}, {"socket", files.virtiofs_socket}}};
   return vmm.dump(2);
 }
 
@@ -163,6 +150,8 @@ Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
                            std::to_string(kMaxVsockPath) + " bytes (a Unix socket limit); use a shorter --root");
   }
   const long host_cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  // Host bind mounts: their sources must exist now, as with runc.
+  SANDBOX_ASSIGN_OR_RETURN(std::vector<SharedMount> shares, PlanSharedMounts(spec, request.ref.bundle));
   SANDBOX_ASSIGN_OR_RETURN(VmSize size, SizeVm(spec, config_, host_cpus > 0 ? static_cast<uint32_t>(host_cpus) : 1));
 
   // The rootfs image: read-only in the VMM; the guest adds a writable overlay.
@@ -177,7 +166,8 @@ Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
                     "): " + made.output);
   }
   SANDBOX_RETURN_IF_ERROR(WriteFileAtomic(files.container_config, oci::SpecToJson(spec), 0600));
-  SANDBOX_RETURN_IF_ERROR(WriteFileAtomic(files.vmm_config, VmmConfigJson(config_, size, request.ref.state_dir), 0600));
+  SANDBOX_RETURN_IF_ERROR(WriteFileAtomic(
+      files.vmm_config, VmmConfigJson(config_, size, request.ref.state_dir, /*shared_fs=*/!shares.empty()), 0600));
   std::vector<std::string> host_cgroups;
   if (spec.linux && spec.linux->cgroups_path && !spec.linux->cgroups_path->empty()) {
     SANDBOX_ASSIGN_OR_RETURN(std::string relative, oci::CgroupRelativePath(spec.linux->cgroups_path, ""));
@@ -198,7 +188,9 @@ Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
                                                              .host_cgroups = host_cgroups,
                                                              .console_socket = request.console_socket,
                                                              .console_rows = console_size.rows,
-                                                             .console_columns = console_size.columns}),
+                                                             .console_columns = console_size.columns,
+                                                             .virtiofsd = config_.virtiofsd,
+                                                             .shares = shares}),
                                           0600));
   SANDBOX_ASSIGN_OR_RETURN(pid_t monitor, SpawnMonitor(self_binary_, request.ref.state_dir));
   const ProcessIdentity identity{.pid = monitor, .start_time = ProcessStartTime(monitor).value_or(0)};

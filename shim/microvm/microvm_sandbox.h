@@ -40,6 +40,8 @@ class MicroVmSandbox : public Sandbox {
 Status CheckMicroVmSupports(const oci::Spec& spec, const SandboxCreateRequest& request);
 
 // sandbox-vmm's config for this sandbox (vmm/README.md).
-std::string VmmConfigJson(const MicroVmConfig& config, const VmSize& size, const std::string& state_dir);
+// `shared_fs`: a virtio-fs device for the host bind mounts (shared_fs.h).
+std::string VmmConfigJson(const MicroVmConfig& config, const VmSize& size, const std::string& state_dir,
+                          bool shared_fs = false);
 
 }  // namespace sandbox::shim

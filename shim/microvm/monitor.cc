@@ -109,8 +109,14 @@ class Monitor {
 
   SandboxFiles files_;
   MonitorPlan plan_;
+  // virtiofsd's output, when host bind mounts are served.
+  std::string VirtiofsdTail() const;
+  // virtiofsd ends once sandbox-vmm is gone; killed if it does not.
+  void StopVirtiofsd();
+
   pid_t vmm_pid_ = -1;
   UniqueFd vmm_pidfd_;
+  pid_t virtiofsd_pid_ = -1;
   std::unique_ptr<AgentClient> agent_;
   std::array<UniqueFd, 3> listeners_;
   std::array<UniqueFd, 3> streams_;
@@ -175,6 +181,13 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
   // sandbox-vmm inherits the cgroups, so the VM is accounted where the
   // orchestrator looks for the container.
   SANDBOX_RETURN_IF_ERROR(JoinHostCgroups(plan_.host_cgroups, ::getpid()));
+  if (!plan_.shares.empty()) {
+    // The listener is ours, so sandbox-vmm can connect before virtiofsd runs.
+    SANDBOX_ASSIGN_OR_RETURN(UniqueFd listener, ListenUnix(files_.virtiofs_socket, 1));
+    SANDBOX_ASSIGN_OR_RETURN(virtiofsd_pid_, SpawnVirtiofsd(plan_.virtiofsd, plan_.shares, files_.shared_dir,
+                                                            listener.get(), files_.virtiofsd_log));
+    phases_.Mark("virtiofsd-started");
+  }
   SANDBOX_ASSIGN_OR_RETURN(vmm_pid_, SpawnVmm(plan_.vmm, files_));
   phases_.Mark("vmm-started");
   vmm_pidfd_.Reset(static_cast<int>(::syscall(SYS_pidfd_open, vmm_pid_, 0)));
@@ -195,7 +208,7 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
       vmm_pid_ = -1;
       const std::string log = ReadFile(files_.vmm_log).value_or("");
       return Unavailable("sandbox-vmm exited with status " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) +
-                         " before the agent answered: " + log + ConsoleTail(files_.console));
+                         " before the agent answered: " + log + VirtiofsdTail() + ConsoleTail(files_.console));
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       return Unavailable("the guest agent did not answer within " + std::to_string(plan_.boot_timeout_ms) + " ms" +
@@ -204,6 +217,9 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
   }
   phases_.Mark("agent-ready");
   SANDBOX_ASSIGN_OR_RETURN(std::string config_json, ReadFile(files_.container_config));
+  if (!plan_.shares.empty()) {
+    SANDBOX_ASSIGN_OR_RETURN(config_json, RewriteSourcesForGuest(config_json, plan_.shares));
+  }
   SANDBOX_RETURN_IF_ERROR(agent_->CreateContainer({.id = plan_.id,
                                                    .config_json = config_json,
                                                    .rootfs_device = "/dev/vda",
@@ -212,7 +228,9 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
                                                    .stdin_port = listeners_[0].valid() ? kStdinPort : 0,
                                                    .stdout_port = listeners_[1].valid() ? kStdoutPort : 0,
                                                    .stderr_port = listeners_[2].valid() ? kStderrPort : 0,
-                                                   .terminal = host_pty_.master.valid()}));
+                                                   .terminal = host_pty_.master.valid(),
+                                                   .shared_fs_tag = plan_.shares.empty() ? "" : kSharedFsTag,
+                                                   .shared_fs_mount_point = kGuestSharedDir}));
   const char* const names[] = {"stdin", "stdout", "stderr"};
   for (size_t stream = 0; stream < 3; ++stream) {
     if (!listeners_[stream].valid()) continue;
@@ -286,8 +304,26 @@ int Monitor::Supervise(std::array<UniqueFd, 3>& caller_stdio) {
   return status;
 }
 
+std::string Monitor::VirtiofsdTail() const {
+  if (virtiofsd_pid_ <= 0) return "";
+  const std::string log = ReadFile(files_.virtiofsd_log).value_or("");
+  return log.empty() ? "" : "; virtiofsd: " + log.substr(log.size() > 2000 ? log.size() - 2000 : 0);
+}
+
+void Monitor::StopVirtiofsd() {
+  if (virtiofsd_pid_ <= 0) return;
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, virtiofsd_pid_, 0)));
+  pollfd ended{pidfd.get(), POLLIN, 0};
+  if (!pidfd.valid() || ::poll(&ended, 1, 5'000) != 1) ::kill(virtiofsd_pid_, SIGKILL);
+  ::waitpid(virtiofsd_pid_, nullptr, 0);
+  virtiofsd_pid_ = -1;
+}
+
 void Monitor::Teardown() {
-  if (vmm_pid_ <= 0) return;
+  if (vmm_pid_ <= 0) {
+    StopVirtiofsd();
+    return;
+  }
   // Ask the guest to power off; kill the VMM if it does not end in time.
   if (agent_) (void)agent_->DestroySandbox(std::chrono::seconds(2));
   // The agent powers off once the connection that asked is closed (so the
@@ -297,12 +333,21 @@ void Monitor::Teardown() {
   if (!vmm_pidfd_.valid() || ::poll(&ended, 1, 10'000) != 1) ::kill(vmm_pid_, SIGKILL);
   ::waitpid(vmm_pid_, nullptr, 0);
   vmm_pid_ = -1;
+  StopVirtiofsd();
   phases_.Mark("vm-ended");
 }
 
 }  // namespace
 
 std::string EncodeMonitorPlan(const MonitorPlan& plan) {
+  nlohmann::json shares = nlohmann::json::array();
+  for (const SharedMount& share : plan.shares) {
+    shares.push_back({{"index", share.index},
+                      {"source", share.source},
+                      {"read_only", share.read_only},
+                      {"recursive", share.recursive},
+                      {"directory", share.directory}});
+  }
   return nlohmann::json{{"id", plan.id},
                         {"vmm", plan.vmm},
                         {"rootfs_fstype", plan.rootfs_fstype},
@@ -311,13 +356,23 @@ std::string EncodeMonitorPlan(const MonitorPlan& plan) {
                         {"host_cgroups", plan.host_cgroups},
                         {"console_socket", plan.console_socket},
                         {"console_rows", plan.console_rows},
-                        {"console_columns", plan.console_columns}}
+                        {"console_columns", plan.console_columns},
+                        {"virtiofsd", plan.virtiofsd},
+                        {"shares", shares}}
       .dump();
 }
 
 Result<MonitorPlan> DecodeMonitorPlan(const std::string& text) {
   try {
     const nlohmann::json object = nlohmann::json::parse(text);
+    std::vector<SharedMount> shares;
+    for (const nlohmann::json& share : object.at("shares")) {
+      shares.push_back({.index = share.at("index").get<size_t>(),
+                        .source = share.at("source").get<std::string>(),
+                        .read_only = share.at("read_only").get<bool>(),
+                        .recursive = share.at("recursive").get<bool>(),
+                        .directory = share.at("directory").get<bool>()});
+    }
     return MonitorPlan{.id = object.at("id").get<std::string>(),
                        .vmm = object.at("vmm").get<std::string>(),
                        .rootfs_fstype = object.at("rootfs_fstype").get<std::string>(),
@@ -326,7 +381,9 @@ Result<MonitorPlan> DecodeMonitorPlan(const std::string& text) {
                        .host_cgroups = object.at("host_cgroups").get<std::vector<std::string>>(),
                        .console_socket = object.at("console_socket").get<std::string>(),
                        .console_rows = object.at("console_rows").get<uint16_t>(),
-                       .console_columns = object.at("console_columns").get<uint16_t>()};
+                       .console_columns = object.at("console_columns").get<uint16_t>(),
+                       .virtiofsd = object.at("virtiofsd").get<std::string>(),
+                       .shares = std::move(shares)};
   } catch (const nlohmann::json::exception& error) {
     return Internal(std::string("monitor plan: ") + error.what());
   }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/base/status.h"
+#include "shim/microvm/shared_fs.h"
 
 namespace sandbox::shim {
 
@@ -38,6 +39,9 @@ struct MonitorPlan {
   std::string console_socket;
   uint16_t console_rows = 0;  // process.consoleSize; 0: none
   uint16_t console_columns = 0;
+  // Host bind mounts, served by virtiofsd (shared_fs.h).
+  std::string virtiofsd;
+  std::vector<SharedMount> shares;
 };
 
 std::string EncodeMonitorPlan(const MonitorPlan& plan);

@@ -18,6 +18,9 @@ struct SandboxFiles {
         console(dir + "/console.log"),
         vmm_log(dir + "/vmm.log"),
         vmm_pid(dir + "/vmm.pid"),
+        virtiofs_socket(dir + "/virtiofs.sock"),
+        shared_dir(dir + "/shared"),
+        virtiofsd_log(dir + "/virtiofsd.log"),
         started(dir + "/started"),
         exit_status(dir + "/exit_status") {}
 
@@ -31,6 +34,9 @@ struct SandboxFiles {
   std::string console;           // the guest console (boot errors quote its tail)
   std::string vmm_log;           // sandbox-vmm's own stderr
   std::string vmm_pid;           // "<pid> <start time>"
+  std::string virtiofs_socket;   // virtiofsd's vhost-user socket (host bind mounts)
+  std::string shared_dir;        // what virtiofsd serves: mount points of the binds
+  std::string virtiofsd_log;     // virtiofsd's output
   std::string started;           // exists once StartContainer succeeded
   std::string exit_status;       // the container's shell-style status, once it ended
 };

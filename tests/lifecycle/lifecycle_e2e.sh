@@ -97,6 +97,14 @@ umoci config --image "$work/layout:hello" --config.cmd /bin/sh --config.cmd -c \
 # Nested under TCG a 2-vCPU guest can take more than the default 60 s to
 # boot when the machine is busy (seen once, with a silent console): 180 s.
 echo '{"boot_timeout_ms": 180000}' > "$work/runtime.json"
+# Host bind mounts (virtio-fs through virtiofsd): a rw dir written back to the
+# host, a ro dir the container cannot write, a single file, and a relative
+# source (resolved against the bundle, as runc does).
+mkdir -p "$work/host-rw" "$work/host-ro"
+bundle binds 'cat /data/in; echo written-in-guest > /data/out; cat /ro/r; if touch /ro/x 2>/dev/null; then echo ro-writable; else echo ro-refused; fi; cat /etc/greeting; cat /rel/f' \
+  'c["mounts"] += [{"destination": "/data", "type": "bind", "source": "'"$work/host-rw"'", "options": ["rbind", "rw"]}, {"destination": "/ro", "type": "bind", "source": "'"$work/host-ro"'", "options": ["bind", "ro"]}, {"destination": "/etc/greeting", "type": "bind", "source": "'"$work/greeting"'", "options": ["bind", "ro"]}, {"destination": "/rel", "type": "bind", "source": "reldir", "options": ["bind"]}]'
+mkdir -p "$work/binds/reldir"; echo relative > "$work/binds/reldir/f"
+bundle badbind 'true' 'c["mounts"] += [{"destination": "/data", "type": "bind", "source": "/nonexistent/host/dir", "options": ["bind"]}]'
 cat > "$work/inner.sh" <<INNER
 set -u
 export SANDBOX_RT_GUEST_DIR="$guest" SANDBOX_RT_VMM="$vmm" SANDBOX_RT_CACHE_DIR="$work/cache"
@@ -173,6 +181,26 @@ cd "$work/limits"; sb run lim1 < /dev/null > "$work/limits.out"
 check "cgroup limits and vCPUs" "67108864 20 200000 100000 2" "$(head -n 1 "$work/limits.out")"
 mem_kib=$(awk '/MemTotal/ {print $2}' "$work/limits.out")
 [ "${mem_kib:-0}" -gt 100000 ] && [ "${mem_kib:-0}" -lt 170000 ]; check "guest RAM = limit + overhead (MemTotal $mem_kib KiB)" 0 $?
+
+# 3b. host bind mounts through virtio-fs, and runc with the same bundle.
+cd "$work/binds"
+binds_expected="from the host
+read-only data
+ro-refused
+hello, guest
+relative"
+reset_binds() {
+  rm -f "$work/host-rw/out" "$work/host-ro/x"; echo "from the host" > "$work/host-rw/in"
+  echo "read-only data" > "$work/host-ro/r"; echo "hello, guest" > "$work/greeting"
+}
+reset_binds
+check "bind mounts: what the container saw" "$binds_expected" "$(sb run bind1 < /dev/null 2> "$work/bind1.err")"
+check "bind mounts: a rw write reaches the host" "written-in-guest" "$(cat "$work/host-rw/out" 2>&1)"
+[ -e "$work/host-ro/x" ]; check "bind mounts: nothing written through ro" 1 $?
+[ -s "$work/bind1.err" ] && sed 's/^/  [bind1 stderr] /' "$work/bind1.err"
+reset_binds
+check "runc bind mounts = ours" "$binds_expected" "$(runc --root /run/runc-e2e run runc-binds < /dev/null 2>&1)"
+check "runc bind mounts: rw write" "written-in-guest" "$(cat "$work/host-rw/out" 2>&1)"
 
 # 4. create / start / state / ps / kill / delete, each state asserted.
 cd "$work/sleeper"
@@ -352,6 +380,10 @@ cd "$work/hello"
 SANDBOX_RT_GUEST_DIR=/nonexistent sb create bad2 2> "$work/bad2.err"; check "missing guest kernel fails" 1 $?
 grep -q "guest kernel /nonexistent/vmlinux does not exist" "$work/bad2.err"; check "missing kernel error names it" 0 $?
 [ -e "$root/bad2" ]; check "missing kernel leaves no state" 1 $?
+cd "$work/badbind"
+sb create bad3 2> "$work/bad3.err"; check "missing bind source fails" 1 $?
+grep -q "mounts\[[0-9]*\].source: stat /nonexistent/host/dir" "$work/bad3.err"; check "missing bind source error names the field" 0 $?
+[ -e "$root/bad3" ]; check "missing bind source leaves no state" 1 $?
 cd "$work/sleeper"
 sb run -d k9 < /dev/null > /dev/null; check "run -d k9" 0 $?
 kill -9 "$(cut -d' ' -f1 "$root/k9/vmm.pid")"
@@ -365,6 +397,7 @@ check "no sandbox-vmm left" "" "$(pgrep -x sandbox-vmm)"
 check "no monitor left" "" "$(pgrep -f 'sandbox-rt __monitor')"
 check "no exec relay left" "" "$(pgrep -f "sandbox-rt --root $root exec")"
 check "no mounts left" "" "$(grep "$root" /proc/mounts)"
+check "no virtiofsd left" "" "$(pgrep -f "virtiofsd --fd")"
 echo "failures: $failures"
 [ "$failures" -eq 0 ]
 INNER

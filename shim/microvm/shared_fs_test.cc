@@ -1,0 +1,116 @@
+#include "shim/microvm/shared_fs.h"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "common/base/file_util.h"
+#include "common/base/temp_dir.h"
+#include "common/base/unix_socket.h"
+#include "common/oci/spec_json.h"
+#include "vmm/vhost_user/frontend.h"
+
+namespace sandbox::shim {
+namespace {
+
+oci::Spec SpecWithMounts(std::vector<oci::Mount> mounts) {
+  oci::Spec spec;
+  spec.mounts = std::move(mounts);
+  return spec;
+}
+
+TEST(SharedFs, BindMountsBecomeSharesWithTheirOptions) {
+  TempDir bundle = TempDir::CreateOrDie("/tmp/shared-fs-test-");
+  ASSERT_TRUE(MakeDirs(bundle.path() + "/data").ok());
+  ASSERT_TRUE(WriteFileAtomic(bundle.path() + "/hosts", "127.0.0.1 localhost\n", 0644).ok());
+  const oci::Spec spec = SpecWithMounts({
+      {.destination = "/proc", .type = "proc", .source = "proc"},
+      {.destination = "/data", .type = "bind", .source = bundle.path() + "/data", .options = oci::StringList{"rbind", "ro"}},
+      {.destination = "/etc/hosts", .type = "none", .source = "hosts", .options = oci::StringList{"bind"}},
+  });
+  Result<std::vector<SharedMount>> shares = PlanSharedMounts(spec, bundle.path());
+  ASSERT_TRUE(shares.ok()) << shares.status().message();
+  ASSERT_EQ(shares->size(), 2u);
+  EXPECT_EQ((*shares)[0].index, 1u);
+  EXPECT_TRUE((*shares)[0].read_only && (*shares)[0].recursive && (*shares)[0].directory);
+  EXPECT_EQ((*shares)[1].index, 2u);
+  EXPECT_EQ((*shares)[1].source, bundle.path() + "/hosts") << "relative to the bundle, as runc";
+  EXPECT_FALSE((*shares)[1].read_only || (*shares)[1].recursive || (*shares)[1].directory);
+
+  Result<std::string> rewritten = RewriteSourcesForGuest(oci::SpecToJson(spec), *shares);
+  ASSERT_TRUE(rewritten.ok()) << rewritten.status().message();
+  const nlohmann::json config = nlohmann::json::parse(*rewritten);
+  EXPECT_EQ(config["mounts"][0]["source"], "proc");
+  EXPECT_EQ(config["mounts"][1]["source"], std::string(kGuestSharedDir) + "/1");
+  EXPECT_EQ(config["mounts"][2]["source"], std::string(kGuestSharedDir) + "/2");
+  EXPECT_EQ(config["mounts"][1]["options"], nlohmann::json({"rbind", "ro"})) << "options untouched";
+}
+
+TEST(SharedFs, AMissingSourceIsRefusedByField) {
+  const oci::Spec spec = SpecWithMounts(
+      {{.destination = "/data", .type = "bind", .source = "/nonexistent/dir", .options = oci::StringList{"bind"}}});
+  Result<std::vector<SharedMount>> shares = PlanSharedMounts(spec, "/tmp");
+  ASSERT_FALSE(shares.ok());
+  EXPECT_NE(shares.status().message().find("mounts[0].source: stat /nonexistent/dir"), std::string::npos)
+      << shares.status().message();
+  const oci::Spec no_source = SpecWithMounts({{.destination = "/data", .type = "bind"}});
+  EXPECT_NE(PlanSharedMounts(no_source, "/tmp").status().message().find("mounts[0].source"), std::string::npos);
+}
+
+bool Exited(pid_t pid, int timeout_ms) {
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  pollfd ended{pidfd.get(), POLLIN, 0};
+  return pidfd.valid() && ::poll(&ended, 1, timeout_ms) == 1;
+}
+
+// The real virtiofsd from Debian's qemu: it serves the binds from a mount
+// namespace of its own, the host sees none of them, and it ends when the
+// VMM's connection does.
+TEST(SharedFs, VirtiofsdServesTheBindsFromItsOwnMountNamespace) {
+  if (!PathExists(kDefaultVirtiofsd)) GTEST_FAIL() << kDefaultVirtiofsd << " is missing (qemu-system-common)";
+  TempDir work = TempDir::CreateOrDie("/tmp/shared-fs-test-");
+  ASSERT_TRUE(MakeDirs(work.path() + "/data").ok());
+  const std::vector<SharedMount> shares = {
+      {.index = 0, .source = work.path() + "/data", .read_only = true, .directory = true},
+  };
+  const std::string socket_path = work.path() + "/virtiofs.sock";
+  Result<UniqueFd> listener = ListenUnix(socket_path, 1);
+  ASSERT_TRUE(listener.ok());
+  Result<pid_t> helper =
+      SpawnVirtiofsd(kDefaultVirtiofsd, shares, work.path() + "/shared", listener->get(), work.path() + "/log");
+  ASSERT_TRUE(helper.ok()) << helper.status().message();
+  listener->Reset();
+
+  std::optional<Result<vmm::VhostUserFrontend>> frontend = vmm::VhostUserFrontend::Connect(socket_path);
+  ASSERT_TRUE(frontend->ok()) << frontend->status().message() << "; log: " << ReadFile(work.path() + "/log").value_or("");
+  EXPECT_NE((*frontend)->backend_features() & (1ull << 32), 0u) << "a virtio 1 device";
+
+  const std::string target = work.path() + "/shared/0";
+  const std::string theirs = ReadFile("/proc/" + std::to_string(*helper) + "/mountinfo").value_or("");
+  // virtiofsd pivots into the shared dir, so the bind shows as "/0" there;
+  // its root field is the source.
+  const size_t line = theirs.find(" " + shares[0].source + " ");
+  ASSERT_NE(line, std::string::npos) << "the bind, in the helper's namespace:\n" << theirs;
+  EXPECT_NE(theirs.substr(line, theirs.find('\n', line) - line).find(" ro,"), std::string::npos) << "read-only";
+  EXPECT_EQ(ReadFile("/proc/self/mountinfo").value_or("").find(" " + target + " "), std::string::npos)
+      << "nothing mounted on the host";
+
+  frontend.reset();  // drops the connection, as sandbox-vmm's exit does
+  EXPECT_TRUE(Exited(*helper, 10'000)) << "virtiofsd ends with the VMM's connection";
+  if (!Exited(*helper, 0)) ::kill(*helper, SIGKILL);
+  ::waitpid(*helper, nullptr, 0);
+}
+
+TEST(SharedFs, AMissingVirtiofsdIsNamed) {
+  Result<pid_t> helper = SpawnVirtiofsd("/nonexistent/virtiofsd", {}, "/tmp/x", -1, "/tmp/x.log");
+  ASSERT_FALSE(helper.ok());
+  EXPECT_NE(helper.status().message().find("virtiofsd /nonexistent/virtiofsd does not exist"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sandbox::shim
