@@ -134,6 +134,11 @@ HostReport CheckHost(const HostCheckOptions& options) {
     test_host.detail = qemu;
   }
   report.checks.push_back(test_host);
+  HostCheck virtiofsd = CheckFile("virtiofsd", options.virtiofsd_path,
+                                  "apt-get install qemu-system-common, or set \"virtiofsd\" in the runtime config "
+                                  "(only containers with host bind mounts need it)");
+  if (virtiofsd.verdict == Verdict::kFail) virtiofsd.verdict = Verdict::kWarn;
+  report.checks.push_back(virtiofsd);
   report.ready = true;
   for (const HostCheck& check : report.checks) {
     if (check.verdict == Verdict::kFail) report.ready = false;

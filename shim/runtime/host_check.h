@@ -23,6 +23,7 @@ struct HostCheckOptions {
   std::string guest_dir;        // holds vmlinux and initramfs.img
   std::string vmm_path;         // sandbox-vmm binary
   std::string path_env;         // $PATH, for finding qemu
+  std::string virtiofsd_path = "/usr/lib/qemu/virtiofsd";  // host bind mounts only: a warning
 };
 
 struct HostReport {

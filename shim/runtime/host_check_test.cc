@@ -24,7 +24,8 @@ TEST(HostCheck, MissingEverythingFailsWithRemedies) {
                                  .cgroup_root = "/nonexistent/cgroup",
                                  .guest_dir = "/nonexistent/guest",
                                  .vmm_path = "/nonexistent/sandbox-vmm",
-                                 .path_env = "/nonexistent/bin"});
+                                 .path_env = "/nonexistent/bin",
+                                 .virtiofsd_path = "/nonexistent/virtiofsd"});
   EXPECT_FALSE(report.ready);
   for (const char* name : {"kvm", "kvm-api", "guest-kernel", "guest-initramfs", "sandbox-vmm"}) {
     const HostCheck& check = Find(report, name);
@@ -33,6 +34,9 @@ TEST(HostCheck, MissingEverythingFailsWithRemedies) {
   }
   EXPECT_EQ(Find(report, "test-host").verdict, Verdict::kWarn);
   EXPECT_EQ(Find(report, "cgroup").verdict, Verdict::kWarn);
+  const HostCheck& virtiofsd = Find(report, "virtiofsd");
+  EXPECT_EQ(virtiofsd.verdict, Verdict::kWarn) << "only bind mounts need it";
+  EXPECT_NE(virtiofsd.remedy.find("qemu-system-common"), std::string::npos);
 }
 
 TEST(HostCheck, PvmIsAWarningPointingAtTheTestHost) {
