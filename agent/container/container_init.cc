@@ -9,6 +9,7 @@
 #include "agent/container/console.h"
 #include "agent/container/init_channel.h"
 #include "agent/container/namespaces.h"
+#include "agent/container/process_attributes.h"
 #include "agent/container/process_setup.h"
 #include "agent/container/rootfs_setup.h"
 #include "agent/container/seccomp_filter.h"
@@ -78,7 +79,10 @@ int RunContainerInit() {
 
   Result<std::string> start = ReceiveInitMessage(kInitChannelFd);
   if (!start.ok() || *start != "start") return kSetupFailed;  // removed before it started
-  const Status applied = ApplyProcessSettings(*spec.process);
+  // execCPUAffinity is for execs only (runtime spec).
+  Status applied = ApplySchedulingAttributes(*spec.process);
+  if (applied.ok()) applied = ApplyLinuxAttributes(*spec.linux);
+  if (applied.ok()) applied = ApplyProcessSettings(*spec.process);
   if (!applied.ok()) return fail(applied, kSetupFailed);
   // Last before exec, so nothing above runs under the filter (runc's order).
   if (spec.linux->seccomp) {

@@ -4,6 +4,7 @@
 // bind-mounted directory) or from its exit status.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <thread>
 
 #include "agent/container/container_fixture.h"
@@ -484,6 +485,67 @@ TEST_F(ContainerTest, ABadSharedFsIsRefusedByFieldAndLeavesNothing) {
   EXPECT_NE(missing.message().find("shared_fs: mount virtiofs no-such-tag"), std::string::npos) << missing.message();
   // The ids are free again and a plain container still runs.
   EXPECT_EQ(RunContainer("fs1", Config("exit 0")), 0);
+}
+
+// ioPriority, scheduler, personality and memoryPolicy for the init;
+// execCPUAffinity.final for an exec (it does not apply to the init).
+TEST_F(ContainerTest, SchedulingPersonalityAndMemoryPolicy) {
+  MakeSignalFifo("attrs-up");
+  json config = Config(
+      "exec > /out/attrs 2>&1; echo io=$(ionice -p $$); echo sched=$(cut -d' ' -f19,41 /proc/self/stat);"
+      "echo machine=$(uname -m); echo policy=$(grep -c ' bind:0' /proc/self/numa_maps);"
+      "echo up > /out/attrs-up; while true; do sleep 0.05; done");
+  config["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_BE"}, {"priority", 6}};
+  config["process"]["scheduler"] = {{"policy", "SCHED_BATCH"}, {"nice", 5}};
+  config["process"]["execCPUAffinity"] = {{"final", "0"}};
+  config["linux"]["personality"] = {{"domain", "LINUX32"}};
+  config["linux"]["memoryPolicy"] = {{"mode", "MPOL_BIND"}, {"nodes", "0"}};
+  ASSERT_TRUE(Create("attrs", config).ok());
+  ASSERT_TRUE(Call("StartContainer", "attrs").ok());
+  ASSERT_TRUE(WaitForSignal("attrs-up"));
+  const std::string facts = Out("attrs");
+  for (const char* expected : {"io=best-effort: prio 6\n", "sched=5 3\n", "machine=i686\n"}) {
+    EXPECT_NE(facts.find(expected), std::string::npos) << "want \"" << expected << "\" in:\n" << facts;
+  }
+  EXPECT_EQ(facts.find("policy=0\n"), std::string::npos) << "the bind policy shows in numa_maps:\n" << facts;
+  // An exec gets the final affinity: CPU 0 only.
+  json process = Process("taskset -p $$ > /out/affinity 2>&1");
+  process["execCPUAffinity"] = {{"final", "0"}};
+  ASSERT_TRUE(Exec("attrs", "pinned", process).ok());
+  EXPECT_EQ(WaitExec("attrs", "pinned").value_or(-1), 0);
+  EXPECT_NE(Out("affinity").find("current affinity mask: 1"), std::string::npos) << Out("affinity");
+  ASSERT_TRUE(Signal("attrs", SIGKILL, /*all=*/true).ok());
+  EXPECT_EQ(Wait("attrs"), 128 + SIGKILL);
+  EXPECT_TRUE(Call("RemoveContainer", "attrs").ok());
+}
+
+TEST_F(ContainerTest, ImpossibleSchedulingValuesAreRefusedByField) {
+  const std::vector<std::pair<std::function<void(json&)>, std::string>> cases = {
+      {[](json& c) { c["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_FAST"}}; }, "process.ioPriority.class"},
+      {[](json& c) { c["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_BE"}, {"priority", 8}}; },
+       "process.ioPriority.priority"},
+      {[](json& c) { c["process"]["scheduler"] = {{"policy", "SCHED_FAST"}}; }, "process.scheduler.policy"},
+      {[](json& c) { c["process"]["scheduler"] = {{"policy", "SCHED_OTHER"}, {"nice", 30}}; },
+       "process.scheduler.nice"},
+      {[](json& c) { c["process"]["scheduler"] = {{"policy", "SCHED_OTHER"}, {"priority", 5}}; },
+       "process.scheduler.priority"},
+      {[](json& c) { c["process"]["scheduler"] = {{"policy", "SCHED_OTHER"}, {"flags", {"SCHED_FLAG_FAST"}}}; },
+       "process.scheduler.flags"},
+      {[](json& c) { c["process"]["execCPUAffinity"] = {{"final", "3-1"}}; }, "process.execCPUAffinity.final"},
+      {[](json& c) { c["linux"]["personality"] = {{"domain", "LINUX64"}}; }, "linux.personality.domain"},
+      {[](json& c) { c["linux"]["personality"] = {{"domain", "LINUX"}, {"flags", {"x"}}}; }, "linux.personality.flags"},
+      {[](json& c) { c["linux"]["memoryPolicy"] = {{"mode", "MPOL_FAST"}}; }, "linux.memoryPolicy.mode"},
+      {[](json& c) { c["linux"]["memoryPolicy"] = {{"mode", "MPOL_BIND"}}; }, "linux.memoryPolicy.nodes"},
+      {[](json& c) { c["linux"]["memoryPolicy"] = {{"mode", "MPOL_BIND"}, {"nodes", "0,x"}}; },
+       "linux.memoryPolicy.nodes"},
+  };
+  for (const auto& [edit, field] : cases) {
+    json config = Config("true");
+    edit(config);
+    const Status refused = Create("refused", config);
+    EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument) << field << ": " << refused.message();
+    EXPECT_NE(refused.message().find(field), std::string::npos) << refused.message();
+  }
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "agent/container/console.h"
 #include "agent/container/init_channel.h"
+#include "agent/container/process_attributes.h"
 #include "agent/container/process_setup.h"
 #include "agent/container/seccomp_filter.h"
 #include "common/base/unique_fd.h"
@@ -88,7 +89,10 @@ int RunExecInit() {
   }
   Result<std::string> executable = ResolveExecutable(process);
   if (!executable.ok()) return fail(executable.status(), kExecFailed);
-  const Status applied = ApplyProcessSettings(process);
+  Status applied = ApplySchedulingAttributes(process);
+  if (applied.ok() && spec.linux) applied = ApplyLinuxAttributes(*spec.linux);
+  if (applied.ok()) applied = ApplyExecCpuAffinity(process);
+  if (applied.ok()) applied = ApplyProcessSettings(process);
   if (!applied.ok()) return fail(applied, kSetupFailed);
   // The container's filter, as runc exec applies it; last before exec.
   if (spec.linux && spec.linux->seccomp) {

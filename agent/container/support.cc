@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "agent/container/namespaces.h"
+#include "common/oci/validate.h"
 #include "agent/container/seccomp_filter.h"
 
 namespace sandbox::agent {
@@ -22,10 +23,9 @@ bool HasResources(const oci::Resources& resources) {
 }
 
 Status CheckProcessSupported(const oci::Process& process) {
-  if (process.io_priority) return NotYet("process.ioPriority");
-  if (process.scheduler) return NotYet("process.scheduler");
-  if (process.exec_cpu_affinity) return NotYet("process.execCPUAffinity");
-  return Status::Ok();
+  // The host validated config.json already; an exec's process is checked
+  // here with the same rules (one validator for host and guest).
+  return oci::FieldErrorsToStatus("process", oci::ValidateProcess(process));
 }
 
 Status CheckAgentSupports(const oci::Spec& spec) {
@@ -58,9 +58,7 @@ Status CheckAgentSupports(const oci::Spec& spec) {
   }
   if (linux.time_offsets) return NotYet("linux.timeOffsets");
   if (linux.seccomp) SANDBOX_RETURN_IF_ERROR(CheckSeccomp(*linux.seccomp));
-  if (linux.personality) return NotYet("linux.personality");
-  if (linux.memory_policy) return NotYet("linux.memoryPolicy");
-  return Status::Ok();
+  return oci::FieldErrorsToStatus("config.json", oci::ValidateSpec(spec, {}));
 }
 
 }  // namespace sandbox::agent

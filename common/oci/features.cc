@@ -18,7 +18,8 @@ std::string FeaturesJson(const FeaturesOptions& options, int indent) {
   }
   // What is refused by field is not advertised: hooks inside the container's
   // namespaces (in the guest), user namespaces and idmapped or tmpcopyup
-  // mounts, memory policies.
+  // mounts. The guest kernel has no NUMA, so MPOL_DEFAULT is the one memory
+  // policy it can honour.
   auto without = [](const std::vector<std::string>& names, std::initializer_list<const char*> refused) {
     Json kept = Json::array();
     for (const std::string& name : names) {
@@ -52,6 +53,7 @@ std::string FeaturesJson(const FeaturesOptions& options, int indent) {
            {"intelRdt", {{"enabled", false}, {"schemata", false}, {"enableMonitoring", false}}},
            {"mountExtensions", {{"idmap", {{"enabled", false}}}}},
            {"netDevices", {{"enabled", false}}},
+           {"memoryPolicy", {{"modes", {"MPOL_DEFAULT"}}, {"flags", Json::array()}}},
        }},
       {"annotations", {{"io.github.sandbox-rt.version", options.runtime_version}}},
       {"potentiallyUnsafeConfigAnnotations", Json::array()},
