@@ -50,10 +50,26 @@ struct CloneArguments {
   std::array<int, 3> stdio;  // -1: keep the agent's
   const char* binary;
   char* const* argv;
+  int user_namespace_ready;  // -1, or a pipe that says when the id maps are written
+  int user_namespace_writer;  // its other end, the agent's: closed in the child
 };
 
 [[noreturn]] void ExecAgentMode(void* raw) {
   const auto* arguments = static_cast<CloneArguments*>(raw);
+  if (arguments->user_namespace_ready >= 0) {
+    // In a new user namespace: wait for the id maps, then become its root
+    // before exec, or exec would drop every capability (an unmapped uid).
+    char ready = 0;
+    ::close(arguments->user_namespace_writer);  // so a failed setup reads EOF
+    if (::read(arguments->user_namespace_ready, &ready, 1) != 1) ::_exit(125);
+    // Raw system calls: glibc's wrappers would signal the agent's other
+    // threads (setxid broadcast), which do not exist in this child, and wait
+    // for them forever.
+    if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, 0, 0, 0) != 0 ||
+        ::syscall(SYS_setresuid, 0, 0, 0) != 0) {
+      ::_exit(125);
+    }
+  }
   for (int fd = 0; fd < 3; ++fd) {
     if (arguments->stdio[fd] >= 0 && ::dup2(arguments->stdio[fd], fd) < 0) ::_exit(126);
   }
@@ -70,6 +86,8 @@ struct SpawnPlan {
   int pid_namespace_fd = -1;     // the pid namespace to start in; -1: the agent's
   int channel = -1;
   std::array<int, 3> stdio = {-1, -1, -1};
+  int user_namespace_ready = -1;  // with CLONE_NEWUSER: see CloneArguments
+  int user_namespace_writer = -1;
 };
 
 // Clones the agent binary into `plan.command` mode, tracked by `processes`.
@@ -82,7 +100,8 @@ Result<pid_t> SpawnAgentMode(ProcessTable& processes, const SpawnPlan& plan, con
   std::string arg0 = "sandbox-agent";
   std::string arg1 = plan.command;
   char* argv[] = {arg0.data(), arg1.data(), nullptr};
-  CloneArguments arguments{plan.channel, plan.stdio, agent_binary.c_str(), argv};
+  CloneArguments arguments{plan.channel,        plan.stdio, agent_binary.c_str(), argv, plan.user_namespace_ready,
+                           plan.user_namespace_writer};
   CloneArgs clone_args{};
   clone_args.flags = plan.namespace_flags;
   clone_args.exit_signal = SIGCHLD;
@@ -137,6 +156,22 @@ Status CheckTerminalMatches(const oci::Process& process, const ProcessStdio* std
                          (wanted ? "true" : "false"));
 }
 
+// "containerID hostID size" lines into /proc/<pid>/<file>; one write, as the
+// kernel wants.
+Status WriteIdMap(pid_t pid, const char* file, const std::vector<oci::IdMapping>& mappings, const std::string& field) {
+  std::string text;
+  for (const oci::IdMapping& mapping : mappings) {
+    text += std::to_string(mapping.container_id) + " " + std::to_string(mapping.host_id) + " " +
+            std::to_string(mapping.size) + "\n";
+  }
+  const std::string path = "/proc/" + std::to_string(pid) + "/" + file;
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd.valid() || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    return ErrnoStatus("write", path).Wrap(field);
+  }
+  return Status::Ok();
+}
+
 Status InitError(const std::string& message) {
   // The init reports "error: <what failed>"; config problems keep their kind.
   const std::string text = message.substr(message.find(' ') + 1);
@@ -167,7 +202,7 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
   }
   std::unique_ptr<RootfsMount> rootfs_mount;
   if (!request.rootfs_fstype.empty() && request.rootfs_fstype != "dir") {
-    SANDBOX_RETURN_IF_ERROR(MakeDirs(request.work_dir, 0700));
+    SANDBOX_RETURN_IF_ERROR(MakeDirs(request.work_dir, 0711));  // see RootfsMount
     // Always with the writable overlay: mount points missing from the image
     // must be creatable, as in runc's bundle directory; root.readonly is
     // applied at the end of the setup (rootfs_setup.cc), as runc does.
@@ -190,10 +225,33 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
                  .cgroup_fd = cgroup ? cgroup->fd() : -1,
                  .channel = theirs.get()};
   if (request.stdio) plan.stdio = request.stdio->child_fds();
+  UniqueFd maps_written;  // ours: one byte once the id maps are in place
+  UniqueFd maps_awaited;
+  if (namespaces.Creates(CLONE_NEWUSER)) {
+    int ready[2];
+    if (::pipe2(ready, O_CLOEXEC) != 0) return ErrnoStatus("pipe2", "user namespace setup");
+    maps_awaited.Reset(ready[0]);
+    maps_written.Reset(ready[1]);
+    plan.user_namespace_ready = maps_awaited.get();
+    plan.user_namespace_writer = maps_written.get();
+  }
   Result<pid_t> spawned = SpawnAgentMode(processes, plan, agent_binary);
   if (!spawned.ok()) return spawned.status().Wrap("container " + request.id);
   const pid_t pid = *spawned;
   theirs.Reset();
+  if (maps_written.valid()) {
+    maps_awaited.Reset();
+    Status mapped = WriteIdMap(pid, "uid_map", *spec.linux->uid_mappings, "linux.uidMappings");
+    if (mapped.ok()) mapped = WriteIdMap(pid, "gid_map", *spec.linux->gid_mappings, "linux.gidMappings");
+    if (mapped.ok() && ::write(maps_written.get(), "1", 1) != 1) mapped = ErrnoStatus("write", "user namespace setup");
+    if (!mapped.ok()) {
+      maps_written.Reset();  // the child reads EOF and exits
+      processes.Wait(pid);
+      processes.Forget(pid);
+      return mapped;
+    }
+    maps_written.Reset();
+  }
 
   std::unique_ptr<Container> container(new Container(request.id, pid, std::move(ours), processes));
   container->cgroup_ = std::move(cgroup);

@@ -4,6 +4,8 @@
 // bind-mounted directory) or from its exit status.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <functional>
 #include <thread>
 
@@ -546,6 +548,91 @@ TEST_F(ContainerTest, ImpossibleSchedulingValuesAreRefusedByField) {
     EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument) << field << ": " << refused.message();
     EXPECT_NE(refused.message().find(field), std::string::npos) << refused.message();
   }
+}
+
+// A new user namespace: the maps are in place before the init runs, the
+// setup is done by the namespace's root (devices bound, not made), the
+// process's ids are mapped ones, and an exec joins the same namespace.
+TEST_F(ContainerTest, UserNamespaceWithIdMaps) {
+  // The mapped root owns nothing here: the paths to the rootfs and /out must
+  // be walkable, /out writable (runc asks the same of a rootfs).
+  ASSERT_EQ(::chmod(out_.c_str(), 0777), 0);
+  for (std::string dir = out_; dir.size() > 1; dir = dir.substr(0, dir.rfind('/'))) {
+    struct stat info {};
+    if (::stat(dir.c_str(), &info) == 0 && (info.st_mode & S_IXOTH) == 0) ::chmod(dir.c_str(), info.st_mode | 0711);
+  }
+  for (std::string dir = rootfs_; dir.size() > 1; dir = dir.substr(0, dir.rfind('/'))) {
+    struct stat info {};
+    if (::stat(dir.c_str(), &info) == 0 && (info.st_mode & S_IXOTH) == 0) ::chmod(dir.c_str(), info.st_mode | 0711);
+  }
+  MakeSignalFifo("userns-up");
+  ASSERT_EQ(::chmod((out_ + "/userns-up").c_str(), 0666), 0);
+  json config = Config(
+      "exec > /out/userns 2>&1; echo uid_map=$(cat /proc/self/uid_map); echo gid_map=$(cat /proc/self/gid_map);"
+      "echo id=$(id -u):$(id -g); grep CapEff /proc/self/status; echo null=$(ls -l /dev/null | cut -c1);"
+      "echo x > /dev/null && echo devnull=ok; touch /rootfile 2>/dev/null && echo root=writable || echo root=denied;"
+      "echo up > /out/userns-up; while true; do sleep 0.05; done");
+  config["linux"]["namespaces"].push_back({{"type", "user"}});
+  config["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  config["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  config["process"]["capabilities"] = {{"bounding", {"CAP_KILL", "CAP_CHOWN"}},
+                                       {"effective", {"CAP_KILL", "CAP_CHOWN"}},
+                                       {"permitted", {"CAP_KILL", "CAP_CHOWN"}}};
+  const Status created = Create("userns", config);
+  ASSERT_TRUE(created.ok()) << created.message();
+  ASSERT_TRUE(Call("StartContainer", "userns").ok());
+  ASSERT_TRUE(WaitForSignal("userns-up")) << Out("userns");
+  const std::string facts = Out("userns");
+  for (const char* expected : {"uid_map= 0 100000 65536\n", "gid_map= 0 100000 65536\n", "id=0:0\n",
+                               "CapEff:\t0000000000000021\n", "null=c\n", "devnull=ok\n", "root=denied\n"}) {
+    EXPECT_NE(facts.find(expected), std::string::npos) << "want \"" << expected << "\" in:\n" << facts;
+  }
+  // From outside, the init runs as host uid 100000.
+  struct stat init_info {};
+  v1::ContainerRequest list;
+  list.set_container_id("userns");
+  auto listed = client_->Call(kAgentService, "ListProcesses", list.SerializeAsString());
+  v1::ListProcessesResponse processes;
+  ASSERT_TRUE(listed.ok() && processes.ParseFromString(*listed));
+  ASSERT_GE(processes.processes_size(), 1);
+  ASSERT_EQ(::stat(("/proc/" + std::to_string(processes.processes(0).pid())).c_str(), &init_info), 0);
+  EXPECT_EQ(init_info.st_uid, 100000u);
+  // An exec joins the user namespace and runs as a mapped user.
+  json process = WithArgs({"/bin/sh", "-c", "echo $(cat /proc/self/uid_map) $(id -u) > /out/exec-userns"},
+                          {{"user", {{"uid", 1000}, {"gid", 1000}}}});
+  const Status exec = Exec("userns", "in-userns", process);
+  ASSERT_TRUE(exec.ok()) << exec.message();
+  EXPECT_EQ(WaitExec("userns", "in-userns").value_or(-1), 0);
+  EXPECT_EQ(Out("exec-userns"), "0 100000 65536 1000\n");
+  ASSERT_TRUE(Signal("userns", SIGKILL, /*all=*/true).ok());
+  EXPECT_EQ(Wait("userns"), 128 + SIGKILL);
+  EXPECT_TRUE(Call("RemoveContainer", "userns").ok());
+}
+
+TEST_F(ContainerTest, UserNamespaceMistakesAreRefusedByField) {
+  json no_root = Config("true");
+  no_root["linux"]["namespaces"].push_back({{"type", "user"}});
+  no_root["linux"]["uidMappings"] = {{{"containerID", 1}, {"hostID", 100000}, {"size", 10}}};
+  no_root["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 10}}};
+  const Status refused = Create("no-root", no_root);
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("linux.uidMappings: no mapping for uid 0"), std::string::npos) << refused.message();
+  json no_maps = Config("true");
+  no_maps["linux"]["namespaces"].push_back({{"type", "user"}});
+  EXPECT_NE(Create("no-maps", no_maps).message().find("linux.uidMappings"), std::string::npos);
+  json joined = Config("true");
+  joined["linux"]["namespaces"].push_back({{"type", "user"}, {"path", "/proc/1/ns/user"}});
+  EXPECT_EQ(Create("joined", joined).code(), StatusCode::kUnimplemented);
+  // A map the kernel refuses (overlapping ranges) is named, and nothing is left.
+  json overlapping = Config("true");
+  overlapping["linux"]["namespaces"].push_back({{"type", "user"}});
+  overlapping["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 10}},
+                                         {{"containerID", 5}, {"hostID", 200000}, {"size", 10}}};
+  overlapping["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 10}}};
+  const Status bad_map = Create("overlap", overlapping);
+  EXPECT_FALSE(bad_map.ok());
+  EXPECT_NE(bad_map.message().find("linux.uidMappings"), std::string::npos) << bad_map.message();
+  EXPECT_EQ(RunContainer("overlap", Config("exit 0")), 0) << "the id is free again";
 }
 
 }  // namespace

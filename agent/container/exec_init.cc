@@ -20,15 +20,16 @@ namespace {
 
 // Joins each namespace of `init` that differs from ours; the mount namespace
 // last, since it changes what /proc/<init> resolves to. The pid namespace is
-// the agent's part (it applies to children only), user namespaces are not
-// supported by the agent.
+// the agent's part (it applies to children only).
 Status JoinContainerNamespaces(pid_t init) {
   struct Kind {
     const char* name;
     int flag;
   };
-  constexpr Kind kinds[] = {{"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET},
-                            {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS}};
+  // The user namespace first: it owns the others, so joining it gives the
+  // capabilities that joining them needs.
+  constexpr Kind kinds[] = {{"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
+                            {"net", CLONE_NEWNET},   {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS}};
   std::vector<std::pair<UniqueFd, int>> joins;
   for (const Kind& kind : kinds) {
     const std::string theirs = "/proc/" + std::to_string(init) + "/ns/" + kind.name;

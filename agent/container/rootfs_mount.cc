@@ -7,8 +7,8 @@
 namespace sandbox::agent {
 namespace {
 
-Status MakeDirectory(const std::string& path) {
-  if (::mkdir(path.c_str(), 0700) != 0) return ErrnoStatus("mkdir", path);
+Status MakeDirectory(const std::string& path, mode_t mode = 0700) {
+  if (::mkdir(path.c_str(), mode) != 0) return ErrnoStatus("mkdir", path);
   return Status::Ok();
 }
 
@@ -32,7 +32,9 @@ Result<std::unique_ptr<RootfsMount>> RootfsMount::Mount(const RootfsSource& sour
   }
   // Unmount() runs for whatever was mounted when a later step fails.
   std::unique_ptr<RootfsMount> mount(new RootfsMount(work_dir));
-  SANDBOX_RETURN_IF_ERROR(MakeDirectory(work_dir));
+  // 0711 on the way to the rootfs: a container in a user namespace is set up
+  // by a root that is not the owner, and must be able to walk the path.
+  SANDBOX_RETURN_IF_ERROR(MakeDirectory(work_dir, 0711));
   const std::string lower = work_dir + "/lower";
   SANDBOX_RETURN_IF_ERROR(MakeDirectory(lower));
   SANDBOX_RETURN_IF_ERROR(MountAt(source.device, lower, source.fstype, MS_RDONLY | MS_NODEV, ""));
@@ -52,7 +54,7 @@ Result<std::unique_ptr<RootfsMount>> RootfsMount::Mount(const RootfsSource& sour
     (void)::chown((scratch + "/upper").c_str(), root.st_uid, root.st_gid);
   }
   const std::string merged = work_dir + "/rootfs";
-  SANDBOX_RETURN_IF_ERROR(MakeDirectory(merged));
+  SANDBOX_RETURN_IF_ERROR(MakeDirectory(merged, 0711));
   SANDBOX_RETURN_IF_ERROR(MountAt("overlay", merged, "overlay", 0,
                                   "lowerdir=" + lower + ",upperdir=" + scratch + "/upper,workdir=" + scratch + "/work"));
   mount->path_ = merged;

@@ -10,6 +10,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <vector>
 
@@ -89,7 +90,23 @@ unsigned long PropagationFlags(const std::string& name) {
   return 0;
 }
 
-Status MountOne(int root, const oci::Mount& mount, size_t index) {
+// Flags of the mount under `path` that a user namespace may not clear on a
+// bind remount (they are locked when the mount came from a more privileged
+// namespace); runc keeps them the same way.
+unsigned long LockedFlags(const std::string& path) {
+  struct statvfs info {};
+  if (::statvfs(path.c_str(), &info) != 0) return 0;
+  unsigned long flags = 0;
+  if (info.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+  if (info.f_flag & ST_NODEV) flags |= MS_NODEV;
+  if (info.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+  if (info.f_flag & ST_NOATIME) flags |= MS_NOATIME;
+  if (info.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
+  if (info.f_flag & ST_RELATIME) flags |= MS_RELATIME;
+  return flags;
+}
+
+Status MountOne(int root, const oci::Mount& mount, size_t index, bool user_namespace) {
   const std::string field = "mounts[" + std::to_string(index) + "]";
   SANDBOX_ASSIGN_OR_RETURN(MountPlan plan, ParseMountOptions(mount.options.value_or(oci::StringList{})));
   const std::string type = mount.type.value_or("");
@@ -114,9 +131,11 @@ Status MountOne(int root, const oci::Mount& mount, size_t index) {
   if (!bind && !plan.propagation && !plan.recursive_set && !plan.recursive_clear) return Status::Ok();
   // The new mount's root, for the calls that change it.
   SANDBOX_ASSIGN_OR_RETURN(UniqueFd mounted, OpenMountpoint(root, mount.destination, file));
-  if (plan.NeedsBindRemount() &&
-      ::mount(nullptr, FdPath(mounted).c_str(), nullptr, MS_BIND | MS_REMOUNT | plan.flags, nullptr) != 0) {
-    return MountError("remount", field + " (" + mount.destination + ")");
+  if (plan.NeedsBindRemount()) {
+    const unsigned long locked = user_namespace ? LockedFlags(FdPath(mounted)) : 0;
+    if (::mount(nullptr, FdPath(mounted).c_str(), nullptr, MS_BIND | MS_REMOUNT | plan.flags | locked, nullptr) != 0) {
+      return MountError("remount", field + " (" + mount.destination + ")");
+    }
   }
   if (plan.propagation && ::mount(nullptr, FdPath(mounted).c_str(), nullptr, plan.propagation, nullptr) != 0) {
     return MountError("set propagation", field);
@@ -155,14 +174,25 @@ Status MakeDevice(int root, const std::string& path, mode_t type, unsigned major
   return Status::Ok();
 }
 
-Status CreateDevices(int root, const oci::Spec& spec, bool dev_mounted) {
+// In a user namespace mknod is refused: the agent's own device node is
+// bound onto an empty file instead, as runc does.
+Status BindDevice(int root, const std::string& path, const std::string& source) {
+  SANDBOX_ASSIGN_OR_RETURN(UniqueFd target, OpenMountpoint(root, path, /*file=*/true));
+  if (::mount(source.c_str(), FdPath(target).c_str(), nullptr, MS_BIND, nullptr) != 0) {
+    return ErrnoStatus("bind mount", source + " on " + path + " (no mknod in a user namespace)");
+  }
+  return Status::Ok();
+}
+
+Status CreateDevices(int root, const oci::Spec& spec, bool dev_mounted, bool user_namespace) {
   if (dev_mounted) {
     // The runtime spec's default devices and /dev symlinks, on the /dev the config mounted.
     static constexpr DefaultDevice kDefaults[] = {{"null", 1, 3},    {"zero", 1, 5}, {"full", 1, 7},
                                                   {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
     for (const DefaultDevice& device : kDefaults) {
-      SANDBOX_RETURN_IF_ERROR(
-          MakeDevice(root, std::string("dev/") + device.name, S_IFCHR, device.major, device.minor, 0666, 0, 0));
+      const std::string path = std::string("dev/") + device.name;
+      SANDBOX_RETURN_IF_ERROR(user_namespace ? BindDevice(root, path, std::string("/dev/") + device.name)
+                                             : MakeDevice(root, path, S_IFCHR, device.major, device.minor, 0666, 0, 0));
     }
     SANDBOX_ASSIGN_OR_RETURN(UniqueFd dev, OpenInRootfs(root, "dev", O_DIRECTORY | O_RDONLY));
     const std::pair<const char*, const char*> links[] = {{"/proc/self/fd", "fd"},     {"/proc/self/fd/0", "stdin"},
@@ -182,6 +212,11 @@ Status CreateDevices(int root, const oci::Spec& spec, bool dev_mounted) {
     if (device.type == "b") type = S_IFBLK;
     if (device.type == "p") type = S_IFIFO;
     if (type == 0) return InvalidArgument(field + ".type: must be c, u, b or p");
+    if (user_namespace) {
+      const Status bound = BindDevice(root, device.path, device.path);
+      if (!bound.ok()) return bound.Wrap(field);
+      continue;
+    }
     const Status made = MakeDevice(root, device.path, type, static_cast<unsigned>(device.major.value_or(0)),
                                    static_cast<unsigned>(device.minor.value_or(0)), device.file_mode.value_or(0666) & 07777,
                                    device.uid.value_or(0), device.gid.value_or(0));
@@ -203,15 +238,19 @@ Status PrepareRootfs(const oci::Spec& spec, const std::string& rootfs) {
   }
   UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root.valid()) return ErrnoStatus("open", "root.path " + rootfs);
+  const auto& namespaces = spec.linux->namespaces.value_or(std::vector<oci::Namespace>{});
+  const bool user_namespace = std::any_of(namespaces.begin(), namespaces.end(), [](const oci::Namespace& ns) {
+    return ns.type == "user" && (!ns.path || ns.path->empty());
+  });
   bool dev_mounted = false;
   if (spec.mounts) {
     for (size_t i = 0; i < spec.mounts->size(); ++i) {
-      SANDBOX_RETURN_IF_ERROR(MountOne(root.get(), (*spec.mounts)[i], i));
+      SANDBOX_RETURN_IF_ERROR(MountOne(root.get(), (*spec.mounts)[i], i, user_namespace));
       const std::string& destination = (*spec.mounts)[i].destination;
       if (destination == "/dev" || destination == "dev") dev_mounted = true;
     }
   }
-  SANDBOX_RETURN_IF_ERROR(CreateDevices(root.get(), spec, dev_mounted));
+  SANDBOX_RETURN_IF_ERROR(CreateDevices(root.get(), spec, dev_mounted, user_namespace));
   // rootfsPropagation applies to the container's root from now on.
   if (::mount(nullptr, rootfs.c_str(), nullptr, propagation, nullptr) != 0) {
     return ErrnoStatus("set propagation", "linux.rootfsPropagation");

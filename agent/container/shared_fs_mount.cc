@@ -14,7 +14,8 @@ Result<std::unique_ptr<SharedFsMount>> SharedFsMount::Mount(const std::string& t
   if (!mount_point.starts_with("/") || mount_point.find("/..") != std::string::npos) {
     return InvalidArgument("shared_fs.mount_point \"" + mount_point + "\": want an absolute path without ..");
   }
-  SANDBOX_RETURN_IF_ERROR(MakeDirs(mount_point, 0700));
+  // 0711: a container's user-namespace root walks through it to its binds.
+  SANDBOX_RETURN_IF_ERROR(MakeDirs(mount_point, 0711));
   // nodev: device nodes of the host are not the guest's to open.
   if (::mount(tag.c_str(), mount_point.c_str(), "virtiofs", MS_NODEV, nullptr) != 0) {
     return ErrnoStatus("mount", "virtiofs " + tag + " on " + mount_point).Wrap("shared_fs");

@@ -2,6 +2,7 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "agent/container/namespaces.h"
@@ -52,7 +53,22 @@ Status CheckAgentSupports(const oci::Spec& spec) {
   const oci::Linux& linux = *spec.linux;
   SANDBOX_ASSIGN_OR_RETURN(NamespacePlan namespaces, PlanNamespaces(linux.namespaces.value_or(std::vector<oci::Namespace>{})));
   if (!namespaces.Creates(CLONE_NEWNS)) return InvalidArgument("linux.namespaces: the container needs a new mount namespace");
-  if (namespaces.Has(CLONE_NEWUSER) || linux.uid_mappings || linux.gid_mappings) return NotYet("user namespaces");
+  if (namespaces.Has(CLONE_NEWUSER) && !namespaces.Creates(CLONE_NEWUSER)) {
+    return NotYet("joining a user namespace (linux.namespaces path)");
+  }
+  if (namespaces.Creates(CLONE_NEWUSER)) {
+    // The setup runs as the namespace's root, and joining namespaces owned
+    // by the agent's user namespace needs capabilities the container lacks.
+    if (!namespaces.joins.empty()) return NotYet("linux.namespaces paths together with a new user namespace");
+    auto maps_root = [](const std::optional<std::vector<oci::IdMapping>>& mappings) {
+      return mappings && std::any_of(mappings->begin(), mappings->end(),
+                                     [](const oci::IdMapping& mapping) { return mapping.container_id == 0 && mapping.size > 0; });
+    };
+    if (!maps_root(linux.uid_mappings)) {
+      return InvalidArgument("linux.uidMappings: no mapping for uid 0 (the container is set up by its user namespace's root)");
+    }
+    if (!maps_root(linux.gid_mappings)) return InvalidArgument("linux.gidMappings: no mapping for gid 0");
+  }
   for (const auto& [flag, path] : namespaces.joins) {
     if (flag == CLONE_NEWPID) return NotYet("joining a pid namespace (linux.namespaces path)");
   }

@@ -17,8 +17,7 @@ std::string FeaturesJson(const FeaturesOptions& options, int indent) {
     if (action != "SCMP_ACT_NOTIFY") actions.push_back(action);  // rejected by validation
   }
   // What is refused by field is not advertised: hooks inside the container's
-  // namespaces (in the guest), user namespaces and idmapped or tmpcopyup
-  // mounts. The guest kernel has no NUMA, so MPOL_DEFAULT is the one memory
+  // namespaces (in the guest) and idmapped or tmpcopyup mounts. The guest kernel has no NUMA, so MPOL_DEFAULT is the one memory
   // policy it can honour.
   auto without = [](const std::vector<std::string>& names, std::initializer_list<const char*> refused) {
     Json kept = Json::array();
@@ -36,7 +35,7 @@ std::string FeaturesJson(const FeaturesOptions& options, int indent) {
       {"mountOptions", without(MountOptions(), {"tmpcopyup", "idmap", "ridmap"})},
       {"linux",
        {
-           {"namespaces", without(NamespaceTypes(), {"user"})},
+           {"namespaces", NamespaceTypes()},
            {"capabilities", CapabilityNames()},
            // The guest kernel runs pure cgroup v2; v1 and systemd drivers do not exist there.
            {"cgroup", {{"v1", false}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", true}}},

@@ -168,7 +168,7 @@ TEST_F(CliTest, FeaturesIsTheSpecDocument) {
   Json document = Json::parse(features.out);
   EXPECT_EQ(document["ociVersionMax"], "1.3.0");
   EXPECT_TRUE(document["linux"]["seccomp"]["enabled"].get<bool>());
-  EXPECT_EQ(document["linux"]["namespaces"].size(), 7u);  // all but user
+  EXPECT_EQ(document["linux"]["namespaces"].size(), 8u);  // user namespaces too
 }
 
 TEST_F(CliTest, CreateWithInvalidBundleLeavesNothing) {
