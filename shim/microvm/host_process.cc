@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -64,6 +65,18 @@ void KillAndWait(const ProcessIdentity& process) {
   if (!IsRunning(process)) return;
   ::kill(process.pid, SIGKILL);
   (void)WaitForExit(process, std::chrono::seconds(10));
+}
+
+void BecomeHelperOf(pid_t parent, int in, int out) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(1);
+  sigset_t none;
+  ::sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::signal(SIGHUP, SIG_DFL);
+  ::dup2(in, STDIN_FILENO);
+  ::dup2(out, STDOUT_FILENO);
+  ::dup2(out, STDERR_FILENO);
 }
 
 }  // namespace sandbox::shim

@@ -31,4 +31,11 @@ bool WaitForExit(const ProcessIdentity& process, std::chrono::milliseconds timeo
 // SIGKILL, then waits (bounded) for it to be gone.
 void KillAndWait(const ProcessIdentity& process);
 
+// For a helper the monitor forks (sandbox-vmm, virtiofsd), in the child
+// before exec: killed when `parent` dies (and ended at once if it already
+// has), no blocked signals and SIGHUP at its default (not the monitor's
+// dispositions), stdin from `in`, stdout and stderr to `out`.
+// Async-signal-safe: only system calls.
+void BecomeHelperOf(pid_t parent, int in, int out);
+
 }  // namespace sandbox::shim

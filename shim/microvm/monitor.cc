@@ -71,16 +71,7 @@ Result<pid_t> SpawnVmm(const std::string& vmm, const SandboxFiles& files) {
   const pid_t pid = ::fork();
   if (pid < 0) return ErrnoStatus("fork", "sandbox-vmm");
   if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(1);
-    // Not the monitor's signal dispositions (SIGHUP ignored, SIGWINCH blocked).
-    sigset_t none;
-    ::sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGHUP, SIG_DFL);
-    ::dup2(null.get(), 0);
-    ::dup2(log.get(), 1);
-    ::dup2(log.get(), 2);
+    BecomeHelperOf(parent, null.get(), log.get());
     ::execl(vmm.c_str(), "sandbox-vmm", "--config", files.vmm_config.c_str(), nullptr);
     ::_exit(127);
   }

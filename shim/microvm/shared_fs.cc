@@ -3,19 +3,18 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <csignal>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "common/base/file_util.h"
 #include "common/base/unique_fd.h"
+#include "shim/microvm/host_process.h"
 
 namespace sandbox::shim {
 namespace {
@@ -118,15 +117,7 @@ Result<pid_t> SpawnVirtiofsd(const std::string& virtiofsd, const std::vector<Sha
   if (pid < 0) return ErrnoStatus("fork", "virtiofsd");
   if (pid != 0) return pid;
 
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != parent) ::_exit(1);
-  sigset_t none;
-  ::sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  ::signal(SIGHUP, SIG_DFL);
-  ::dup2(null.get(), STDIN_FILENO);
-  ::dup2(log.get(), STDOUT_FILENO);
-  ::dup2(log.get(), STDERR_FILENO);
+  BecomeHelperOf(parent, null.get(), log.get());
   if (::unshare(CLONE_NEWNS) != 0) FailInChild("unshare(CLONE_NEWNS)", "");
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) FailInChild("make-rprivate", "/");
   for (const BindStep& step : steps) {
