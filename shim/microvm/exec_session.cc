@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +21,7 @@
 #include <thread>
 
 
+#include "common/base/fd_passing.h"
 #include "common/base/file_util.h"
 #include "common/base/unix_socket.h"
 #include "common/io/resize_watcher.h"
@@ -109,68 +112,126 @@ std::string NewExecId() {
   return id;
 }
 
-// exec --detach: the foreground session runs in a child of its own (a new
-// session, holding the caller's stdio), which reports the process started
-// over a pipe and then relays and waits until the process ends. This
-// process returns at the report; the child's pid is the exec's host pid.
-Result<ExecResult> RunDetached(const SandboxRef& ref, const ExecRequest& request) {
-  if (request.process.terminal.value_or(false)) {
-    return InvalidArgument("exec --detach --tty: a detached terminal needs --console-socket, which the microVM "
-                           "backend does not support yet");
+// exec --console-socket, in the relay child: a host pty whose slave is this
+// process's stdio and the controlling terminal of its new session (so a
+// resize of the master by the socket's owner arrives as SIGWINCH and reaches
+// the exec's guest pty), and whose master goes to the socket with runc's
+// message (the pty's name, the fd attached).
+Status HandConsoleToSocket(const std::string& console_socket, const std::optional<oci::ConsoleSize>& size) {
+  SANDBOX_ASSIGN_OR_RETURN(PtyPair pty, OpenPty());
+  if (size) {
+    SANDBOX_RETURN_IF_ERROR(SetWindowSize(pty.master.get(), {.rows = static_cast<uint16_t>(size->height),
+                                                             .columns = static_cast<uint16_t>(size->width)}));
   }
+  if (::ioctl(pty.slave.get(), TIOCSCTTY, 0) != 0) return ErrnoStatus("TIOCSCTTY", "the host pty");
+  if (::dup2(pty.slave.get(), STDIN_FILENO) < 0 || ::dup2(pty.slave.get(), STDOUT_FILENO) < 0) {
+    return ErrnoStatus("dup2", "the host pty");
+  }
+  Result<UniqueFd> socket = ConnectUnix(console_socket);
+  if (!socket.ok()) return socket.status().Wrap("--console-socket");
+  return SendWithFd(socket->get(), pty.slave_name.data(), pty.slave_name.size(), pty.master.get());
+}
+
+// exec --detach and exec --console-socket: the foreground session runs in a
+// child of its own (a new session, holding the caller's stdio or the host
+// pty), which reports "ok PID" over a pipe once the process runs and
+// "exit N" when it ended. With `wait_for_exit` this process forwards its
+// signals to the child and returns the exit status; otherwise it returns at
+// the first report, and the child's pid is the exec's host pid.
+Result<ExecResult> RunInRelay(const SandboxRef& ref, const ExecRequest& request, bool wait_for_exit) {
   int report[2];
-  if (::pipe2(report, O_CLOEXEC) != 0) return ErrnoStatus("pipe2", "exec --detach");
+  if (::pipe2(report, O_CLOEXEC) != 0) return ErrnoStatus("pipe2", "the exec relay");
   UniqueFd report_read(report[0]);
   UniqueFd report_write(report[1]);
   // No thread exists yet in this process (the agent client's starts later).
   const pid_t relay = ::fork();
-  if (relay < 0) return ErrnoStatus("fork", "exec --detach");
+  if (relay < 0) return ErrnoStatus("fork", "the exec relay");
   if (relay == 0) {
     report_read.Reset();
     ::setsid();  // the caller's terminal and its signals are not the relay's
     auto send = [fd = report_write.get()](const std::string& message) {
       (void)!::write(fd, message.data(), message.size());
     };
+    Status console = Status::Ok();
+    if (!request.console_socket.empty()) console = HandConsoleToSocket(request.console_socket, request.process.console_size);
+    if (!console.ok()) {
+      send("error: " + console.message());
+      ::_exit(1);
+    }
     ExecRequest foreground = request;
     foreground.detach = false;
+    foreground.console_socket.clear();
     foreground.on_started = [&](int64_t pid) {
-      send("ok " + std::to_string(pid));
-      report_write.Reset();
+      send("ok " + std::to_string(pid) + "\n");
+      if (!wait_for_exit) report_write.Reset();
       return Status::Ok();
     };
     Result<ExecResult> ran = RunExec(ref, foreground);
-    if (!ran.ok() && report_write.valid()) send("error: " + ran.status().message());
+    if (report_write.valid()) {
+      send(ran.ok() ? "exit " + std::to_string(ran->exit_code.value_or(0)) + "\n" : "error: " + ran.status().message());
+    }
     std::fflush(nullptr);
     ::_exit(ran.ok() ? 0 : 1);
   }
   report_write.Reset();
   std::string message;
   char buffer[4096];
-  for (ssize_t got; (got = ::read(report_read.get(), buffer, sizeof(buffer))) != 0;) {
+  bool started = false;
+  int64_t pid = 0;
+  for (;;) {
+    const ssize_t got = ::read(report_read.get(), buffer, sizeof(buffer));
     if (got < 0 && errno == EINTR) continue;
-    if (got < 0) break;
+    if (got <= 0) break;
     message.append(buffer, static_cast<size_t>(got));
+    if (started || !message.starts_with("ok ") || message.find('\n') == std::string::npos) continue;
+    started = true;
+    pid = std::atoll(message.c_str() + 3);
+    if (request.on_started) {
+      const Status noted = request.on_started(pid);
+      if (!noted.ok()) {
+        ::kill(relay, SIGKILL);
+        ::waitpid(relay, nullptr, 0);
+        return noted;
+      }
+    }
+    if (!wait_for_exit) return ExecResult{.pid = pid, .exit_code = std::nullopt};
+    // Until the end the caller's signals go to the relay, which hands them
+    // to the process, as a foreground exec does.
+    (void)ForwardSignalsUntil(report_read.get(), [&](int signal) { ::kill(relay, signal); });
   }
-  if (!message.starts_with("ok ")) {
+  if (!started) {
     ::waitpid(relay, nullptr, 0);
     if (message.starts_with("error: ")) return FailedPrecondition(message.substr(7));
     return Internal("the exec relay ended without reporting");
   }
-  const int64_t pid = std::atoll(message.c_str() + 3);
-  if (request.on_started) SANDBOX_RETURN_IF_ERROR(request.on_started(pid));
-  return ExecResult{.pid = pid, .exit_code = std::nullopt};
+  ::waitpid(relay, nullptr, 0);
+  const std::string ending = message.substr(message.find('\n') + 1);
+  if (ending.starts_with("exit ")) return ExecResult{.pid = pid, .exit_code = std::atoi(ending.c_str() + 5)};
+  if (ending.starts_with("error: ")) return FailedPrecondition(ending.substr(7));
+  return Internal("the exec relay ended without an exit status");
 }
 
 }  // namespace
 
 Result<ExecResult> RunExec(const SandboxRef& ref, const ExecRequest& request) {
   const std::string later = " is not supported by sandbox-rt's microVM backend yet";
-  if (!request.console_socket.empty()) {
-    return Unimplemented("exec --console-socket" + later + " (exec --tty relays the terminal to this process's own "
-                         "stdin/stdout)");
-  }
   if (request.preserve_fds > 0) return Unimplemented("exec --preserve-fds" + later);
-  if (request.detach) return RunDetached(ref, request);
+  const bool wants_terminal = request.process.terminal.value_or(false);
+  if (!request.console_socket.empty()) {
+    // runc's rules: the socket is for a terminal's pty, and must be a socket.
+    if (!wants_terminal) return InvalidArgument("--console-socket: only with --tty (there is no pty to send)");
+    struct stat info {};
+    if (::stat(request.console_socket.c_str(), &info) != 0 || !S_ISSOCK(info.st_mode)) {
+      return InvalidArgument("--console-socket " + request.console_socket + ": not a Unix socket");
+    }
+    return RunInRelay(ref, request, /*wait_for_exit=*/!request.detach);
+  }
+  if (request.detach) {
+    if (wants_terminal) {
+      return InvalidArgument("exec --detach --tty: a detached terminal needs --console-socket to receive its pty");
+    }
+    return RunInRelay(ref, request, /*wait_for_exit=*/false);
+  }
   const SandboxFiles files(ref.state_dir);
   const bool terminal = request.process.terminal.value_or(false);
   // Before any thread exists (ResizeWatcher); raw mode lets keys such as ^C

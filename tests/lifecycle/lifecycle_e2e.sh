@@ -104,6 +104,9 @@ mkdir -p "$work/host-rw" "$work/host-ro"
 bundle binds 'cat /data/in; echo written-in-guest > /data/out; cat /ro/r; if touch /ro/x 2>/dev/null; then echo ro-writable; else echo ro-refused; fi; cat /etc/greeting; cat /rel/f' \
   'c["mounts"] += [{"destination": "/data", "type": "bind", "source": "'"$work/host-rw"'", "options": ["rbind", "rw"]}, {"destination": "/ro", "type": "bind", "source": "'"$work/host-ro"'", "options": ["bind", "ro"]}, {"destination": "/etc/greeting", "type": "bind", "source": "'"$work/greeting"'", "options": ["bind", "ro"]}, {"destination": "/rel", "type": "bind", "source": "reldir", "options": ["bind"]}]'
 mkdir -p "$work/binds/reldir"; echo relative > "$work/binds/reldir/f"
+# A user namespace: uid 0 in the container is 100000 outside.
+bundle userns 'tr -s " " < /proc/self/uid_map; id -u; ls -l /dev/null | cut -c1; touch /probe && echo overlay-writable' \
+  'c["linux"]["namespaces"].append({"type": "user"}); c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]; c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
 bundle badbind 'true' 'c["mounts"] += [{"destination": "/data", "type": "bind", "source": "/nonexistent/host/dir", "options": ["bind"]}]'
 cat > "$work/inner.sh" <<INNER
 set -u
@@ -117,7 +120,7 @@ INNER
 cat >> "$work/inner.sh" <<'INNER'
 failures=0
 # A retried test host runs this again: nothing of the first run may count.
-rm -f "$work"/*.fifo "$work/hooks.log" "$work/exec.pid" "$work/sleeper.pid" "$work/console.sock" \
+rm -f "$work"/*.fifo "$work/hooks.log" "$work/exec.pid" "$work/sleeper.pid" "$work/console.sock" "$work/exec-console.sock" \
   "$work/detached.pid" "$work/detached.out"
 rm -rf "$SANDBOX_RT_CACHE_DIR"
 check() {  # check NAME EXPECTED ACTUAL
@@ -201,6 +204,15 @@ check "bind mounts: a rw write reaches the host" "written-in-guest" "$(cat "$wor
 reset_binds
 check "runc bind mounts = ours" "$binds_expected" "$(runc --root /run/runc-e2e run runc-binds < /dev/null 2>&1)"
 check "runc bind mounts: rw write" "written-in-guest" "$(cat "$work/host-rw/out" 2>&1)"
+
+# 3c. a user namespace with id maps.
+cd "$work/userns"
+check "user namespace: maps, uid, bound devices" " 0 100000 65536
+0
+c" "$(sb run userns1 < /dev/null 2>&1 | head -n 3)"
+# No runc peer here: the test host chroots into the host's /, and the kernel
+# refuses a new user namespace inside a chroot (runc: "failed to unshare user
+# namespace: Operation not permitted"). The guest is a VM of its own.
 
 # 4. create / start / state / ps / kill / delete, each state asserted.
 cd "$work/sleeper"
@@ -309,6 +321,28 @@ exec 9<> "$work/never.fifo"
 check "exec -t in a terminal sends its size" "33 111|" \
   "$(timeout 300 script -qec "sh $work/tty-exec.sh $rt $root" /dev/null < "$work/never.fifo" | tr '\r\n' '.|' | sed 's/\.|/|/g')"
 exec 9>&-
+# exec --console-socket: the pty master goes to the socket (runc's protocol),
+# the client's resize and typing reach the exec, its exit status comes back.
+python3 "$repo/tests/lifecycle/console_client.py" "$work/exec-console.sock" "$work/exec-tty.out" \
+  --after ready --rows 21 --columns 61 --send 'typed\n' &
+client=$!
+for _ in $(seq 100); do [ -S "$work/exec-console.sock" ] && break; sleep 0.1; done
+sb exec -t --console-socket "$work/exec-console.sock" x1 sh -c 'tty; echo ready; read line; i=0; while [ "$(stty size)" != "21 61" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; stty size; echo "got:$line"; exit 4' < /dev/null
+check "exec --console-socket exit status" 4 $?
+wait $client; check "the exec's console client saw the exchange" 0 $?
+check "exec --console-socket: tty, echo, resize, input" "/dev/pts/0|ready|typed|21 61|got:typed|" \
+  "$(tr '\r\n' '.|' < "$work/exec-tty.out" | sed 's/\.|/|/g')"
+rm -f "$work/exec-console.sock"
+python3 "$repo/tests/lifecycle/console_client.py" "$work/exec-console.sock" "$work/exec-tty-d.out" &
+client=$!
+for _ in $(seq 100); do [ -S "$work/exec-console.sock" ] && break; sleep 0.1; done
+sb exec -d -t --console-socket "$work/exec-console.sock" x1 sh -c 'sleep 1; echo detached-tty' < /dev/null
+check "exec -d -t --console-socket returns" 0 $?
+wait $client; check "the detached terminal's output reached the console client" "detached-tty" "$(tr -d '\r' < "$work/exec-tty-d.out")"
+rm -f "$work/exec-console.sock"
+sb exec --console-socket "$work/hello/config.json" x1 true < /dev/null 2> "$work/exec-nt.err"
+check "exec --console-socket without -t refused" 1 $?
+grep -q -- "--console-socket: only with --tty" "$work/exec-nt.err"; check "the refusal names --console-socket" 0 $?
 # exec -d: returns once the process runs; a relay of its own keeps its stdio.
 sb exec -d --pid-file "$work/detached.pid" x1 sh -c 'sleep 1; echo detached-output' > "$work/detached.out" < /dev/null
 check "exec -d exit" 0 $?
