@@ -4,15 +4,19 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <dirent.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "agent/agent_host_process.h"
 #include "agent/listener.h"
+#include "common/base/file_util.h"
 #include "common/base/temp_dir.h"
 #include "proto/agent_constants.h"
 
@@ -21,6 +25,9 @@ namespace sandbox::agent {
 class AgentHostModeTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // Containers outlive a killed agent; as their subreaper the test can end
+    // them, so a failed test leaves no container processes behind.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     std::vector<std::string> args = {"sandbox-agent", "--listen", "unix:" + socket_, "--host-socket-prefix",
                                      host_prefix_};
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
@@ -35,6 +42,25 @@ class AgentHostModeTest : public ::testing::Test {
   void TearDown() override {
     ::kill(agent_, SIGKILL);
     ::waitpid(agent_, nullptr, 0);
+    KillOrphans();
+  }
+  // Every process re-parented to this one (the agent's containers).
+  static void KillOrphans() {
+    const std::string parent = "PPid:\t" + std::to_string(::getpid()) + "\n";
+    DIR* proc = ::opendir("/proc");
+    if (proc == nullptr) return;
+    std::vector<pid_t> orphans;
+    while (dirent* entry = ::readdir(proc)) {
+      const pid_t pid = std::atoi(entry->d_name);
+      if (pid <= 0) continue;
+      Result<std::string> status = ReadFile("/proc/" + std::to_string(pid) + "/status");
+      if (status.ok() && status->find(parent) != std::string::npos) orphans.push_back(pid);
+    }
+    ::closedir(proc);
+    for (pid_t pid : orphans) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
   }
   bool AgentAlive() { return ::waitpid(agent_, nullptr, WNOHANG) == 0; }
 
