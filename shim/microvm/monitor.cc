@@ -102,8 +102,9 @@ class Monitor {
   MonitorPlan plan_;
   // virtiofsd's output, when host bind mounts are served.
   std::string VirtiofsdTail() const;
-  // virtiofsd ends once sandbox-vmm is gone; killed if it does not.
-  void StopVirtiofsd();
+  // virtiofsd ends once sandbox-vmm's connection is gone; killed if it has
+  // not within `grace` (at once when no VM ever connected).
+  void StopVirtiofsd(int grace_ms);
 
   pid_t vmm_pid_ = -1;
   UniqueFd vmm_pidfd_;
@@ -301,18 +302,18 @@ std::string Monitor::VirtiofsdTail() const {
   return log.empty() ? "" : "; virtiofsd: " + log.substr(log.size() > 2000 ? log.size() - 2000 : 0);
 }
 
-void Monitor::StopVirtiofsd() {
+void Monitor::StopVirtiofsd(int grace_ms) {
   if (virtiofsd_pid_ <= 0) return;
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, virtiofsd_pid_, 0)));
   pollfd ended{pidfd.get(), POLLIN, 0};
-  if (!pidfd.valid() || ::poll(&ended, 1, 5'000) != 1) ::kill(virtiofsd_pid_, SIGKILL);
+  if (!pidfd.valid() || ::poll(&ended, 1, grace_ms) != 1) ::kill(virtiofsd_pid_, SIGKILL);
   ::waitpid(virtiofsd_pid_, nullptr, 0);
   virtiofsd_pid_ = -1;
 }
 
 void Monitor::Teardown() {
   if (vmm_pid_ <= 0) {
-    StopVirtiofsd();
+    StopVirtiofsd(0);  // the VM ended already, or never started
     return;
   }
   // Ask the guest to power off; kill the VMM if it does not end in time.
@@ -324,7 +325,7 @@ void Monitor::Teardown() {
   if (!vmm_pidfd_.valid() || ::poll(&ended, 1, 10'000) != 1) ::kill(vmm_pid_, SIGKILL);
   ::waitpid(vmm_pid_, nullptr, 0);
   vmm_pid_ = -1;
-  StopVirtiofsd();
+  StopVirtiofsd(5'000);
   phases_.Mark("vm-ended");
 }
 
