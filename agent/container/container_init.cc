@@ -31,7 +31,7 @@ Status JoinNamespaces(const NamespacePlan& plan) {
 Status BuildContainer(const oci::Spec& spec, const std::string& rootfs, bool no_pivot) {
   SANDBOX_ASSIGN_OR_RETURN(NamespacePlan namespaces, PlanNamespaces(*spec.linux->namespaces));
   SANDBOX_RETURN_IF_ERROR(JoinNamespaces(namespaces));
-  SANDBOX_RETURN_IF_ERROR(PrepareRootfs(spec, rootfs));
+  SANDBOX_RETURN_IF_ERROR(PrepareRootfs(spec, rootfs, namespaces.Creates(CLONE_NEWUSER)));
   SANDBOX_RETURN_IF_ERROR(EnterRootfs(rootfs, no_pivot));
   SANDBOX_RETURN_IF_ERROR(ApplySystemSettings(spec, namespaces.Has(CLONE_NEWUTS)));
   // After the config's mounts (its /dev/pts), before the rootfs turns read-only.

@@ -10,7 +10,6 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <vector>
 
@@ -227,7 +226,7 @@ Status CreateDevices(int root, const oci::Spec& spec, bool dev_mounted, bool use
 
 }  // namespace
 
-Status PrepareRootfs(const oci::Spec& spec, const std::string& rootfs) {
+Status PrepareRootfs(const oci::Spec& spec, const std::string& rootfs, bool user_namespace) {
   const std::string propagation_name = spec.linux->rootfs_propagation.value_or("rslave");
   const unsigned long propagation = PropagationFlags(propagation_name);
   if (propagation == 0) return InvalidArgument("linux.rootfsPropagation: unknown value \"" + propagation_name + "\"");
@@ -238,10 +237,6 @@ Status PrepareRootfs(const oci::Spec& spec, const std::string& rootfs) {
   }
   UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root.valid()) return ErrnoStatus("open", "root.path " + rootfs);
-  const auto& namespaces = spec.linux->namespaces.value_or(std::vector<oci::Namespace>{});
-  const bool user_namespace = std::any_of(namespaces.begin(), namespaces.end(), [](const oci::Namespace& ns) {
-    return ns.type == "user" && (!ns.path || ns.path->empty());
-  });
   bool dev_mounted = false;
   if (spec.mounts) {
     for (size_t i = 0; i < spec.mounts->size(); ++i) {

@@ -12,7 +12,9 @@
 namespace sandbox::agent {
 
 // Before the root changes: everything that needs the host's view.
-Status PrepareRootfs(const oci::Spec& spec, const std::string& rootfs);
+// `user_namespace`: the init is in a new user namespace (no mknod; bind
+// remounts keep the source's locked flags).
+Status PrepareRootfs(const oci::Spec& spec, const std::string& rootfs, bool user_namespace);
 // Makes `rootfs` the root. `no_pivot` (or a root on initramfs, where
 // pivot_root is refused) uses MS_MOVE + chroot instead.
 Status EnterRootfs(const std::string& rootfs, bool no_pivot);

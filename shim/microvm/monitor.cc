@@ -54,11 +54,16 @@ class PhaseLog {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
-std::string ConsoleTail(const std::string& console) {
-  Result<std::string> text = ReadFile(console);
-  if (!text.ok() || text->empty()) return " (the guest console is empty)";
+// The last 2000 bytes of a log file; empty when it is missing or empty.
+std::string LogTail(const std::string& path) {
+  const std::string text = ReadFile(path).value_or("");
   const size_t keep = 2000;
-  const std::string tail = text->size() > keep ? text->substr(text->size() - keep) : *text;
+  return text.size() > keep ? text.substr(text.size() - keep) : text;
+}
+
+std::string ConsoleTail(const std::string& console) {
+  const std::string tail = LogTail(console);
+  if (tail.empty()) return " (the guest console is empty)";
   return "; guest console tail:\n" + tail;
 }
 
@@ -298,8 +303,8 @@ int Monitor::Supervise(std::array<UniqueFd, 3>& caller_stdio) {
 
 std::string Monitor::VirtiofsdTail() const {
   if (virtiofsd_pid_ <= 0) return "";
-  const std::string log = ReadFile(files_.virtiofsd_log).value_or("");
-  return log.empty() ? "" : "; virtiofsd: " + log.substr(log.size() > 2000 ? log.size() - 2000 : 0);
+  const std::string tail = LogTail(files_.virtiofsd_log);
+  return tail.empty() ? "" : "; virtiofsd: " + tail;
 }
 
 void Monitor::StopVirtiofsd(int grace_ms) {
