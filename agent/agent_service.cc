@@ -53,10 +53,14 @@ std::optional<ProcessDetails> ReadProcessDetails(pid_t pid) {
 }
 
 StdioPorts PortsOf(const v1::ProcessIo& io) {
-  return {.stdin_port = io.stdin_port(),
-          .stdout_port = io.stdout_port(),
-          .stderr_port = io.stderr_port(),
-          .terminal = io.terminal()};
+  StdioPorts ports{.stdin_port = io.stdin_port(),
+                   .stdout_port = io.stdout_port(),
+                   .stderr_port = io.stderr_port(),
+                   .terminal = io.terminal()};
+  for (const v1::ExtraFd& extra : io.extra_fds()) {
+    ports.extra.push_back({.port = extra.port(), .readable = extra.readable(), .writable = extra.writable()});
+  }
+  return ports;
 }
 
 }  // namespace

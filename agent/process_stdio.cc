@@ -1,9 +1,11 @@
 #include "agent/process_stdio.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "agent/listener.h"
+#include "common/io/preserved_fds.h"
 #include "common/io/terminal.h"
 
 namespace sandbox::agent {
@@ -41,7 +43,37 @@ Result<std::unique_ptr<ProcessStdio>> ProcessStdio::Open(const StdioPorts& ports
     stdio->child_ends_[0].Reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (!stdio->child_ends_[0].valid()) return ErrnoStatus("open", "/dev/null");
   }
+  SANDBOX_RETURN_IF_ERROR(stdio->OpenExtraFds(ports.extra, unix_prefix));
   return stdio;
+}
+
+Status ProcessStdio::OpenExtraFds(const std::vector<ExtraFdPort>& ports, const std::string& unix_prefix) {
+  if (ports.size() > kMaxPreservedFds) {
+    return InvalidArgument("io.extra_fds: " + std::to_string(ports.size()) + " fds, at most " +
+                           std::to_string(kMaxPreservedFds));
+  }
+  for (size_t index = 0; index < ports.size(); ++index) {
+    const ExtraFdPort& port = ports[index];
+    const std::string field = "io.extra_fds[" + std::to_string(index) + "]";
+    if (port.port == 0) return InvalidArgument(field + ".port: must not be 0");
+    if (!port.readable && !port.writable) return InvalidArgument(field + ": neither readable nor writable");
+    ExtraFd extra{.port = port};
+    Result<UniqueFd> connection = Connect(HostPortAddress(unix_prefix, port.port));
+    if (!connection.ok()) return connection.status().Wrap("connecting the host's fd " + std::to_string(3 + index));
+    extra.connection = std::move(connection).value();
+    int fds[2];
+    if (port.readable && port.writable) {
+      if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return ErrnoStatus("socketpair", field);
+      extra.child_end.Reset(fds[0]);
+      extra.agent_end.Reset(fds[1]);
+    } else {
+      if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus("pipe2", field);
+      extra.child_end.Reset(port.readable ? fds[0] : fds[1]);
+      extra.agent_end.Reset(port.readable ? fds[1] : fds[0]);
+    }
+    extra_.push_back(std::move(extra));
+  }
+  return Status::Ok();
 }
 
 ProcessStdio::~ProcessStdio() {
@@ -55,8 +87,28 @@ std::array<int, 3> ProcessStdio::child_fds() const {
           child_ends_[2].valid() ? child_ends_[2].get() : -1};
 }
 
+std::vector<int> ProcessStdio::extra_child_fds() const {
+  std::vector<int> fds;
+  for (const ExtraFd& extra : extra_) fds.push_back(extra.child_end.get());
+  return fds;
+}
+
 void ProcessStdio::StartRelays() {
   for (UniqueFd& end : child_ends_) end.Reset();
+  for (ExtraFd& extra : extra_) {
+    extra.child_end.Reset();
+    // Both ways: each relay holds its own copies; the socket's half-close
+    // (not the close of one copy) is what carries each direction's EOF.
+    if (extra.port.readable && extra.port.writable) {
+      relays_.emplace_back(UniqueFd(::fcntl(extra.connection.get(), F_DUPFD_CLOEXEC, 3)),
+                           UniqueFd(::fcntl(extra.agent_end.get(), F_DUPFD_CLOEXEC, 3)), stop_.fd());
+      relays_.emplace_back(std::move(extra.agent_end), std::move(extra.connection), stop_.fd());
+    } else if (extra.port.readable) {
+      relays_.emplace_back(std::move(extra.connection), std::move(extra.agent_end), stop_.fd());
+    } else {
+      relays_.emplace_back(std::move(extra.agent_end), std::move(extra.connection), stop_.fd());
+    }
+  }
   if (terminal_) return;
   if (connections_[0].valid()) {
     relays_.emplace_back(std::move(connections_[0]), std::move(pipe_ends_[0]), stdin_stop_.fd());

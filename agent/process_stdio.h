@@ -28,11 +28,20 @@
 
 namespace sandbox::agent {
 
+// One --preserve-fds fd: the process gets a pipe end (or a socket pair's
+// end when both readable and writable) at fd 3+i, relayed to the stream.
+struct ExtraFdPort {
+  uint32_t port = 0;
+  bool readable = false;
+  bool writable = false;
+};
+
 struct StdioPorts {
   uint32_t stdin_port = 0;  // 0: the process gets /dev/null
   uint32_t stdout_port = 0;  // 0: the process shares the agent's stdout (the console)
   uint32_t stderr_port = 0;  // 0: likewise for stderr
   bool terminal = false;      // stdout_port required, stderr_port must be 0
+  std::vector<ExtraFdPort> extra;  // fds 3, 4, ... in order
 };
 
 // "vsock:2:P" in the guest; "unix:<prefix>_P" in host test mode, where
@@ -50,6 +59,8 @@ class ProcessStdio {
 
   // What the process gets as fds 0, 1, 2; -1 means "keep the agent's".
   std::array<int, 3> child_fds() const;
+  // What the process gets as fds 3, 4, ...
+  std::vector<int> extra_child_fds() const;
   // Once the process holds its ends: closes the agent's copies (or EOF
   // would never come) and starts relaying (terminal mode: at AttachTerminal).
   void StartRelays();
@@ -68,6 +79,7 @@ class ProcessStdio {
 
  private:
   ProcessStdio() = default;
+  Status OpenExtraFds(const std::vector<ExtraFdPort>& ports, const std::string& unix_prefix);
 
   std::array<UniqueFd, 3> child_ends_;
   std::array<UniqueFd, 3> pipe_ends_;    // the agent's end of each pipe
@@ -77,6 +89,13 @@ class ProcessStdio {
   StopSignal stop_;
   StopSignal stdin_stop_;  // CloseStdin, or the end of everything
   std::vector<RelayThread> relays_;
+  struct ExtraFd {
+    ExtraFdPort port;
+    UniqueFd child_end;
+    UniqueFd agent_end;
+    UniqueFd connection;
+  };
+  std::vector<ExtraFd> extra_;
 };
 
 }  // namespace sandbox::agent

@@ -48,6 +48,8 @@ constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;
 struct CloneArguments {
   int channel;
   std::array<int, 3> stdio;  // -1: keep the agent's
+  const int* extra_fds;      // become fds 3, 4, ... (--preserve-fds)
+  size_t extra_count;
   const char* binary;
   char* const* argv;
   int user_namespace_ready;  // -1, or a pipe that says when the id maps are written
@@ -73,7 +75,21 @@ struct CloneArguments {
   for (int fd = 0; fd < 3; ++fd) {
     if (arguments->stdio[fd] >= 0 && ::dup2(arguments->stdio[fd], fd) < 0) ::_exit(126);
   }
-  if (::dup2(arguments->channel, kInitChannelFd) < 0) ::_exit(126);
+  // The extra fds and the channel go to fixed numbers that any source fd
+  // may occupy: copies above every target first (close-on-exec, so they
+  // vanish at execve), then into place.
+  constexpr int kAboveTargets = kInitChannelFd + 1;
+  const int channel = ::fcntl(arguments->channel, F_DUPFD_CLOEXEC, kAboveTargets);
+  if (channel < 0) ::_exit(126);
+  int extra[kMaxPreservedFds];
+  for (size_t index = 0; index < arguments->extra_count; ++index) {
+    extra[index] = ::fcntl(arguments->extra_fds[index], F_DUPFD_CLOEXEC, kAboveTargets);
+    if (extra[index] < 0) ::_exit(126);
+  }
+  for (size_t index = 0; index < arguments->extra_count; ++index) {
+    if (::dup2(extra[index], static_cast<int>(3 + index)) < 0) ::_exit(126);
+  }
+  if (::dup2(channel, kInitChannelFd) < 0) ::_exit(126);
   char* const envp[] = {nullptr};
   ::execve(arguments->binary, arguments->argv, envp);
   ::_exit(127);
@@ -86,6 +102,7 @@ struct SpawnPlan {
   int pid_namespace_fd = -1;     // the pid namespace to start in; -1: the agent's
   int channel = -1;
   std::array<int, 3> stdio = {-1, -1, -1};
+  std::vector<int> extra_fds;  // at most kMaxPreservedFds
   int user_namespace_ready = -1;  // with CLONE_NEWUSER: see CloneArguments
   int user_namespace_writer = -1;
 };
@@ -100,8 +117,15 @@ Result<pid_t> SpawnAgentMode(ProcessTable& processes, const SpawnPlan& plan, con
   std::string arg0 = "sandbox-agent";
   std::string arg1 = plan.command;
   char* argv[] = {arg0.data(), arg1.data(), nullptr};
-  CloneArguments arguments{plan.channel,        plan.stdio, agent_binary.c_str(), argv, plan.user_namespace_ready,
-                           plan.user_namespace_writer};
+  if (plan.extra_fds.size() > kMaxPreservedFds) return InvalidArgument("io.extra_fds: too many fds");
+  CloneArguments arguments{.channel = plan.channel,
+                           .stdio = plan.stdio,
+                           .extra_fds = plan.extra_fds.data(),
+                           .extra_count = plan.extra_fds.size(),
+                           .binary = agent_binary.c_str(),
+                           .argv = argv,
+                           .user_namespace_ready = plan.user_namespace_ready,
+                           .user_namespace_writer = plan.user_namespace_writer};
   CloneArgs clone_args{};
   clone_args.flags = plan.namespace_flags;
   clone_args.exit_signal = SIGCHLD;
@@ -224,7 +248,10 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
                  .namespace_flags = namespaces.clone_flags,
                  .cgroup_fd = cgroup ? cgroup->fd() : -1,
                  .channel = theirs.get()};
-  if (request.stdio) plan.stdio = request.stdio->child_fds();
+  if (request.stdio) {
+    plan.stdio = request.stdio->child_fds();
+    plan.extra_fds = request.stdio->extra_child_fds();
+  }
   UniqueFd maps_written;  // ours: one byte once the id maps are in place
   UniqueFd maps_awaited;
   if (namespaces.Creates(CLONE_NEWUSER)) {
@@ -335,7 +362,10 @@ Status Container::Exec(const std::string& exec_id, const std::string& process_js
                  .cgroup_fd = cgroup_ ? cgroup_->fd() : -1,
                  .pid_namespace_fd = pid_namespace.valid() ? pid_namespace.get() : -1,
                  .channel = theirs.get()};
-  if (stdio) plan.stdio = stdio->child_fds();
+  if (stdio) {
+    plan.stdio = stdio->child_fds();
+    plan.extra_fds = stdio->extra_child_fds();
+  }
   Result<pid_t> spawned = SpawnAgentMode(processes_, plan, agent_binary_);
   if (!spawned.ok()) return spawned.status().Wrap("exec " + exec_id + " in container " + id_);
   const pid_t pid = *spawned;

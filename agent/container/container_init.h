@@ -1,7 +1,7 @@
 // `sandbox-agent container-init`: the first process of a container. The
 // agent clones it into the new namespaces and execs the agent binary again
 // in this mode, so the setup runs in a clean single-threaded process. It
-// reads its plan from the init channel (fd 3), builds the container,
+// reads its plan from the init channel (kInitChannelFd), builds the container,
 // reports "ready", waits for "start" and execs the user's process.
 #pragma once
 

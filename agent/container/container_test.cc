@@ -6,10 +6,13 @@
 
 #include <sys/stat.h>
 
+#include <array>
 #include <functional>
 #include <thread>
 
 #include "agent/container/container_fixture.h"
+#include "agent/container/init_channel.h"
+#include "common/io/preserved_fds.h"
 
 namespace sandbox::agent {
 namespace {
@@ -212,6 +215,73 @@ TEST_F(ContainerTest, StdioStreamsCarryOneMebibyteBothWaysWithEof) {
   EXPECT_TRUE(echoed == payload);
   EXPECT_EQ(errors, "bye\n");
   EXPECT_TRUE(Call("RemoveContainer", "io").ok());
+}
+
+// --preserve-fds: fds 3, 4 and 5 are a read pipe, a write pipe and a socket
+// (read and write), each relayed to its own host stream with its own EOF;
+// nothing else (not the init channel) reaches the process.
+TEST_F(ContainerTest, ExtraFdsBecomeFdsThreeOnwardWithTheirOwnDirections) {
+  ::signal(SIGPIPE, SIG_IGN);
+  UniqueFd input_listener = ListenHostPort(host_prefix_, 2301);
+  UniqueFd output_listener = ListenHostPort(host_prefix_, 2302);
+  UniqueFd socket_listener = ListenHostPort(host_prefix_, 2303);
+  v1::CreateContainerRequest request;
+  request.set_container_id("fds");
+  request.set_config_json(
+      Config("[ -p /proc/self/fd/3 ] && [ -p /proc/self/fd/4 ] && [ -S /proc/self/fd/5 ] || exit 9; "
+             "[ -e /proc/self/fd/6 ] && exit 8; [ -e /proc/self/fd/" + std::to_string(kInitChannelFd) +
+             " ] && exit 7; cat <&3 >&4; echo to-host >&5; cat <&5 >&4")
+          .dump());
+  request.set_rootfs_source(rootfs_);
+  const std::array<std::pair<uint32_t, std::pair<bool, bool>>, 3> extras = {
+      {{2301, {true, false}}, {2302, {false, true}}, {2303, {true, true}}}};
+  for (const auto& [port, access] : extras) {
+    v1::ExtraFd* extra = request.mutable_io()->add_extra_fds();
+    extra->set_port(port);
+    extra->set_readable(access.first);
+    extra->set_writable(access.second);
+  }
+  auto created = client_->Call(kAgentService, "CreateContainer", request.SerializeAsString());
+  ASSERT_TRUE(created.ok()) << created.status().message();
+  UniqueFd input(::accept4(input_listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  UniqueFd output(::accept4(output_listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  UniqueFd socket(::accept4(socket_listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  ASSERT_TRUE(input.valid() && output.valid() && socket.valid());
+  ASSERT_TRUE(Call("StartContainer", "fds").ok());
+
+  ASSERT_EQ(::write(input.get(), "in\n", 3), 3);
+  ::shutdown(input.get(), SHUT_WR);
+  char greeting[8] = {};
+  ASSERT_EQ(::read(socket.get(), greeting, sizeof(greeting)), 8);
+  EXPECT_EQ(std::string(greeting, 8), "to-host\n");
+  ASSERT_EQ(::write(socket.get(), "from-host\n", 10), 10);
+  ::shutdown(socket.get(), SHUT_WR);
+  EXPECT_EQ(ReadToEof(output.get()), "in\nfrom-host\n");
+  EXPECT_EQ(Wait("fds"), 0);
+  EXPECT_EQ(ReadToEof(socket.get()), "");  // the process's end closed with it
+  EXPECT_TRUE(Call("RemoveContainer", "fds").ok());
+}
+
+TEST_F(ContainerTest, ExtraFdsAreCheckedByField) {
+  v1::CreateContainerRequest request;
+  request.set_container_id("bad-fds");
+  request.set_config_json(Config("true").dump());
+  request.set_rootfs_source(rootfs_);
+  v1::ExtraFd* extra = request.mutable_io()->add_extra_fds();
+  extra->set_port(2401);
+  auto refused = client_->Call(kAgentService, "CreateContainer", request.SerializeAsString());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("io.extra_fds[0]: neither readable nor writable"), std::string::npos)
+      << refused.status().message();
+  for (size_t index = 0; index <= kMaxPreservedFds; ++index) {
+    v1::ExtraFd* more = request.mutable_io()->add_extra_fds();
+    more->set_port(2402);
+    more->set_readable(true);
+  }
+  refused = client_->Call(kAgentService, "CreateContainer", request.SerializeAsString());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("at most 32"), std::string::npos) << refused.status().message();
+  EXPECT_EQ(RunContainer("bad-fds", Config("exit 0")), 0);  // the id is free again
 }
 
 TEST_F(ContainerTest, AHostPortNobodyListensOnIsAClearError) {

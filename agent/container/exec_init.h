@@ -2,7 +2,7 @@
 // exec). The agent clones it into the container's cgroup and pid namespace;
 // it joins the container's other namespaces (the init's, through /proc),
 // applies the process's attributes and the container's seccomp filter, and
-// execs. The channel (fd 3) closes on exec; an error is sent back as text.
+// execs. The channel (kInitChannelFd) closes on exec; an error is sent back as text.
 #pragma once
 
 #include <sys/types.h>

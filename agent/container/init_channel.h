@@ -16,10 +16,13 @@
 
 #include "common/base/status.h"
 #include "common/base/unique_fd.h"
+#include "common/io/preserved_fds.h"
 
 namespace sandbox::agent {
 
-inline constexpr int kInitChannelFd = 3;  // where the init finds its end
+// Where the init finds its end: above fds 3, 4, ... which belong to the
+// process's preserved fds (ProcessStdio).
+inline constexpr int kInitChannelFd = 3 + static_cast<int>(kMaxPreservedFds);
 inline constexpr size_t kMaxInitMessage = 4 << 20;
 
 // `passed_fd` >= 0 travels with the message (SCM_RIGHTS).

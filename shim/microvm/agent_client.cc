@@ -9,6 +9,15 @@ namespace {
 
 namespace v1 = sandbox::agent::v1;
 
+void AddExtraFds(const std::vector<ExtraFdStream>& extra_fds, v1::ProcessIo& io) {
+  for (const ExtraFdStream& stream : extra_fds) {
+    v1::ExtraFd* extra = io.add_extra_fds();
+    extra->set_port(stream.port);
+    extra->set_readable(stream.access.readable);
+    extra->set_writable(stream.access.writable);
+  }
+}
+
 v1::ContainerRequest ContainerRequestFor(const std::string& id) {
   v1::ContainerRequest request;
   request.set_container_id(id);
@@ -50,6 +59,7 @@ Status AgentClient::CreateContainer(const AgentContainerSpec& spec) {
   request.mutable_io()->set_stdout_port(spec.stdout_port);
   request.mutable_io()->set_stderr_port(spec.stderr_port);
   request.mutable_io()->set_terminal(spec.terminal);
+  AddExtraFds(spec.extra_fds, *request.mutable_io());
   if (!spec.shared_fs_tag.empty()) {
     request.mutable_shared_fs()->set_tag(spec.shared_fs_tag);
     request.mutable_shared_fs()->set_mount_point(spec.shared_fs_mount_point);
@@ -81,7 +91,8 @@ Result<int> AgentClient::Wait(const std::string& id, const std::string& exec_id)
 }
 
 Status AgentClient::ExecProcess(const std::string& id, const std::string& exec_id, const std::string& process_json,
-                                const std::array<uint32_t, 3>& stdio_ports, bool terminal) {
+                                const std::array<uint32_t, 3>& stdio_ports, bool terminal,
+                                const std::vector<ExtraFdStream>& extra_fds) {
   v1::ExecProcessRequest request;
   request.set_container_id(id);
   request.set_exec_id(exec_id);
@@ -90,6 +101,7 @@ Status AgentClient::ExecProcess(const std::string& id, const std::string& exec_i
   request.mutable_io()->set_stdout_port(stdio_ports[1]);
   request.mutable_io()->set_stderr_port(stdio_ports[2]);
   request.mutable_io()->set_terminal(terminal);
+  AddExtraFds(extra_fds, *request.mutable_io());
   return Call("ExecProcess", request.SerializeAsString(), std::chrono::minutes(1)).status();
 }
 

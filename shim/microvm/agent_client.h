@@ -10,10 +10,17 @@
 #include <vector>
 
 #include "common/base/status.h"
+#include "common/io/preserved_fds.h"
 #include "common/ttrpc/client.h"
 #include "shim/runtime/sandbox.h"
 
 namespace sandbox::shim {
+
+// One --preserve-fds fd: the host listens on `port` for the agent's stream.
+struct ExtraFdStream {
+  uint32_t port = 0;
+  FdAccess access;
+};
 
 struct AgentContainerSpec {
   std::string id;
@@ -27,6 +34,7 @@ struct AgentContainerSpec {
   bool terminal = false;  // process.terminal: stdout carries the pty, no stderr
   std::string shared_fs_tag;  // host bind mounts (shared_fs.h); empty: none
   std::string shared_fs_mount_point;
+  std::vector<ExtraFdStream> extra_fds;  // the process's fds 3, 4, ...
 };
 
 class AgentClient {
@@ -45,7 +53,8 @@ class AgentClient {
   // Starts `process_json` (a runtime-spec process) in the container; the
   // agent connects the given stdio ports (0: none) before it answers.
   Status ExecProcess(const std::string& id, const std::string& exec_id, const std::string& process_json,
-                     const std::array<uint32_t, 3>& stdio_ports, bool terminal = false);
+                     const std::array<uint32_t, 3>& stdio_ports, bool terminal = false,
+                     const std::vector<ExtraFdStream>& extra_fds = {});
   // The guest pty of the init (exec_id empty) or of an exec.
   Status ResizeTty(const std::string& id, const std::string& exec_id, uint16_t rows, uint16_t columns);
   // New limits for the container's cgroup in the guest (update).

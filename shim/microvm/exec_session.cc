@@ -24,6 +24,7 @@
 #include "common/base/fd_passing.h"
 #include "common/base/file_util.h"
 #include "common/base/unix_socket.h"
+#include "common/io/preserved_fds.h"
 #include "common/io/resize_watcher.h"
 #include "common/io/stream_relay.h"
 #include "common/io/terminal.h"
@@ -38,25 +39,32 @@ namespace {
 constexpr auto kAgentConnectTimeout = std::chrono::seconds(10);
 constexpr auto kStreamAcceptLimit = std::chrono::seconds(30);
 constexpr auto kOutputDrainLimit = std::chrono::seconds(5);
-// Exec stdio ports: three consecutive ports at a random multiple of 4 above
-// the container's own (1025-1027), so concurrent execs rarely collide; a
-// collision shows as an existing <vsock>_P socket and another slot is drawn.
+// Exec stream ports: consecutive ports (stdin, stdout, stderr, then the
+// preserved fds) in a random slot above the container's own (1025-...), so
+// concurrent execs rarely collide; a collision shows as an existing
+// <vsock>_P socket and another slot is drawn.
 constexpr uint32_t kFirstExecPort = 0x10000;
 constexpr uint32_t kExecPortSlots = 0x100000;
+constexpr uint32_t kPortsPerExec = 64;
+static_assert(3 + kMaxPreservedFds <= kPortsPerExec);
 
 const char* const kStreamNames[] = {"stdin", "stdout", "stderr"};
 
 // The host ends of one exec's stdio: <vsock>_P listeners, unlinked when dropped.
 class ExecStreams {
  public:
-  static Result<std::unique_ptr<ExecStreams>> Listen(const std::string& vsock, const std::array<bool, 3>& wanted) {
+  // Streams 0-2 are stdio (each when `wanted`), 3+i the preserved fd 3+i.
+  static Result<std::unique_ptr<ExecStreams>> Listen(const std::string& vsock, const std::array<bool, 3>& wanted,
+                                                     size_t extra_fds) {
     std::random_device random;
     for (int attempt = 0; attempt < 16; ++attempt) {
       std::unique_ptr<ExecStreams> streams(new ExecStreams());
-      streams->first_port_ = kFirstExecPort + (random() % kExecPortSlots) * 4;
+      streams->first_port_ = kFirstExecPort + (random() % kExecPortSlots) * kPortsPerExec;
+      streams->listeners_.resize(3 + extra_fds);
+      streams->paths_.resize(3 + extra_fds);
       bool taken = false;
-      for (size_t stream = 0; stream < 3 && !taken; ++stream) {
-        if (!wanted[stream]) continue;
+      for (size_t stream = 0; stream < 3 + extra_fds && !taken; ++stream) {
+        if (stream < 3 && !wanted[stream]) continue;
         const std::string path = vsock + "_" + std::to_string(streams->first_port_ + stream);
         if (PathExists(path)) {
           taken = true;
@@ -84,13 +92,21 @@ class ExecStreams {
     }
     return ports;
   }
+  std::vector<ExtraFdStream> extra_fds(const std::vector<FdAccess>& accesses) const {
+    std::vector<ExtraFdStream> streams;
+    for (size_t index = 0; index < accesses.size(); ++index) {
+      streams.push_back({.port = first_port_ + 3 + static_cast<uint32_t>(index), .access = accesses[index]});
+    }
+    return streams;
+  }
   // The agent's connection for each stream that has a listener.
-  Result<std::array<UniqueFd, 3>> AcceptAll() {
-    std::array<UniqueFd, 3> connections;
-    for (size_t stream = 0; stream < 3; ++stream) {
+  Result<std::vector<UniqueFd>> AcceptAll() {
+    std::vector<UniqueFd> connections(listeners_.size());
+    for (size_t stream = 0; stream < listeners_.size(); ++stream) {
       if (!listeners_[stream].valid()) continue;
-      Result<UniqueFd> accepted =
-          AcceptWithin(listeners_[stream].get(), kStreamAcceptLimit, std::string("the exec's ") + kStreamNames[stream]);
+      const std::string name =
+          stream < 3 ? std::string("the exec's ") + kStreamNames[stream] : "the exec's fd " + std::to_string(stream);
+      Result<UniqueFd> accepted = AcceptWithin(listeners_[stream].get(), kStreamAcceptLimit, name);
       if (!accepted.ok()) return accepted.status().Wrap("the agent did not connect");
       connections[stream] = std::move(accepted).value();
     }
@@ -101,8 +117,8 @@ class ExecStreams {
   ExecStreams() = default;
 
   uint32_t first_port_ = 0;
-  std::array<UniqueFd, 3> listeners_;
-  std::array<std::string, 3> paths_;
+  std::vector<UniqueFd> listeners_;
+  std::vector<std::string> paths_;
 };
 
 std::string NewExecId() {
@@ -214,8 +230,9 @@ Result<ExecResult> RunInRelay(const SandboxRef& ref, const ExecRequest& request,
 }  // namespace
 
 Result<ExecResult> RunExec(const SandboxRef& ref, const ExecRequest& request) {
-  const std::string later = " is not supported by sandbox-rt's microVM backend yet";
-  if (request.preserve_fds > 0) return Unimplemented("exec --preserve-fds" + later);
+  if (request.preserve_fds < 0) return InvalidArgument("--preserve-fds: must not be negative");
+  SANDBOX_ASSIGN_OR_RETURN(std::vector<FdAccess> preserved_fds,
+                           ClassifyPreservedFds(static_cast<size_t>(request.preserve_fds)));
   const bool wants_terminal = request.process.terminal.value_or(false);
   if (!request.console_socket.empty()) {
     // runc's rules: the socket is for a terminal's pty, and must be a socket.
@@ -255,16 +272,22 @@ Result<ExecResult> RunExec(const SandboxRef& ref, const ExecRequest& request) {
     open[2] = false;
     caller[2].Reset();
   }
-  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<ExecStreams> streams, ExecStreams::Listen(files.vsock, open));
+  std::vector<UniqueFd> preserved;
+  for (size_t index = 0; index < preserved_fds.size(); ++index) {
+    preserved.emplace_back(::fcntl(static_cast<int>(3 + index), F_DUPFD_CLOEXEC, 3));
+    if (!preserved.back().valid()) return ErrnoStatus("dup", "--preserve-fds fd " + std::to_string(3 + index));
+  }
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<ExecStreams> streams,
+                           ExecStreams::Listen(files.vsock, open, preserved_fds.size()));
   SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, AgentClient::Connect(files.vsock, kAgentConnectTimeout));
   const std::string exec_id = NewExecId();
-  SANDBOX_RETURN_IF_ERROR(
-      agent->ExecProcess(ref.id, exec_id, oci::ProcessToJson(request.process), streams->ports(), terminal));
+  SANDBOX_RETURN_IF_ERROR(agent->ExecProcess(ref.id, exec_id, oci::ProcessToJson(request.process), streams->ports(),
+                                             terminal, streams->extra_fds(preserved_fds)));
   auto signal_exec = [&](int signal) {
     Result<std::unique_ptr<AgentClient>> signaller = AgentClient::Connect(files.vsock, kAgentConnectTimeout);
     if (signaller.ok()) (void)(*signaller)->Signal(ref.id, signal, /*all=*/false, exec_id);
   };
-  Result<std::array<UniqueFd, 3>> connections = streams->AcceptAll();
+  Result<std::vector<UniqueFd>> connections = streams->AcceptAll();
   Status started = connections.status();
   const int64_t relay_pid = ::getpid();
   if (started.ok() && request.on_started) started = request.on_started(relay_pid);
@@ -294,6 +317,10 @@ Result<ExecResult> RunExec(const SandboxRef& ref, const ExecRequest& request) {
   OutputRelays output;
   for (size_t stream = 1; stream < 3; ++stream) {
     if ((*connections)[stream].valid()) output.Add(std::move((*connections)[stream]), std::move(caller[stream]), stop->fd());
+  }
+  for (size_t index = 0; index < preserved.size(); ++index) {
+    RelayPreservedFd(std::move(preserved[index]), preserved_fds[index], std::move((*connections)[3 + index]), output,
+                     stop);
   }
 
   // WaitProcess blocks on its own connection; signals go through new ones.

@@ -25,9 +25,10 @@ TEST(ExecSessionTest, WhatTheBackendCannotDoIsRefusedByFlag) {
   refused = RunExec(ref, request);
   EXPECT_NE(refused.status().message().find("--console-socket"), std::string::npos);
   request.console_socket.clear();
-  request.preserve_fds = 2;
+  request.preserve_fds = 33;
   refused = RunExec(ref, request);
-  EXPECT_NE(refused.status().message().find("--preserve-fds"), std::string::npos);
+  EXPECT_NE(refused.status().message().find("--preserve-fds 33: at most 32"), std::string::npos)
+      << refused.status().message();
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 
 #include "common/base/file_util.h"
 #include "common/base/subprocess.h"
+#include "common/io/preserved_fds.h"
 #include "common/io/terminal.h"
 #include "common/oci/spec_json.h"
 #include "shim/microvm/agent_client.h"
@@ -70,7 +71,12 @@ Result<pid_t> SpawnMonitor(const std::string& self_binary, const std::string& st
   if (pid == 0) {
     // Its own session: a terminal's signals for the CLI do not reach it.
     ::setsid();
-    if (::dup2(report_write.get(), kMonitorReportFd) < 0) ::_exit(126);
+    // fds 3, 4, ... (--preserve-fds) pass through as they are.
+    if (report_write.get() == kMonitorReportFd) {
+      if (::fcntl(kMonitorReportFd, F_SETFD, 0) != 0) ::_exit(126);
+    } else if (::dup2(report_write.get(), kMonitorReportFd) < 0) {
+      ::_exit(126);
+    }
     ::execl(self_binary.c_str(), "sandbox-rt", kMonitorCommand, state_dir.c_str(), nullptr);
     ::_exit(127);
   }
@@ -107,7 +113,8 @@ Result<int> WaitForwardingSignals(pid_t pid, const std::function<void(int)>& for
 
 Status CheckMicroVmSupports(const oci::Spec& spec, const SandboxCreateRequest& request) {
   const std::string later = " is not supported by sandbox-rt's microVM backend yet";
-  if (request.preserve_fds > 0) return Unimplemented("--preserve-fds: passing host fds into the guest" + later);
+  if (request.preserve_fds < 0) return InvalidArgument("--preserve-fds: must not be negative");
+  SANDBOX_RETURN_IF_ERROR(ClassifyPreservedFds(static_cast<size_t>(request.preserve_fds)).status());
   // Host hooks run in the runtime (shim/runtime/hooks.h); these two would run
   // in the container's namespaces, which are in the guest.
   if (spec.hooks && spec.hooks->create_container) {
@@ -141,6 +148,8 @@ std::string VmmConfigJson(const MicroVmConfig& config, const VmSize& size, const
 Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
   const oci::Spec& spec = *request.spec;
   SANDBOX_RETURN_IF_ERROR(CheckMicroVmSupports(spec, request));
+  SANDBOX_ASSIGN_OR_RETURN(std::vector<FdAccess> preserved_fds,
+                           ClassifyPreservedFds(static_cast<size_t>(request.preserve_fds)));
   SANDBOX_RETURN_IF_ERROR(CheckFile(config_.vmm, "sandbox-vmm"));
   SANDBOX_RETURN_IF_ERROR(CheckFile(config_.kernel, "the guest kernel"));
   SANDBOX_RETURN_IF_ERROR(CheckFile(config_.initrd, "the guest initramfs"));
@@ -190,7 +199,8 @@ Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
                                                              .console_rows = console_size.rows,
                                                              .console_columns = console_size.columns,
                                                              .virtiofsd = config_.virtiofsd,
-                                                             .shares = shares}),
+                                                             .shares = shares,
+                                                             .preserved_fds = preserved_fds}),
                                           0600));
   SANDBOX_ASSIGN_OR_RETURN(pid_t monitor, SpawnMonitor(self_binary_, request.ref.state_dir));
   const ProcessIdentity identity{.pid = monitor, .start_time = ProcessStartTime(monitor).value_or(0)};

@@ -39,7 +39,9 @@ TEST(MicroVmSandboxTest, WhatTheBackendCannotDoYetIsRefusedByField) {
   EXPECT_NE(Check(hooks).message().find("hooks.startContainer"), std::string::npos);
   hooks.hooks->create_container = std::vector<oci::Hook>{oci::Hook{.path = "/bin/true"}};
   EXPECT_NE(Check(hooks).message().find("hooks.createContainer"), std::string::npos);
-  EXPECT_NE(Check(PlainSpec(), {.preserve_fds = 2}).message().find("--preserve-fds"), std::string::npos);
+  // --preserve-fds is relayed (common/io/preserved_fds.h), within its limit.
+  EXPECT_NE(Check(PlainSpec(), {.preserve_fds = 33}).message().find("--preserve-fds 33: at most 32"), std::string::npos);
+  EXPECT_NE(Check(PlainSpec(), {.preserve_fds = -1}).message().find("--preserve-fds"), std::string::npos);
 }
 
 TEST(MicroVmSandboxTest, TheVmmConfigIsOneSandboxVmmAccepts) {
@@ -72,9 +74,10 @@ TEST(MicroVmSandboxTest, HostBindMountsAddAVirtioFsDevice) {
   EXPECT_EQ(parsed->fs[0].socket, "/run/sandbox-rt/c1/virtiofs.sock");
 }
 
-TEST(MicroVmSandboxTest, TheMonitorPlanKeepsTheShares) {
+TEST(MicroVmSandboxTest, TheMonitorPlanKeepsTheSharesAndPreservedFds) {
   MonitorPlan plan{.id = "c1", .virtiofsd = "/usr/lib/qemu/virtiofsd"};
   plan.shares.push_back({.index = 3, .source = "/srv/data", .read_only = true, .recursive = true, .directory = true});
+  plan.preserved_fds = {{.readable = true, .writable = false}, {.readable = true, .writable = true}};
   Result<MonitorPlan> decoded = DecodeMonitorPlan(EncodeMonitorPlan(plan));
   ASSERT_TRUE(decoded.ok()) << decoded.status().message();
   EXPECT_EQ(decoded->virtiofsd, "/usr/lib/qemu/virtiofsd");
@@ -82,6 +85,9 @@ TEST(MicroVmSandboxTest, TheMonitorPlanKeepsTheShares) {
   EXPECT_EQ(decoded->shares[0].index, 3u);
   EXPECT_EQ(decoded->shares[0].source, "/srv/data");
   EXPECT_TRUE(decoded->shares[0].read_only && decoded->shares[0].recursive && decoded->shares[0].directory);
+  ASSERT_EQ(decoded->preserved_fds.size(), 2u);
+  EXPECT_TRUE(decoded->preserved_fds[0].readable && !decoded->preserved_fds[0].writable);
+  EXPECT_TRUE(decoded->preserved_fds[1].readable && decoded->preserved_fds[1].writable);
 }
 
 TEST(MicroVmSandboxTest, ALostVmIsANonZeroStatus) {

@@ -25,6 +25,7 @@
 #include "common/base/file_util.h"
 #include "common/base/unique_fd.h"
 #include "common/base/unix_socket.h"
+#include "common/io/preserved_fds.h"
 #include "common/io/stream_relay.h"
 #include "common/io/terminal.h"
 #include "shim/microvm/agent_client.h"
@@ -85,7 +86,8 @@ Result<pid_t> SpawnVmm(const std::string& vmm, const SandboxFiles& files) {
 
 class Monitor {
  public:
-  Monitor(SandboxFiles files, MonitorPlan plan) : files_(std::move(files)), plan_(std::move(plan)) {}
+  Monitor(SandboxFiles files, MonitorPlan plan, std::vector<UniqueFd> preserved)
+      : files_(std::move(files)), plan_(std::move(plan)), preserved_(std::move(preserved)) {}
 
   // Up to the report: VM booted, container created, streams connected.
   Status Prepare(std::array<UniqueFd, 3>& caller_stdio);
@@ -117,6 +119,9 @@ class Monitor {
   std::unique_ptr<AgentClient> agent_;
   std::array<UniqueFd, 3> listeners_;
   std::array<UniqueFd, 3> streams_;
+  std::vector<UniqueFd> preserved_;  // the caller's fds 3, 4, ...
+  std::vector<UniqueFd> extra_listeners_;
+  std::vector<UniqueFd> extra_streams_;
   PhaseLog phases_;
   PtyPair host_pty_;
   UniqueFd resizes_;  // signalfd for SIGWINCH, blocked since RunMonitor began
@@ -175,6 +180,13 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
     if (!caller_stdio[stream].valid()) continue;
     SANDBOX_ASSIGN_OR_RETURN(listeners_[stream], ListenUnix(files_.vsock + "_" + std::to_string(ports[stream]), 1));
   }
+  std::vector<ExtraFdStream> extra_fds;
+  for (size_t index = 0; index < plan_.preserved_fds.size(); ++index) {
+    const uint32_t port = kFirstExtraFdPort + static_cast<uint32_t>(index);
+    SANDBOX_ASSIGN_OR_RETURN(UniqueFd listener, ListenUnix(files_.vsock + "_" + std::to_string(port), 1));
+    extra_listeners_.push_back(std::move(listener));
+    extra_fds.push_back({.port = port, .access = plan_.preserved_fds[index]});
+  }
   // sandbox-vmm inherits the cgroups, so the VM is accounted where the
   // orchestrator looks for the container.
   SANDBOX_RETURN_IF_ERROR(JoinHostCgroups(plan_.host_cgroups, ::getpid()));
@@ -227,7 +239,8 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
                                                    .stderr_port = listeners_[2].valid() ? kStderrPort : 0,
                                                    .terminal = host_pty_.master.valid(),
                                                    .shared_fs_tag = plan_.shares.empty() ? "" : kSharedFsTag,
-                                                   .shared_fs_mount_point = kGuestSharedDir}));
+                                                   .shared_fs_mount_point = kGuestSharedDir,
+                                                   .extra_fds = extra_fds}));
   const char* const names[] = {"stdin", "stdout", "stderr"};
   for (size_t stream = 0; stream < 3; ++stream) {
     if (!listeners_[stream].valid()) continue;
@@ -238,23 +251,36 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
     listeners_[stream].Reset();
     (void)::unlink((files_.vsock + "_" + std::to_string(ports[stream])).c_str());
   }
+  for (size_t index = 0; index < extra_listeners_.size(); ++index) {
+    const uint32_t port = kFirstExtraFdPort + static_cast<uint32_t>(index);
+    Result<UniqueFd> accepted = AcceptWithin(extra_listeners_[index].get(), kStreamAcceptLimit,
+                                             "the container's fd " + std::to_string(3 + index));
+    if (!accepted.ok()) return accepted.status().Wrap("the agent did not connect");
+    extra_streams_.push_back(std::move(accepted).value());
+    extra_listeners_[index].Reset();
+    (void)::unlink((files_.vsock + "_" + std::to_string(port)).c_str());
+  }
   if (host_pty_.master.valid()) SANDBOX_RETURN_IF_ERROR(SendConsole());
   phases_.Mark("container-created");
   return Status::Ok();
 }
 
 int Monitor::Supervise(std::array<UniqueFd, 3>& caller_stdio) {
-  StopSignal stop;
+  auto stop = std::make_shared<StopSignal>();
   // stdin: a thread of its own, never waited for (the caller may never close it).
   if (streams_[0].valid()) {
-    std::thread([from = std::move(caller_stdio[0]), to = std::move(streams_[0]), stop_fd = stop.fd()]() mutable {
-      RelayStream(from.get(), to.get(), stop_fd);
+    std::thread([from = std::move(caller_stdio[0]), to = std::move(streams_[0]), stop]() mutable {
+      RelayStream(from.get(), to.get(), stop->fd());
       ShutdownWrite(to.get());
     }).detach();
   }
   OutputRelays output;
   for (size_t stream = 1; stream < 3; ++stream) {
-    if (streams_[stream].valid()) output.Add(std::move(streams_[stream]), std::move(caller_stdio[stream]), stop.fd());
+    if (streams_[stream].valid()) output.Add(std::move(streams_[stream]), std::move(caller_stdio[stream]), stop->fd());
+  }
+  for (size_t index = 0; index < extra_streams_.size(); ++index) {
+    RelayPreservedFd(std::move(preserved_[index]), plan_.preserved_fds[index], std::move(extra_streams_[index]), output,
+                     stop);
   }
 
   // The agent's answer to WaitProcess, or the VMM's end, whichever comes first.
@@ -296,7 +322,7 @@ int Monitor::Supervise(std::array<UniqueFd, 3>& caller_stdio) {
     Log("the VM ended before the container did" + ConsoleTail(files_.console));
   }
   phases_.Mark("container-exited");
-  if (!output.WaitAll(kOutputDrainLimit)) stop.Set();
+  if (!output.WaitAll(kOutputDrainLimit)) stop->Set();
   (void)WriteFileAtomic(files_.exit_status, std::to_string(status), 0600);
   return status;
 }
@@ -345,6 +371,10 @@ std::string EncodeMonitorPlan(const MonitorPlan& plan) {
                       {"recursive", share.recursive},
                       {"directory", share.directory}});
   }
+  nlohmann::json preserved = nlohmann::json::array();
+  for (const FdAccess& access : plan.preserved_fds) {
+    preserved.push_back({{"readable", access.readable}, {"writable", access.writable}});
+  }
   return nlohmann::json{{"id", plan.id},
                         {"vmm", plan.vmm},
                         {"rootfs_fstype", plan.rootfs_fstype},
@@ -355,7 +385,8 @@ std::string EncodeMonitorPlan(const MonitorPlan& plan) {
                         {"console_rows", plan.console_rows},
                         {"console_columns", plan.console_columns},
                         {"virtiofsd", plan.virtiofsd},
-                        {"shares", shares}}
+                        {"shares", shares},
+                        {"preserved_fds", preserved}}
       .dump();
 }
 
@@ -370,6 +401,11 @@ Result<MonitorPlan> DecodeMonitorPlan(const std::string& text) {
                         .recursive = share.at("recursive").get<bool>(),
                         .directory = share.at("directory").get<bool>()});
     }
+    std::vector<FdAccess> preserved;
+    for (const nlohmann::json& access : object.at("preserved_fds")) {
+      preserved.push_back({.readable = access.at("readable").get<bool>(), .writable = access.at("writable").get<bool>()});
+    }
+    if (preserved.size() > kMaxPreservedFds) return Internal("monitor plan: too many preserved fds");
     return MonitorPlan{.id = object.at("id").get<std::string>(),
                        .vmm = object.at("vmm").get<std::string>(),
                        .rootfs_fstype = object.at("rootfs_fstype").get<std::string>(),
@@ -380,7 +416,8 @@ Result<MonitorPlan> DecodeMonitorPlan(const std::string& text) {
                        .console_rows = object.at("console_rows").get<uint16_t>(),
                        .console_columns = object.at("console_columns").get<uint16_t>(),
                        .virtiofsd = object.at("virtiofsd").get<std::string>(),
-                       .shares = std::move(shares)};
+                       .shares = std::move(shares),
+                       .preserved_fds = std::move(preserved)};
   } catch (const nlohmann::json::exception& error) {
     return Internal(std::string("monitor plan: ") + error.what());
   }
@@ -432,7 +469,19 @@ int RunMonitor(const std::string& state_dir) {
     send_report("error: " + plan.status().message());
     return 1;
   }
-  Monitor monitor(files, *plan);
+  // The caller's preserved fds, moved off 3, 4, ... (close-on-exec, so
+  // sandbox-vmm and virtiofsd do not inherit them).
+  std::vector<UniqueFd> preserved;
+  for (size_t index = 0; index < plan->preserved_fds.size(); ++index) {
+    const int fd = static_cast<int>(3 + index);
+    preserved.emplace_back(::fcntl(fd, F_DUPFD_CLOEXEC, kMonitorReportFd + 1));
+    ::close(fd);
+    if (!preserved.back().valid()) {
+      send_report("error: --preserve-fds: fd " + std::to_string(fd) + " did not reach the monitor");
+      return 1;
+    }
+  }
+  Monitor monitor(files, *plan, std::move(preserved));
   Status prepared = monitor.Prepare(caller_stdio);
   if (!prepared.ok()) {
     Log(prepared.message());

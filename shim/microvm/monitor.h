@@ -20,12 +20,14 @@
 #include <vector>
 
 #include "common/base/status.h"
+#include "common/io/preserved_fds.h"
 #include "shim/microvm/shared_fs.h"
 
 namespace sandbox::shim {
 
 inline constexpr char kMonitorCommand[] = "__monitor";
-inline constexpr int kMonitorReportFd = 3;
+// Above fds 3, 4, ... which carry the caller's --preserve-fds.
+inline constexpr int kMonitorReportFd = 3 + static_cast<int>(kMaxPreservedFds);
 
 // What create leaves in monitor.json for the monitor.
 struct MonitorPlan {
@@ -42,6 +44,9 @@ struct MonitorPlan {
   // Host bind mounts, served by virtiofsd (shared_fs.h).
   std::string virtiofsd;
   std::vector<SharedMount> shares;
+  // --preserve-fds: the monitor's fds 3, 4, ... as the caller gave them,
+  // relayed to the container process's fds of the same numbers.
+  std::vector<FdAccess> preserved_fds;
 };
 
 std::string EncodeMonitorPlan(const MonitorPlan& plan);

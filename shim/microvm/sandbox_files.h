@@ -45,5 +45,7 @@ struct SandboxFiles {
 inline constexpr uint32_t kStdinPort = 1025;
 inline constexpr uint32_t kStdoutPort = 1026;
 inline constexpr uint32_t kStderrPort = 1027;
+// The container's --preserve-fds streams: fd 3+i on port kFirstExtraFdPort+i.
+inline constexpr uint32_t kFirstExtraFdPort = 1028;
 
 }  // namespace sandbox::shim

@@ -107,6 +107,9 @@ mkdir -p "$work/binds/reldir"; echo relative > "$work/binds/reldir/f"
 # A user namespace: uid 0 in the container is 100000 outside.
 bundle userns 'tr -s " " < /proc/self/uid_map; id -u; ls -l /dev/null | cut -c1; touch /probe && echo overlay-writable' \
   'c["linux"]["namespaces"].append({"type": "user"}); c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]; c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+# --preserve-fds: fd 3 read in, fd 4 written out, fd 5 a socket both ways (preserve_fds_peer.py).
+bundle preserve 'cat <&3 >&4; echo to-host >&5; cat <&5 >&4'
+echo file-in > "$work/preserve.in"
 bundle badbind 'true' 'c["mounts"] += [{"destination": "/data", "type": "bind", "source": "/nonexistent/host/dir", "options": ["bind"]}]'
 cat > "$work/inner.sh" <<INNER
 set -u
@@ -214,6 +217,19 @@ c" "$(sb run userns1 < /dev/null 2>&1 | head -n 3)"
 # refuses a new user namespace inside a chroot (runc: "failed to unshare user
 # namespace: Operation not permitted"). The guest is a VM of its own.
 
+# 3d. --preserve-fds: each fd a stream to the host fd it stands for; runc passes the fds themselves.
+cd "$work/preserve"
+preserve_expected="0|file-in.from-host.|to-host"
+check "run --preserve-fds 3: a file, a pipe and a socket" "$preserve_expected" \
+  "$(timeout -k 10 300 python3 "$repo/tests/lifecycle/preserve_fds_peer.py" "$work/preserve.in" "$rt" --root "$root" run --preserve-fds 3 pfd1 2> "$work/pfd1.err")"
+[ -s "$work/pfd1.err" ] && sed 's/^/  [pfd1 stderr] /' "$work/pfd1.err"
+check "runc --preserve-fds 3 = ours" "$preserve_expected" \
+  "$(timeout -k 10 300 python3 "$repo/tests/lifecycle/preserve_fds_peer.py" "$work/preserve.in" runc --root /run/runc-e2e run --preserve-fds 3 runc-pfd 2>/dev/null)"
+sb run --preserve-fds 1 pfd2 3< "$work" < /dev/null > /dev/null 2> "$work/pfd2.err"; rc=$?
+[ "$rc" -ne 0 ]; check "--preserve-fds of a directory is refused (status $rc)" 0 $?
+grep -q "fd 3 is a directory" "$work/pfd2.err"; check "... naming the fd" 0 $?
+[ -e "$root/pfd2" ]; check "... leaving no state" 1 $?
+
 # 4. create / start / state / ps / kill / delete, each state asserted.
 cd "$work/sleeper"
 mkfifo "$work/sleeper.fifo"
@@ -296,6 +312,8 @@ check "exec exit status" 6 $?
 check "exec --cwd/--env/--user" "/tmp|exec|1000:1000" "$out"
 check "exec relays stdin and stdout" "piped" "$(echo piped | sb exec x1 cat)"
 check "exec relays stderr" "to-stderr" "$(sb exec x1 sh -c 'echo to-stderr >&2' 2>&1 < /dev/null)"
+check "exec --preserve-fds 1: the process writes the caller's fd 3" "exec-fd" \
+  "$(sb exec --preserve-fds 1 x1 sh -c 'echo exec-fd >&3; echo not-this' 3>&1 > /dev/null < /dev/null)"
 python3 - "$work/exec-process.json" "$work/tty-process.json" <<'PY'
 import json, sys
 json.dump({"args": ["/bin/sh", "-c", "echo from-process-json $A"], "env": ["PATH=/bin", "A=1"], "cwd": "/",
