@@ -10,13 +10,18 @@
 #include <sys/signalfd.h>
 
 #include <cstdio>
+#include <linux/random.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <algorithm>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 #include "common/base/file_util.h"
 #include "common/base/unique_fd.h"
@@ -76,6 +81,42 @@ Status SetUpGuest() {
   SANDBOX_RETURN_IF_ERROR(EnableCgroupControllers());
   SANDBOX_RETURN_IF_ERROR(BringUpLoopback());
   return Status::Ok();
+}
+
+Result<size_t> SeedKernelRng(const std::string& source, size_t bytes) {
+  constexpr size_t kMaxSeed = 512;
+  bytes = std::min(bytes, kMaxSeed);
+  // Non-blocking: the first read asks virtio-rng for data, later ones get it
+  // (the hwrng device has no poll); a device that never answers costs 2 s.
+  UniqueFd hwrng(::open(source.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!hwrng.valid()) return ErrnoStatus("open", source);
+  // rand_pool_info with room for the seed (its buf is a flexible array).
+  struct {
+    int entropy_count;
+    int buf_size;
+    uint32_t buf[kMaxSeed / sizeof(uint32_t)];
+  } pool{};
+  auto* seed = reinterpret_cast<char*>(pool.buf);
+  size_t got = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (got < bytes) {
+    const ssize_t read = ::read(hwrng.get(), seed + got, bytes - got);
+    if (read > 0) {
+      got += static_cast<size_t>(read);
+      continue;
+    }
+    if (read < 0 && errno == EINTR) continue;
+    if (read < 0 && errno != EAGAIN) return ErrnoStatus("read", source);
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (got == 0) return Unavailable(source + " gave no bytes within 2 s");
+  pool.entropy_count = static_cast<int>(got * 8);
+  pool.buf_size = static_cast<int>(got);
+  UniqueFd random(::open("/dev/urandom", O_WRONLY | O_CLOEXEC));
+  if (!random.valid()) return ErrnoStatus("open", "/dev/urandom");
+  if (::ioctl(random.get(), RNDADDENTROPY, &pool) != 0) return ErrnoStatus("ioctl RNDADDENTROPY", "/dev/urandom");
+  return got;
 }
 
 Status PowerOff() {

@@ -3,11 +3,21 @@
 // reap orphans. Host test mode skips all of it.
 #pragma once
 
+#include <cstddef>
+#include <string>
+
 #include "common/base/status.h"
 
 namespace sandbox::agent {
 
 Status SetUpGuest();
+
+// Seeds the kernel's RNG from the hardware RNG (sandbox-vmm's virtio-rng,
+// which draws on the host's): up to `bytes` bytes from `source`, credited
+// with RNDADDENTROPY, so getrandom() in containers that start right after
+// boot never blocks. Returns the bytes credited; a missing or silent
+// source is an error that names it (the kernel still seeds itself, later).
+Result<size_t> SeedKernelRng(const std::string& source = "/dev/hwrng", size_t bytes = 64);
 
 // sync, then reboot(2): with reboot=k the VMM sees the i8042 reset and ends
 // the VM. Does not return on success.

@@ -1,9 +1,11 @@
 // sandbox-agent: PID 1 of every microVM (and, with --listen unix:PATH, a
 // host test mode running the same code without the guest init duties).
 #include <signal.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+
 #include <cstdio>
 #include <thread>
 
@@ -57,6 +59,15 @@ int main(int argc, char** argv) {
   if (pid1) {
     Status setup = agent::SetUpGuest();
     if (!setup.ok()) Log("guest setup: " + setup.message());
+    Result<size_t> seeded = agent::SeedKernelRng();
+    if (seeded.ok()) {
+      char byte;
+      const bool ready = ::getrandom(&byte, 1, GRND_NONBLOCK) == 1;
+      Log("seeded the kernel RNG with " + std::to_string(*seeded) + " bytes from /dev/hwrng" +
+          (ready ? "; getrandom() is ready" : "; getrandom() would still block"));
+    } else {
+      Log("seeding the kernel RNG: " + seeded.status().message());
+    }
   }
   Result<UniqueFd> listener = agent::Listen(listen);
   if (!listener.ok()) {
