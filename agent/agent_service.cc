@@ -128,7 +128,8 @@ void AgentService::RegisterContainerCalls(ttrpc::Server& server) {
                                             .cgroup_root = options_.cgroup_root,
                                             .stdio = nullptr,
                                             .shared_fs_tag = request.shared_fs().tag(),
-                                            .shared_fs_mount_point = request.shared_fs().mount_point()};
+                                            .shared_fs_mount_point = request.shared_fs().mount_point(),
+                                            .state_json = request.state_json()};
                     Result<std::unique_ptr<ProcessStdio>> stdio =
                         ProcessStdio::Open(PortsOf(request.io()), options_.host_socket_prefix);
                     Result<std::unique_ptr<Container>> container = stdio.status();

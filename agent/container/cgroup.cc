@@ -1,5 +1,6 @@
 #include "agent/container/cgroup.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -180,6 +181,33 @@ Result<CgroupStats> Cgroup::Stats() {
     if (token.starts_with("wbytes=")) stats.io_write_bytes += std::strtoull(token.c_str() + 7, nullptr, 10);
   }
   return stats;
+}
+
+namespace {
+
+Status CollectProcesses(const std::string& directory, std::vector<pid_t>& pids) {
+  Result<std::string> procs = ReadFile(directory + "/cgroup.procs");
+  if (!procs.ok()) return procs.status();
+  std::istringstream lines(*procs);
+  for (long pid; lines >> pid;) pids.push_back(static_cast<pid_t>(pid));
+  DIR* dir = ::opendir(directory.c_str());
+  if (dir == nullptr) return ErrnoStatus("opendir", directory);
+  Status status = Status::Ok();
+  while (dirent* entry = ::readdir(dir)) {
+    if (entry->d_type != DT_DIR || entry->d_name[0] == '.') continue;
+    status = CollectProcesses(directory + "/" + entry->d_name, pids);
+    if (!status.ok()) break;
+  }
+  ::closedir(dir);
+  return status;
+}
+
+}  // namespace
+
+Result<std::vector<pid_t>> Cgroup::Processes() const {
+  std::vector<pid_t> pids;
+  SANDBOX_RETURN_IF_ERROR(CollectProcesses(path_, pids));
+  return pids;
 }
 
 }  // namespace sandbox::agent

@@ -5,8 +5,11 @@
 // cgroup.freeze; removal kills what is left (cgroup.kill) and rmdirs it.
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/base/status.h"
 #include "common/base/unique_fd.h"
@@ -44,6 +47,8 @@ class Cgroup {
   // same conversions as at create; device rules cannot change.
   Status Update(const oci::Resources& resources);
   Result<CgroupStats> Stats();
+  // Every process in this cgroup and the ones below it.
+  Result<std::vector<pid_t>> Processes() const;
 
  private:
   explicit Cgroup(std::string path) : path_(std::move(path)) {}

@@ -22,6 +22,7 @@
 #include "agent/container/support.h"
 #include "common/base/file_util.h"
 #include "common/oci/spec_json.h"
+#include "common/oci/state.h"
 #include "common/oci/validate.h"
 
 namespace sandbox::agent {
@@ -212,6 +213,18 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
   SANDBOX_RETURN_IF_ERROR(CheckAgentSupports(spec));
   SANDBOX_RETURN_IF_ERROR(CheckTerminalMatches(*spec.process, request.stdio.get()));
   SANDBOX_ASSIGN_OR_RETURN(NamespacePlan namespaces, PlanNamespaces(*spec.linux->namespaces));
+  std::string state_json = request.state_json;
+  if (state_json.empty()) {
+    state_json = oci::StateToJson({.oci_version = spec.oci_version,
+                                   .id = request.id,
+                                   .status = "created",
+                                   .annotations = spec.annotations},
+                                  -1);
+  } else {
+    oci::State given;
+    const oci::FieldErrors state_errors = oci::ParseState(state_json, given);
+    if (!state_errors.empty()) return oci::FieldErrorsToStatus("state_json", state_errors);
+  }
   std::unique_ptr<Cgroup> cgroup;
   if (!request.cgroup_root.empty()) {
     SANDBOX_ASSIGN_OR_RETURN(std::string cgroup_path, CgroupPathFor(spec, request.id));
@@ -219,6 +232,19 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
   } else if ((spec.linux->resources && HasResources(*spec.linux->resources)) || spec.linux->cgroups_path) {
     return Unimplemented("linux.resources/cgroupsPath: this agent has no cgroup v2 root (host test mode without "
                          "--cgroup-root)");
+  }
+  // A pid namespace to join: the init must start in it (setns for pid
+  // namespaces applies to children only), so the agent enters it to clone.
+  UniqueFd joined_pid_namespace;
+  for (const auto& [flag, path] : namespaces.joins) {
+    if (flag != CLONE_NEWPID) continue;
+    if (!cgroup) {
+      return FailedPrecondition("linux.namespaces: joining the pid namespace " + path +
+                                " needs a cgroup of the container's own, to tell its processes from the others "
+                                "(this agent has no cgroup root)");
+    }
+    joined_pid_namespace.Reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!joined_pid_namespace.valid()) return ErrnoStatus("open", "linux.namespaces path " + path);
   }
   std::unique_ptr<SharedFsMount> shared_fs;
   if (!request.shared_fs_tag.empty()) {
@@ -245,8 +271,9 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
   UniqueFd ours(pair[0]);
   UniqueFd theirs(pair[1]);
   SpawnPlan plan{.command = kContainerInitCommand,
-                 .namespace_flags = namespaces.clone_flags,
+                 .namespace_flags = CloneFlagsFor(namespaces),
                  .cgroup_fd = cgroup ? cgroup->fd() : -1,
+                 .pid_namespace_fd = joined_pid_namespace.get(),
                  .channel = theirs.get()};
   if (request.stdio) {
     plan.stdio = request.stdio->child_fds();
@@ -289,7 +316,7 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
   container->agent_binary_ = agent_binary;
   if (container->stdio_) container->stdio_->StartRelays();
   Status sent = SendInitMessage(container->channel_.get(),
-                                EncodeInitPlan(request.rootfs, request.config_json, request.no_pivot));
+                                EncodeInitPlan(request.rootfs, request.config_json, request.no_pivot, state_json));
   Result<std::string> reply =
       sent.ok() ? ReceiveReply(container->channel_.get(), container->stdio_.get()) : Result<std::string>(sent);
   if (reply.ok() && *reply == "ready") return container;
@@ -453,6 +480,14 @@ Status Container::CloseStdin(const std::string& exec_id) {
 
 Result<std::vector<pid_t>> Container::Processes() {
   if (processes_.ExitStatus(pid_)) return FailedPrecondition("container " + id_ + " has stopped");
+  // By cgroup where there is one (as runc does): a pid namespace may be
+  // shared, by a container that joined it or one this one joined.
+  if (cgroup_) {
+    SANDBOX_ASSIGN_OR_RETURN(std::vector<pid_t> pids, cgroup_->Processes());
+    std::erase(pids, pid_);
+    pids.insert(pids.begin(), pid_);  // the init first
+    return pids;
+  }
   struct stat init_namespace {};
   const std::string init_ns = "/proc/" + std::to_string(pid_) + "/ns/pid";
   if (::stat(init_ns.c_str(), &init_namespace) != 0) return ErrnoStatus("stat", init_ns);

@@ -36,6 +36,8 @@ struct ContainerOptions {
   // A virtio-fs share to mount first (host bind mounts); empty tag: none.
   std::string shared_fs_tag;
   std::string shared_fs_mount_point;
+  // The runtime's state JSON for startContainer hooks; empty: made here.
+  std::string state_json;
 };
 
 class Container {

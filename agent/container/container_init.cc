@@ -14,7 +14,9 @@
 #include "agent/container/rootfs_setup.h"
 #include "agent/container/seccomp_filter.h"
 #include "common/base/unique_fd.h"
+#include "common/oci/hook_runner.h"
 #include "common/oci/spec_json.h"
+#include "common/oci/state.h"
 
 namespace sandbox::agent {
 namespace {
@@ -31,6 +33,7 @@ Status JoinNamespaces(const NamespacePlan& plan) {
 Status BuildContainer(const oci::Spec& spec, const std::string& rootfs, bool no_pivot) {
   SANDBOX_ASSIGN_OR_RETURN(NamespacePlan namespaces, PlanNamespaces(*spec.linux->namespaces));
   SANDBOX_RETURN_IF_ERROR(JoinNamespaces(namespaces));
+  if (namespaces.Creates(CLONE_NEWTIME)) SANDBOX_RETURN_IF_ERROR(EnterNewTimeNamespace(spec.linux->time_offsets));
   SANDBOX_RETURN_IF_ERROR(PrepareRootfs(spec, rootfs, namespaces.Creates(CLONE_NEWUSER)));
   SANDBOX_RETURN_IF_ERROR(EnterRootfs(rootfs, no_pivot));
   SANDBOX_RETURN_IF_ERROR(ApplySystemSettings(spec, namespaces.Has(CLONE_NEWUTS)));
@@ -41,13 +44,27 @@ Status BuildContainer(const oci::Spec& spec, const std::string& rootfs, bool no_
   return FinishRootfs(spec);
 }
 
+// startContainer hooks: in the container's namespaces (this process's), the
+// path resolved in its root, the state with status "created" and this
+// process's pid as the container sees it.
+Status RunStartContainerHooks(const oci::Spec& spec, const std::string& state_json) {
+  oci::State state;
+  const oci::FieldErrors errors = oci::ParseState(state_json, state);
+  if (!errors.empty()) return oci::FieldErrorsToStatus("state", errors);
+  state.status = "created";
+  state.pid = ::getpid();
+  return oci::RunHooks("startContainer", *spec.hooks->start_container, oci::StateToJson(state, -1));
+}
+
 }  // namespace
 
-std::string EncodeInitPlan(const std::string& rootfs, const std::string& config_json, bool no_pivot) {
+std::string EncodeInitPlan(const std::string& rootfs, const std::string& config_json, bool no_pivot,
+                           const std::string& state_json) {
   nlohmann::json plan;
   plan["rootfs"] = rootfs;
   plan["config"] = config_json;
   plan["no_pivot"] = no_pivot;
+  plan["state"] = state_json;
   return plan.dump();
 }
 
@@ -55,13 +72,14 @@ int RunContainerInit() {
   const auto fail = ReportInitFailure;
   Result<std::string> message = ReceivePlan();
   if (!message.ok()) return kSetupFailed;
-  std::string rootfs, config_json;
+  std::string rootfs, config_json, state_json;
   bool no_pivot = false;
   try {
     const nlohmann::json plan = nlohmann::json::parse(*message);
     rootfs = plan.at("rootfs").get<std::string>();
     config_json = plan.at("config").get<std::string>();
     no_pivot = plan.at("no_pivot").get<bool>();
+    state_json = plan.at("state").get<std::string>();
   } catch (const nlohmann::json::exception& error) {
     return fail(Internal(std::string("bad container init plan: ") + error.what()), kSetupFailed);
   }
@@ -83,6 +101,9 @@ int RunContainerInit() {
   Status applied = ApplySchedulingAttributes(*spec.process);
   if (applied.ok()) applied = ApplyLinuxAttributes(*spec.linux);
   if (applied.ok()) applied = ApplyProcessSettings(*spec.process);
+  // After the process's own identity and capabilities, before its seccomp
+  // filter and exec: where runc runs them.
+  if (applied.ok() && spec.hooks && spec.hooks->start_container) applied = RunStartContainerHooks(spec, state_json);
   if (!applied.ok()) return fail(applied, kSetupFailed);
   // Last before exec, so nothing above runs under the filter (runc's order).
   if (spec.linux->seccomp) {

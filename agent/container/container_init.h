@@ -12,7 +12,9 @@ namespace sandbox::agent {
 inline constexpr const char* kContainerInitCommand = "container-init";
 
 // The plan the agent sends: where the rootfs is and the config.
-std::string EncodeInitPlan(const std::string& rootfs, const std::string& config_json, bool no_pivot);
+// `state_json`: the container's state for startContainer hooks.
+std::string EncodeInitPlan(const std::string& rootfs, const std::string& config_json, bool no_pivot,
+                           const std::string& state_json);
 
 // Returns the exit status for main() when the container could not be built.
 int RunContainerInit();

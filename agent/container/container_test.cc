@@ -8,6 +8,7 @@
 
 #include <array>
 #include <functional>
+#include <set>
 #include <thread>
 
 #include "agent/container/container_fixture.h"
@@ -284,6 +285,78 @@ TEST_F(ContainerTest, ExtraFdsAreCheckedByField) {
   EXPECT_EQ(RunContainer("bad-fds", Config("exit 0")), 0);  // the id is free again
 }
 
+// linux.timeOffsets: the init enters its new time namespace at exec, with
+// the offsets; an exec joins it, even before start (time_for_children).
+TEST_F(ContainerTest, TimeOffsetsShiftTheClocksOfTheInitAndOfExecs) {
+  MakeSignalFifo("up");
+  json config = Config(
+      "tr -s ' ' < /proc/self/timens_offsets > /out/init; cut -d. -f1 /proc/uptime > /out/uptime; echo up > /out/up; "
+      "while true; do sleep 0.05; done");
+  config["linux"]["namespaces"].push_back({{"type", "time"}});
+  config["linux"]["timeOffsets"] = {{"monotonic", {{"secs", 864000}}},
+                                    {"boottime", {{"secs", 1728000}, {"nanosecs", 5}}}};
+  const Status created = Create("clock", config);
+  ASSERT_TRUE(created.ok()) << created.message();
+  const std::string expected = "monotonic 864000 0\nboottime 1728000 5\n";
+  ASSERT_TRUE(Exec("clock", "before", Process("tr -s ' ' < /proc/self/timens_offsets > /out/exec-created")).ok());
+  EXPECT_EQ(WaitExec("clock", "before").value_or(-1), 0);
+  EXPECT_EQ(Out("exec-created"), expected);
+  ASSERT_TRUE(Call("StartContainer", "clock").ok());
+  ASSERT_TRUE(WaitForSignal("up"));
+  EXPECT_EQ(Out("init"), expected);
+  EXPECT_GE(std::stol(Out("uptime")), 1728000) << "/proc/uptime follows the boottime offset";
+  ASSERT_TRUE(Exec("clock", "after", Process("tr -s ' ' < /proc/self/timens_offsets > /out/exec-running")).ok());
+  EXPECT_EQ(WaitExec("clock", "after").value_or(-1), 0);
+  EXPECT_EQ(Out("exec-running"), expected);
+  ASSERT_TRUE(Signal("clock", SIGKILL).ok());
+  EXPECT_EQ(Wait("clock"), 128 + SIGKILL);
+  EXPECT_TRUE(Call("RemoveContainer", "clock").ok());
+}
+
+// startContainer hooks: after StartContainer, before the process, inside the
+// container (the path resolved in its root, its hostname), with the state.
+TEST_F(ContainerTest, StartContainerHooksRunInTheContainerBeforeItsProcess) {
+  ASSERT_TRUE(WriteFileAtomic(rootfs_ + "/container-only-hook",
+                              "#!/bin/sh\ncat > /out/hook-state; hostname > /out/hook-host\n", 0755)
+                  .ok());
+  json config = Config("[ -s /out/hook-state ] && echo after-hook > /out/order");
+  config["annotations"] = {{"org.example/key", "value"}};
+  config["hooks"]["startContainer"] = {{{"path", "/container-only-hook"}}};
+  const Status created = Create("hooked", config);
+  ASSERT_TRUE(created.ok()) << created.message();
+  EXPECT_FALSE(PathExists(out_ + "/hook-state")) << "startContainer hooks wait for start";
+  const Status started = Call("StartContainer", "hooked");
+  ASSERT_TRUE(started.ok()) << started.message();
+  EXPECT_EQ(Wait("hooked"), 0);
+  EXPECT_EQ(Out("order"), "after-hook\n");
+  EXPECT_EQ(Out("hook-host"), "box\n");
+  const json state = json::parse(Out("hook-state"), nullptr, false);
+  EXPECT_EQ(state.value("id", ""), "hooked");
+  EXPECT_EQ(state.value("status", ""), "created");
+  EXPECT_EQ(state.value("pid", 0), 1) << "the pid the container sees";
+  EXPECT_EQ(state["annotations"].value("org.example/key", ""), "value");
+  EXPECT_TRUE(Call("RemoveContainer", "hooked").ok());
+
+  // A failing hook fails StartContainer, naming it, and the process never runs.
+  json failing = Config("echo ran > /out/never");
+  failing["hooks"]["startContainer"] = {{{"path", "/bin/sh"}, {"args", {"sh", "-c", "echo no GPU; exit 3"}}}};
+  ASSERT_TRUE(Create("refused", failing).ok());
+  const Status refused = Call("StartContainer", "refused");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("hooks.startContainer[0] /bin/sh: exited with status 3: no GPU"), std::string::npos)
+      << refused.message();
+  EXPECT_NE(Wait("refused"), 0);
+  EXPECT_FALSE(PathExists(out_ + "/never"));
+  EXPECT_TRUE(Call("RemoveContainer", "refused").ok());
+
+  // createContainer hooks are the host runtime's: the agent refuses them.
+  json host_hook = Config("true");
+  host_hook["hooks"]["createContainer"] = {{{"path", "/bin/true"}}};
+  const Status misplaced = Create("misplaced", host_hook);
+  EXPECT_NE(misplaced.message().find("hooks.createContainer: run by the host runtime"), std::string::npos)
+      << misplaced.message();
+}
+
 TEST_F(ContainerTest, AHostPortNobodyListensOnIsAClearError) {
   v1::CreateContainerRequest request;
   request.set_container_id("deaf");
@@ -436,6 +509,54 @@ class CgroupContainerTest : public ContainerTest {
   std::string cgroup_root_;
   const std::string parent_ = "sandbox-agent-test-" + std::to_string(::getpid());
 };
+
+// A pid namespace joined by path (another container's): the container's
+// processes live in it, and ps and kill --all reach only its own (its cgroup).
+TEST_F(CgroupContainerTest, AJoinedPidNamespaceIsSharedButProcessesStayApart) {
+  auto pids_of = [&](const std::string& id) {
+    v1::ContainerRequest list;
+    list.set_container_id(id);
+    auto listed = client_->Call(kAgentService, "ListProcesses", list.SerializeAsString());
+    v1::ListProcessesResponse processes;
+    std::set<int64_t> pids;
+    if (listed.ok() && processes.ParseFromString(*listed)) {
+      for (const auto& process : processes.processes()) pids.insert(process.pid());
+    }
+    return pids;
+  };
+  MakeSignalFifo("a-up");
+  MakeSignalFifo("b-up");
+  ASSERT_TRUE(Create("a", CgroupConfig("echo up > /out/a-up; while true; do sleep 0.05; done")).ok());
+  ASSERT_TRUE(Call("StartContainer", "a").ok());
+  ASSERT_TRUE(WaitForSignal("a-up"));
+  const std::set<int64_t> a_pids = pids_of("a");
+  ASSERT_FALSE(a_pids.empty());
+
+  json joining = CgroupConfig(
+      "tr '\\0' ' ' < /proc/1/cmdline > /out/b-sees; echo $$ > /out/b-pid; echo up > /out/b-up; "
+      "while true; do sleep 0.05; done");
+  joining["linux"]["cgroupsPath"] = joining["linux"]["cgroupsPath"].get<std::string>() + "-b";
+  for (json& entry : joining["linux"]["namespaces"]) {
+    if (entry["type"] == "pid") entry["path"] = "/proc/" + std::to_string(*a_pids.begin()) + "/ns/pid";
+  }
+  const Status created = Create("b", joining);
+  ASSERT_TRUE(created.ok()) << created.message();
+  ASSERT_TRUE(Call("StartContainer", "b").ok());
+  ASSERT_TRUE(WaitForSignal("b-up"));
+  EXPECT_EQ(Out("b-sees"), "/bin/sh -c echo up > /out/a-up; while true; do sleep 0.05; done ") << "a's init is pid 1";
+  EXPECT_GT(std::stoi(Out("b-pid")), 1);
+  const std::set<int64_t> b_pids = pids_of("b");
+  ASSERT_FALSE(b_pids.empty());
+  for (int64_t pid : b_pids) EXPECT_FALSE(pids_of("a").contains(pid)) << pid << " listed for both";
+
+  ASSERT_TRUE(Signal("b", SIGKILL, /*all=*/true).ok());
+  EXPECT_EQ(Wait("b"), 128 + SIGKILL);
+  EXPECT_TRUE(Call("RemoveContainer", "b").ok());
+  EXPECT_TRUE(pids_of("a").contains(*a_pids.begin())) << "a survives b's kill --all";
+  ASSERT_TRUE(Signal("a", SIGKILL).ok());
+  EXPECT_EQ(Wait("a"), 128 + SIGKILL);
+  EXPECT_TRUE(Call("RemoveContainer", "a").ok());
+}
 
 TEST_F(CgroupContainerTest, DeviceRulesAreEnforcedByTheBpfFilter) {
   const std::string probe =

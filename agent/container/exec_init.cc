@@ -28,12 +28,16 @@ Status JoinContainerNamespaces(pid_t init) {
   };
   // The user namespace first: it owns the others, so joining it gives the
   // capabilities that joining them needs.
-  constexpr Kind kinds[] = {{"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
-                            {"net", CLONE_NEWNET},   {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS}};
+  // The time namespace is the init's time_for_children: the init enters
+  // its new one only at exec, so before start ns/time is still the agent's.
+  constexpr Kind kinds[] = {{"user", CLONE_NEWUSER},    {"ipc", CLONE_NEWIPC},
+                            {"uts", CLONE_NEWUTS},      {"net", CLONE_NEWNET},
+                            {"cgroup", CLONE_NEWCGROUP}, {"time_for_children", CLONE_NEWTIME},
+                            {"mnt", CLONE_NEWNS}};
   std::vector<std::pair<UniqueFd, int>> joins;
   for (const Kind& kind : kinds) {
     const std::string theirs = "/proc/" + std::to_string(init) + "/ns/" + kind.name;
-    const std::string ours = std::string("/proc/self/ns/") + kind.name;
+    const std::string ours = std::string("/proc/self/ns/") + (kind.flag == CLONE_NEWTIME ? "time" : kind.name);
     struct stat their_ns {}, our_ns {};
     if (::stat(theirs.c_str(), &their_ns) != 0) return ErrnoStatus("stat", theirs + " (has the container stopped?)");
     if (::stat(ours.c_str(), &our_ns) == 0 && our_ns.st_ino == their_ns.st_ino && our_ns.st_dev == their_ns.st_dev) {

@@ -1,14 +1,14 @@
 #include "agent/container/namespaces.h"
 
+#include <fcntl.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 
-namespace sandbox::agent {
+#include "common/base/unique_fd.h"
 
-#ifndef CLONE_NEWTIME
-constexpr unsigned long CLONE_NEWTIME = 0x80;
-#endif
+namespace sandbox::agent {
 
 unsigned long CloneFlagOf(const std::string& type) {
   if (type == "pid") return CLONE_NEWPID;
@@ -25,6 +25,30 @@ unsigned long CloneFlagOf(const std::string& type) {
 bool NamespacePlan::Has(unsigned long flag) const {
   return Creates(flag) ||
          std::any_of(joins.begin(), joins.end(), [flag](const auto& join) { return join.first == flag; });
+}
+
+unsigned long CloneFlagsFor(const NamespacePlan& plan) { return plan.clone_flags & ~CLONE_NEWTIME; }
+
+std::string TimeOffsetsText(const std::map<std::string, oci::TimeOffset>& offsets) {
+  std::string text;
+  for (const auto& [clock, offset] : offsets) {
+    text += clock + " " + std::to_string(offset.secs.value_or(0)) + " " + std::to_string(offset.nanosecs.value_or(0)) +
+            "\n";
+  }
+  return text;
+}
+
+Status EnterNewTimeNamespace(const std::optional<std::map<std::string, oci::TimeOffset>>& offsets) {
+  if (::unshare(CLONE_NEWTIME) != 0) return ErrnoStatus("unshare", "a new time namespace");
+  if (!offsets || offsets->empty()) return Status::Ok();
+  UniqueFd file(::open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC));
+  if (!file.valid()) return ErrnoStatus("open", "/proc/self/timens_offsets (linux.timeOffsets)");
+  // One write: the kernel takes all the lines at once or none.
+  const std::string text = TimeOffsetsText(*offsets);
+  if (::write(file.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    return ErrnoStatus("write", "linux.timeOffsets to /proc/self/timens_offsets");
+  }
+  return Status::Ok();
 }
 
 Result<NamespacePlan> PlanNamespaces(const std::vector<oci::Namespace>& namespaces) {

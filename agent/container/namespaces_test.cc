@@ -33,6 +33,20 @@ TEST(NamespacesTest, PathsAreJoinedNotCreated) {
   EXPECT_TRUE(plan->Has(CLONE_NEWNET));
 }
 
+TEST(NamespacesTest, ATimeNamespaceIsUnsharedByTheInitNotCloned) {
+  auto plan = PlanNamespaces({Make("pid"), Make("time")});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_TRUE(plan->Creates(CLONE_NEWTIME));
+  EXPECT_EQ(CloneFlagsFor(*plan), static_cast<unsigned long>(CLONE_NEWPID));
+}
+
+TEST(NamespacesTest, TimeOffsetsAreTheKernelsLines) {
+  std::map<std::string, oci::TimeOffset> offsets;
+  offsets["monotonic"] = {.secs = -30, .nanosecs = std::nullopt};
+  offsets["boottime"] = {.secs = 86400, .nanosecs = 500};
+  EXPECT_EQ(TimeOffsetsText(offsets), "boottime 86400 500\nmonotonic -30 0\n");
+}
+
 TEST(NamespacesTest, RejectsUnknownDuplicateAndRelative) {
   auto unknown = PlanNamespaces({Make("pid"), Make("bogus")});
   ASSERT_FALSE(unknown.ok());

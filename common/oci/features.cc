@@ -16,8 +16,7 @@ std::string FeaturesJson(const FeaturesOptions& options, int indent) {
   for (const std::string& action : SeccompActions()) {
     if (action != "SCMP_ACT_NOTIFY") actions.push_back(action);  // rejected by validation
   }
-  // What is refused by field is not advertised: hooks inside the container's
-  // namespaces (in the guest) and idmapped or tmpcopyup mounts. The guest kernel has no NUMA, so MPOL_DEFAULT is the one memory
+  // What is refused by field is not advertised: idmapped or tmpcopyup mounts. The guest kernel has no NUMA, so MPOL_DEFAULT is the one memory
   // policy it can honour.
   auto without = [](const std::vector<std::string>& names, std::initializer_list<const char*> refused) {
     Json kept = Json::array();
@@ -31,7 +30,7 @@ std::string FeaturesJson(const FeaturesOptions& options, int indent) {
   Json features = {
       {"ociVersionMin", std::string(kOciVersionMin)},
       {"ociVersionMax", std::string(kOciVersion)},
-      {"hooks", without(HookNames(), {"createContainer", "startContainer"})},
+      {"hooks", HookNames()},
       {"mountOptions", without(MountOptions(), {"tmpcopyup", "idmap", "ridmap"})},
       {"linux",
        {

@@ -11,8 +11,9 @@ TEST(Features, DocumentHasTheSpecShape) {
   nlohmann::json features = nlohmann::json::parse(FeaturesJson({.runtime_version = "0.1.0"}));
   EXPECT_EQ(features["ociVersionMin"], "1.0.0");
   EXPECT_EQ(features["ociVersionMax"], "1.3.0");
-  // Only what is honoured: host hooks, no idmapped mounts.
-  EXPECT_EQ(features["hooks"], nlohmann::json({"prestart", "createRuntime", "poststart", "poststop"}));
+  // Only what is honoured: every hook stage, no idmapped mounts.
+  EXPECT_EQ(features["hooks"], nlohmann::json({"prestart", "createRuntime", "createContainer", "startContainer",
+                                               "poststart", "poststop"}));
   auto namespaces = features["linux"]["namespaces"];
   EXPECT_NE(std::find(namespaces.begin(), namespaces.end(), "user"), namespaces.end());
   auto options = features["mountOptions"];

@@ -1,4 +1,4 @@
-#include "shim/runtime/hooks.h"
+#include "common/oci/hook_runner.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -14,13 +14,15 @@
 
 extern char** environ;
 
-namespace sandbox::shim {
+namespace sandbox::oci {
 namespace {
 
 // What a hook may print that its error quotes.
 constexpr size_t kOutputLimit = 4096;
 
-Status RunHook(const std::string& name, const oci::Hook& hook, const std::string& state_json) {
+}  // namespace
+
+Status RunHook(const std::string& name, const Hook& hook, const std::string& state_json) {
   // The state goes into the pipe before the hook starts: it fits the pipe's
   // buffer (grown when needed), so a hook that never reads it cannot block us.
   int input[2], output[2];
@@ -32,12 +34,12 @@ Status RunHook(const std::string& name, const oci::Hook& hook, const std::string
   }
   input_write.Reset();
 
-  std::vector<std::string> args = hook.args.value_or(oci::StringList{hook.path});
+  std::vector<std::string> args = hook.args.value_or(StringList{hook.path});
   if (args.empty()) args.push_back(hook.path);
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
-  std::vector<std::string> env_strings = hook.env.value_or(oci::StringList{});
+  std::vector<std::string> env_strings = hook.env.value_or(StringList{});
   std::vector<char*> envp;
   for (std::string& entry : env_strings) envp.push_back(entry.data());
   envp.push_back(nullptr);
@@ -47,6 +49,8 @@ Status RunHook(const std::string& name, const oci::Hook& hook, const std::string
   posix_spawn_file_actions_adddup2(&actions, input_read.get(), 0);
   posix_spawn_file_actions_adddup2(&actions, output_write.get(), 1);
   posix_spawn_file_actions_adddup2(&actions, output_write.get(), 2);
+  // Nothing else the runtime holds (preserved fds, channels) reaches a hook.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   pid_t pid = 0;
   const int spawned = ::posix_spawn(&pid, hook.path.c_str(), &actions, nullptr, argv.data(),
                                     hook.env ? envp.data() : environ);
@@ -97,14 +101,11 @@ Status RunHook(const std::string& name, const oci::Hook& hook, const std::string
   return Status::Ok();
 }
 
-}  // namespace
-
-Status RunHooks(const std::string& stage, const std::vector<oci::Hook>& hooks, const oci::State& state) {
-  const std::string state_json = oci::StateToJson(state, -1);
+Status RunHooks(const std::string& stage, const std::vector<Hook>& hooks, const std::string& state_json) {
   for (size_t i = 0; i < hooks.size(); ++i) {
     SANDBOX_RETURN_IF_ERROR(RunHook("hooks." + stage + "[" + std::to_string(i) + "] " + hooks[i].path, hooks[i], state_json));
   }
   return Status::Ok();
 }
 
-}  // namespace sandbox::shim
+}  // namespace sandbox::oci

@@ -60,6 +60,7 @@ Status AgentClient::CreateContainer(const AgentContainerSpec& spec) {
   request.mutable_io()->set_stderr_port(spec.stderr_port);
   request.mutable_io()->set_terminal(spec.terminal);
   AddExtraFds(spec.extra_fds, *request.mutable_io());
+  request.set_state_json(spec.state_json);
   if (!spec.shared_fs_tag.empty()) {
     request.mutable_shared_fs()->set_tag(spec.shared_fs_tag);
     request.mutable_shared_fs()->set_mount_point(spec.shared_fs_mount_point);

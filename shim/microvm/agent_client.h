@@ -35,6 +35,7 @@ struct AgentContainerSpec {
   std::string shared_fs_tag;  // host bind mounts (shared_fs.h); empty: none
   std::string shared_fs_mount_point;
   std::vector<ExtraFdStream> extra_fds;  // the process's fds 3, 4, ...
+  std::string state_json;                // for startContainer hooks in the guest
 };
 
 class AgentClient {

@@ -111,19 +111,22 @@ Result<int> WaitForwardingSignals(pid_t pid, const std::function<void(int)>& for
 
 }  // namespace
 
-Status CheckMicroVmSupports(const oci::Spec& spec, const SandboxCreateRequest& request) {
-  const std::string later = " is not supported by sandbox-rt's microVM backend yet";
-  if (request.preserve_fds < 0) return InvalidArgument("--preserve-fds: must not be negative");
-  SANDBOX_RETURN_IF_ERROR(ClassifyPreservedFds(static_cast<size_t>(request.preserve_fds)).status());
-  // Host hooks run in the runtime (shim/runtime/hooks.h); these two would run
-  // in the container's namespaces, which are in the guest.
-  if (spec.hooks && spec.hooks->create_container) {
-    return Unimplemented("hooks.createContainer: hooks inside the guest" + later);
-  }
-  if (spec.hooks && spec.hooks->start_container) {
-    return Unimplemented("hooks.startContainer: hooks inside the guest" + later);
+Status CheckNamespacePaths(const oci::Spec& spec) {
+  if (!spec.linux || !spec.linux->namespaces) return Status::Ok();
+  const std::vector<oci::Namespace>& namespaces = *spec.linux->namespaces;
+  for (size_t i = 0; i < namespaces.size(); ++i) {
+    if (!namespaces[i].path || namespaces[i].path->empty()) continue;
+    std::string why = "the container runs on the microVM's own kernel, so it cannot join the host's namespace " +
+                      *namespaces[i].path;
+    if (namespaces[i].type == "network") why += " (a CNI network namespace would need a tap device in it: not yet)";
+    return Unimplemented("linux.namespaces[" + std::to_string(i) + "].path: " + why);
   }
   return Status::Ok();
+}
+
+Result<std::vector<FdAccess>> PreservedFdsFor(const SandboxCreateRequest& request) {
+  if (request.preserve_fds < 0) return InvalidArgument("--preserve-fds: must not be negative");
+  return ClassifyPreservedFds(static_cast<size_t>(request.preserve_fds));
 }
 
 std::string VmmConfigJson(const MicroVmConfig& config, const VmSize& size, const std::string& state_dir,
@@ -147,9 +150,8 @@ std::string VmmConfigJson(const MicroVmConfig& config, const VmSize& size, const
 
 Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
   const oci::Spec& spec = *request.spec;
-  SANDBOX_RETURN_IF_ERROR(CheckMicroVmSupports(spec, request));
-  SANDBOX_ASSIGN_OR_RETURN(std::vector<FdAccess> preserved_fds,
-                           ClassifyPreservedFds(static_cast<size_t>(request.preserve_fds)));
+  SANDBOX_RETURN_IF_ERROR(CheckNamespacePaths(spec));
+  SANDBOX_ASSIGN_OR_RETURN(std::vector<FdAccess> preserved_fds, PreservedFdsFor(request));
   SANDBOX_RETURN_IF_ERROR(CheckFile(config_.vmm, "sandbox-vmm"));
   SANDBOX_RETURN_IF_ERROR(CheckFile(config_.kernel, "the guest kernel"));
   SANDBOX_RETURN_IF_ERROR(CheckFile(config_.initrd, "the guest initramfs"));
@@ -190,6 +192,7 @@ Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
   }
   SANDBOX_RETURN_IF_ERROR(WriteFileAtomic(files.monitor_plan,
                                           EncodeMonitorPlan({.id = request.ref.id,
+                                                             .bundle = request.ref.bundle,
                                                              .vmm = config_.vmm,
                                                              .rootfs_fstype = config_.rootfs_format,
                                                              .no_pivot = request.no_pivot,

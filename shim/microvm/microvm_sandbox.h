@@ -5,7 +5,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "common/io/preserved_fds.h"
 #include "shim/microvm/microvm_config.h"
 #include "shim/runtime/sandbox.h"
 
@@ -35,9 +37,13 @@ class MicroVmSandbox : public Sandbox {
   std::string self_binary_;
 };
 
-// What this backend cannot do yet, by field: nothing in config.json is
-// silently ignored. Empty when the spec is fine.
-Status CheckMicroVmSupports(const oci::Spec& spec, const SandboxCreateRequest& request);
+// The caller's --preserve-fds as this backend relays them (each fd a byte
+// stream), or why one cannot cross into the VM, before anything is made.
+Result<std::vector<FdAccess>> PreservedFdsFor(const SandboxCreateRequest& request);
+
+// linux.namespaces paths name host namespaces, which a container on the
+// guest's own kernel cannot join: refused by entry before a VM boots.
+Status CheckNamespacePaths(const oci::Spec& spec);
 
 // sandbox-vmm's config for this sandbox (vmm/README.md).
 // `shared_fs`: a virtio-fs device for the host bind mounts (shared_fs.h).

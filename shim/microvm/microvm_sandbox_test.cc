@@ -9,39 +9,30 @@
 namespace sandbox::shim {
 namespace {
 
-oci::Spec PlainSpec() {
+std::string PreservedFdsError(int count) {
+  Result<std::vector<FdAccess>> planned = PreservedFdsFor({.preserve_fds = count});
+  return planned.ok() ? "" : planned.status().message();
+}
+
+// --preserve-fds is relayed (common/io/preserved_fds.h), within its limit.
+TEST(MicroVmSandboxTest, PreservedFdsAreCheckedBeforeAnythingIsMade) {
+  EXPECT_EQ(PreservedFdsError(0), "");
+  EXPECT_NE(PreservedFdsError(33).find("--preserve-fds 33: at most 32"), std::string::npos);
+  EXPECT_NE(PreservedFdsError(-1).find("--preserve-fds: must not be negative"), std::string::npos);
+}
+
+TEST(MicroVmSandboxTest, HostNamespacePathsAreRefusedByEntry) {
   oci::Spec spec;
-  spec.process.emplace();
-  spec.process->terminal = false;
-  spec.root.emplace();
-  spec.root->path = "rootfs";
-  spec.mounts.emplace();
-  spec.mounts->push_back({.destination = "/proc", .type = "proc", .source = "proc"});
-  return spec;
-}
-
-Status Check(const oci::Spec& spec, SandboxCreateRequest request = {}) {
-  request.spec = &spec;
-  return CheckMicroVmSupports(spec, request);
-}
-
-TEST(MicroVmSandboxTest, WhatTheBackendCannotDoYetIsRefusedByField) {
-  EXPECT_TRUE(Check(PlainSpec()).ok());
-  oci::Spec bind = PlainSpec();
-  bind.mounts->push_back({.destination = "/data", .type = "none", .source = "/srv", .options = oci::StringList{"rbind"}});
-  EXPECT_TRUE(Check(bind).ok()) << "host bind mounts go through virtio-fs";
-  // Host hooks run (shim/runtime/hooks.h); hooks inside the container's namespaces would be in the guest.
-  oci::Spec hooks = PlainSpec();
-  hooks.hooks.emplace();
-  hooks.hooks->poststart = std::vector<oci::Hook>{oci::Hook{.path = "/bin/true"}};
-  EXPECT_TRUE(Check(hooks).ok());
-  hooks.hooks->start_container = std::vector<oci::Hook>{oci::Hook{.path = "/bin/true"}};
-  EXPECT_NE(Check(hooks).message().find("hooks.startContainer"), std::string::npos);
-  hooks.hooks->create_container = std::vector<oci::Hook>{oci::Hook{.path = "/bin/true"}};
-  EXPECT_NE(Check(hooks).message().find("hooks.createContainer"), std::string::npos);
-  // --preserve-fds is relayed (common/io/preserved_fds.h), within its limit.
-  EXPECT_NE(Check(PlainSpec(), {.preserve_fds = 33}).message().find("--preserve-fds 33: at most 32"), std::string::npos);
-  EXPECT_NE(Check(PlainSpec(), {.preserve_fds = -1}).message().find("--preserve-fds"), std::string::npos);
+  spec.linux.emplace();
+  spec.linux->namespaces = std::vector<oci::Namespace>{{.type = "pid"}, {.type = "mount"}};
+  EXPECT_TRUE(CheckNamespacePaths(spec).ok());
+  (*spec.linux->namespaces)[1].path = "";  // empty: a new one, as runc reads it
+  EXPECT_TRUE(CheckNamespacePaths(spec).ok());
+  spec.linux->namespaces->push_back({.type = "network", .path = "/var/run/netns/cni-1234"});
+  const Status refused = CheckNamespacePaths(spec);
+  EXPECT_EQ(refused.code(), StatusCode::kUnimplemented);
+  EXPECT_NE(refused.message().find("linux.namespaces[2].path"), std::string::npos) << refused.message();
+  EXPECT_NE(refused.message().find("/var/run/netns/cni-1234"), std::string::npos) << refused.message();
 }
 
 TEST(MicroVmSandboxTest, TheVmmConfigIsOneSandboxVmmAccepts) {

@@ -28,6 +28,8 @@
 #include "common/io/preserved_fds.h"
 #include "common/io/stream_relay.h"
 #include "common/io/terminal.h"
+#include "common/oci/spec_json.h"
+#include "common/oci/state.h"
 #include "shim/microvm/agent_client.h"
 #include "shim/microvm/host_cgroup.h"
 #include "shim/microvm/host_process.h"
@@ -68,6 +70,16 @@ std::string ConsoleTail(const std::string& console) {
   return "; guest console tail:\n" + tail;
 }
 
+// The config the guest gets: createContainer hooks resolve in the runtime's
+// namespace, which is the host's, so sandbox-rt ran them at create; the
+// guest runs only startContainer hooks.
+Result<std::string> WithoutHostHooks(const std::string& config_json) {
+  nlohmann::json config = nlohmann::json::parse(config_json, nullptr, /*allow_exceptions=*/false);
+  if (config.is_discarded() || !config.is_object()) return Internal("the saved config.json is not a JSON object");
+  if (config.contains("hooks") && config["hooks"].is_object()) config["hooks"].erase("createContainer");
+  return config.dump();
+}
+
 // sandbox-vmm, in the monitor's session, killed if the monitor dies.
 Result<pid_t> SpawnVmm(const std::string& vmm, const SandboxFiles& files) {
   UniqueFd log(::open(files.vmm_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
@@ -104,6 +116,10 @@ class Monitor {
   Status SendConsole();
   // SIGWINCH: the host pty's size goes to the guest's.
   void FollowResize();
+
+  // The state startContainer hooks get in the guest (the agent sets the pid
+  // the container sees).
+  std::string GuestStateJson(const std::string& config_json) const;
 
   SandboxFiles files_;
   MonitorPlan plan_;
@@ -229,6 +245,7 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
   if (!plan_.shares.empty()) {
     SANDBOX_ASSIGN_OR_RETURN(config_json, RewriteSourcesForGuest(config_json, plan_.shares));
   }
+  SANDBOX_ASSIGN_OR_RETURN(config_json, WithoutHostHooks(config_json));
   SANDBOX_RETURN_IF_ERROR(agent_->CreateContainer({.id = plan_.id,
                                                    .config_json = config_json,
                                                    .rootfs_device = "/dev/vda",
@@ -240,7 +257,8 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
                                                    .terminal = host_pty_.master.valid(),
                                                    .shared_fs_tag = plan_.shares.empty() ? "" : kSharedFsTag,
                                                    .shared_fs_mount_point = kGuestSharedDir,
-                                                   .extra_fds = extra_fds}));
+                                                   .extra_fds = extra_fds,
+                                                   .state_json = GuestStateJson(config_json)}));
   const char* const names[] = {"stdin", "stdout", "stderr"};
   for (size_t stream = 0; stream < 3; ++stream) {
     if (!listeners_[stream].valid()) continue;
@@ -327,6 +345,18 @@ int Monitor::Supervise(std::array<UniqueFd, 3>& caller_stdio) {
   return status;
 }
 
+std::string Monitor::GuestStateJson(const std::string& config_json) const {
+  oci::Spec spec;
+  (void)oci::ParseSpec(config_json, spec);  // validated at create
+  return oci::StateToJson({.oci_version = spec.oci_version,
+                           .id = plan_.id,
+                           .status = "created",
+                           .pid = ::getpid(),
+                           .bundle = plan_.bundle,
+                           .annotations = spec.annotations},
+                          -1);
+}
+
 std::string Monitor::VirtiofsdTail() const {
   if (virtiofsd_pid_ <= 0) return "";
   const std::string tail = LogTail(files_.virtiofsd_log);
@@ -376,6 +406,7 @@ std::string EncodeMonitorPlan(const MonitorPlan& plan) {
     preserved.push_back({{"readable", access.readable}, {"writable", access.writable}});
   }
   return nlohmann::json{{"id", plan.id},
+                        {"bundle", plan.bundle},
                         {"vmm", plan.vmm},
                         {"rootfs_fstype", plan.rootfs_fstype},
                         {"no_pivot", plan.no_pivot},
@@ -407,6 +438,7 @@ Result<MonitorPlan> DecodeMonitorPlan(const std::string& text) {
     }
     if (preserved.size() > kMaxPreservedFds) return Internal("monitor plan: too many preserved fds");
     return MonitorPlan{.id = object.at("id").get<std::string>(),
+                       .bundle = object.at("bundle").get<std::string>(),
                        .vmm = object.at("vmm").get<std::string>(),
                        .rootfs_fstype = object.at("rootfs_fstype").get<std::string>(),
                        .no_pivot = object.at("no_pivot").get<bool>(),

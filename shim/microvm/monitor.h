@@ -32,6 +32,7 @@ inline constexpr int kMonitorReportFd = 3 + static_cast<int>(kMaxPreservedFds);
 // What create leaves in monitor.json for the monitor.
 struct MonitorPlan {
   std::string id;
+  std::string bundle;  // for the state that startContainer hooks get
   std::string vmm;  // the sandbox-vmm binary
   std::string rootfs_fstype;
   bool no_pivot = false;

@@ -18,4 +18,11 @@ namespace sandbox::shim {
 // hook ("hooks.<stage>[i] <path>") and quotes its output.
 Status RunHooks(const std::string& stage, const std::vector<oci::Hook>& hooks, const oci::State& state);
 
+// The same in the network namespace of process `pid` (state.pid: the
+// container's process, for the microVM backend its sandbox's), with the
+// paths still resolved on the host: createContainer, which resolves in the
+// runtime's namespace and runs in the container's.
+Status RunHooksInNetworkNamespaceOf(int64_t pid, const std::string& stage, const std::vector<oci::Hook>& hooks,
+                                    const oci::State& state);
+
 }  // namespace sandbox::shim

@@ -1,7 +1,12 @@
 #include "shim/runtime/hooks.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -78,6 +83,55 @@ TEST_F(HooksTest, AHookThatNeverReadsItsStdinDoesNotBlock) {
   state_.annotations = oci::StringMap{{"big", std::string(200000, 'x')}};
   const Status ran = RunHooks("poststop", {Shell("exit 0")}, state_);
   EXPECT_TRUE(ran.ok()) << ran.message();
+}
+
+// createContainer: the hook runs in the container pid's network namespace
+// (here a child's own), and this thread is back in its own afterwards.
+TEST_F(HooksTest, CreateContainerHooksRunInTheContainersNetworkNamespace) {
+  int ready[2];
+  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::unshare(CLONE_NEWNET) != 0) ::_exit(1);
+    (void)!::write(ready[1], "x", 1);
+    ::pause();
+    ::_exit(0);
+  }
+  ::close(ready[1]);
+  char byte;
+  ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+  ::close(ready[0]);
+  auto link = [](const std::string& path) {
+    char target[128] = {};
+    return ::readlink(path.c_str(), target, sizeof(target) - 1) > 0 ? std::string(target) : std::string("?");
+  };
+  const std::string before = link("/proc/thread-self/ns/net");
+  const Status ran = RunHooksInNetworkNamespaceOf(child, "createContainer",
+                                                  {Shell("readlink /proc/self/ns/net > " + dir_ + "/netns")}, state_);
+  EXPECT_TRUE(ran.ok()) << ran.message();
+  EXPECT_EQ(ReadFile(dir_ + "/netns").value_or(""), link("/proc/" + std::to_string(child) + "/ns/net") + "\n");
+  EXPECT_NE(link("/proc/" + std::to_string(child) + "/ns/net"), before);
+  const Status failed = RunHooksInNetworkNamespaceOf(child, "createContainer", {Shell("exit 4")}, state_);
+  EXPECT_NE(failed.message().find("hooks.createContainer[0] /bin/sh: exited with status 4"), std::string::npos)
+      << failed.message();
+  EXPECT_EQ(link("/proc/thread-self/ns/net"), before);
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  const Status gone = RunHooksInNetworkNamespaceOf(child, "createContainer", {Shell("true")}, state_);
+  EXPECT_NE(gone.message().find("/proc/" + std::to_string(child) + "/ns/net"), std::string::npos) << gone.message();
+}
+
+TEST_F(HooksTest, AHookInheritsNoFdButItsStdio) {
+  int leaky[2];
+  ASSERT_EQ(::pipe(leaky), 0);  // not close-on-exec on purpose
+  const std::string fd = std::to_string(leaky[0]);
+  const Status ran = RunHooks("poststart", {Shell("if [ -e /proc/$$/fd/" + fd + " ]; then echo leaked; else echo closed; fi > " +
+                                                  dir_ + "/fds")}, state_);
+  EXPECT_TRUE(ran.ok()) << ran.message();
+  EXPECT_EQ(ReadFile(dir_ + "/fds").value_or(""), "closed\n");
+  ::close(leaky[0]);
+  ::close(leaky[1]);
 }
 
 }  // namespace

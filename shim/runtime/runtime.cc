@@ -197,6 +197,12 @@ Status Runtime::Create(const CreateOptions& options) {
       Status ran = RunHooks(stage, **hooks, state);
       if (!ran.ok()) return undo(ran);
     }
+    // Paths resolve in the runtime's namespace (the host's), run in the
+    // container's network namespace.
+    if (spec.hooks->create_container) {
+      Status ran = RunHooksInNetworkNamespaceOf(*pid, "createContainer", *spec.hooks->create_container, state);
+      if (!ran.ok()) return undo(ran);
+    }
   }
   Status saved = SetStatus(state, ContainerStatus::kCreated);
   if (!saved.ok()) return undo(saved);

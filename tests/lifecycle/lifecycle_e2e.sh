@@ -61,7 +61,8 @@ bundle panicker 'echo 2 > /proc/sys/vm/panic_on_oom && echo armed; dd if=/dev/ze
   'c["linux"]["readonlyPaths"] = [p for p in c["linux"]["readonlyPaths"] if p != "/proc/sys"]; c["linux"]["resources"]["memory"] = {"limit": 33554432}; c["mounts"].append({"destination": "/fill", "type": "tmpfs", "source": "tmpfs", "options": ["size=512m"]})'
 # Host hooks: each appends "<stage> <status from the state on stdin>" to a
 # log; createRuntime also says whether the container's pid has a network
-# namespace of its own (the sandbox's) or the host's.
+# namespace of its own (the sandbox's) or the host's, createContainer
+# whether it runs in that one.
 cat > "$work/hook.sh" <<HOOK
 #!/bin/sh
 state=\$(cat)
@@ -71,11 +72,18 @@ netns=
 if [ "\$1" = createRuntime ]; then
   if [ "\$(readlink /proc/\$pid/ns/net)" = "\$(readlink /proc/self/ns/net)" ]; then netns=" host-netns"; else netns=" own-netns"; fi
 fi
+if [ "\$1" = createContainer ]; then
+  ours=\$(readlink /proc/self/ns/net)
+  if [ "\$(readlink /proc/\$pid/ns/net)" = "\$ours" ] && [ "\$(readlink /proc/1/ns/net)" != "\$ours" ]; then netns=" in-sandbox-netns"; else netns=" wrong-netns"; fi
+fi
 echo "\$1 \$status\$netns" >> "$work/hooks.log"
 HOOK
 chmod +x "$work/hook.sh"
 bundle hooked 'echo ran' 'c["hooks"] = {s: [{"path": "'"$work"'/hook.sh", "args": ["hook.sh", s]}] for s in ["createRuntime", "poststart", "poststop"]}'
-bundle inguest 'true' 'c["hooks"] = {"createContainer": [{"path": "/bin/true"}]}'
+# createContainer on the host (the path resolves there), startContainer in the
+# guest's container (its /bin/sh), which leaves the state where the process reads it.
+bundle inguest 'grep -o "\"status\":\"[a-z]*\"" /tmp/start-hook; grep -o "\"pid\":[0-9]*" /tmp/start-hook' \
+  'c["hooks"] = {"createContainer": [{"path": "'"$work"'/hook.sh", "args": ["hook.sh", "createContainer"]}], "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "cat > /tmp/start-hook"]}]}'
 bundle counter 'while true; do sleep 0.1; done' 'c["linux"]["cgroupsPath"] = "/sandbox-rt-e2e/c1"'
 # Limits: the VM is sized from them (RAM = limit + 96 MiB overhead, vCPUs =
 # quota/period) and the agent writes them to the container's cgroup, which
@@ -110,6 +118,9 @@ bundle userns 'tr -s " " < /proc/self/uid_map; id -u; ls -l /dev/null | cut -c1;
 # --preserve-fds: fd 3 read in, fd 4 written out, fd 5 a socket both ways (preserve_fds_peer.py).
 bundle preserve 'cat <&3 >&4; echo to-host >&5; cat <&5 >&4'
 echo file-in > "$work/preserve.in"
+# A time namespace with offsets (linux.timeOffsets).
+bundle clocks 'tr -s " " < /proc/self/timens_offsets; [ "$(cut -d. -f1 /proc/uptime)" -ge 864000 ] && echo uptime-shifted' \
+  'c["linux"]["namespaces"].append({"type": "time"}); c["linux"]["timeOffsets"] = {"boottime": {"secs": 864000}, "monotonic": {"secs": 3600, "nanosecs": 7}}'
 bundle badbind 'true' 'c["mounts"] += [{"destination": "/data", "type": "bind", "source": "/nonexistent/host/dir", "options": ["bind"]}]'
 cat > "$work/inner.sh" <<INNER
 set -u
@@ -217,6 +228,12 @@ c" "$(sb run userns1 < /dev/null 2>&1 | head -n 3)"
 # refuses a new user namespace inside a chroot (runc: "failed to unshare user
 # namespace: Operation not permitted"). The guest is a VM of its own.
 
+# 3c'. time namespace offsets (runc 1.1 predates them: no peer).
+cd "$work/clocks"
+check "timeOffsets: the container's clocks are shifted" "monotonic 3600 7
+boottime 864000 0
+uptime-shifted" "$(sb run clocks1 < /dev/null 2>&1)"
+
 # 3d. --preserve-fds: each fd a stream to the host fd it stands for; runc passes the fds themselves.
 cd "$work/preserve"
 preserve_expected="0|file-in.from-host.|to-host"
@@ -238,6 +255,8 @@ create_pid=$!
 exec 7< "$work/sleeper.fifo"
 wait $create_pid; check "create exit" 0 $?
 check "state after create" created "$(state_of s1)"
+grep -q "seeded the kernel RNG with 64 bytes from /dev/hwrng; getrandom() is ready" "$root/s1/console.log"
+check "the agent seeded the guest's RNG from virtio-rng" 0 $?
 pid=$(cat "$work/sleeper.pid")
 kill -0 "$pid" 2>/dev/null; check "pid from --pid-file is alive" 0 $?
 sb start s1; check "start exit" 0 $?
@@ -392,8 +411,12 @@ check "hooks ran in order with the state" "createRuntime creating own-netns
 poststart running
 poststop stopped" "$(cat "$work/hooks.log" 2>/dev/null)"
 cd "$work/inguest"
-sb run h2 < /dev/null 2> "$work/inguest.err"; check "a createContainer hook is refused" 1 $?
-grep -q "hooks.createContainer" "$work/inguest.err"; check "the refusal names hooks.createContainer" 0 $?
+rm -f "$work/hooks.log"
+check "startContainer hook ran in the container first, with the state" '"status":"created"
+"pid":1' "$(sb run h2 < /dev/null 2> "$work/inguest.err")"
+check "createContainer hook ran on the host in the sandbox's network namespace" "createContainer creating in-sandbox-netns" \
+  "$(cat "$work/hooks.log" 2>/dev/null)"
+[ -s "$work/inguest.err" ] && sed 's/^/  [h2 stderr] /' "$work/inguest.err"
 
 # 5d. terminals: --console-socket gets the pty master (runc's protocol); the
 # client's resize reaches the container; run relays a terminal itself
