@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 
 #include <string>
-#include <thread>
 
 namespace sandbox {
 
@@ -53,10 +52,7 @@ void RelayPreservedFd(UniqueFd host, FdAccess access, UniqueFd stream, OutputRel
   if (access.readable) {
     UniqueFd from(access.writable ? ::fcntl(host.get(), F_DUPFD_CLOEXEC, 3) : host.Release());
     UniqueFd to(access.writable ? ::fcntl(stream.get(), F_DUPFD_CLOEXEC, 3) : stream.Release());
-    std::thread([from = std::move(from), to = std::move(to), stop]() mutable {
-      RelayStream(from.get(), to.get(), stop->fd());
-      ShutdownWrite(to.get());
-    }).detach();
+    RelayInBackground(std::move(from), std::move(to), stop);
   }
   if (access.writable) output.Add(std::move(stream), std::move(host), stop->fd());
 }

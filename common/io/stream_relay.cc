@@ -69,6 +69,13 @@ RelayThread::RelayThread(UniqueFd from, UniqueFd to, int stop_fd)
         finished->store(true);
       }) {}
 
+void RelayInBackground(UniqueFd from, UniqueFd to, std::shared_ptr<StopSignal> stop) {
+  std::thread([from = std::move(from), to = std::move(to), stop = std::move(stop)]() mutable {
+    RelayStream(from.get(), to.get(), stop->fd());
+    ShutdownWrite(to.get());
+  }).detach();
+}
+
 OutputRelays::~OutputRelays() {
   for (std::thread& thread : threads_) thread.detach();
 }

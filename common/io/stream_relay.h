@@ -55,6 +55,14 @@ class RelayThread {
   std::thread thread_;
 };
 
+class StopSignal;
+
+// An input relay (a caller's stdin, a preserved fd's guest-bound half) on a
+// detached thread, never waited for: its source may never reach EOF. At the
+// source's end it half-closes `to`; `stop` ends it early and is kept alive
+// by the thread.
+void RelayInBackground(UniqueFd from, UniqueFd to, std::shared_ptr<StopSignal> stop);
+
 // Output relays (a process's stdout and stderr) whose end can be awaited
 // with a bound once the process has exited: each half-closes and closes its
 // destination at the source's EOF. Threads still blocked when this is

@@ -308,12 +308,7 @@ Result<ExecResult> RunExec(const SandboxRef& ref, const ExecRequest& request) {
 
   auto stop = std::make_shared<StopSignal>();
   // stdin: a thread of its own, never waited for (the caller may never close it).
-  if ((*connections)[0].valid()) {
-    std::thread([from = std::move(caller[0]), to = std::move((*connections)[0]), stop]() mutable {
-      RelayStream(from.get(), to.get(), stop->fd());
-      ShutdownWrite(to.get());
-    }).detach();
-  }
+  if ((*connections)[0].valid()) RelayInBackground(std::move(caller[0]), std::move((*connections)[0]), stop);
   OutputRelays output;
   for (size_t stream = 1; stream < 3; ++stream) {
     if ((*connections)[stream].valid()) output.Add(std::move((*connections)[stream]), std::move(caller[stream]), stop->fd());

@@ -287,10 +287,7 @@ int Monitor::Supervise(std::array<UniqueFd, 3>& caller_stdio) {
   auto stop = std::make_shared<StopSignal>();
   // stdin: a thread of its own, never waited for (the caller may never close it).
   if (streams_[0].valid()) {
-    std::thread([from = std::move(caller_stdio[0]), to = std::move(streams_[0]), stop]() mutable {
-      RelayStream(from.get(), to.get(), stop->fd());
-      ShutdownWrite(to.get());
-    }).detach();
+    RelayInBackground(std::move(caller_stdio[0]), std::move(streams_[0]), stop);
   }
   OutputRelays output;
   for (size_t stream = 1; stream < 3; ++stream) {
