@@ -55,7 +55,22 @@ struct CloneArguments {
   char* const* argv;
   int user_namespace_ready;  // -1, or a pipe that says when the id maps are written
   int user_namespace_writer;  // its other end, the agent's: closed in the child
+  bool joined_user_namespace;  // already in a user namespace joined by path
 };
+
+// ExecAgentMode's exit status when it cannot become root of a joined user
+// namespace (no mapping for 0).
+constexpr int kJoinedUserNamespaceFailed = 124;
+
+// Becomes uid/gid 0 of the user namespace this process is in, before exec
+// (which would otherwise drop every capability: the agent's uid is not the
+// namespace's root). Raw system calls: glibc's wrappers would signal the
+// agent's other threads (setxid broadcast), which do not exist in this
+// child, and wait for them forever.
+bool BecomeNamespaceRoot(bool groups_required) {
+  if (::syscall(SYS_setgroups, 0, nullptr) != 0 && groups_required) return false;
+  return ::syscall(SYS_setresgid, 0, 0, 0) == 0 && ::syscall(SYS_setresuid, 0, 0, 0) == 0;
+}
 
 [[noreturn]] void ExecAgentMode(void* raw) {
   const auto* arguments = static_cast<CloneArguments*>(raw);
@@ -65,13 +80,12 @@ struct CloneArguments {
     char ready = 0;
     ::close(arguments->user_namespace_writer);  // so a failed setup reads EOF
     if (::read(arguments->user_namespace_ready, &ready, 1) != 1) ::_exit(125);
-    // Raw system calls: glibc's wrappers would signal the agent's other
-    // threads (setxid broadcast), which do not exist in this child, and wait
-    // for them forever.
-    if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, 0, 0, 0) != 0 ||
-        ::syscall(SYS_setresuid, 0, 0, 0) != 0) {
-      ::_exit(125);
-    }
+    if (!BecomeNamespaceRoot(/*groups_required=*/true)) ::_exit(125);
+  }
+  // A joined namespace may deny setgroups (made without privilege): the
+  // agent's groups are none anyway.
+  if (arguments->joined_user_namespace && !BecomeNamespaceRoot(/*groups_required=*/false)) {
+    ::_exit(kJoinedUserNamespaceFailed);
   }
   for (int fd = 0; fd < 3; ++fd) {
     if (arguments->stdio[fd] >= 0 && ::dup2(arguments->stdio[fd], fd) < 0) ::_exit(126);
@@ -106,7 +120,45 @@ struct SpawnPlan {
   std::vector<int> extra_fds;  // at most kMaxPreservedFds
   int user_namespace_ready = -1;  // with CLONE_NEWUSER: see CloneArguments
   int user_namespace_writer = -1;
+  int user_namespace_fd = -1;  // a user namespace to start in (joined by path); -1: none
 };
+
+// Starts the child in the user namespace `plan.user_namespace_fd`: setns
+// into a user namespace needs a single-threaded caller, so an intermediate
+// child joins it and clones the real one as the agent's child
+// (CLONE_PARENT), whose namespaces are then owned by the joined user
+// namespace; the intermediate reports the pid over a pipe and exits.
+// Async-signal-safe only, as in any child of this multi-threaded agent.
+pid_t CloneThroughUserNamespace(int user_namespace_fd, CloneArgs clone_args, CloneArguments* arguments,
+                                int* clone_errno) {
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) {
+    *clone_errno = errno;
+    return -1;
+  }
+  CloneArgs intermediate_args{};
+  intermediate_args.exit_signal = SIGCHLD;
+  const long intermediate = ::syscall(SYS_clone3, &intermediate_args, sizeof(intermediate_args));
+  if (intermediate == 0) {
+    ::close(report[0]);
+    long child = -1;
+    if (::setns(user_namespace_fd, CLONE_NEWUSER) == 0) {
+      clone_args.flags |= CLONE_PARENT;
+      clone_args.exit_signal = 0;  // CLONE_PARENT: the child gets ours, SIGCHLD
+      child = ::syscall(SYS_clone3, &clone_args, sizeof(clone_args));
+      if (child == 0) ExecAgentMode(arguments);  // never returns
+    }
+    const long outcome[2] = {child, child < 0 ? errno : 0};
+    (void)!::write(report[1], outcome, sizeof(outcome));
+    ::_exit(0);
+  }
+  ::close(report[1]);
+  long outcome[2] = {-1, errno};
+  if (intermediate > 0 && ::read(report[0], outcome, sizeof(outcome)) != sizeof(outcome)) outcome[1] = EPIPE;
+  ::close(report[0]);
+  *clone_errno = static_cast<int>(outcome[1]);
+  return static_cast<pid_t>(outcome[0]);
+}
 
 // Clones the agent binary into `plan.command` mode, tracked by `processes`.
 // clone3 without CLONE_VM behaves like fork (the child runs on a copy of
@@ -126,7 +178,8 @@ Result<pid_t> SpawnAgentMode(ProcessTable& processes, const SpawnPlan& plan, con
                            .binary = agent_binary.c_str(),
                            .argv = argv,
                            .user_namespace_ready = plan.user_namespace_ready,
-                           .user_namespace_writer = plan.user_namespace_writer};
+                           .user_namespace_writer = plan.user_namespace_writer,
+                           .joined_user_namespace = plan.user_namespace_fd >= 0};
   CloneArgs clone_args{};
   clone_args.flags = plan.namespace_flags;
   clone_args.exit_signal = SIGCHLD;
@@ -145,9 +198,14 @@ Result<pid_t> SpawnAgentMode(ProcessTable& processes, const SpawnPlan& plan, con
       clone_errno = errno;
       return -1;
     }
-    const long child = ::syscall(SYS_clone3, &clone_args, sizeof(clone_args));
-    if (child == 0) ExecAgentMode(&arguments);  // never returns
-    clone_errno = errno;
+    long child;
+    if (plan.user_namespace_fd >= 0) {
+      child = CloneThroughUserNamespace(plan.user_namespace_fd, clone_args, &arguments, &clone_errno);
+    } else {
+      child = ::syscall(SYS_clone3, &clone_args, sizeof(clone_args));
+      if (child == 0) ExecAgentMode(&arguments);  // never returns
+      clone_errno = errno;
+    }
     if (plan.pid_namespace_fd >= 0 && ::setns(own_pid_namespace.get(), CLONE_NEWPID) != 0) {
       // This thread would put every later child in the container: no way on.
       std::abort();
@@ -156,7 +214,8 @@ Result<pid_t> SpawnAgentMode(ProcessTable& processes, const SpawnPlan& plan, con
   });
   if (pid < 0) {
     errno = clone_errno;
-    return ErrnoStatus(plan.pid_namespace_fd >= 0 ? "setns+clone3" : "clone3", std::string("sandbox-agent ") + plan.command);
+    const char* what = plan.user_namespace_fd >= 0 ? "setns(user)+clone3" : plan.pid_namespace_fd >= 0 ? "setns+clone3" : "clone3";
+    return ErrnoStatus(what, std::string("sandbox-agent ") + plan.command);
   }
   return pid;
 }
@@ -246,6 +305,14 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
     joined_pid_namespace.Reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!joined_pid_namespace.valid()) return ErrnoStatus("open", "linux.namespaces path " + path);
   }
+  // A user namespace to join: the init starts in it, so that the namespaces
+  // it creates are owned by it (as runc joins it before unsharing the rest).
+  UniqueFd joined_user_namespace;
+  for (const auto& [flag, path] : namespaces.joins) {
+    if (flag != CLONE_NEWUSER) continue;
+    joined_user_namespace.Reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!joined_user_namespace.valid()) return ErrnoStatus("open", "linux.namespaces path " + path);
+  }
   std::unique_ptr<SharedFsMount> shared_fs;
   if (!request.shared_fs_tag.empty()) {
     SANDBOX_ASSIGN_OR_RETURN(shared_fs, SharedFsMount::Mount(request.shared_fs_tag, request.shared_fs_mount_point));
@@ -274,7 +341,8 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
                  .namespace_flags = CloneFlagsFor(namespaces),
                  .cgroup_fd = cgroup ? cgroup->fd() : -1,
                  .pid_namespace_fd = joined_pid_namespace.get(),
-                 .channel = theirs.get()};
+                 .channel = theirs.get(),
+                 .user_namespace_fd = joined_user_namespace.get()};
   if (request.stdio) {
     plan.stdio = request.stdio->child_fds();
     plan.extra_fds = request.stdio->extra_child_fds();
@@ -323,6 +391,10 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
   // The destructor kills and reaps the init.
   if (reply.ok()) return InitError(*reply);
   const int status = processes.Wait(pid);
+  if (joined_user_namespace.valid() && WIFEXITED(status) && WEXITSTATUS(status) == kJoinedUserNamespaceFailed) {
+    return FailedPrecondition("linux.namespaces: the joined user namespace has no mapping for uid and gid 0, which "
+                              "the container's setup runs as");
+  }
   return Internal("container init exited with status " + std::to_string(ShellExitStatus(status)) +
                   " before the container was built");
 }

@@ -23,6 +23,7 @@ namespace {
 
 Status JoinNamespaces(const NamespacePlan& plan) {
   for (const auto& [flag, path] : plan.joins) {
+    if (flag == CLONE_NEWUSER) continue;  // the agent started the init in it
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) return ErrnoStatus("open", "linux.namespaces path " + path);
     if (::setns(fd.get(), static_cast<int>(flag)) != 0) return ErrnoStatus("setns", "linux.namespaces path " + path);
@@ -30,11 +31,29 @@ Status JoinNamespaces(const NamespacePlan& plan) {
   return Status::Ok();
 }
 
-Status BuildContainer(const oci::Spec& spec, const std::string& rootfs, bool no_pivot) {
+// The state a hook of `stage` gets: the runtime's, with `status` and this
+// process's pid as the container sees it.
+Result<std::string> HookState(const std::string& state_json, const char* status) {
+  oci::State state;
+  const oci::FieldErrors errors = oci::ParseState(state_json, state);
+  if (!errors.empty()) return oci::FieldErrorsToStatus("state", errors);
+  state.status = status;
+  state.pid = ::getpid();
+  return oci::StateToJson(state, -1);
+}
+
+Status BuildContainer(const oci::Spec& spec, const std::string& rootfs, bool no_pivot, const std::string& state_json) {
   SANDBOX_ASSIGN_OR_RETURN(NamespacePlan namespaces, PlanNamespaces(*spec.linux->namespaces));
   SANDBOX_RETURN_IF_ERROR(JoinNamespaces(namespaces));
   if (namespaces.Creates(CLONE_NEWTIME)) SANDBOX_RETURN_IF_ERROR(EnterNewTimeNamespace(spec.linux->time_offsets));
-  SANDBOX_RETURN_IF_ERROR(PrepareRootfs(spec, rootfs, namespaces.Creates(CLONE_NEWUSER)));
+  SANDBOX_RETURN_IF_ERROR(PrepareRootfs(spec, rootfs, namespaces.Has(CLONE_NEWUSER)));
+  // createContainer hooks: in the container's namespaces, before pivot_root,
+  // so their path resolves in the runtime's (the agent's) root. sandbox-rt
+  // runs a microVM's on the host instead and sends none (docs/lifecycle.md).
+  if (spec.hooks && spec.hooks->create_container) {
+    SANDBOX_ASSIGN_OR_RETURN(std::string state, HookState(state_json, "creating"));
+    SANDBOX_RETURN_IF_ERROR(oci::RunHooks("createContainer", *spec.hooks->create_container, state));
+  }
   SANDBOX_RETURN_IF_ERROR(EnterRootfs(rootfs, no_pivot));
   SANDBOX_RETURN_IF_ERROR(ApplySystemSettings(spec, namespaces.Has(CLONE_NEWUTS)));
   // After the config's mounts (its /dev/pts), before the rootfs turns read-only.
@@ -48,12 +67,8 @@ Status BuildContainer(const oci::Spec& spec, const std::string& rootfs, bool no_
 // path resolved in its root, the state with status "created" and this
 // process's pid as the container sees it.
 Status RunStartContainerHooks(const oci::Spec& spec, const std::string& state_json) {
-  oci::State state;
-  const oci::FieldErrors errors = oci::ParseState(state_json, state);
-  if (!errors.empty()) return oci::FieldErrorsToStatus("state", errors);
-  state.status = "created";
-  state.pid = ::getpid();
-  return oci::RunHooks("startContainer", *spec.hooks->start_container, oci::StateToJson(state, -1));
+  SANDBOX_ASSIGN_OR_RETURN(std::string state, HookState(state_json, "created"));
+  return oci::RunHooks("startContainer", *spec.hooks->start_container, state);
 }
 
 }  // namespace
@@ -89,7 +104,7 @@ int RunContainerInit() {
   // fds 0-2 are already the process's stdio (ProcessStdio, set up by the
   // agent), or become its terminal (SetUpConsole).
 
-  const Status built = BuildContainer(spec, rootfs, no_pivot);
+  const Status built = BuildContainer(spec, rootfs, no_pivot, state_json);
   if (!built.ok()) return fail(built, kSetupFailed);
   Result<std::string> executable = ResolveExecutable(*spec.process);
   if (!executable.ok()) return fail(executable.status(), kExecFailed);

@@ -4,7 +4,11 @@
 // bind-mounted directory) or from its exit status.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <array>
 #include <functional>
@@ -349,12 +353,35 @@ TEST_F(ContainerTest, StartContainerHooksRunInTheContainerBeforeItsProcess) {
   EXPECT_FALSE(PathExists(out_ + "/never"));
   EXPECT_TRUE(Call("RemoveContainer", "refused").ok());
 
-  // createContainer hooks are the host runtime's: the agent refuses them.
-  json host_hook = Config("true");
-  host_hook["hooks"]["createContainer"] = {{{"path", "/bin/true"}}};
-  const Status misplaced = Create("misplaced", host_hook);
-  EXPECT_NE(misplaced.message().find("hooks.createContainer: run by the host runtime"), std::string::npos)
-      << misplaced.message();
+}
+
+// createContainer hooks: at create, in the container's (mount) namespace
+// before pivot_root, so the path resolves in the agent's root (the host's
+// here) and the bind-mounted /out is reachable at its host path.
+TEST_F(ContainerTest, CreateContainerHooksRunBeforePivotRootInTheContainersNamespaces) {
+  json config = Config("true");
+  config["hooks"]["createContainer"] = {
+      {{"path", "/bin/sh"},
+       {"args", {"sh", "-c", "cat > " + out_ + "/create-state; readlink /proc/self/ns/mnt > " + out_ + "/create-mnt"}}}};
+  const Status created = Create("early", config);
+  ASSERT_TRUE(created.ok()) << created.message();
+  const json state = json::parse(Out("create-state"), nullptr, false);
+  EXPECT_EQ(state.value("status", ""), "creating");
+  EXPECT_EQ(state.value("id", ""), "early");
+  EXPECT_EQ(state.value("pid", 0), 1);
+  char ours[64] = {};
+  ASSERT_GT(::readlink("/proc/self/ns/mnt", ours, sizeof(ours) - 1), 0);
+  EXPECT_NE(Out("create-mnt"), std::string(ours) + "\n") << "not the agent's mount namespace";
+  ASSERT_TRUE(Call("StartContainer", "early").ok());
+  EXPECT_EQ(Wait("early"), 0);
+  EXPECT_TRUE(Call("RemoveContainer", "early").ok());
+
+  json failing = Config("true");
+  failing["hooks"]["createContainer"] = {{{"path", "/nonexistent/hook"}}};
+  const Status refused = Create("late", failing);
+  EXPECT_NE(refused.message().find("hooks.createContainer[0] /nonexistent/hook"), std::string::npos)
+      << refused.message();
+  EXPECT_EQ(RunContainer("late", Config("exit 0")), 0) << "the id is free again";
 }
 
 TEST_F(ContainerTest, AHostPortNobodyListensOnIsAClearError) {
@@ -797,6 +824,23 @@ TEST_F(ContainerTest, UserNamespaceWithIdMaps) {
   ASSERT_TRUE(exec.ok()) << exec.message();
   EXPECT_EQ(WaitExec("userns", "in-userns").value_or(-1), 0);
   EXPECT_EQ(Out("exec-userns"), "0 100000 65536 1000\n");
+
+  // Another container joins that user namespace by path: the namespaces it
+  // creates belong to it, so its setup (proc, hostname, binds) works as the
+  // namespace's root.
+  const std::string init_user_namespace = "/proc/" + std::to_string(processes.processes(0).pid()) + "/ns/user";
+  char link[64] = {};
+  ASSERT_GT(::readlink(init_user_namespace.c_str(), link, sizeof(link) - 1), 0);
+  json joiner = Config(
+      "echo \"$(readlink /proc/self/ns/user)|\"$(cat /proc/self/uid_map)\"|$(id -u)|$(hostname)|$$\" > /out/joiner");
+  joiner["linux"]["namespaces"].push_back({{"type", "user"}, {"path", init_user_namespace}});
+  const Status joined = Create("joiner", joiner);
+  ASSERT_TRUE(joined.ok()) << joined.message();
+  ASSERT_TRUE(Call("StartContainer", "joiner").ok());
+  EXPECT_EQ(Wait("joiner"), 0);
+  EXPECT_EQ(Out("joiner"), std::string(link) + "| 0 100000 65536|0|box|1\n");
+  EXPECT_TRUE(Call("RemoveContainer", "joiner").ok());
+
   ASSERT_TRUE(Signal("userns", SIGKILL, /*all=*/true).ok());
   EXPECT_EQ(Wait("userns"), 128 + SIGKILL);
   EXPECT_TRUE(Call("RemoveContainer", "userns").ok());
@@ -813,9 +857,39 @@ TEST_F(ContainerTest, UserNamespaceMistakesAreRefusedByField) {
   json no_maps = Config("true");
   no_maps["linux"]["namespaces"].push_back({{"type", "user"}});
   EXPECT_NE(Create("no-maps", no_maps).message().find("linux.uidMappings"), std::string::npos);
+  // Joining the agent's own user namespace is no namespace change: setns refuses it.
   json joined = Config("true");
-  joined["linux"]["namespaces"].push_back({{"type", "user"}, {"path", "/proc/1/ns/user"}});
-  EXPECT_EQ(Create("joined", joined).code(), StatusCode::kUnimplemented);
+  joined["linux"]["namespaces"].push_back({{"type", "user"}, {"path", "/proc/self/ns/user"}});
+  const Status own = Create("joined", joined);
+  EXPECT_FALSE(own.ok());
+  EXPECT_NE(own.message().find("setns(user)"), std::string::npos) << own.message();
+  // A user namespace without a mapping for 0: the setup cannot run as its root.
+  int ready[2];
+  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+  const pid_t unmapped = ::fork();
+  ASSERT_GE(unmapped, 0);
+  if (unmapped == 0) {
+    if (::unshare(CLONE_NEWUSER) != 0) ::_exit(1);
+    (void)!::write(ready[1], "x", 1);
+    ::pause();
+    ::_exit(0);
+  }
+  ::close(ready[1]);
+  char byte;
+  ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+  ::close(ready[0]);
+  json unmapped_join = Config("true");
+  unmapped_join["linux"]["namespaces"].push_back({{"type", "user"}, {"path", "/proc/" + std::to_string(unmapped) + "/ns/user"}});
+  const Status unmapped_refused = Create("unmapped", unmapped_join);
+  ::kill(unmapped, SIGKILL);
+  ::waitpid(unmapped, nullptr, 0);
+  EXPECT_NE(unmapped_refused.message().find("the joined user namespace has no mapping for uid and gid 0"),
+            std::string::npos)
+      << unmapped_refused.message();
+  // Maps belong to a new user namespace, not to a joined one.
+  joined["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 10}}};
+  joined["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 10}}};
+  EXPECT_NE(Create("joined", joined).message().find("linux.uidMappings"), std::string::npos);
   // A map the kernel refuses (overlapping ranges) is named, and nothing is left.
   json overlapping = Config("true");
   overlapping["linux"]["namespaces"].push_back({{"type", "user"}});

@@ -35,11 +35,6 @@ Status CheckAgentSupports(const oci::Spec& spec) {
   }
   if (!spec.root || spec.root->path.empty()) return InvalidArgument("root.path: required");
   SANDBOX_RETURN_IF_ERROR(CheckProcessSupported(*spec.process));
-  // createContainer hooks resolve in the runtime's namespace, which is the
-  // host's: sandbox-rt runs them there and leaves them out of what it sends.
-  if (spec.hooks && spec.hooks->create_container) {
-    return InvalidArgument("hooks.createContainer: run by the host runtime, not by the agent");
-  }
   if (spec.mounts) {
     for (size_t i = 0; i < spec.mounts->size(); ++i) {
       const oci::Mount& mount = (*spec.mounts)[i];
@@ -55,9 +50,6 @@ Status CheckAgentSupports(const oci::Spec& spec) {
   const oci::Linux& linux = *spec.linux;
   SANDBOX_ASSIGN_OR_RETURN(NamespacePlan namespaces, PlanNamespaces(linux.namespaces.value_or(std::vector<oci::Namespace>{})));
   if (!namespaces.Creates(CLONE_NEWNS)) return InvalidArgument("linux.namespaces: the container needs a new mount namespace");
-  if (namespaces.Has(CLONE_NEWUSER) && !namespaces.Creates(CLONE_NEWUSER)) {
-    return NotYet("joining a user namespace (linux.namespaces path)");
-  }
   if (namespaces.Creates(CLONE_NEWUSER)) {
     // The setup runs as the namespace's root, and joining namespaces owned
     // by the agent's user namespace needs capabilities the container lacks.
