@@ -121,16 +121,22 @@ struct SpawnPlan {
   int user_namespace_ready = -1;  // with CLONE_NEWUSER: see CloneArguments
   int user_namespace_writer = -1;
   int user_namespace_fd = -1;  // a user namespace to start in (joined by path); -1: none
+  // (fd, CLONE_NEW*) to join before the new user namespace is made, while
+  // the agent's privileges still reach namespaces it does not own.
+  std::vector<std::pair<int, int>> early_joins;
+
+  bool NeedsIntermediate() const { return user_namespace_fd >= 0 || !early_joins.empty(); }
 };
 
-// Starts the child in the user namespace `plan.user_namespace_fd`: setns
-// into a user namespace needs a single-threaded caller, so an intermediate
-// child joins it and clones the real one as the agent's child
-// (CLONE_PARENT), whose namespaces are then owned by the joined user
-// namespace; the intermediate reports the pid over a pipe and exits.
+// Namespaces to enter before the child is cloned, which setns allows only
+// a single-threaded caller (a user namespace) or would give this agent
+// thread for good: an intermediate child joins them (a user namespace
+// first, as runc does) and clones the real one as the agent's child
+// (CLONE_PARENT), whose new namespaces then belong to the user namespace
+// it is in; the intermediate reports the pid over a pipe and exits.
 // Async-signal-safe only, as in any child of this multi-threaded agent.
-pid_t CloneThroughUserNamespace(int user_namespace_fd, CloneArgs clone_args, CloneArguments* arguments,
-                                int* clone_errno) {
+pid_t CloneThroughIntermediate(const SpawnPlan& plan, CloneArgs clone_args, CloneArguments* arguments,
+                               int* clone_errno) {
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) {
     *clone_errno = errno;
@@ -142,7 +148,11 @@ pid_t CloneThroughUserNamespace(int user_namespace_fd, CloneArgs clone_args, Clo
   if (intermediate == 0) {
     ::close(report[0]);
     long child = -1;
-    if (::setns(user_namespace_fd, CLONE_NEWUSER) == 0) {
+    bool joined = plan.user_namespace_fd < 0 || ::setns(plan.user_namespace_fd, CLONE_NEWUSER) == 0;
+    for (size_t index = 0; joined && index < plan.early_joins.size(); ++index) {
+      joined = ::setns(plan.early_joins[index].first, plan.early_joins[index].second) == 0;
+    }
+    if (joined) {
       clone_args.flags |= CLONE_PARENT;
       clone_args.exit_signal = 0;  // CLONE_PARENT: the child gets ours, SIGCHLD
       child = ::syscall(SYS_clone3, &clone_args, sizeof(clone_args));
@@ -199,8 +209,8 @@ Result<pid_t> SpawnAgentMode(ProcessTable& processes, const SpawnPlan& plan, con
       return -1;
     }
     long child;
-    if (plan.user_namespace_fd >= 0) {
-      child = CloneThroughUserNamespace(plan.user_namespace_fd, clone_args, &arguments, &clone_errno);
+    if (plan.NeedsIntermediate()) {
+      child = CloneThroughIntermediate(plan, clone_args, &arguments, &clone_errno);
     } else {
       child = ::syscall(SYS_clone3, &clone_args, sizeof(clone_args));
       if (child == 0) ExecAgentMode(&arguments);  // never returns
@@ -214,7 +224,9 @@ Result<pid_t> SpawnAgentMode(ProcessTable& processes, const SpawnPlan& plan, con
   });
   if (pid < 0) {
     errno = clone_errno;
-    const char* what = plan.user_namespace_fd >= 0 ? "setns(user)+clone3" : plan.pid_namespace_fd >= 0 ? "setns+clone3" : "clone3";
+    const char* what = plan.NeedsIntermediate() ? "setns (linux.namespaces paths)+clone3"
+                       : plan.pid_namespace_fd >= 0 ? "setns+clone3"
+                                                     : "clone3";
     return ErrnoStatus(what, std::string("sandbox-agent ") + plan.command);
   }
   return pid;
@@ -313,6 +325,18 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
     joined_user_namespace.Reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!joined_user_namespace.valid()) return ErrnoStatus("open", "linux.namespaces path " + path);
   }
+  // With a new user namespace, the other paths are joined first (they
+  // belong to namespaces outside it); the init then finds itself in them.
+  std::vector<UniqueFd> early_join_fds;
+  std::vector<std::pair<int, int>> early_joins;
+  if (namespaces.Creates(CLONE_NEWUSER)) {
+    for (const auto& [flag, path] : namespaces.joins) {
+      if (flag == CLONE_NEWPID) continue;  // the agent's thread enters it (joined_pid_namespace)
+      early_join_fds.emplace_back(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!early_join_fds.back().valid()) return ErrnoStatus("open", "linux.namespaces path " + path);
+      early_joins.emplace_back(early_join_fds.back().get(), static_cast<int>(flag));
+    }
+  }
   std::unique_ptr<SharedFsMount> shared_fs;
   if (!request.shared_fs_tag.empty()) {
     SANDBOX_ASSIGN_OR_RETURN(shared_fs, SharedFsMount::Mount(request.shared_fs_tag, request.shared_fs_mount_point));
@@ -342,7 +366,8 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
                  .cgroup_fd = cgroup ? cgroup->fd() : -1,
                  .pid_namespace_fd = joined_pid_namespace.get(),
                  .channel = theirs.get(),
-                 .user_namespace_fd = joined_user_namespace.get()};
+                 .user_namespace_fd = joined_user_namespace.get(),
+                 .early_joins = early_joins};
   if (request.stdio) {
     plan.stdio = request.stdio->child_fds();
     plan.extra_fds = request.stdio->extra_child_fds();

@@ -21,9 +21,14 @@
 namespace sandbox::agent {
 namespace {
 
+// Joins the namespaces given by path that this process is not in yet: the
+// agent started it in a joined pid or user namespace already, and in every
+// joined one when it made a new user namespace (agent/README.md; from in
+// there the paths may not even be readable).
 Status JoinNamespaces(const NamespacePlan& plan) {
+  if (plan.Creates(CLONE_NEWUSER)) return Status::Ok();
   for (const auto& [flag, path] : plan.joins) {
-    if (flag == CLONE_NEWUSER) continue;  // the agent started the init in it
+    if (flag == CLONE_NEWPID || flag == CLONE_NEWUSER) continue;
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) return ErrnoStatus("open", "linux.namespaces path " + path);
     if (::setns(fd.get(), static_cast<int>(flag)) != 0) return ErrnoStatus("setns", "linux.namespaces path " + path);

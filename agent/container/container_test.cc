@@ -846,6 +846,52 @@ TEST_F(ContainerTest, UserNamespaceWithIdMaps) {
   EXPECT_TRUE(Call("RemoveContainer", "userns").ok());
 }
 
+// A new user namespace with another namespace joined by path (a network
+// namespace the host made, owned by the initial user namespace): the path is
+// joined before the user namespace is made, as runc does.
+TEST_F(ContainerTest, ANewUserNamespaceCanJoinANetworkNamespaceMadeOutsideIt) {
+  ASSERT_EQ(::chmod(out_.c_str(), 0777), 0);
+  for (const std::string& start : {out_, rootfs_}) {
+    for (std::string dir = start; dir.size() > 1; dir = dir.substr(0, dir.rfind('/'))) {
+      struct stat info {};
+      if (::stat(dir.c_str(), &info) == 0 && (info.st_mode & S_IXOTH) == 0) ::chmod(dir.c_str(), info.st_mode | 0711);
+    }
+  }
+  int ready[2];
+  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+  const pid_t holder = ::fork();
+  ASSERT_GE(holder, 0);
+  if (holder == 0) {
+    if (::unshare(CLONE_NEWNET) != 0) ::_exit(1);
+    (void)!::write(ready[1], "x", 1);
+    ::pause();
+    ::_exit(0);
+  }
+  ::close(ready[1]);
+  char byte;
+  ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+  ::close(ready[0]);
+  const std::string network = "/proc/" + std::to_string(holder) + "/ns/net";
+  char link[64] = {};
+  ASSERT_GT(::readlink(network.c_str(), link, sizeof(link) - 1), 0);
+
+  json config = Config("echo \"$(readlink /proc/self/ns/net)|$(id -u)\" > /out/joined-net");
+  for (json& entry : config["linux"]["namespaces"]) {
+    if (entry["type"] == "network") entry["path"] = network;
+  }
+  config["linux"]["namespaces"].push_back({{"type", "user"}});
+  config["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  config["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  const Status created = Create("netjoin", config);
+  ::kill(holder, SIGKILL);  // the container holds the namespace from here
+  ::waitpid(holder, nullptr, 0);
+  ASSERT_TRUE(created.ok()) << created.message();
+  ASSERT_TRUE(Call("StartContainer", "netjoin").ok());
+  EXPECT_EQ(Wait("netjoin"), 0);
+  EXPECT_EQ(Out("joined-net"), std::string(link) + "|0\n");
+  EXPECT_TRUE(Call("RemoveContainer", "netjoin").ok());
+}
+
 TEST_F(ContainerTest, UserNamespaceMistakesAreRefusedByField) {
   json no_root = Config("true");
   no_root["linux"]["namespaces"].push_back({{"type", "user"}});
@@ -862,7 +908,7 @@ TEST_F(ContainerTest, UserNamespaceMistakesAreRefusedByField) {
   joined["linux"]["namespaces"].push_back({{"type", "user"}, {"path", "/proc/self/ns/user"}});
   const Status own = Create("joined", joined);
   EXPECT_FALSE(own.ok());
-  EXPECT_NE(own.message().find("setns(user)"), std::string::npos) << own.message();
+  EXPECT_NE(own.message().find("setns (linux.namespaces paths)"), std::string::npos) << own.message();
   // A user namespace without a mapping for 0: the setup cannot run as its root.
   int ready[2];
   ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);

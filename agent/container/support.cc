@@ -51,9 +51,6 @@ Status CheckAgentSupports(const oci::Spec& spec) {
   SANDBOX_ASSIGN_OR_RETURN(NamespacePlan namespaces, PlanNamespaces(linux.namespaces.value_or(std::vector<oci::Namespace>{})));
   if (!namespaces.Creates(CLONE_NEWNS)) return InvalidArgument("linux.namespaces: the container needs a new mount namespace");
   if (namespaces.Creates(CLONE_NEWUSER)) {
-    // The setup runs as the namespace's root, and joining namespaces owned
-    // by the agent's user namespace needs capabilities the container lacks.
-    if (!namespaces.joins.empty()) return NotYet("linux.namespaces paths together with a new user namespace");
     auto maps_root = [](const std::optional<std::vector<oci::IdMapping>>& mappings) {
       return mappings && std::any_of(mappings->begin(), mappings->end(),
                                      [](const oci::IdMapping& mapping) { return mapping.container_id == 0 && mapping.size > 0; });

@@ -9,15 +9,12 @@
 #include <cerrno>
 
 #include "common/base/unique_fd.h"
+#include "shim/runtime/signals.h"
 
 namespace sandbox::shim {
 
 Status ForwardSignalsUntil(int done_fd, const std::function<void(int)>& forward) {
-  sigset_t forwarded;
-  ::sigemptyset(&forwarded);
-  for (int signal : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU}) {
-    ::sigaddset(&forwarded, signal);
-  }
+  const sigset_t forwarded = ForwardedSignals();
   sigset_t previous;
   ::pthread_sigmask(SIG_BLOCK, &forwarded, &previous);
   UniqueFd signals(::signalfd(-1, &forwarded, SFD_CLOEXEC));

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 #include <system_error>
 
 #include "common/base/file_util.h"
@@ -15,6 +16,7 @@
 #include "shim/runtime/container_id.h"
 #include "shim/runtime/foreground_console.h"
 #include "shim/runtime/hooks.h"
+#include "shim/runtime/signals.h"
 
 namespace sandbox::shim {
 namespace {
@@ -303,6 +305,11 @@ Status Runtime::Resume(const std::string& id) {
 
 Result<int> Runtime::Run(const CreateOptions& given, bool detach) {
   CreateOptions options = given;
+  // In the foreground, a signal that comes while the VM boots waits and
+  // reaches the container once it runs (runc queues them too); acting on it
+  // half-way would leave the sandbox behind.
+  std::optional<DeferForwardedSignals> deferred;
+  if (!detach) deferred.emplace();
   // In the foreground without a console socket, a terminal is relayed to
   // this process's own stdio, as runc does.
   std::unique_ptr<ForegroundConsole> console;

@@ -1,6 +1,8 @@
 #include "shim/runtime/runtime.h"
+#include "shim/runtime/signals.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <signal.h>
 
 #include <map>
@@ -20,6 +22,7 @@ class FakeSandbox : public Sandbox {
  public:
   Result<int64_t> Create(const SandboxCreateRequest& request) override {
     calls.push_back("create " + request.ref.id);
+    if (signal_during_create != 0) ::raise(signal_during_create);  // as if the caller sent it while the VM boots
     if (fail_create) return Internal("VMM failed to start");
     EXPECT_TRUE(PathExists(request.ref.state_dir));
     live[request.ref.id] = LiveStatus::kCreated;
@@ -49,6 +52,12 @@ class FakeSandbox : public Sandbox {
     return Status::Ok();
   }
   Result<int> Wait(const SandboxRef& ref) override {
+    // What the microVM's Wait forwards: the signals pending for this thread.
+    const sigset_t forwarded = ForwardedSignals();
+    const timespec now{};
+    for (int signal; (signal = ::sigtimedwait(&forwarded, nullptr, &now)) > 0;) {
+      calls.push_back("forward " + std::to_string(signal));
+    }
     live[ref.id] = LiveStatus::kStopped;
     return exit_code;
   }
@@ -73,6 +82,7 @@ class FakeSandbox : public Sandbox {
   std::map<std::string, LiveStatus> live;
   std::vector<std::string> calls;
   bool fail_create = false;
+  int signal_during_create = 0;
   int exit_code = 0;
 };
 
@@ -185,6 +195,20 @@ TEST_F(RuntimeTest, RunReturnsExitCodeAndRemovesContainer) {
   ASSERT_TRUE(code.ok()) << code.status().ToString();
   EXPECT_EQ(*code, 3);
   EXPECT_FALSE(PathExists(dir_ + "/root/r"));
+}
+
+// A SIGTERM while the container is being made neither kills `run` half-way
+// (which would leave the sandbox behind) nor is lost: it waits and is
+// forwarded once the container runs.
+TEST_F(RuntimeTest, RunDefersSignalsThatComeDuringCreate) {
+  sandbox_.signal_during_create = SIGTERM;
+  Result<int> code = runtime_->Run(Options("r"), false);
+  ASSERT_TRUE(code.ok()) << code.status().ToString();
+  EXPECT_EQ(sandbox_.calls, (std::vector<std::string>{"create r", "start r", "forward 15", "destroy r"}));
+  EXPECT_FALSE(PathExists(dir_ + "/root/r"));
+  sigset_t blocked;
+  ::pthread_sigmask(SIG_BLOCK, nullptr, &blocked);
+  EXPECT_FALSE(::sigismember(&blocked, SIGTERM)) << "the mask is restored";
 }
 
 TEST_F(RuntimeTest, WithoutSandboxCreateFailsCleanly) {

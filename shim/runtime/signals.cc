@@ -1,5 +1,6 @@
 #include "shim/runtime/signals.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <strings.h>
 
@@ -53,5 +54,21 @@ Result<int> ParseSignal(std::string_view text) {
   }
   return InvalidArgument("unknown signal \"" + std::string(text) + "\"");
 }
+
+sigset_t ForwardedSignals() {
+  sigset_t forwarded;
+  ::sigemptyset(&forwarded);
+  for (int signal : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU}) {
+    ::sigaddset(&forwarded, signal);
+  }
+  return forwarded;
+}
+
+DeferForwardedSignals::DeferForwardedSignals() {
+  const sigset_t forwarded = ForwardedSignals();
+  ::pthread_sigmask(SIG_BLOCK, &forwarded, &previous_);
+}
+
+DeferForwardedSignals::~DeferForwardedSignals() { ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
 
 }  // namespace sandbox::shim

@@ -312,10 +312,12 @@ wait $run_pid; check "run exit code after SIGKILL" 137 $?
 
 cd "$work/trapper"
 mkfifo "$work/trap.fifo"
-"$rt" --root "$root" run trap1 > "$work/trap.fifo" < /dev/null &
+"$rt" --root "$root" run trap1 > "$work/trap.fifo" 2> "$work/trap1.err" < /dev/null &
 run_pid=$!
 exec 8< "$work/trap.fifo"
 read -r -t 120 line <&8; check "run trap1 started" ready "$line"
+# Once (in about twenty runs) its VM did not boot within 120 s: show why next time.
+[ "$line" = ready ] || { sed 's/^/  [trap1 stderr] /' "$work/trap1.err"; tail -n 20 "$root/trap1/console.log" "$root/trap1/vmm.log" "$root/trap1/monitor.log" 2>&1 | sed 's/^/  [trap1] /'; }
 kill -TERM $run_pid  # to sandbox-rt run, which forwards it to the container
 read -r -t 120 line <&8; check "run forwards SIGTERM to the container" got-term "$line"
 exec 8<&-
