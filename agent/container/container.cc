@@ -162,8 +162,8 @@ pid_t CloneThroughIntermediate(const SpawnPlan& plan, CloneArgs clone_args, Clon
     (void)!::write(report[1], outcome, sizeof(outcome));
     ::_exit(0);
   }
+  long outcome[2] = {-1, errno};  // the intermediate's clone3 failed, unless it reports
   ::close(report[1]);
-  long outcome[2] = {-1, errno};
   if (intermediate > 0 && ::read(report[0], outcome, sizeof(outcome)) != sizeof(outcome)) outcome[1] = EPIPE;
   ::close(report[0]);
   *clone_errno = static_cast<int>(outcome[1]);
