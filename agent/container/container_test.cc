@@ -17,6 +17,7 @@
 
 #include "agent/container/container_fixture.h"
 #include "agent/container/init_channel.h"
+#include "common/base/testing/namespace_holder.h"
 #include "common/io/preserved_fds.h"
 
 namespace sandbox::agent {
@@ -857,21 +858,9 @@ TEST_F(ContainerTest, ANewUserNamespaceCanJoinANetworkNamespaceMadeOutsideIt) {
       if (::stat(dir.c_str(), &info) == 0 && (info.st_mode & S_IXOTH) == 0) ::chmod(dir.c_str(), info.st_mode | 0711);
     }
   }
-  int ready[2];
-  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
-  const pid_t holder = ::fork();
-  ASSERT_GE(holder, 0);
-  if (holder == 0) {
-    if (::unshare(CLONE_NEWNET) != 0) ::_exit(1);
-    (void)!::write(ready[1], "x", 1);
-    ::pause();
-    ::_exit(0);
-  }
-  ::close(ready[1]);
-  char byte;
-  ASSERT_EQ(::read(ready[0], &byte, 1), 1);
-  ::close(ready[0]);
-  const std::string network = "/proc/" + std::to_string(holder) + "/ns/net";
+  testing::NamespaceHolder holder(CLONE_NEWNET);
+  ASSERT_TRUE(holder.valid());
+  const std::string network = holder.path("net");
   char link[64] = {};
   ASSERT_GT(::readlink(network.c_str(), link, sizeof(link) - 1), 0);
 
@@ -883,8 +872,7 @@ TEST_F(ContainerTest, ANewUserNamespaceCanJoinANetworkNamespaceMadeOutsideIt) {
   config["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
   config["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
   const Status created = Create("netjoin", config);
-  ::kill(holder, SIGKILL);  // the container holds the namespace from here
-  ::waitpid(holder, nullptr, 0);
+  holder.Release();  // the container holds the namespace from here
   ASSERT_TRUE(created.ok()) << created.message();
   ASSERT_TRUE(Call("StartContainer", "netjoin").ok());
   EXPECT_EQ(Wait("netjoin"), 0);
@@ -910,25 +898,12 @@ TEST_F(ContainerTest, UserNamespaceMistakesAreRefusedByField) {
   EXPECT_FALSE(own.ok());
   EXPECT_NE(own.message().find("setns (linux.namespaces paths)"), std::string::npos) << own.message();
   // A user namespace without a mapping for 0: the setup cannot run as its root.
-  int ready[2];
-  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
-  const pid_t unmapped = ::fork();
-  ASSERT_GE(unmapped, 0);
-  if (unmapped == 0) {
-    if (::unshare(CLONE_NEWUSER) != 0) ::_exit(1);
-    (void)!::write(ready[1], "x", 1);
-    ::pause();
-    ::_exit(0);
-  }
-  ::close(ready[1]);
-  char byte;
-  ASSERT_EQ(::read(ready[0], &byte, 1), 1);
-  ::close(ready[0]);
+  testing::NamespaceHolder unmapped(CLONE_NEWUSER);
+  ASSERT_TRUE(unmapped.valid());
   json unmapped_join = Config("true");
-  unmapped_join["linux"]["namespaces"].push_back({{"type", "user"}, {"path", "/proc/" + std::to_string(unmapped) + "/ns/user"}});
+  unmapped_join["linux"]["namespaces"].push_back({{"type", "user"}, {"path", unmapped.path("user")}});
   const Status unmapped_refused = Create("unmapped", unmapped_join);
-  ::kill(unmapped, SIGKILL);
-  ::waitpid(unmapped, nullptr, 0);
+  unmapped.Release();
   EXPECT_NE(unmapped_refused.message().find("the joined user namespace has no mapping for uid and gid 0"),
             std::string::npos)
       << unmapped_refused.message();

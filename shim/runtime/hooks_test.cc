@@ -13,6 +13,7 @@
 
 #include "common/base/file_util.h"
 #include "common/base/temp_dir.h"
+#include "common/base/testing/namespace_holder.h"
 
 namespace sandbox::shim {
 namespace {
@@ -88,20 +89,9 @@ TEST_F(HooksTest, AHookThatNeverReadsItsStdinDoesNotBlock) {
 // createContainer: the hook runs in the container pid's network namespace
 // (here a child's own), and this thread is back in its own afterwards.
 TEST_F(HooksTest, CreateContainerHooksRunInTheContainersNetworkNamespace) {
-  int ready[2];
-  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    if (::unshare(CLONE_NEWNET) != 0) ::_exit(1);
-    (void)!::write(ready[1], "x", 1);
-    ::pause();
-    ::_exit(0);
-  }
-  ::close(ready[1]);
-  char byte;
-  ASSERT_EQ(::read(ready[0], &byte, 1), 1);
-  ::close(ready[0]);
+  testing::NamespaceHolder holder(CLONE_NEWNET);
+  ASSERT_TRUE(holder.valid());
+  const pid_t child = holder.pid();
   auto link = [](const std::string& path) {
     char target[128] = {};
     return ::readlink(path.c_str(), target, sizeof(target) - 1) > 0 ? std::string(target) : std::string("?");
@@ -116,8 +106,7 @@ TEST_F(HooksTest, CreateContainerHooksRunInTheContainersNetworkNamespace) {
   EXPECT_NE(failed.message().find("hooks.createContainer[0] /bin/sh: exited with status 4"), std::string::npos)
       << failed.message();
   EXPECT_EQ(link("/proc/thread-self/ns/net"), before);
-  ::kill(child, SIGKILL);
-  ::waitpid(child, nullptr, 0);
+  holder.Release();
   const Status gone = RunHooksInNetworkNamespaceOf(child, "createContainer", {Shell("true")}, state_);
   EXPECT_NE(gone.message().find("/proc/" + std::to_string(child) + "/ns/net"), std::string::npos) << gone.message();
 }
