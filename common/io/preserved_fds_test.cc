@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "common/base/temp_dir.h"
+
 namespace sandbox {
 namespace {
 
@@ -53,9 +55,8 @@ TEST(ClassifyPreservedFdTest, ReadOnlyFileIsAStreamIntoTheGuest) {
 }
 
 TEST(ClassifyPreservedFdTest, RefusesWhatAStreamCannotStandFor) {
-  char dir_template[] = "/tmp/preserved-fds-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir_template), nullptr);
-  const std::string dir = dir_template;
+  const TempDir temp = TempDir::CreateOrDie("/tmp/preserved-fds-");
+  const std::string dir = temp.path();
 
   UniqueFd directory(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   Result<FdAccess> refused = ClassifyPreservedFd(directory.get());
@@ -89,9 +90,6 @@ TEST(ClassifyPreservedFdTest, RefusesWhatAStreamCannotStandFor) {
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().message(), "fd " + std::to_string(closed) + " is not open");
 
-  ::unlink(socket_path.c_str());
-  ::unlink((dir + "/data").c_str());
-  ::rmdir(dir.c_str());
 }
 
 TEST(ClassifyPreservedFdsTest, RefusesMoreThanTheLimit) {
