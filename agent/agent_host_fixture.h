@@ -31,7 +31,9 @@ class AgentHostModeTest : public ::testing::Test {
     std::vector<std::string> args = {"sandbox-agent", "--listen", "unix:" + socket_, "--host-socket-prefix",
                                      host_prefix_};
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-    Result<pid_t> started = StartHostModeAgent(SANDBOX_AGENT_BINARY, args, log_);
+    // SANDBOX_AGENT_BINARY in the environment: a copy elsewhere (private_tree_test.sh).
+    const char* binary = std::getenv("SANDBOX_AGENT_BINARY");
+    Result<pid_t> started = StartHostModeAgent(binary != nullptr ? binary : SANDBOX_AGENT_BINARY, args, log_);
     ASSERT_TRUE(started.ok()) << started.status().message();
     agent_ = *started;
     Result<UniqueFd> fd = Connect("unix:" + socket_);

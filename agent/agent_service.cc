@@ -135,7 +135,7 @@ void AgentService::RegisterContainerCalls(ttrpc::Server& server) {
                     Result<std::unique_ptr<Container>> container = stdio.status();
                     if (stdio.ok()) {
                       create.stdio = std::move(stdio).value();
-                      container = Container::Create(std::move(create), processes_, options_.agent_binary);
+                      container = Container::Create(std::move(create), processes_, options_.agent_executable);
                     }
                     std::lock_guard lock(containers_mutex_);
                     if (!container.ok()) {

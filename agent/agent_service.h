@@ -16,7 +16,9 @@ namespace sandbox::agent {
 
 struct AgentOptions {
   bool pid1 = false;  // guest init duties done; DestroySandbox powers off
-  std::string agent_binary = "/proc/self/exe";  // what container inits re-execute
+  // What container inits re-execute: a sealed copy of the agent
+  // (SealedSelfExecutable), owned by the caller and outliving the service.
+  int agent_executable = -1;
   // Host test mode: host stdio port P is the Unix socket <prefix>_P (empty:
   // vsock CID 2, through sandbox-vmm).
   std::string host_socket_prefix;

@@ -15,6 +15,7 @@
 #include "agent/process_table.h"
 #include "agent/guest_init.h"
 #include "agent/listener.h"
+#include "agent/self_executable.h"
 #include "common/base/file_util.h"
 #include "proto/agent_constants.h"
 
@@ -75,10 +76,14 @@ int main(int argc, char** argv) {
     if (pid1) (void)agent::PowerOff();
     return 1;
   }
-  char self[4096];
-  const ssize_t self_length = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
-  agent::AgentService service({.pid1 = pid1, .agent_binary = self_length > 0 ? std::string(self, self_length)
-                                                                            : std::string("/proc/self/exe"),
+  Result<UniqueFd> self = agent::SealedSelfExecutable();
+  if (!self.ok()) {
+    Log("the agent's own executable: " + self.status().message());
+    if (pid1) (void)agent::PowerOff();
+    return 1;
+  }
+  agent::AgentService service({.pid1 = pid1,
+                               .agent_executable = self->get(),
                                .host_socket_prefix = host_socket_prefix,
                                .work_dir = work_dir,
                                .cgroup_root = cgroup_root},

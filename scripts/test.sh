@@ -1,19 +1,55 @@
 #!/usr/bin/env bash
-# The whole test suite: every ctest test of the release build, then the unit
-# tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# The whole test suite: the release build's ctest tests (unit, then the ones
+# that boot microVMs through the test host, then the benchmarks), the unit
+# tests again under AddressSanitizer + UndefinedBehaviorSanitizer, and a
+# clang Release build. Ends with a table of each phase's time.
+#
+# SANDBOX_RT_SOAK=1 adds the soak tests (label soak: hundreds of microVMs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
-scripts/build.sh release
-scripts/build.sh asan
 
+phases=()
 status=0
-# The soak test (100 microVM run cycles, ~17 min under TCG) only on request.
-soak=(-LE soak)
-[ "${SANDBOX_RT_SOAK:-0}" = 1 ] && soak=()
-echo "== ctest (release, all labels${soak:+ but soak})"
-ctest --test-dir build/release --output-on-failure -j "$(nproc)" "${soak[@]}" || status=1
-echo "== ctest (asan+ubsan, label unit)"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build/asan --output-on-failure -j "$(nproc)" -L unit || status=1
+# phase NAME CMD...: runs CMD, records its time and verdict, and keeps going
+# on failure (the suite's status is the worst of its phases).
+phase() {
+  local name=$1 started rc
+  shift
+  echo "== $name"
+  started=$(date +%s)
+  set +e
+  "$@"
+  rc=$?
+  set -e
+  phases+=("$(printf '%-34s %6ss  %s' "$name" $(($(date +%s) - started)) "$([ $rc -eq 0 ] && echo ok || echo "FAILED ($rc)")")")
+  [ $rc -eq 0 ] || status=1
+  return 0
+}
+summary() {
+  echo "== phases (total $(($(date +%s) - suite_started))s)"
+  printf '%s\n' "${phases[@]}"
+}
+suite_started=$(date +%s)
+trap summary EXIT
+
+phase setup scripts/setup.sh
+[ $status -eq 0 ] || exit 1
+phase "build release (gcc)" scripts/build.sh release
+phase "build asan+ubsan (unit tests)" scripts/build.sh asan unit_tests
+[ $status -eq 0 ] || exit 1
+
+release=(ctest --test-dir build/release --output-on-failure)
+# Every test carries one of the labels the phases below run.
+unlabelled=$("${release[@]}" -N -LE '^(unit|fuzz|e2e|bench|soak)$' | grep -c "Test *#" || true)
+[ "$unlabelled" -eq 0 ] || { echo "test.sh: $unlabelled tests carry none of unit, fuzz, e2e, bench, soak"; exit 1; }
+phase "ctest unit (release)" "${release[@]}" -j "$(nproc)" -L unit
+phase "ctest fuzz" "${release[@]}" -L fuzz
+# One test host at a time (RESOURCE_LOCK testhost): these run serially.
+phase "ctest e2e (test host)" "${release[@]}" -L e2e -LE soak
+phase "ctest bench" "${release[@]}" -L bench
+[ "${SANDBOX_RT_SOAK:-0}" = 1 ] && phase "ctest soak" "${release[@]}" -L soak
+phase "ctest unit (asan+ubsan)" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build/asan --output-on-failure -j "$(nproc)" -L unit
+phase "build release (clang)" scripts/build.sh clang
 exit $status

@@ -20,6 +20,7 @@
 #include "agent/container/init_channel.h"
 #include "agent/container/namespaces.h"
 #include "agent/container/support.h"
+#include "agent/self_executable.h"
 #include "common/base/file_util.h"
 #include "common/oci/spec_json.h"
 #include "common/oci/state.h"
@@ -51,7 +52,7 @@ struct CloneArguments {
   std::array<int, 3> stdio;  // -1: keep the agent's
   const int* extra_fds;      // become fds 3, 4, ... (--preserve-fds)
   size_t extra_count;
-  const char* binary;
+  int executable;  // the agent, executed from this fd
   char* const* argv;
   int user_namespace_ready;  // -1, or a pipe that says when the id maps are written
   int user_namespace_writer;  // its other end, the agent's: closed in the child
@@ -106,7 +107,7 @@ bool BecomeNamespaceRoot(bool groups_required) {
   }
   if (::dup2(channel, kInitChannelFd) < 0) ::_exit(126);
   char* const envp[] = {nullptr};
-  ::execve(arguments->binary, arguments->argv, envp);
+  ExecuteFd(arguments->executable, arguments->argv, envp);
   ::_exit(127);
 }
 
@@ -176,7 +177,7 @@ pid_t CloneThroughIntermediate(const SpawnPlan& plan, CloneArgs clone_args, Clon
 // a new cgroup namespace is rooted at the container's cgroup. A pid
 // namespace is entered for the child only: setns(CLONE_NEWPID) on this
 // thread changes where its children go, and is undone right after.
-Result<pid_t> SpawnAgentMode(ProcessTable& processes, const SpawnPlan& plan, const std::string& agent_binary) {
+Result<pid_t> SpawnAgentMode(ProcessTable& processes, const SpawnPlan& plan, int agent_executable) {
   std::string arg0 = "sandbox-agent";
   std::string arg1 = plan.command;
   char* argv[] = {arg0.data(), arg1.data(), nullptr};
@@ -185,7 +186,7 @@ Result<pid_t> SpawnAgentMode(ProcessTable& processes, const SpawnPlan& plan, con
                            .stdio = plan.stdio,
                            .extra_fds = plan.extra_fds.data(),
                            .extra_count = plan.extra_fds.size(),
-                           .binary = agent_binary.c_str(),
+                           .executable = agent_executable,
                            .argv = argv,
                            .user_namespace_ready = plan.user_namespace_ready,
                            .user_namespace_writer = plan.user_namespace_writer,
@@ -277,7 +278,7 @@ Status InitError(const std::string& message) {
 }  // namespace
 
 Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, ProcessTable& processes,
-                                                     const std::string& agent_binary) {
+                                                     int agent_executable) {
   oci::Spec spec;
   const oci::FieldErrors errors = oci::ParseSpec(request.config_json, spec);
   if (!errors.empty()) return oci::FieldErrorsToStatus("config.json", errors);
@@ -382,7 +383,7 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
     plan.user_namespace_ready = maps_awaited.get();
     plan.user_namespace_writer = maps_written.get();
   }
-  Result<pid_t> spawned = SpawnAgentMode(processes, plan, agent_binary);
+  Result<pid_t> spawned = SpawnAgentMode(processes, plan, agent_executable);
   if (!spawned.ok()) return spawned.status().Wrap("container " + request.id);
   const pid_t pid = *spawned;
   theirs.Reset();
@@ -406,7 +407,7 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
   container->rootfs_ = std::move(rootfs_mount);
   container->stdio_ = std::move(request.stdio);
   container->config_json_ = request.config_json;
-  container->agent_binary_ = agent_binary;
+  container->agent_executable_ = agent_executable;
   if (container->stdio_) container->stdio_->StartRelays();
   Status sent = SendInitMessage(container->channel_.get(),
                                 EncodeInitPlan(request.rootfs, request.config_json, request.no_pivot, state_json));
@@ -490,7 +491,7 @@ Status Container::Exec(const std::string& exec_id, const std::string& process_js
     plan.stdio = stdio->child_fds();
     plan.extra_fds = stdio->extra_child_fds();
   }
-  Result<pid_t> spawned = SpawnAgentMode(processes_, plan, agent_binary_);
+  Result<pid_t> spawned = SpawnAgentMode(processes_, plan, agent_executable_);
   if (!spawned.ok()) return spawned.status().Wrap("exec " + exec_id + " in container " + id_);
   const pid_t pid = *spawned;
   theirs.Reset();

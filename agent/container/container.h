@@ -46,9 +46,10 @@ class Container {
 
   // Parses and checks the config, clones the init into the new namespaces,
   // and returns once the container is built (or with the init's error, the
-  // init reaped). `agent_binary` is what the init re-executes.
+  // init reaped). `agent_executable` is the fd the init re-executes
+  // (agent/self_executable.h); it must outlive the container.
   static Result<std::unique_ptr<Container>> Create(ContainerOptions request, ProcessTable& processes,
-                                                   const std::string& agent_binary);
+                                                   int agent_executable);
   // Kills what is left and forgets the init.
   ~Container();
   Container(const Container&) = delete;
@@ -109,7 +110,7 @@ class Container {
   ProcessStdio* StdioOf(const std::string& exec_id);
 
   std::string config_json_;   // for exec: the seccomp filter
-  std::string agent_binary_;  // what exec-init runs
+  int agent_executable_ = -1;  // what exec-init runs (not owned)
   std::mutex mutex_;
   bool started_ = false;
   bool frozen_ = false;

@@ -20,7 +20,8 @@ inline std::map<std::string, std::string> DescribeTree(const std::string& root) 
     if (::lstat(path.c_str(), &st) != 0) continue;
     std::string description = std::to_string(st.st_mode) + " " + std::to_string(st.st_uid) + ":" +
                               std::to_string(st.st_gid);
-    if (S_ISREG(st.st_mode)) description += " " + ReadFile(path).value_or("<unreadable>");
+    // Two appends, not " " + temporary: GCC 12 -O3 -Wrestrict false positive (bug 105651).
+    if (S_ISREG(st.st_mode)) description.append(" ").append(ReadFile(path).value_or("<unreadable>"));
     if (S_ISLNK(st.st_mode)) description += " -> " + std::filesystem::read_symlink(path).string();
     tree[path.substr(root.size())] = description;
   }

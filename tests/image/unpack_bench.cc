@@ -47,8 +47,11 @@ int main(int argc, char** argv) {
   for (int layer = 0; layer < 3; ++layer) {
     std::vector<TarEntry> entries;
     for (int d = 0; d < 30; ++d) {
-      std::string sub = "l" + std::to_string(layer) + "/d" + std::to_string(d);
-      entries.push_back(Dir("l" + std::to_string(layer)));
+      // Appended rather than "l" + to_string(...): GCC 12 -O3 warns falsely
+      // (-Wrestrict, GCC bug 105651) on a literal + a temporary string.
+      std::string top = std::string("l").append(std::to_string(layer));
+      std::string sub = top + "/d" + std::to_string(d);
+      entries.push_back(Dir(top));
       entries.push_back(Dir(sub));
       for (int f = 0; f < 50; ++f) {
         entries.push_back(File(sub + "/f" + std::to_string(f), std::string(2000 + f * 40, 'a' + (f % 26))));

@@ -32,9 +32,17 @@ mount -t virtiofs hostroot /newroot || die "mounting the host filesystem (virtio
 mount -t proc proc /newroot/proc
 mount -t sysfs sysfs /newroot/sys
 mount -t devtmpfs devtmpfs /newroot/dev
-mkdir -p /newroot/dev/pts /newroot/dev/shm
-mount -t devpts -o newinstance,ptmxmode=0666 devpts /newroot/dev/pts
-mount -t tmpfs tmpfs /newroot/dev/shm
+mkdir -p /newroot/dev/pts /newroot/dev/shm /newroot/dev/mqueue
+mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts /newroot/dev/pts
+mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs /newroot/dev/shm
+mount -t mqueue mqueue /newroot/dev/mqueue 2>/dev/null
+# devtmpfs has device nodes only; the links udev/systemd add on a normal
+# system (bash's process substitution needs /dev/fd).
+ln -sfn /proc/self/fd /newroot/dev/fd
+ln -sfn /proc/self/fd/0 /newroot/dev/stdin
+ln -sfn /proc/self/fd/1 /newroot/dev/stdout
+ln -sfn /proc/self/fd/2 /newroot/dev/stderr
+ln -sfn /proc/kcore /newroot/dev/core
 mount -t tmpfs -o mode=755 tmpfs /newroot/run
 mount -t cgroup2 cgroup2 /newroot/sys/fs/cgroup || die "mounting cgroup2 failed"
 for controller in $(cat /newroot/sys/fs/cgroup/cgroup.controllers); do

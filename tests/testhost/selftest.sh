@@ -20,6 +20,14 @@ for controller in cpu memory pids io cpuset; do
   grep -qw \$controller /sys/fs/cgroup/cgroup.subtree_control || { echo "cgroup controller \$controller not enabled"; exit 12; }
 done
 "$sandbox_rt" check > "$share/check.txt" 2>&1
+# What scripts expect of a normal Linux system's /dev.
+[ "\$(cat <(echo substituted))" = substituted ] || { echo "process substitution failed"; exit 13; }
+[ "\$(echo piped | cat /dev/stdin)" = piped ] || { echo "/dev/stdin is not the caller's stdin"; exit 14; }
+echo to-stderr > /dev/stderr 2>/dev/null || { echo "/dev/stderr is not writable"; exit 15; }
+for node in /dev/fd /dev/stdout /dev/shm /dev/pts/ptmx /dev/null /dev/urandom; do
+  [ -e "\$node" ] || { echo "missing \$node"; exit 16; }
+done
+python3 -c 'import os; m, s = os.openpty(); print(os.ttyname(s))' | grep -q '^/dev/pts/' || { echo "no pty from /dev/ptmx"; exit 17; }
 echo "written inside" > "$share/marker"
 exit 7
 INNER
@@ -33,7 +41,7 @@ set -e
 grep -q "hardware (AMD SVM, kvm_amd)\|hardware (Intel VMX, kvm_intel)" "$share/check.txt" ||
   fail "sandbox-rt check inside does not see hardware KVM: $(cat "$share/check.txt")"
 grep -q "^\[ok  \] kvm-api" "$share/check.txt" || fail "KVM capabilities missing inside: $(cat "$share/check.txt")"
-echo "selftest: exit status, shared writes, /dev/kvm and cgroup2: ok"
+echo "selftest: exit status, shared writes, /dev/kvm, cgroup2 and /dev (fd, stdin, shm, pts): ok"
 
 if [ "${SANDBOX_TESTHOST_MODE:-}" != direct ] && [ ! -d /sys/module/kvm_intel ] && [ ! -d /sys/module/kvm_amd ]; then
   set +e

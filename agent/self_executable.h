@@ -1,0 +1,23 @@
+// The agent's own executable as an fd, for the container and exec inits it
+// re-executes.
+#pragma once
+
+#include "common/base/status.h"
+#include "common/base/unique_fd.h"
+
+namespace sandbox::agent {
+
+// A sealed in-memory copy of /proc/self/exe (memfd: no write, grow or shrink,
+// seals sealed), close-on-exec. Executed with execveat(AT_EMPTY_PATH), it
+// needs no path: an init whose mapped uid cannot traverse the directories
+// above the binary (a build tree under a 0700 home) still starts, and a
+// container process can never reach the agent's binary to overwrite it for
+// the next init (runc's CVE-2019-5736 defence). Call before threads exist
+// or while none forks.
+Result<UniqueFd> SealedSelfExecutable();
+
+// execveat(fd, "", argv, envp, AT_EMPTY_PATH); returns only on failure.
+// Async-signal-safe: for a cloned child.
+void ExecuteFd(int fd, char* const argv[], char* const envp[]);
+
+}  // namespace sandbox::agent

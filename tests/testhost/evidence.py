@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""evidence.py MONITOR_SOCKET QEMU_PID VIRTIOFSD_PID OUT_DIR
+
+What a wedged or crashed test host was doing, written to OUT_DIR: each
+QEMU and virtiofsd thread's state, kernel wait channel and CPU time used
+over 5 s (a TCG vCPU spinning vs everything asleep), then QEMU's monitor
+answers to `info cpus` and `info registers -a` (where each test-host vCPU
+is: its RIP, and whether it is halted or in a nested guest). Used by run.sh;
+prints a short summary on stdout.
+"""
+import os
+import socket
+import sys
+import time
+
+
+def threads(pid):
+    rows = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return rows
+    for tid in tids:
+        base = f"/proc/{pid}/task/{tid}"
+        try:
+            with open(f"{base}/stat") as stat_file:
+                stat = stat_file.read()
+            with open(f"{base}/comm") as comm_file:
+                comm = comm_file.read().strip()
+            with open(f"{base}/wchan") as wchan_file:
+                wchan = wchan_file.read().strip() or "-"
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        state, ticks = fields[0], int(fields[11]) + int(fields[12])
+        rows[tid] = (comm, state, wchan, ticks)
+    return rows
+
+
+def thread_report(name, pid):
+    before = threads(pid)
+    time.sleep(5)
+    after = threads(pid)
+    hz = os.sysconf("SC_CLK_TCK")
+    lines = [f"{name} (pid {pid}): thread, state, wait channel, CPU % over 5 s"]
+    busy = []
+    for tid, (comm, state, wchan, ticks) in sorted(after.items(), key=lambda item: int(item[0])):
+        used = ticks - before.get(tid, (comm, state, wchan, ticks))[3]
+        percent = 100.0 * used / hz / 5
+        lines.append(f"  {tid:>7} {comm:<16} {state} {wchan:<28} {percent:5.1f}%")
+        if percent >= 20:
+            busy.append(f"{comm}({percent:.0f}%)")
+    return lines, busy
+
+
+def monitor(path, commands):
+    out = []
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(10)
+            sock.connect(path)
+
+            def until_prompt():
+                data = b""
+                while not data.endswith(b"(qemu) "):
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                return data.decode(errors="replace")
+
+            until_prompt()
+            for command in commands:
+                sock.sendall(command.encode() + b"\n")
+                out.append(f"(qemu) {command}\n" + until_prompt().replace("(qemu) ", ""))
+    except OSError as error:
+        out.append(f"monitor {path}: {error}")
+    return "\n".join(out)
+
+
+def main():
+    monitor_path, qemu_pid, virtiofsd_pid, out_dir = sys.argv[1:5]
+    os.makedirs(out_dir, exist_ok=True)
+    qemu_lines, qemu_busy = thread_report("qemu", qemu_pid)
+    fs_lines, fs_busy = thread_report("virtiofsd", virtiofsd_pid) if virtiofsd_pid else ([], [])
+    with open(f"{out_dir}/threads.txt", "w") as out:
+        out.write("\n".join(qemu_lines + fs_lines) + "\n")
+    registers = monitor(monitor_path, ["info cpus", "info registers -a"])
+    with open(f"{out_dir}/registers.txt", "w") as out:
+        out.write(registers + "\n")
+    rips = [line.split()[0] for line in registers.splitlines() if line.startswith("RIP=")]
+    halted = [line for line in registers.splitlines() if "HLT=" in line]
+    print(f"busy threads: {', '.join(qemu_busy + fs_busy) or 'none (all asleep)'}")
+    print(f"vCPU RIPs: {' '.join(rips) or 'unknown'}; {' | '.join(h.strip() for h in halted) or ''}")
+
+
+if __name__ == "__main__":
+    main()
