@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -66,7 +67,11 @@ Result<UniqueFd> ListenUnix(const std::string& path, int backlog, int socket_fla
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | socket_flags, 0));
   if (!fd.valid()) return ErrnoStatus("socket", path);
   SANDBOX_RETURN_IF_ERROR(CallWithAddress(::bind, "bind", fd.get(), path));
-  if (::listen(fd.get(), backlog) != 0) return ErrnoStatus("listen", path);
+  if (::listen(fd.get(), backlog) != 0) {
+    const Status failed = ErrnoStatus("listen", path);
+    ::unlink(path.c_str());  // bound by us above: leave nothing behind
+    return failed;
+  }
   return fd;
 }
 

@@ -23,7 +23,7 @@ namespace sandbox {
 // `socket_flags` adds SOCK_NONBLOCK (then a full backlog is EAGAIN).
 Result<UniqueFd> ConnectUnix(const std::string& path, int socket_flags = 0);
 // A close-on-exec stream socket bound to `path` (which must not exist) and
-// listening; `socket_flags` may add SOCK_NONBLOCK.
+// listening; `socket_flags` may add SOCK_NONBLOCK. A failure leaves no socket file.
 Result<UniqueFd> ListenUnix(const std::string& path, int backlog, int socket_flags = 0);
 // One close-on-exec connection from `listener`, waiting at most `timeout`
 // (kDeadlineExceeded naming `what` after that).
