@@ -5,11 +5,11 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <nlohmann/json.hpp>
+
+#include "common/base/unix_socket.h"
 
 namespace sandbox::vmm {
 namespace {
@@ -31,16 +31,9 @@ std::string Answer(const Status& status, const std::string& state) {
 
 Result<std::unique_ptr<ApiServer>> ApiServer::Create(const std::string& path, EventLoop& loop, VmControl& vm) {
   std::unique_ptr<ApiServer> server(new ApiServer(path, loop, vm));
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(address.sun_path)) return InvalidArgument("api_socket: path too long");
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  server->listener_ = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!server->listener_.valid()) return ErrnoStatus("socket", "api_socket");
-  if (::bind(server->listener_.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    return ErrnoStatus("bind", "api_socket " + path);
-  }
-  if (::listen(server->listener_.get(), 16) != 0) return ErrnoStatus("listen", "api_socket " + path);
+  Result<UniqueFd> listener = ListenUnix(path, 16, SOCK_NONBLOCK);
+  if (!listener.ok()) return listener.status().Wrap("api_socket");
+  server->listener_ = std::move(listener).value();
   ApiServer* self = server.get();
   SANDBOX_RETURN_IF_ERROR(loop.Add(server->listener_.get(), EPOLLIN, [self](uint32_t) { self->OnAccept(); }));
   return server;

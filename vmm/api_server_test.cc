@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "common/base/file_util.h"
 #include "common/base/temp_dir.h"
+#include "common/base/unix_socket.h"
 
 namespace sandbox::vmm {
 namespace {
@@ -72,6 +74,21 @@ TEST_F(ApiServerTest, RemovesItsSocket) {
   EXPECT_EQ(access(path.c_str(), F_OK), 0);
   server_.reset();
   EXPECT_NE(access(path.c_str(), F_OK), 0);
+}
+
+// containerd's state dirs (/run/containerd/runc/k8s.io/<64-hex id>) are longer than sun_path.
+TEST(ApiServerPathTest, ListensOnAPathLongerThanSunPath) {
+  TempDir dir = TempDir::CreateOrDie("/tmp/api-test-");
+  const std::string long_dir = dir.path() + "/" + std::string(150, 'k');
+  ASSERT_TRUE(MakeDirs(long_dir).ok());
+  const std::string path = long_dir + "/api.sock";
+  FakeVm vm;
+  std::unique_ptr<EventLoop> loop = EventLoop::Create().value();
+  Result<std::unique_ptr<ApiServer>> server = ApiServer::Create(path, *loop, vm);
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  EXPECT_TRUE(ConnectUnix(path).ok());
+  server->reset();
+  EXPECT_FALSE(PathExists(path));
 }
 
 }  // namespace

@@ -98,9 +98,6 @@ Status ParseVsock(const json& value, VsockConfig& vsock) {
   SANDBOX_RETURN_IF_ERROR(reader.Unsigned("guest_cid", vsock.guest_cid, 3, 0xfffffffe));
   if (reader.Find("guest_cid") == nullptr) return InvalidArgument("vsock.guest_cid: required");
   SANDBOX_RETURN_IF_ERROR(reader.String("uds_path", vsock.uds_path, true));
-  if (vsock.uds_path.size() > kMaxVsockPathLength) {
-    return InvalidArgument(fmt::format("vsock.uds_path: longer than {} bytes", kMaxVsockPathLength));
-  }
   return reader.RejectUnknown();
 }
 

@@ -47,8 +47,6 @@ struct VmmConfig {
 inline constexpr uint32_t kMaxVcpus = 254;
 inline constexpr uint64_t kMinMemoryMib = 64;
 inline constexpr uint64_t kMaxMemoryMib = 1024 * 1024;
-// sun_path holds 108 bytes; guest-initiated connections use "<uds_path>_<port>".
-inline constexpr size_t kMaxVsockPathLength = 96;
 inline constexpr size_t kMaxFsTagLength = 36;  // the virtio-fs config space
 
 // Parses and checks the document (types, ranges, unknown keys). Does not

@@ -1,26 +1,23 @@
 // api_call SOCKET REQUEST: sends one request line to sandbox-vmm's control
 // API and prints the answer line. Exit 0 when the answer says "ok": true.
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstring>
 #include <string>
+
+#include "common/base/unix_socket.h"
 
 int main(int argc, char** argv) {
   if (argc != 3) {
     std::fprintf(stderr, "usage: api_call SOCKET '{\"op\":\"status\"}'\n");
     return 2;
   }
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::snprintf(address.sun_path, sizeof(address.sun_path), "%s", argv[1]);
-  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    std::fprintf(stderr, "api_call: connect %s: %s\n", argv[1], std::strerror(errno));
+  sandbox::Result<sandbox::UniqueFd> connected = sandbox::ConnectUnix(argv[1]);
+  if (!connected.ok()) {
+    std::fprintf(stderr, "api_call: %s\n", connected.status().message().c_str());
     return 1;
   }
+  const int fd = connected->get();
   const std::string request = std::string(argv[2]) + "\n";
   if (::write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) return 1;
   std::string answer;

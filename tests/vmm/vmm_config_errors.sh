@@ -68,6 +68,17 @@ else
   expect bad-kernel "open /dev/kvm" "{\"kernel\": \"$k\", \"vsock\": {\"guest_cid\": 3, \"uds_path\": \"$work/late.sock\"}}"
 fi
 [ ! -e "$work/late.sock" ] || { echo "FAIL bad-kernel: the vsock socket was left behind"; failures=$((failures + 1)); }
+# Socket paths longer than sun_path (containerd's /run/containerd/runc/k8s.io/<64-hex id>)
+# are no refusal: the same late failure as above, and nothing left behind.
+long=$work/$(printf 'l%.0s' {1..150})
+mkdir "$long"
+long_config="\"vsock\": {\"guest_cid\": 3, \"uds_path\": \"$long/vsock\"}, \"api_socket\": \"$long/api.sock\""
+if [ -e /dev/kvm ]; then
+  expect long-paths "kernel $k: neither an ELF vmlinux nor a bzImage" "{\"kernel\": \"$k\", $long_config}"
+else
+  expect long-paths "open /dev/kvm" "{\"kernel\": \"$k\", $long_config}"
+fi
+[ -z "$(ls -A "$long")" ] || { echo "FAIL long-paths: left behind: $(ls -A "$long")"; failures=$((failures + 1)); }
 set +e
 "$vmm" > "$work/noarg.out" 2>&1
 rc=$?

@@ -9,7 +9,6 @@
 // reordering all show. Exit 0 only when every byte matched.
 #include <linux/vm_sockets.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/base/unix_socket.h"
 #include "common/vsock/hybrid_vsock.h"
 
 namespace {
@@ -137,16 +137,13 @@ int HostEcho(const std::string& uds, uint32_t port, uint64_t total) {
 }
 
 int HostReceive(const std::string& path, uint64_t total) {
-  int listener = ::socket(AF_UNIX, SOCK_STREAM, 0);
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::snprintf(address.sun_path, sizeof(address.sun_path), "%s", path.c_str());
   ::unlink(path.c_str());
-  if (listener < 0 || ::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      ::listen(listener, 1) != 0) {
-    return Die("listen");
+  sandbox::Result<sandbox::UniqueFd> listener = sandbox::ListenUnix(path, 1);
+  if (!listener.ok()) {
+    std::fprintf(stderr, "vsock_stream: %s\n", listener.status().message().c_str());
+    return 1;
   }
-  int fd = ::accept(listener, nullptr, nullptr);
+  int fd = ::accept(listener->get(), nullptr, nullptr);
   if (fd < 0) return Die("accept");
   const int64_t received = ReceivePattern(fd);
   ::close(fd);

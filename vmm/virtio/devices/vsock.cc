@@ -3,12 +3,13 @@
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <charconv>
 #include <cstring>
 #include <fmt/format.h>
+
+#include "common/base/unix_socket.h"
 
 namespace sandbox::vmm {
 namespace {
@@ -16,14 +17,6 @@ namespace {
 constexpr size_t kRxQueue = 0;
 constexpr size_t kTxQueue = 1;
 constexpr size_t kMaxConnectLine = 64;
-
-Result<sockaddr_un> UnixAddress(const std::string& path) {
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(address.sun_path)) return InvalidArgument(fmt::format("socket path {} is too long", path));
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  return address;
-}
 
 std::optional<uint32_t> ParseConnectLine(std::string_view line) {
   constexpr std::string_view kPrefix = "CONNECT ";
@@ -40,13 +33,9 @@ std::optional<uint32_t> ParseConnectLine(std::string_view line) {
 Result<std::shared_ptr<VsockDevice>> VsockDevice::Create(uint64_t guest_cid, const std::string& uds_path,
                                                          EventLoop& loop) {
   std::shared_ptr<VsockDevice> device(new VsockDevice(guest_cid, uds_path, loop));
-  SANDBOX_ASSIGN_OR_RETURN(sockaddr_un address, UnixAddress(uds_path));
-  device->listener_ = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!device->listener_.valid()) return ErrnoStatus("socket", "vsock.uds_path");
-  if (::bind(device->listener_.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    return ErrnoStatus("bind", fmt::format("vsock.uds_path {}", uds_path));
-  }
-  if (::listen(device->listener_.get(), 64) != 0) return ErrnoStatus("listen", uds_path);
+  Result<UniqueFd> listener = ListenUnix(uds_path, 64, SOCK_NONBLOCK);
+  if (!listener.ok()) return listener.status().Wrap("vsock.uds_path");
+  device->listener_ = std::move(listener).value();
   std::weak_ptr<VsockDevice> weak = device;
   SANDBOX_RETURN_IF_ERROR(loop.Add(device->listener_.get(), EPOLLIN, [weak](uint32_t) {
     if (auto self = weak.lock()) self->OnListenerReadable();
@@ -333,17 +322,15 @@ void VsockDevice::HandleGuestPacket(const virtio_vsock_hdr& header, ChainCursor&
 
 void VsockDevice::ConnectToHost(const virtio_vsock_hdr& header) {
   const std::string path = fmt::format("{}_{}", uds_path_, header.dst_port);
-  auto address = UnixAddress(path);
-  UniqueFd socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!address.ok() || !socket.valid() ||
-      ::connect(socket.get(), reinterpret_cast<const sockaddr*>(&*address), sizeof(sockaddr_un)) != 0) {
-    spdlog::debug("vsock: guest port {} -> host port {}: nothing listens on {}", uint32_t{header.src_port},
-                  uint32_t{header.dst_port}, path);
+  Result<UniqueFd> connected = ConnectUnix(path, SOCK_NONBLOCK);
+  if (!connected.ok()) {
+    spdlog::debug("vsock: guest port {} -> host port {}: {}", uint32_t{header.src_port}, uint32_t{header.dst_port},
+                  connected.status().message());
     QueueControl(VIRTIO_VSOCK_OP_RST, header.dst_port, header.src_port);
     return;
   }
   const Key key{header.dst_port, header.src_port};
-  auto connection = std::make_unique<VsockConnection>(std::move(socket), header.dst_port, header.src_port,
+  auto connection = std::make_unique<VsockConnection>(std::move(connected).value(), header.dst_port, header.src_port,
                                                       VsockConnection::State::kEstablished);
   connection->UpdateGuestCredit(header.buf_alloc, header.fwd_cnt);
   std::weak_ptr<VsockDevice> weak = weak_from_this();
