@@ -35,8 +35,6 @@ namespace {
 
 // The agent is up whenever the container is: later calls connect at once.
 constexpr auto kAgentConnectTimeout = std::chrono::seconds(10);
-// sandbox-vmm's limit on uds_path, which leaves room for "_<port>".
-constexpr size_t kMaxVsockPath = 96;
 
 Status CheckFile(const std::string& path, const char* what) {
   if (PathExists(path)) return Status::Ok();
@@ -156,10 +154,6 @@ Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
   SANDBOX_RETURN_IF_ERROR(CheckFile(config_.kernel, "the guest kernel"));
   SANDBOX_RETURN_IF_ERROR(CheckFile(config_.initrd, "the guest initramfs"));
   const SandboxFiles files(request.ref.state_dir);
-  if (files.vsock.size() > kMaxVsockPath) {
-    return InvalidArgument("--root: the state path " + files.vsock + " is longer than " +
-                           std::to_string(kMaxVsockPath) + " bytes (a Unix socket limit); use a shorter --root");
-  }
   const long host_cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
   // Host bind mounts: their sources must exist now, as with runc.
   SANDBOX_ASSIGN_OR_RETURN(std::vector<SharedMount> shares, PlanSharedMounts(spec, request.ref.bundle));

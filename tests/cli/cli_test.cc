@@ -216,6 +216,40 @@ TEST_F(CliTest, CreateWithoutTheGuestKernelFailsCleanly) {
   ExpectNothingLeft();
 }
 
+// containerd's runc shim: --root /run/containerd/runc/k8s.io and 64-hex ids, so
+// the sockets in the state dir are longer than sun_path (108 bytes). Create
+// gets past every path check and fails only where this host lacks KVM or the
+// fake kernel is no kernel, leaving nothing behind.
+TEST_F(CliTest, CreateUnderALongRootFailsOnlyForLackOfAGuest) {
+  ASSERT_EQ(Run({"spec", "-b", bundle_}).exit_code, 0);
+  std::string config = ReadFile(bundle_ + "/config.json").value();
+  const size_t terminal = config.find("\"terminal\": true");
+  ASSERT_NE(terminal, std::string::npos);
+  config.replace(terminal, 16, "\"terminal\": false");
+  ASSERT_TRUE(WriteFileAtomic(bundle_ + "/config.json", config).ok());
+  const std::string guest = dir_ + "/guest";
+  ASSERT_TRUE(MakeDirs(guest).ok());
+  ASSERT_TRUE(WriteFileAtomic(guest + "/vmlinux", "not a kernel").ok());
+  ASSERT_TRUE(WriteFileAtomic(guest + "/initramfs.img", "not an initramfs").ok());
+  const std::string long_root = dir_ + "/" + std::string(150 - dir_.size() - 1, 'r');
+  ASSERT_EQ(long_root.size(), 150u);
+  const std::string id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  ::setenv("SANDBOX_RT_GUEST_DIR", guest.c_str(), 1);
+  ::setenv("SANDBOX_RT_VMM", SANDBOX_VMM_BINARY, 1);
+  Outcome create = Run({"--root", long_root, "create", "--bundle", bundle_, id}, false);
+  ::unsetenv("SANDBOX_RT_GUEST_DIR");
+  ::unsetenv("SANDBOX_RT_VMM");
+  EXPECT_EQ(create.exit_code, 1);
+  for (const char* path_error : {"--root", "longer than", "too long", "sun_path"}) {
+    EXPECT_EQ(create.err.find(path_error), std::string::npos) << path_error << "\n" << create.err;
+  }
+  // The guest is what fails: no KVM here, or on a KVM host the fake kernel.
+  EXPECT_TRUE(create.err.find("/dev/kvm") != std::string::npos ||
+              create.err.find("neither an ELF vmlinux nor a bzImage") != std::string::npos)
+      << create.err;
+  EXPECT_TRUE(!IsDirectory(long_root) || std::filesystem::is_empty(long_root)) << long_root << " is not empty";
+}
+
 TEST_F(CliTest, ListOfEmptyRoot) {
   Outcome table = Run({"list"});
   ASSERT_EQ(table.exit_code, 0) << table.err;
