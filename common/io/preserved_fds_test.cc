@@ -3,13 +3,13 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <string>
 
 #include "common/base/temp_dir.h"
+#include "common/base/unix_socket.h"
 
 namespace sandbox {
 namespace {
@@ -72,14 +72,9 @@ TEST(ClassifyPreservedFdTest, RefusesWhatAStreamCannotStandFor) {
   refused = ClassifyPreservedFd(path_only.get());
   ASSERT_FALSE(refused.ok());
 
-  UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  const std::string socket_path = dir + "/listen.sock";
-  socket_path.copy(address.sun_path, sizeof(address.sun_path) - 1);
-  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-  ASSERT_EQ(::listen(listener.get(), 1), 0);
-  refused = ClassifyPreservedFd(listener.get());
+  Result<UniqueFd> listener = ListenUnix(dir + "/listen.sock", 1);
+  ASSERT_TRUE(listener.ok()) << listener.status().message();
+  refused = ClassifyPreservedFd(listener->get());
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find("listening socket"), std::string::npos) << refused.status().message();
 
