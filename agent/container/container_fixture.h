@@ -9,7 +9,6 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -21,6 +20,7 @@
 #include "agent/agent_host_fixture.h"
 #include "common/base/file_util.h"
 #include "common/base/subprocess.h"
+#include "common/base/unix_socket.h"
 #include "common/ttrpc/client.h"
 
 namespace sandbox::agent {
@@ -152,14 +152,9 @@ class ContainerTest : public AgentHostModeTest {
 
 // The shim's side of the stdio streams: a listener on the host socket for port P.
 inline UniqueFd ListenHostPort(const std::string& prefix, uint32_t port) {
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  const std::string path = prefix + "_" + std::to_string(port);
-  std::snprintf(address.sun_path, sizeof(address.sun_path), "%s", path.c_str());
-  EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-  EXPECT_EQ(::listen(fd.get(), 1), 0);
-  return fd;
+  Result<UniqueFd> listener = ListenUnix(prefix + "_" + std::to_string(port), 1);
+  EXPECT_TRUE(listener.ok()) << listener.status().message();
+  return listener.ok() ? std::move(listener).value() : UniqueFd();
 }
 
 inline std::string ReadToEof(int fd) {
