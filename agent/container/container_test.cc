@@ -602,6 +602,41 @@ TEST_F(CgroupContainerTest, DeviceRulesAreEnforcedByTheBpfFilter) {
   EXPECT_FALSE(PathExists(cgroup_root_ + "/" + parent_ + "/DeviceRulesAreEnforcedByTheBpfFilter"));
 }
 
+// containerd's default rules (oci.WithDefaultUnixDevices, plus the mknod
+// rules moby and podman add) and a few linux.devices: a program whose
+// verifier log would overflow a small buffer still loads (issue 20).
+TEST_F(CgroupContainerTest, ContainerdDefaultDeviceRulesAndExtraDevicesLoad) {
+  json config = CgroupConfig(
+      "exec > /out/devices 2>&1; echo x > /dev/null && echo null-ok; (: < /dev/urandom) && echo urandom-ok;"
+      "(: > /dev/kmsg) && echo kmsg-ok;"  // opened write-only (no syslog permission needed), nothing written
+      "mknod /tmp/lc c 10 237 && echo mknod-ok; (: < /tmp/lc) || echo loop-control-refused");
+  auto rule = [](const char* type, std::optional<int> major, std::optional<int> minor, const char* access) {
+    json entry = {{"allow", true}, {"type", type}, {"access", access}};
+    if (major) entry["major"] = *major;
+    if (minor) entry["minor"] = *minor;
+    return entry;
+  };
+  json rules = json::array({{{"allow", false}, {"access", "rwm"}}});
+  for (const json& allowed :
+       {rule("c", std::nullopt, std::nullopt, "m"), rule("b", std::nullopt, std::nullopt, "m"), rule("c", 1, 3, "rwm"),
+        rule("c", 1, 8, "rwm"), rule("c", 1, 7, "rwm"), rule("c", 5, 0, "rwm"), rule("c", 1, 5, "rwm"),
+        rule("c", 1, 9, "rwm"), rule("c", 5, 1, "rwm"), rule("c", 136, std::nullopt, "rwm"), rule("c", 5, 2, "rwm"),
+        rule("c", 10, 200, "rwm")}) {
+    rules.push_back(allowed);
+  }
+  config["linux"]["resources"] = {{"devices", rules}};
+  config["linux"]["devices"] = {{{"path", "/dev/fuse"}, {"type", "c"}, {"major", 10}, {"minor", 229}},
+                                {{"path", "/dev/net/tun"}, {"type", "c"}, {"major", 10}, {"minor", 200}},
+                                {{"path", "/dev/loop0"}, {"type", "b"}, {"major", 7}, {"minor", 0}},
+                                {{"path", "/dev/kmsg"}, {"type", "c"}, {"major", 1}, {"minor", 11}}};
+  EXPECT_EQ(RunContainer("devices", config), 0);
+  const std::string output = Out("devices");
+  for (const char* expected : {"null-ok\n", "urandom-ok\n", "kmsg-ok\n", "mknod-ok\n", "Operation not permitted",
+                               "loop-control-refused\n"}) {
+    EXPECT_NE(output.find(expected), std::string::npos) << "want \"" << expected << "\" in:\n" << output;
+  }
+}
+
 TEST_F(CgroupContainerTest, PauseFreezesTheCgroupAndStatsReadIt) {
   MakeSignalFifo("up");
   ASSERT_TRUE(Create("frozen", CgroupConfig("echo up > /out/up; while true; do :; done")).ok());
