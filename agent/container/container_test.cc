@@ -90,6 +90,32 @@ TEST_F(ContainerTest, SeccompRulesWithErrnoAndArgumentConditions) {
   }
 }
 
+// One argument compared several times (the runtime-tools profile's
+// personality rule) means any of the values, as with runc. busybox's linux32
+// calls personality(0x8), linux64 personality(0x0), -R adds 0x40000.
+TEST_F(ContainerTest, SeccompConditionsOnOneArgumentAreAlternatives) {
+  json config = Config(
+      "exec > /out/personality 2>&1;"
+      "linux32 true && echo 0x8-ran || echo 0x8-refused; linux64 -R true && echo 0x40000-ran || echo 0x40000-refused;"
+      "linux64 true && echo 0x0-ran || echo 0x0-refused; linux32 -R true && echo 0x40008-ran || echo 0x40008-refused");
+  config["linux"]["seccomp"] = {
+      {"defaultAction", "SCMP_ACT_ALLOW"},
+      {"syscalls",
+       {{{"names", {"personality"}},
+         {"action", "SCMP_ACT_ERRNO"},
+         {"errnoRet", 1},
+         {"args", {{{"index", 0}, {"value", 0x8}, {"op", "SCMP_CMP_EQ"}}, {{"index", 0}, {"value", 0x40000}, {"op", "SCMP_CMP_EQ"}}}}}}}};
+  const Status created = Create("personality", config);
+  ASSERT_TRUE(created.ok()) << created.message();
+  ASSERT_TRUE(Call("StartContainer", "personality").ok());
+  EXPECT_EQ(Wait("personality"), 0);
+  EXPECT_TRUE(Call("RemoveContainer", "personality").ok());
+  const std::string output = Out("personality");
+  for (const char* expected : {"0x8-refused\n", "0x40000-refused\n", "0x0-ran\n", "0x40008-ran\n", "Operation not permitted"}) {
+    EXPECT_NE(output.find(expected), std::string::npos) << "want \"" << expected << "\" in:\n" << output;
+  }
+}
+
 TEST_F(ContainerTest, CreateHoldsTheProcessUntilStart) {
   ASSERT_TRUE(Create("held", Config("echo ran > /out/marker")).ok());
   // A negative check: nothing can signal "did not run", so give a wrong
