@@ -116,6 +116,46 @@ TEST_F(ContainerTest, SeccompConditionsOnOneArgumentAreAlternatives) {
   }
 }
 
+// noNewPrivileges false with a filter: no_new_privs stays unset, and the
+// filter is loaded while CAP_SYS_ADMIN is still held (the process keeps only
+// CAP_KILL), as runc does; true sets it. For the init and for execs.
+TEST_F(ContainerTest, NoNewPrivilegesIsHonouredWithASeccompFilter) {
+  const json capabilities = {{"bounding", {"CAP_KILL"}}, {"effective", {"CAP_KILL"}}, {"permitted", {"CAP_KILL"}}};
+  const json seccomp = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                        {"syscalls", {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_ERRNO"}}}}};
+  // What `name` reports: its NoNewPrivs and whether the filter refused mkdir.
+  auto probe = [](const std::string& name) {
+    return "{ grep NoNewPrivs /proc/self/status; mkdir /tmp/" + name + " || echo filtered; } > /out/" + name + " 2>&1;";
+  };
+  for (const bool no_new_privileges : {false, true}) {
+    SCOPED_TRACE(no_new_privileges ? "noNewPrivileges true" : "noNewPrivileges false");
+    MakeSignalFifo("up");
+    json config = Config(probe("init") + " echo up > /out/up; while true; do sleep 0.05; done");
+    config["process"]["noNewPrivileges"] = no_new_privileges;
+    config["process"]["capabilities"] = capabilities;
+    config["linux"]["seccomp"] = seccomp;
+    const Status created = Create("nnp", config);
+    ASSERT_TRUE(created.ok()) << created.message();
+    ASSERT_TRUE(Call("StartContainer", "nnp").ok());
+    ASSERT_TRUE(WaitForSignal("up"));
+    json process = Process(probe("exec"));
+    process["noNewPrivileges"] = no_new_privileges;
+    process["capabilities"] = capabilities;
+    const Status exec = Exec("nnp", "e", process);
+    ASSERT_TRUE(exec.ok()) << exec.message();
+    EXPECT_EQ(WaitExec("nnp", "e").value_or(-1), 0);
+    const std::string expected = std::string("NoNewPrivs:\t") + (no_new_privileges ? "1" : "0") + "\n";
+    for (const char* name : {"init", "exec"}) {
+      EXPECT_EQ(Out(name).find(expected), 0u) << name << ": " << Out(name);
+      EXPECT_NE(Out(name).find("filtered\n"), std::string::npos) << name << ": " << Out(name);
+    }
+    ASSERT_TRUE(Signal("nnp", SIGKILL, /*all=*/true).ok());
+    EXPECT_EQ(Wait("nnp"), 128 + SIGKILL);
+    EXPECT_TRUE(Call("RemoveContainer", "nnp").ok());
+    ASSERT_EQ(::unlink((out_ + "/up").c_str()), 0);
+  }
+}
+
 TEST_F(ContainerTest, CreateHoldsTheProcessUntilStart) {
   ASSERT_TRUE(Create("held", Config("echo ran > /out/marker")).ok());
   // A negative check: nothing can signal "did not run", so give a wrong

@@ -129,6 +129,9 @@ Status Build(const oci::Seccomp& seccomp, bool load) {
     SANDBOX_RETURN_IF_ERROR(AddSyscallRule(context.get(), syscalls[i], field, default_action));
   }
   if (!load) return Status::Ok();
+  // libseccomp would set no_new_privs itself; process.noNewPrivileges decides.
+  const int kept = seccomp_attr_set(context.get(), SCMP_FLTATR_CTL_NNP, 0);
+  if (kept != 0) return ErrnoStatus("seccomp_attr_set", "linux.seccomp no_new_privs", -kept);
   const int loaded = seccomp_load(context.get());
   if (loaded != 0) return ErrnoStatus("seccomp_load", "linux.seccomp", -loaded);
   return Status::Ok();
@@ -138,5 +141,12 @@ Status Build(const oci::Seccomp& seccomp, bool load) {
 
 Status CheckSeccomp(const oci::Seccomp& seccomp) { return Build(seccomp, false); }
 Status LoadSeccomp(const oci::Seccomp& seccomp) { return Build(seccomp, true); }
+
+Status LoadSeccompAt(SeccompStage stage, const std::optional<oci::Seccomp>& seccomp, const oci::Process& process) {
+  const SeccompStage wanted =
+      process.no_new_privileges.value_or(false) ? SeccompStage::kBeforeExec : SeccompStage::kBeforeCapabilities;
+  if (!seccomp || stage != wanted) return Status::Ok();
+  return LoadSeccomp(*seccomp);
+}
 
 }  // namespace sandbox::agent
