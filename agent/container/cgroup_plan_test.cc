@@ -1,6 +1,7 @@
 #include "agent/container/cgroup_plan.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "agent/container/device_filter.h"
 
@@ -139,6 +140,19 @@ TEST(DeviceFilterTest, BadRulesAreNamed) {
   Result<std::vector<bpf_insn>> bad_access = CompileDeviceFilter({Rule(true, "c", 1, 1, "rx")});
   ASSERT_FALSE(bad_access.ok());
   EXPECT_NE(bad_access.status().message().find("linux.resources.devices[0].access"), std::string::npos);
+}
+
+// The load goes without a verifier log; a refused program is loaded again
+// with one only to say why.
+TEST(DeviceFilterTest, ARefusedProgramIsExplainedByTheVerifier) {
+  if (::geteuid() != 0) GTEST_SKIP() << "loading a BPF program needs root";
+  bpf_insn exit_only{};
+  exit_only.code = BPF_JMP | BPF_EXIT;  // returns r0, which was never set
+  const Status attached = AttachDeviceFilter(-1, {exit_only});
+  ASSERT_FALSE(attached.ok());
+  EXPECT_NE(attached.message().find("loading the device cgroup program: Permission denied: "), std::string::npos)
+      << attached.message();
+  EXPECT_NE(attached.message().find("R0 !read_ok"), std::string::npos) << attached.message();
 }
 
 }  // namespace

@@ -118,18 +118,17 @@ int RunContainerInit() {
   Result<std::string> start = ReceiveInitMessage(kInitChannelFd);
   if (!start.ok() || *start != "start") return kSetupFailed;  // removed before it started
   // execCPUAffinity is for execs only (runtime spec).
+  const std::optional<oci::Seccomp>& seccomp = spec.linux->seccomp;
   Status applied = ApplySchedulingAttributes(*spec.process);
   if (applied.ok()) applied = ApplyLinuxAttributes(*spec.linux);
+  if (applied.ok()) applied = LoadSeccompAt(SeccompStage::kBeforeCapabilities, seccomp, *spec.process);
   if (applied.ok()) applied = ApplyProcessSettings(*spec.process);
-  // After the process's own identity and capabilities, before its seccomp
-  // filter and exec: where runc runs them.
+  // After the process's own identity and capabilities, before exec: where
+  // runc runs them (under the filter only without noNewPrivileges, as there).
   if (applied.ok() && spec.hooks && spec.hooks->start_container) applied = RunStartContainerHooks(spec, state_json);
+  // With noNewPrivileges, last before exec, so nothing above runs under the filter.
+  if (applied.ok()) applied = LoadSeccompAt(SeccompStage::kBeforeExec, seccomp, *spec.process);
   if (!applied.ok()) return fail(applied, kSetupFailed);
-  // Last before exec, so nothing above runs under the filter (runc's order).
-  if (spec.linux->seccomp) {
-    const Status filtered = LoadSeccomp(*spec.linux->seccomp);
-    if (!filtered.ok()) return fail(filtered, kSetupFailed);
-  }
   return fail(ExecProcess(*spec.process, *executable), kExecFailed);
 }
 

@@ -90,6 +90,72 @@ TEST_F(ContainerTest, SeccompRulesWithErrnoAndArgumentConditions) {
   }
 }
 
+// One argument compared several times (the runtime-tools profile's
+// personality rule) means any of the values, as with runc. busybox's linux32
+// calls personality(0x8), linux64 personality(0x0), -R adds 0x40000.
+TEST_F(ContainerTest, SeccompConditionsOnOneArgumentAreAlternatives) {
+  json config = Config(
+      "exec > /out/personality 2>&1;"
+      "linux32 true && echo 0x8-ran || echo 0x8-refused; linux64 -R true && echo 0x40000-ran || echo 0x40000-refused;"
+      "linux64 true && echo 0x0-ran || echo 0x0-refused; linux32 -R true && echo 0x40008-ran || echo 0x40008-refused");
+  config["linux"]["seccomp"] = {
+      {"defaultAction", "SCMP_ACT_ALLOW"},
+      {"syscalls",
+       {{{"names", {"personality"}},
+         {"action", "SCMP_ACT_ERRNO"},
+         {"errnoRet", 1},
+         {"args", {{{"index", 0}, {"value", 0x8}, {"op", "SCMP_CMP_EQ"}}, {{"index", 0}, {"value", 0x40000}, {"op", "SCMP_CMP_EQ"}}}}}}}};
+  const Status created = Create("personality", config);
+  ASSERT_TRUE(created.ok()) << created.message();
+  ASSERT_TRUE(Call("StartContainer", "personality").ok());
+  EXPECT_EQ(Wait("personality"), 0);
+  EXPECT_TRUE(Call("RemoveContainer", "personality").ok());
+  const std::string output = Out("personality");
+  for (const char* expected : {"0x8-refused\n", "0x40000-refused\n", "0x0-ran\n", "0x40008-ran\n", "Operation not permitted"}) {
+    EXPECT_NE(output.find(expected), std::string::npos) << "want \"" << expected << "\" in:\n" << output;
+  }
+}
+
+// noNewPrivileges false with a filter: no_new_privs stays unset, and the
+// filter is loaded while CAP_SYS_ADMIN is still held (the process keeps only
+// CAP_KILL), as runc does; true sets it. For the init and for execs.
+TEST_F(ContainerTest, NoNewPrivilegesIsHonouredWithASeccompFilter) {
+  const json capabilities = {{"bounding", {"CAP_KILL"}}, {"effective", {"CAP_KILL"}}, {"permitted", {"CAP_KILL"}}};
+  const json seccomp = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                        {"syscalls", {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_ERRNO"}}}}};
+  // What `name` reports: its NoNewPrivs and whether the filter refused mkdir.
+  auto probe = [](const std::string& name) {
+    return "{ grep NoNewPrivs /proc/self/status; mkdir /tmp/" + name + " || echo filtered; } > /out/" + name + " 2>&1;";
+  };
+  for (const bool no_new_privileges : {false, true}) {
+    SCOPED_TRACE(no_new_privileges ? "noNewPrivileges true" : "noNewPrivileges false");
+    MakeSignalFifo("up");
+    json config = Config(probe("init") + " echo up > /out/up; while true; do sleep 0.05; done");
+    config["process"]["noNewPrivileges"] = no_new_privileges;
+    config["process"]["capabilities"] = capabilities;
+    config["linux"]["seccomp"] = seccomp;
+    const Status created = Create("nnp", config);
+    ASSERT_TRUE(created.ok()) << created.message();
+    ASSERT_TRUE(Call("StartContainer", "nnp").ok());
+    ASSERT_TRUE(WaitForSignal("up"));
+    json process = Process(probe("exec"));
+    process["noNewPrivileges"] = no_new_privileges;
+    process["capabilities"] = capabilities;
+    const Status exec = Exec("nnp", "e", process);
+    ASSERT_TRUE(exec.ok()) << exec.message();
+    EXPECT_EQ(WaitExec("nnp", "e").value_or(-1), 0);
+    const std::string expected = std::string("NoNewPrivs:\t") + (no_new_privileges ? "1" : "0") + "\n";
+    for (const char* name : {"init", "exec"}) {
+      EXPECT_EQ(Out(name).find(expected), 0u) << name << ": " << Out(name);
+      EXPECT_NE(Out(name).find("filtered\n"), std::string::npos) << name << ": " << Out(name);
+    }
+    ASSERT_TRUE(Signal("nnp", SIGKILL, /*all=*/true).ok());
+    EXPECT_EQ(Wait("nnp"), 128 + SIGKILL);
+    EXPECT_TRUE(Call("RemoveContainer", "nnp").ok());
+    ASSERT_EQ(::unlink((out_ + "/up").c_str()), 0);
+  }
+}
+
 TEST_F(ContainerTest, CreateHoldsTheProcessUntilStart) {
   ASSERT_TRUE(Create("held", Config("echo ran > /out/marker")).ok());
   // A negative check: nothing can signal "did not run", so give a wrong
@@ -600,6 +666,41 @@ TEST_F(CgroupContainerTest, DeviceRulesAreEnforcedByTheBpfFilter) {
   EXPECT_EQ(Out("mknod"), "mknod-allowed\n");  // no device rules, no filter
   // Removing the containers removed their cgroups.
   EXPECT_FALSE(PathExists(cgroup_root_ + "/" + parent_ + "/DeviceRulesAreEnforcedByTheBpfFilter"));
+}
+
+// containerd's default rules (oci.WithDefaultUnixDevices, plus the mknod
+// rules moby and podman add) and a few linux.devices: a program whose
+// verifier log would overflow a small buffer still loads (issue 20).
+TEST_F(CgroupContainerTest, ContainerdDefaultDeviceRulesAndExtraDevicesLoad) {
+  json config = CgroupConfig(
+      "exec > /out/devices 2>&1; echo x > /dev/null && echo null-ok; (: < /dev/urandom) && echo urandom-ok;"
+      "(: > /dev/kmsg) && echo kmsg-ok;"  // opened write-only (no syslog permission needed), nothing written
+      "mknod /tmp/lc c 10 237 && echo mknod-ok; (: < /tmp/lc) || echo loop-control-refused");
+  auto rule = [](const char* type, std::optional<int> major, std::optional<int> minor, const char* access) {
+    json entry = {{"allow", true}, {"type", type}, {"access", access}};
+    if (major) entry["major"] = *major;
+    if (minor) entry["minor"] = *minor;
+    return entry;
+  };
+  json rules = json::array({{{"allow", false}, {"access", "rwm"}}});
+  for (const json& allowed :
+       {rule("c", std::nullopt, std::nullopt, "m"), rule("b", std::nullopt, std::nullopt, "m"), rule("c", 1, 3, "rwm"),
+        rule("c", 1, 8, "rwm"), rule("c", 1, 7, "rwm"), rule("c", 5, 0, "rwm"), rule("c", 1, 5, "rwm"),
+        rule("c", 1, 9, "rwm"), rule("c", 5, 1, "rwm"), rule("c", 136, std::nullopt, "rwm"), rule("c", 5, 2, "rwm"),
+        rule("c", 10, 200, "rwm")}) {
+    rules.push_back(allowed);
+  }
+  config["linux"]["resources"] = {{"devices", rules}};
+  config["linux"]["devices"] = {{{"path", "/dev/fuse"}, {"type", "c"}, {"major", 10}, {"minor", 229}},
+                                {{"path", "/dev/net/tun"}, {"type", "c"}, {"major", 10}, {"minor", 200}},
+                                {{"path", "/dev/loop0"}, {"type", "b"}, {"major", 7}, {"minor", 0}},
+                                {{"path", "/dev/kmsg"}, {"type", "c"}, {"major", 1}, {"minor", 11}}};
+  EXPECT_EQ(RunContainer("devices", config), 0);
+  const std::string output = Out("devices");
+  for (const char* expected : {"null-ok\n", "urandom-ok\n", "kmsg-ok\n", "mknod-ok\n", "Operation not permitted",
+                               "loop-control-refused\n"}) {
+    EXPECT_NE(output.find(expected), std::string::npos) << "want \"" << expected << "\" in:\n" << output;
+  }
 }
 
 TEST_F(CgroupContainerTest, PauseFreezesTheCgroupAndStatsReadIt) {

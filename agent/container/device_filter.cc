@@ -4,13 +4,18 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cerrno>
 #include <cstring>
+#include <string>
 
 namespace sandbox::agent {
 namespace {
 
 // Registers of the program: r1 = ctx, r2 = type, r3 = access, r4 = major, r5 = minor.
 constexpr uint8_t kCtx = 1, kType = 2, kAccess = 3, kMajor = 4, kMinor = 5, kScratch = 6;
+constexpr size_t kVerifierLogSize = 64 * 1024;
+constexpr size_t kReportedLogTail = 2048;
 
 bpf_insn Insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
   bpf_insn insn{};
@@ -79,6 +84,46 @@ bool Matches(const ParsedRule& rule, int type, int64_t major, int64_t minor, uin
   if (rule.major != -1 && rule.major != major) return false;
   if (rule.minor != -1 && rule.minor != minor) return false;
   return true;
+}
+
+// One BPF_PROG_LOAD; with `log`, the verifier writes its trace into it.
+int LoadProgram(const std::vector<bpf_insn>& program, std::vector<char>* log) {
+  static const char kLicense[] = "Apache-2.0";
+  bpf_attr load{};
+  load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+  load.insns = reinterpret_cast<uint64_t>(program.data());
+  load.insn_cnt = static_cast<uint32_t>(program.size());
+  load.license = reinterpret_cast<uint64_t>(kLicense);
+  if (log != nullptr) {
+    load.log_buf = reinterpret_cast<uint64_t>(log->data());
+    load.log_size = static_cast<uint32_t>(log->size());
+    load.log_level = 1;
+  }
+  return static_cast<int>(::syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof(load)));
+}
+
+// The end of the verifier's trace, where it says why it refused.
+std::string VerifierVerdict(const std::vector<char>& log) {
+  std::string trace(log.data(), ::strnlen(log.data(), log.size()));
+  while (!trace.empty() && std::isspace(static_cast<unsigned char>(trace.back()))) trace.pop_back();
+  if (trace.size() <= kReportedLogTail) return trace;
+  return "..." + trace.substr(trace.size() - kReportedLogTail);
+}
+
+// Loads without a verifier log: a log that overflows its buffer fails the
+// load with ENOSPC even when the program verifies (seen with containerd's
+// default rules and a 4 KiB log). Only a failed load is retried with a large
+// log, to say why; the first error is the one reported.
+Result<UniqueFd> LoadDeviceProgram(const std::vector<bpf_insn>& program) {
+  UniqueFd prog(LoadProgram(program, nullptr));
+  if (prog.valid()) return prog;
+  const int error = errno;
+  std::vector<char> log(kVerifierLogSize, '\0');
+  const UniqueFd retry(LoadProgram(program, &log));
+  const bool log_complete = !retry.valid() && errno != ENOSPC;
+  const std::string reason = log_complete ? VerifierVerdict(log) : std::string();
+  return Status(StatusCode::kInternal, std::string("loading the device cgroup program: ") + std::strerror(error) +
+                                           (reason.empty() ? "" : ": " + reason));
 }
 
 }  // namespace
@@ -159,22 +204,7 @@ bool DeviceRulesAllow(const std::vector<oci::DeviceRule>& rules, char type, int6
 }
 
 Status AttachDeviceFilter(int cgroup_fd, const std::vector<bpf_insn>& program) {
-  static const char kLicense[] = "Apache-2.0";
-  bpf_attr load{};
-  load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
-  load.insns = reinterpret_cast<uint64_t>(program.data());
-  load.insn_cnt = static_cast<uint32_t>(program.size());
-  load.license = reinterpret_cast<uint64_t>(kLicense);
-  char log[4096] = {};
-  load.log_buf = reinterpret_cast<uint64_t>(log);
-  load.log_size = sizeof(log);
-  load.log_level = 1;
-  UniqueFd prog(static_cast<int>(::syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof(load))));
-  if (!prog.valid()) {
-    const int error = errno;
-    return Status(StatusCode::kInternal, std::string("loading the device cgroup program: ") + std::strerror(error) +
-                                             (log[0] != '\0' ? std::string(": ") + log : std::string()));
-  }
+  SANDBOX_ASSIGN_OR_RETURN(UniqueFd prog, LoadDeviceProgram(program));
   bpf_attr attach{};
   attach.target_fd = static_cast<uint32_t>(cgroup_fd);
   attach.attach_bpf_fd = static_cast<uint32_t>(prog.get());

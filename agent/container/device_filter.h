@@ -26,7 +26,8 @@ Result<std::vector<bpf_insn>> CompileDeviceFilter(const std::vector<oci::DeviceR
 // (the same rule order), for tests and diagnostics.
 bool DeviceRulesAllow(const std::vector<oci::DeviceRule>& rules, char type, int64_t major, int64_t minor, char access);
 
-// Loads the program and attaches it to the cgroup open at `cgroup_fd`.
+// Loads the program and attaches it to the cgroup open at `cgroup_fd`; a
+// program the verifier refuses fails with the end of its explanation.
 Status AttachDeviceFilter(int cgroup_fd, const std::vector<bpf_insn>& program);
 
 }  // namespace sandbox::agent

@@ -94,16 +94,16 @@ int RunExecInit() {
   }
   Result<std::string> executable = ResolveExecutable(process);
   if (!executable.ok()) return fail(executable.status(), kExecFailed);
+  // The container's filter, at the stage runc exec loads it at.
+  const std::optional<oci::Seccomp> no_filter;
+  const std::optional<oci::Seccomp>& seccomp = spec.linux ? spec.linux->seccomp : no_filter;
   Status applied = ApplySchedulingAttributes(process);
   if (applied.ok() && spec.linux) applied = ApplyLinuxAttributes(*spec.linux);
   if (applied.ok()) applied = ApplyExecCpuAffinity(process);
+  if (applied.ok()) applied = LoadSeccompAt(SeccompStage::kBeforeCapabilities, seccomp, process);
   if (applied.ok()) applied = ApplyProcessSettings(process);
+  if (applied.ok()) applied = LoadSeccompAt(SeccompStage::kBeforeExec, seccomp, process);
   if (!applied.ok()) return fail(applied, kSetupFailed);
-  // The container's filter, as runc exec applies it; last before exec.
-  if (spec.linux && spec.linux->seccomp) {
-    const Status filtered = LoadSeccomp(*spec.linux->seccomp);
-    if (!filtered.ok()) return fail(filtered, kSetupFailed);
-  }
   return fail(ExecProcess(process, *executable), kExecFailed);
 }
 

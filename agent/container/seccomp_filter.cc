@@ -3,6 +3,7 @@
 #include <seccomp.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <memory>
@@ -48,6 +49,66 @@ Result<uint32_t> ArchitectureOf(const std::string& name, const std::string& fiel
 
 using Context = std::unique_ptr<void, decltype(&seccomp_release)>;
 
+Status ApplyFlags(scmp_filter_ctx context, const oci::Seccomp& seccomp) {
+  for (const std::string& flag : seccomp.flags.value_or(oci::StringList{})) {
+    int result = 0;
+    if (flag == "SECCOMP_FILTER_FLAG_LOG") {
+      result = seccomp_attr_set(context, SCMP_FLTATR_CTL_LOG, 1);
+    } else if (flag == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") {
+      result = seccomp_attr_set(context, SCMP_FLTATR_CTL_SSB, 1);
+    } else if (flag == "SECCOMP_FILTER_FLAG_TSYNC") {
+      result = seccomp_attr_set(context, SCMP_FLTATR_CTL_TSYNC, 1);
+    } else {
+      return Unimplemented("linux.seccomp.flags: " + flag + " is not supported");
+    }
+    if (result != 0) return ErrnoStatus("seccomp_attr_set", "linux.seccomp.flags " + flag, -result);
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<scmp_arg_cmp>> ConditionsOf(const oci::Syscall& rule, const std::string& field) {
+  std::vector<scmp_arg_cmp> conditions;
+  const auto& args = rule.args.value_or(std::vector<oci::SyscallArg>{});
+  for (size_t j = 0; j < args.size(); ++j) {
+    const std::string arg_field = field + ".args[" + std::to_string(j) + "]";
+    SANDBOX_ASSIGN_OR_RETURN(scmp_compare op, OperatorOf(args[j].op, arg_field + ".op"));
+    if (args[j].index > 5) return InvalidArgument(arg_field + ".index: a syscall has arguments 0 to 5");
+    conditions.push_back({args[j].index, op, args[j].value, args[j].value_two.value_or(0)});
+  }
+  return conditions;
+}
+
+// runc's reading of args: conditions on distinct arguments must all hold
+// (one rule); once an argument is compared more than once (the runtime-tools
+// profile's personality rule), each condition is a rule of its own, so any
+// one of them applies the action. libseccomp refuses the former as one rule.
+std::vector<std::vector<scmp_arg_cmp>> RulesOf(const std::vector<scmp_arg_cmp>& conditions) {
+  std::array<int, 6> per_argument{};
+  bool repeated = false;
+  for (const scmp_arg_cmp& condition : conditions) repeated |= ++per_argument[condition.arg] > 1;
+  if (!repeated) return {conditions};
+  std::vector<std::vector<scmp_arg_cmp>> rules;
+  for (const scmp_arg_cmp& condition : conditions) rules.push_back({condition});
+  return rules;
+}
+
+Status AddSyscallRule(scmp_filter_ctx context, const oci::Syscall& rule, const std::string& field,
+                      uint32_t default_action) {
+  SANDBOX_ASSIGN_OR_RETURN(uint32_t action, ActionOf(rule.action, rule.errno_ret, field + ".action"));
+  SANDBOX_ASSIGN_OR_RETURN(std::vector<scmp_arg_cmp> conditions, ConditionsOf(rule, field));
+  if (action == default_action) return Status::Ok();  // libseccomp refuses rules that change nothing
+  for (const std::string& name : rule.names) {
+    const int number = seccomp_syscall_resolve_name(name.c_str());
+    if (number == __NR_SCMP_ERROR) continue;  // unknown here (newer kernel or other arch), as runc does
+    for (const std::vector<scmp_arg_cmp>& each : RulesOf(conditions)) {
+      const int added =
+          seccomp_rule_add_array(context, action, number, static_cast<unsigned>(each.size()), each.data());
+      if (added != 0) return ErrnoStatus("seccomp_rule_add", field + " " + name, -added);
+    }
+  }
+  return Status::Ok();
+}
+
 Status Build(const oci::Seccomp& seccomp, bool load) {
   if (seccomp.listener_path) return Unimplemented("linux.seccomp.listenerPath: not supported (no seccomp listener inside a microVM)");
   SANDBOX_ASSIGN_OR_RETURN(uint32_t default_action,
@@ -61,42 +122,16 @@ Status Build(const oci::Seccomp& seccomp, bool load) {
     const int added = seccomp_arch_add(context.get(), arch);
     if (added != 0 && added != -EEXIST) return ErrnoStatus("seccomp_arch_add", field, -added);
   }
-  for (const std::string& flag : seccomp.flags.value_or(oci::StringList{})) {
-    int result = 0;
-    if (flag == "SECCOMP_FILTER_FLAG_LOG") {
-      result = seccomp_attr_set(context.get(), SCMP_FLTATR_CTL_LOG, 1);
-    } else if (flag == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") {
-      result = seccomp_attr_set(context.get(), SCMP_FLTATR_CTL_SSB, 1);
-    } else if (flag == "SECCOMP_FILTER_FLAG_TSYNC") {
-      result = seccomp_attr_set(context.get(), SCMP_FLTATR_CTL_TSYNC, 1);
-    } else {
-      return Unimplemented("linux.seccomp.flags: " + flag + " is not supported");
-    }
-    if (result != 0) return ErrnoStatus("seccomp_attr_set", "linux.seccomp.flags " + flag, -result);
-  }
+  SANDBOX_RETURN_IF_ERROR(ApplyFlags(context.get(), seccomp));
   const auto& syscalls = seccomp.syscalls.value_or(std::vector<oci::Syscall>{});
   for (size_t i = 0; i < syscalls.size(); ++i) {
-    const oci::Syscall& rule = syscalls[i];
     const std::string field = "linux.seccomp.syscalls[" + std::to_string(i) + "]";
-    SANDBOX_ASSIGN_OR_RETURN(uint32_t action, ActionOf(rule.action, rule.errno_ret, field + ".action"));
-    std::vector<scmp_arg_cmp> conditions;
-    const auto& args = rule.args.value_or(std::vector<oci::SyscallArg>{});
-    for (size_t j = 0; j < args.size(); ++j) {
-      const std::string arg_field = field + ".args[" + std::to_string(j) + "]";
-      SANDBOX_ASSIGN_OR_RETURN(scmp_compare op, OperatorOf(args[j].op, arg_field + ".op"));
-      if (args[j].index > 5) return InvalidArgument(arg_field + ".index: a syscall has arguments 0 to 5");
-      conditions.push_back({args[j].index, op, args[j].value, args[j].value_two.value_or(0)});
-    }
-    if (action == default_action) continue;  // libseccomp refuses rules that change nothing
-    for (const std::string& name : rule.names) {
-      const int number = seccomp_syscall_resolve_name(name.c_str());
-      if (number == __NR_SCMP_ERROR) continue;  // unknown here (newer kernel or other arch), as runc does
-      const int added = seccomp_rule_add_array(context.get(), action, number, static_cast<unsigned>(conditions.size()),
-                                               conditions.data());
-      if (added != 0) return ErrnoStatus("seccomp_rule_add", field + " " + name, -added);
-    }
+    SANDBOX_RETURN_IF_ERROR(AddSyscallRule(context.get(), syscalls[i], field, default_action));
   }
   if (!load) return Status::Ok();
+  // libseccomp would set no_new_privs itself; process.noNewPrivileges decides.
+  const int kept = seccomp_attr_set(context.get(), SCMP_FLTATR_CTL_NNP, 0);
+  if (kept != 0) return ErrnoStatus("seccomp_attr_set", "linux.seccomp no_new_privs", -kept);
   const int loaded = seccomp_load(context.get());
   if (loaded != 0) return ErrnoStatus("seccomp_load", "linux.seccomp", -loaded);
   return Status::Ok();
@@ -106,5 +141,12 @@ Status Build(const oci::Seccomp& seccomp, bool load) {
 
 Status CheckSeccomp(const oci::Seccomp& seccomp) { return Build(seccomp, false); }
 Status LoadSeccomp(const oci::Seccomp& seccomp) { return Build(seccomp, true); }
+
+Status LoadSeccompAt(SeccompStage stage, const std::optional<oci::Seccomp>& seccomp, const oci::Process& process) {
+  const SeccompStage wanted =
+      process.no_new_privileges.value_or(false) ? SeccompStage::kBeforeExec : SeccompStage::kBeforeCapabilities;
+  if (!seccomp || stage != wanted) return Status::Ok();
+  return LoadSeccomp(*seccomp);
+}
 
 }  // namespace sandbox::agent
