@@ -72,7 +72,10 @@ def monitor(path, commands):
             until_prompt()
             for command in commands:
                 sock.sendall(command.encode() + b"\n")
-                out.append(f"(qemu) {command}\n" + until_prompt().replace("(qemu) ", ""))
+                answer = until_prompt().replace("(qemu) ", "")
+                # The readline monitor echoes the command with cursor moves.
+                answer = "\n".join(l for l in answer.splitlines() if "\x1b" not in l)
+                out.append(f"(qemu) {command}\n" + answer)
     except OSError as error:
         out.append(f"monitor {path}: {error}")
     return "\n".join(out)

@@ -51,9 +51,33 @@ done
 [ -c /newroot/dev/kvm ] || die "/dev/kvm did not appear after loading kvm"
 
 stty -F /dev/console -onlcr 2>/dev/null
-# The harness's proof that this kernel still runs (run.sh: stale_s).
+# Hung tasks (D state) print their stacks after 30 s instead of 120 s.
+echo 30 > /proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
+# The harness's proof that this kernel still runs (run.sh: stale_s), in two
+# kinds: a line on the second serial port every 5 s (needs only this kernel
+# and QEMU), and the shared-fs file run.sh watches (needs virtio-fs and
+# virtiofsd too). A shared-fs write blocked for 30 s prints every blocked
+# task's stack and every CPU's, once: where the test host is stuck.
+heartbeat_loop() {
+  local now since=0 reported=0
+  while true; do
+    now=$(cut -d. -f1 /proc/uptime)
+    echo "beat $now" > /dev/ttyS1 2>/dev/null
+    if [ ! -e /beat-pending ]; then
+      touch /beat-pending
+      since=$now
+      { date +%s > "/newroot$heartbeat"; rm -f /beat-pending; } &
+    elif [ $((now - since)) -ge 30 ] && [ "$reported" = 0 ]; then
+      reported=1
+      echo "testhost(guest): the shared-fs heartbeat write has been blocked for $((now - since)) s; blocked tasks and CPU stacks follow"
+      echo w > /proc/sysrq-trigger
+      echo l > /proc/sysrq-trigger
+    fi
+    sleep 5
+  done
+}
 if [ -n "$heartbeat" ]; then
-  while true; do date +%s > "/newroot$heartbeat"; sleep 5; done &
+  heartbeat_loop &
   echo $! > /newroot/run/testhost-heartbeat.pid
 fi
 chroot /newroot /bin/bash "$job" < /dev/null > /dev/console 2>&1

@@ -153,11 +153,37 @@ env -0 > "$work/env"
 # not CMD.
 stale_s=${SANDBOX_TESTHOST_STALE_S:-120}
 
+# Kernel options that make a stuck test host explain itself on its console:
+# soft lockups and hung tasks print every CPU's stack, RCU stalls are
+# reported sooner.
+kernel_diagnostics="softlockup_all_cpu_backtrace=1 hung_task_all_cpu_backtrace=1 rcupdate.rcu_cpu_stall_timeout=30"
+
+# record_incident KIND [QEMU_PID]: keeps what a wedged or crashed test host
+# left (console, kernel heartbeat, QEMU's log, and for a live QEMU its
+# threads and vCPU registers: evidence.py) under $incidents, and says where.
+incidents=${SANDBOX_TESTHOST_INCIDENTS:-$cache/incidents}
+record_incident() {
+  local kind=$1 qemu_pid=${2:-} dir
+  dir=$incidents/$(date +%Y%m%d-%H%M%S)-$kind-$$
+  mkdir -p "$dir"
+  if [ -n "$qemu_pid" ]; then
+    python3 "$here/evidence.py" "$work/monitor.sock" "$qemu_pid" "${virtiofsd_pid:-}" "$dir" 2>&1 |
+      sed 's/^/testhost: evidence: /' >&2 || true
+  fi
+  cp "$work/console.log" "$work/kernel-beat.log" "$work/qemu.log" "$work/virtiofsd.log" "$dir/" 2>/dev/null || true
+  local last_beat
+  last_beat=$(tail -n 1 "$work/kernel-beat.log" 2>/dev/null || true)
+  say "evidence: the kernel's own heartbeat (serial, no shared fs) last said '${last_beat:-nothing}';" \
+      "shared-fs heartbeat age $(( $(date +%s) - $(stat -c %Y "$work/heartbeat" 2>/dev/null || date +%s) ))s"
+  say "evidence kept in $dir"
+}
+
 # One boot of the test host: virtiofsd (it exits when QEMU disconnects) and
 # QEMU, until the job reports its status, the test host dies, wedges or time
 # runs out. Sets qemu_rc (124: timed out) and wedged.
 boot_test_host() {
-  rm -f "$work/virtiofs.sock" "$work/status" "$work/qemu.log" "$work/heartbeat"
+  rm -f "$work/virtiofs.sock" "$work/status" "$work/qemu.log" "$work/heartbeat" "$work/kernel-beat.log" \
+    "$work/console.log" "$work/monitor.sock"
   /usr/lib/qemu/virtiofsd --socket-path="$work/virtiofs.sock" -o source=/ -o cache=auto -o xattr -o sandbox=chroot \
     >"$work/virtiofsd.log" 2>&1 &
   virtiofsd_pid=$!
@@ -168,8 +194,12 @@ boot_test_host() {
     -object "memory-backend-memfd,id=mem,size=${mem_mib}M,share=on" -numa node,memdev=mem \
     -chardev "socket,id=virtiofs,path=$work/virtiofs.sock" -device vhost-user-fs-pci,chardev=virtiofs,tag=hostroot \
     -kernel "$kernel_dir/vmlinuz" -initrd "$initramfs" \
-    -append "console=ttyS0 quiet loglevel=4 panic=-1 testhost.job=$work/job.sh testhost.status=$work/status testhost.heartbeat=$work/heartbeat" \
-    -display none -serial stdio -monitor none -no-reboot -nodefaults -d cpu_reset -D "$work/qemu.log" < /dev/null \
+    -append "console=ttyS0 quiet loglevel=4 panic=-1 $kernel_diagnostics testhost.job=$work/job.sh testhost.status=$work/status testhost.heartbeat=$work/heartbeat" \
+    -display none -nodefaults -no-reboot -d cpu_reset,guest_errors -D "$work/qemu.log" \
+    -chardev "stdio,id=console,signal=off,logfile=$work/console.log" -serial chardev:console \
+    -chardev "file,id=beat,path=$work/kernel-beat.log" -serial chardev:beat \
+    -chardev "socket,id=monitor,path=$work/monitor.sock,server=on,wait=off" -mon chardev=monitor,mode=readline \
+    < /dev/null \
     2> >(grep --line-buffered -v "TCG doesn't support requested feature" >&2) &
   local qemu_pid=$! started now beat
   started=$(date +%s)
@@ -186,6 +216,7 @@ boot_test_host() {
       if [ -f "$work/heartbeat" ]; then beat=$(stat -c %Y "$work/heartbeat" 2>/dev/null || echo "$now"); fi
       if [ $((now - beat)) -gt "$stale_s" ]; then wedged=1; fi
     fi
+    [ "$wedged" -eq 1 ] && record_incident wedge "$qemu_pid"
     if [ -n "$qemu_rc" ] || [ "$wedged" -eq 1 ]; then
       kill "$qemu_pid" 2>/dev/null || true
       sleep 2
@@ -208,7 +239,9 @@ boot_test_host() {
 # failing, not CMD, so it gets one more boot, said loudly. A job that fails
 # or hangs while the test host lives is never retried. CMD must cope with
 # running twice (stale files of the first run in its work dir).
-for attempt in 1 2; do
+# SANDBOX_TESTHOST_RETRY=0 turns the retry off (soak.sh counts failures).
+attempts=$(( ${SANDBOX_TESTHOST_RETRY:-1} + 1 ))
+for attempt in $(seq 1 "$attempts"); do
   boot_test_host
   if [ "$qemu_rc" -eq 124 ]; then
     say "timed out after ${timeout_s}s; the test host was killed"
@@ -219,6 +252,7 @@ for attempt in 1 2; do
   else
     [ -f "$work/status" ] && exit "$(cat "$work/status")"
     say "the test host ended (qemu exit $qemu_rc) without reporting CMD's status: guest panic or crash"
+    record_incident crash
     # With -no-reboot a triple fault or a reboot request ends QEMU (exit 0)
     # instead of resetting; -d cpu_reset logs a triple fault by name.
     if grep -q "Triple fault" "$work/qemu.log" 2>/dev/null; then
@@ -228,6 +262,6 @@ for attempt in 1 2; do
       say "QEMU logged no triple fault: the test host's kernel rebooted (panic=-1) or powered off"
     fi
   fi
-  [ "$attempt" -eq 1 ] && say "RETRY: the test host failed, not CMD; booting it once more to run CMD again"
+  [ "$attempt" -lt "$attempts" ] && say "RETRY: the test host failed, not CMD; booting it once more to run CMD again"
 done
 exit 125
