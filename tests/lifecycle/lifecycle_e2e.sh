@@ -451,6 +451,29 @@ cd "$work/panicker"
 sb run p1 < /dev/null > "$work/panic.out" 2> "$work/panic.err"; check "run exit code after a guest panic" 255 $?
 grep -q survived "$work/panic.out"; check "the container did not survive the panic" 1 $?
 
+# 5f. containerd's layout: every socket of the state dir is past sun_path's 108 bytes.
+long_root=/run/sandbox-rt-e2e-long/$(printf 'k%.0s' {1..125})
+long_id=$(echo issue20 | sha256sum | cut -d' ' -f1)
+sbl() { timeout -k 10 300 "$rt" --root "$long_root" "$@"; }
+check "long --root 150 bytes, id 64" "150 64" "${#long_root} ${#long_id}"
+cd "$work/hello"
+sbl run "$long_id" < /dev/null > "$work/long.out" 2> "$work/long.err"; check "long root: run exit code" 3 $?
+check "long root: run stdout" "hello from a microVM" "$(cat "$work/long.out")"
+cd "$work/execbox"
+sbl run -d "$long_id" < /dev/null > /dev/null; check "long root: run -d" 0 $?
+check "long root: state" running "$(sbl state "$long_id" | sed -n 's/.*"status": *"\([a-z]*\)".*/\1/p')"
+check "long root: exec" "execbox started" "$(sbl exec "$long_id" sh -c 'echo $(hostname) $(cat /tmp/marker)' < /dev/null)"
+check "long root: exec stdin" "piped" "$(echo piped | sbl exec "$long_id" cat)"
+sbl pause "$long_id"; check "long root: pause (api.sock)" 0 $?
+sbl resume "$long_id"; check "long root: resume" 0 $?
+sbl kill "$long_id" KILL
+wait_gone "$(sbl state "$long_id" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')"
+sbl delete "$long_id"; check "long root: delete" 0 $?
+cd "$work/binds"; reset_binds
+check "long root: binds (virtiofs.sock)" "$binds_expected" "$(sbl run "$long_id" < /dev/null 2> "$work/long-binds.err")"
+check "long root: nothing left" "" "$(ls -A "$long_root")"
+rm -rf /run/sandbox-rt-e2e-long
+
 # 6. failure paths leave nothing behind.
 cd "$work/broken"
 sb create bad1 2> "$work/bad1.err"; check "malformed config.json fails" 1 $?
