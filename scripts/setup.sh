@@ -10,7 +10,7 @@ packages=(
   libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
   libseccomp-dev libcap-dev libarchive-dev libzstd-dev libssl-dev
-  erofs-utils e2fsprogs umoci skopeo runc crun containerd
+  erofs-utils e2fsprogs umoci skopeo runc crun containerd podman
   qemu-system-x86 qemu-system-common busybox-static cpio
   linux-source-6.12 bc bison flex libelf-dev xz-utils
 )
