@@ -63,7 +63,16 @@ say "mode=testhost ($why): Debian cloud kernel under QEMU TCG with -cpu EPYC,+sv
 need() {
   command -v "$1" >/dev/null 2>&1 || [ -x "$1" ] || { say "missing $1; install it with: apt-get install $2"; exit 2; }
 }
-need qemu-system-x86_64 qemu-system-x86
+# SANDBOX_TESTHOST_QEMU=DIR: the test host's emulator from DIR/usr/bin with
+# its firmware from DIR/usr/share (a newer QEMU unpacked by fetch-qemu.sh, to
+# compare wedge rates); default: Debian's qemu-system-x86.
+qemu=(qemu-system-x86_64)
+if [ -n "${SANDBOX_TESTHOST_QEMU:-}" ]; then
+  qemu=("$SANDBOX_TESTHOST_QEMU/usr/bin/qemu-system-x86_64" -L "$SANDBOX_TESTHOST_QEMU/usr/share/qemu"
+        -L "$SANDBOX_TESTHOST_QEMU/usr/share/seabios")
+fi
+need "${qemu[0]}" qemu-system-x86
+say "emulator: $("${qemu[0]}" --version | head -n 1)"
 need /usr/lib/qemu/virtiofsd qemu-system-common
 need busybox busybox-static
 need cpio cpio
@@ -189,7 +198,7 @@ boot_test_host() {
   virtiofsd_pid=$!
   for _ in $(seq 100); do [ -S "$work/virtiofs.sock" ] && break; sleep 0.05; done
   [ -S "$work/virtiofs.sock" ] || { say "virtiofsd did not start:"; cat "$work/virtiofsd.log" >&2; exit 2; }
-  qemu-system-x86_64 \
+  "${qemu[@]}" \
     -accel tcg -cpu EPYC,+svm -smp 2 -m "${mem_mib}M" \
     -object "memory-backend-memfd,id=mem,size=${mem_mib}M,share=on" -numa node,memdev=mem \
     -chardev "socket,id=virtiofs,path=$work/virtiofs.sock" -device vhost-user-fs-pci,chardev=virtiofs,tag=hostroot \
