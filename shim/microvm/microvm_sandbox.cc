@@ -47,14 +47,6 @@ Result<std::unique_ptr<AgentClient>> ConnectAgent(const SandboxRef& ref) {
   return AgentClient::Connect(SandboxFiles(ref.state_dir).vsock, kAgentConnectTimeout);
 }
 
-std::optional<ProcessIdentity> ReadIdentity(const std::string& path) {
-  Result<std::string> text = ReadFile(path);
-  if (!text.ok()) return std::nullopt;
-  Result<ProcessIdentity> identity = ParseIdentity(*text);
-  if (!identity.ok()) return std::nullopt;
-  return *identity;
-}
-
 std::string MonitorIdentityFile(const std::string& state_dir) { return state_dir + "/monitor.pid"; }
 
 // Forks the monitor with this process's stdio; returns its pid once it
