@@ -42,6 +42,9 @@ namespace {
 // escaped the pid namespace can hold the pipe open forever).
 constexpr auto kOutputDrainLimit = std::chrono::seconds(5);
 constexpr auto kStreamAcceptLimit = std::chrono::seconds(30);
+constexpr std::array<uint32_t, 3> kStdioPorts = {kStdinPort, kStdoutPort, kStderrPort};
+
+uint32_t ExtraFdPort(size_t index) { return kFirstExtraFdPort + static_cast<uint32_t>(index); }
 
 void Log(const std::string& message) { std::fprintf(stderr, "sandbox-rt monitor: %s\n", message.c_str()); }
 
@@ -103,6 +106,12 @@ class Monitor {
 
   // Up to the report: VM booted, container created, streams connected.
   Status Prepare(std::array<UniqueFd, 3>& caller_stdio);
+  // Prepare's steps, in order.
+  Status ListenForStreams(const std::array<UniqueFd, 3>& caller_stdio);
+  Status StartVm();  // virtiofsd when there are shares, then sandbox-vmm
+  Status WaitForAgent();
+  Status CreateContainer();
+  Status AcceptStreams();
   // Relays until the container exits; returns its status.
   int Supervise(std::array<UniqueFd, 3>& caller_stdio);
   // Ends the VM; safe after a partial Prepare.
@@ -116,6 +125,10 @@ class Monitor {
   Status SendConsole();
   // SIGWINCH: the host pty's size goes to the guest's.
   void FollowResize();
+
+  // The agent's connection for one stream; the listener and its socket go.
+  Result<UniqueFd> AcceptStream(UniqueFd& listener, uint32_t port, const std::string& what);
+  std::string ListenerPath(uint32_t port) const { return files_.vsock + "_" + std::to_string(port); }
 
   // The state startContainer hooks get in the guest (the agent sets the pid
   // the container sees).
@@ -191,21 +204,32 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
   // network namespace of the container's pid configures this one, not the host's.
   if (::unshare(CLONE_NEWNET) != 0) return ErrnoStatus("unshare", "the sandbox's network namespace");
   if (!plan_.console_socket.empty()) SANDBOX_RETURN_IF_ERROR(OpenHostTerminal(caller_stdio));
-  const std::array<uint32_t, 3> ports = {kStdinPort, kStdoutPort, kStderrPort};
-  for (size_t stream = 0; stream < 3; ++stream) {
-    if (!caller_stdio[stream].valid()) continue;
-    SANDBOX_ASSIGN_OR_RETURN(listeners_[stream], ListenUnix(files_.vsock + "_" + std::to_string(ports[stream]), 1));
-  }
-  std::vector<ExtraFdStream> extra_fds;
-  for (size_t index = 0; index < plan_.preserved_fds.size(); ++index) {
-    const uint32_t port = kFirstExtraFdPort + static_cast<uint32_t>(index);
-    SANDBOX_ASSIGN_OR_RETURN(UniqueFd listener, ListenUnix(files_.vsock + "_" + std::to_string(port), 1));
-    extra_listeners_.push_back(std::move(listener));
-    extra_fds.push_back({.port = port, .access = plan_.preserved_fds[index]});
-  }
+  SANDBOX_RETURN_IF_ERROR(ListenForStreams(caller_stdio));
   // sandbox-vmm inherits the cgroups, so the VM is accounted where the
   // orchestrator looks for the container.
   SANDBOX_RETURN_IF_ERROR(JoinHostCgroups(plan_.host_cgroups, ::getpid()));
+  SANDBOX_RETURN_IF_ERROR(StartVm());
+  SANDBOX_RETURN_IF_ERROR(WaitForAgent());
+  SANDBOX_RETURN_IF_ERROR(CreateContainer());
+  SANDBOX_RETURN_IF_ERROR(AcceptStreams());
+  if (host_pty_.master.valid()) SANDBOX_RETURN_IF_ERROR(SendConsole());
+  phases_.Mark("container-created");
+  return Status::Ok();
+}
+
+Status Monitor::ListenForStreams(const std::array<UniqueFd, 3>& caller_stdio) {
+  for (size_t stream = 0; stream < 3; ++stream) {
+    if (!caller_stdio[stream].valid()) continue;
+    SANDBOX_ASSIGN_OR_RETURN(listeners_[stream], ListenUnix(ListenerPath(kStdioPorts[stream]), 1));
+  }
+  for (size_t index = 0; index < plan_.preserved_fds.size(); ++index) {
+    SANDBOX_ASSIGN_OR_RETURN(UniqueFd listener, ListenUnix(ListenerPath(ExtraFdPort(index)), 1));
+    extra_listeners_.push_back(std::move(listener));
+  }
+  return Status::Ok();
+}
+
+Status Monitor::StartVm() {
   if (!plan_.shares.empty()) {
     // The listener is ours, so sandbox-vmm can connect before virtiofsd runs.
     SANDBOX_ASSIGN_OR_RETURN(UniqueFd listener, ListenUnix(files_.virtiofs_socket, 1));
@@ -217,16 +241,18 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
   phases_.Mark("vmm-started");
   vmm_pidfd_.Reset(static_cast<int>(::syscall(SYS_pidfd_open, vmm_pid_, 0)));
   const std::optional<uint64_t> start = ProcessStartTime(vmm_pid_);
-  SANDBOX_RETURN_IF_ERROR(
-      WriteFileAtomic(files_.vmm_pid, FormatIdentity({.pid = vmm_pid_, .start_time = start.value_or(0)}), 0600));
+  return WriteFileAtomic(files_.vmm_pid, FormatIdentity({.pid = vmm_pid_, .start_time = start.value_or(0)}), 0600);
+}
 
+Status Monitor::WaitForAgent() {
   // The agent answers once the guest has booted; give up early if the VMM ends.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(plan_.boot_timeout_ms);
   for (;;) {
     Result<std::unique_ptr<AgentClient>> agent = AgentClient::Connect(files_.vsock, std::chrono::milliseconds(500));
     if (agent.ok()) {
       agent_ = std::move(agent).value();
-      break;
+      phases_.Mark("agent-ready");
+      return Status::Ok();
     }
     int status = 0;
     if (::waitpid(vmm_pid_, &status, WNOHANG) == vmm_pid_) {
@@ -240,47 +266,54 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
                          ConsoleTail(files_.console));
     }
   }
-  phases_.Mark("agent-ready");
+}
+
+Status Monitor::CreateContainer() {
   SANDBOX_ASSIGN_OR_RETURN(std::string config_json, ReadFile(files_.container_config));
   if (!plan_.shares.empty()) {
     SANDBOX_ASSIGN_OR_RETURN(config_json, RewriteSourcesForGuest(config_json, plan_.shares));
   }
   SANDBOX_ASSIGN_OR_RETURN(config_json, WithoutHostHooks(config_json));
-  SANDBOX_RETURN_IF_ERROR(agent_->CreateContainer({.id = plan_.id,
-                                                   .config_json = config_json,
-                                                   .rootfs_device = "/dev/vda",
-                                                   .rootfs_fstype = plan_.rootfs_fstype,
-                                                   .no_pivot = plan_.no_pivot,
-                                                   .stdin_port = listeners_[0].valid() ? kStdinPort : 0,
-                                                   .stdout_port = listeners_[1].valid() ? kStdoutPort : 0,
-                                                   .stderr_port = listeners_[2].valid() ? kStderrPort : 0,
-                                                   .terminal = host_pty_.master.valid(),
-                                                   .shared_fs_tag = plan_.shares.empty() ? "" : kSharedFsTag,
-                                                   .shared_fs_mount_point = kGuestSharedDir,
-                                                   .extra_fds = extra_fds,
-                                                   .state_json = GuestStateJson(config_json)}));
+  std::vector<ExtraFdStream> extra_fds;
+  for (size_t index = 0; index < plan_.preserved_fds.size(); ++index) {
+    extra_fds.push_back({.port = ExtraFdPort(index), .access = plan_.preserved_fds[index]});
+  }
+  return agent_->CreateContainer({.id = plan_.id,
+                                  .config_json = config_json,
+                                  .rootfs_device = "/dev/vda",
+                                  .rootfs_fstype = plan_.rootfs_fstype,
+                                  .no_pivot = plan_.no_pivot,
+                                  .stdin_port = listeners_[0].valid() ? kStdinPort : 0,
+                                  .stdout_port = listeners_[1].valid() ? kStdoutPort : 0,
+                                  .stderr_port = listeners_[2].valid() ? kStderrPort : 0,
+                                  .terminal = host_pty_.master.valid(),
+                                  .shared_fs_tag = plan_.shares.empty() ? "" : kSharedFsTag,
+                                  .shared_fs_mount_point = kGuestSharedDir,
+                                  .extra_fds = extra_fds,
+                                  .state_json = GuestStateJson(config_json)});
+}
+
+Status Monitor::AcceptStreams() {
   const char* const names[] = {"stdin", "stdout", "stderr"};
   for (size_t stream = 0; stream < 3; ++stream) {
     if (!listeners_[stream].valid()) continue;
-    Result<UniqueFd> accepted = AcceptWithin(listeners_[stream].get(), kStreamAcceptLimit,
-                                             std::string("the container's ") + names[stream]);
-    if (!accepted.ok()) return accepted.status().Wrap("the agent did not connect");
-    streams_[stream] = std::move(accepted).value();
-    listeners_[stream].Reset();
-    (void)::unlink((files_.vsock + "_" + std::to_string(ports[stream])).c_str());
+    SANDBOX_ASSIGN_OR_RETURN(streams_[stream], AcceptStream(listeners_[stream], kStdioPorts[stream],
+                                                            std::string("the container's ") + names[stream]));
   }
   for (size_t index = 0; index < extra_listeners_.size(); ++index) {
-    const uint32_t port = kFirstExtraFdPort + static_cast<uint32_t>(index);
-    Result<UniqueFd> accepted = AcceptWithin(extra_listeners_[index].get(), kStreamAcceptLimit,
-                                             "the container's fd " + std::to_string(3 + index));
-    if (!accepted.ok()) return accepted.status().Wrap("the agent did not connect");
-    extra_streams_.push_back(std::move(accepted).value());
-    extra_listeners_[index].Reset();
-    (void)::unlink((files_.vsock + "_" + std::to_string(port)).c_str());
+    SANDBOX_ASSIGN_OR_RETURN(UniqueFd stream, AcceptStream(extra_listeners_[index], ExtraFdPort(index),
+                                                           "the container's fd " + std::to_string(3 + index)));
+    extra_streams_.push_back(std::move(stream));
   }
-  if (host_pty_.master.valid()) SANDBOX_RETURN_IF_ERROR(SendConsole());
-  phases_.Mark("container-created");
   return Status::Ok();
+}
+
+Result<UniqueFd> Monitor::AcceptStream(UniqueFd& listener, uint32_t port, const std::string& what) {
+  Result<UniqueFd> accepted = AcceptWithin(listener.get(), kStreamAcceptLimit, what);
+  if (!accepted.ok()) return accepted.status().Wrap("the agent did not connect");
+  listener.Reset();
+  (void)::unlink(ListenerPath(port).c_str());
+  return accepted;
 }
 
 int Monitor::Supervise(std::array<UniqueFd, 3>& caller_stdio) {
