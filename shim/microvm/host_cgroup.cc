@@ -35,6 +35,36 @@ void InheritCpuset(const std::string& dir) {
   }
 }
 
+// A /proc/<pid>/cgroup line: "<hierarchy id>:<controllers>:<path>".
+struct Membership {
+  std::string controllers;  // empty on cgroup2; "cpu,cpuacct" or "name=systemd" on v1
+  std::string path;
+};
+
+std::vector<Membership> ParseMemberships(const std::string& proc_cgroup_text) {
+  std::vector<Membership> memberships;
+  std::istringstream lines(proc_cgroup_text);
+  for (std::string line; std::getline(lines, line);) {
+    const size_t first = line.find(':');
+    const size_t second = first == std::string::npos ? first : line.find(':', first + 1);
+    if (second == std::string::npos) continue;
+    memberships.push_back({line.substr(first + 1, second - first - 1), line.substr(second + 1)});
+  }
+  return memberships;
+}
+
+// Whether a mount of `type` with mount `options` is the hierarchy of `controllers`.
+bool IsHierarchyOf(const std::string& type, const std::string& options, const std::string& controllers) {
+  if (type == "cgroup2") return controllers.empty();
+  if (type != "cgroup" || controllers.empty()) return false;
+  const std::string mount_options = "," + options + ",";
+  std::istringstream names(controllers);
+  for (std::string name; std::getline(names, name, ',');) {
+    if (mount_options.find("," + name + ",") == std::string::npos) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::vector<std::string> HostCgroupDirs(const std::string& mounts_text, const std::string& relative) {
@@ -67,6 +97,28 @@ Status JoinHostCgroups(const std::vector<std::string>& dirs, pid_t pid) {
 
 void RemoveHostCgroups(const std::vector<std::string>& dirs) {
   for (const std::string& dir : dirs) (void)::rmdir(dir.c_str());
+}
+
+std::vector<std::string> CurrentCgroupDirs(const std::string& mounts_text, const std::string& proc_cgroup_text) {
+  const std::vector<Membership> memberships = ParseMemberships(proc_cgroup_text);
+  std::vector<std::string> dirs;
+  std::istringstream lines(mounts_text);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string source, target, type, options;
+    fields >> source >> target >> type >> options;
+    for (const Membership& membership : memberships) {
+      if (!IsHierarchyOf(type, options, membership.controllers)) continue;
+      dirs.push_back(membership.path == "/" ? target : target + membership.path);
+      break;
+    }
+  }
+  return dirs;
+}
+
+Status MoveToCgroups(const std::vector<std::string>& dirs, pid_t pid) {
+  for (const std::string& dir : dirs) SANDBOX_RETURN_IF_ERROR(WriteValue(dir + "/cgroup.procs", std::to_string(pid)));
+  return Status::Ok();
 }
 
 }  // namespace sandbox::shim

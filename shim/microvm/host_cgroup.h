@@ -25,4 +25,14 @@ Status JoinHostCgroups(const std::vector<std::string>& dirs, pid_t pid);
 // Removes the leaf dirs (empty once the processes are gone).
 void RemoveHostCgroups(const std::vector<std::string>& dirs);
 
+// The cgroup dirs a process is in, from its /proc/<pid>/cgroup text, on each
+// cgroup or cgroup2 mount in `mounts_text` whose hierarchy it names: where
+// the monitor goes back to before it removes the host cgroups it is in (a
+// process cannot remove its own cgroup, and a v2 parent with controllers
+// takes no processes).
+std::vector<std::string> CurrentCgroupDirs(const std::string& mounts_text, const std::string& proc_cgroup_text);
+
+// Moves `pid` into each of `dirs`, which must exist (none is created).
+Status MoveToCgroups(const std::vector<std::string>& dirs, pid_t pid);
+
 }  // namespace sandbox::shim

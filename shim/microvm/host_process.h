@@ -1,35 +1,13 @@
-// Host processes the sandbox outlives the CLI with (the monitor, sandbox-vmm):
-// identified by pid and start time, so a recycled pid is never mistaken for
-// them, and waited for through pidfds even when they are not our children.
+// Host processes the sandbox outlives the CLI with (the monitor, sandbox-vmm),
+// known by their identity (shim/runtime/process_identity.h), and the setup
+// of the helpers the monitor forks.
 #pragma once
 
 #include <sys/types.h>
 
-#include <chrono>
-#include <optional>
-#include <string>
-
-#include "common/base/status.h"
+#include "shim/runtime/process_identity.h"
 
 namespace sandbox::shim {
-
-struct ProcessIdentity {
-  pid_t pid = 0;
-  uint64_t start_time = 0;  // field 22 of /proc/<pid>/stat (clock ticks since boot)
-};
-
-std::optional<uint64_t> ProcessStartTime(pid_t pid);
-bool IsRunning(const ProcessIdentity& process);
-
-// "<pid> <start time>", as stored in the state dir.
-std::string FormatIdentity(const ProcessIdentity& process);
-Result<ProcessIdentity> ParseIdentity(const std::string& text);
-
-// Waits until `process` is gone or `timeout` passes; true when gone.
-bool WaitForExit(const ProcessIdentity& process, std::chrono::milliseconds timeout);
-
-// SIGKILL, then waits (bounded) for it to be gone.
-void KillAndWait(const ProcessIdentity& process);
 
 // For a helper the monitor forks (sandbox-vmm, virtiofsd), in the child
 // before exec: killed when `parent` dies (and ended at once if it already

@@ -47,16 +47,6 @@ Result<std::unique_ptr<AgentClient>> ConnectAgent(const SandboxRef& ref) {
   return AgentClient::Connect(SandboxFiles(ref.state_dir).vsock, kAgentConnectTimeout);
 }
 
-std::optional<ProcessIdentity> ReadIdentity(const std::string& path) {
-  Result<std::string> text = ReadFile(path);
-  if (!text.ok()) return std::nullopt;
-  Result<ProcessIdentity> identity = ParseIdentity(*text);
-  if (!identity.ok()) return std::nullopt;
-  return *identity;
-}
-
-std::string MonitorIdentityFile(const std::string& state_dir) { return state_dir + "/monitor.pid"; }
-
 // Forks the monitor with this process's stdio; returns its pid once it
 // reported the container created, or its error.
 Result<pid_t> SpawnMonitor(const std::string& self_binary, const std::string& state_dir) {
@@ -199,9 +189,8 @@ Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
                                                              .shares = shares,
                                                              .preserved_fds = preserved_fds}),
                                           0600));
+  // The monitor wrote its identity (files.monitor_pid) as it started.
   SANDBOX_ASSIGN_OR_RETURN(pid_t monitor, SpawnMonitor(self_binary_, request.ref.state_dir));
-  const ProcessIdentity identity{.pid = monitor, .start_time = ProcessStartTime(monitor).value_or(0)};
-  SANDBOX_RETURN_IF_ERROR(WriteFileAtomic(MonitorIdentityFile(request.ref.state_dir), FormatIdentity(identity), 0600));
   return static_cast<int64_t>(monitor);
 }
 
@@ -214,7 +203,7 @@ Status MicroVmSandbox::Start(const SandboxRef& ref) {
 Result<LiveStatus> MicroVmSandbox::Query(const SandboxRef& ref) {
   const SandboxFiles files(ref.state_dir);
   if (PathExists(files.exit_status)) return LiveStatus::kStopped;
-  const std::optional<ProcessIdentity> monitor = ReadIdentity(MonitorIdentityFile(ref.state_dir));
+  const std::optional<ProcessIdentity> monitor = ReadIdentity(files.monitor_pid);
   if (!monitor || !IsRunning(*monitor)) return LiveStatus::kStopped;
   Result<std::string> vm = CallVmmApi(files.api, "status");
   if (vm.ok() && *vm == "paused") return LiveStatus::kPaused;
@@ -248,7 +237,7 @@ Result<int> MicroVmSandbox::Wait(const SandboxRef& ref) {
     if (status.ok()) return *status;
   }
   // Not our child: wait for the monitor to end, then read what it recorded.
-  const std::optional<ProcessIdentity> monitor = ReadIdentity(MonitorIdentityFile(ref.state_dir));
+  const std::optional<ProcessIdentity> monitor = ReadIdentity(files.monitor_pid);
   while (monitor && !WaitForExit(*monitor, std::chrono::hours(1))) {
   }
   Result<std::string> recorded = ReadFile(files.exit_status);
@@ -282,7 +271,7 @@ Status MicroVmSandbox::Destroy(const SandboxRef& ref) {
   // The VMM first (its guest holds the container), then the monitor; both
   // are identified by pid and start time, so a recycled pid is left alone.
   if (std::optional<ProcessIdentity> vmm = ReadIdentity(files.vmm_pid)) KillAndWait(*vmm);
-  if (std::optional<ProcessIdentity> monitor = ReadIdentity(MonitorIdentityFile(ref.state_dir))) {
+  if (std::optional<ProcessIdentity> monitor = ReadIdentity(files.monitor_pid)) {
     KillAndWait(*monitor);
     // Reap it when it is our child (run), so no zombie is left.
     (void)::waitpid(monitor->pid, nullptr, WNOHANG);

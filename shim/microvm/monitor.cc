@@ -17,6 +17,7 @@
 #include <array>
 #include <condition_variable>
 #include <cstdio>
+#include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -31,9 +32,11 @@
 #include "common/oci/spec_json.h"
 #include "common/oci/state.h"
 #include "shim/microvm/agent_client.h"
+#include "shim/microvm/create_client.h"
 #include "shim/microvm/host_cgroup.h"
 #include "shim/microvm/host_process.h"
 #include "shim/microvm/sandbox_files.h"
+#include "shim/runtime/state_store.h"
 
 namespace sandbox::shim {
 namespace {
@@ -42,6 +45,9 @@ namespace {
 // escaped the pid namespace can hold the pipe open forever).
 constexpr auto kOutputDrainLimit = std::chrono::seconds(5);
 constexpr auto kStreamAcceptLimit = std::chrono::seconds(30);
+constexpr std::array<uint32_t, 3> kStdioPorts = {kStdinPort, kStdoutPort, kStderrPort};
+
+uint32_t ExtraFdPort(size_t index) { return kFirstExtraFdPort + static_cast<uint32_t>(index); }
 
 void Log(const std::string& message) { std::fprintf(stderr, "sandbox-rt monitor: %s\n", message.c_str()); }
 
@@ -96,17 +102,54 @@ Result<pid_t> SpawnVmm(const std::string& vmm, const SandboxFiles& files) {
   return pid;
 }
 
+// Removes the container's state dir under its lock (StateStore's layout),
+// unless it is no longer this monitor's: a state or delete that undid the
+// create first (Runtime::UndoAbandonedCreate) may have let a new container
+// take the id.
+void RemoveOwnStateDir(const std::string& state_dir) {
+  const std::filesystem::path dir(state_dir);
+  const StateStore store(dir.parent_path().string());
+  const std::string id = dir.filename().string();
+  Result<FileLock> lock = store.Lock(id);
+  if (!lock.ok()) return;  // removed already
+  const std::optional<ProcessIdentity> owner = ReadIdentity(SandboxFiles(state_dir).monitor_pid);
+  const ProcessIdentity self = SelfIdentity();
+  if (!owner || owner->pid != self.pid || owner->start_time != self.start_time) return;
+  const Status removed = store.Remove(id);
+  if (!removed.ok()) Log("removing the state dir: " + removed.message());
+}
+
+// Before a Monitor exists: the error goes to the client, or, when it is gone,
+// the monitor removes the state dir itself (nothing else was made yet).
+int FailEarly(CreateClient& client, const std::string& state_dir, const std::string& message) {
+  if (!client.Report("error: " + message).ok()) RemoveOwnStateDir(state_dir);
+  return 1;
+}
+
 class Monitor {
  public:
-  Monitor(SandboxFiles files, MonitorPlan plan, std::vector<UniqueFd> preserved)
-      : files_(std::move(files)), plan_(std::move(plan)), preserved_(std::move(preserved)) {}
+  Monitor(SandboxFiles files, MonitorPlan plan, std::vector<UniqueFd> preserved, CreateClient& client)
+      : files_(std::move(files)), plan_(std::move(plan)), preserved_(std::move(preserved)), client_(client) {}
 
   // Up to the report: VM booted, container created, streams connected.
   Status Prepare(std::array<UniqueFd, 3>& caller_stdio);
+  // Prepare's steps, in order.
+  Status ListenForStreams(const std::array<UniqueFd, 3>& caller_stdio);
+  Status JoinCgroups();
+  Status StartVm();  // virtiofsd when there are shares, then sandbox-vmm
+  Status WaitForAgent();
+  Status CreateContainer();
+  Status AcceptStreams();
+  // Prepare failed (`why`), or the client went before the hand-over: the VM
+  // ends; a client still there gets the error and undoes the rest
+  // (Runtime::Create), else nobody will but the monitor (Abandon). Returns
+  // the monitor's exit status.
+  int GiveUp(const Status& why);
   // Relays until the container exits; returns its status.
   int Supervise(std::array<UniqueFd, 3>& caller_stdio);
-  // Ends the VM; safe after a partial Prepare.
-  void Teardown();
+  // Ends the VM; safe after a partial Prepare. The guest is asked to power
+  // off and given `grace` for it; zero: sandbox-vmm is killed at once.
+  void Teardown(std::chrono::milliseconds grace = std::chrono::seconds(10));
 
  private:
   // process.terminal: the host pty whose slave stands in for the caller's
@@ -116,6 +159,13 @@ class Monitor {
   Status SendConsole();
   // SIGWINCH: the host pty's size goes to the guest's.
   void FollowResize();
+
+  // The agent's connection for one stream; the listener and its socket go.
+  Result<UniqueFd> AcceptStream(UniqueFd& listener, uint32_t port, const std::string& what);
+  // Everything a failed create's undo would remove (MicroVmSandbox::Destroy,
+  // StateStore::Remove), by the monitor, for a client that is gone.
+  void Abandon();
+  std::string ListenerPath(uint32_t port) const { return files_.vsock + "_" + std::to_string(port); }
 
   // The state startContainer hooks get in the guest (the agent sets the pid
   // the container sees).
@@ -136,6 +186,10 @@ class Monitor {
   std::array<UniqueFd, 3> listeners_;
   std::array<UniqueFd, 3> streams_;
   std::vector<UniqueFd> preserved_;  // the caller's fds 3, 4, ...
+  CreateClient& client_;  // RunMonitor's; until the hand-over
+  // The cgroups the monitor came from, to go back to before it removes the
+  // host cgroups (Abandon).
+  std::vector<std::string> origin_cgroups_;
   std::vector<UniqueFd> extra_listeners_;
   std::vector<UniqueFd> extra_streams_;
   PhaseLog phases_;
@@ -191,21 +245,42 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
   // network namespace of the container's pid configures this one, not the host's.
   if (::unshare(CLONE_NEWNET) != 0) return ErrnoStatus("unshare", "the sandbox's network namespace");
   if (!plan_.console_socket.empty()) SANDBOX_RETURN_IF_ERROR(OpenHostTerminal(caller_stdio));
-  const std::array<uint32_t, 3> ports = {kStdinPort, kStdoutPort, kStderrPort};
+  SANDBOX_RETURN_IF_ERROR(ListenForStreams(caller_stdio));
+  SANDBOX_RETURN_IF_ERROR(JoinCgroups());
+  // No VM for a client that is gone already. From here the waits watch it,
+  // except CreateContainer's call, which the agent answers in seconds.
+  if (client_.Gone()) return ClientGoneStatus();
+  SANDBOX_RETURN_IF_ERROR(StartVm());
+  SANDBOX_RETURN_IF_ERROR(WaitForAgent());
+  SANDBOX_RETURN_IF_ERROR(CreateContainer());
+  SANDBOX_RETURN_IF_ERROR(AcceptStreams());
+  if (host_pty_.master.valid()) SANDBOX_RETURN_IF_ERROR(SendConsole());
+  phases_.Mark("container-created");
+  return Status::Ok();
+}
+
+Status Monitor::ListenForStreams(const std::array<UniqueFd, 3>& caller_stdio) {
   for (size_t stream = 0; stream < 3; ++stream) {
     if (!caller_stdio[stream].valid()) continue;
-    SANDBOX_ASSIGN_OR_RETURN(listeners_[stream], ListenUnix(files_.vsock + "_" + std::to_string(ports[stream]), 1));
+    SANDBOX_ASSIGN_OR_RETURN(listeners_[stream], ListenUnix(ListenerPath(kStdioPorts[stream]), 1));
   }
-  std::vector<ExtraFdStream> extra_fds;
   for (size_t index = 0; index < plan_.preserved_fds.size(); ++index) {
-    const uint32_t port = kFirstExtraFdPort + static_cast<uint32_t>(index);
-    SANDBOX_ASSIGN_OR_RETURN(UniqueFd listener, ListenUnix(files_.vsock + "_" + std::to_string(port), 1));
+    SANDBOX_ASSIGN_OR_RETURN(UniqueFd listener, ListenUnix(ListenerPath(ExtraFdPort(index)), 1));
     extra_listeners_.push_back(std::move(listener));
-    extra_fds.push_back({.port = port, .access = plan_.preserved_fds[index]});
   }
+  return Status::Ok();
+}
+
+Status Monitor::JoinCgroups() {
+  if (plan_.host_cgroups.empty()) return Status::Ok();
+  origin_cgroups_ = CurrentCgroupDirs(ReadFile("/proc/self/mounts").value_or(""),
+                                      ReadFile("/proc/self/cgroup").value_or(""));
   // sandbox-vmm inherits the cgroups, so the VM is accounted where the
   // orchestrator looks for the container.
-  SANDBOX_RETURN_IF_ERROR(JoinHostCgroups(plan_.host_cgroups, ::getpid()));
+  return JoinHostCgroups(plan_.host_cgroups, ::getpid());
+}
+
+Status Monitor::StartVm() {
   if (!plan_.shares.empty()) {
     // The listener is ours, so sandbox-vmm can connect before virtiofsd runs.
     SANDBOX_ASSIGN_OR_RETURN(UniqueFd listener, ListenUnix(files_.virtiofs_socket, 1));
@@ -217,16 +292,19 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
   phases_.Mark("vmm-started");
   vmm_pidfd_.Reset(static_cast<int>(::syscall(SYS_pidfd_open, vmm_pid_, 0)));
   const std::optional<uint64_t> start = ProcessStartTime(vmm_pid_);
-  SANDBOX_RETURN_IF_ERROR(
-      WriteFileAtomic(files_.vmm_pid, FormatIdentity({.pid = vmm_pid_, .start_time = start.value_or(0)}), 0600));
+  return WriteFileAtomic(files_.vmm_pid, FormatIdentity({.pid = vmm_pid_, .start_time = start.value_or(0)}), 0600);
+}
 
+Status Monitor::WaitForAgent() {
   // The agent answers once the guest has booted; give up early if the VMM ends.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(plan_.boot_timeout_ms);
   for (;;) {
+    if (client_.Gone()) return ClientGoneStatus();
     Result<std::unique_ptr<AgentClient>> agent = AgentClient::Connect(files_.vsock, std::chrono::milliseconds(500));
     if (agent.ok()) {
       agent_ = std::move(agent).value();
-      break;
+      phases_.Mark("agent-ready");
+      return Status::Ok();
     }
     int status = 0;
     if (::waitpid(vmm_pid_, &status, WNOHANG) == vmm_pid_) {
@@ -240,47 +318,57 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
                          ConsoleTail(files_.console));
     }
   }
-  phases_.Mark("agent-ready");
+}
+
+Status Monitor::CreateContainer() {
   SANDBOX_ASSIGN_OR_RETURN(std::string config_json, ReadFile(files_.container_config));
   if (!plan_.shares.empty()) {
     SANDBOX_ASSIGN_OR_RETURN(config_json, RewriteSourcesForGuest(config_json, plan_.shares));
   }
   SANDBOX_ASSIGN_OR_RETURN(config_json, WithoutHostHooks(config_json));
-  SANDBOX_RETURN_IF_ERROR(agent_->CreateContainer({.id = plan_.id,
-                                                   .config_json = config_json,
-                                                   .rootfs_device = "/dev/vda",
-                                                   .rootfs_fstype = plan_.rootfs_fstype,
-                                                   .no_pivot = plan_.no_pivot,
-                                                   .stdin_port = listeners_[0].valid() ? kStdinPort : 0,
-                                                   .stdout_port = listeners_[1].valid() ? kStdoutPort : 0,
-                                                   .stderr_port = listeners_[2].valid() ? kStderrPort : 0,
-                                                   .terminal = host_pty_.master.valid(),
-                                                   .shared_fs_tag = plan_.shares.empty() ? "" : kSharedFsTag,
-                                                   .shared_fs_mount_point = kGuestSharedDir,
-                                                   .extra_fds = extra_fds,
-                                                   .state_json = GuestStateJson(config_json)}));
+  std::vector<ExtraFdStream> extra_fds;
+  for (size_t index = 0; index < plan_.preserved_fds.size(); ++index) {
+    extra_fds.push_back({.port = ExtraFdPort(index), .access = plan_.preserved_fds[index]});
+  }
+  return agent_->CreateContainer({.id = plan_.id,
+                                  .config_json = config_json,
+                                  .rootfs_device = "/dev/vda",
+                                  .rootfs_fstype = plan_.rootfs_fstype,
+                                  .no_pivot = plan_.no_pivot,
+                                  .stdin_port = listeners_[0].valid() ? kStdinPort : 0,
+                                  .stdout_port = listeners_[1].valid() ? kStdoutPort : 0,
+                                  .stderr_port = listeners_[2].valid() ? kStderrPort : 0,
+                                  .terminal = host_pty_.master.valid(),
+                                  .shared_fs_tag = plan_.shares.empty() ? "" : kSharedFsTag,
+                                  .shared_fs_mount_point = kGuestSharedDir,
+                                  .extra_fds = extra_fds,
+                                  .state_json = GuestStateJson(config_json)});
+}
+
+Status Monitor::AcceptStreams() {
   const char* const names[] = {"stdin", "stdout", "stderr"};
   for (size_t stream = 0; stream < 3; ++stream) {
     if (!listeners_[stream].valid()) continue;
-    Result<UniqueFd> accepted = AcceptWithin(listeners_[stream].get(), kStreamAcceptLimit,
-                                             std::string("the container's ") + names[stream]);
-    if (!accepted.ok()) return accepted.status().Wrap("the agent did not connect");
-    streams_[stream] = std::move(accepted).value();
-    listeners_[stream].Reset();
-    (void)::unlink((files_.vsock + "_" + std::to_string(ports[stream])).c_str());
+    SANDBOX_ASSIGN_OR_RETURN(streams_[stream], AcceptStream(listeners_[stream], kStdioPorts[stream],
+                                                            std::string("the container's ") + names[stream]));
   }
   for (size_t index = 0; index < extra_listeners_.size(); ++index) {
-    const uint32_t port = kFirstExtraFdPort + static_cast<uint32_t>(index);
-    Result<UniqueFd> accepted = AcceptWithin(extra_listeners_[index].get(), kStreamAcceptLimit,
-                                             "the container's fd " + std::to_string(3 + index));
-    if (!accepted.ok()) return accepted.status().Wrap("the agent did not connect");
-    extra_streams_.push_back(std::move(accepted).value());
-    extra_listeners_[index].Reset();
-    (void)::unlink((files_.vsock + "_" + std::to_string(port)).c_str());
+    SANDBOX_ASSIGN_OR_RETURN(UniqueFd stream, AcceptStream(extra_listeners_[index], ExtraFdPort(index),
+                                                           "the container's fd " + std::to_string(3 + index)));
+    extra_streams_.push_back(std::move(stream));
   }
-  if (host_pty_.master.valid()) SANDBOX_RETURN_IF_ERROR(SendConsole());
-  phases_.Mark("container-created");
   return Status::Ok();
+}
+
+Result<UniqueFd> Monitor::AcceptStream(UniqueFd& listener, uint32_t port, const std::string& what) {
+  const Status ready = client_.WaitReadable(listener.get(), kStreamAcceptLimit, what);
+  if (ready.code() == StatusCode::kDeadlineExceeded) return ready.Wrap("the agent did not connect");
+  SANDBOX_RETURN_IF_ERROR(ready);
+  UniqueFd accepted(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  if (!accepted.valid()) return ErrnoStatus("accept", what);
+  listener.Reset();
+  (void)::unlink(ListenerPath(port).c_str());
+  return accepted;
 }
 
 int Monitor::Supervise(std::array<UniqueFd, 3>& caller_stdio) {
@@ -369,22 +457,47 @@ void Monitor::StopVirtiofsd(int grace_ms) {
   virtiofsd_pid_ = -1;
 }
 
-void Monitor::Teardown() {
+void Monitor::Teardown(std::chrono::milliseconds grace) {
   if (vmm_pid_ <= 0) {
     StopVirtiofsd(0);  // the VM ended already, or never started
     return;
   }
   // Ask the guest to power off; kill the VMM if it does not end in time.
-  if (agent_) (void)agent_->DestroySandbox(std::chrono::seconds(2));
+  const bool graceful = grace.count() > 0;
+  if (agent_ && graceful) (void)agent_->DestroySandbox(std::chrono::seconds(2));
   // The agent powers off once the connection that asked is closed (so the
   // answer got out first).
   agent_.reset();
   pollfd ended{vmm_pidfd_.get(), POLLIN, 0};
-  if (!vmm_pidfd_.valid() || ::poll(&ended, 1, 10'000) != 1) ::kill(vmm_pid_, SIGKILL);
+  if (!graceful || !vmm_pidfd_.valid() || ::poll(&ended, 1, static_cast<int>(grace.count())) != 1) {
+    ::kill(vmm_pid_, SIGKILL);
+  }
   ::waitpid(vmm_pid_, nullptr, 0);
   vmm_pid_ = -1;
-  StopVirtiofsd(5'000);
+  StopVirtiofsd(graceful ? 5'000 : 0);
   phases_.Mark("vm-ended");
+}
+
+int Monitor::GiveUp(const Status& why) {
+  Log(why.message());
+  if (!client_.Gone()) {
+    Teardown();
+    if (client_.Report("error: " + why.message()).ok()) return 1;
+  }
+  Abandon();
+  return 1;
+}
+
+void Monitor::Abandon() {
+  Log("the create client is gone before the hand-over: removing the sandbox, as its undo would");
+  Teardown(std::chrono::milliseconds(0));
+  if (!plan_.host_cgroups.empty()) {
+    // A process cannot remove the cgroup it is in.
+    const Status left = MoveToCgroups(origin_cgroups_, ::getpid());
+    if (!left.ok()) Log("leaving the host cgroups: " + left.message());
+    RemoveHostCgroups(plan_.host_cgroups);
+  }
+  RemoveOwnStateDir(files_.dir);
 }
 
 }  // namespace
@@ -463,9 +576,11 @@ int StatusForLostVm(int vmm_wait_status) {
 }
 
 int RunMonitor(const std::string& state_dir) {
-  UniqueFd report(kMonitorReportFd);
-  ::fcntl(report.get(), F_SETFD, FD_CLOEXEC);
+  // First of all: a write to a pipe whose reader is gone (the report, the
+  // caller's stdio) fails with EPIPE instead of killing the monitor half-way.
   ::signal(SIGPIPE, SIG_IGN);
+  ::fcntl(kMonitorReportFd, F_SETFD, FD_CLOEXEC);
+  CreateClient client{UniqueFd(kMonitorReportFd)};
   // With a terminal: a console client closing the master hangs the host pty
   // up, which must not end the monitor; SIGWINCH is read from a signalfd,
   // and blocked before any thread exists so that none discards it.
@@ -489,15 +604,11 @@ int RunMonitor(const std::string& state_dir) {
     ::dup2(null, 1);
     ::close(null);
   }
-  auto send_report = [&](const std::string& message) {
-    (void)!::write(report.get(), message.data(), message.size());
-    report.Reset();
-  };
+  // At once, so that whoever undoes an interrupted create finds the monitor.
+  const Status recorded = WriteFileAtomic(files.monitor_pid, FormatIdentity(SelfIdentity()), 0600);
+  if (!recorded.ok()) return FailEarly(client, state_dir, recorded.message());
   Result<MonitorPlan> plan = ReadMonitorPlan(files.monitor_plan);
-  if (!plan.ok()) {
-    send_report("error: " + plan.status().message());
-    return 1;
-  }
+  if (!plan.ok()) return FailEarly(client, state_dir, plan.status().message());
   // The caller's preserved fds, moved off 3, 4, ... (close-on-exec, so
   // sandbox-vmm and virtiofsd do not inherit them).
   std::vector<UniqueFd> preserved;
@@ -506,19 +617,14 @@ int RunMonitor(const std::string& state_dir) {
     preserved.emplace_back(::fcntl(fd, F_DUPFD_CLOEXEC, kMonitorReportFd + 1));
     ::close(fd);
     if (!preserved.back().valid()) {
-      send_report("error: --preserve-fds: fd " + std::to_string(fd) + " did not reach the monitor");
-      return 1;
+      return FailEarly(client, state_dir, "--preserve-fds: fd " + std::to_string(fd) + " did not reach the monitor");
     }
   }
-  Monitor monitor(files, *plan, std::move(preserved));
-  Status prepared = monitor.Prepare(caller_stdio);
-  if (!prepared.ok()) {
-    Log(prepared.message());
-    monitor.Teardown();
-    send_report("error: " + prepared.message());
-    return 1;
-  }
-  send_report("ok");
+  Monitor monitor(files, *plan, std::move(preserved), client);
+  const Status prepared = monitor.Prepare(caller_stdio);
+  // The hand-over: from here on the container is the CLI's to record.
+  const Status handed = prepared.ok() ? client.Report("ok") : prepared;
+  if (!handed.ok()) return monitor.GiveUp(handed);
   const int status = monitor.Supervise(caller_stdio);
   monitor.Teardown();
   // Relay threads may still block on a reader that never reads: do not join them.

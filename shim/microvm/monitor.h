@@ -8,6 +8,10 @@
 // streams, reports "ok" (or "error: ...") to create on fd 3, then relays the
 // caller's stdin/stdout/stderr to and from the guest until the container
 // exits, records the exit status, ends the VM and exits with that status.
+// Until that report create is its client: should create die first (a
+// client's timeout SIGKILLs it), nobody else would undo the half-made
+// container, so the monitor ends the VM, removes the host cgroups and the
+// state dir, and exits (create_client.h).
 //
 // With process.terminal the caller's stdio is not used: the monitor opens a
 // host pty, sends its master to the console socket (runc's protocol) and

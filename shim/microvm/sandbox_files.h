@@ -18,6 +18,7 @@ struct SandboxFiles {
         console(dir + "/console.log"),
         vmm_log(dir + "/vmm.log"),
         vmm_pid(dir + "/vmm.pid"),
+        monitor_pid(dir + "/monitor.pid"),
         virtiofs_socket(dir + "/virtiofs.sock"),
         shared_dir(dir + "/shared"),
         virtiofsd_log(dir + "/virtiofsd.log"),
@@ -34,6 +35,7 @@ struct SandboxFiles {
   std::string console;           // the guest console (boot errors quote its tail)
   std::string vmm_log;           // sandbox-vmm's own stderr
   std::string vmm_pid;           // "<pid> <start time>"
+  std::string monitor_pid;       // the same, written by the monitor as it starts
   std::string virtiofs_socket;   // virtiofsd's vhost-user socket (host bind mounts)
   std::string shared_dir;        // what virtiofsd serves: mount points of the binds
   std::string virtiofsd_log;     // virtiofsd's output

@@ -16,6 +16,7 @@
 #include "shim/runtime/container_id.h"
 #include "shim/runtime/foreground_console.h"
 #include "shim/runtime/hooks.h"
+#include "shim/runtime/process_identity.h"
 #include "shim/runtime/signals.h"
 
 namespace sandbox::shim {
@@ -26,6 +27,10 @@ using oci::ContainerStatus;
 // The hooks of config.json, kept at create for poststart and poststop (the
 // bundle may change or go away meanwhile).
 std::string HooksFile(const std::string& container_dir) { return container_dir + "/hooks.json"; }
+
+// The process making the container (create's or run's CLI), as "<pid> <start
+// time>": a "creating" container whose creator is gone was abandoned.
+std::string CreatorFile(const std::string& container_dir) { return container_dir + "/creator"; }
 
 std::optional<oci::Hooks> LoadHooks(const std::string& container_dir) {
   Result<std::string> text = ReadFile(HooksFile(container_dir));
@@ -126,8 +131,16 @@ Status Runtime::SetStatus(oci::State& state, ContainerStatus status) {
   return context_.store->Save(state);
 }
 
-Result<oci::State> Runtime::LoadFresh(const std::string& id) {
+Result<oci::State> Runtime::LoadFresh(const std::string& id, const FileLock* held) {
   SANDBOX_ASSIGN_OR_RETURN(oci::State state, context_.store->Load(id));
+  if (held != nullptr) {
+    SANDBOX_ASSIGN_OR_RETURN(bool undone, UndoAbandonedCreate(state, *held));
+    if (undone) return NotFound("container \"" + id + "\" does not exist");
+  }
+  return Refresh(std::move(state));
+}
+
+Result<oci::State> Runtime::Refresh(oci::State state) {
   ContainerStatus status = StatusOf(state);
   bool live = status == ContainerStatus::kCreated || status == ContainerStatus::kRunning ||
               status == ContainerStatus::kPaused;
@@ -139,9 +152,22 @@ Result<oci::State> Runtime::LoadFresh(const std::string& id) {
   return state;
 }
 
-Result<oci::State> Runtime::LoadInStatus(const std::string& id, const char* verb,
+Result<bool> Runtime::UndoAbandonedCreate(const oci::State& state, const FileLock& /*held*/) {
+  if (StatusOf(state) != ContainerStatus::kCreating) return false;
+  const SandboxRef ref = RefFor(state);
+  // A creator that still runs holds the lock (StateStore::Create), so this is
+  // a guard; a missing file is a creator that died before writing it.
+  const std::optional<ProcessIdentity> creator = ReadIdentity(CreatorFile(ref.state_dir));
+  if (creator && IsRunning(*creator)) return false;
+  spdlog::warn("container \"{}\": its create was interrupted; removing what it made", state.id);
+  if (context_.sandbox != nullptr) SANDBOX_RETURN_IF_ERROR(context_.sandbox->Destroy(ref));
+  SANDBOX_RETURN_IF_ERROR(context_.store->Remove(state.id));
+  return true;
+}
+
+Result<oci::State> Runtime::LoadInStatus(const std::string& id, const FileLock* held, const char* verb,
                                          std::initializer_list<ContainerStatus> allowed) {
-  SANDBOX_ASSIGN_OR_RETURN(oci::State state, LoadFresh(id));
+  SANDBOX_ASSIGN_OR_RETURN(oci::State state, LoadFresh(id, held));
   ContainerStatus status = StatusOf(state);
   for (ContainerStatus ok : allowed) {
     if (status == ok) return state;
@@ -168,7 +194,8 @@ Status Runtime::Create(const CreateOptions& options) {
   state.rootfs = root_path.starts_with("/") ? root_path : bundle + "/" + root_path;
   if (context_.now) state.created = context_.now();
   if (!context_.owner.empty()) state.owner = context_.owner;
-  SANDBOX_RETURN_IF_ERROR(context_.store->Create(state));
+  // Held until create returns: state, delete and the others wait for it.
+  SANDBOX_ASSIGN_OR_RETURN(FileLock lock, context_.store->Create(state));
 
   // From here on every failure must leave nothing behind.
   SandboxRef ref = RefFor(state);
@@ -177,8 +204,10 @@ Status Runtime::Create(const CreateOptions& options) {
     (void)context_.store->Remove(options.id);
     return failure;
   };
-  Result<FileLock> lock = context_.store->Lock(options.id);
-  if (!lock.ok()) return undo(lock.status());
+  // Should this process die half-way (a client's timeout SIGKILLs it), the
+  // next to hold the lock sees it gone and undoes what it made.
+  Status recorded = WriteFileAtomic(CreatorFile(ref.state_dir), FormatIdentity(SelfIdentity()), 0600);
+  if (!recorded.ok()) return undo(recorded);
   SandboxCreateRequest request{.ref = ref,
                                .spec = &spec,
                                .console_socket = options.console_socket.empty() ? "" : AbsolutePath(options.console_socket),
@@ -217,7 +246,7 @@ Status Runtime::Create(const CreateOptions& options) {
 
 Status Runtime::Start(const std::string& id) {
   SANDBOX_ASSIGN_OR_RETURN(FileLock lock, context_.store->Lock(id));
-  SANDBOX_ASSIGN_OR_RETURN(oci::State state, LoadInStatus(id, "start", {ContainerStatus::kCreated}));
+  SANDBOX_ASSIGN_OR_RETURN(oci::State state, LoadInStatus(id, &lock, "start", {ContainerStatus::kCreated}));
   SANDBOX_ASSIGN_OR_RETURN(Sandbox * sandbox, RequireSandbox());
   SANDBOX_RETURN_IF_ERROR(sandbox->Start(RefFor(state)));
   SANDBOX_RETURN_IF_ERROR(SetStatus(state, ContainerStatus::kRunning));
@@ -229,7 +258,7 @@ Status Runtime::Start(const std::string& id) {
 
 Result<oci::State> Runtime::State(const std::string& id) {
   SANDBOX_ASSIGN_OR_RETURN(FileLock lock, context_.store->Lock(id));
-  return LoadFresh(id);
+  return LoadFresh(id, &lock);
 }
 
 Result<std::vector<oci::State>> Runtime::List() {
@@ -250,7 +279,7 @@ Status Runtime::Kill(const std::string& id, int signal, bool all) {
   SANDBOX_ASSIGN_OR_RETURN(FileLock lock, context_.store->Lock(id));
   SANDBOX_ASSIGN_OR_RETURN(
       oci::State state,
-      LoadInStatus(id, "kill", {ContainerStatus::kCreated, ContainerStatus::kRunning, ContainerStatus::kPaused}));
+      LoadInStatus(id, &lock, "kill", {ContainerStatus::kCreated, ContainerStatus::kRunning, ContainerStatus::kPaused}));
   SANDBOX_ASSIGN_OR_RETURN(Sandbox * sandbox, RequireSandbox());
   return sandbox->Kill(RefFor(state), signal, all);
 }
@@ -263,7 +292,10 @@ Status Runtime::Delete(const std::string& id, bool force) {
     if (force && lock.status().code() == StatusCode::kNotFound) return Status::Ok();
     return lock.status();
   }
-  SANDBOX_ASSIGN_OR_RETURN(oci::State state, LoadFresh(id));
+  SANDBOX_ASSIGN_OR_RETURN(oci::State state, context_.store->Load(id));
+  SANDBOX_ASSIGN_OR_RETURN(bool undone, UndoAbandonedCreate(state, *lock));
+  if (undone) return Status::Ok();  // as runc's delete of a container whose create was interrupted
+  SANDBOX_ASSIGN_OR_RETURN(state, Refresh(std::move(state)));
   ContainerStatus status = StatusOf(state);
   bool busy = status == ContainerStatus::kRunning || status == ContainerStatus::kPaused;
   if (busy && !force) {
@@ -289,7 +321,7 @@ Status Runtime::Delete(const std::string& id, bool force) {
 
 Status Runtime::Pause(const std::string& id) {
   SANDBOX_ASSIGN_OR_RETURN(FileLock lock, context_.store->Lock(id));
-  SANDBOX_ASSIGN_OR_RETURN(oci::State state, LoadInStatus(id, "pause", {ContainerStatus::kRunning}));
+  SANDBOX_ASSIGN_OR_RETURN(oci::State state, LoadInStatus(id, &lock, "pause", {ContainerStatus::kRunning}));
   SANDBOX_ASSIGN_OR_RETURN(Sandbox * sandbox, RequireSandbox());
   SANDBOX_RETURN_IF_ERROR(sandbox->Pause(RefFor(state)));
   return SetStatus(state, ContainerStatus::kPaused);
@@ -297,7 +329,7 @@ Status Runtime::Pause(const std::string& id) {
 
 Status Runtime::Resume(const std::string& id) {
   SANDBOX_ASSIGN_OR_RETURN(FileLock lock, context_.store->Lock(id));
-  SANDBOX_ASSIGN_OR_RETURN(oci::State state, LoadInStatus(id, "resume", {ContainerStatus::kPaused}));
+  SANDBOX_ASSIGN_OR_RETURN(oci::State state, LoadInStatus(id, &lock, "resume", {ContainerStatus::kPaused}));
   SANDBOX_ASSIGN_OR_RETURN(Sandbox * sandbox, RequireSandbox());
   SANDBOX_RETURN_IF_ERROR(sandbox->Resume(RefFor(state)));
   return SetStatus(state, ContainerStatus::kRunning);
@@ -346,7 +378,7 @@ Result<int> Runtime::Run(const CreateOptions& given, bool detach) {
 Result<std::vector<ProcessInfo>> Runtime::Ps(const std::string& id) {
   SANDBOX_ASSIGN_OR_RETURN(
       oci::State state,
-      LoadInStatus(id, "list processes of", {ContainerStatus::kCreated, ContainerStatus::kRunning, ContainerStatus::kPaused}));
+      LoadInStatus(id, nullptr, "list processes of", {ContainerStatus::kCreated, ContainerStatus::kRunning, ContainerStatus::kPaused}));
   SANDBOX_ASSIGN_OR_RETURN(Sandbox * sandbox, RequireSandbox());
   return sandbox->ListProcesses(RefFor(state));
 }
@@ -354,7 +386,7 @@ Result<std::vector<ProcessInfo>> Runtime::Ps(const std::string& id) {
 Result<ExecResult> Runtime::Exec(const std::string& id, const ExecRequest& request) {
   oci::FieldErrors errors = oci::ValidateProcess(request.process);
   if (!errors.empty()) return oci::FieldErrorsToStatus("exec process is invalid", errors);
-  SANDBOX_ASSIGN_OR_RETURN(oci::State state, LoadInStatus(id, "exec in", {ContainerStatus::kCreated, ContainerStatus::kRunning}));
+  SANDBOX_ASSIGN_OR_RETURN(oci::State state, LoadInStatus(id, nullptr, "exec in", {ContainerStatus::kCreated, ContainerStatus::kRunning}));
   SANDBOX_ASSIGN_OR_RETURN(Sandbox * sandbox, RequireSandbox());
   return sandbox->Exec(RefFor(state), request);
 }
@@ -365,7 +397,7 @@ Status Runtime::Update(const std::string& id, const oci::Resources& resources) {
   SANDBOX_ASSIGN_OR_RETURN(FileLock lock, context_.store->Lock(id));
   SANDBOX_ASSIGN_OR_RETURN(
       oci::State state,
-      LoadInStatus(id, "update", {ContainerStatus::kCreated, ContainerStatus::kRunning, ContainerStatus::kPaused}));
+      LoadInStatus(id, &lock, "update", {ContainerStatus::kCreated, ContainerStatus::kRunning, ContainerStatus::kPaused}));
   SANDBOX_ASSIGN_OR_RETURN(Sandbox * sandbox, RequireSandbox());
   return sandbox->Update(RefFor(state), resources);
 }
@@ -373,7 +405,7 @@ Status Runtime::Update(const std::string& id, const oci::Resources& resources) {
 Result<ContainerStats> Runtime::Stats(const std::string& id) {
   SANDBOX_ASSIGN_OR_RETURN(
       oci::State state,
-      LoadInStatus(id, "read stats of", {ContainerStatus::kCreated, ContainerStatus::kRunning, ContainerStatus::kPaused}));
+      LoadInStatus(id, nullptr, "read stats of", {ContainerStatus::kCreated, ContainerStatus::kRunning, ContainerStatus::kPaused}));
   SANDBOX_ASSIGN_OR_RETURN(Sandbox * sandbox, RequireSandbox());
   return sandbox->Stats(RefFor(state));
 }

@@ -69,9 +69,17 @@ class Runtime {
   Result<Sandbox*> RequireSandbox() const;
   SandboxRef RefFor(const oci::State& state) const;
   // Loads the state and refreshes its status from the sandbox; saves changes.
-  Result<oci::State> LoadFresh(const std::string& id);
+  // `held`: the container's lock, when the caller holds it; then a create
+  // whose creator is gone is undone first and reported as kNotFound.
+  Result<oci::State> LoadFresh(const std::string& id, const FileLock* held);
+  Result<oci::State> Refresh(oci::State state);
+  // A "creating" container whose creator process is gone (a client's timeout
+  // SIGKILLed create half-way) can no longer be finished or undone by it:
+  // under the lock, destroys what its sandbox has and removes its state.
+  // True when `state` was such a container.
+  Result<bool> UndoAbandonedCreate(const oci::State& state, const FileLock& held);
   // Loads a container that must be in one of `allowed`, for verb `verb`.
-  Result<oci::State> LoadInStatus(const std::string& id, const char* verb,
+  Result<oci::State> LoadInStatus(const std::string& id, const FileLock* held, const char* verb,
                                   std::initializer_list<oci::ContainerStatus> allowed);
   Status SetStatus(oci::State& state, oci::ContainerStatus status);
 

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <map>
 
@@ -12,6 +14,7 @@
 #include "common/base/unix_socket.h"
 #include "common/oci/default_spec.h"
 #include "common/oci/spec_json.h"
+#include "shim/runtime/process_identity.h"
 
 namespace sandbox::shim {
 namespace {
@@ -103,6 +106,35 @@ class RuntimeTest : public ::testing::Test {
     return CreateOptions{.id = id, .bundle = bundle_, .pid_file = dir_ + "/pid"};
   }
   std::string StatusOf(const std::string& id) { return runtime_->State(id)->status; }
+
+  // What a create SIGKILLed half-way leaves: a "creating" state (pid 0), a VM
+  // that still runs, and the creator's identity (none when it died before
+  // writing it).
+  void LeaveCreating(const std::string& id, std::optional<ProcessIdentity> creator) {
+    oci::State state{.oci_version = "1.3.0", .id = id, .status = "creating", .bundle = bundle_};
+    ASSERT_TRUE(store_->Create(state).ok());
+    if (creator) {
+      ASSERT_TRUE(WriteFileAtomic(dir_ + "/root/" + id + "/creator", FormatIdentity(*creator)).ok());
+    }
+    sandbox_.live[id] = LiveStatus::kCreated;
+  }
+  // A process that ran and exited (and was reaped).
+  static ProcessIdentity DeadProcess() {
+    int go[2];
+    EXPECT_EQ(::pipe(go), 0);
+    const pid_t child = ::fork();
+    if (child == 0) {
+      char byte;
+      ::close(go[1]);
+      (void)!::read(go[0], &byte, 1);
+      ::_exit(0);
+    }
+    ::close(go[0]);
+    const ProcessIdentity identity{.pid = child, .start_time = ProcessStartTime(child).value_or(0)};
+    ::close(go[1]);
+    ::waitpid(child, nullptr, 0);
+    return identity;
+  }
 
   TempDir temp_ = TempDir::CreateOrDie("/tmp/sandbox-runtime-");
   const std::string dir_ = temp_.path();
@@ -228,6 +260,55 @@ TEST_F(RuntimeTest, ListAndForceDeleteOfUnknown) {
   EXPECT_EQ((*states)[0].id, "a");
   EXPECT_TRUE(runtime_->Delete("ghost", true).ok());
   EXPECT_EQ(runtime_->Delete("ghost", false).code(), StatusCode::kNotFound);
+}
+
+// A create killed half-way (a client's timeout SIGKILLs it) cannot undo
+// itself: the next state, list, kill or delete does, and answers as for a
+// container that does not exist (delete: done, as runc's delete of it).
+TEST_F(RuntimeTest, ACreateWhoseCreatorDiedIsUndoneByWhoeverLooksNext) {
+  LeaveCreating("state", DeadProcess());
+  Result<oci::State> state = runtime_->State("state");
+  EXPECT_EQ(state.status().code(), StatusCode::kNotFound) << state.status().ToString();
+  EXPECT_FALSE(PathExists(dir_ + "/root/state"));
+  EXPECT_EQ(sandbox_.calls, std::vector<std::string>{"destroy state"});
+
+  ASSERT_TRUE(runtime_->Create(Options("kept")).ok());
+  LeaveCreating("listed", std::nullopt);  // died before it recorded itself
+  Result<std::vector<oci::State>> listed = runtime_->List();
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].id, "kept");
+  EXPECT_FALSE(PathExists(dir_ + "/root/listed"));
+  EXPECT_EQ(sandbox_.calls.back(), "destroy listed");
+
+  const ProcessIdentity self = SelfIdentity();
+  LeaveCreating("killed", ProcessIdentity{.pid = self.pid, .start_time = self.start_time + 1});  // a recycled pid
+  EXPECT_EQ(runtime_->Kill("killed", SIGTERM, false).code(), StatusCode::kNotFound);
+  EXPECT_FALSE(PathExists(dir_ + "/root/killed"));
+  EXPECT_EQ(sandbox_.calls.back(), "destroy killed");
+
+  LeaveCreating("deleted", DeadProcess());
+  EXPECT_TRUE(runtime_->Delete("deleted", /*force=*/false).ok());
+  EXPECT_FALSE(PathExists(dir_ + "/root/deleted"));
+  EXPECT_EQ(sandbox_.calls.back(), "destroy deleted");
+  EXPECT_FALSE(sandbox_.live.contains("deleted"));
+}
+
+// One whose creator still runs is left as it is (a live create holds the
+// lock, so this guards the rule rather than a path the CLI takes).
+TEST_F(RuntimeTest, ACreateWhoseCreatorRunsIsLeftAlone) {
+  ASSERT_TRUE(runtime_->Create(Options("c")).ok());
+  EXPECT_EQ(ReadFile(dir_ + "/root/c/creator").value_or(""), FormatIdentity(SelfIdentity()));
+  LeaveCreating("busy", SelfIdentity());
+  Result<oci::State> state = runtime_->State("busy");
+  ASSERT_TRUE(state.ok()) << state.status().ToString();
+  EXPECT_EQ(state->status, "creating");
+  Result<std::vector<oci::State>> listed = runtime_->List();
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  EXPECT_EQ(listed->size(), 2u);
+  EXPECT_EQ(runtime_->Kill("busy", SIGTERM, false).code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(PathExists(dir_ + "/root/busy/state.json"));
+  EXPECT_EQ(sandbox_.calls, std::vector<std::string>{"create c"});
 }
 
 TEST_F(RuntimeTest, HostHooksRunAtTheirStagesWithTheState) {

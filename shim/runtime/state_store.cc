@@ -10,7 +10,7 @@
 
 namespace sandbox::shim {
 
-Status StateStore::Create(const oci::State& state) {
+Result<FileLock> StateStore::Create(const oci::State& state) {
   SANDBOX_RETURN_IF_ERROR(ValidateContainerId(state.id));
   SANDBOX_RETURN_IF_ERROR(MakeDirs(root_, 0700).Wrap("creating state root"));
   std::string dir = ContainerDir(state.id);
@@ -18,12 +18,13 @@ Status StateStore::Create(const oci::State& state) {
     if (errno == EEXIST) return AlreadyExists("container \"" + state.id + "\" already exists");
     return ErrnoStatus("mkdir", dir);
   }
-  Status saved = WriteFileAtomic(dir + "/state.json", oci::StateToJson(state), 0600);
+  Result<FileLock> lock = Lock(state.id);
+  Status saved = lock.ok() ? WriteFileAtomic(dir + "/state.json", oci::StateToJson(state), 0600) : lock.status();
   if (!saved.ok()) {
     (void)RemoveTree(dir);
     return saved;
   }
-  return Status::Ok();
+  return lock;
 }
 
 Result<FileLock> StateStore::Lock(const std::string& id) const {

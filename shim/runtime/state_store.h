@@ -20,9 +20,11 @@ class StateStore {
   // <root>/<id>; the id must already be valid.
   std::string ContainerDir(const std::string& id) const { return root_ + "/" + id; }
 
-  // Makes <root>/<id> and writes the first state.json. Fails with
-  // kAlreadyExists when the id is taken, leaving the existing one untouched.
-  Status Create(const oci::State& state);
+  // Makes <root>/<id> and writes the first state.json, holding the lock from
+  // before that state is visible: whoever else gets the lock and finds the
+  // container "creating" knows that its creator is gone (runtime.h). Fails
+  // with kAlreadyExists when the id is taken, leaving the existing one untouched.
+  Result<FileLock> Create(const oci::State& state);
 
   // Serialises writers of one container. Held across load-modify-save.
   Result<FileLock> Lock(const std::string& id) const;

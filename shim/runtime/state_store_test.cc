@@ -1,8 +1,11 @@
 #include "shim/runtime/state_store.h"
 
 #include "common/base/temp_dir.h"
+#include "common/base/unique_fd.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,10 +53,28 @@ TEST_F(StateStoreTest, CreateLoadSaveRemove) {
 TEST_F(StateStoreTest, DuplicateIdIsRejectedAndKeepsTheOriginal) {
   StateStore store(dir_);
   ASSERT_TRUE(store.Create(MakeState("dup", "created", 1)).ok());
-  Status second = store.Create(MakeState("dup", "creating", 2));
+  Status second = store.Create(MakeState("dup", "creating", 2)).status();
   EXPECT_EQ(second.code(), StatusCode::kAlreadyExists);
   EXPECT_NE(second.message().find("\"dup\" already exists"), std::string::npos);
   EXPECT_EQ(store.Load("dup")->pid, 1);
+}
+
+// The creator holds the lock from before its "creating" state is visible, so
+// whoever else gets the lock and finds "creating" knows the creator is gone.
+TEST_F(StateStoreTest, CreateHoldsTheLockUntilTheCreatorLetsGo) {
+  StateStore store(dir_);
+  auto lock_is_free = [&] {
+    UniqueFd other(::open((dir_ + "/c/lock").c_str(), O_RDWR | O_CLOEXEC));
+    if (!other.valid() || ::flock(other.get(), LOCK_EX | LOCK_NB) != 0) return false;
+    return true;
+  };
+  {
+    Result<FileLock> creating = store.Create(MakeState("c", "creating", 0));
+    ASSERT_TRUE(creating.ok()) << creating.status().ToString();
+    EXPECT_EQ(store.Load("c")->status, "creating");
+    EXPECT_FALSE(lock_is_free());
+  }
+  EXPECT_TRUE(lock_is_free());
 }
 
 TEST_F(StateStoreTest, UnknownAndInvalidIds) {
@@ -62,7 +83,7 @@ TEST_F(StateStoreTest, UnknownAndInvalidIds) {
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
   EXPECT_NE(missing.status().message().find("\"nope\" does not exist"), std::string::npos);
   EXPECT_EQ(store.Load("../etc").status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(store.Create(MakeState("a/b", "creating", 1)).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store.Create(MakeState("a/b", "creating", 1)).status().code(), StatusCode::kInvalidArgument);
   EXPECT_FALSE(PathExists(dir_ + "/a"));
   EXPECT_EQ(store.Lock("nope").status().code(), StatusCode::kNotFound);
 }

@@ -3,11 +3,16 @@
 // stderr and the state directory are checked.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
 
 #include "common/base/file_util.h"
 #include "common/base/temp_dir.h"
@@ -29,9 +34,22 @@ class CliTest : public ::testing::Test {
 
   // Runs sandbox-rt --root <root_> ARGS..., capturing output through files.
   Outcome Run(std::vector<std::string> args, bool with_root = true) {
+    const std::string out_path = dir_ + "/stdout", err_path = dir_ + "/stderr";
+    const pid_t child = Start(std::move(args), with_root);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    Outcome outcome;
+    outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    outcome.out = ReadFile(out_path).value();
+    outcome.err = ReadFile(err_path).value();
+    return outcome;
+  }
+
+  // Starts sandbox-rt --root <root_> ARGS..., output to dir_/stdout and stderr.
+  pid_t Start(std::vector<std::string> args, bool with_root = true) {
     if (with_root) args.insert(args.begin(), {"--root", root_});
     args.insert(args.begin(), SANDBOX_RT_BINARY);
-    std::string out_path = dir_ + "/stdout", err_path = dir_ + "/stderr";
+    const std::string out_path = dir_ + "/stdout", err_path = dir_ + "/stderr";
     pid_t child = ::fork();
     if (child == 0) {
       int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -46,13 +64,7 @@ class CliTest : public ::testing::Test {
       ::execv(argv[0], argv.data());
       ::_exit(127);
     }
-    int status = 0;
-    ::waitpid(child, &status, 0);
-    Outcome outcome;
-    outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    outcome.out = ReadFile(out_path).value();
-    outcome.err = ReadFile(err_path).value();
-    return outcome;
+    return child;
   }
 
   void WriteConfig(const Json& config) {
@@ -65,10 +77,63 @@ class CliTest : public ::testing::Test {
     EXPECT_TRUE(std::filesystem::is_empty(root_)) << root_ << " is not empty";
   }
 
+  // `spec`'s bundle without a terminal, and a guest whose files exist (they
+  // are no kernel and initramfs: create gets as far as starting sandbox-vmm).
+  void WriteDetachedBundleAndFakeGuest(Json linux_extra = Json::object()) {
+    ASSERT_EQ(Run({"spec", "-b", bundle_}).exit_code, 0);
+    Json config = Json::parse(ReadFile(bundle_ + "/config.json").value());
+    config["process"]["terminal"] = false;
+    config["linux"].update(linux_extra);
+    WriteConfig(config);
+    ASSERT_TRUE(MakeDirs(guest_).ok());
+    ASSERT_TRUE(WriteFileAtomic(guest_ + "/vmlinux", "not a kernel").ok());
+    ASSERT_TRUE(WriteFileAtomic(guest_ + "/initramfs.img", "not an initramfs").ok());
+  }
+
+  // An executable shell script at `path`.
+  static void WriteScript(const std::string& path, const std::string& body) {
+    ASSERT_TRUE(WriteFileAtomic(path, "#!/bin/sh\n" + body + "\n", 0755).ok());
+  }
+
+  // The pid in an identity file ("<pid> <start time>"); 0 when there is none.
+  static pid_t PidIn(const std::string& path) { return std::atoi(ReadFile(path).value_or("0").c_str()); }
+
+  // Not running: no such process, or a zombie nobody reaped yet.
+  static bool Gone(pid_t pid) {
+    const std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat").value_or("");
+    const size_t close = stat.rfind(')');
+    return close == std::string::npos || stat.substr(close + 2, 1) == "Z";
+  }
+
+  static bool WaitFor(const std::function<bool()>& condition, std::chrono::seconds limit) {
+    for (const auto deadline = std::chrono::steady_clock::now() + limit; !condition();) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
+  }
+
+  // The dirs of `cgroup` (relative) that exist on the host's hierarchies.
+  static std::vector<std::string> CgroupDirs(const std::string& cgroup) {
+    std::vector<std::string> dirs;
+    std::istringstream mounts(ReadFile("/proc/self/mounts").value_or(""));
+    for (std::string source, target, type, rest; mounts >> source >> target >> type && std::getline(mounts, rest);) {
+      const std::string dir = target + "/" + cgroup;
+      if ((type == "cgroup" || type == "cgroup2") && PathExists(dir)) dirs.push_back(dir);
+    }
+    return dirs;
+  }
+
+  static void KillAndReap(pid_t pid) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+
   TempDir temp_ = TempDir::CreateOrDie("/tmp/sandbox-cli-");
   const std::string dir_ = temp_.path();
   const std::string root_ = dir_ + "/state";
   const std::string bundle_ = dir_ + "/bundle";
+  const std::string guest_ = dir_ + "/guest";
 };
 
 TEST_F(CliTest, SpecWritesAConfigThatValidateAccepts) {
@@ -248,6 +313,75 @@ TEST_F(CliTest, CreateUnderALongRootFailsOnlyForLackOfAGuest) {
               create.err.find("neither an ELF vmlinux nor a bzImage") != std::string::npos)
       << create.err;
   EXPECT_TRUE(!IsDirectory(long_root) || std::filesystem::is_empty(long_root)) << long_root << " is not empty";
+}
+
+// A client's timeout SIGKILLs create while the VM boots (containerd and
+// podman do): the monitor sees the reader of its report pipe gone, kills
+// sandbox-vmm, leaves and removes the host cgroups and removes the state dir.
+// A sandbox-vmm that never answers stands in for a slow boot.
+TEST_F(CliTest, ACreateKilledWhileTheVmBootsLeavesNothing) {
+  const std::string cgroup = "sandbox-rt-cli-test-" + std::to_string(::getpid());
+  WriteDetachedBundleAndFakeGuest({{"cgroupsPath", "/" + cgroup}});
+  WriteScript(dir_ + "/slow-vmm", "exec sleep 600");
+  ::setenv("SANDBOX_RT_GUEST_DIR", guest_.c_str(), 1);
+  ::setenv("SANDBOX_RT_VMM", (dir_ + "/slow-vmm").c_str(), 1);
+  const pid_t create = Start({"create", "--bundle", bundle_, "c1"});
+  ::unsetenv("SANDBOX_RT_GUEST_DIR");
+  ::unsetenv("SANDBOX_RT_VMM");
+  const std::string state_dir = root_ + "/c1";
+  const bool booting = WaitFor([&] { return PathExists(state_dir + "/vmm.pid"); }, std::chrono::seconds(20));
+  const pid_t vmm = PidIn(state_dir + "/vmm.pid");
+  const pid_t monitor = PidIn(state_dir + "/monitor.pid");
+  const size_t joined = CgroupDirs(cgroup).size();
+  KillAndReap(create);
+  ASSERT_TRUE(booting) << ReadFile(dir_ + "/stderr").value_or("");
+  EXPECT_GT(joined, 0u) << "the monitor made and joined linux.cgroupsPath";
+  ASSERT_GT(vmm, 0);
+  ASSERT_GT(monitor, 0);
+
+  EXPECT_TRUE(WaitFor([&] { return !PathExists(state_dir); }, std::chrono::seconds(10))) << "the state dir is left";
+  EXPECT_TRUE(WaitFor([&] { return Gone(vmm) && Gone(monitor); }, std::chrono::seconds(10)));
+  if (!Gone(vmm)) KillAndReap(vmm);
+  if (!Gone(monitor)) KillAndReap(monitor);
+  const std::vector<std::string> left = CgroupDirs(cgroup);
+  EXPECT_TRUE(left.empty()) << "host cgroup left: " << left.front();
+  for (const std::string& dir : left) ::rmdir(dir.c_str());
+  Outcome state = Run({"state", "c1"});
+  EXPECT_EQ(state.exit_code, 1);
+  EXPECT_NE(state.err.find("does not exist"), std::string::npos) << state.err;
+  EXPECT_EQ(Run({"list", "-q"}).out, "");
+}
+
+// Killed before its monitor exists (here in mkfs of the rootfs image), create
+// leaves its "creating" state: the next list (or state, delete, kill) sees its
+// creator gone and undoes it, as create's own undo would have.
+TEST_F(CliTest, ACreateKilledBeforeItsMonitorStartedIsUndoneByTheNextList) {
+  WriteDetachedBundleAndFakeGuest();
+  const std::string bin = dir_ + "/bin";
+  ASSERT_TRUE(MakeDirs(bin).ok());
+  WriteScript(bin + "/mkfs.erofs", "echo $$ > " + dir_ + "/mkfs.pid\nexec sleep 600");
+  const std::string path = ::getenv("PATH") ? ::getenv("PATH") : "/usr/bin:/bin";
+  ::setenv("PATH", (bin + ":" + path).c_str(), 1);
+  ::setenv("SANDBOX_RT_GUEST_DIR", guest_.c_str(), 1);
+  ::setenv("SANDBOX_RT_VMM", "/bin/true", 1);
+  const pid_t create = Start({"create", "--bundle", bundle_, "c1"});
+  ::setenv("PATH", path.c_str(), 1);
+  ::unsetenv("SANDBOX_RT_GUEST_DIR");
+  ::unsetenv("SANDBOX_RT_VMM");
+  const bool in_mkfs = WaitFor([&] { return PidIn(dir_ + "/mkfs.pid") > 0; }, std::chrono::seconds(20));
+  KillAndReap(create);
+  if (PidIn(dir_ + "/mkfs.pid") > 0) ::kill(PidIn(dir_ + "/mkfs.pid"), SIGKILL);  // reaped by init
+  ASSERT_TRUE(in_mkfs) << ReadFile(dir_ + "/stderr").value_or("");
+  ASSERT_EQ(Json::parse(ReadFile(root_ + "/c1/state.json").value_or("{}")).value("status", ""), "creating");
+
+  Outcome list = Run({"list", "-q"});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_EQ(list.out, "");
+  EXPECT_NE(list.err.find("its create was interrupted"), std::string::npos) << list.err;
+  ExpectNothingLeft();
+  Outcome state = Run({"state", "c1"});
+  EXPECT_EQ(state.exit_code, 1);
+  EXPECT_NE(state.err.find("does not exist"), std::string::npos) << state.err;
 }
 
 TEST_F(CliTest, ListOfEmptyRoot) {

@@ -1,14 +1,17 @@
-#include "shim/microvm/host_process.h"
+#include "shim/runtime/process_identity.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/base/file_util.h"
+#include "common/base/temp_dir.h"
+
 namespace sandbox::shim {
 namespace {
 
-TEST(HostProcessTest, IdentityRoundTripsAndRejectsGarbage) {
+TEST(ProcessIdentityTest, IdentityRoundTripsAndRejectsGarbage) {
   Result<ProcessIdentity> parsed = ParseIdentity(FormatIdentity({.pid = 42, .start_time = 12345}));
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(parsed->pid, 42);
@@ -18,7 +21,20 @@ TEST(HostProcessTest, IdentityRoundTripsAndRejectsGarbage) {
   EXPECT_FALSE(ParseIdentity("abc").ok());
 }
 
-TEST(HostProcessTest, ARecycledPidIsNotTheSameProcess) {
+TEST(ProcessIdentityTest, SelfIsRunningAndReadsBackFromItsFile) {
+  TempDir dir = TempDir::CreateOrDie("/tmp/sandbox-identity-");
+  const ProcessIdentity self = SelfIdentity();
+  EXPECT_EQ(self.pid, ::getpid());
+  EXPECT_TRUE(IsRunning(self));
+  ASSERT_TRUE(WriteFileAtomic(dir.path() + "/self.pid", FormatIdentity(self)).ok());
+  const std::optional<ProcessIdentity> read = ReadIdentity(dir.path() + "/self.pid");
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(read->pid, self.pid);
+  EXPECT_EQ(read->start_time, self.start_time);
+  EXPECT_FALSE(ReadIdentity(dir.path() + "/missing.pid").has_value());
+}
+
+TEST(ProcessIdentityTest, ARecycledPidIsNotTheSameProcess) {
   const pid_t self = ::getpid();
   const std::optional<uint64_t> start = ProcessStartTime(self);
   ASSERT_TRUE(start.has_value());
@@ -26,7 +42,7 @@ TEST(HostProcessTest, ARecycledPidIsNotTheSameProcess) {
   EXPECT_FALSE(IsRunning({.pid = self, .start_time = *start + 1}));
 }
 
-TEST(HostProcessTest, AnExitedChildIsGoneEvenBeforeItIsReaped) {
+TEST(ProcessIdentityTest, AnExitedChildIsGoneEvenBeforeItIsReaped) {
   int go[2];
   ASSERT_EQ(::pipe(go), 0);
   const pid_t child = ::fork();
@@ -47,7 +63,7 @@ TEST(HostProcessTest, AnExitedChildIsGoneEvenBeforeItIsReaped) {
   ASSERT_EQ(::waitpid(child, nullptr, 0), child);
 }
 
-TEST(HostProcessTest, KillAndWaitEndsAProcess) {
+TEST(ProcessIdentityTest, KillAndWaitEndsAProcess) {
   const pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
