@@ -494,6 +494,31 @@ wait_gone "$(sb state k9 | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')"
 check "state after the VMM was killed" stopped "$(state_of k9)"
 sb delete k9; check "delete after the VMM was killed" 0 $?
 
+# 6b. a create killed by its client (a timeout's SIGKILL) while the VM boots
+# (4 s) or before the monitor exists (1 s) leaves nothing running or listed.
+cd "$work/sleeper"
+for at in 4 1; do
+  id=killed$at
+  "$rt" --root "$root" create "$id" < /dev/null > /dev/null 2> "$work/$id.create.err" &
+  creator=$!
+  sleep "$at"
+  kill -9 "$creator"; wait "$creator" 2> /dev/null
+  for _ in $(seq 100); do
+    if ! pgrep -f "sandbox-rt __monitor $root/$id\$" > /dev/null && ! pgrep -f "sandbox-vmm --config $root/$id/" > /dev/null &&
+      { [ "$at" = 1 ] || [ ! -e "$root/$id" ]; }; then break; fi
+    sleep 0.1
+  done
+  check "create killed at ${at} s: no monitor left" "" "$(pgrep -f "sandbox-rt __monitor $root/$id\$")"
+  check "create killed at ${at} s: no sandbox-vmm left" "" "$(pgrep -f "sandbox-vmm --config $root/$id/")"
+  if [ "$at" = 4 ]; then
+    [ -e "$root/$id" ]; check "create killed at 4 s: the monitor removed the state dir" 1 $?
+  fi
+  sb state "$id" > /dev/null 2> "$work/$id.state.err"; check "create killed at ${at} s: state fails" 1 $?
+  grep -q "container \"$id\" does not exist" "$work/$id.state.err"; check "create killed at ${at} s: state says it does not exist" 0 $?
+  check "create killed at ${at} s: not listed" "" "$(sb list -q | grep -x "$id")"
+  [ -e "$root/$id" ]; check "create killed at ${at} s: no state dir" 1 $?
+done
+
 # 7. nothing left: no state, no sandbox-vmm or monitor, no mounts, no sockets.
 check "no containers left" "" "$(ls "$root")"
 check "no sandbox-vmm left" "" "$(pgrep -x sandbox-vmm)"
