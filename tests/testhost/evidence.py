@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""evidence.py MONITOR_SOCKET QEMU_PID VIRTIOFSD_PID OUT_DIR
+"""evidence.py MONITOR_SOCKET QEMU_PID VIRTIOFSD_PID OUT_DIR [KALLSYMS]
 
 What a wedged or crashed test host was doing, written to OUT_DIR: each
 QEMU and virtiofsd thread's state, kernel wait channel and CPU time used
 over 5 s (a TCG vCPU spinning vs everything asleep), then QEMU's monitor
 answers to `info cpus` and `info registers -a` (where each test-host vCPU
-is: its RIP, and whether it is halted or in a nested guest). Used by run.sh;
-prints a short summary on stdout.
+is: its RIP, and whether it is halted), and ten samples of every vCPU's RIP
+0.2 s apart, named from the test host's /proc/kallsyms of this boot when
+given (a loop shows as a few nearby addresses in one function). Used by
+run.sh; prints a short summary on stdout.
 """
+import bisect
 import os
 import socket
 import sys
@@ -81,8 +84,43 @@ def monitor(path, commands):
     return "\n".join(out)
 
 
+def load_symbols(path):
+    symbols = []
+    try:
+        with open(path) as kallsyms:
+            for line in kallsyms:
+                fields = line.split()
+                if len(fields) >= 3 and fields[1] in "tTwW":
+                    module = f" {fields[3]}" if len(fields) > 3 else ""
+                    symbols.append((int(fields[0], 16), fields[2] + module))
+    except (OSError, ValueError):
+        return []
+    symbols.sort()
+    return symbols
+
+
+def name(symbols, address):
+    at = bisect.bisect_right(symbols, (address, "\uffff")) - 1
+    if at < 0 or not symbols:
+        return "?"
+    base, symbol = symbols[at]
+    return f"{symbol}+{address - base:#x}"
+
+
+def rip_samples(path, symbols):
+    lines = []
+    for sample in range(10):
+        answer = monitor(path, ["info registers -a"])
+        rips = [line.split()[0][4:] for line in answer.splitlines() if line.startswith("RIP=")]
+        named = [f"{rip} {name(symbols, int(rip, 16))}" for rip in rips]
+        lines.append(f"sample {sample}: " + " | ".join(named))
+        time.sleep(0.2)
+    return lines
+
+
 def main():
     monitor_path, qemu_pid, virtiofsd_pid, out_dir = sys.argv[1:5]
+    symbols = load_symbols(sys.argv[5]) if len(sys.argv) > 5 else []
     os.makedirs(out_dir, exist_ok=True)
     qemu_lines, qemu_busy = thread_report("qemu", qemu_pid)
     fs_lines, fs_busy = thread_report("virtiofsd", virtiofsd_pid) if virtiofsd_pid else ([], [])
@@ -91,10 +129,14 @@ def main():
     registers = monitor(monitor_path, ["info cpus", "info registers -a"])
     with open(f"{out_dir}/registers.txt", "w") as out:
         out.write(registers + "\n")
+    samples = rip_samples(monitor_path, symbols)
+    with open(f"{out_dir}/rip-samples.txt", "w") as out:
+        out.write("\n".join(samples) + "\n")
     rips = [line.split()[0] for line in registers.splitlines() if line.startswith("RIP=")]
-    halted = [line for line in registers.splitlines() if "HLT=" in line]
     print(f"busy threads: {', '.join(qemu_busy + fs_busy) or 'none (all asleep)'}")
-    print(f"vCPU RIPs: {' '.join(rips) or 'unknown'}; {' | '.join(h.strip() for h in halted) or ''}")
+    print(f"vCPU RIPs: {' '.join(rips) or 'unknown'}")
+    for line in samples[:3]:
+        print(line)
 
 
 if __name__ == "__main__":

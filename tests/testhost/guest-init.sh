@@ -51,6 +51,11 @@ done
 [ -c /newroot/dev/kvm ] || die "/dev/kvm did not appear after loading kvm"
 
 stty -F /dev/console -onlcr 2>/dev/null
+# Symbols of this boot (KASLR moves them), beside the heartbeat: run.sh's
+# evidence of a wedge names the functions the vCPUs are stuck in.
+if [ -n "$heartbeat" ]; then
+  cat /proc/kallsyms > "/newroot${heartbeat%/*}/kallsyms" 2>/dev/null
+fi
 # Hung tasks (D state) print their stacks after 30 s instead of 120 s.
 echo 30 > /proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
 # The harness's proof that this kernel still runs (run.sh: stale_s), in two

@@ -163,8 +163,8 @@ env -0 > "$work/env"
 stale_s=${SANDBOX_TESTHOST_STALE_S:-120}
 
 # Kernel options that make a stuck test host explain itself on its console:
-# soft lockups and hung tasks print every CPU's stack, RCU stalls are
-# reported sooner.
+# soft lockups and hung tasks print every CPU's stack (at the default
+# message level, hence loglevel=5 below), RCU stalls are reported sooner.
 kernel_diagnostics="softlockup_all_cpu_backtrace=1 hung_task_all_cpu_backtrace=1 rcupdate.rcu_cpu_stall_timeout=30"
 
 # record_incident KIND [QEMU_PID]: keeps what a wedged or crashed test host
@@ -176,10 +176,10 @@ record_incident() {
   dir=$incidents/$(date +%Y%m%d-%H%M%S)-$kind-$$
   mkdir -p "$dir"
   if [ -n "$qemu_pid" ]; then
-    python3 "$here/evidence.py" "$work/monitor.sock" "$qemu_pid" "${virtiofsd_pid:-}" "$dir" 2>&1 |
+    python3 "$here/evidence.py" "$work/monitor.sock" "$qemu_pid" "${virtiofsd_pid:-}" "$dir" "$work/kallsyms" 2>&1 |
       sed 's/^/testhost: evidence: /' >&2 || true
   fi
-  cp "$work/console.log" "$work/kernel-beat.log" "$work/qemu.log" "$work/virtiofsd.log" "$dir/" 2>/dev/null || true
+  cp "$work/console.log" "$work/kernel-beat.log" "$work/qemu.log" "$work/virtiofsd.log" "$work/kallsyms" "$dir/" 2>/dev/null || true
   local last_beat
   last_beat=$(tail -n 1 "$work/kernel-beat.log" 2>/dev/null || true)
   say "evidence: the kernel's own heartbeat (serial, no shared fs) last said '${last_beat:-nothing}';" \
@@ -192,7 +192,7 @@ record_incident() {
 # runs out. Sets qemu_rc (124: timed out) and wedged.
 boot_test_host() {
   rm -f "$work/virtiofs.sock" "$work/status" "$work/qemu.log" "$work/heartbeat" "$work/kernel-beat.log" \
-    "$work/console.log" "$work/monitor.sock"
+    "$work/console.log" "$work/monitor.sock" "$work/kallsyms"
   /usr/lib/qemu/virtiofsd --socket-path="$work/virtiofs.sock" -o source=/ -o cache=auto -o xattr -o sandbox=chroot \
     >"$work/virtiofsd.log" 2>&1 &
   virtiofsd_pid=$!
@@ -203,7 +203,7 @@ boot_test_host() {
     -object "memory-backend-memfd,id=mem,size=${mem_mib}M,share=on" -numa node,memdev=mem \
     -chardev "socket,id=virtiofs,path=$work/virtiofs.sock" -device vhost-user-fs-pci,chardev=virtiofs,tag=hostroot \
     -kernel "$kernel_dir/vmlinuz" -initrd "$initramfs" \
-    -append "console=ttyS0 quiet loglevel=4 panic=-1 $kernel_diagnostics testhost.job=$work/job.sh testhost.status=$work/status testhost.heartbeat=$work/heartbeat" \
+    -append "console=ttyS0 quiet loglevel=5 panic=-1 $kernel_diagnostics testhost.job=$work/job.sh testhost.status=$work/status testhost.heartbeat=$work/heartbeat" \
     -display none -nodefaults -no-reboot -d cpu_reset,guest_errors -D "$work/qemu.log" \
     -chardev "stdio,id=console,signal=off,logfile=$work/console.log" -serial chardev:console \
     -chardev "file,id=beat,path=$work/kernel-beat.log" -serial chardev:beat \
