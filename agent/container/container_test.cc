@@ -811,6 +811,34 @@ TEST_F(ContainerTest, ABadSharedFsIsRefusedByFieldAndLeavesNothing) {
   EXPECT_EQ(RunContainer("fs1", Config("exit 0")), 0);
 }
 
+// The rootfs as the shim sends it by default: a directory (the bundle's
+// root.path through the virtio-fs share), not an image. The container's
+// writes land in that directory, as with runc, so the next container on the
+// same rootfs (a stop and start) finds them; a mount point the rootfs lacks
+// is made there too, and none of the container's mounts leak out.
+TEST_F(ContainerTest, ARootfsDirectoryKeepsTheContainersWrites) {
+  json config = Config("echo kept > /written; mkdir -p /var/lib/app && echo state > /var/lib/app/state");
+  config["mounts"].push_back({{"destination", "/scratch"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+  v1::CreateContainerRequest request;
+  request.set_container_id("writer");
+  request.set_config_json(config.dump());
+  request.set_rootfs_source(rootfs_);
+  request.set_rootfs_fstype("dir");
+  const Status created = client_->Call(kAgentService, "CreateContainer", request.SerializeAsString()).status();
+  ASSERT_TRUE(created.ok()) << created.message();
+  ASSERT_TRUE(Call("StartContainer", "writer").ok());
+  EXPECT_EQ(Wait("writer"), 0);
+  EXPECT_TRUE(Call("RemoveContainer", "writer").ok());
+
+  EXPECT_EQ(ReadFile(rootfs_ + "/written").value_or("<missing>"), "kept\n");
+  EXPECT_EQ(ReadFile(rootfs_ + "/var/lib/app/state").value_or("<missing>"), "state\n");
+  EXPECT_TRUE(IsDirectory(rootfs_ + "/scratch")) << "the missing mount point is made in the rootfs, as runc does";
+  EXPECT_EQ(ReadFile("/proc/self/mountinfo").value_or("").find(rootfs_), std::string::npos)
+      << "a container mount is visible outside it";
+  EXPECT_EQ(RunContainer("reader", Config("cat /written /var/lib/app/state > /out/seen")), 0);
+  EXPECT_EQ(Out("seen"), "kept\nstate\n");
+}
+
 // ioPriority, scheduler, personality and memoryPolicy for the init;
 // execCPUAffinity.final for an exec (it does not apply to the init).
 TEST_F(ContainerTest, SchedulingPersonalityAndMemoryPolicy) {
