@@ -7,10 +7,12 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <array>
+#include <cstring>
 #include <functional>
 #include <set>
 #include <thread>
@@ -837,6 +839,29 @@ TEST_F(ContainerTest, ARootfsDirectoryKeepsTheContainersWrites) {
       << "a container mount is visible outside it";
   EXPECT_EQ(RunContainer("reader", Config("cat /written /var/lib/app/state > /out/seen")), 0);
   EXPECT_EQ(Out("seen"), "kept\nstate\n");
+}
+
+// root.readonly over the shared root.path: the directory is read-only for
+// the agent too (virtiofsd serves it read-only), so a mount point it lacks
+// is refused by field with the reason; with its mount points it runs.
+TEST_F(ContainerTest, AReadOnlyRootfsDirectoryNeedsItsMountPoints) {
+  ASSERT_EQ(::mount(rootfs_.c_str(), rootfs_.c_str(), nullptr, MS_BIND, nullptr), 0) << std::strerror(errno);
+  ASSERT_EQ(::mount(nullptr, rootfs_.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr), 0);
+  json config = Config("touch /x 2>/dev/null && echo writable > /out/ro || echo read-only > /out/ro");
+  config["root"]["readonly"] = true;
+  json lacking = config;
+  lacking["mounts"].push_back({{"destination", "/scratch"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+  const Status refused = Create("ro-lacking", lacking);
+  const Status ran = refused.ok() ? Status::Ok() : Create("ro", config);
+  const int status = ran.ok() && Call("StartContainer", "ro").ok() ? Wait("ro") : -1;
+  (void)Call("RemoveContainer", "ro");
+  ::umount2(rootfs_.c_str(), MNT_DETACH);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("mounts[4].destination: mkdir /scratch"), std::string::npos) << refused.message();
+  EXPECT_NE(refused.message().find("its mount points must exist in it"), std::string::npos) << refused.message();
+  ASSERT_TRUE(ran.ok()) << ran.message();
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(Out("ro"), "read-only\n");
 }
 
 // ioPriority, scheduler, personality and memoryPolicy for the init;
