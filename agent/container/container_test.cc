@@ -7,10 +7,12 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <array>
+#include <cstring>
 #include <functional>
 #include <set>
 #include <thread>
@@ -809,6 +811,57 @@ TEST_F(ContainerTest, ABadSharedFsIsRefusedByFieldAndLeavesNothing) {
   EXPECT_NE(missing.message().find("shared_fs: mount virtiofs no-such-tag"), std::string::npos) << missing.message();
   // The ids are free again and a plain container still runs.
   EXPECT_EQ(RunContainer("fs1", Config("exit 0")), 0);
+}
+
+// The rootfs as the shim sends it by default: a directory (the bundle's
+// root.path through the virtio-fs share), not an image. The container's
+// writes land in that directory, as with runc, so the next container on the
+// same rootfs (a stop and start) finds them; a mount point the rootfs lacks
+// is made there too, and none of the container's mounts leak out.
+TEST_F(ContainerTest, ARootfsDirectoryKeepsTheContainersWrites) {
+  json config = Config("echo kept > /written; mkdir -p /var/lib/app && echo state > /var/lib/app/state");
+  config["mounts"].push_back({{"destination", "/scratch"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+  v1::CreateContainerRequest request;
+  request.set_container_id("writer");
+  request.set_config_json(config.dump());
+  request.set_rootfs_source(rootfs_);
+  request.set_rootfs_fstype("dir");
+  const Status created = client_->Call(kAgentService, "CreateContainer", request.SerializeAsString()).status();
+  ASSERT_TRUE(created.ok()) << created.message();
+  ASSERT_TRUE(Call("StartContainer", "writer").ok());
+  EXPECT_EQ(Wait("writer"), 0);
+  EXPECT_TRUE(Call("RemoveContainer", "writer").ok());
+
+  EXPECT_EQ(ReadFile(rootfs_ + "/written").value_or("<missing>"), "kept\n");
+  EXPECT_EQ(ReadFile(rootfs_ + "/var/lib/app/state").value_or("<missing>"), "state\n");
+  EXPECT_TRUE(IsDirectory(rootfs_ + "/scratch")) << "the missing mount point is made in the rootfs, as runc does";
+  EXPECT_EQ(ReadFile("/proc/self/mountinfo").value_or("").find(rootfs_), std::string::npos)
+      << "a container mount is visible outside it";
+  EXPECT_EQ(RunContainer("reader", Config("cat /written /var/lib/app/state > /out/seen")), 0);
+  EXPECT_EQ(Out("seen"), "kept\nstate\n");
+}
+
+// root.readonly over the shared root.path: the directory is read-only for
+// the agent too (virtiofsd serves it read-only), so a mount point it lacks
+// is refused by field with the reason; with its mount points it runs.
+TEST_F(ContainerTest, AReadOnlyRootfsDirectoryNeedsItsMountPoints) {
+  ASSERT_EQ(::mount(rootfs_.c_str(), rootfs_.c_str(), nullptr, MS_BIND, nullptr), 0) << std::strerror(errno);
+  ASSERT_EQ(::mount(nullptr, rootfs_.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr), 0);
+  json config = Config("touch /x 2>/dev/null && echo writable > /out/ro || echo read-only > /out/ro");
+  config["root"]["readonly"] = true;
+  json lacking = config;
+  lacking["mounts"].push_back({{"destination", "/scratch"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+  const Status refused = Create("ro-lacking", lacking);
+  const Status ran = refused.ok() ? Status::Ok() : Create("ro", config);
+  const int status = ran.ok() && Call("StartContainer", "ro").ok() ? Wait("ro") : -1;
+  (void)Call("RemoveContainer", "ro");
+  ::umount2(rootfs_.c_str(), MNT_DETACH);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("mounts[4].destination: mkdir /scratch"), std::string::npos) << refused.message();
+  EXPECT_NE(refused.message().find("its mount points must exist in it"), std::string::npos) << refused.message();
+  ASSERT_TRUE(ran.ok()) << ran.message();
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(Out("ro"), "read-only\n");
 }
 
 // ioPriority, scheduler, personality and memoryPolicy for the init;

@@ -49,6 +49,16 @@ Result<UniqueFd> OpenInRootfs(int root, const std::string& relative, int flags) 
   return UniqueFd(fd);
 }
 
+// A read-only rootfs directory (root.readonly over the shim's shared
+// root.path, read-only for virtiofsd too) cannot take a mount point it lacks.
+Status MountpointError(const char* syscall, const std::string& destination) {
+  const int error = errno;
+  Status status = ErrnoStatus(syscall, destination, error);
+  if (error != EROFS) return status;
+  return FailedPrecondition(status.message() +
+                            " (the rootfs is read-only, root.readonly: its mount points must exist in it)");
+}
+
 // Creates (like mkdir -p, or an empty file for a file bind mount) and opens
 // `destination` inside the rootfs. The O_PATH fd is what gets mounted on,
 // through /proc/self/fd, so a symlink swapped in later changes nothing.
@@ -67,9 +77,9 @@ Result<UniqueFd> OpenMountpoint(int root, const std::string& destination, bool f
     SANDBOX_ASSIGN_OR_RETURN(UniqueFd parent_fd, OpenInRootfs(root, parent, O_PATH | O_DIRECTORY));
     if (last && file) {
       UniqueFd created(::openat(parent_fd.get(), parts[i].c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
-      if (!created.valid()) return ErrnoStatus("create", destination);
+      if (!created.valid()) return MountpointError("create", destination);
     } else if (::mkdirat(parent_fd.get(), parts[i].c_str(), 0755) != 0 && errno != EEXIST) {
-      return ErrnoStatus("mkdir", destination);
+      return MountpointError("mkdir", destination);
     }
   }
   return OpenInRootfs(root, path, O_PATH);

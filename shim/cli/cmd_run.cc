@@ -10,8 +10,9 @@ namespace {
 
 // run --image: the image is unpacked once into a bundle cached by its
 // manifest digest (<cache>/bundles/<algorithm>-<hex>), then run from there.
-// Sharing the bundle is safe: the microVM backend copies the rootfs into its
-// own image at create and never writes the bundle.
+// Sharing the bundle is safe: it is created with private_rootfs, so the
+// microVM backend copies the rootfs into an image of its own at create and
+// the container never writes the bundle (its default shares root.path).
 Result<int> RunImage(CliContext& context, shim::CreateOptions options, UnpackArgs unpack, bool detach) {
   SANDBOX_ASSIGN_OR_RETURN(image::ImageReference reference, image::ParseImageReference(unpack.reference));
   image::PlatformSelector platform = image::HostPlatform();
@@ -31,6 +32,7 @@ Result<int> RunImage(CliContext& context, shim::CreateOptions options, UnpackArg
     if (!unpacked.ok() && !PathExists(unpack.bundle + "/config.json")) return unpacked.status();
   }
   options.bundle = unpack.bundle;
+  options.private_rootfs = true;
   return context.runtime().Run(options, detach);
 }
 

@@ -83,7 +83,7 @@ Result<MicroVmConfig> LoadMicroVmConfig(const MicroVmConfigSources& sources) {
   if (!object.is_object()) return InvalidArgument(where + ": not a JSON object");
   static const char* const kKeys[] = {"vmm", "kernel", "initrd", "kernel_cmdline", "default_vcpus",
                                       "default_memory_mib", "memory_overhead_mib", "max_vcpus", "boot_timeout_ms",
-                                      "rootfs_format", "virtiofsd"};
+                                      "rootfs_mode", "rootfs_format", "virtiofsd"};
   for (const auto& [key, value] : object.items()) {
     bool known = false;
     for (const char* name : kKeys) known = known || key == name;
@@ -102,8 +102,12 @@ Result<MicroVmConfig> LoadMicroVmConfig(const MicroVmConfigSources& sources) {
   check(ReadUnsigned(object, "memory_overhead_mib", config.memory_overhead_mib, 0, 1 << 16));
   check(ReadUnsigned(object, "max_vcpus", config.max_vcpus, 0, 254));
   check(ReadUnsigned(object, "boot_timeout_ms", config.boot_timeout_ms, 100, 3'600'000));
+  check(ReadString(object, "rootfs_mode", config.rootfs_mode));
   check(ReadString(object, "rootfs_format", config.rootfs_format));
   check(ReadString(object, "virtiofsd", config.virtiofsd));
+  if (status.ok() && config.rootfs_mode != "virtiofs" && config.rootfs_mode != "image") {
+    status = InvalidArgument("rootfs_mode: must be virtiofs or image");
+  }
   if (status.ok() && config.rootfs_format != "erofs" && config.rootfs_format != "ext4") {
     status = InvalidArgument("rootfs_format: must be erofs or ext4");
   }

@@ -26,7 +26,12 @@ struct MicroVmConfig {
   uint32_t memory_overhead_mib = 96;
   uint32_t max_vcpus = 0;       // 0: the host's online CPUs
   uint32_t boot_timeout_ms = 60'000;  // until the agent answers
-  std::string rootfs_format = "erofs";  // erofs or ext4
+  // How the bundle's rootfs reaches the guest: "virtiofs" shares root.path
+  // itself (the container writes into the bundle, as with runc); "image"
+  // copies it into a rootfs_format image at create, with the container's
+  // writes on a guest tmpfs that vanishes with it.
+  std::string rootfs_mode = "virtiofs";
+  std::string rootfs_format = "erofs";  // "image" mode: erofs or ext4
   std::string virtiofsd = "/usr/lib/qemu/virtiofsd";  // serves host bind mounts (shared_fs.h)
 };
 

@@ -62,6 +62,7 @@ TEST(LoadMicroVmConfigTest, DefaultsComeFromTheGuestDirAndVmmPath) {
   EXPECT_EQ(config->kernel, "/g/vmlinux");
   EXPECT_EQ(config->initrd, "/g/initramfs.img");
   EXPECT_EQ(config->vmm, "/v");
+  EXPECT_EQ(config->rootfs_mode, "virtiofs") << "the bundle's rootfs is shared, as runc writes into it";
 }
 
 TEST(LoadMicroVmConfigTest, FileOverridesAndBadKeysAreNamed) {
@@ -77,12 +78,19 @@ TEST(LoadMicroVmConfigTest, FileOverridesAndBadKeysAreNamed) {
   EXPECT_EQ(good->default_vcpus, 2u);
   EXPECT_EQ(good->rootfs_format, "ext4");
   EXPECT_EQ(good->initrd, "/g/initramfs.img");
+  EXPECT_EQ(good->rootfs_mode, "virtiofs");
+  Result<MicroVmConfig> image = load(R"({"rootfs_mode": "image", "rootfs_format": "ext4"})");
+  ASSERT_TRUE(image.ok()) << image.status().message();
+  EXPECT_EQ(image->rootfs_mode, "image");
 
   const std::pair<const char*, const char*> bad[] = {
       {R"({"kernal": "/k"})", "kernal: unknown key"},
       {R"({"default_vcpus": 0})", "default_vcpus: must be an integer from 1 to 254"},
       {R"({"default_memory_mib": "lots"})", "default_memory_mib"},
       {R"({"rootfs_format": "squashfs"})", "rootfs_format: must be erofs or ext4"},
+      {R"({"rootfs_mode": "9p"})", "rootfs_mode: must be virtiofs or image"},
+      {R"({"rootfs_mode": ""})", "rootfs_mode: must be a non-empty string"},
+      {R"({"rootfs_mode": true})", "rootfs_mode: must be a non-empty string"},
       {R"({"vmm": ""})", "vmm: must be a non-empty string"},
       {R"([1, 2])", "not a JSON object"},
       {R"({"kernel": )", "not a JSON object"},

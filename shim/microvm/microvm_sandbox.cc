@@ -117,8 +117,31 @@ Result<std::vector<FdAccess>> PreservedFdsFor(const SandboxCreateRequest& reques
   return ClassifyPreservedFds(static_cast<size_t>(request.preserve_fds));
 }
 
+Result<RootfsPlan> PlanRootfs(const MicroVmConfig& config, const oci::Spec& spec, const std::string& bundle,
+                              const std::string& state_dir, bool private_copy) {
+  if (config.rootfs_mode == "virtiofs" && !private_copy) {
+    SANDBOX_ASSIGN_OR_RETURN(SharedMount share, PlanRootfsShare(spec, bundle));
+    return RootfsPlan{.fstype = "dir", .share = std::move(share)};
+  }
+  // A copy, read-only in the VMM; the guest adds a writable overlay.
+  const std::string image = SandboxFiles(state_dir).rootfs_image;
+  const std::string rootfs = spec.root->path.starts_with("/") ? spec.root->path : bundle + "/" + spec.root->path;
+  if (config.rootfs_format == "ext4") {
+    return RootfsPlan{.fstype = "ext4", .mkfs = {"mkfs.ext4", "-q", "-F", "-d", rootfs, image, "4G"}};
+  }
+  return RootfsPlan{.fstype = "erofs", .mkfs = {"mkfs.erofs", "--quiet", image, rootfs}};
+}
+
+Status MakeRootfsImage(const RootfsPlan& plan) {
+  if (plan.mkfs.empty()) return Status::Ok();
+  SANDBOX_ASSIGN_OR_RETURN(CommandResult made, RunCommand(plan.mkfs));
+  if (made.exit_code == 0) return Status::Ok();
+  return Internal("making the rootfs image with " + plan.mkfs[0] + " failed (status " +
+                  std::to_string(made.exit_code) + "): " + made.output);
+}
+
 std::string VmmConfigJson(const MicroVmConfig& config, const VmSize& size, const std::string& state_dir,
-                          bool shared_fs) {
+                          bool rootfs_image, bool shared_fs) {
   const SandboxFiles files(state_dir);
   nlohmann::json vmm = {
       {"kernel", config.kernel},
@@ -126,12 +149,12 @@ std::string VmmConfigJson(const MicroVmConfig& config, const VmSize& size, const
       {"cmdline", config.kernel_cmdline},
       {"vcpus", size.vcpus},
       {"memory_mib", size.memory_mib},
-      {"block", {{{"id", "rootfs"}, {"path", files.rootfs_image}, {"read_only", true}}}},
       {"vsock", {{"guest_cid", 3}, {"uds_path", files.vsock}}},
       {"rng", true},
       {"serial", files.console},
       {"api_socket", files.api},
   };
+  if (rootfs_image) vmm["block"] = {{{"id", "rootfs"}, {"path", files.rootfs_image}, {"read_only", true}}};
   if (shared_fs) vmm["fs"] = {{{"tag", kSharedFsTag}, {"socket", files.virtiofs_socket}}};
   return vmm.dump(2);
 }
@@ -149,20 +172,15 @@ Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
   SANDBOX_ASSIGN_OR_RETURN(std::vector<SharedMount> shares, PlanSharedMounts(spec, request.ref.bundle));
   SANDBOX_ASSIGN_OR_RETURN(VmSize size, SizeVm(spec, config_, host_cpus > 0 ? static_cast<uint32_t>(host_cpus) : 1));
 
-  // The rootfs image: read-only in the VMM; the guest adds a writable overlay.
-  const std::string rootfs = spec.root->path.starts_with("/") ? spec.root->path : request.ref.bundle + "/" + spec.root->path;
-  std::vector<std::string> mkfs = {"mkfs.erofs", "--quiet", files.rootfs_image, rootfs};
-  if (config_.rootfs_format == "ext4") {
-    mkfs = {"mkfs.ext4", "-q", "-F", "-d", rootfs, files.rootfs_image, "4G"};
-  }
-  SANDBOX_ASSIGN_OR_RETURN(CommandResult made, RunCommand(mkfs));
-  if (made.exit_code != 0) {
-    return Internal("making the rootfs image with " + mkfs[0] + " failed (status " + std::to_string(made.exit_code) +
-                    "): " + made.output);
-  }
+  SANDBOX_ASSIGN_OR_RETURN(RootfsPlan rootfs,
+                           PlanRootfs(config_, spec, request.ref.bundle, request.ref.state_dir, request.private_rootfs));
+  SANDBOX_RETURN_IF_ERROR(MakeRootfsImage(rootfs));
+  if (rootfs.share) shares.push_back(*rootfs.share);
   SANDBOX_RETURN_IF_ERROR(WriteFileAtomic(files.container_config, oci::SpecToJson(spec), 0600));
   SANDBOX_RETURN_IF_ERROR(WriteFileAtomic(
-      files.vmm_config, VmmConfigJson(config_, size, request.ref.state_dir, /*shared_fs=*/!shares.empty()), 0600));
+      files.vmm_config,
+      VmmConfigJson(config_, size, request.ref.state_dir, /*rootfs_image=*/!rootfs.mkfs.empty(), !shares.empty()),
+      0600));
   std::vector<std::string> host_cgroups;
   if (spec.linux && spec.linux->cgroups_path && !spec.linux->cgroups_path->empty()) {
     SANDBOX_ASSIGN_OR_RETURN(std::string relative, oci::CgroupRelativePath(spec.linux->cgroups_path, ""));
@@ -178,7 +196,7 @@ Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
                                           EncodeMonitorPlan({.id = request.ref.id,
                                                              .bundle = request.ref.bundle,
                                                              .vmm = config_.vmm,
-                                                             .rootfs_fstype = config_.rootfs_format,
+                                                             .rootfs_fstype = rootfs.fstype,
                                                              .no_pivot = request.no_pivot,
                                                              .boot_timeout_ms = config_.boot_timeout_ms,
                                                              .host_cgroups = host_cgroups,

@@ -4,11 +4,13 @@
 // process (monitor.h) that holds the container's stdio.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/io/preserved_fds.h"
 #include "shim/microvm/microvm_config.h"
+#include "shim/microvm/shared_fs.h"
 #include "shim/runtime/sandbox.h"
 
 namespace sandbox::shim {
@@ -45,9 +47,23 @@ Result<std::vector<FdAccess>> PreservedFdsFor(const SandboxCreateRequest& reques
 // guest's own kernel cannot join: refused by entry before a VM boots.
 Status CheckNamespacePaths(const oci::Spec& spec);
 
+// How the bundle's rootfs reaches the guest (config.rootfs_mode).
+struct RootfsPlan {
+  std::string fstype;                 // for the agent: "dir" (the share), "erofs" or "ext4"
+  std::vector<std::string> mkfs;      // "image": makes <state>/rootfs.img; empty: no image
+  std::optional<SharedMount> share;   // "virtiofs": root.path, served with the bind mounts
+};
+// `private_copy`: the bundle is shared between runs (run --image's cache),
+// so its rootfs is copied into an image whatever the mode.
+Result<RootfsPlan> PlanRootfs(const MicroVmConfig& config, const oci::Spec& spec, const std::string& bundle,
+                              const std::string& state_dir, bool private_copy = false);
+// Runs the plan's mkfs, if any.
+Status MakeRootfsImage(const RootfsPlan& plan);
+
 // sandbox-vmm's config for this sandbox (vmm/README.md).
-// `shared_fs`: a virtio-fs device for the host bind mounts (shared_fs.h).
+// `rootfs_image`: the image as read-only virtio-blk (`image` mode).
+// `shared_fs`: a virtio-fs device for the shares (shared_fs.h).
 std::string VmmConfigJson(const MicroVmConfig& config, const VmSize& size, const std::string& state_dir,
-                          bool shared_fs = false);
+                          bool rootfs_image, bool shared_fs);
 
 }  // namespace sandbox::shim

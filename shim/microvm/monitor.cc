@@ -86,6 +86,15 @@ Result<std::string> WithoutHostHooks(const std::string& config_json) {
   return config.dump();
 }
 
+// Where the agent finds the rootfs: the shared root.path, or the image as
+// the VM's only block device.
+std::string GuestRootfsSource(const MonitorPlan& plan) {
+  for (const SharedMount& share : plan.shares) {
+    if (share.root) return GuestRootfsPath();
+  }
+  return "/dev/vda";
+}
+
 // sandbox-vmm, in the monitor's session, killed if the monitor dies.
 Result<pid_t> SpawnVmm(const std::string& vmm, const SandboxFiles& files) {
   UniqueFd log(::open(files.vmm_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
@@ -332,7 +341,7 @@ Status Monitor::CreateContainer() {
   }
   return agent_->CreateContainer({.id = plan_.id,
                                   .config_json = config_json,
-                                  .rootfs_device = "/dev/vda",
+                                  .rootfs_device = GuestRootfsSource(plan_),
                                   .rootfs_fstype = plan_.rootfs_fstype,
                                   .no_pivot = plan_.no_pivot,
                                   .stdin_port = listeners_[0].valid() ? kStdinPort : 0,
@@ -509,7 +518,8 @@ std::string EncodeMonitorPlan(const MonitorPlan& plan) {
                       {"source", share.source},
                       {"read_only", share.read_only},
                       {"recursive", share.recursive},
-                      {"directory", share.directory}});
+                      {"directory", share.directory},
+                      {"root", share.root}});
   }
   nlohmann::json preserved = nlohmann::json::array();
   for (const FdAccess& access : plan.preserved_fds) {
@@ -540,7 +550,9 @@ Result<MonitorPlan> DecodeMonitorPlan(const std::string& text) {
                         .source = share.at("source").get<std::string>(),
                         .read_only = share.at("read_only").get<bool>(),
                         .recursive = share.at("recursive").get<bool>(),
-                        .directory = share.at("directory").get<bool>()});
+                        .directory = share.at("directory").get<bool>(),
+                        // Absent in plans written before the rootfs was shared.
+                        .root = share.value("root", false)});
     }
     std::vector<FdAccess> preserved;
     for (const nlohmann::json& access : object.at("preserved_fds")) {

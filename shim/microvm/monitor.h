@@ -38,7 +38,7 @@ struct MonitorPlan {
   std::string id;
   std::string bundle;  // for the state that startContainer hooks get
   std::string vmm;  // the sandbox-vmm binary
-  std::string rootfs_fstype;
+  std::string rootfs_fstype;  // for the agent: "dir" (the shared root.path), "erofs" or "ext4"
   bool no_pivot = false;
   uint32_t boot_timeout_ms = 60'000;
   std::vector<std::string> host_cgroups;  // linux.cgroupsPath on each host hierarchy
@@ -46,7 +46,7 @@ struct MonitorPlan {
   std::string console_socket;
   uint16_t console_rows = 0;  // process.consoleSize; 0: none
   uint16_t console_columns = 0;
-  // Host bind mounts, served by virtiofsd (shared_fs.h).
+  // Host bind mounts and the shared root.path, served by virtiofsd (shared_fs.h).
   std::string virtiofsd;
   std::vector<SharedMount> shares;
   // --preserve-fds: the monitor's fds 3, 4, ... as the caller gave them,

@@ -76,10 +76,31 @@ Result<std::vector<SharedMount>> PlanSharedMounts(const oci::Spec& spec, const s
   return shares;
 }
 
+std::string ShareName(const SharedMount& share) {
+  return share.root ? kRootfsShareName : std::to_string(share.index);
+}
+
+std::string GuestRootfsPath() { return std::string(kGuestSharedDir) + "/" + kRootfsShareName; }
+
+Result<SharedMount> PlanRootfsShare(const oci::Spec& spec, const std::string& bundle) {
+  if (!spec.root || spec.root->path.empty()) return InvalidArgument("root.path: required");
+  const std::string& path = spec.root->path;
+  SharedMount share{.source = path.starts_with("/") ? path : bundle + "/" + path,
+                    .read_only = spec.root->readonly.value_or(false),
+                    .recursive = true,
+                    .directory = true,
+                    .root = true};
+  struct stat info {};
+  if (::stat(share.source.c_str(), &info) != 0) return ErrnoStatus("stat", share.source).Wrap("root.path");
+  if (!S_ISDIR(info.st_mode)) return InvalidArgument("root.path: " + share.source + " is not a directory");
+  return share;
+}
+
 Result<std::string> RewriteSourcesForGuest(const std::string& config_json, const std::vector<SharedMount>& shares) {
   nlohmann::json config = nlohmann::json::parse(config_json, nullptr, /*allow_exceptions=*/false);
   if (config.is_discarded() || !config.is_object()) return Internal("the saved config.json is not a JSON object");
   for (const SharedMount& share : shares) {
+    if (share.root) continue;
     nlohmann::json* mounts = config.contains("mounts") ? &config["mounts"] : nullptr;
     if (mounts == nullptr || !mounts->is_array() || share.index >= mounts->size()) {
       return Internal("the saved config.json has no mounts[" + std::to_string(share.index) + "]");
@@ -95,10 +116,12 @@ Result<pid_t> SpawnVirtiofsd(const std::string& virtiofsd, const std::vector<Sha
     return FailedPrecondition("virtiofsd " + virtiofsd + " does not exist (Debian's qemu-system-common ships it; "
                               "set \"virtiofsd\" in the runtime config): host bind mounts need it");
   }
-  SANDBOX_RETURN_IF_ERROR(MakeDirs(shared_dir, 0700));
+  // 0711: the share's root in the guest has this mode, and a container's
+  // user-namespace root (not the owner) must walk through it to its rootfs.
+  SANDBOX_RETURN_IF_ERROR(MakeDirs(shared_dir, 0711));
   std::vector<BindStep> steps;
   for (const SharedMount& share : shares) {
-    const std::string target = shared_dir + "/" + std::to_string(share.index);
+    const std::string target = shared_dir + "/" + ShareName(share);
     if (share.directory) {
       if (::mkdir(target.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoStatus("mkdir", target);
     } else {

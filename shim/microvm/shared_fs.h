@@ -6,6 +6,11 @@
 // mounts the share at kGuestSharedDir and the container's mount i binds
 // kGuestSharedDir/<i> with the spec's own options.
 //
+// With rootfs_mode "virtiofs" (microvm_config.h) the bundle's root.path is
+// shared too, at <state>/shared/rootfs (read-only when root.readonly), and
+// the agent builds the container on kGuestSharedDir/rootfs: what the
+// container writes to / lands in the bundle, as with runc.
+//
 // Nothing is mounted in the host's mount namespace: the binds live and die
 // with virtiofsd's namespace, so a killed sandbox leaves no mount behind.
 #pragma once
@@ -23,6 +28,7 @@ namespace sandbox::shim {
 inline constexpr char kSharedFsTag[] = "sandbox-shared";
 inline constexpr char kGuestSharedDir[] = "/run/sandbox-rt/shared";
 inline constexpr char kDefaultVirtiofsd[] = "/usr/lib/qemu/virtiofsd";
+inline constexpr char kRootfsShareName[] = "rootfs";
 
 struct SharedMount {
   size_t index = 0;     // in config.json's mounts
@@ -30,17 +36,28 @@ struct SharedMount {
   bool read_only = false;
   bool recursive = false;  // rbind
   bool directory = false;
+  bool root = false;       // root.path, not a mount: shared as kRootfsShareName
 };
+
+// Its directory under the share: "<index>", or kRootfsShareName for the root.
+std::string ShareName(const SharedMount& share);
+// Where the agent finds the shared root.path in the guest.
+std::string GuestRootfsPath();
+
+// root.path (relative to the bundle, as runc) as a share: recursive, so
+// mounts under it (podman's overlay on its merged dir) come along, and
+// read-only when root.readonly. It must be a directory; errors name root.path.
+Result<SharedMount> PlanRootfsShare(const oci::Spec& spec, const std::string& bundle);
 
 // The bind mounts of `spec`, with sources resolved against the bundle (as
 // runc does) and checked to exist; an error names the mount.
 Result<std::vector<SharedMount>> PlanSharedMounts(const oci::Spec& spec, const std::string& bundle);
 
 // config.json (as saved at create) with each shared mount's source replaced
-// by its path in the guest.
+// by its path in the guest (the root share is the agent's rootfs, not a mount).
 Result<std::string> RewriteSourcesForGuest(const std::string& config_json, const std::vector<SharedMount>& shares);
 
-// Makes <shared_dir>/<i> for each share and starts virtiofsd on `listener`
+// Makes <shared_dir>/<ShareName> for each share and starts virtiofsd on `listener`
 // (a listening Unix socket; the caller closes its copy) in a new mount
 // namespace holding the binds. Its output goes to `log_path`. The helper is
 // killed if the calling process dies.

@@ -2,10 +2,13 @@
 
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -49,6 +52,22 @@ TEST(SharedFs, BindMountsBecomeSharesWithTheirOptions) {
   EXPECT_EQ(config["mounts"][1]["source"], std::string(kGuestSharedDir) + "/1");
   EXPECT_EQ(config["mounts"][2]["source"], std::string(kGuestSharedDir) + "/2");
   EXPECT_EQ(config["mounts"][1]["options"], nlohmann::json({"rbind", "ro"})) << "options untouched";
+}
+
+TEST(SharedFs, TheRootShareIsNamedRootfsAndIsNoMount) {
+  TempDir bundle = TempDir::CreateOrDie("/tmp/shared-fs-test-");
+  ASSERT_TRUE(MakeDirs(bundle.path() + "/rootfs").ok());
+  oci::Spec spec = SpecWithMounts({{.destination = "/proc", .type = "proc", .source = "proc"}});
+  spec.root = oci::Root{.path = "rootfs", .readonly = true};
+  Result<SharedMount> root = PlanRootfsShare(spec, bundle.path());
+  ASSERT_TRUE(root.ok()) << root.status().message();
+  EXPECT_EQ(ShareName(*root), "rootfs");
+  EXPECT_EQ(ShareName({.index = 4}), "4");
+  EXPECT_EQ(GuestRootfsPath(), std::string(kGuestSharedDir) + "/rootfs");
+  EXPECT_TRUE(root->read_only && root->recursive && root->directory);
+  Result<std::string> rewritten = RewriteSourcesForGuest(oci::SpecToJson(spec), {*root});
+  ASSERT_TRUE(rewritten.ok()) << rewritten.status().message();
+  EXPECT_EQ(nlohmann::json::parse(*rewritten)["mounts"][0]["source"], "proc") << "mounts[0] is not the root";
 }
 
 TEST(SharedFs, AMissingSourceIsRefusedByField) {
@@ -102,6 +121,50 @@ TEST(SharedFs, VirtiofsdServesTheBindsFromItsOwnMountNamespace) {
 
   frontend.reset();  // drops the connection, as sandbox-vmm's exit does
   EXPECT_TRUE(Exited(*helper, 10'000)) << "virtiofsd ends with the VMM's connection";
+  if (!Exited(*helper, 0)) ::kill(*helper, SIGKILL);
+  ::waitpid(*helper, nullptr, 0);
+}
+
+// The bundle's rootfs as virtiofsd sees it: bound recursively at
+// shared/rootfs, so a mount under it (podman's overlay, here a tmpfs) comes
+// along; read-only with root.readonly; the share's root walkable (0711) by
+// a container's user-namespace root.
+TEST(SharedFs, VirtiofsdServesTheRootfsWithTheMountsUnderIt) {
+  if (!PathExists(kDefaultVirtiofsd)) GTEST_FAIL() << kDefaultVirtiofsd << " is missing (qemu-system-common)";
+  TempDir work = TempDir::CreateOrDie("/tmp/shared-fs-test-");
+  const std::string rootfs = work.path() + "/bundle/rootfs";
+  ASSERT_TRUE(MakeDirs(rootfs + "/merged").ok());
+  ASSERT_EQ(::mount("tmpfs", (rootfs + "/merged").c_str(), "tmpfs", 0, "size=1m"), 0) << std::strerror(errno);
+  const std::vector<SharedMount> shares = {
+      {.source = rootfs, .read_only = true, .recursive = true, .directory = true, .root = true},
+  };
+  const std::string socket_path = work.path() + "/virtiofs.sock";
+  Result<UniqueFd> listener = ListenUnix(socket_path, 1);
+  ASSERT_TRUE(listener.ok());
+  Result<pid_t> helper =
+      SpawnVirtiofsd(kDefaultVirtiofsd, shares, work.path() + "/shared", listener->get(), work.path() + "/log");
+  listener->Reset();
+  std::optional<Result<vmm::VhostUserFrontend>> frontend;
+  if (helper.ok()) frontend = vmm::VhostUserFrontend::Connect(socket_path);
+  // virtiofsd answers once the binds are made: the helper holds its copy.
+  ::umount2((rootfs + "/merged").c_str(), MNT_DETACH);
+  ASSERT_TRUE(helper.ok()) << helper.status().message();
+  ASSERT_TRUE(frontend->ok()) << frontend->status().message() << "; log: " << ReadFile(work.path() + "/log").value_or("");
+
+  const std::string theirs = ReadFile("/proc/" + std::to_string(*helper) + "/mountinfo").value_or("");
+  // virtiofsd pivots into the shared dir: the rootfs shows as /rootfs, the
+  // tmpfs under it as /rootfs/merged, both read-only.
+  for (const char* point : {" /rootfs ", " /rootfs/merged "}) {
+    const size_t line = theirs.find(point);
+    ASSERT_NE(line, std::string::npos) << point << " in the helper's namespace:\n" << theirs;
+    EXPECT_NE(theirs.substr(line, theirs.find('\n', line) - line).find(" ro,"), std::string::npos) << point;
+  }
+  struct stat shared {};
+  ASSERT_EQ(::stat((work.path() + "/shared").c_str(), &shared), 0);
+  EXPECT_EQ(shared.st_mode & 07777, 0711u);
+
+  frontend.reset();
+  EXPECT_TRUE(Exited(*helper, 10'000));
   if (!Exited(*helper, 0)) ::kill(*helper, SIGKILL);
   ::waitpid(*helper, nullptr, 0);
 }

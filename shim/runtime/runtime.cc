@@ -213,7 +213,8 @@ Status Runtime::Create(const CreateOptions& options) {
                                .console_socket = options.console_socket.empty() ? "" : AbsolutePath(options.console_socket),
                                .no_pivot = options.no_pivot,
                                .no_new_keyring = options.no_new_keyring,
-                               .preserve_fds = options.preserve_fds};
+                               .preserve_fds = options.preserve_fds,
+                               .private_rootfs = options.private_rootfs};
   Result<int64_t> pid = sandbox->Create(request);
   if (!pid.ok()) return undo(pid.status().Wrap("creating container \"" + options.id + "\""));
   state.pid = *pid;

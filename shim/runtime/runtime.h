@@ -35,6 +35,8 @@ struct CreateOptions {
   bool no_pivot = false;
   bool no_new_keyring = false;
   int preserve_fds = 0;
+  // run --image: the bundle is a cache shared between runs (SandboxCreateRequest).
+  bool private_rootfs = false;
 };
 
 // runc's rules: process.terminal needs a console socket to send the pty to,

@@ -31,6 +31,9 @@ struct SandboxCreateRequest {
   bool no_pivot = false;
   bool no_new_keyring = false;
   int preserve_fds = 0;
+  // The bundle is shared between runs (run --image's cache): the container
+  // must not write into its rootfs, so a backend works on a copy.
+  bool private_rootfs = false;
 };
 
 enum class LiveStatus { kCreated, kRunning, kPaused, kStopped };

@@ -352,7 +352,8 @@ TEST_F(CliTest, ACreateKilledWhileTheVmBootsLeavesNothing) {
   EXPECT_EQ(Run({"list", "-q"}).out, "");
 }
 
-// Killed before its monitor exists (here in mkfs of the rootfs image), create
+// Killed before its monitor exists (here in mkfs of the rootfs image, so
+// rootfs_mode "image"), create
 // leaves its "creating" state: the next list (or state, delete, kill) sees its
 // creator gone and undoes it, as create's own undo would have.
 TEST_F(CliTest, ACreateKilledBeforeItsMonitorStartedIsUndoneByTheNextList) {
@@ -360,14 +361,17 @@ TEST_F(CliTest, ACreateKilledBeforeItsMonitorStartedIsUndoneByTheNextList) {
   const std::string bin = dir_ + "/bin";
   ASSERT_TRUE(MakeDirs(bin).ok());
   WriteScript(bin + "/mkfs.erofs", "echo $$ > " + dir_ + "/mkfs.pid\nexec sleep 600");
+  ASSERT_TRUE(WriteFileAtomic(dir_ + "/runtime.json", R"({"rootfs_mode": "image"})").ok());
   const std::string path = ::getenv("PATH") ? ::getenv("PATH") : "/usr/bin:/bin";
   ::setenv("PATH", (bin + ":" + path).c_str(), 1);
   ::setenv("SANDBOX_RT_GUEST_DIR", guest_.c_str(), 1);
   ::setenv("SANDBOX_RT_VMM", "/bin/true", 1);
+  ::setenv("SANDBOX_RT_CONFIG", (dir_ + "/runtime.json").c_str(), 1);
   const pid_t create = Start({"create", "--bundle", bundle_, "c1"});
   ::setenv("PATH", path.c_str(), 1);
   ::unsetenv("SANDBOX_RT_GUEST_DIR");
   ::unsetenv("SANDBOX_RT_VMM");
+  ::unsetenv("SANDBOX_RT_CONFIG");
   const bool in_mkfs = WaitFor([&] { return PidIn(dir_ + "/mkfs.pid") > 0; }, std::chrono::seconds(20));
   KillAndReap(create);
   if (PidIn(dir_ + "/mkfs.pid") > 0) ::kill(PidIn(dir_ + "/mkfs.pid"), SIGKILL);  // reaped by init
