@@ -187,7 +187,9 @@ Result<ExecResult> RunInRelay(const SandboxRef& ref, const ExecRequest& request,
       send(ran.ok() ? "exit " + std::to_string(ran->exit_code.value_or(0)) + "\n" : "error: " + ran.status().message());
     }
     std::fflush(nullptr);
-    ::_exit(ran.ok() ? 0 : 1);
+    // This process is the exec's host pid (--pid-file): whoever waits for it,
+    // as conmon does for `podman exec`, reads the process's exit status here.
+    ::_exit(ran.ok() ? ran->exit_code.value_or(0) & 0xff : 255);
   }
   report_write.Reset();
   std::string message;

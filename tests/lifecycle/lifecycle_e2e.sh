@@ -116,7 +116,7 @@ bundle binds 'cat /data/in; echo written-in-guest > /data/out; cat /ro/r; if tou
   'c["mounts"] += [{"destination": "/data", "type": "bind", "source": "'"$work/host-rw"'", "options": ["rbind", "rw"]}, {"destination": "/ro", "type": "bind", "source": "'"$work/host-ro"'", "options": ["bind", "ro"]}, {"destination": "/etc/greeting", "type": "bind", "source": "'"$work/greeting"'", "options": ["bind", "ro"]}, {"destination": "/rel", "type": "bind", "source": "reldir", "options": ["bind"]}]'
 mkdir -p "$work/binds/reldir"; echo relative > "$work/binds/reldir/f"
 # A user namespace: uid 0 in the container is 100000 outside.
-bundle userns 'tr -s " " < /proc/self/uid_map; id -u; ls -l /dev/null | cut -c1; touch /probe && echo overlay-writable' \
+bundle userns 'tr -s " " < /proc/self/uid_map; id -u; ls -l /dev/null | cut -c1' \
   'c["linux"]["namespaces"].append({"type": "user"}); c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]; c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
 # --preserve-fds: fd 3 read in, fd 4 written out, fd 5 a socket both ways (preserve_fds_peer.py).
 bundle preserve 'cat <&3 >&4; echo to-host >&5; cat <&5 >&4'
@@ -125,6 +125,15 @@ echo file-in > "$work/preserve.in"
 bundle clocks 'tr -s " " < /proc/self/timens_offsets; [ "$(cut -d. -f1 /proc/uptime)" -ge 864000 ] && echo uptime-shifted' \
   'c["linux"]["namespaces"].append({"type": "time"}); c["linux"]["timeOffsets"] = {"boottime": {"secs": 864000}, "monotonic": {"secs": 3600, "nanosecs": 7}}'
 bundle badbind 'true' 'c["mounts"] += [{"destination": "/data", "type": "bind", "source": "/nonexistent/host/dir", "options": ["bind"]}]'
+# Writes to / reach bundle/rootfs (rootfs_mode virtiofs, the default), and
+# with rootfs_mode image they stay in the guest's overlay.
+bundle persist 'echo kept-by-the-bundle > /persisted && cat /persisted'
+python3 - "$work/runtime.json" "$work/runtime-image.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["rootfs_mode"] = "image"
+json.dump(c, open(sys.argv[2], "w"))
+PY
 cat > "$work/inner.sh" <<INNER
 set -u
 export SANDBOX_RT_GUEST_DIR="$guest" SANDBOX_RT_VMM="$vmm" SANDBOX_RT_CACHE_DIR="$work/cache"
@@ -192,10 +201,20 @@ cmp -s "$work/random.bin" "$work/runc-random.out"; check "runc stdin round trip"
 cd "$work/env"; ours=$(sb run env1 < /dev/null); check "env/cwd/user exit" 0 $?
 check "env/cwd/user" "hi there|/work|1000:1000|1000 10 20|0022" "$ours"
 theirs=$(runc --root /run/runc-e2e run runc-env < /dev/null); check "runc env/cwd/user = ours" "$theirs" "$ours"
+rm -f "$work/rootfs/probe" "$work/rootfs/persisted"
 cd "$work/readonly"; check "readonly root + /dev/shm tmpfs" "read-only
 1" "$(sb run ro1 < /dev/null)"
-cd "$work/writable"; check "writable overlay + hostname" "data
+[ -e "$work/rootfs/probe" ]; check "readonly root: nothing written to the bundle" 1 $?
+cd "$work/writable"; check "writable root + hostname" "data
 sandboxed" "$(sb run rw1 < /dev/null)"
+rm -f "$work/rootfs/probe"
+cd "$work/persist"; check "rootfs write: output" "kept-by-the-bundle" "$(sb run persist1 < /dev/null)"
+check "rootfs write reaches bundle/rootfs on the host" "kept-by-the-bundle" "$(cat "$work/rootfs/persisted" 2>&1)"
+rm -f "$work/rootfs/persisted"
+check "rootfs_mode image: writes" "kept-by-the-bundle" "$(SANDBOX_RT_CONFIG="$work/runtime-image.json" sb run persist2 < /dev/null)"
+[ -e "$work/rootfs/persisted" ]; check "rootfs_mode image: nothing reaches the bundle" 1 $?
+cd "$work/readonly"; check "rootfs_mode image: readonly root" "read-only
+1" "$(SANDBOX_RT_CONFIG="$work/runtime-image.json" sb run ro2 < /dev/null)"
 
 cd "$work/limits"; sb run lim1 < /dev/null > "$work/limits.out"
 check "cgroup limits and vCPUs" "67108864 20 200000 100000 2" "$(head -n 1 "$work/limits.out")"
@@ -391,6 +410,18 @@ check "exec -d exit" 0 $?
 [ -s "$work/detached.pid" ]; check "exec -d --pid-file written" 0 $?
 wait_gone "$(cat "$work/detached.pid")"; check "the detached exec's relay ends with the process" 0 $?
 check "exec -d output reached its stdout" detached-output "$(cat "$work/detached.out")"
+# conmon waits for the --pid-file's process of `exec -d` and takes its exit
+# status as the exec's (podman exec): as its subreaper, so must this.
+check "exec -d: the --pid-file process exits with the process's status" 6 "$(python3 - "$rt" "$root" "$work/detached6.pid" <<'PY'
+import ctypes, os, subprocess, sys
+rt, root, pid_file = sys.argv[1:]
+ctypes.CDLL(None).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: the detached relay becomes our child
+subprocess.run([rt, "--root", root, "exec", "-d", "--pid-file", pid_file, "x1", "sh", "-c", "sleep 1; exit 6"],
+               stdin=subprocess.DEVNULL, check=True, timeout=300)
+_, status = os.waitpid(int(open(pid_file).read()), 0)
+print(os.waitstatus_to_exitcode(status))
+PY
+)"
 sb pause x1
 sb exec x1 true < /dev/null 2> "$work/exec-paused.err"; check "exec into a paused container refused" 1 $?
 grep -q "paused" "$work/exec-paused.err"; check "exec paused error says paused" 0 $?
@@ -404,6 +435,9 @@ sb update -r "$work/bad-resources.json" x1 2> "$work/update-bad.err"; check "upd
 grep -q "pids.limit" "$work/update-bad.err"; check "update error names pids.limit" 0 $?
 check "exec sockets removed" "" "$(ls "$root/x1" | grep '^vsock_' || true)"
 check "the container still runs after the execs" running "$(state_of x1)"
+if [ "$(state_of x1)" != running ]; then
+  for log in console.log vmm.log; do tail -n 25 "$root/x1/$log" 2>/dev/null | sed "s/^/  [x1 $log] /"; done
+fi
 sb kill x1 KILL
 wait_gone "$(sb state x1 | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')"
 sb exec x1 true < /dev/null 2> /dev/null; check "exec into a stopped container refused" 1 $?
