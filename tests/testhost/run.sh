@@ -85,12 +85,13 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # Modules the test host loads, in an order that follows each one's depends=
 # (checked against the .ko files when this list was written): KVM, virtio-pci
-# and virtio-fs for the shared root, vsock + vhost-vsock for nested guests.
+# and virtio-fs for the shared root, vsock + vhost-vsock for nested guests,
+# overlayfs for the container clients' snapshotters (containerd, podman).
 modules=(virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-amd
          drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev
          drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci fs/fuse/fuse fs/fuse/virtiofs
          net/vmw_vsock/vsock net/vmw_vsock/vmw_vsock_virtio_transport_common drivers/vhost/vhost_iotlb
-         drivers/vhost/vhost drivers/vhost/vhost_vsock)
+         drivers/vhost/vhost drivers/vhost/vhost_vsock fs/overlayfs/overlay)
 modules_key=$(printf '%s\n' "${modules[@]}" | sha256sum | cut -c1-8)
 
 # The cloud kernel: resolve the package the meta-package points at, download

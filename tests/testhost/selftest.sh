@@ -28,6 +28,7 @@ for node in /dev/fd /dev/stdout /dev/shm /dev/pts/ptmx /dev/null /dev/urandom; d
   [ -e "\$node" ] || { echo "missing \$node"; exit 16; }
 done
 python3 -c 'import os; m, s = os.openpty(); print(os.ttyname(s))' | grep -q '^/dev/pts/' || { echo "no pty from /dev/ptmx"; exit 17; }
+grep -qw overlay /proc/filesystems || { echo "no overlayfs (containerd's and podman's snapshotters need it)"; exit 18; }
 echo "written inside" > "$share/marker"
 exit 7
 INNER
