@@ -261,7 +261,10 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
   if (client_.Gone()) return ClientGoneStatus();
   SANDBOX_RETURN_IF_ERROR(StartVm());
   SANDBOX_RETURN_IF_ERROR(WaitForAgent());
-  SANDBOX_RETURN_IF_ERROR(CreateContainer());
+  if (Status created = CreateContainer(); !created.ok()) {
+    // The guest's side of a refused or hung create is on its console.
+    return Status(created.code(), created.message() + VirtiofsdTail() + ConsoleTail(files_.console));
+  }
   SANDBOX_RETURN_IF_ERROR(AcceptStreams());
   if (host_pty_.master.valid()) SANDBOX_RETURN_IF_ERROR(SendConsole());
   phases_.Mark("container-created");
