@@ -286,20 +286,11 @@ TEST_F(CliTest, CreateWithoutTheGuestKernelFailsCleanly) {
 // gets past every path check and fails only where this host lacks KVM or the
 // fake kernel is no kernel, leaving nothing behind.
 TEST_F(CliTest, CreateUnderALongRootFailsOnlyForLackOfAGuest) {
-  ASSERT_EQ(Run({"spec", "-b", bundle_}).exit_code, 0);
-  std::string config = ReadFile(bundle_ + "/config.json").value();
-  const size_t terminal = config.find("\"terminal\": true");
-  ASSERT_NE(terminal, std::string::npos);
-  config.replace(terminal, 16, "\"terminal\": false");
-  ASSERT_TRUE(WriteFileAtomic(bundle_ + "/config.json", config).ok());
-  const std::string guest = dir_ + "/guest";
-  ASSERT_TRUE(MakeDirs(guest).ok());
-  ASSERT_TRUE(WriteFileAtomic(guest + "/vmlinux", "not a kernel").ok());
-  ASSERT_TRUE(WriteFileAtomic(guest + "/initramfs.img", "not an initramfs").ok());
+  WriteDetachedBundleAndFakeGuest();
   const std::string long_root = dir_ + "/" + std::string(150 - dir_.size() - 1, 'r');
   ASSERT_EQ(long_root.size(), 150u);
   const std::string id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-  ::setenv("SANDBOX_RT_GUEST_DIR", guest.c_str(), 1);
+  ::setenv("SANDBOX_RT_GUEST_DIR", guest_.c_str(), 1);
   ::setenv("SANDBOX_RT_VMM", SANDBOX_VMM_BINARY, 1);
   Outcome create = Run({"--root", long_root, "create", "--bundle", bundle_, id}, false);
   ::unsetenv("SANDBOX_RT_GUEST_DIR");
