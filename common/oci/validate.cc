@@ -279,6 +279,9 @@ class Validator {
         for (const std::string& option : *mount.options) {
           if (option == "bind" || option == "rbind") bind = true;
           if (option == "idmap" || option == "ridmap") idmap = true;
+          if (option == "tmpcopyup") {
+            Fail(path + ".options", "tmpcopyup is not supported: the agent does not copy a mount point's content up");
+          }
         }
       }
       if (mount.type && *mount.type == "bind") bind = true;
@@ -577,11 +580,18 @@ class Validator {
       for (size_t i = 0; i < seccomp.flags->size(); ++i) {
         if (!Contains(SeccompFlags(), (*seccomp.flags)[i])) {
           Fail(IndexPath(base + ".flags", i), "unknown flag \"" + (*seccomp.flags)[i] + "\"");
+        } else if ((*seccomp.flags)[i] == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") {
+          Fail(IndexPath(base + ".flags", i),
+               "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV is not supported: it concerns seccomp user notification, "
+               "which has no listener in a microVM");
         }
       }
     }
     if (seccomp.listener_path) {
       Fail(base + ".listenerPath", "seccomp user notification is not supported: the filter runs inside the microVM");
+    } else if (seccomp.listener_metadata) {
+      Fail(base + ".listenerMetadata", "is for the seccomp listener, and there is no listenerPath (nor user "
+                                       "notification in a microVM) to pass it to");
     }
     if (!seccomp.syscalls) return;
     for (size_t i = 0; i < seccomp.syscalls->size(); ++i) {
