@@ -700,17 +700,29 @@ FieldErrors ValidateSpec(const Spec& spec, const ValidateOptions& options) {
   return Validator(spec, options).Run();
 }
 
-std::vector<std::string> UnenforcedFieldNotes(const Spec& spec) {
+std::vector<std::string> UnenforcedProcessFieldNotes(const Process& process) {
   std::vector<std::string> notes;
   const char* kWhy = " is not enforced: the guest kernel has no such LSM; the microVM boundary isolates the container";
-  if (spec.process && spec.process->apparmor_profile && !spec.process->apparmor_profile->empty()) {
-    notes.push_back("process.apparmorProfile \"" + *spec.process->apparmor_profile + "\"" + kWhy);
+  if (process.apparmor_profile && !process.apparmor_profile->empty()) {
+    notes.push_back("process.apparmorProfile \"" + *process.apparmor_profile + "\"" + kWhy);
   }
-  if (spec.process && spec.process->selinux_label && !spec.process->selinux_label->empty()) {
-    notes.push_back("process.selinuxLabel \"" + *spec.process->selinux_label + "\"" + kWhy);
+  if (process.selinux_label && !process.selinux_label->empty()) {
+    notes.push_back("process.selinuxLabel \"" + *process.selinux_label + "\"" + kWhy);
   }
+  if (process.exec_cpu_affinity && process.exec_cpu_affinity->initial) {
+    notes.push_back("process.execCPUAffinity.initial \"" + *process.exec_cpu_affinity->initial +
+                    "\" is not enforced: an exec is born in the container's cgroup (there is no move into it to "
+                    "run before); execCPUAffinity.final is");
+  }
+  return notes;
+}
+
+std::vector<std::string> UnenforcedFieldNotes(const Spec& spec) {
+  std::vector<std::string> notes;
+  if (spec.process) notes = UnenforcedProcessFieldNotes(*spec.process);
   if (spec.linux && spec.linux->mount_label && !spec.linux->mount_label->empty()) {
-    notes.push_back("linux.mountLabel \"" + *spec.linux->mount_label + "\"" + kWhy);
+    notes.push_back("linux.mountLabel \"" + *spec.linux->mount_label +
+                    "\" is not enforced: the guest kernel has no such LSM; the microVM boundary isolates the container");
   }
   return notes;
 }

@@ -298,6 +298,12 @@ TEST(Validate, LsmFieldsAreAcceptedWithANote) {
   ASSERT_EQ(notes.size(), 3u);
   EXPECT_NE(notes[0].find("process.apparmorProfile \"docker-default\" is not enforced"), std::string::npos);
   EXPECT_NE(notes[2].find("linux.mountLabel"), std::string::npos);
+  // An exec's process gets the same notes, and one for execCPUAffinity.initial.
+  spec.process->exec_cpu_affinity = ExecCpuAffinity{.initial = "0", .final_cpus = "1"};
+  notes = UnenforcedProcessFieldNotes(*spec.process);
+  ASSERT_EQ(notes.size(), 3u);
+  EXPECT_NE(notes[1].find("process.selinuxLabel"), std::string::npos);
+  EXPECT_NE(notes[2].find("process.execCPUAffinity.initial \"0\" is not enforced"), std::string::npos) << notes[2];
   EXPECT_TRUE(UnenforcedFieldNotes(oci::DefaultSpec({})).empty());
 }
 
