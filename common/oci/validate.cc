@@ -671,6 +671,12 @@ class Validator {
     }
     if (vm.hw_config) {
       if (vm.hw_config->device_tree) Fail("vm.hwConfig.deviceTree", "device trees are not used on x86_64");
+      // The spec's Xen passthrough fields (kept as unknown properties).
+      for (const char* xen : {"dtdevs", "iomems", "irqs"}) {
+        if (vm.hw_config->unknown.contains(xen)) {
+          Fail(std::string("vm.hwConfig.") + xen, "host device passthrough (a Xen feature) is not supported");
+        }
+      }
       if (vm.hw_config->vcpus && *vm.hw_config->vcpus == 0) Fail("vm.hwConfig.vcpus", "must be at least 1");
       if (vm.hw_config->memory && *vm.hw_config->memory == 0) Fail("vm.hwConfig.memory", "must be greater than 0");
     }
