@@ -162,6 +162,10 @@ Status Cgroup::Update(const oci::Resources& resources) {
       return FailedPrecondition("linux.resources: the " + controller + " controller is not enabled for " + path_);
     }
   }
+  if (resources.memory && resources.memory->check_before_update.value_or(false)) {
+    SANDBOX_RETURN_IF_ERROR(CheckMemoryBeforeUpdate(*resources.memory, NumberIn(path_ + "/memory.current"),
+                                                    NumberIn(path_ + "/memory.swap.current")));
+  }
   for (const CgroupWrite& write : writes) {
     Status written = WriteCgroupFile(path_ + "/" + write.file, write.value);
     if (!written.ok()) return InvalidArgument("linux.resources: " + written.message());

@@ -145,4 +145,18 @@ std::vector<std::string> ControllersFor(const std::vector<CgroupWrite>& writes) 
   return {controllers.begin(), controllers.end()};
 }
 
+Status CheckMemoryBeforeUpdate(const oci::MemoryResources& memory, uint64_t usage, uint64_t swap_usage) {
+  if (memory.limit && *memory.limit > 0 && static_cast<uint64_t>(*memory.limit) < usage) {
+    return FailedPrecondition("linux.resources.memory.limit: " + std::to_string(*memory.limit) +
+                              " is below the container's memory usage " + std::to_string(usage) +
+                              " (memory.current), and checkBeforeUpdate is set");
+  }
+  if (memory.swap && *memory.swap > 0 && static_cast<uint64_t>(*memory.swap) < usage + swap_usage) {
+    return FailedPrecondition("linux.resources.memory.swap: " + std::to_string(*memory.swap) +
+                              " is below the container's memory+swap usage " + std::to_string(usage + swap_usage) +
+                              " (memory.current + memory.swap.current), and checkBeforeUpdate is set");
+  }
+  return Status::Ok();
+}
+
 }  // namespace sandbox::agent

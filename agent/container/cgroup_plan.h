@@ -24,6 +24,12 @@ Result<std::vector<CgroupWrite>> PlanCgroupWrites(const oci::Resources& resource
 // sorted and unique; "cgroup" files need none.
 std::vector<std::string> ControllersFor(const std::vector<CgroupWrite>& writes);
 
+// linux.resources.memory.checkBeforeUpdate (update only, as in runc): a
+// memory.limit below `usage` (memory.current), or a memory.swap
+// (memory+swap) below `usage` + `swap_usage` (memory.swap.current), is
+// refused naming the field; -1 (unlimited) always passes.
+Status CheckMemoryBeforeUpdate(const oci::MemoryResources& memory, uint64_t usage, uint64_t swap_usage);
+
 // runc's conversions, exposed for tests.
 uint64_t CpuWeightFromShares(uint64_t shares);
 uint16_t IoWeightFromBlkioWeight(uint16_t weight);

@@ -112,6 +112,19 @@ oci::DeviceRule Rule(bool allow, std::optional<std::string> type, std::optional<
   return rule;
 }
 
+TEST(CgroupPlanTest, CheckBeforeUpdateRefusesLimitsBelowUsage) {
+  oci::MemoryResources memory{.limit = 64 << 20, .swap = 96 << 20, .check_before_update = true};
+  EXPECT_TRUE(CheckMemoryBeforeUpdate(memory, 32 << 20, 16 << 20).ok());
+  Status below = CheckMemoryBeforeUpdate(memory, 65 << 20, 0);
+  EXPECT_EQ(below.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(below.message().find("linux.resources.memory.limit: 67108864 is below the container's memory usage 68157440"),
+            std::string::npos)
+      << below.message();
+  below = CheckMemoryBeforeUpdate(memory, 60 << 20, 40 << 20);
+  EXPECT_NE(below.message().find("linux.resources.memory.swap"), std::string::npos) << below.message();
+  EXPECT_TRUE(CheckMemoryBeforeUpdate({.limit = -1, .swap = -1}, 1ull << 40, 1ull << 40).ok()) << "unlimited";
+}
+
 TEST(DeviceFilterTest, LaterRulesWinAndDefaultDevicesStayAllowed) {
   oci::Spec spec;
   spec.linux.emplace();

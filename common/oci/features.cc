@@ -16,7 +16,8 @@ std::string FeaturesJson(const FeaturesOptions& options, int indent) {
   for (const std::string& action : SeccompActions()) {
     if (action != "SCMP_ACT_NOTIFY") actions.push_back(action);  // rejected by validation
   }
-  // What is refused by field is not advertised: idmapped or tmpcopyup mounts. The guest kernel has no NUMA, so MPOL_DEFAULT is the one memory
+  // What is refused by field is not advertised: idmapped or tmpcopyup mounts, the seccomp
+  // notification flag, rdma limits (the guest kernel has no rdma controller). The guest kernel has no NUMA, so MPOL_DEFAULT is the one memory
   // policy it can honour.
   auto without = [](const std::vector<std::string>& names, std::initializer_list<const char*> refused) {
     Json kept = Json::array();
@@ -37,14 +38,14 @@ std::string FeaturesJson(const FeaturesOptions& options, int indent) {
            {"namespaces", NamespaceTypes()},
            {"capabilities", CapabilityNames()},
            // The guest kernel runs pure cgroup v2; v1 and systemd drivers do not exist there.
-           {"cgroup", {{"v1", false}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", true}}},
+           {"cgroup", {{"v1", false}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", false}}},
            {"seccomp",
             {{"enabled", true},
              {"actions", actions},
              {"operators", SeccompOperators()},
              {"archs", SeccompArchitectures()},
              {"knownFlags", SeccompFlags()},
-             {"supportedFlags", SeccompFlags()}}},
+             {"supportedFlags", without(SeccompFlags(), {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"})}}},
            // The VM boundary replaces host LSMs; the guest kernel has none.
            {"apparmor", {{"enabled", false}}},
            {"selinux", {{"enabled", false}}},

@@ -25,6 +25,13 @@ TEST(Features, DocumentHasTheSpecShape) {
   auto actions = features["linux"]["seccomp"]["actions"];
   EXPECT_EQ(std::find(actions.begin(), actions.end(), "SCMP_ACT_NOTIFY"), actions.end());
   EXPECT_NE(std::find(actions.begin(), actions.end(), "SCMP_ACT_ERRNO"), actions.end());
+  // What create refuses is not advertised.
+  auto flags = features["linux"]["seccomp"]["supportedFlags"];
+  EXPECT_EQ(std::find(flags.begin(), flags.end(), "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"), flags.end());
+  EXPECT_NE(std::find(flags.begin(), flags.end(), "SECCOMP_FILTER_FLAG_LOG"), flags.end());
+  EXPECT_FALSE(features["linux"]["cgroup"]["rdma"].get<bool>());
+  auto options_refused = features["mountOptions"];
+  EXPECT_EQ(std::find(options_refused.begin(), options_refused.end(), "tmpcopyup"), options_refused.end());
   EXPECT_EQ(features["annotations"]["io.github.sandbox-rt.version"], "0.1.0");
 }
 

@@ -279,6 +279,9 @@ class Validator {
         for (const std::string& option : *mount.options) {
           if (option == "bind" || option == "rbind") bind = true;
           if (option == "idmap" || option == "ridmap") idmap = true;
+          if (option == "tmpcopyup") {
+            Fail(path + ".options", "tmpcopyup is not supported: the agent does not copy a mount point's content up");
+          }
         }
       }
       if (mount.type && *mount.type == "bind") bind = true;
@@ -577,11 +580,18 @@ class Validator {
       for (size_t i = 0; i < seccomp.flags->size(); ++i) {
         if (!Contains(SeccompFlags(), (*seccomp.flags)[i])) {
           Fail(IndexPath(base + ".flags", i), "unknown flag \"" + (*seccomp.flags)[i] + "\"");
+        } else if ((*seccomp.flags)[i] == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") {
+          Fail(IndexPath(base + ".flags", i),
+               "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV is not supported: it concerns seccomp user notification, "
+               "which has no listener in a microVM");
         }
       }
     }
     if (seccomp.listener_path) {
       Fail(base + ".listenerPath", "seccomp user notification is not supported: the filter runs inside the microVM");
+    } else if (seccomp.listener_metadata) {
+      Fail(base + ".listenerMetadata", "is for the seccomp listener, and there is no listenerPath (nor user "
+                                       "notification in a microVM) to pass it to");
     }
     if (!seccomp.syscalls) return;
     for (size_t i = 0; i < seccomp.syscalls->size(); ++i) {
@@ -661,6 +671,12 @@ class Validator {
     }
     if (vm.hw_config) {
       if (vm.hw_config->device_tree) Fail("vm.hwConfig.deviceTree", "device trees are not used on x86_64");
+      // The spec's Xen passthrough fields (kept as unknown properties).
+      for (const char* xen : {"dtdevs", "iomems", "irqs"}) {
+        if (vm.hw_config->unknown.contains(xen)) {
+          Fail(std::string("vm.hwConfig.") + xen, "host device passthrough (a Xen feature) is not supported");
+        }
+      }
       if (vm.hw_config->vcpus && *vm.hw_config->vcpus == 0) Fail("vm.hwConfig.vcpus", "must be at least 1");
       if (vm.hw_config->memory && *vm.hw_config->memory == 0) Fail("vm.hwConfig.memory", "must be greater than 0");
     }
@@ -690,17 +706,29 @@ FieldErrors ValidateSpec(const Spec& spec, const ValidateOptions& options) {
   return Validator(spec, options).Run();
 }
 
-std::vector<std::string> UnenforcedFieldNotes(const Spec& spec) {
+std::vector<std::string> UnenforcedProcessFieldNotes(const Process& process) {
   std::vector<std::string> notes;
   const char* kWhy = " is not enforced: the guest kernel has no such LSM; the microVM boundary isolates the container";
-  if (spec.process && spec.process->apparmor_profile && !spec.process->apparmor_profile->empty()) {
-    notes.push_back("process.apparmorProfile \"" + *spec.process->apparmor_profile + "\"" + kWhy);
+  if (process.apparmor_profile && !process.apparmor_profile->empty()) {
+    notes.push_back("process.apparmorProfile \"" + *process.apparmor_profile + "\"" + kWhy);
   }
-  if (spec.process && spec.process->selinux_label && !spec.process->selinux_label->empty()) {
-    notes.push_back("process.selinuxLabel \"" + *spec.process->selinux_label + "\"" + kWhy);
+  if (process.selinux_label && !process.selinux_label->empty()) {
+    notes.push_back("process.selinuxLabel \"" + *process.selinux_label + "\"" + kWhy);
   }
+  if (process.exec_cpu_affinity && process.exec_cpu_affinity->initial) {
+    notes.push_back("process.execCPUAffinity.initial \"" + *process.exec_cpu_affinity->initial +
+                    "\" is not enforced: an exec is born in the container's cgroup (there is no move into it to "
+                    "run before); execCPUAffinity.final is");
+  }
+  return notes;
+}
+
+std::vector<std::string> UnenforcedFieldNotes(const Spec& spec) {
+  std::vector<std::string> notes;
+  if (spec.process) notes = UnenforcedProcessFieldNotes(*spec.process);
   if (spec.linux && spec.linux->mount_label && !spec.linux->mount_label->empty()) {
-    notes.push_back("linux.mountLabel \"" + *spec.linux->mount_label + "\"" + kWhy);
+    notes.push_back("linux.mountLabel \"" + *spec.linux->mount_label +
+                    "\" is not enforced: the guest kernel has no such LSM; the microVM boundary isolates the container");
   }
   return notes;
 }

@@ -23,7 +23,11 @@ FieldErrors ValidateSpec(const Spec& spec, const ValidateOptions& options);
 // Fields that are valid and accepted but not enforced in a microVM (the guest
 // kernel has no AppArmor or SELinux; the VM boundary is the isolation). The
 // runtime logs these notes so nothing is ignored silently.
+// The same for an exec's process (exec -p): the LSM labels, and
+// execCPUAffinity.initial (an exec is cloned straight into the container's
+// cgroup, so there is no "before" for it to cover).
 std::vector<std::string> UnenforcedFieldNotes(const Spec& spec);
+std::vector<std::string> UnenforcedProcessFieldNotes(const Process& process);
 
 // Checks of one process (exec) and of a resources update, with the same rules
 // and paths as inside config.json ("process.cwd", "linux.resources.cpu.quota").

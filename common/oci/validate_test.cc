@@ -241,6 +241,13 @@ INSTANTIATE_TEST_SUITE_P(
                     "linux.seccomp.syscalls[0].args[0].index", "[0, 5]"},
         InvalidCase{"SeccompFlag", {{"/linux/seccomp/flags", J(R"(["SECCOMP_FILTER_FLAG_FAST"])")}},
                     "linux.seccomp.flags[0]", "unknown flag"},
+        InvalidCase{"SeccompWaitKillableRecv",
+                    {{"/linux/seccomp/flags", J(R"(["SECCOMP_FILTER_FLAG_LOG","SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"])")}},
+                    "linux.seccomp.flags[1]", "no listener"},
+        InvalidCase{"SeccompListenerMetadata", {{"/linux/seccomp/listenerMetadata", "pod=x"}},
+                    "linux.seccomp.listenerMetadata", "no listenerPath"},
+        InvalidCase{"MountTmpcopyup", {{"/mounts/0/options", J(R"(["nosuid","tmpcopyup"])")}}, "mounts[0].options",
+                    "tmpcopyup is not supported"},
         InvalidCase{"SeccompNoNames", {{"/linux/seccomp/syscalls/0/names", J("[]")}},
                     "linux.seccomp.syscalls[0].names", "at least one"},
         InvalidCase{"SeccompListener", {{"/linux/seccomp/listenerPath", "/run/listener.sock"}},
@@ -272,6 +279,9 @@ INSTANTIATE_TEST_SUITE_P(
                     "vm.hypervisor", "sandbox-vmm"},
         InvalidCase{"VmKernelRelative", {{"/vm", J(R"({"kernel":{"path":"vmlinux"}})")}}, "vm.kernel.path",
                     "absolute"},
+        InvalidCase{"VmHwConfigIomems",
+                    {{"/vm", J(R"({"kernel":{"path":"/k"},"hwConfig":{"iomems":[{"firstMFN":1,"nrMFNs":1}]}})")}},
+                    "vm.hwConfig.iomems", "passthrough"},
         InvalidCase{"PlatformOs", {{"/platform", J(R"({"os":"windows","arch":"amd64"})")}}, "platform.os",
                     "does not match"},
         InvalidCase{"PlatformArch", {{"/platform", J(R"({"os":"linux","arch":"s390x"})")}}, "platform.arch",
@@ -291,6 +301,12 @@ TEST(Validate, LsmFieldsAreAcceptedWithANote) {
   ASSERT_EQ(notes.size(), 3u);
   EXPECT_NE(notes[0].find("process.apparmorProfile \"docker-default\" is not enforced"), std::string::npos);
   EXPECT_NE(notes[2].find("linux.mountLabel"), std::string::npos);
+  // An exec's process gets the same notes, and one for execCPUAffinity.initial.
+  spec.process->exec_cpu_affinity = ExecCpuAffinity{.initial = "0", .final_cpus = "1"};
+  notes = UnenforcedProcessFieldNotes(*spec.process);
+  ASSERT_EQ(notes.size(), 3u);
+  EXPECT_NE(notes[1].find("process.selinuxLabel"), std::string::npos);
+  EXPECT_NE(notes[2].find("process.execCPUAffinity.initial \"0\" is not enforced"), std::string::npos) << notes[2];
   EXPECT_TRUE(UnenforcedFieldNotes(oci::DefaultSpec({})).empty());
 }
 

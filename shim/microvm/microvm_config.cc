@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "common/base/file_util.h"
@@ -14,9 +15,14 @@ std::string Env(const char* name) {
   return value != nullptr ? value : "";
 }
 
-// Counts the CPUs of a cpuset list such as "0-3,6".
-Result<uint32_t> CountCpuset(const std::string& list) {
+struct Cpuset {
   uint32_t count = 0;
+  uint32_t highest = 0;
+};
+
+// The CPUs of a cpuset list such as "0-3,6": how many, and the highest.
+Result<Cpuset> ParseCpuset(const std::string& list) {
+  Cpuset cpuset;
   size_t start = 0;
   while (start <= list.size()) {
     size_t comma = list.find(',', start);
@@ -28,12 +34,90 @@ Result<uint32_t> CountCpuset(const std::string& list) {
     if (item.empty() || end == item.c_str()) return InvalidArgument("linux.resources.cpu.cpus: bad list \"" + list + "\"");
     unsigned long last = first;
     if (dash != std::string::npos) last = std::strtoul(item.c_str() + dash + 1, &end, 10);
-    if (*end != '\0' || last < first) return InvalidArgument("linux.resources.cpu.cpus: bad list \"" + list + "\"");
-    count += static_cast<uint32_t>(last - first + 1);
+    if (*end != '\0' || last < first || last > 1u << 16) {
+      return InvalidArgument("linux.resources.cpu.cpus: bad list \"" + list + "\"");
+    }
+    cpuset.count += static_cast<uint32_t>(last - first + 1);
+    cpuset.highest = std::max(cpuset.highest, static_cast<uint32_t>(last));
     start = comma + 1;
   }
-  return count;
+  return cpuset;
 }
+
+const oci::CpuResources* CpuOf(const oci::Spec& spec) {
+  if (!spec.linux || !spec.linux->resources || !spec.linux->resources->cpu) return nullptr;
+  return &*spec.linux->resources->cpu;
+}
+
+// vCPUs from linux.resources.cpu: quota/period rounded up, else the size
+// of the cpuset; `fallback` without either.
+Result<uint32_t> VcpusFromResources(const oci::Spec& spec, uint32_t fallback) {
+  const oci::CpuResources* cpu = CpuOf(spec);
+  if (cpu == nullptr) return fallback;
+  if (cpu->quota && *cpu->quota > 0 && cpu->period && *cpu->period > 0) {
+    const uint64_t quota = static_cast<uint64_t>(*cpu->quota);
+    return static_cast<uint32_t>(std::min<uint64_t>((quota + *cpu->period - 1) / *cpu->period, 254));
+  }
+  if (cpu->cpus && !cpu->cpus->empty()) {
+    SANDBOX_ASSIGN_OR_RETURN(Cpuset cpuset, ParseCpuset(*cpu->cpus));
+    return cpuset.count;
+  }
+  return fallback;
+}
+
+// cpu.cpus names guest vCPUs: each must exist in a VM of `vcpus`.
+Status CheckCpusetFits(const oci::Spec& spec, uint32_t vcpus) {
+  const oci::CpuResources* cpu = CpuOf(spec);
+  if (cpu == nullptr || !cpu->cpus || cpu->cpus->empty()) return Status::Ok();
+  SANDBOX_ASSIGN_OR_RETURN(Cpuset cpuset, ParseCpuset(*cpu->cpus));
+  if (cpuset.highest < vcpus) return Status::Ok();
+  return InvalidArgument("linux.resources.cpu.cpus: \"" + *cpu->cpus + "\" names vCPU " +
+                         std::to_string(cpuset.highest) + ", but the VM has " + std::to_string(vcpus) +
+                         " vCPU(s), numbered from 0 (the CPUs are the guest's)");
+}
+
+// vm.hwConfig.memory is in bytes (runtime spec); a microVM needs 64 MiB.
+Result<uint32_t> MemoryFromHwConfig(uint64_t bytes) {
+  const uint64_t mib = bytes / (1 << 20) + (bytes % (1 << 20) != 0 ? 1 : 0);
+  if (mib < 64) {
+    return InvalidArgument("vm.hwConfig.memory: " + std::to_string(bytes) +
+                           " bytes is less than the 64 MiB a microVM needs (the value is in bytes)");
+  }
+  if (mib > (1u << 20)) {
+    return InvalidArgument("vm.hwConfig.memory: " + std::to_string(bytes) + " bytes is more than a microVM can have");
+  }
+  return static_cast<uint32_t>(mib);
+}
+
+// A kernel command-line word: quoted when it has spaces.
+Result<std::string> KernelParameter(const std::string& parameter, size_t index) {
+  const std::string field = "vm.kernel.parameters[" + std::to_string(index) + "]";
+  if (parameter.empty()) return InvalidArgument(field + ": must not be empty");
+  for (char c : parameter) {
+    if (c == '"' || static_cast<unsigned char>(c) < 0x20) {
+      return InvalidArgument(field + ": a double quote or control character cannot be passed on the kernel command line");
+    }
+  }
+  if (parameter.find(' ') == std::string::npos) return parameter;
+  return "\"" + parameter + "\"";
+}
+
+}  // namespace
+
+Result<MicroVmConfig> WithSpecKernel(const oci::Spec& spec, MicroVmConfig config) {
+  if (!spec.vm) return config;
+  const oci::VmKernel& kernel = spec.vm->kernel;
+  config.kernel = kernel.path;
+  if (kernel.initrd) config.initrd = *kernel.initrd;
+  const oci::StringList parameters = kernel.parameters.value_or(oci::StringList{});
+  for (size_t index = 0; index < parameters.size(); ++index) {
+    SANDBOX_ASSIGN_OR_RETURN(std::string word, KernelParameter(parameters[index], index));
+    config.kernel_cmdline += " " + word;
+  }
+  return config;
+}
+
+namespace {
 
 template <class T>
 Status ReadUnsigned(const nlohmann::json& object, const char* key, T& out, uint64_t min, uint64_t max) {
@@ -117,9 +201,12 @@ Result<MicroVmConfig> LoadMicroVmConfig(const MicroVmConfigSources& sources) {
 
 Result<VmSize> SizeVm(const oci::Spec& spec, const MicroVmConfig& config, uint32_t host_cpus) {
   VmSize size{.vcpus = config.default_vcpus, .memory_mib = config.default_memory_mib};
+  const oci::VmHwConfig* hw = spec.vm && spec.vm->hw_config ? &*spec.vm->hw_config : nullptr;
   const oci::Resources* resources =
       spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
-  if (resources != nullptr && resources->memory && resources->memory->limit && *resources->memory->limit > 0) {
+  if (hw != nullptr && hw->memory) {
+    SANDBOX_ASSIGN_OR_RETURN(size.memory_mib, MemoryFromHwConfig(*hw->memory));
+  } else if (resources != nullptr && resources->memory && resources->memory->limit && *resources->memory->limit > 0) {
     const uint64_t limit_mib = (static_cast<uint64_t>(*resources->memory->limit) + (1 << 20) - 1) >> 20;
     const uint64_t total = limit_mib + config.memory_overhead_mib;
     if (total > (1u << 20)) {
@@ -128,18 +215,19 @@ Result<VmSize> SizeVm(const oci::Spec& spec, const MicroVmConfig& config, uint32
     }
     size.memory_mib = std::max<uint32_t>(64, static_cast<uint32_t>(total));
   }
-  if (resources != nullptr && resources->cpu) {
-    const oci::CpuResources& cpu = *resources->cpu;
-    if (cpu.quota && *cpu.quota > 0 && cpu.period && *cpu.period > 0) {
-      const uint64_t quota = static_cast<uint64_t>(*cpu.quota);
-      size.vcpus = static_cast<uint32_t>(std::min<uint64_t>((quota + *cpu.period - 1) / *cpu.period, 254));
-    } else if (cpu.cpus && !cpu.cpus->empty()) {
-      SANDBOX_ASSIGN_OR_RETURN(size.vcpus, CountCpuset(*cpu.cpus));
-    }
-  }
   uint32_t cap = config.max_vcpus != 0 ? config.max_vcpus : host_cpus;
   if (cap == 0) cap = 1;
-  size.vcpus = std::clamp<uint32_t>(size.vcpus, 1, cap);
+  if (hw != nullptr && hw->vcpus) {
+    if (*hw->vcpus > cap) {
+      return InvalidArgument("vm.hwConfig.vcpus: " + std::to_string(*hw->vcpus) + " is more than the " +
+                             std::to_string(cap) + " this host allows (max_vcpus in the runtime config, else its CPUs)");
+    }
+    size.vcpus = *hw->vcpus;
+  } else {
+    SANDBOX_ASSIGN_OR_RETURN(size.vcpus, VcpusFromResources(spec, size.vcpus));
+    size.vcpus = std::clamp<uint32_t>(size.vcpus, 1, cap);
+  }
+  SANDBOX_RETURN_IF_ERROR(CheckCpusetFits(spec, size.vcpus));
   return size;
 }
 

@@ -48,13 +48,22 @@ MicroVmConfigSources DefaultMicroVmConfigSources(const std::string& self_dir);
 // Unknown keys, wrong types and impossible values are errors naming the key.
 Result<MicroVmConfig> LoadMicroVmConfig(const MicroVmConfigSources& sources);
 
+// `config` with config.json's vm.kernel: its path and initrd replace the
+// guest kernel and initramfs (an initrd given must hold sandbox-agent as
+// /init), its parameters are appended to kernel_cmdline. Without vm, `config`.
+Result<MicroVmConfig> WithSpecKernel(const oci::Spec& spec, MicroVmConfig config);
+
 struct VmSize {
   uint32_t vcpus = 1;
   uint32_t memory_mib = 256;
 };
 
-// memory.limit (+ overhead) -> RAM; cpu quota/period (rounded up) or the
-// size of the cpuset -> vCPUs; otherwise the defaults. Capped by max_vcpus.
+// vm.hwConfig.memory (bytes, rounded up to MiB), else memory.limit
+// (+ overhead) -> RAM; vm.hwConfig.vcpus (refused above max_vcpus or the
+// host's CPUs), else cpu quota/period (rounded up) or the size of the cpuset
+// (capped by max_vcpus), else the defaults -> vCPUs. linux.resources still
+// limit the container's cgroup in the guest. cpu.cpus naming a vCPU the VM
+// lacks is refused by field.
 Result<VmSize> SizeVm(const oci::Spec& spec, const MicroVmConfig& config, uint32_t host_cpus);
 
 }  // namespace sandbox::shim

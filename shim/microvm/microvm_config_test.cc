@@ -50,10 +50,71 @@ TEST(SizeVmTest, VcpusFromQuotaOverPeriodOrCpusetCappedByHost) {
   EXPECT_EQ(SizeVm(SpecWith(std::nullopt, 150000, 100000), config, 8)->vcpus, 2u);
   EXPECT_EQ(SizeVm(SpecWith(std::nullopt, 50000, 100000), config, 8)->vcpus, 1u);
   EXPECT_EQ(SizeVm(SpecWith(std::nullopt, 1600000, 100000), config, 4)->vcpus, 4u);
-  EXPECT_EQ(SizeVm(SpecWith(std::nullopt, std::nullopt, std::nullopt, "0-2,5"), config, 8)->vcpus, 4u);
+  EXPECT_EQ(SizeVm(SpecWith(std::nullopt, std::nullopt, std::nullopt, "0-2"), config, 8)->vcpus, 3u);
   EXPECT_FALSE(SizeVm(SpecWith(std::nullopt, std::nullopt, std::nullopt, "3-1"), config, 8).ok());
   config.max_vcpus = 2;
   EXPECT_EQ(SizeVm(SpecWith(std::nullopt, 800000, 100000), config, 8)->vcpus, 2u);
+}
+
+TEST(SizeVmTest, ACpusetNamingAVcpuTheVmLacksIsRefusedByField) {
+  MicroVmConfig config;
+  // Four CPUs listed make four vCPUs, numbered 0-3: vCPU 5 does not exist.
+  Result<VmSize> size = SizeVm(SpecWith(std::nullopt, std::nullopt, std::nullopt, "0-2,5"), config, 8);
+  ASSERT_FALSE(size.ok());
+  EXPECT_NE(size.status().message().find("linux.resources.cpu.cpus: \"0-2,5\" names vCPU 5, but the VM has 4 vCPU(s)"),
+            std::string::npos)
+      << size.status().message();
+  // A quota sizes the VM; the cpuset must fit in it.
+  EXPECT_TRUE(SizeVm(SpecWith(std::nullopt, 200000, 100000, "1"), config, 8).ok());
+  EXPECT_FALSE(SizeVm(SpecWith(std::nullopt, 100000, 100000, "1"), config, 8).ok());
+  config.max_vcpus = 2;
+  EXPECT_FALSE(SizeVm(SpecWith(std::nullopt, std::nullopt, std::nullopt, "0-3"), config, 8).ok()) << "capped to 2";
+}
+
+TEST(SizeVmTest, HwConfigSizesTheVmBeforeLinuxResources) {
+  MicroVmConfig config;
+  oci::Spec spec = SpecWith(int64_t{512} << 20, 400000, 100000);
+  spec.vm.emplace();
+  spec.vm->kernel.path = "/k";
+  spec.vm->hw_config = oci::VmHwConfig{.vcpus = 2, .memory = (uint64_t{1} << 30) + 1};
+  Result<VmSize> size = SizeVm(spec, config, 8);
+  ASSERT_TRUE(size.ok()) << size.status().message();
+  EXPECT_EQ(size->vcpus, 2u);
+  EXPECT_EQ(size->memory_mib, 1025u) << "bytes, rounded up to MiB, no overhead added";
+  spec.vm->hw_config->vcpus = 9;
+  Result<VmSize> too_many = SizeVm(spec, config, 8);
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_NE(too_many.status().message().find("vm.hwConfig.vcpus: 9 is more than the 8"), std::string::npos)
+      << too_many.status().message();
+  spec.vm->hw_config = oci::VmHwConfig{.memory = 1 << 20};
+  Result<VmSize> too_small = SizeVm(spec, config, 8);
+  ASSERT_FALSE(too_small.ok());
+  EXPECT_NE(too_small.status().message().find("vm.hwConfig.memory: 1048576 bytes is less than the 64 MiB"),
+            std::string::npos)
+      << too_small.status().message();
+  EXPECT_EQ(SizeVm(spec, config, 8).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(WithSpecKernelTest, VmKernelReplacesTheGuestKernelAndAppendsParameters) {
+  MicroVmConfig config{.kernel = "/guest/vmlinux", .initrd = "/guest/initramfs.img", .kernel_cmdline = "console=ttyS0"};
+  Result<MicroVmConfig> plain = WithSpecKernel(oci::Spec{}, config);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->kernel, "/guest/vmlinux");
+  oci::Spec spec;
+  spec.vm.emplace();
+  spec.vm->kernel.path = "/opt/k/vmlinux";
+  spec.vm->kernel.parameters = oci::StringList{"foo=bar", "hello world"};
+  Result<MicroVmConfig> boot = WithSpecKernel(spec, config);
+  ASSERT_TRUE(boot.ok());
+  EXPECT_EQ(boot->kernel, "/opt/k/vmlinux");
+  EXPECT_EQ(boot->initrd, "/guest/initramfs.img") << "the agent's initramfs stays without vm.kernel.initrd";
+  EXPECT_EQ(boot->kernel_cmdline, "console=ttyS0 foo=bar \"hello world\"");
+  spec.vm->kernel.initrd = "/opt/k/initrd.img";
+  EXPECT_EQ(WithSpecKernel(spec, config)->initrd, "/opt/k/initrd.img");
+  spec.vm->kernel.parameters = oci::StringList{"ok", "bad\"quote"};
+  Result<MicroVmConfig> refused = WithSpecKernel(spec, config);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("vm.kernel.parameters[1]"), std::string::npos) << refused.status().message();
 }
 
 TEST(LoadMicroVmConfigTest, DefaultsComeFromTheGuestDirAndVmmPath) {

@@ -43,6 +43,11 @@ Status CheckFile(const std::string& path, const char* what) {
                             "(`sandbox-rt check` shows what is missing)");
 }
 
+Status CheckSpecFile(const std::string& path, const char* field) {
+  if (PathExists(path)) return Status::Ok();
+  return FailedPrecondition(std::string(field) + ": " + path + " does not exist");
+}
+
 Result<std::unique_ptr<AgentClient>> ConnectAgent(const SandboxRef& ref) {
   return AgentClient::Connect(SandboxFiles(ref.state_dir).vsock, kAgentConnectTimeout);
 }
@@ -164,8 +169,13 @@ Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
   SANDBOX_RETURN_IF_ERROR(CheckNamespacePaths(spec));
   SANDBOX_ASSIGN_OR_RETURN(std::vector<FdAccess> preserved_fds, PreservedFdsFor(request));
   SANDBOX_RETURN_IF_ERROR(CheckFile(config_.vmm, "sandbox-vmm"));
-  SANDBOX_RETURN_IF_ERROR(CheckFile(config_.kernel, "the guest kernel"));
-  SANDBOX_RETURN_IF_ERROR(CheckFile(config_.initrd, "the guest initramfs"));
+  SANDBOX_ASSIGN_OR_RETURN(const MicroVmConfig boot, WithSpecKernel(spec, config_));
+  if (spec.vm) {
+    SANDBOX_RETURN_IF_ERROR(CheckSpecFile(boot.kernel, "vm.kernel.path"));
+    if (spec.vm->kernel.initrd) SANDBOX_RETURN_IF_ERROR(CheckSpecFile(boot.initrd, "vm.kernel.initrd"));
+  }
+  SANDBOX_RETURN_IF_ERROR(CheckFile(boot.kernel, "the guest kernel"));
+  SANDBOX_RETURN_IF_ERROR(CheckFile(boot.initrd, "the guest initramfs"));
   const SandboxFiles files(request.ref.state_dir);
   const long host_cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
   // Host bind mounts: their sources must exist now, as with runc.
@@ -179,7 +189,7 @@ Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
   SANDBOX_RETURN_IF_ERROR(WriteFileAtomic(files.container_config, oci::SpecToJson(spec), 0600));
   SANDBOX_RETURN_IF_ERROR(WriteFileAtomic(
       files.vmm_config,
-      VmmConfigJson(config_, size, request.ref.state_dir, /*rootfs_image=*/!rootfs.mkfs.empty(), !shares.empty()),
+      VmmConfigJson(boot, size, request.ref.state_dir, /*rootfs_image=*/!rootfs.mkfs.empty(), !shares.empty()),
       0600));
   std::vector<std::string> host_cgroups;
   if (spec.linux && spec.linux->cgroups_path && !spec.linux->cgroups_path->empty()) {

@@ -54,6 +54,26 @@ TEST(MicroVmSandboxTest, TheVmmConfigIsOneSandboxVmmAccepts) {
   EXPECT_EQ(parsed->vsock->uds_path, "/run/sandbox-rt/c1/vsock");
 }
 
+TEST(MicroVmSandboxTest, TheVmmConfigBootsVmKernelWithHwConfigSize) {
+  MicroVmConfig config{.kernel = "/guest/vmlinux", .initrd = "/guest/initramfs.img", .kernel_cmdline = "quiet"};
+  oci::Spec spec;
+  spec.vm.emplace();
+  spec.vm->kernel = {.path = "/opt/k/vmlinux", .parameters = oci::StringList{"loglevel=7"}, .initrd = "/opt/k/initrd"};
+  spec.vm->hw_config = oci::VmHwConfig{.vcpus = 3, .memory = uint64_t{512} << 20};
+  Result<MicroVmConfig> boot = WithSpecKernel(spec, config);
+  ASSERT_TRUE(boot.ok());
+  Result<VmSize> size = SizeVm(spec, config, 8);
+  ASSERT_TRUE(size.ok()) << size.status().message();
+  Result<vmm::VmmConfig> parsed =
+      vmm::ParseVmmConfig(VmmConfigJson(*boot, *size, "/run/sandbox-rt/c1", /*rootfs_image=*/true, false));
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(parsed->kernel, "/opt/k/vmlinux");
+  EXPECT_EQ(parsed->initrd, "/opt/k/initrd");
+  EXPECT_EQ(parsed->cmdline, "quiet loglevel=7");
+  EXPECT_EQ(parsed->vcpus, 3u);
+  EXPECT_EQ(parsed->memory_mib, 512u);
+}
+
 TEST(MicroVmSandboxTest, HostBindMountsAddAVirtioFsDevice) {
   MicroVmConfig config;
   config.kernel = "/guest/vmlinux";

@@ -387,6 +387,7 @@ Result<std::vector<ProcessInfo>> Runtime::Ps(const std::string& id) {
 Result<ExecResult> Runtime::Exec(const std::string& id, const ExecRequest& request) {
   oci::FieldErrors errors = oci::ValidateProcess(request.process);
   if (!errors.empty()) return oci::FieldErrorsToStatus("exec process is invalid", errors);
+  for (const std::string& note : oci::UnenforcedProcessFieldNotes(request.process)) spdlog::warn("{}", note);
   SANDBOX_ASSIGN_OR_RETURN(oci::State state, LoadInStatus(id, nullptr, "exec in", {ContainerStatus::kCreated, ContainerStatus::kRunning}));
   SANDBOX_ASSIGN_OR_RETURN(Sandbox * sandbox, RequireSandbox());
   return sandbox->Exec(RefFor(state), request);

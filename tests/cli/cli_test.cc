@@ -218,6 +218,21 @@ TEST_F(CliTest, ExecFlagsAfterTheContainerIdBelongToTheCommand) {
   EXPECT_NE(usage.err.find("exec needs a command or -p process.json"), std::string::npos) << usage.err;
 }
 
+TEST_F(CliTest, ExecProcessJsonGetsTheUnenforcedFieldNotes) {
+  const std::string process = dir_ + "/process.json";
+  ASSERT_TRUE(WriteFileAtomic(process, R"({"args": ["true"], "cwd": "/", "user": {"uid": 0, "gid": 0},
+                                           "apparmorProfile": "docker-default", "selinuxLabel": "system_u:r:t:s0",
+                                           "execCPUAffinity": {"initial": "0"}})").ok());
+  Outcome exec = Run({"exec", "-p", process, "nosuch"});
+  EXPECT_EQ(exec.exit_code, 1);
+  for (const char* note : {"process.apparmorProfile \"docker-default\" is not enforced",
+                           "process.selinuxLabel \"system_u:r:t:s0\" is not enforced",
+                           "process.execCPUAffinity.initial \"0\" is not enforced"}) {
+    EXPECT_NE(exec.err.find(note), std::string::npos) << note << "\n" << exec.err;
+  }
+  EXPECT_NE(exec.err.find("container \"nosuch\" does not exist"), std::string::npos) << exec.err;
+}
+
 TEST_F(CliTest, InvalidIdsAreRejectedBeforeTouchingDisk) {
   for (const char* id : {"../escape", "a/b", ".."}) {
     Outcome state = Run({"delete", id});
