@@ -528,29 +528,35 @@ wait_gone "$(sb state k9 | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')"
 check "state after the VMM was killed" stopped "$(state_of k9)"
 sb delete k9; check "delete after the VMM was killed" 0 $?
 
-# 6b. a create killed by its client (a timeout's SIGKILL) while the VM boots
-# (4 s) or before the monitor exists (1 s) leaves nothing running or listed.
+# 6b. a create killed by its client (a timeout's SIGKILL) while its VM boots
+# (right when sandbox-vmm appears: a fixed delay raced a fast create) or 1 s
+# in leaves nothing running or listed.
 cd "$work/sleeper"
-for at in 4 1; do
-  id=killed$at
+for when in booting 1s; do
+  id=killed-$when
   "$rt" --root "$root" create "$id" < /dev/null > /dev/null 2> "$work/$id.create.err" &
   creator=$!
-  sleep "$at"
+  if [ "$when" = booting ]; then
+    for _ in $(seq 600); do pgrep -f "sandbox-vmm --config $root/$id/" > /dev/null && break; sleep 0.1; done
+  else
+    sleep 1
+  fi
   kill -9 "$creator"; wait "$creator" 2> /dev/null
+  check "create killed $when: it was still running" 137 $?
   for _ in $(seq 100); do
     if ! pgrep -f "sandbox-rt __monitor $root/$id\$" > /dev/null && ! pgrep -f "sandbox-vmm --config $root/$id/" > /dev/null &&
-      { [ "$at" = 1 ] || [ ! -e "$root/$id" ]; }; then break; fi
+      { [ "$when" = 1s ] || [ ! -e "$root/$id" ]; }; then break; fi
     sleep 0.1
   done
-  check "create killed at ${at} s: no monitor left" "" "$(pgrep -f "sandbox-rt __monitor $root/$id\$")"
-  check "create killed at ${at} s: no sandbox-vmm left" "" "$(pgrep -f "sandbox-vmm --config $root/$id/")"
-  if [ "$at" = 4 ]; then
-    [ -e "$root/$id" ]; check "create killed at 4 s: the monitor removed the state dir" 1 $?
+  check "create killed $when: no monitor left" "" "$(pgrep -f "sandbox-rt __monitor $root/$id\$")"
+  check "create killed $when: no sandbox-vmm left" "" "$(pgrep -f "sandbox-vmm --config $root/$id/")"
+  if [ "$when" = booting ]; then
+    [ -e "$root/$id" ]; check "create killed $when: the monitor removed the state dir" 1 $?
   fi
-  sb state "$id" > /dev/null 2> "$work/$id.state.err"; check "create killed at ${at} s: state fails" 1 $?
-  grep -q "container \"$id\" does not exist" "$work/$id.state.err"; check "create killed at ${at} s: state says it does not exist" 0 $?
-  check "create killed at ${at} s: not listed" "" "$(sb list -q | grep -x "$id")"
-  [ -e "$root/$id" ]; check "create killed at ${at} s: no state dir" 1 $?
+  sb state "$id" > /dev/null 2> "$work/$id.state.err"; check "create killed $when: state fails" 1 $?
+  grep -q "container \"$id\" does not exist" "$work/$id.state.err"; check "create killed $when: state says it does not exist" 0 $?
+  check "create killed $when: not listed" "" "$(sb list -q | grep -x "$id")"
+  [ -e "$root/$id" ]; check "create killed $when: no state dir" 1 $?
 done
 
 # 7. nothing left: no state, no sandbox-vmm or monitor, no mounts, no sockets.
