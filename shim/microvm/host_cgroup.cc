@@ -65,17 +65,31 @@ bool IsHierarchyOf(const std::string& type, const std::string& options, const st
   return true;
 }
 
+// A cgroup or cgroup2 line of /proc/self/mounts.
+struct CgroupMount {
+  std::string target;
+  std::string type;
+  std::string options;
+};
+
+std::vector<CgroupMount> CgroupMounts(const std::string& mounts_text) {
+  std::vector<CgroupMount> mounts;
+  std::istringstream lines(mounts_text);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string source;
+    CgroupMount mount;
+    fields >> source >> mount.target >> mount.type >> mount.options;
+    if (mount.type == "cgroup" || mount.type == "cgroup2") mounts.push_back(std::move(mount));
+  }
+  return mounts;
+}
+
 }  // namespace
 
 std::vector<std::string> HostCgroupDirs(const std::string& mounts_text, const std::string& relative) {
   std::vector<std::string> dirs;
-  std::istringstream lines(mounts_text);
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream fields(line);
-    std::string source, target, type;
-    fields >> source >> target >> type;
-    if (type == "cgroup" || type == "cgroup2") dirs.push_back(target + "/" + relative);
-  }
+  for (const CgroupMount& mount : CgroupMounts(mounts_text)) dirs.push_back(mount.target + "/" + relative);
   return dirs;
 }
 
@@ -102,14 +116,10 @@ void RemoveHostCgroups(const std::vector<std::string>& dirs) {
 std::vector<std::string> CurrentCgroupDirs(const std::string& mounts_text, const std::string& proc_cgroup_text) {
   const std::vector<Membership> memberships = ParseMemberships(proc_cgroup_text);
   std::vector<std::string> dirs;
-  std::istringstream lines(mounts_text);
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream fields(line);
-    std::string source, target, type, options;
-    fields >> source >> target >> type >> options;
+  for (const CgroupMount& mount : CgroupMounts(mounts_text)) {
     for (const Membership& membership : memberships) {
-      if (!IsHierarchyOf(type, options, membership.controllers)) continue;
-      dirs.push_back(membership.path == "/" ? target : target + membership.path);
+      if (!IsHierarchyOf(mount.type, mount.options, membership.controllers)) continue;
+      dirs.push_back(membership.path == "/" ? mount.target : mount.target + membership.path);
       break;
     }
   }
