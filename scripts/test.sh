@@ -25,9 +25,20 @@ phase() {
   [ $rc -eq 0 ] || status=1
   return 0
 }
+# Each run's table and the test-host incidents it caused (run.sh keeps their
+# evidence) are also appended to a log under the cache: CI runs on this
+# machine, so its times stay readable after its output is gone.
+times_log=${SANDBOX_RT_CACHE:-${HOME:-/root}/.cache/sandbox-rt}/suite-times.log
+incidents=${SANDBOX_TESTHOST_INCIDENTS:-${SANDBOX_RT_CACHE:-${HOME:-/root}/.cache/sandbox-rt}/testhost/incidents}
 summary() {
-  echo "== phases (total $(($(date +%s) - suite_started))s)"
-  printf '%s\n' "${phases[@]}"
+  local table new
+  table=$(echo "== phases (total $(($(date +%s) - suite_started))s)"; printf '%s\n' "${phases[@]}")
+  new=$(find "$incidents" -mindepth 1 -maxdepth 1 -newermt "@$suite_started" -printf '%f\n' 2>/dev/null | sort)
+  echo "$table"
+  echo "test-host incidents in this run: ${new:-none}"
+  mkdir -p "$(dirname "$times_log")" &&
+    { echo "# $(date -u +%FT%TZ) $(git rev-parse --short HEAD 2>/dev/null) CI=${CI:-}"; echo "$table"
+      echo "incidents: ${new:-none}"; } >> "$times_log" || true
 }
 suite_started=$(date +%s)
 trap summary EXIT

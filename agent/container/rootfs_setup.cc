@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <linux/mount.h>
-#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -11,9 +10,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <vector>
 
 #include "agent/container/mount_options.h"
+#include "common/base/root_path.h"
 #include "common/base/unique_fd.h"
 
 namespace sandbox::agent {
@@ -21,68 +22,14 @@ namespace {
 
 Status MountError(const std::string& what, const std::string& target) { return ErrnoStatus(what, target); }
 
-std::vector<std::string> Components(const std::string& path, Status& error) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t end = path.find('/', start);
-    if (end == std::string::npos) end = path.size();
-    std::string part = path.substr(start, end - start);
-    if (part == "..") {
-      error = InvalidArgument(path + ": \"..\" is not allowed");
-      return {};
-    }
-    if (!part.empty() && part != ".") parts.push_back(std::move(part));
-    start = end + 1;
-  }
-  return parts;
-}
-
-// openat2(RESOLVE_IN_ROOT): symlinks and ".." inside the rootfs cannot
-// reach outside it.
-Result<UniqueFd> OpenInRootfs(int root, const std::string& relative, int flags) {
-  open_how how{};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  const int fd = static_cast<int>(::syscall(SYS_openat2, root, relative.empty() ? "." : relative.c_str(), &how, sizeof(how)));
-  if (fd < 0) return ErrnoStatus("openat2", relative);
-  return UniqueFd(fd);
-}
-
 // A read-only rootfs directory (root.readonly over the shim's shared
-// root.path, read-only for virtiofsd too) cannot take a mount point it lacks.
-Status MountpointError(const char* syscall, const std::string& destination) {
-  const int error = errno;
-  Status status = ErrnoStatus(syscall, destination, error);
-  if (error != EROFS) return status;
-  return FailedPrecondition(status.message() +
-                            " (the rootfs is read-only, root.readonly: its mount points must exist in it)");
-}
-
-// Creates (like mkdir -p, or an empty file for a file bind mount) and opens
-// `destination` inside the rootfs. The O_PATH fd is what gets mounted on,
-// through /proc/self/fd, so a symlink swapped in later changes nothing.
+// root.path, read-only for virtiofsd too: the shim makes the mount points it
+// lacks before sharing it) cannot take one that resolves somewhere else.
 Result<UniqueFd> OpenMountpoint(int root, const std::string& destination, bool file) {
-  Status error;
-  const std::vector<std::string> parts = Components(destination, error);
-  SANDBOX_RETURN_IF_ERROR(error);
-  std::string path;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    const bool last = i + 1 == parts.size();
-    const std::string parent = path;
-    path += (path.empty() ? "" : "/") + parts[i];
-    auto existing = OpenInRootfs(root, path, O_PATH);
-    if (existing.ok()) continue;
-    if (existing.status().code() != StatusCode::kNotFound) return existing.status();
-    SANDBOX_ASSIGN_OR_RETURN(UniqueFd parent_fd, OpenInRootfs(root, parent, O_PATH | O_DIRECTORY));
-    if (last && file) {
-      UniqueFd created(::openat(parent_fd.get(), parts[i].c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
-      if (!created.valid()) return MountpointError("create", destination);
-    } else if (::mkdirat(parent_fd.get(), parts[i].c_str(), 0755) != 0 && errno != EEXIST) {
-      return MountpointError("mkdir", destination);
-    }
-  }
-  return OpenInRootfs(root, path, O_PATH);
+  auto made = MakeInRoot(root, destination, file);
+  if (made.ok() || made.status().message().find(std::strerror(EROFS)) == std::string::npos) return made;
+  return FailedPrecondition(made.status().message() +
+                            " (the rootfs is read-only, root.readonly: its mount points must exist in it)");
 }
 
 std::string FdPath(const UniqueFd& fd) { return "/proc/self/fd/" + std::to_string(fd.get()); }
@@ -172,7 +119,7 @@ Status MakeDevice(int root, const std::string& path, mode_t type, unsigned major
   const std::string parent = slash == std::string::npos ? "" : path.substr(0, slash);
   const std::string name = path.substr(slash + 1);
   SANDBOX_ASSIGN_OR_RETURN(UniqueFd parent_fd, OpenMountpoint(root, parent, false));
-  SANDBOX_ASSIGN_OR_RETURN(UniqueFd parent_dir, OpenInRootfs(root, parent, O_DIRECTORY | O_RDONLY));
+  SANDBOX_ASSIGN_OR_RETURN(UniqueFd parent_dir, OpenInRoot(root, parent, O_DIRECTORY | O_RDONLY));
   ::unlinkat(parent_dir.get(), name.c_str(), 0);
   if (::mknodat(parent_dir.get(), name.c_str(), type | mode, makedev(major, minor)) != 0) {
     return ErrnoStatus("mknod", path);
@@ -203,7 +150,7 @@ Status CreateDevices(int root, const oci::Spec& spec, bool dev_mounted, bool use
       SANDBOX_RETURN_IF_ERROR(user_namespace ? BindDevice(root, path, std::string("/dev/") + device.name)
                                              : MakeDevice(root, path, S_IFCHR, device.major, device.minor, 0666, 0, 0));
     }
-    SANDBOX_ASSIGN_OR_RETURN(UniqueFd dev, OpenInRootfs(root, "dev", O_DIRECTORY | O_RDONLY));
+    SANDBOX_ASSIGN_OR_RETURN(UniqueFd dev, OpenInRoot(root, "dev", O_DIRECTORY | O_RDONLY));
     const std::pair<const char*, const char*> links[] = {{"/proc/self/fd", "fd"},     {"/proc/self/fd/0", "stdin"},
                                                          {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
                                                          {"pts/ptmx", "ptmx"}};

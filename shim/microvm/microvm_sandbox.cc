@@ -126,6 +126,7 @@ Result<RootfsPlan> PlanRootfs(const MicroVmConfig& config, const oci::Spec& spec
                               const std::string& state_dir, bool private_copy) {
   if (config.rootfs_mode == "virtiofs" && !private_copy) {
     SANDBOX_ASSIGN_OR_RETURN(SharedMount share, PlanRootfsShare(spec, bundle));
+    if (share.read_only) SANDBOX_RETURN_IF_ERROR(MakeMountpointsOfReadOnlyRoot(spec, bundle, share));
     return RootfsPlan{.fstype = "dir", .share = std::move(share)};
   }
   // A copy, read-only in the VMM; the guest adds a writable overlay.

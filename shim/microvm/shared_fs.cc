@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base/file_util.h"
+#include "common/base/root_path.h"
 #include "common/base/unique_fd.h"
 #include "shim/microvm/host_process.h"
 
@@ -74,6 +75,29 @@ Result<std::vector<SharedMount>> PlanSharedMounts(const oci::Spec& spec, const s
     shares.push_back(std::move(share));
   }
   return shares;
+}
+
+Status MakeMountpointsOfReadOnlyRoot(const oci::Spec& spec, const std::string& bundle, const SharedMount& root) {
+  if (!spec.mounts) return Status::Ok();
+  const UniqueFd root_fd(::open(root.source.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd.valid()) return ErrnoStatus("open", root.source).Wrap("root.path");
+  const std::vector<oci::Mount>& mounts = *spec.mounts;
+  for (size_t index = 0; index < mounts.size(); ++index) {
+    const std::string& destination = mounts[index].destination;
+    const bool nested = std::any_of(mounts.begin(), mounts.begin() + static_cast<ptrdiff_t>(index),
+                                    [&](const oci::Mount& earlier) { return IsAtOrUnder(destination, earlier.destination); });
+    if (nested || OpenInRoot(root_fd.get(), destination, O_PATH).ok()) continue;
+    bool file = false;
+    if (IsBind(mounts[index]) && mounts[index].source) {
+      const std::string& source = *mounts[index].source;
+      struct stat info {};
+      file = ::stat((source.starts_with("/") ? source : bundle + "/" + source).c_str(), &info) == 0 &&
+             !S_ISDIR(info.st_mode);
+    }
+    auto made = MakeInRoot(root_fd.get(), destination, file);
+    if (!made.ok()) return made.status().Wrap("mounts[" + std::to_string(index) + "].destination");
+  }
+  return Status::Ok();
 }
 
 std::string ShareName(const SharedMount& share) {

@@ -49,6 +49,14 @@ std::string GuestRootfsPath();
 // read-only when root.readonly. It must be a directory; errors name root.path.
 Result<SharedMount> PlanRootfsShare(const oci::Spec& spec, const std::string& bundle);
 
+// root.readonly shares root.path read-only (to virtiofsd too), so the guest
+// cannot make a mount point the rootfs lacks. runc makes those in the
+// bundle's rootfs before it remounts / read-only; this does the same, before
+// the share, for each mount that is not under an earlier mount's destination
+// (those are made inside that mount, in the guest). Paths resolve inside
+// root.path (symlinks included); an error names the mount's destination.
+Status MakeMountpointsOfReadOnlyRoot(const oci::Spec& spec, const std::string& bundle, const SharedMount& root);
+
 // The bind mounts of `spec`, with sources resolved against the bundle (as
 // runc does) and checked to exist; an error names the mount.
 Result<std::vector<SharedMount>> PlanSharedMounts(const oci::Spec& spec, const std::string& bundle);

@@ -27,6 +27,42 @@ oci::Spec SpecWithMounts(std::vector<oci::Mount> mounts) {
   return spec;
 }
 
+// runc makes a read-only rootfs's missing mount points in the bundle before
+// remounting it read-only (docker run --read-only -v /data ... relies on it).
+TEST(SharedFs, AReadOnlyRootGetsTheMountPointsItLacksBeforeItIsShared) {
+  TempDir bundle = TempDir::CreateOrDie("/tmp/shared-fs-test-");
+  const std::string rootfs = bundle.path() + "/rootfs";
+  ASSERT_TRUE(MakeDirs(rootfs + "/proc").ok());
+  ASSERT_TRUE(MakeDirs(rootfs + "/etc").ok());
+  ASSERT_EQ(::symlink("/etc", (rootfs + "/link").c_str()), 0);
+  ASSERT_TRUE(WriteFileAtomic(bundle.path() + "/hosts", "127.0.0.1 localhost\n", 0644).ok());
+  ASSERT_TRUE(MakeDirs(bundle.path() + "/data").ok());
+  oci::Spec spec = SpecWithMounts({
+      {.destination = "/proc", .type = "proc", .source = "proc"},
+      {.destination = "/dev", .type = "tmpfs", .source = "tmpfs"},
+      {.destination = "/dev/shm", .type = "tmpfs", .source = "shm"},
+      {.destination = "/scratch/deep", .type = "tmpfs", .source = "tmpfs"},
+      {.destination = "/etc/hosts", .type = "bind", .source = "hosts", .options = oci::StringList{"rbind"}},
+      {.destination = "/link/data", .type = "none", .source = bundle.path() + "/data", .options = oci::StringList{"bind"}},
+  });
+  spec.root = oci::Root{.path = "rootfs", .readonly = true};
+  Result<SharedMount> root = PlanRootfsShare(spec, bundle.path());
+  ASSERT_TRUE(root.ok()) << root.status().message();
+  ASSERT_TRUE(MakeMountpointsOfReadOnlyRoot(spec, bundle.path(), *root).ok());
+  EXPECT_TRUE(IsDirectory(rootfs + "/dev"));
+  EXPECT_FALSE(PathExists(rootfs + "/dev/shm")) << "made in the /dev tmpfs by the guest, not in the rootfs";
+  EXPECT_TRUE(IsDirectory(rootfs + "/scratch/deep"));
+  struct stat info {};
+  ASSERT_EQ(::stat((rootfs + "/etc/hosts").c_str(), &info), 0);
+  EXPECT_TRUE(S_ISREG(info.st_mode)) << "a file bind mount's mount point is a file";
+  EXPECT_TRUE(IsDirectory(rootfs + "/etc/data")) << "the rootfs's own /link -> /etc, resolved inside it";
+
+  spec.mounts->push_back({.destination = "/a/../../b", .type = "tmpfs", .source = "tmpfs"});
+  Status refused = MakeMountpointsOfReadOnlyRoot(spec, bundle.path(), *root);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("mounts[6].destination"), std::string::npos) << refused.message();
+}
+
 TEST(SharedFs, BindMountsBecomeSharesWithTheirOptions) {
   TempDir bundle = TempDir::CreateOrDie("/tmp/shared-fs-test-");
   ASSERT_TRUE(MakeDirs(bundle.path() + "/data").ok());

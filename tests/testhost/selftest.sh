@@ -9,6 +9,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 sandbox_rt=${1:?usage: selftest.sh path/to/sandbox-rt}
 share=$(mktemp -d /tmp/testhost-selftest.XXXXXX)
 trap 'rm -rf "$share"' EXIT
+# The crashes and wedges below are deliberate: their evidence stays out of
+# the incidents kept for real ones.
+export SANDBOX_TESTHOST_INCIDENTS=$share/incidents
 fail() { echo "selftest: FAIL: $*" >&2; exit 1; }
 
 inner=$share/inner.sh

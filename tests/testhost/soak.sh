@@ -61,7 +61,7 @@ for name in plain readonly user memory hostname caps cpu bind nonewprivs sysctl;
   id=soak-$name
   cd "$work/$name"
   timeout -k 10 300 "$rt" --root "$root" create "$id" < /dev/null > /dev/null 2> "$work/$name.err" ||
-    { fail "$name: create: $(tail -n 3 "$work/$name.err")"; continue; }
+    { fail "$name: create: $(grep -v -e "^sandbox-agent: seeded" -e "fv_queue_thread" "$work/$name.err" | tr "\n" " " | head -c 1200)"; continue; }
   timeout -k 10 60 "$rt" --root "$root" start "$id" 2>> "$work/$name.err" || fail "$name: start"
   [ "$(state_of "$id")" = running ] || fail "$name: state after start is $(state_of "$id")"
   timeout -k 10 60 "$rt" --root "$root" kill "$id" KILL 2>> "$work/$name.err" || fail "$name: kill"
