@@ -25,6 +25,7 @@
 #include "common/base/file_util.h"
 #include "common/base/unix_socket.h"
 #include "common/io/preserved_fds.h"
+#include "common/io/process_relay.h"
 #include "common/io/resize_watcher.h"
 #include "common/io/stream_relay.h"
 #include "common/io/terminal.h"
@@ -38,7 +39,6 @@ namespace {
 
 constexpr auto kAgentConnectTimeout = std::chrono::seconds(10);
 constexpr auto kStreamAcceptLimit = std::chrono::seconds(30);
-constexpr auto kOutputDrainLimit = std::chrono::seconds(5);
 // Exec stream ports: consecutive ports (stdin, stdout, stderr, then the
 // preserved fds) in a random slot above the container's own (1025-...), so
 // concurrent execs rarely collide; a collision shows as an existing
@@ -308,36 +308,24 @@ Result<ExecResult> RunExec(const SandboxRef& ref, const ExecRequest& request) {
     });
   }
 
-  auto stop = std::make_shared<StopSignal>();
-  // stdin: a thread of its own, never waited for (the caller may never close it).
-  if ((*connections)[0].valid()) RelayInBackground(std::move(caller[0]), std::move((*connections)[0]), stop);
-  OutputRelays output;
-  for (size_t stream = 1; stream < 3; ++stream) {
-    if ((*connections)[stream].valid()) output.Add(std::move((*connections)[stream]), std::move(caller[stream]), stop->fd());
+  ProcessStreamEnds guest;
+  for (size_t stream = 0; stream < connections->size(); ++stream) {
+    if (stream < 3) {
+      guest.stdio[stream] = std::move((*connections)[stream]);
+    } else {
+      guest.preserved.push_back(std::move((*connections)[stream]));
+    }
   }
-  for (size_t index = 0; index < preserved.size(); ++index) {
-    RelayPreservedFd(std::move(preserved[index]), preserved_fds[index], std::move((*connections)[3 + index]), output,
-                     stop);
-  }
-
+  ProcessRelay relay({.stdio = std::move(caller), .preserved = std::move(preserved)}, std::move(guest), preserved_fds);
   // WaitProcess blocks on its own connection; signals go through new ones.
-  struct WaitOutcome {
-    UniqueFd done{::eventfd(0, EFD_CLOEXEC)};
-    Result<int> exit_code = Internal("not waited");
-  };
-  auto outcome = std::make_shared<WaitOutcome>();
-  std::thread waiter([outcome, agent = agent.get(), &ref, &exec_id] {
-    outcome->exit_code = agent->Wait(ref.id, exec_id);
-    const uint64_t one = 1;
-    (void)!::write(outcome->done.get(), &one, sizeof(one));
-  });
-  const Status forwarded = ForwardSignalsUntil(outcome->done.get(), signal_exec);
-  waiter.join();
+  BackgroundWait wait([agent = agent.get(), &ref, &exec_id] { return agent->Wait(ref.id, exec_id); });
+  const Status forwarded = ForwardSignalsUntil(wait.done_fd(), signal_exec);
+  const Result<int> exit_code = wait.Join();
   resizes.reset();  // it uses `agent`
   SANDBOX_RETURN_IF_ERROR(forwarded);
-  if (!output.WaitAll(kOutputDrainLimit)) stop->Set();
-  SANDBOX_RETURN_IF_ERROR(outcome->exit_code.status());
-  return ExecResult{.pid = relay_pid, .exit_code = *outcome->exit_code};
+  relay.Drain();
+  SANDBOX_RETURN_IF_ERROR(exit_code.status());
+  return ExecResult{.pid = relay_pid, .exit_code = *exit_code};
 }
 
 }  // namespace sandbox::shim

@@ -27,6 +27,7 @@
 #include "common/base/unique_fd.h"
 #include "common/base/unix_socket.h"
 #include "common/io/preserved_fds.h"
+#include "common/io/process_relay.h"
 #include "common/io/stream_relay.h"
 #include "common/io/terminal.h"
 #include "common/oci/spec_json.h"
@@ -43,7 +44,6 @@ namespace {
 
 // How long output may still trail the container's exit (a process that
 // escaped the pid namespace can hold the pipe open forever).
-constexpr auto kOutputDrainLimit = std::chrono::seconds(5);
 constexpr auto kStreamAcceptLimit = std::chrono::seconds(30);
 constexpr std::array<uint32_t, 3> kStdioPorts = {kStdinPort, kStdoutPort, kStderrPort};
 
@@ -384,34 +384,12 @@ Result<UniqueFd> Monitor::AcceptStream(UniqueFd& listener, uint32_t port, const 
 }
 
 int Monitor::Supervise(std::array<UniqueFd, 3>& caller_stdio) {
-  auto stop = std::make_shared<StopSignal>();
-  // stdin: a thread of its own, never waited for (the caller may never close it).
-  if (streams_[0].valid()) {
-    RelayInBackground(std::move(caller_stdio[0]), std::move(streams_[0]), stop);
-  }
-  OutputRelays output;
-  for (size_t stream = 1; stream < 3; ++stream) {
-    if (streams_[stream].valid()) output.Add(std::move(streams_[stream]), std::move(caller_stdio[stream]), stop->fd());
-  }
-  for (size_t index = 0; index < extra_streams_.size(); ++index) {
-    RelayPreservedFd(std::move(preserved_[index]), plan_.preserved_fds[index], std::move(extra_streams_[index]), output,
-                     stop);
-  }
-
+  ProcessRelay relay({.stdio = std::move(caller_stdio), .preserved = std::move(preserved_)},
+                     {.stdio = std::move(streams_), .preserved = std::move(extra_streams_)}, plan_.preserved_fds);
   // The agent's answer to WaitProcess, or the VMM's end, whichever comes first.
-  // Shared with the waiter thread, which may outlive this call when the VM died.
-  struct WaitOutcome {
-    UniqueFd done{::eventfd(0, EFD_CLOEXEC)};
-    Result<int> exit_code = Internal("not waited");
-  };
-  auto outcome = std::make_shared<WaitOutcome>();
-  std::thread waiter([outcome, agent = agent_.get(), id = plan_.id] {
-    outcome->exit_code = agent->Wait(id);
-    const uint64_t one = 1;
-    (void)!::write(outcome->done.get(), &one, sizeof(one));
-  });
+  BackgroundWait wait([agent = agent_.get(), id = plan_.id] { return agent->Wait(id); });
   std::array<pollfd, 3> events{
-      {{outcome->done.get(), POLLIN, 0}, {vmm_pidfd_.get(), POLLIN, 0}, {resizes_.get(), POLLIN, 0}}};
+      {{wait.done_fd(), POLLIN, 0}, {vmm_pidfd_.get(), POLLIN, 0}, {resizes_.get(), POLLIN, 0}}};
   const nfds_t watched = resizes_.valid() ? 3 : 2;
   for (;;) {
     if (::poll(events.data(), watched, -1) < 0) {
@@ -423,21 +401,21 @@ int Monitor::Supervise(std::array<UniqueFd, 3>& caller_stdio) {
   }
   int status = 255;
   if (events[0].revents & POLLIN) {
-    waiter.join();
-    if (outcome->exit_code.ok()) {
-      status = *outcome->exit_code;
+    const Result<int> exit_code = wait.Join();
+    if (exit_code.ok()) {
+      status = *exit_code;
     } else {
-      Log("waiting for the container: " + outcome->exit_code.status().message());
+      Log("waiting for the container: " + exit_code.status().message());
     }
   } else {
-    waiter.detach();  // its connection dies with the VM; the process ends it
+    wait.Abandon();  // its connection dies with the VM; the process ends it
     int vmm_status = 0;
     if (::waitpid(vmm_pid_, &vmm_status, 0) == vmm_pid_) vmm_pid_ = -1;
     status = StatusForLostVm(vmm_status);
     Log("the VM ended before the container did" + ConsoleTail(files_.console));
   }
   phases_.Mark("container-exited");
-  if (!output.WaitAll(kOutputDrainLimit)) stop->Set();
+  relay.Drain();
   (void)WriteFileAtomic(files_.exit_status, std::to_string(status), 0600);
   return status;
 }

@@ -8,12 +8,12 @@
 
 #include "common/base/fd_passing.h"
 #include "common/base/unix_socket.h"
+#include "common/io/process_relay.h"
 
 namespace sandbox::shim {
 namespace {
 
 constexpr auto kConsoleAcceptLimit = std::chrono::seconds(30);
-constexpr auto kOutputDrainLimit = std::chrono::seconds(5);
 
 }  // namespace
 
