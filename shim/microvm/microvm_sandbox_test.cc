@@ -6,6 +6,7 @@
 #include "common/base/file_util.h"
 #include "common/base/temp_dir.h"
 #include "shim/microvm/monitor.h"
+#include "shim/microvm/sandbox_vm.h"
 #include "vmm/config.h"
 
 namespace sandbox::shim {

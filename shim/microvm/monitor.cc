@@ -37,6 +37,7 @@
 #include "shim/microvm/host_cgroup.h"
 #include "shim/microvm/host_process.h"
 #include "shim/microvm/sandbox_files.h"
+#include "shim/microvm/sandbox_vm.h"
 #include "shim/runtime/state_store.h"
 
 namespace sandbox::shim {
@@ -50,31 +51,6 @@ constexpr std::array<uint32_t, 3> kStdioPorts = {kStdinPort, kStdoutPort, kStder
 uint32_t ExtraFdPort(size_t index) { return kFirstExtraFdPort + static_cast<uint32_t>(index); }
 
 void Log(const std::string& message) { std::fprintf(stderr, "sandbox-rt monitor: %s\n", message.c_str()); }
-
-// "phase NAME +MS" lines in monitor.log: the benchmark's time breakdown.
-class PhaseLog {
- public:
-  void Mark(const char* phase) {
-    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start_);
-    std::fprintf(stderr, "sandbox-rt monitor: phase %s +%lld ms\n", phase, static_cast<long long>(elapsed.count()));
-  }
-
- private:
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-};
-
-// The last 2000 bytes of a log file; empty when it is missing or empty.
-std::string LogTail(const std::string& path) {
-  const std::string text = ReadFile(path).value_or("");
-  const size_t keep = 2000;
-  return text.size() > keep ? text.substr(text.size() - keep) : text;
-}
-
-std::string ConsoleTail(const std::string& console) {
-  const std::string tail = LogTail(console);
-  if (tail.empty()) return " (the guest console is empty)";
-  return "; guest console tail:\n" + tail;
-}
 
 // The config the guest gets: createContainer hooks resolve in the runtime's
 // namespace, which is the host's, so sandbox-rt ran them at create; the
@@ -93,22 +69,6 @@ std::string GuestRootfsSource(const MonitorPlan& plan) {
     if (share.root) return GuestRootfsPath();
   }
   return "/dev/vda";
-}
-
-// sandbox-vmm, in the monitor's session, killed if the monitor dies.
-Result<pid_t> SpawnVmm(const std::string& vmm, const SandboxFiles& files) {
-  UniqueFd log(::open(files.vmm_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!log.valid()) return ErrnoStatus("open", files.vmm_log);
-  UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) return ErrnoStatus("fork", "sandbox-vmm");
-  if (pid == 0) {
-    BecomeHelperOf(parent, null.get(), log.get());
-    ::execl(vmm.c_str(), "sandbox-vmm", "--config", files.vmm_config.c_str(), nullptr);
-    ::_exit(127);
-  }
-  return pid;
 }
 
 // Removes the container's state dir under its lock (StateStore's layout),
@@ -145,8 +105,6 @@ class Monitor {
   // Prepare's steps, in order.
   Status ListenForStreams(const std::array<UniqueFd, 3>& caller_stdio);
   Status JoinCgroups();
-  Status StartVm();  // virtiofsd when there are shares, then sandbox-vmm
-  Status WaitForAgent();
   Status CreateContainer();
   Status AcceptStreams();
   // Prepare failed (`why`), or the client went before the hand-over: the VM
@@ -156,9 +114,8 @@ class Monitor {
   int GiveUp(const Status& why);
   // Relays until the container exits; returns its status.
   int Supervise(std::array<UniqueFd, 3>& caller_stdio);
-  // Ends the VM; safe after a partial Prepare. The guest is asked to power
-  // off and given `grace` for it; zero: sandbox-vmm is killed at once.
-  void Teardown(std::chrono::milliseconds grace = std::chrono::seconds(10));
+  // Ends the VM (SandboxVm::Stop); safe after a partial Prepare.
+  void Teardown(std::chrono::milliseconds grace = std::chrono::seconds(10)) { vm_.Stop(grace); }
 
  private:
   // process.terminal: the host pty whose slave stands in for the caller's
@@ -182,16 +139,11 @@ class Monitor {
 
   SandboxFiles files_;
   MonitorPlan plan_;
-  // virtiofsd's output, when host bind mounts are served.
-  std::string VirtiofsdTail() const;
-  // virtiofsd ends once sandbox-vmm's connection is gone; killed if it has
-  // not within `grace` (at once when no VM ever connected).
-  void StopVirtiofsd(int grace_ms);
-
-  pid_t vmm_pid_ = -1;
-  UniqueFd vmm_pidfd_;
-  pid_t virtiofsd_pid_ = -1;
-  std::unique_ptr<AgentClient> agent_;
+  PhaseLog phases_;
+  SandboxVm vm_{files_,
+                {.vmm = plan_.vmm, .virtiofsd = plan_.virtiofsd, .shares = plan_.shares,
+                 .boot_timeout_ms = plan_.boot_timeout_ms},
+                phases_};
   std::array<UniqueFd, 3> listeners_;
   std::array<UniqueFd, 3> streams_;
   std::vector<UniqueFd> preserved_;  // the caller's fds 3, 4, ...
@@ -201,7 +153,6 @@ class Monitor {
   std::vector<std::string> origin_cgroups_;
   std::vector<UniqueFd> extra_listeners_;
   std::vector<UniqueFd> extra_streams_;
-  PhaseLog phases_;
   PtyPair host_pty_;
   UniqueFd resizes_;  // signalfd for SIGWINCH, blocked since RunMonitor began
 };
@@ -244,7 +195,7 @@ void Monitor::FollowResize() {
   }
   Result<WindowSize> size = GetWindowSize(host_pty_.slave.get());
   if (!size.ok()) return;
-  const Status resized = agent_->ResizeTty(plan_.id, "", size->rows, size->columns);
+  const Status resized = vm_.agent().ResizeTty(plan_.id, "", size->rows, size->columns);
   if (!resized.ok()) Log("resizing the container's terminal: " + resized.message());
 }
 
@@ -259,11 +210,12 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
   // No VM for a client that is gone already. From here the waits watch it,
   // except CreateContainer's call, which the agent answers in seconds.
   if (client_.Gone()) return ClientGoneStatus();
-  SANDBOX_RETURN_IF_ERROR(StartVm());
-  SANDBOX_RETURN_IF_ERROR(WaitForAgent());
+  SANDBOX_RETURN_IF_ERROR(vm_.Start());
+  SANDBOX_RETURN_IF_ERROR(
+      vm_.WaitForAgent([this] { return client_.Gone() ? ClientGoneStatus() : Status::Ok(); }));
   if (Status created = CreateContainer(); !created.ok()) {
     // The guest's side of a refused or hung create is on its console.
-    return Status(created.code(), created.message() + VirtiofsdTail() + ConsoleTail(files_.console));
+    return Status(created.code(), created.message() + vm_.DiagnosticTail());
   }
   SANDBOX_RETURN_IF_ERROR(AcceptStreams());
   if (host_pty_.master.valid()) SANDBOX_RETURN_IF_ERROR(SendConsole());
@@ -292,46 +244,6 @@ Status Monitor::JoinCgroups() {
   return JoinHostCgroups(plan_.host_cgroups, ::getpid());
 }
 
-Status Monitor::StartVm() {
-  if (!plan_.shares.empty()) {
-    // The listener is ours, so sandbox-vmm can connect before virtiofsd runs.
-    SANDBOX_ASSIGN_OR_RETURN(UniqueFd listener, ListenUnix(files_.virtiofs_socket, 1));
-    SANDBOX_ASSIGN_OR_RETURN(virtiofsd_pid_, SpawnVirtiofsd(plan_.virtiofsd, plan_.shares, files_.shared_dir,
-                                                            listener.get(), files_.virtiofsd_log));
-    phases_.Mark("virtiofsd-started");
-  }
-  SANDBOX_ASSIGN_OR_RETURN(vmm_pid_, SpawnVmm(plan_.vmm, files_));
-  phases_.Mark("vmm-started");
-  vmm_pidfd_.Reset(static_cast<int>(::syscall(SYS_pidfd_open, vmm_pid_, 0)));
-  const std::optional<uint64_t> start = ProcessStartTime(vmm_pid_);
-  return WriteFileAtomic(files_.vmm_pid, FormatIdentity({.pid = vmm_pid_, .start_time = start.value_or(0)}), 0600);
-}
-
-Status Monitor::WaitForAgent() {
-  // The agent answers once the guest has booted; give up early if the VMM ends.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(plan_.boot_timeout_ms);
-  for (;;) {
-    if (client_.Gone()) return ClientGoneStatus();
-    Result<std::unique_ptr<AgentClient>> agent = AgentClient::Connect(files_.vsock, std::chrono::milliseconds(500));
-    if (agent.ok()) {
-      agent_ = std::move(agent).value();
-      phases_.Mark("agent-ready");
-      return Status::Ok();
-    }
-    int status = 0;
-    if (::waitpid(vmm_pid_, &status, WNOHANG) == vmm_pid_) {
-      vmm_pid_ = -1;
-      const std::string log = ReadFile(files_.vmm_log).value_or("");
-      return Unavailable("sandbox-vmm exited with status " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) +
-                         " before the agent answered: " + log + VirtiofsdTail() + ConsoleTail(files_.console));
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return Unavailable("the guest agent did not answer within " + std::to_string(plan_.boot_timeout_ms) + " ms" +
-                         ConsoleTail(files_.console));
-    }
-  }
-}
-
 Status Monitor::CreateContainer() {
   SANDBOX_ASSIGN_OR_RETURN(std::string config_json, ReadFile(files_.container_config));
   if (!plan_.shares.empty()) {
@@ -342,7 +254,7 @@ Status Monitor::CreateContainer() {
   for (size_t index = 0; index < plan_.preserved_fds.size(); ++index) {
     extra_fds.push_back({.port = ExtraFdPort(index), .access = plan_.preserved_fds[index]});
   }
-  return agent_->CreateContainer({.id = plan_.id,
+  return vm_.agent().CreateContainer({.id = plan_.id,
                                   .config_json = config_json,
                                   .rootfs_device = GuestRootfsSource(plan_),
                                   .rootfs_fstype = plan_.rootfs_fstype,
@@ -387,9 +299,9 @@ int Monitor::Supervise(std::array<UniqueFd, 3>& caller_stdio) {
   ProcessRelay relay({.stdio = std::move(caller_stdio), .preserved = std::move(preserved_)},
                      {.stdio = std::move(streams_), .preserved = std::move(extra_streams_)}, plan_.preserved_fds);
   // The agent's answer to WaitProcess, or the VMM's end, whichever comes first.
-  BackgroundWait wait([agent = agent_.get(), id = plan_.id] { return agent->Wait(id); });
+  BackgroundWait wait([agent = &vm_.agent(), id = plan_.id] { return agent->Wait(id); });
   std::array<pollfd, 3> events{
-      {{wait.done_fd(), POLLIN, 0}, {vmm_pidfd_.get(), POLLIN, 0}, {resizes_.get(), POLLIN, 0}}};
+      {{wait.done_fd(), POLLIN, 0}, {vm_.pidfd(), POLLIN, 0}, {resizes_.get(), POLLIN, 0}}};
   const nfds_t watched = resizes_.valid() ? 3 : 2;
   for (;;) {
     if (::poll(events.data(), watched, -1) < 0) {
@@ -409,9 +321,7 @@ int Monitor::Supervise(std::array<UniqueFd, 3>& caller_stdio) {
     }
   } else {
     wait.Abandon();  // its connection dies with the VM; the process ends it
-    int vmm_status = 0;
-    if (::waitpid(vmm_pid_, &vmm_status, 0) == vmm_pid_) vmm_pid_ = -1;
-    status = StatusForLostVm(vmm_status);
+    status = vm_.ReapLost();
     Log("the VM ended before the container did" + ConsoleTail(files_.console));
   }
   phases_.Mark("container-exited");
@@ -430,42 +340,6 @@ std::string Monitor::GuestStateJson(const std::string& config_json) const {
                            .bundle = plan_.bundle,
                            .annotations = spec.annotations},
                           -1);
-}
-
-std::string Monitor::VirtiofsdTail() const {
-  if (virtiofsd_pid_ <= 0) return "";
-  const std::string tail = LogTail(files_.virtiofsd_log);
-  return tail.empty() ? "" : "; virtiofsd: " + tail;
-}
-
-void Monitor::StopVirtiofsd(int grace_ms) {
-  if (virtiofsd_pid_ <= 0) return;
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, virtiofsd_pid_, 0)));
-  pollfd ended{pidfd.get(), POLLIN, 0};
-  if (!pidfd.valid() || ::poll(&ended, 1, grace_ms) != 1) ::kill(virtiofsd_pid_, SIGKILL);
-  ::waitpid(virtiofsd_pid_, nullptr, 0);
-  virtiofsd_pid_ = -1;
-}
-
-void Monitor::Teardown(std::chrono::milliseconds grace) {
-  if (vmm_pid_ <= 0) {
-    StopVirtiofsd(0);  // the VM ended already, or never started
-    return;
-  }
-  // Ask the guest to power off; kill the VMM if it does not end in time.
-  const bool graceful = grace.count() > 0;
-  if (agent_ && graceful) (void)agent_->DestroySandbox(std::chrono::seconds(2));
-  // The agent powers off once the connection that asked is closed (so the
-  // answer got out first).
-  agent_.reset();
-  pollfd ended{vmm_pidfd_.get(), POLLIN, 0};
-  if (!graceful || !vmm_pidfd_.valid() || ::poll(&ended, 1, static_cast<int>(grace.count())) != 1) {
-    ::kill(vmm_pid_, SIGKILL);
-  }
-  ::waitpid(vmm_pid_, nullptr, 0);
-  vmm_pid_ = -1;
-  StopVirtiofsd(graceful ? 5'000 : 0);
-  phases_.Mark("vm-ended");
 }
 
 int Monitor::GiveUp(const Status& why) {
@@ -561,11 +435,6 @@ Result<MonitorPlan> DecodeMonitorPlan(const std::string& text) {
 Result<MonitorPlan> ReadMonitorPlan(const std::string& path) {
   SANDBOX_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   return DecodeMonitorPlan(text);
-}
-
-int StatusForLostVm(int vmm_wait_status) {
-  if (WIFSIGNALED(vmm_wait_status)) return 128 + WTERMSIG(vmm_wait_status);
-  return 255;
 }
 
 int RunMonitor(const std::string& state_dir) {

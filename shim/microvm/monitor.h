@@ -61,9 +61,4 @@ Result<MonitorPlan> ReadMonitorPlan(const std::string& path);
 // The monitor process's main; returns its exit status.
 int RunMonitor(const std::string& state_dir);
 
-// The container's status when the VM ended without the agent reporting an
-// exit (guest panic, VMM crash or killed): 255, or 128+n when sandbox-vmm
-// was killed by signal n.
-int StatusForLostVm(int vmm_wait_status);
-
 }  // namespace sandbox::shim

@@ -1,0 +1,148 @@
+#include "shim/microvm/sandbox_vm.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <optional>
+
+#include "common/base/file_util.h"
+#include "common/base/unix_socket.h"
+#include "shim/microvm/host_process.h"
+#include "shim/runtime/process_identity.h"
+
+namespace sandbox::shim {
+namespace {
+
+// sandbox-vmm, in the owner's session, killed if the owner dies.
+Result<pid_t> SpawnVmm(const std::string& vmm, const SandboxFiles& files) {
+  UniqueFd log(::open(files.vmm_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!log.valid()) return ErrnoStatus("open", files.vmm_log);
+  UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) return ErrnoStatus("fork", "sandbox-vmm");
+  if (pid == 0) {
+    BecomeHelperOf(parent, null.get(), log.get());
+    ::execl(vmm.c_str(), "sandbox-vmm", "--config", files.vmm_config.c_str(), nullptr);
+    ::_exit(127);
+  }
+  return pid;
+}
+
+int ExitCodeOf(int wait_status) {
+  return WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
+}
+
+}  // namespace
+
+void PhaseLog::Mark(const char* phase) const {
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start_);
+  std::fprintf(stderr, "sandbox-rt monitor: phase %s +%lld ms\n", phase, static_cast<long long>(elapsed.count()));
+}
+
+std::string LogTail(const std::string& path) {
+  const std::string text = ReadFile(path).value_or("");
+  const size_t keep = 2000;
+  return text.size() > keep ? text.substr(text.size() - keep) : text;
+}
+
+std::string ConsoleTail(const std::string& console) {
+  const std::string tail = LogTail(console);
+  if (tail.empty()) return " (the guest console is empty)";
+  return "; guest console tail:\n" + tail;
+}
+
+Status SandboxVm::Start() {
+  if (!plan_.shares.empty()) {
+    // The listener is ours, so sandbox-vmm can connect before virtiofsd runs.
+    SANDBOX_ASSIGN_OR_RETURN(UniqueFd listener, ListenUnix(files_.virtiofs_socket, 1));
+    SANDBOX_ASSIGN_OR_RETURN(virtiofsd_pid_, SpawnVirtiofsd(plan_.virtiofsd, plan_.shares, files_.shared_dir,
+                                                            listener.get(), files_.virtiofsd_log));
+    phases_.Mark("virtiofsd-started");
+  }
+  SANDBOX_ASSIGN_OR_RETURN(vmm_pid_, SpawnVmm(plan_.vmm, files_));
+  phases_.Mark("vmm-started");
+  vmm_pidfd_.Reset(static_cast<int>(::syscall(SYS_pidfd_open, vmm_pid_, 0)));
+  const std::optional<uint64_t> start = ProcessStartTime(vmm_pid_);
+  return WriteFileAtomic(files_.vmm_pid, FormatIdentity({.pid = vmm_pid_, .start_time = start.value_or(0)}), 0600);
+}
+
+Status SandboxVm::WaitForAgent(const StillWanted& still_wanted) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(plan_.boot_timeout_ms);
+  for (;;) {
+    SANDBOX_RETURN_IF_ERROR(still_wanted());
+    Result<std::unique_ptr<AgentClient>> agent = AgentClient::Connect(files_.vsock, std::chrono::milliseconds(500));
+    if (agent.ok()) {
+      agent_ = std::move(agent).value();
+      phases_.Mark("agent-ready");
+      return Status::Ok();
+    }
+    int status = 0;
+    if (::waitpid(vmm_pid_, &status, WNOHANG) == vmm_pid_) {
+      vmm_pid_ = -1;
+      const std::string log = ReadFile(files_.vmm_log).value_or("");
+      return Unavailable("sandbox-vmm exited with status " + std::to_string(ExitCodeOf(status)) +
+                         " before the agent answered: " + log + DiagnosticTail());
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Unavailable("the guest agent did not answer within " + std::to_string(plan_.boot_timeout_ms) + " ms" +
+                         ConsoleTail(files_.console));
+    }
+  }
+}
+
+int SandboxVm::ReapLost() {
+  int vmm_status = 0;
+  if (vmm_pid_ > 0 && ::waitpid(vmm_pid_, &vmm_status, 0) == vmm_pid_) vmm_pid_ = -1;
+  return StatusForLostVm(vmm_status);
+}
+
+void SandboxVm::Stop(std::chrono::milliseconds grace) {
+  if (vmm_pid_ <= 0) {
+    agent_.reset();
+    StopVirtiofsd(0);  // the VM ended already, or never started
+    return;
+  }
+  const bool graceful = grace.count() > 0;
+  if (agent_ && graceful) (void)agent_->DestroySandbox(std::chrono::seconds(2));
+  // The agent powers off once the connection that asked is closed (so the
+  // answer got out first).
+  agent_.reset();
+  pollfd ended{vmm_pidfd_.get(), POLLIN, 0};
+  if (!graceful || !vmm_pidfd_.valid() || ::poll(&ended, 1, static_cast<int>(grace.count())) != 1) {
+    ::kill(vmm_pid_, SIGKILL);
+  }
+  ::waitpid(vmm_pid_, nullptr, 0);
+  vmm_pid_ = -1;
+  StopVirtiofsd(graceful ? 5'000 : 0);
+  phases_.Mark("vm-ended");
+}
+
+void SandboxVm::StopVirtiofsd(int grace_ms) {
+  if (virtiofsd_pid_ <= 0) return;
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, virtiofsd_pid_, 0)));
+  pollfd ended{pidfd.get(), POLLIN, 0};
+  if (!pidfd.valid() || ::poll(&ended, 1, grace_ms) != 1) ::kill(virtiofsd_pid_, SIGKILL);
+  ::waitpid(virtiofsd_pid_, nullptr, 0);
+  virtiofsd_pid_ = -1;
+}
+
+std::string SandboxVm::VirtiofsdTail() const {
+  if (virtiofsd_pid_ <= 0) return "";
+  const std::string tail = LogTail(files_.virtiofsd_log);
+  return tail.empty() ? "" : "; virtiofsd: " + tail;
+}
+
+std::string SandboxVm::DiagnosticTail() const { return VirtiofsdTail() + ConsoleTail(files_.console); }
+
+int StatusForLostVm(int vmm_wait_status) {
+  if (WIFSIGNALED(vmm_wait_status)) return 128 + WTERMSIG(vmm_wait_status);
+  return 255;
+}
+
+}  // namespace sandbox::shim

@@ -1,0 +1,99 @@
+// One sandbox's VM, from the host: virtiofsd when there are shares, then
+// sandbox-vmm, until the guest agent answers; the agent connection; the VM's
+// end, noticed by pidfd; and its teardown. Shared by every host process that
+// owns a sandbox: the per-container monitor of `sandbox-rt create/run`
+// (monitor.h) and the containerd shim's pod VM.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/base/status.h"
+#include "common/base/unique_fd.h"
+#include "shim/microvm/agent_client.h"
+#include "shim/microvm/sandbox_files.h"
+#include "shim/microvm/shared_fs.h"
+
+namespace sandbox::shim {
+
+// "phase NAME +MS" lines on stderr (the owner's log): the benchmark's time
+// breakdown of a create.
+class PhaseLog {
+ public:
+  void Mark(const char* phase) const;
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+// The last 2000 bytes of a log file; empty when it is missing or empty.
+std::string LogTail(const std::string& path);
+// The guest console's tail, as a suffix for an error message.
+std::string ConsoleTail(const std::string& console);
+
+struct SandboxVmPlan {
+  std::string vmm;  // the sandbox-vmm binary; its config is files.vmm_config
+  std::string virtiofsd;
+  std::vector<SharedMount> shares;  // none: no virtiofsd
+  uint32_t boot_timeout_ms = 60'000;
+};
+
+class SandboxVm {
+ public:
+  // Checked while the guest boots: a non-Ok status (the owner's client is
+  // gone, ...) ends the wait with that status.
+  using StillWanted = std::function<Status()>;
+
+  SandboxVm(SandboxFiles files, SandboxVmPlan plan, const PhaseLog& phases)
+      : files_(std::move(files)), plan_(std::move(plan)), phases_(phases) {}
+  SandboxVm(const SandboxVm&) = delete;
+  SandboxVm& operator=(const SandboxVm&) = delete;
+  ~SandboxVm() { Stop(std::chrono::milliseconds(0)); }
+
+  // virtiofsd (when there are shares) and sandbox-vmm, both killed if this
+  // process dies; sandbox-vmm's identity goes to files.vmm_pid.
+  Status Start();
+  // Until the agent answers, the VMM ends, the boot timeout or `still_wanted`
+  // says no; errors carry the VMM's log, virtiofsd's and the console's tails.
+  Status WaitForAgent(const StillWanted& still_wanted);
+
+  AgentClient& agent() { return *agent_; }
+  bool has_agent() const { return agent_ != nullptr; }
+  // Readable once sandbox-vmm has ended (the VM is lost).
+  int pidfd() const { return vmm_pidfd_.get(); }
+  // After pidfd() turned readable: reaps sandbox-vmm and returns the status a
+  // container gets for a lost VM (StatusForLostVm).
+  int ReapLost();
+
+  // Ends the VM; safe after a partial start. The guest is asked to power off
+  // and given `grace`; zero: sandbox-vmm is killed at once. virtiofsd ends
+  // with sandbox-vmm's connection, or is killed.
+  void Stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
+
+  // virtiofsd's output and the guest console, as a suffix for an error.
+  std::string DiagnosticTail() const;
+
+ private:
+  std::string VirtiofsdTail() const;
+  void StopVirtiofsd(int grace_ms);
+
+  SandboxFiles files_;
+  SandboxVmPlan plan_;
+  const PhaseLog& phases_;
+  pid_t vmm_pid_ = -1;
+  UniqueFd vmm_pidfd_;
+  pid_t virtiofsd_pid_ = -1;
+  std::unique_ptr<AgentClient> agent_;
+};
+
+// The container's status when the VM ended without the agent reporting an
+// exit (guest panic, VMM crash or killed): 255, or 128+n when sandbox-vmm
+// was killed by signal n.
+int StatusForLostVm(int vmm_wait_status);
+
+}  // namespace sandbox::shim
