@@ -165,33 +165,44 @@ std::string VmmConfigJson(const MicroVmConfig& config, const VmSize& size, const
   return vmm.dump(2);
 }
 
-Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
-  const oci::Spec& spec = *request.spec;
+Result<SandboxPlan> PlanSandbox(const MicroVmConfig& config, const oci::Spec& spec, const std::string& bundle,
+                                const std::string& state_dir, bool private_rootfs) {
   SANDBOX_RETURN_IF_ERROR(CheckNamespacePaths(spec));
-  SANDBOX_ASSIGN_OR_RETURN(std::vector<FdAccess> preserved_fds, PreservedFdsFor(request));
-  SANDBOX_RETURN_IF_ERROR(CheckFile(config_.vmm, "sandbox-vmm"));
-  SANDBOX_ASSIGN_OR_RETURN(const MicroVmConfig boot, WithSpecKernel(spec, config_));
+  SANDBOX_RETURN_IF_ERROR(CheckFile(config.vmm, "sandbox-vmm"));
+  SandboxPlan plan;
+  SANDBOX_ASSIGN_OR_RETURN(plan.boot, WithSpecKernel(spec, config));
   if (spec.vm) {
-    SANDBOX_RETURN_IF_ERROR(CheckSpecFile(boot.kernel, "vm.kernel.path"));
-    if (spec.vm->kernel.initrd) SANDBOX_RETURN_IF_ERROR(CheckSpecFile(boot.initrd, "vm.kernel.initrd"));
+    SANDBOX_RETURN_IF_ERROR(CheckSpecFile(plan.boot.kernel, "vm.kernel.path"));
+    if (spec.vm->kernel.initrd) SANDBOX_RETURN_IF_ERROR(CheckSpecFile(plan.boot.initrd, "vm.kernel.initrd"));
   }
-  SANDBOX_RETURN_IF_ERROR(CheckFile(boot.kernel, "the guest kernel"));
-  SANDBOX_RETURN_IF_ERROR(CheckFile(boot.initrd, "the guest initramfs"));
-  const SandboxFiles files(request.ref.state_dir);
+  SANDBOX_RETURN_IF_ERROR(CheckFile(plan.boot.kernel, "the guest kernel"));
+  SANDBOX_RETURN_IF_ERROR(CheckFile(plan.boot.initrd, "the guest initramfs"));
   const long host_cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
   // Host bind mounts: their sources must exist now, as with runc.
-  SANDBOX_ASSIGN_OR_RETURN(std::vector<SharedMount> shares, PlanSharedMounts(spec, request.ref.bundle));
-  SANDBOX_ASSIGN_OR_RETURN(VmSize size, SizeVm(spec, config_, host_cpus > 0 ? static_cast<uint32_t>(host_cpus) : 1));
+  SANDBOX_ASSIGN_OR_RETURN(plan.shares, PlanSharedMounts(spec, bundle));
+  SANDBOX_ASSIGN_OR_RETURN(plan.size, SizeVm(spec, config, host_cpus > 0 ? static_cast<uint32_t>(host_cpus) : 1));
+  SANDBOX_ASSIGN_OR_RETURN(plan.rootfs, PlanRootfs(config, spec, bundle, state_dir, private_rootfs));
+  if (plan.rootfs.share) plan.shares.push_back(*plan.rootfs.share);
+  return plan;
+}
 
-  SANDBOX_ASSIGN_OR_RETURN(RootfsPlan rootfs,
-                           PlanRootfs(config_, spec, request.ref.bundle, request.ref.state_dir, request.private_rootfs));
-  SANDBOX_RETURN_IF_ERROR(MakeRootfsImage(rootfs));
-  if (rootfs.share) shares.push_back(*rootfs.share);
+Status WriteSandboxFiles(const SandboxPlan& plan, const oci::Spec& spec, const std::string& state_dir) {
+  const SandboxFiles files(state_dir);
+  SANDBOX_RETURN_IF_ERROR(MakeRootfsImage(plan.rootfs));
   SANDBOX_RETURN_IF_ERROR(WriteFileAtomic(files.container_config, oci::SpecToJson(spec), 0600));
-  SANDBOX_RETURN_IF_ERROR(WriteFileAtomic(
-      files.vmm_config,
-      VmmConfigJson(boot, size, request.ref.state_dir, /*rootfs_image=*/!rootfs.mkfs.empty(), !shares.empty()),
-      0600));
+  return WriteFileAtomic(files.vmm_config,
+                         VmmConfigJson(plan.boot, plan.size, state_dir, /*rootfs_image=*/!plan.rootfs.mkfs.empty(),
+                                       !plan.shares.empty()),
+                         0600);
+}
+
+Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
+  const oci::Spec& spec = *request.spec;
+  SANDBOX_ASSIGN_OR_RETURN(std::vector<FdAccess> preserved_fds, PreservedFdsFor(request));
+  SANDBOX_ASSIGN_OR_RETURN(const SandboxPlan plan, PlanSandbox(config_, spec, request.ref.bundle,
+                                                               request.ref.state_dir, request.private_rootfs));
+  SANDBOX_RETURN_IF_ERROR(WriteSandboxFiles(plan, spec, request.ref.state_dir));
+  const SandboxFiles files(request.ref.state_dir);
   std::vector<std::string> host_cgroups;
   if (spec.linux && spec.linux->cgroups_path && !spec.linux->cgroups_path->empty()) {
     SANDBOX_ASSIGN_OR_RETURN(std::string relative, oci::CgroupRelativePath(spec.linux->cgroups_path, ""));
@@ -207,7 +218,7 @@ Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
                                           EncodeMonitorPlan({.id = request.ref.id,
                                                              .bundle = request.ref.bundle,
                                                              .vmm = config_.vmm,
-                                                             .rootfs_fstype = rootfs.fstype,
+                                                             .rootfs_fstype = plan.rootfs.fstype,
                                                              .no_pivot = request.no_pivot,
                                                              .boot_timeout_ms = config_.boot_timeout_ms,
                                                              .host_cgroups = host_cgroups,
@@ -215,7 +226,7 @@ Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
                                                              .console_rows = console_size.rows,
                                                              .console_columns = console_size.columns,
                                                              .virtiofsd = config_.virtiofsd,
-                                                             .shares = shares,
+                                                             .shares = plan.shares,
                                                              .preserved_fds = preserved_fds}),
                                           0600));
   // The monitor wrote its identity (files.monitor_pid) as it started.

@@ -66,4 +66,22 @@ Status MakeRootfsImage(const RootfsPlan& plan);
 std::string VmmConfigJson(const MicroVmConfig& config, const VmSize& size, const std::string& state_dir,
                           bool rootfs_image, bool shared_fs);
 
+// Everything a sandbox's VM needs, decided before anything is made: the boot
+// files (config.json's vm.kernel applied), the VM's size, the shares served
+// by virtiofsd (host bind mounts and, in virtiofs mode, root.path) and the
+// rootfs. Shared by the CLI's create and the containerd shim.
+struct SandboxPlan {
+  MicroVmConfig boot;
+  VmSize size;
+  std::vector<SharedMount> shares;
+  RootfsPlan rootfs;
+};
+// Checks what must exist (sandbox-vmm, kernel, initramfs, bind sources) and
+// refuses host namespace paths; errors name the field or file.
+Result<SandboxPlan> PlanSandbox(const MicroVmConfig& config, const oci::Spec& spec, const std::string& bundle,
+                                const std::string& state_dir, bool private_rootfs = false);
+// The rootfs image (image mode), the validated config.json and sandbox-vmm's
+// config, under `state_dir` (sandbox_files.h).
+Status WriteSandboxFiles(const SandboxPlan& plan, const oci::Spec& spec, const std::string& state_dir);
+
 }  // namespace sandbox::shim

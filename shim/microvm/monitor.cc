@@ -34,6 +34,7 @@
 #include "common/oci/state.h"
 #include "shim/microvm/agent_client.h"
 #include "shim/microvm/create_client.h"
+#include "shim/microvm/guest_container.h"
 #include "shim/microvm/host_cgroup.h"
 #include "shim/microvm/host_process.h"
 #include "shim/microvm/sandbox_files.h"
@@ -51,25 +52,6 @@ constexpr std::array<uint32_t, 3> kStdioPorts = {kStdinPort, kStdoutPort, kStder
 uint32_t ExtraFdPort(size_t index) { return kFirstExtraFdPort + static_cast<uint32_t>(index); }
 
 void Log(const std::string& message) { std::fprintf(stderr, "sandbox-rt monitor: %s\n", message.c_str()); }
-
-// The config the guest gets: createContainer hooks resolve in the runtime's
-// namespace, which is the host's, so sandbox-rt ran them at create; the
-// guest runs only startContainer hooks.
-Result<std::string> WithoutHostHooks(const std::string& config_json) {
-  nlohmann::json config = nlohmann::json::parse(config_json, nullptr, /*allow_exceptions=*/false);
-  if (config.is_discarded() || !config.is_object()) return Internal("the saved config.json is not a JSON object");
-  if (config.contains("hooks") && config["hooks"].is_object()) config["hooks"].erase("createContainer");
-  return config.dump();
-}
-
-// Where the agent finds the rootfs: the shared root.path, or the image as
-// the VM's only block device.
-std::string GuestRootfsSource(const MonitorPlan& plan) {
-  for (const SharedMount& share : plan.shares) {
-    if (share.root) return GuestRootfsPath();
-  }
-  return "/dev/vda";
-}
 
 // Removes the container's state dir under its lock (StateStore's layout),
 // unless it is no longer this monitor's: a state or delete that undid the
@@ -133,9 +115,6 @@ class Monitor {
   void Abandon();
   std::string ListenerPath(uint32_t port) const { return files_.vsock + "_" + std::to_string(port); }
 
-  // The state startContainer hooks get in the guest (the agent sets the pid
-  // the container sees).
-  std::string GuestStateJson(const std::string& config_json) const;
 
   SandboxFiles files_;
   MonitorPlan plan_;
@@ -246,27 +225,23 @@ Status Monitor::JoinCgroups() {
 
 Status Monitor::CreateContainer() {
   SANDBOX_ASSIGN_OR_RETURN(std::string config_json, ReadFile(files_.container_config));
-  if (!plan_.shares.empty()) {
-    SANDBOX_ASSIGN_OR_RETURN(config_json, RewriteSourcesForGuest(config_json, plan_.shares));
-  }
-  SANDBOX_ASSIGN_OR_RETURN(config_json, WithoutHostHooks(config_json));
   std::vector<ExtraFdStream> extra_fds;
   for (size_t index = 0; index < plan_.preserved_fds.size(); ++index) {
     extra_fds.push_back({.port = ExtraFdPort(index), .access = plan_.preserved_fds[index]});
   }
-  return vm_.agent().CreateContainer({.id = plan_.id,
-                                  .config_json = config_json,
-                                  .rootfs_device = GuestRootfsSource(plan_),
-                                  .rootfs_fstype = plan_.rootfs_fstype,
-                                  .no_pivot = plan_.no_pivot,
-                                  .stdin_port = listeners_[0].valid() ? kStdinPort : 0,
-                                  .stdout_port = listeners_[1].valid() ? kStdoutPort : 0,
-                                  .stderr_port = listeners_[2].valid() ? kStderrPort : 0,
-                                  .terminal = host_pty_.master.valid(),
-                                  .shared_fs_tag = plan_.shares.empty() ? "" : kSharedFsTag,
-                                  .shared_fs_mount_point = kGuestSharedDir,
-                                  .extra_fds = extra_fds,
-                                  .state_json = GuestStateJson(config_json)});
+  std::array<uint32_t, 3> ports{};
+  for (size_t stream = 0; stream < 3; ++stream) ports[stream] = listeners_[stream].valid() ? kStdioPorts[stream] : 0;
+  SANDBOX_ASSIGN_OR_RETURN(AgentContainerSpec spec, GuestContainerSpec({.id = plan_.id,
+                                                                        .bundle = plan_.bundle,
+                                                                        .config_json = config_json,
+                                                                        .rootfs_fstype = plan_.rootfs_fstype,
+                                                                        .no_pivot = plan_.no_pivot,
+                                                                        .shares = plan_.shares,
+                                                                        .stdio_ports = ports,
+                                                                        .terminal = host_pty_.master.valid(),
+                                                                        .extra_fds = extra_fds,
+                                                                        .host_pid = ::getpid()}));
+  return vm_.agent().CreateContainer(spec);
 }
 
 Status Monitor::AcceptStreams() {
@@ -328,18 +303,6 @@ int Monitor::Supervise(std::array<UniqueFd, 3>& caller_stdio) {
   relay.Drain();
   (void)WriteFileAtomic(files_.exit_status, std::to_string(status), 0600);
   return status;
-}
-
-std::string Monitor::GuestStateJson(const std::string& config_json) const {
-  oci::Spec spec;
-  (void)oci::ParseSpec(config_json, spec);  // validated at create
-  return oci::StateToJson({.oci_version = spec.oci_version,
-                           .id = plan_.id,
-                           .status = "created",
-                           .pid = ::getpid(),
-                           .bundle = plan_.bundle,
-                           .annotations = spec.annotations},
-                          -1);
 }
 
 int Monitor::GiveUp(const Status& why) {
