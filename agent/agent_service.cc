@@ -11,22 +11,13 @@
 #include "common/base/file_util.h"
 #include "common/oci/spec_json.h"
 #include "common/oci/validate.h"
+#include "common/ttrpc/unary.h"
 #include "proto/agent_constants.h"
 
 namespace sandbox::agent {
 namespace {
 
-// Parses the request type, runs `body`, serialises the reply.
-template <class Request, class Reply, class Body>
-ttrpc::Handler Unary(Body body) {
-  return [body](const std::string& payload, const ttrpc::CallContext&) -> Result<std::string> {
-    Request request;
-    if (!request.ParseFromString(payload)) return InvalidArgument("malformed " + Request().GetTypeName());
-    Result<Reply> reply = body(request);
-    if (!reply.ok()) return reply.status();
-    return reply->SerializeAsString();
-  };
-}
+using ttrpc::Unary;
 
 struct ProcessDetails {
   uint32_t uid = 0;

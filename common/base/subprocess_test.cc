@@ -25,5 +25,15 @@ TEST(Subprocess, MissingProgramIsAnError) {
   EXPECT_NE(result.status().message().find("/nonexistent/program"), std::string::npos);
 }
 
+TEST(Subprocess, InputIsTheProgramsStdin) {
+  Result<CommandResult> result = RunCommand({"sh", "-c", "wc -c; cat > /dev/null"}, std::string(100000, 'x'));
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->output, "100000\n");
+  // A program that reads nothing: the rest of the input is dropped, no SIGPIPE here.
+  result = RunCommand({"true"}, std::string(1 << 20, 'x'));
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->exit_code, 0);
+}
+
 }  // namespace
 }  // namespace sandbox

@@ -72,6 +72,25 @@ Status AgentClient::StartContainer(const std::string& id) {
   return Call("StartContainer", ContainerRequestFor(id).SerializeAsString()).status();
 }
 
+Status AgentClient::PauseContainer(const std::string& id) {
+  return Call("PauseContainer", ContainerRequestFor(id).SerializeAsString()).status();
+}
+
+Status AgentClient::ResumeContainer(const std::string& id) {
+  return Call("ResumeContainer", ContainerRequestFor(id).SerializeAsString()).status();
+}
+
+Status AgentClient::RemoveContainer(const std::string& id) {
+  return Call("RemoveContainer", ContainerRequestFor(id).SerializeAsString()).status();
+}
+
+Status AgentClient::CloseStdin(const std::string& id, const std::string& exec_id) {
+  v1::ProcessRequest request;
+  request.set_container_id(id);
+  request.set_exec_id(exec_id);
+  return Call("CloseStdin", request.SerializeAsString()).status();
+}
+
 Status AgentClient::Signal(const std::string& id, int signal, bool all, const std::string& exec_id) {
   v1::SignalProcessRequest request;
   request.set_container_id(id);

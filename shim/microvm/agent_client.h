@@ -47,6 +47,13 @@ class AgentClient {
   Status Check();
   Status CreateContainer(const AgentContainerSpec& spec);
   Status StartContainer(const std::string& id);
+  // The container's cgroup frozen or thawed in the guest (one task of a pod).
+  Status PauseContainer(const std::string& id);
+  Status ResumeContainer(const std::string& id);
+  // Forgets an exited container (its processes are gone) and frees its mounts.
+  Status RemoveContainer(const std::string& id);
+  // EOF on the process's stdin stream.
+  Status CloseStdin(const std::string& id, const std::string& exec_id);
   // `exec_id` empty: the container's init (or every process with `all`).
   Status Signal(const std::string& id, int signal, bool all, const std::string& exec_id = "");
   // Blocks (no deadline) until the init (or that exec) exits: its shell-style status.

@@ -1,0 +1,468 @@
+#include "shim/containerd/pod_sandbox.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <array>
+#include <thread>
+
+#include "common/base/file_util.h"
+#include "common/base/unix_socket.h"
+#include "common/oci/spec_json.h"
+#include "shim/microvm/guest_container.h"
+#include "shim/microvm/microvm_sandbox.h"
+#include "shim/microvm/sandbox_files.h"
+#include "shim/runtime/process_identity.h"
+#include "shim/runtime/runtime.h"
+
+namespace sandbox::shim::containerd {
+namespace {
+
+constexpr auto kAgentCallConnect = std::chrono::seconds(10);
+constexpr auto kStreamAcceptLimit = std::chrono::seconds(30);
+const char* const kStreamNames[] = {"stdin", "stdout", "stderr"};
+
+// mount(2) flags for the options that are flags; the rest is the data.
+struct MountFlags {
+  unsigned long flags = 0;
+  std::string data;
+};
+
+MountFlags SplitOptions(const std::vector<std::string>& options) {
+  MountFlags result;
+  for (const std::string& option : options) {
+    if (option == "ro") {
+      result.flags |= MS_RDONLY;
+    } else if (option == "rw") {
+    } else if (option == "bind") {
+      result.flags |= MS_BIND;
+    } else if (option == "rbind") {
+      result.flags |= MS_BIND | MS_REC;
+    } else if (option == "nosuid") {
+      result.flags |= MS_NOSUID;
+    } else if (option == "nodev") {
+      result.flags |= MS_NODEV;
+    } else if (option == "noexec") {
+      result.flags |= MS_NOEXEC;
+    } else {
+      result.data += (result.data.empty() ? "" : ",") + option;
+    }
+  }
+  return result;
+}
+
+}  // namespace
+
+Status MountRootfs(const std::vector<RootfsMount>& mounts, const std::string& target) {
+  for (size_t index = 0; index < mounts.size(); ++index) {
+    const RootfsMount& mount = mounts[index];
+    MountFlags flags = SplitOptions(mount.options);
+    if (mount.type == "bind") flags.flags |= MS_BIND;
+    const bool bind = (flags.flags & MS_BIND) != 0;
+    const char* type = bind ? nullptr : mount.type.c_str();
+    Status failed;
+    if (::mount(mount.source.c_str(), target.c_str(), type, flags.flags & ~MS_RDONLY,
+                flags.data.empty() ? nullptr : flags.data.c_str()) != 0) {
+      failed = ErrnoStatus("mount " + mount.type + " " + mount.source, target);
+    } else if (bind && (flags.flags & MS_RDONLY) &&
+               ::mount(nullptr, target.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0) {
+      failed = ErrnoStatus("remount read-only", target);
+    } else if (!bind && (flags.flags & MS_RDONLY) &&
+               ::mount(nullptr, target.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) != 0) {
+      failed = ErrnoStatus("remount read-only", target);
+    }
+    if (!failed.ok()) {
+      for (size_t undo = 0; undo <= index; ++undo) (void)::umount2(target.c_str(), MNT_DETACH);
+      return failed.Wrap("rootfs[" + std::to_string(index) + "] (" + mount.type + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+// One process of a task: the init (exec_id "") or an exec.
+struct PodSandbox::Process {
+  std::string exec_id;
+  TaskStdio stdio;
+  std::array<uint32_t, 3> ports{};
+  std::array<UniqueFd, 3> listeners;
+  std::array<UniqueFd, 3> fifos;  // the host ends, as ProcessRelay takes them
+  // A second writer on the stdin FIFO: containerd's closing its end is no
+  // EOF until CloseIO drops this one too (as runc's shim does).
+  UniqueFd stdin_keeper;
+  std::string process_json;  // an exec's, until Start
+  std::unique_ptr<ProcessRelay> relay;
+  std::thread waiter;
+  TaskStatus status = TaskStatus::kCreated;
+  std::optional<ProcessExit> exit;
+};
+
+struct PodSandbox::Task {
+  std::string id;
+  std::string bundle;
+  bool rootfs_mounted = false;
+  bool paused = false;
+  Process init;
+  std::map<std::string, std::unique_ptr<Process>> execs;
+};
+
+PodSandbox::PodSandbox(PodConfig config, ExitCallback on_exit)
+    : config_(std::move(config)), on_exit_(std::move(on_exit)) {}
+
+PodSandbox::~PodSandbox() { Shutdown(); }
+
+Result<std::unique_ptr<AgentClient>> PodSandbox::Agent() {
+  if (!vm_) return FailedPrecondition("the sandbox VM is not running");
+  return AgentClient::Connect(SandboxFiles(config_.state_dir).vsock, kAgentCallConnect);
+}
+
+Status PodSandbox::BootVm(const oci::Spec& spec, const std::string& bundle) {
+  SANDBOX_RETURN_IF_ERROR(MakeDirs(config_.state_dir, 0700));
+  SANDBOX_ASSIGN_OR_RETURN(const SandboxPlan plan, PlanSandbox(config_.microvm, spec, bundle, config_.state_dir));
+  SANDBOX_RETURN_IF_ERROR(WriteSandboxFiles(plan, spec, config_.state_dir));
+  auto vm = std::make_unique<SandboxVm>(SandboxFiles(config_.state_dir),
+                                        SandboxVmPlan{.vmm = config_.microvm.vmm,
+                                                      .virtiofsd = config_.microvm.virtiofsd,
+                                                      .shares = plan.shares,
+                                                      .boot_timeout_ms = config_.microvm.boot_timeout_ms},
+                                        phases_);
+  SANDBOX_RETURN_IF_ERROR(vm->Start());
+  SANDBOX_RETURN_IF_ERROR(vm->WaitForAgent([] { return Status::Ok(); }));
+  const std::optional<ProcessIdentity> vmm = ReadIdentity(SandboxFiles(config_.state_dir).vmm_pid);
+  vmm_pid_ = vmm ? static_cast<uint32_t>(vmm->pid) : 0;
+  vm_ = std::move(vm);
+  shares_ = plan.shares;
+  rootfs_fstype_ = plan.rootfs.fstype;
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<PodSandbox::Process>> PodSandbox::PrepareProcess(const std::string& exec_id,
+                                                                        const TaskStdio& stdio) {
+  auto process = std::make_unique<Process>();
+  process->exec_id = exec_id;
+  process->stdio = stdio;
+  const SandboxFiles files(config_.state_dir);
+  const std::array<const std::string*, 3> paths = {&stdio.stdin_path, &stdio.stdout_path, &stdio.stderr_path};
+  for (size_t stream = 0; stream < 3; ++stream) {
+    if (paths[stream]->empty() || (stdio.terminal && stream == 2)) continue;
+    // O_RDWR: neither open waits for containerd's end of the FIFO.
+    process->fifos[stream].Reset(::open(paths[stream]->c_str(), O_RDWR | O_CLOEXEC));
+    if (!process->fifos[stream].valid()) {
+      return ErrnoStatus("open", *paths[stream]).Wrap(std::string("the task's ") + kStreamNames[stream]);
+    }
+    uint32_t port;
+    {
+      std::lock_guard lock(mutex_);
+      port = next_port_++;
+    }
+    SANDBOX_ASSIGN_OR_RETURN(process->listeners[stream], ListenUnix(files.vsock + "_" + std::to_string(port), 1));
+    process->ports[stream] = port;
+  }
+  if (process->fifos[0].valid()) {
+    // Reading: a separate read-only end, so the keeper's write end is what
+    // holds EOF back (an O_RDWR reader would never see one).
+    process->stdin_keeper = std::move(process->fifos[0]);
+    process->fifos[0].Reset(::open(stdio.stdin_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!process->fifos[0].valid()) return ErrnoStatus("open", stdio.stdin_path).Wrap("the task's stdin");
+    const int flags = ::fcntl(process->fifos[0].get(), F_GETFL);
+    ::fcntl(process->fifos[0].get(), F_SETFL, flags & ~O_NONBLOCK);
+  }
+  return process;
+}
+
+Status PodSandbox::ConnectProcess(const std::string& id, Process& process) {
+  const SandboxFiles files(config_.state_dir);
+  ProcessStreamEnds guest;
+  for (size_t stream = 0; stream < 3; ++stream) {
+    if (!process.listeners[stream].valid()) continue;
+    SANDBOX_ASSIGN_OR_RETURN(guest.stdio[stream], AcceptWithin(process.listeners[stream].get(), kStreamAcceptLimit,
+                                                               std::string("the process's ") + kStreamNames[stream]));
+    process.listeners[stream].Reset();
+    (void)::unlink((files.vsock + "_" + std::to_string(process.ports[stream])).c_str());
+  }
+  process.relay = std::make_unique<ProcessRelay>(ProcessStreamEnds{.stdio = std::move(process.fifos)},
+                                                 std::move(guest), std::vector<FdAccess>{});
+  // WaitProcess blocks: a connection of its own.
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> waiter_agent, Agent());
+  process.waiter = std::thread([this, &process, id, agent = std::shared_ptr<AgentClient>(std::move(waiter_agent))] {
+    const Result<int> status = agent->Wait(id, process.exec_id);
+    process.relay->Drain();
+    ProcessExit exit{.pid = vmm_pid_,
+                     .exit_status = static_cast<uint32_t>(status.ok() ? *status : 255),
+                     .exited_at = std::chrono::system_clock::now()};
+    {
+      std::lock_guard lock(mutex_);
+      process.exit = exit;
+      process.status = TaskStatus::kStopped;
+    }
+    exited_.notify_all();
+    if (on_exit_) on_exit_(id, process.exec_id, exit);
+  });
+  return Status::Ok();
+}
+
+Result<uint32_t> PodSandbox::Create(const CreateTask& request) {
+  {
+    std::lock_guard lock(mutex_);
+    if (tasks_.count(request.id) != 0) return AlreadyExists("task " + request.id + " exists");
+    if (!tasks_.empty()) {
+      return Unimplemented("task " + request.id + ": a second task in one sandbox VM (a pod's containers) is not "
+                           "supported yet; each task needs its own shim");
+    }
+  }
+  auto task = std::make_unique<Task>();
+  task->id = request.id;
+  task->bundle = request.bundle;
+  const std::string rootfs = request.bundle + "/rootfs";
+  auto undo = [&](const Status& why) {
+    if (vm_) {
+      vm_->Stop(std::chrono::milliseconds(0));
+      vm_.reset();
+    }
+    if (task->rootfs_mounted) (void)::umount2(rootfs.c_str(), MNT_DETACH);
+    (void)RemoveTree(config_.state_dir);
+    return why;
+  };
+  if (!request.rootfs.empty()) {
+    SANDBOX_RETURN_IF_ERROR(MakeDirs(rootfs, 0711));
+    SANDBOX_RETURN_IF_ERROR(MountRootfs(request.rootfs, rootfs));
+    task->rootfs_mounted = true;
+  }
+  Result<oci::Spec> spec = LoadBundleSpec(request.bundle);
+  if (!spec.ok()) return undo(spec.status());
+  if (spec->hooks && (spec->hooks->prestart || spec->hooks->create_runtime || spec->hooks->create_container ||
+                      spec->hooks->poststart || spec->hooks->poststop)) {
+    return undo(Unimplemented("hooks: only startContainer hooks (run in the guest) are supported by the shim"));
+  }
+  if (Status booted = BootVm(*spec, request.bundle); !booted.ok()) return undo(booted);
+  Result<std::unique_ptr<Process>> prepared = PrepareProcess("", request.stdio);
+  if (!prepared.ok()) return undo(prepared.status());
+  task->init = std::move(**prepared);
+  Result<AgentContainerSpec> guest = GuestContainerSpec({.id = request.id,
+                                                         .bundle = request.bundle,
+                                                         .config_json = oci::SpecToJson(*spec),
+                                                         .rootfs_fstype = rootfs_fstype_,
+                                                         .shares = shares_,
+                                                         .stdio_ports = task->init.ports,
+                                                         .terminal = request.stdio.terminal,
+                                                         .host_pid = vmm_pid_});
+  if (!guest.ok()) return undo(guest.status());
+  if (Status created = vm_->agent().CreateContainer(*guest); !created.ok()) {
+    return undo(Status(created.code(), created.message() + vm_->DiagnosticTail()));
+  }
+  if (Status connected = ConnectProcess(request.id, task->init); !connected.ok()) return undo(connected);
+  std::lock_guard lock(mutex_);
+  tasks_[request.id] = std::move(task);
+  return vmm_pid_;
+}
+
+Result<PodSandbox::Process*> PodSandbox::Find(const std::string& id, const std::string& exec_id) {
+  const auto task = tasks_.find(id);
+  if (task == tasks_.end()) return NotFound("task " + id + " not found");
+  if (exec_id.empty()) return &task->second->init;
+  const auto exec = task->second->execs.find(exec_id);
+  if (exec == task->second->execs.end()) return NotFound("exec " + exec_id + " of task " + id + " not found");
+  return exec->second.get();
+}
+
+Result<uint32_t> PodSandbox::Start(const std::string& id, const std::string& exec_id) {
+  Process* process;
+  {
+    std::lock_guard lock(mutex_);
+    SANDBOX_ASSIGN_OR_RETURN(process, Find(id, exec_id));
+    if (process->status != TaskStatus::kCreated) return FailedPrecondition("process " + id + "/" + exec_id + " is not created");
+  }
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, Agent());
+  if (exec_id.empty()) {
+    SANDBOX_RETURN_IF_ERROR(agent->StartContainer(id));
+  } else {
+    SANDBOX_RETURN_IF_ERROR(agent->ExecProcess(id, exec_id, process->process_json, process->ports,
+                                               process->stdio.terminal));
+    SANDBOX_RETURN_IF_ERROR(ConnectProcess(id, *process));
+  }
+  std::lock_guard lock(mutex_);
+  if (process->status == TaskStatus::kCreated) process->status = TaskStatus::kRunning;
+  return vmm_pid_;
+}
+
+Status PodSandbox::Kill(const std::string& id, const std::string& exec_id, int signal, bool all) {
+  {
+    std::lock_guard lock(mutex_);
+    SANDBOX_ASSIGN_OR_RETURN(Process * process, Find(id, exec_id));
+    if (process->exit) return NotFound("process " + id + "/" + exec_id + " has exited");
+  }
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, Agent());
+  return agent->Signal(id, signal, all, exec_id);
+}
+
+Result<ProcessExit> PodSandbox::Wait(const std::string& id, const std::string& exec_id) {
+  std::unique_lock lock(mutex_);
+  SANDBOX_ASSIGN_OR_RETURN(Process * process, Find(id, exec_id));
+  exited_.wait(lock, [&] { return process->exit.has_value(); });
+  return *process->exit;
+}
+
+void PodSandbox::RemoveTask(Task& task) {
+  for (auto& [exec_id, exec] : task.execs) {
+    if (exec->waiter.joinable()) exec->waiter.join();
+  }
+  if (task.init.waiter.joinable()) task.init.waiter.join();
+  if (task.rootfs_mounted) (void)::umount2((task.bundle + "/rootfs").c_str(), MNT_DETACH);
+}
+
+Result<ProcessExit> PodSandbox::Delete(const std::string& id, const std::string& exec_id) {
+  std::unique_ptr<Task> removed;
+  std::unique_ptr<Process> exec;
+  ProcessExit exit;
+  {
+    std::lock_guard lock(mutex_);
+    SANDBOX_ASSIGN_OR_RETURN(Process * process, Find(id, exec_id));
+    if (!process->exit && process->status != TaskStatus::kCreated) {
+      return FailedPrecondition("process " + id + "/" + exec_id + " is running; kill it first");
+    }
+    exit = process->exit.value_or(ProcessExit{.pid = vmm_pid_, .exit_status = 0,
+                                              .exited_at = std::chrono::system_clock::now()});
+    if (!exec_id.empty()) {
+      exec = std::move(tasks_[id]->execs[exec_id]);
+      tasks_[id]->execs.erase(exec_id);
+    }
+    if (exec) {
+    } else if (!process->exit) {
+      // A created task that never started: the agent kills its init.
+      Result<std::unique_ptr<AgentClient>> agent = Agent();
+      if (agent.ok()) (void)(*agent)->Signal(id, SIGKILL, /*all=*/true);
+    }
+    if (!exec) {
+      removed = std::move(tasks_[id]);
+      tasks_.erase(id);
+    }
+  }
+  if (exec) {
+    if (exec->waiter.joinable()) exec->waiter.join();
+    return exit;
+  }
+  RemoveTask(*removed);
+  Result<std::unique_ptr<AgentClient>> agent = Agent();
+  if (agent.ok()) (void)(*agent)->RemoveContainer(id);
+  return exit;
+}
+
+Result<TaskState> PodSandbox::State(const std::string& id, const std::string& exec_id) {
+  std::lock_guard lock(mutex_);
+  SANDBOX_ASSIGN_OR_RETURN(Process * process, Find(id, exec_id));
+  TaskStatus status = process->status;
+  if (exec_id.empty() && tasks_[id]->paused && status == TaskStatus::kRunning) status = TaskStatus::kPaused;
+  return TaskState{.id = id,
+                   .exec_id = exec_id,
+                   .bundle = tasks_[id]->bundle,
+                   .pid = vmm_pid_,
+                   .status = status,
+                   .stdio = process->stdio,
+                   .exit = process->exit};
+}
+
+Result<std::vector<ProcessInfo>> PodSandbox::Pids(const std::string& id) {
+  {
+    std::lock_guard lock(mutex_);
+    SANDBOX_RETURN_IF_ERROR(Find(id, "").status());
+  }
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, Agent());
+  return agent->ListProcesses(id);
+}
+
+Status PodSandbox::Pause(const std::string& id) {
+  {
+    std::lock_guard lock(mutex_);
+    SANDBOX_RETURN_IF_ERROR(Find(id, "").status());
+  }
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, Agent());
+  SANDBOX_RETURN_IF_ERROR(agent->PauseContainer(id));
+  std::lock_guard lock(mutex_);
+  tasks_[id]->paused = true;
+  return Status::Ok();
+}
+
+Status PodSandbox::Resume(const std::string& id) {
+  {
+    std::lock_guard lock(mutex_);
+    SANDBOX_RETURN_IF_ERROR(Find(id, "").status());
+  }
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, Agent());
+  SANDBOX_RETURN_IF_ERROR(agent->ResumeContainer(id));
+  std::lock_guard lock(mutex_);
+  tasks_[id]->paused = false;
+  return Status::Ok();
+}
+
+Status PodSandbox::Exec(const std::string& id, const std::string& exec_id, const std::string& process_json,
+                        const TaskStdio& stdio) {
+  {
+    std::lock_guard lock(mutex_);
+    SANDBOX_RETURN_IF_ERROR(Find(id, "").status());
+    if (exec_id.empty()) return InvalidArgument("exec_id: required");
+    if (tasks_[id]->execs.count(exec_id) != 0) return AlreadyExists("exec " + exec_id + " exists");
+  }
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<Process> process, PrepareProcess(exec_id, stdio));
+  process->process_json = process_json;
+  std::lock_guard lock(mutex_);
+  tasks_[id]->execs[exec_id] = std::move(process);
+  return Status::Ok();
+}
+
+Status PodSandbox::ResizePty(const std::string& id, const std::string& exec_id, uint32_t width, uint32_t height) {
+  {
+    std::lock_guard lock(mutex_);
+    SANDBOX_RETURN_IF_ERROR(Find(id, exec_id).status());
+  }
+  if (width > 0xffff || height > 0xffff) return InvalidArgument("width/height: above 65535");
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, Agent());
+  return agent->ResizeTty(id, exec_id, static_cast<uint16_t>(height), static_cast<uint16_t>(width));
+}
+
+Status PodSandbox::CloseIO(const std::string& id, const std::string& exec_id) {
+  std::lock_guard lock(mutex_);
+  SANDBOX_ASSIGN_OR_RETURN(Process * process, Find(id, exec_id));
+  process->stdin_keeper.Reset();
+  return Status::Ok();
+}
+
+Status PodSandbox::Update(const std::string& id, const std::string& resources_json) {
+  {
+    std::lock_guard lock(mutex_);
+    SANDBOX_RETURN_IF_ERROR(Find(id, "").status());
+  }
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, Agent());
+  return agent->UpdateContainer(id, resources_json);
+}
+
+Result<ContainerStats> PodSandbox::Stats(const std::string& id) {
+  {
+    std::lock_guard lock(mutex_);
+    SANDBOX_RETURN_IF_ERROR(Find(id, "").status());
+  }
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, Agent());
+  return agent->Stats(id);
+}
+
+bool PodSandbox::HasTasks() {
+  std::lock_guard lock(mutex_);
+  return !tasks_.empty();
+}
+
+uint32_t PodSandbox::vmm_pid() { return vmm_pid_; }
+
+void PodSandbox::Shutdown() {
+  std::map<std::string, std::unique_ptr<Task>> tasks;
+  {
+    std::lock_guard lock(mutex_);
+    tasks.swap(tasks_);
+  }
+  // The VM first: the waiters' connections end with it.
+  if (vm_) vm_->Stop();
+  for (auto& [id, task] : tasks) RemoveTask(*task);
+  vm_.reset();
+  (void)RemoveTree(config_.state_dir);
+}
+
+}  // namespace sandbox::shim::containerd

@@ -1,0 +1,146 @@
+// What one containerd shim process runs: a sandbox VM and the tasks
+// containerd puts in it, in domain terms (the Task service's protobuf
+// stays in task_service.cc). The first task created boots the VM; each task
+// is a container the agent builds in it, its stdio relayed between
+// containerd's FIFOs and vsock streams; execs are more processes in a task.
+// The VM ends with Shutdown (or the shim's end: sandbox-vmm is killed with it).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/base/status.h"
+#include "common/base/unique_fd.h"
+#include "common/io/process_relay.h"
+#include "shim/microvm/microvm_config.h"
+#include "shim/microvm/sandbox_vm.h"
+#include "shim/runtime/sandbox.h"
+
+namespace sandbox::shim::containerd {
+
+// containerd's FIFO paths for one process (empty: no such stream). With a
+// terminal, stdout carries the pty and there is no stderr.
+struct TaskStdio {
+  std::string stdin_path;
+  std::string stdout_path;
+  std::string stderr_path;
+  bool terminal = false;
+};
+
+// One mount of CreateTaskRequest.rootfs (the snapshotter's overlay, or a bind).
+struct RootfsMount {
+  std::string type;
+  std::string source;
+  std::vector<std::string> options;
+};
+
+struct CreateTask {
+  std::string id;
+  std::string bundle;
+  std::vector<RootfsMount> rootfs;  // empty: the bundle has its rootfs/ already
+  TaskStdio stdio;
+};
+
+enum class TaskStatus { kCreated, kRunning, kStopped, kPaused };
+
+struct ProcessExit {
+  uint32_t pid = 0;
+  uint32_t exit_status = 0;
+  std::chrono::system_clock::time_point exited_at;
+};
+
+struct TaskState {
+  std::string id;
+  std::string exec_id;
+  std::string bundle;
+  uint32_t pid = 0;
+  TaskStatus status = TaskStatus::kCreated;
+  TaskStdio stdio;
+  std::optional<ProcessExit> exit;
+};
+
+struct PodConfig {
+  std::string state_dir;  // the VM's files (sandbox_files.h); removed by Shutdown
+  MicroVmConfig microvm;
+};
+
+class PodSandbox {
+ public:
+  // Called from a waiter thread when a process exits (for TaskExit).
+  using ExitCallback = std::function<void(const std::string& id, const std::string& exec_id, const ProcessExit&)>;
+
+  PodSandbox(PodConfig config, ExitCallback on_exit);
+  PodSandbox(const PodSandbox&) = delete;
+  PodSandbox& operator=(const PodSandbox&) = delete;
+  ~PodSandbox();
+
+  // Mounts the rootfs on <bundle>/rootfs, boots the VM for the first task,
+  // has the agent build the container with its stdio streams. Returns the
+  // task's pid (sandbox-vmm's: the host process the container lives in).
+  // A failure leaves nothing behind: no mount, VM, socket or state.
+  Result<uint32_t> Create(const CreateTask& task);
+  Result<uint32_t> Start(const std::string& id, const std::string& exec_id);
+  Status Kill(const std::string& id, const std::string& exec_id, int signal, bool all);
+  // Blocks until the process has exited.
+  Result<ProcessExit> Wait(const std::string& id, const std::string& exec_id);
+  // Forgets an exited process (a task: its container, and the rootfs mount).
+  Result<ProcessExit> Delete(const std::string& id, const std::string& exec_id);
+  Result<TaskState> State(const std::string& id, const std::string& exec_id);
+  Result<std::vector<ProcessInfo>> Pids(const std::string& id);
+  Status Pause(const std::string& id);
+  Status Resume(const std::string& id);
+  Status Exec(const std::string& id, const std::string& exec_id, const std::string& process_json,
+              const TaskStdio& stdio);
+  Status ResizePty(const std::string& id, const std::string& exec_id, uint32_t width, uint32_t height);
+  // Closes the process's stdin once what containerd wrote has been relayed.
+  Status CloseIO(const std::string& id, const std::string& exec_id);
+  Status Update(const std::string& id, const std::string& resources_json);
+  Result<ContainerStats> Stats(const std::string& id);
+
+  bool HasTasks();
+  uint32_t vmm_pid();
+  // Ends the VM and removes the state dir (the shim is about to exit).
+  void Shutdown();
+
+ private:
+  struct Process;
+  struct Task;
+
+  Status BootVm(const oci::Spec& spec, const std::string& bundle);
+  // Listeners for the process's streams, on fresh ports; opened FIFOs.
+  Result<std::unique_ptr<Process>> PrepareProcess(const std::string& exec_id, const TaskStdio& stdio);
+  // Accepts the agent's stream connections and starts the relays and the waiter.
+  Status ConnectProcess(const std::string& id, Process& process);
+  Result<Process*> Find(const std::string& id, const std::string& exec_id);
+  Result<std::unique_ptr<AgentClient>> Agent();
+  void RemoveTask(Task& task);
+
+  PodConfig config_;
+  ExitCallback on_exit_;
+  PhaseLog phases_;
+  std::unique_ptr<SandboxVm> vm_;
+  uint32_t vmm_pid_ = 0;
+  std::vector<SharedMount> shares_;  // what the VM's virtiofsd serves
+  std::string rootfs_fstype_;
+  std::mutex mutex_;  // guards tasks_, next_port_ and each process's state
+  std::condition_variable exited_;
+  std::map<std::string, std::unique_ptr<Task>> tasks_;
+  uint32_t next_port_ = 0x20000;
+};
+
+// Mounts CreateTaskRequest.rootfs on `target` in order (overlay, bind or any
+// type with its options as data; "ro" honoured); on a failure, what was
+// mounted is unmounted. Errors name the mount's index and type.
+Status MountRootfs(const std::vector<RootfsMount>& mounts, const std::string& target);
+
+}  // namespace sandbox::shim::containerd

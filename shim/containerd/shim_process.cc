@@ -1,0 +1,205 @@
+#include "shim/containerd/shim_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/base/file_util.h"
+#include "common/base/unix_socket.h"
+#include "common/ttrpc/server.h"
+#include "containerd/task.pb.h"
+#include "shim/containerd/event_publisher.h"
+#include "shim/containerd/pod_sandbox.h"
+#include "shim/containerd/task_service.h"
+#include "shim/microvm/sandbox_files.h"
+#include "shim/runtime/container_id.h"
+#include "shim/runtime/process_identity.h"
+
+namespace sandbox::shim::containerd {
+namespace {
+
+constexpr char kSandboxIdAnnotation[] = "io.kubernetes.cri.sandbox-id";
+
+void Log(const std::string& message) {
+  std::fprintf(stderr, "containerd-shim-sandbox-rt-v2: %s\n", message.c_str());
+  std::fflush(stderr);
+}
+
+std::string Env(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? "" : value;
+}
+
+// The server's stderr: containerd's `log` FIFO in the bundle when it reads
+// one (it shows the shim's lines in its own log), else the pod's shim.log.
+void RedirectLog(const std::string& state_dir) {
+  int log = ::open("log", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (log >= 0) {
+    const int flags = ::fcntl(log, F_GETFL);
+    ::fcntl(log, F_SETFL, flags & ~O_NONBLOCK);
+  } else {
+    log = ::open((state_dir + "/shim.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  }
+  if (log >= 0) {
+    ::dup2(log, STDERR_FILENO);
+    ::close(log);
+  }
+}
+
+std::string Address(const std::string& socket) { return "unix://" + socket; }
+
+}  // namespace
+
+Result<PodLocation> LocatePod(const std::string& state_root, const std::string& namespace_name,
+                              const std::string& task_id, const std::string& bundle) {
+  if (namespace_name.empty()) return InvalidArgument("-namespace: required");
+  SANDBOX_RETURN_IF_ERROR(ValidateContainerId(namespace_name).Wrap("-namespace"));
+  SANDBOX_RETURN_IF_ERROR(ValidateContainerId(task_id).Wrap("-id"));
+  std::string pod_id = task_id;
+  const Result<std::string> config = ReadFile(bundle + "/config.json");
+  if (config.ok()) {
+    const nlohmann::json spec = nlohmann::json::parse(*config, nullptr, /*allow_exceptions=*/false);
+    if (spec.is_object() && spec.contains("annotations") && spec["annotations"].is_object()) {
+      const nlohmann::json& annotations = spec["annotations"];
+      if (annotations.contains(kSandboxIdAnnotation) && annotations[kSandboxIdAnnotation].is_string()) {
+        pod_id = annotations[kSandboxIdAnnotation].get<std::string>();
+        SANDBOX_RETURN_IF_ERROR(ValidateContainerId(pod_id).Wrap(std::string("annotation ") + kSandboxIdAnnotation));
+      }
+    }
+  }
+  const std::string state_dir = state_root + "/" + namespace_name + "/" + pod_id;
+  return PodLocation{.pod_id = pod_id, .state_dir = state_dir, .socket = state_dir + "/shim.sock"};
+}
+
+int RunStart(const ShimArgs& args, const std::string& self_binary) {
+  char cwd[4096];
+  if (::getcwd(cwd, sizeof(cwd)) == nullptr) {
+    Log("start: getcwd: " + std::string(std::strerror(errno)));
+    return 1;
+  }
+  Result<PodLocation> pod = LocatePod(kShimStateRoot, args.namespace_name, args.id, cwd);
+  if (!pod.ok()) {
+    Log("start: " + pod.status().message());
+    return 1;
+  }
+  // The pod's shim already runs: its address is the answer.
+  if (ConnectUnix(pod->socket).ok()) {
+    std::printf("%s", Address(pod->socket).c_str());
+    return 0;
+  }
+  (void)::unlink(pod->socket.c_str());  // a dead shim's
+  if (Status made = MakeDirs(pod->state_dir, 0700); !made.ok()) {
+    Log("start: " + made.message());
+    return 1;
+  }
+  Result<UniqueFd> listener = ListenUnix(pod->socket, 64);
+  if (!listener.ok()) {
+    Log("start: " + listener.status().message());
+    return 1;
+  }
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    Log("start: fork: " + std::string(std::strerror(errno)));
+    return 1;
+  }
+  if (pid == 0) {
+    // Its own session, out of containerd's process group; the listener at fd 3.
+    ::setsid();
+    if (::dup2(listener->get(), kListenerFd) < 0) ::_exit(126);
+    const int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, STDIN_FILENO);
+    ::dup2(null, STDOUT_FILENO);
+    std::vector<std::string> serve = ServeArgs(args, pod->socket);
+    std::vector<char*> argv = {const_cast<char*>("containerd-shim-sandbox-rt-v2")};
+    for (std::string& arg : serve) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    ::execv(self_binary.c_str(), argv.data());
+    ::_exit(127);
+  }
+  // containerd reads the address from here, and finds the shim again from
+  // the bundle's address file.
+  (void)WriteFileAtomic(std::string(cwd) + "/address", Address(pod->socket), 0600);
+  std::printf("%s", Address(pod->socket).c_str());
+  return 0;
+}
+
+int RunServe(const ShimArgs& args, const std::string& self_binary) {
+  ::signal(SIGPIPE, SIG_IGN);
+  UniqueFd listener(kListenerFd);
+  ::fcntl(kListenerFd, F_SETFD, FD_CLOEXEC);
+  const std::string state_dir = args.socket.substr(0, args.socket.rfind('/'));
+  RedirectLog(state_dir);
+  const std::string self_dir = self_binary.substr(0, self_binary.rfind('/'));
+  Result<MicroVmConfig> microvm = LoadMicroVmConfig(DefaultMicroVmConfigSources(self_dir));
+  if (!microvm.ok()) {
+    Log(microvm.status().message());
+    return 1;
+  }
+  // containerd's own ttrpc address, for the publish binary.
+  std::string events_address = Env("TTRPC_ADDRESS");
+  if (events_address.empty()) events_address = args.address + ".ttrpc";
+  EventPublisher events({args.publish_binary, "--address", events_address}, args.namespace_name, Log);
+  std::atomic<bool> shutdown{false};
+  TaskService service(
+      {.state_dir = state_dir, .microvm = *microvm}, events,
+      [&shutdown] { shutdown = true; });
+  ttrpc::Server server;
+  service.Register(server);
+  Log("serving pod " + state_dir + " on " + args.socket);
+  // Connections are served on threads of their own; Shutdown ends the
+  // process once its answer is out.
+  while (!shutdown) {
+    Result<UniqueFd> connection = AcceptWithin(listener.get(), std::chrono::milliseconds(200), "containerd");
+    if (!connection.ok()) continue;
+    std::thread([&server, connection = std::move(connection).value()]() mutable {
+      (void)server.ServeConnection(std::move(connection));
+    }).detach();
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  service.Close();
+  (void)::unlink(args.socket.c_str());
+  (void)RemoveTree(state_dir);
+  std::fflush(stderr);
+  ::_exit(0);
+}
+
+int RunDelete(const ShimArgs& args) {
+  char cwd[4096];
+  const std::string bundle = !args.bundle.empty() ? args.bundle : (::getcwd(cwd, sizeof(cwd)) ? cwd : ".");
+  Result<PodLocation> pod = LocatePod(kShimStateRoot, args.namespace_name, args.id, bundle);
+  if (pod.ok()) {
+    // The dead shim's VM: sandbox-vmm dies with its shim (a helper process),
+    // but a shim killed between fork and prctl could leave one.
+    const SandboxFiles files(pod->state_dir);
+    if (std::optional<ProcessIdentity> vmm = ReadIdentity(files.vmm_pid)) KillAndWait(*vmm);
+    (void)::unlink(pod->socket.c_str());
+    if (pod->pod_id == args.id) (void)RemoveTree(pod->state_dir);
+  } else {
+    Log("delete: " + pod.status().message());
+  }
+  (void)::umount2((bundle + "/rootfs").c_str(), MNT_DETACH);
+  ::containerd::task::v2::DeleteResponse response;
+  response.set_pid(0);
+  response.set_exit_status(128 + SIGKILL);
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  response.mutable_exited_at()->set_seconds(std::chrono::duration_cast<std::chrono::seconds>(now).count());
+  response.mutable_exited_at()->set_nanos(
+      static_cast<int32_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count() % 1'000'000'000));
+  const std::string encoded = response.SerializeAsString();
+  (void)!::write(STDOUT_FILENO, encoded.data(), encoded.size());
+  return 0;
+}
+
+}  // namespace sandbox::shim::containerd
