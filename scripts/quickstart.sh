@@ -12,8 +12,10 @@ scripts/setup.sh
 scripts/build.sh release
 install -D -m 0755 build/release/shim/cli/sandbox-rt "$prefix/bin/sandbox-rt"
 install -D -m 0755 build/release/vmm/sandbox-vmm "$prefix/bin/sandbox-vmm"
+# containerd finds a runtime_type io.containerd.sandbox-rt.v2 shim on its PATH.
+install -D -m 0755 build/release/shim/containerd/containerd-shim-sandbox-rt-v2 "$prefix/bin/containerd-shim-sandbox-rt-v2"
 guest=$(scripts/install-guest.sh build/release/agent/sandbox-agent)
-echo "installed: $prefix/bin/sandbox-rt, $prefix/bin/sandbox-vmm, $guest/{vmlinux,initramfs.img}"
+echo "installed: $prefix/bin/sandbox-rt, $prefix/bin/sandbox-vmm, $prefix/bin/containerd-shim-sandbox-rt-v2, $guest/{vmlinux,initramfs.img}"
 
 echo
 echo "== sandbox-rt check"

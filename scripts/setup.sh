@@ -22,8 +22,19 @@ for package in "${packages[@]}"; do
   fi
 done
 
+# The test host's emulator: QEMU from bookworm-backports, unpacked into the
+# cache (tests/testhost/fetch-qemu.sh says why); without it run.sh falls back
+# to Debian 12's QEMU and says so.
+fetch_testhost_qemu() {
+  local cache=${SANDBOX_RT_CACHE:-${HOME:-/root}/.cache/sandbox-rt}/testhost
+  [ -x "$cache/qemu/usr/bin/qemu-system-x86_64" ] && return 0
+  "$(dirname "$0")/../tests/testhost/fetch-qemu.sh" > /dev/null ||
+    echo "setup: could not fetch the test host's QEMU from bookworm-backports; the test host will use Debian's"
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages present"
+  fetch_testhost_qemu
   exit 0
 fi
 
@@ -35,3 +46,4 @@ else
 fi
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fetch_testhost_qemu

@@ -29,6 +29,22 @@
 namespace sandbox::vmm {
 namespace {
 
+// Where a vCPU stood when it stopped (a triple fault): the evidence for
+// telling a guest kernel's early crash from a VMM or nested-KVM fault.
+std::string DescribeCpuState(const Vcpu& vcpu) {
+  kvm_regs regs{};
+  kvm_sregs sregs{};
+  if (!vcpu.Ioctl(KVM_GET_REGS, &regs, "KVM_GET_REGS").ok() ||
+      !vcpu.Ioctl(KVM_GET_SREGS, &sregs, "KVM_GET_SREGS").ok()) {
+    return "registers unavailable";
+  }
+  return fmt::format("rip={:#x} rsp={:#x} rflags={:#x} cr0={:#x} cr2={:#x} cr3={:#x} cr4={:#x} efer={:#x} "
+                     "cs={:#x} idt={:#x}/{:#x}",
+                     regs.rip, regs.rsp, regs.rflags, sregs.cr0, sregs.cr2, sregs.cr3, sregs.cr4, sregs.efer,
+                     sregs.cs.selector, sregs.idt.base, sregs.idt.limit);
+}
+
+
 // Sent to a vCPU thread to knock it out of KVM_RUN; the handler does nothing.
 constexpr int kKickSignal = SIGUSR1;
 void IgnoreKick(int) {}
@@ -366,7 +382,7 @@ bool Machine::HandleExit(Vcpu& vcpu) {
     case KVM_EXIT_HLT:
       return true;  // the in-kernel LAPIC handles HLT; nothing to do
     case KVM_EXIT_SHUTDOWN:
-      spdlog::error("vCPU {}: triple fault", vcpu.index());
+      spdlog::error("vCPU {}: triple fault; {}", vcpu.index(), DescribeCpuState(vcpu));
       RequestStop(VmExit::kTripleFault);
       return false;
     case KVM_EXIT_SYSTEM_EVENT:

@@ -95,6 +95,7 @@ struct PodSandbox::Process {
   std::unique_ptr<ProcessRelay> relay;
   std::thread waiter;
   TaskStatus status = TaskStatus::kCreated;
+  bool starting = false;  // Start is between its check and its report
   std::optional<ProcessExit> exit;
 };
 
@@ -107,14 +108,22 @@ struct PodSandbox::Task {
   std::map<std::string, std::unique_ptr<Process>> execs;
 };
 
-PodSandbox::PodSandbox(PodConfig config, ExitCallback on_exit)
-    : config_(std::move(config)), on_exit_(std::move(on_exit)) {}
+PodSandbox::PodSandbox(PodConfig config, Callbacks callbacks)
+    : config_(std::move(config)), callbacks_(std::move(callbacks)) {}
 
 PodSandbox::~PodSandbox() { Shutdown(); }
 
 Result<std::unique_ptr<AgentClient>> PodSandbox::Agent() {
   if (!vm_) return FailedPrecondition("the sandbox VM is not running");
   return AgentClient::Connect(SandboxFiles(config_.state_dir).vsock, kAgentCallConnect);
+}
+
+Result<std::unique_ptr<AgentClient>> PodSandbox::AgentForTask(const std::string& id) {
+  {
+    std::lock_guard lock(mutex_);
+    SANDBOX_RETURN_IF_ERROR(Find(id, "").status());
+  }
+  return Agent();
 }
 
 Status PodSandbox::BootVm(const oci::Spec& spec, const std::string& bundle) {
@@ -146,8 +155,17 @@ Result<std::unique_ptr<PodSandbox::Process>> PodSandbox::PrepareProcess(const st
   const std::array<const std::string*, 3> paths = {&stdio.stdin_path, &stdio.stdout_path, &stdio.stderr_path};
   for (size_t stream = 0; stream < 3; ++stream) {
     if (paths[stream]->empty() || (stdio.terminal && stream == 2)) continue;
-    // O_RDWR: neither open waits for containerd's end of the FIFO.
-    process->fifos[stream].Reset(::open(paths[stream]->c_str(), O_RDWR | O_CLOEXEC));
+    if (paths[stream]->starts_with("file://") && stream > 0) {
+      // ctr --log-uri: the output is appended to that file.
+      const std::string file = paths[stream]->substr(7);
+      process->fifos[stream].Reset(::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+    } else if (paths[stream]->find("://") != std::string::npos) {
+      return Unimplemented(std::string("the task's ") + kStreamNames[stream] + " " + *paths[stream] +
+                           ": only FIFOs and file:// logs are supported");
+    } else {
+      // O_RDWR: neither open waits for containerd's end of the FIFO.
+      process->fifos[stream].Reset(::open(paths[stream]->c_str(), O_RDWR | O_CLOEXEC));
+    }
     if (!process->fifos[stream].valid()) {
       return ErrnoStatus("open", *paths[stream]).Wrap(std::string("the task's ") + kStreamNames[stream]);
     }
@@ -192,12 +210,14 @@ Status PodSandbox::ConnectProcess(const std::string& id, Process& process) {
                      .exit_status = static_cast<uint32_t>(status.ok() ? *status : 255),
                      .exited_at = std::chrono::system_clock::now()};
     {
-      std::lock_guard lock(mutex_);
+      std::unique_lock lock(mutex_);
+      // Its start is reported first.
+      changed_.wait(lock, [&] { return !process.starting; });
       process.exit = exit;
       process.status = TaskStatus::kStopped;
     }
-    exited_.notify_all();
-    if (on_exit_) on_exit_(id, process.exec_id, exit);
+    changed_.notify_all();
+    if (callbacks_.exited) callbacks_.exited(id, process.exec_id, exit);
   });
   return Status::Ok();
 }
@@ -271,19 +291,29 @@ Result<uint32_t> PodSandbox::Start(const std::string& id, const std::string& exe
   {
     std::lock_guard lock(mutex_);
     SANDBOX_ASSIGN_OR_RETURN(process, Find(id, exec_id));
-    if (process->status != TaskStatus::kCreated) return FailedPrecondition("process " + id + "/" + exec_id + " is not created");
+    if (process->status != TaskStatus::kCreated || process->starting || process->exit) {
+      return FailedPrecondition("process " + id + "/" + exec_id + " is not created");
+    }
+    process->starting = true;
   }
-  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, Agent());
-  if (exec_id.empty()) {
-    SANDBOX_RETURN_IF_ERROR(agent->StartContainer(id));
-  } else {
-    SANDBOX_RETURN_IF_ERROR(agent->ExecProcess(id, exec_id, process->process_json, process->ports,
-                                               process->stdio.terminal));
-    SANDBOX_RETURN_IF_ERROR(ConnectProcess(id, *process));
+  Status started = StartProcess(id, *process);
+  if (started.ok() && callbacks_.started) callbacks_.started(id, exec_id, vmm_pid_);
+  {
+    std::lock_guard lock(mutex_);
+    process->starting = false;
+    if (started.ok() && !process->exit) process->status = TaskStatus::kRunning;
   }
-  std::lock_guard lock(mutex_);
-  if (process->status == TaskStatus::kCreated) process->status = TaskStatus::kRunning;
+  changed_.notify_all();
+  SANDBOX_RETURN_IF_ERROR(started);
   return vmm_pid_;
+}
+
+Status PodSandbox::StartProcess(const std::string& id, Process& process) {
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, Agent());
+  if (process.exec_id.empty()) return agent->StartContainer(id);
+  SANDBOX_RETURN_IF_ERROR(
+      agent->ExecProcess(id, process.exec_id, process.process_json, process.ports, process.stdio.terminal));
+  return ConnectProcess(id, process);
 }
 
 Status PodSandbox::Kill(const std::string& id, const std::string& exec_id, int signal, bool all) {
@@ -299,7 +329,7 @@ Status PodSandbox::Kill(const std::string& id, const std::string& exec_id, int s
 Result<ProcessExit> PodSandbox::Wait(const std::string& id, const std::string& exec_id) {
   std::unique_lock lock(mutex_);
   SANDBOX_ASSIGN_OR_RETURN(Process * process, Find(id, exec_id));
-  exited_.wait(lock, [&] { return process->exit.has_value(); });
+  changed_.wait(lock, [&] { return process->exit.has_value(); });
   return *process->exit;
 }
 
@@ -342,8 +372,14 @@ Result<ProcessExit> PodSandbox::Delete(const std::string& id, const std::string&
     if (exec->waiter.joinable()) exec->waiter.join();
     return exit;
   }
-  RemoveTask(*removed);
   Result<std::unique_ptr<AgentClient>> agent = Agent();
+  if (agent.ok()) {
+    // Execs outlive their init only until this: their waiters must return.
+    for (const auto& [exec_id, exec] : removed->execs) {
+      if (!exec->exit && exec->waiter.joinable()) (void)(*agent)->Signal(id, SIGKILL, /*all=*/false, exec_id);
+    }
+  }
+  RemoveTask(*removed);
   if (agent.ok()) (void)(*agent)->RemoveContainer(id);
   return exit;
 }
@@ -363,20 +399,12 @@ Result<TaskState> PodSandbox::State(const std::string& id, const std::string& ex
 }
 
 Result<std::vector<ProcessInfo>> PodSandbox::Pids(const std::string& id) {
-  {
-    std::lock_guard lock(mutex_);
-    SANDBOX_RETURN_IF_ERROR(Find(id, "").status());
-  }
-  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, Agent());
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, AgentForTask(id));
   return agent->ListProcesses(id);
 }
 
 Status PodSandbox::Pause(const std::string& id) {
-  {
-    std::lock_guard lock(mutex_);
-    SANDBOX_RETURN_IF_ERROR(Find(id, "").status());
-  }
-  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, Agent());
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, AgentForTask(id));
   SANDBOX_RETURN_IF_ERROR(agent->PauseContainer(id));
   std::lock_guard lock(mutex_);
   tasks_[id]->paused = true;
@@ -384,11 +412,7 @@ Status PodSandbox::Pause(const std::string& id) {
 }
 
 Status PodSandbox::Resume(const std::string& id) {
-  {
-    std::lock_guard lock(mutex_);
-    SANDBOX_RETURN_IF_ERROR(Find(id, "").status());
-  }
-  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, Agent());
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, AgentForTask(id));
   SANDBOX_RETURN_IF_ERROR(agent->ResumeContainer(id));
   std::lock_guard lock(mutex_);
   tasks_[id]->paused = false;
@@ -428,20 +452,12 @@ Status PodSandbox::CloseIO(const std::string& id, const std::string& exec_id) {
 }
 
 Status PodSandbox::Update(const std::string& id, const std::string& resources_json) {
-  {
-    std::lock_guard lock(mutex_);
-    SANDBOX_RETURN_IF_ERROR(Find(id, "").status());
-  }
-  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, Agent());
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, AgentForTask(id));
   return agent->UpdateContainer(id, resources_json);
 }
 
 Result<ContainerStats> PodSandbox::Stats(const std::string& id) {
-  {
-    std::lock_guard lock(mutex_);
-    SANDBOX_RETURN_IF_ERROR(Find(id, "").status());
-  }
-  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, Agent());
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, AgentForTask(id));
   return agent->Stats(id);
 }
 

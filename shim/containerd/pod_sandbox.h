@@ -28,8 +28,9 @@
 
 namespace sandbox::shim::containerd {
 
-// containerd's FIFO paths for one process (empty: no such stream). With a
-// terminal, stdout carries the pty and there is no stderr.
+// containerd's paths for one process's stdio (empty: no such stream): FIFOs,
+// or file:///path (ctr --log-uri: appended to). With a terminal, stdout
+// carries the pty and there is no stderr.
 struct TaskStdio {
   std::string stdin_path;
   std::string stdout_path;
@@ -76,10 +77,14 @@ struct PodConfig {
 
 class PodSandbox {
  public:
-  // Called from a waiter thread when a process exits (for TaskExit).
-  using ExitCallback = std::function<void(const std::string& id, const std::string& exec_id, const ProcessExit&)>;
+  // For the task events, in containerd's order: a process's start is
+  // reported (from Start) before its exit (from its waiter thread).
+  struct Callbacks {
+    std::function<void(const std::string& id, const std::string& exec_id, uint32_t pid)> started;
+    std::function<void(const std::string& id, const std::string& exec_id, const ProcessExit&)> exited;
+  };
 
-  PodSandbox(PodConfig config, ExitCallback on_exit);
+  PodSandbox(PodConfig config, Callbacks callbacks);
   PodSandbox(const PodSandbox&) = delete;
   PodSandbox& operator=(const PodSandbox&) = delete;
   ~PodSandbox();
@@ -119,21 +124,26 @@ class PodSandbox {
   Status BootVm(const oci::Spec& spec, const std::string& bundle);
   // Listeners for the process's streams, on fresh ports; opened FIFOs.
   Result<std::unique_ptr<Process>> PrepareProcess(const std::string& exec_id, const TaskStdio& stdio);
+  // The agent's StartContainer, or ExecProcess and its streams.
+  Status StartProcess(const std::string& id, Process& process);
   // Accepts the agent's stream connections and starts the relays and the waiter.
   Status ConnectProcess(const std::string& id, Process& process);
   Result<Process*> Find(const std::string& id, const std::string& exec_id);
+  // A connection of its own to the guest agent (calls may block).
   Result<std::unique_ptr<AgentClient>> Agent();
+  // The same, once `id` is known to be a task.
+  Result<std::unique_ptr<AgentClient>> AgentForTask(const std::string& id);
   void RemoveTask(Task& task);
 
   PodConfig config_;
-  ExitCallback on_exit_;
+  Callbacks callbacks_;
   PhaseLog phases_;
   std::unique_ptr<SandboxVm> vm_;
   uint32_t vmm_pid_ = 0;
   std::vector<SharedMount> shares_;  // what the VM's virtiofsd serves
   std::string rootfs_fstype_;
   std::mutex mutex_;  // guards tasks_, next_port_ and each process's state
-  std::condition_variable exited_;
+  std::condition_variable changed_;  // a process exited or finished starting
   std::map<std::string, std::unique_ptr<Task>> tasks_;
   uint32_t next_port_ = 0x20000;
 };

@@ -37,11 +37,6 @@ void Log(const std::string& message) {
   std::fflush(stderr);
 }
 
-std::string Env(const char* name) {
-  const char* value = std::getenv(name);
-  return value == nullptr ? "" : value;
-}
-
 // The server's stderr: containerd's `log` FIFO in the bundle when it reads
 // one (it shows the shim's lines in its own log), else the pod's shim.log.
 void RedirectLog(const std::string& state_dir) {
@@ -117,10 +112,17 @@ int RunStart(const ShimArgs& args, const std::string& self_binary) {
   if (pid == 0) {
     // Its own session, out of containerd's process group; the listener at fd 3.
     ::setsid();
-    if (::dup2(listener->get(), kListenerFd) < 0) ::_exit(126);
+    if (listener->get() == kListenerFd) {
+      if (::fcntl(kListenerFd, F_SETFD, 0) != 0) ::_exit(126);
+    } else if (::dup2(listener->get(), kListenerFd) < 0) {
+      ::_exit(126);
+    }
+    // containerd reads start's stdout and stderr to their end: the server
+    // must hold neither (it logs to the bundle's log FIFO or shim.log).
     const int null = ::open("/dev/null", O_RDWR);
     ::dup2(null, STDIN_FILENO);
     ::dup2(null, STDOUT_FILENO);
+    ::dup2(null, STDERR_FILENO);
     std::vector<std::string> serve = ServeArgs(args, pod->socket);
     std::vector<char*> argv = {const_cast<char*>("containerd-shim-sandbox-rt-v2")};
     for (std::string& arg : serve) argv.push_back(arg.data());
@@ -147,14 +149,12 @@ int RunServe(const ShimArgs& args, const std::string& self_binary) {
     Log(microvm.status().message());
     return 1;
   }
-  // containerd's own ttrpc address, for the publish binary.
-  std::string events_address = Env("TTRPC_ADDRESS");
-  if (events_address.empty()) events_address = args.address + ".ttrpc";
-  EventPublisher events({args.publish_binary, "--address", events_address}, args.namespace_name, Log);
+  // containerd's `publish` dials its gRPC socket (-address), not TTRPC_ADDRESS.
+  EventPublisher events({args.publish_binary, "--address", args.address}, args.namespace_name, Log);
   std::atomic<bool> shutdown{false};
-  TaskService service(
-      {.state_dir = state_dir, .microvm = *microvm}, events,
-      [&shutdown] { shutdown = true; });
+  // Who serves this pod, for a delete after this shim died.
+  (void)WriteFileAtomic(state_dir + "/shim.pid", FormatIdentity(SelfIdentity()), 0600);
+  TaskService service({.state_dir = state_dir + "/vm", .microvm = *microvm}, events, [&shutdown] { shutdown = true; });
   ttrpc::Server server;
   service.Register(server);
   Log("serving pod " + state_dir + " on " + args.socket);
@@ -179,10 +179,16 @@ int RunDelete(const ShimArgs& args) {
   char cwd[4096];
   const std::string bundle = !args.bundle.empty() ? args.bundle : (::getcwd(cwd, sizeof(cwd)) ? cwd : ".");
   Result<PodLocation> pod = LocatePod(kShimStateRoot, args.namespace_name, args.id, bundle);
-  if (pod.ok()) {
-    // The dead shim's VM: sandbox-vmm dies with its shim (a helper process),
-    // but a shim killed between fork and prctl could leave one.
-    const SandboxFiles files(pod->state_dir);
+  // containerd runs delete after every task delete, not only for a dead
+  // shim: a pod's shim that still answers keeps serving its other tasks.
+  if (pod.ok() && ConnectUnix(pod->socket).ok()) {
+    Log("delete: the pod's shim still serves " + pod->socket);
+  } else if (pod.ok()) {
+    // A shim that no longer answers goes first, then its VM (sandbox-vmm
+    // dies with its shim, being its helper, unless the shim died before
+    // the helper's prctl).
+    if (std::optional<ProcessIdentity> shim = ReadIdentity(pod->state_dir + "/shim.pid")) KillAndWait(*shim);
+    const SandboxFiles files(pod->state_dir + "/vm");
     if (std::optional<ProcessIdentity> vmm = ReadIdentity(files.vmm_pid)) KillAndWait(*vmm);
     (void)::unlink(pod->socket.c_str());
     if (pod->pod_id == args.id) (void)RemoveTree(pod->state_dir);

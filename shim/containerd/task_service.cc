@@ -60,15 +60,35 @@ Result<std::string> SpecJson(const google::protobuf::Any& any, const char* type_
 TaskService::TaskService(PodConfig pod, EventPublisher& events, std::function<void()> on_shutdown)
     : events_(events),
       on_shutdown_(std::move(on_shutdown)),
-      pod_(std::move(pod), [this](const std::string& id, const std::string& exec_id, const ProcessExit& exit) {
-        events::TaskExit event;
-        event.set_container_id(id);
-        event.set_id(exec_id.empty() ? id : exec_id);
-        event.set_pid(exit.pid);
-        event.set_exit_status(exit.exit_status);
-        SetTime(*event.mutable_exited_at(), exit.exited_at);
-        events_.Publish(MakeEvent("/tasks/exit", "TaskExit", event));
-      }) {}
+      pod_(std::move(pod), {.started = [this](const std::string& id, const std::string& exec_id,
+                                              uint32_t pid) { PublishStarted(id, exec_id, pid); },
+                             .exited = [this](const std::string& id, const std::string& exec_id,
+                                             const ProcessExit& exit) { PublishExited(id, exec_id, exit); }}) {}
+
+void TaskService::PublishStarted(const std::string& id, const std::string& exec_id, uint32_t pid) {
+  if (exec_id.empty()) {
+    events::TaskStart event;
+    event.set_container_id(id);
+    event.set_pid(pid);
+    events_.Publish(MakeEvent("/tasks/start", "TaskStart", event));
+    return;
+  }
+  events::TaskExecStarted event;
+  event.set_container_id(id);
+  event.set_exec_id(exec_id);
+  event.set_pid(pid);
+  events_.Publish(MakeEvent("/tasks/exec-started", "TaskExecStarted", event));
+}
+
+void TaskService::PublishExited(const std::string& id, const std::string& exec_id, const ProcessExit& exit) {
+  events::TaskExit event;
+  event.set_container_id(id);
+  event.set_id(exec_id.empty() ? id : exec_id);
+  event.set_pid(exit.pid);
+  event.set_exit_status(exit.exit_status);
+  SetTime(*event.mutable_exited_at(), exit.exited_at);
+  events_.Publish(MakeEvent("/tasks/exit", "TaskExit", event));
+}
 
 void TaskService::Register(ttrpc::Server& server) {
   RegisterLifecycle(server);
@@ -111,19 +131,8 @@ void TaskService::RegisterLifecycle(ttrpc::Server& server) {
   server.Register(kTaskService, "Start",
                   Unary<api::StartRequest, api::StartResponse>(
                       [this](const api::StartRequest& request) -> Result<api::StartResponse> {
+                        // The start event goes out from the pod, before any exit.
                         SANDBOX_ASSIGN_OR_RETURN(uint32_t pid, pod_.Start(request.id(), request.exec_id()));
-                        if (request.exec_id().empty()) {
-                          events::TaskStart event;
-                          event.set_container_id(request.id());
-                          event.set_pid(pid);
-                          events_.Publish(MakeEvent("/tasks/start", "TaskStart", event));
-                        } else {
-                          events::TaskExecStarted event;
-                          event.set_container_id(request.id());
-                          event.set_exec_id(request.exec_id());
-                          event.set_pid(pid);
-                          events_.Publish(MakeEvent("/tasks/exec-started", "TaskExecStarted", event));
-                        }
                         api::StartResponse response;
                         response.set_pid(pid);
                         return response;
@@ -141,8 +150,7 @@ void TaskService::RegisterLifecycle(ttrpc::Server& server) {
                           event.set_container_id(request.id());
                           event.set_pid(exit.pid);
                           event.set_exit_status(exit.exit_status);
-                          SetTime(*event.mutable_exited_at(), exit.exited_at);
-                          event.set_id(request.id());
+                          SetTime(*event.mutable_exited_at(), exit.exited_at);  // id empty: the init
                           events_.Publish(MakeEvent("/tasks/delete", "TaskDelete", event));
                         }
                         return response;
@@ -272,7 +280,10 @@ void TaskService::RegisterSandboxCalls(ttrpc::Server& server) {
                         metrics.mutable_pids()->set_current(stats.pids_current);
                         metrics.mutable_cpu()->set_usage_usec(stats.cpu_usage_ns / 1000);
                         metrics.mutable_memory()->set_usage(stats.memory_usage_bytes);
-                        metrics.mutable_memory()->set_usage_limit(stats.memory_limit_bytes);
+                        // CRI takes usage_limit - working set as what is available: no
+                        // limit is the largest value, never 0.
+                        metrics.mutable_memory()->set_usage_limit(
+                            stats.memory_limit_bytes > 0 ? stats.memory_limit_bytes : UINT64_MAX);
                         api::StatsResponse response;
                         response.mutable_stats()->set_type_url(kMetricsTypeUrl);
                         response.mutable_stats()->set_value(metrics.SerializeAsString());

@@ -28,6 +28,8 @@ class TaskService {
   void RegisterLifecycle(ttrpc::Server& server);
   void RegisterProcessCalls(ttrpc::Server& server);
   void RegisterSandboxCalls(ttrpc::Server& server);
+  void PublishStarted(const std::string& id, const std::string& exec_id, uint32_t pid);
+  void PublishExited(const std::string& id, const std::string& exec_id, const ProcessExit& exit);
 
   EventPublisher& events_;
   std::function<void()> on_shutdown_;

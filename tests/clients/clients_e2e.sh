@@ -39,21 +39,9 @@ work=$(mktemp -d /tmp/clients-e2e.XXXXXX)
 # The inner script unmounts its tmpfs itself; this is for an inner run that was killed.
 trap 'umount -R "$work/tmpfs" 2>/dev/null || true; rm -rf --one-file-system "$work"' EXIT
 
-# The image: busybox as an OCI layout (umoci), then an oci-archive tar that
-# both `podman load` and `ctr images import` take.
-rootfs="$work/rootfs"
-mkdir -p "$rootfs/bin" "$rootfs/proc" "$rootfs/dev" "$rootfs/sys" "$rootfs/tmp" "$rootfs/etc"
-cp /bin/busybox "$rootfs/bin/busybox"
-for applet in $(/bin/busybox --list); do [ "$applet" = busybox ] || ln -s busybox "$rootfs/bin/$applet"; done
-echo "root:x:0:0:root:/:/bin/sh" > "$rootfs/etc/passwd"
-umoci init --layout "$work/layout"
-umoci new --image "$work/layout:latest"
-umoci unpack --image "$work/layout:latest" "$work/umoci-bundle" > /dev/null
-cp -a "$rootfs/." "$work/umoci-bundle/rootfs/"
-umoci repack --image "$work/layout:latest" "$work/umoci-bundle"
-umoci config --image "$work/layout:latest" --config.env PATH=/bin --config.cmd /bin/sh
-tar -C "$work/layout" -cf "$work/busybox.tar" .
-rm -rf "$work/umoci-bundle" "$work/layout"
+# The image: busybox as an OCI archive that both `podman load` and `ctr
+# images import` take.
+"$repo/tests/lib/busybox-oci-archive.sh" "$work/busybox.tar"
 
 if [ "$direct" -eq 0 ]; then
   guest=$("$repo/scripts/install-guest.sh" "$agent" "$work/guest")

@@ -63,13 +63,20 @@ say "mode=testhost ($why): Debian cloud kernel under QEMU TCG with -cpu EPYC,+sv
 need() {
   command -v "$1" >/dev/null 2>&1 || [ -x "$1" ] || { say "missing $1; install it with: apt-get install $2"; exit 2; }
 }
-# SANDBOX_TESTHOST_QEMU=DIR: the test host's emulator from DIR/usr/bin with
-# its firmware from DIR/usr/share (a newer QEMU unpacked by fetch-qemu.sh, to
-# compare wedge rates); default: Debian's qemu-system-x86.
+# The test host's emulator: QEMU 10 from bookworm-backports, unpacked into
+# the cache by fetch-qemu.sh (scripts/setup.sh runs it), because Debian 12's
+# QEMU 7.2 TCG wedged or crashed the test host in about one boot in eight
+# (docs/measurements.md, "Test-host wedges"). SANDBOX_TESTHOST_QEMU=DIR picks
+# another unpacked QEMU, =system Debian's qemu-system-x86; without the cache,
+# Debian's, with a warning.
+cache=${SANDBOX_RT_CACHE:-${HOME:-/root}/.cache/sandbox-rt}/testhost
+qemu_dir=${SANDBOX_TESTHOST_QEMU:-$cache/qemu}
 qemu=(qemu-system-x86_64)
-if [ -n "${SANDBOX_TESTHOST_QEMU:-}" ]; then
-  qemu=("$SANDBOX_TESTHOST_QEMU/usr/bin/qemu-system-x86_64" -L "$SANDBOX_TESTHOST_QEMU/usr/share/qemu"
-        -L "$SANDBOX_TESTHOST_QEMU/usr/share/seabios")
+if [ "$qemu_dir" != system ] && [ -x "$qemu_dir/usr/bin/qemu-system-x86_64" ]; then
+  qemu=("$qemu_dir/usr/bin/qemu-system-x86_64" -L "$qemu_dir/usr/share/qemu" -L "$qemu_dir/usr/share/seabios")
+elif [ "$qemu_dir" != system ]; then
+  [ -n "${SANDBOX_TESTHOST_QEMU:-}" ] && { say "SANDBOX_TESTHOST_QEMU=$qemu_dir holds no qemu-system-x86_64"; exit 2; }
+  say "warning: no QEMU in $qemu_dir (tests/testhost/fetch-qemu.sh): Debian's QEMU 7.2 wedges the test host more often"
 fi
 need "${qemu[0]}" qemu-system-x86
 say "emulator: $("${qemu[0]}" --version | head -n 1)"
@@ -79,7 +86,6 @@ need cpio cpio
 need dpkg-deb dpkg
 [ "$(id -u)" -eq 0 ] || { say "must run as root (virtiofsd shares / and the job runs as root)"; exit 2; }
 
-cache=${SANDBOX_RT_CACHE:-${HOME:-/root}/.cache/sandbox-rt}/testhost
 mkdir -p "$cache"
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 

@@ -51,6 +51,11 @@ cat >> "$work/job.sh" <<'JOB'
 root=/run/sandbox-rt-soak
 failures=0
 fail() { echo "soak job: FAIL: $*"; failures=$((failures + 1)); }
+# why NAME ID: what the runtime said, and the sandbox's own logs, on one line.
+why() {
+  { grep -v -e "^sandbox-agent: seeded" -e fv_queue_thread "$work/$1.err"
+    tail -n 5 "$root/$2/monitor.log" "$root/$2/vmm.log" "$root/$2/console.log" 2>/dev/null; } | tr "\n" " " | head -c 1500
+}
 state_of() { "$rt" --root "$root" state "$1" 2>/dev/null | sed -n 's/.*"status": *"\([a-z]*\)".*/\1/p'; }
 cd "$work/run"
 out=$(timeout -k 10 300 "$rt" --root "$root" run soak-run < /dev/null 2> "$work/run.err") || fail "sandbox-rt run: $(tail -n 3 "$work/run.err")"
@@ -62,8 +67,8 @@ for name in plain readonly user memory hostname caps cpu bind nonewprivs sysctl;
   cd "$work/$name"
   timeout -k 10 300 "$rt" --root "$root" create "$id" < /dev/null > /dev/null 2> "$work/$name.err" ||
     { fail "$name: create: $(grep -v -e "^sandbox-agent: seeded" -e "fv_queue_thread" "$work/$name.err" | tr "\n" " " | head -c 1200)"; continue; }
-  timeout -k 10 60 "$rt" --root "$root" start "$id" 2>> "$work/$name.err" || fail "$name: start"
-  [ "$(state_of "$id")" = running ] || fail "$name: state after start is $(state_of "$id")"
+  timeout -k 10 60 "$rt" --root "$root" start "$id" 2>> "$work/$name.err" || fail "$name: start: $(why "$name" "$id")"
+  [ "$(state_of "$id")" = running ] || fail "$name: state after start is $(state_of "$id"): $(why "$name" "$id")"
   timeout -k 10 60 "$rt" --root "$root" kill "$id" KILL 2>> "$work/$name.err" || fail "$name: kill"
   for _ in $(seq 300); do [ "$(state_of "$id")" = stopped ] && break; sleep 0.2; done
   [ "$(state_of "$id")" = stopped ] || fail "$name: not stopped 60 s after KILL"

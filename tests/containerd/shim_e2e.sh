@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# e2e test of containerd-shim-sandbox-rt-v2 under containerd 1.6 (Debian's),
+# through the test host: `ctr run --runtime io.containerd.sandbox-rt.v2` of a
+# busybox image imported from an OCI archive:
+# - run: output, stderr, exit code, and a kernel that is not the host's;
+# - run -d: task exec (output, status, stdin), ps, pause/resume (the task's
+#   status), metrics (the guest cgroup's memory), kill (a trap sees
+#   SIGTERM), delete (the exit status), container delete;
+# - a terminal run whose size reaches the container;
+# - failures: sandbox-vmm killed (the task stops with 255), the shim killed
+#   (containerd's delete path cleans up);
+# and at the end no shim, sandbox-vmm or virtiofsd process, no mount and no
+# state of the shim left. containerd runs with its own config, root, state
+# and socket on a tmpfs, and is stopped at the end.
+#   shim_e2e.sh SHIM SANDBOX_VMM SANDBOX_AGENT
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+shim=$(realpath "${1:?usage: shim_e2e.sh SHIM SANDBOX_VMM SANDBOX_AGENT}")
+vmm=$(realpath "${2:?}") agent=$(realpath "${3:?}")
+for tool in containerd ctr umoci script; do
+  command -v "$tool" > /dev/null || { echo "shim_e2e: $tool is missing (scripts/setup.sh installs it)" >&2; exit 2; }
+done
+work=$(mktemp -d /tmp/shim-e2e.XXXXXX)
+trap 'umount -R "$work/tmpfs" 2>/dev/null || true; rm -rf --one-file-system "$work"' EXIT
+"$repo/tests/lib/busybox-oci-archive.sh" "$work/busybox.tar"
+guest=$("$repo/scripts/install-guest.sh" "$agent" "$work/guest")
+# Nested under TCG a guest can take more than the default 60 s to boot.
+echo '{"boot_timeout_ms": 180000}' > "$work/runtime.json"
+mkdir -p "$work/bin"
+ln -s "$shim" "$work/bin/containerd-shim-sandbox-rt-v2"
+
+cat > "$work/inner.sh" <<INNER
+set -u
+work="$work"
+# containerd passes its environment to the shims it starts.
+export PATH="$work/bin:\$PATH" SANDBOX_RT_GUEST_DIR="$guest" SANDBOX_RT_VMM="$vmm" SANDBOX_RT_CONFIG="$work/runtime.json"
+INNER
+cat >> "$work/inner.sh" <<'INNER'
+failures=0
+check() {  # check NAME EXPECTED ACTUAL
+  if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: expected [$2], got [$3]"; failures=$((failures + 1)); fi
+}
+t() { timeout -k 10 300 "$@"; }
+wait_until() {  # wait_until SECONDS COMMAND...
+  local end=$((SECONDS + $1)); shift
+  until "$@"; do [ "$SECONDS" -ge "$end" ] && return 1; sleep 0.2; done
+}
+tmp="$work/tmpfs"
+mkdir -p "$tmp" && mount -t tmpfs tmpfs "$tmp"
+mkdir -p "$tmp/containerd/tmp" "$tmp/fifo"
+address="$tmp/containerd/containerd.sock"
+ns=shim-e2e
+cat > "$tmp/containerd/config.toml" <<CONF
+version = 2
+root = "$tmp/containerd/root"
+state = "$tmp/containerd/state"
+temp = "$tmp/containerd/tmp"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$address"
+[ttrpc]
+  address = "$address.ttrpc"
+CONF
+containerd --config "$tmp/containerd/config.toml" > "$work/containerd.log" 2>&1 &
+containerd_pid=$!
+cleanup() {
+  for id in $(c containers ls -q 2>/dev/null); do
+    c tasks kill -s SIGKILL "$id" > /dev/null 2>&1; c tasks delete -f "$id" > /dev/null 2>&1
+    c containers delete "$id" > /dev/null 2>&1
+  done
+  kill -TERM "$containerd_pid" 2>/dev/null; wait "$containerd_pid" 2>/dev/null
+  umount -R "$tmp" 2>/dev/null
+}
+c() { t ctr --address "$address" --namespace "$ns" "$@"; }
+wait_until 30 c version > /dev/null 2>&1
+c images import "$work/busybox.tar" > /dev/null; check "ctr images import" 0 $?
+image=$(c images ls -q | head -n 1)
+run=(--runtime io.containerd.sandbox-rt.v2 --fifo-dir "$tmp/fifo")
+status_of() { c tasks ls 2>/dev/null | awk -v id="$1" '$1 == id {print $3}'; }
+stopped() { [ "$(status_of "$1")" = STOPPED ]; }
+
+# run: output, stderr, exit code, the guest's own kernel.
+c run --rm "${run[@]}" "$image" r1 sh -c 'echo hello from the vm; echo to-stderr >&2; uname -r; exit 3' \
+  > "$work/r1.out" 2> "$work/r1.err" < /dev/null
+check "ctr run: exit code" 3 $?
+check "ctr run: stdout" "hello from the vm" "$(head -n 1 "$work/r1.out")"
+check "ctr run: stderr" to-stderr "$(cat "$work/r1.err")"
+guest_kernel=$(sed -n 2p "$work/r1.out")
+[ -n "$guest_kernel" ] && [ "$guest_kernel" != "$(uname -r)" ]
+check "ctr run: the container's kernel ($guest_kernel) is not the test host's ($(uname -r))" 0 $?
+
+# run -d, then exec, ps, pause/resume, metrics, kill, delete.
+c run -d "${run[@]}" --log-uri "file://$work/r2.log" "$image" r2 \
+  sh -c 'trap "echo got-term; exit 9" TERM; echo ready; while true; do sleep 0.2; done' < /dev/null
+check "ctr run -d" 0 $?
+check "ctr run -d: RUNNING" RUNNING "$(status_of r2)"
+wait_until 60 grep -qx ready "$work/r2.log"; check "ctr run -d: the container's output" 0 $?
+out=$(c tasks exec "${run[@]:2}" --exec-id e1 r2 sh -c 'echo in-exec; exit 6' < /dev/null)
+check "ctr task exec: exit status" 6 $?
+check "ctr task exec: output" in-exec "$out"
+check "ctr task exec: stdin" piped "$(echo piped | c tasks exec "${run[@]:2}" --exec-id e2 r2 cat)"
+[ "$(c tasks ps r2 | tail -n +2 | wc -l)" -ge 1 ]; check "ctr task ps lists processes" 0 $?
+c tasks pause r2; check "ctr task pause" 0 $?
+check "paused: PAUSED" PAUSED "$(status_of r2)"
+c tasks resume r2; check "ctr task resume" 0 $?
+check "resumed: RUNNING" RUNNING "$(status_of r2)"
+c tasks metrics r2 > "$work/metrics" 2>&1; check "ctr task metrics" 0 $?
+grep -Eq 'memory\.usage_in_bytes +[1-9]|memory.usage +[1-9]' "$work/metrics"
+check "ctr task metrics: the guest cgroup's memory usage ($(tr '\n' ' ' < "$work/metrics"))" 0 $?
+c tasks kill r2; check "ctr task kill" 0 $?
+wait_until 60 stopped r2; check "killed: STOPPED" STOPPED "$(status_of r2)"
+grep -qx got-term "$work/r2.log"; check "SIGTERM reached the container's trap" 0 $?
+c tasks delete r2 2> "$work/r2-delete.err"; check "ctr task delete" 0 $?
+grep -q "exit code 9" "$work/r2-delete.err"; check "ctr task delete: exit status 9 ($(cat "$work/r2-delete.err"))" 0 $?
+c containers delete r2; check "ctr container delete" 0 $?
+
+# A terminal: the size ctr gives (ResizePty, right after Start) reaches the container's pty.
+cat > "$work/size.sh" <<'SIZE'
+for i in $(seq 100); do size=$(stty size); [ "$size" != "0 0" ] && break; sleep 0.2; done; echo "$size"
+SIZE
+cp "$work/size.sh" "$tmp/size.sh"
+script -qec "stty rows 33 cols 77; ctr --address $address --namespace $ns run -t --rm --mount type=bind,src=$tmp/size.sh,dst=/size.sh,options=rbind:ro ${run[*]} $image r3 sh /size.sh" \
+  /dev/null < /dev/null > "$work/r3.out" 2>&1
+check "ctr run -t: the terminal's size inside" "33 77" "$(tr -d '\r' < "$work/r3.out" | grep -E '^[0-9]+ [0-9]+$' | tail -n 1)"
+
+# sandbox-vmm killed: the task stops with 255.
+c run -d "${run[@]}" "$image" r4 sh -c 'while true; do sleep 1; done' < /dev/null
+vmm_pid=$(pgrep -f "sandbox-vmm --config /run/sandbox-rt-shim/$ns/r4/")
+kill -9 $vmm_pid
+wait_until 60 stopped r4; check "sandbox-vmm killed: STOPPED" STOPPED "$(status_of r4)"
+c tasks delete r4 2> "$work/r4-delete.err"
+grep -q "exit code 255" "$work/r4-delete.err"; check "sandbox-vmm killed: exit status 255 ($(cat "$work/r4-delete.err"))" 0 $?
+c containers delete r4 > /dev/null
+
+# The shim killed: containerd's delete runs the shim's delete action.
+c run -d "${run[@]}" "$image" r5 sh -c 'while true; do sleep 1; done' < /dev/null
+kill -9 "$(pgrep -f -- "-id r5 -socket")"
+wait_until 60 stopped r5; check "shim killed: STOPPED" STOPPED "$(status_of r5)"
+c tasks delete r5 > /dev/null 2>&1
+c containers delete r5; check "shim killed: container delete" 0 $?
+
+check "no container left" "" "$(c containers ls -q)"
+cleanup
+check "no shim left" "" "$(pgrep -f containerd-shim-sandbox-rt-v2)"
+check "no sandbox-vmm left" "" "$(pgrep -f "sandbox-vmm --config /run/sandbox-rt-shim")"
+check "no virtiofsd of a pod left" "" "$(pgrep -f "virtiofsd.*sandbox-rt-shim")"
+check "no state of the shim left" "" "$(ls -A "/run/sandbox-rt-shim/$ns" 2>/dev/null)"
+check "no mount of the test's containerd left" "" "$(grep -F "$tmp" /proc/self/mounts)"
+[ "$failures" -eq 0 ] || { echo "--- containerd log"; tail -n 40 "$work/containerd.log"; }
+echo "shim_e2e: $failures failures"
+exit $(( failures > 0 ))
+INNER
+"$repo/tests/testhost/run.sh" --timeout 1500 --mem 3072 -- bash "$work/inner.sh"
