@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstdio>
 #include <thread>
 
 #include "common/base/file_util.h"
@@ -136,7 +137,8 @@ Status PodSandbox::BootVm(const oci::Spec& spec, const std::string& bundle) {
                                                       .shares = plan.shares,
                                                       .boot_timeout_ms = config_.microvm.boot_timeout_ms},
                                         phases_);
-  SANDBOX_RETURN_IF_ERROR(vm->Start());
+  // On the owner thread: sandbox-vmm and virtiofsd die with the thread that forked them.
+  SANDBOX_RETURN_IF_ERROR(owner_.Run([&vm] { return vm->Start(); }));
   SANDBOX_RETURN_IF_ERROR(vm->WaitForAgent([] { return Status::Ok(); }));
   const std::optional<ProcessIdentity> vmm = ReadIdentity(SandboxFiles(config_.state_dir).vmm_pid);
   vmm_pid_ = vmm ? static_cast<uint32_t>(vmm->pid) : 0;
@@ -205,6 +207,13 @@ Status PodSandbox::ConnectProcess(const std::string& id, Process& process) {
   SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> waiter_agent, Agent());
   process.waiter = std::thread([this, &process, id, agent = std::shared_ptr<AgentClient>(std::move(waiter_agent))] {
     const Result<int> status = agent->Wait(id, process.exec_id);
+    if (!status.ok()) {
+      std::fprintf(stderr, "containerd-shim-sandbox-rt-v2: waiting for %s/%s: %s%s\n", id.c_str(),
+                   process.exec_id.c_str(), status.status().message().c_str(),
+                   (ConsoleTail(SandboxFiles(config_.state_dir).console) + "; sandbox-vmm: " +
+                    LogTail(SandboxFiles(config_.state_dir).vmm_log))
+                       .c_str());
+    }
     process.relay->Drain();
     ProcessExit exit{.pid = vmm_pid_,
                      .exit_status = static_cast<uint32_t>(status.ok() ? *status : 255),

@@ -22,6 +22,7 @@
 #include "common/base/status.h"
 #include "common/base/unique_fd.h"
 #include "common/io/process_relay.h"
+#include "shim/containerd/owner_thread.h"
 #include "shim/microvm/microvm_config.h"
 #include "shim/microvm/sandbox_vm.h"
 #include "shim/runtime/sandbox.h"
@@ -138,6 +139,7 @@ class PodSandbox {
   PodConfig config_;
   Callbacks callbacks_;
   PhaseLog phases_;
+  OwnerThread owner_;  // forks the VM's helpers (owner_thread.h)
   std::unique_ptr<SandboxVm> vm_;
   uint32_t vmm_pid_ = 0;
   std::vector<SharedMount> shares_;  // what the VM's virtiofsd serves

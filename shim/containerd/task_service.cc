@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cstdio>
+
 #include <google/protobuf/empty.pb.h>
 
 #include "common/ttrpc/unary.h"
@@ -55,6 +57,21 @@ Result<std::string> SpecJson(const google::protobuf::Any& any, const char* type_
   return any.value();
 }
 
+// Registers a Task method whose failures also go to the shim's log
+// (containerd only shows them to the client that called).
+void Add(ttrpc::Server& server, const char* method, ttrpc::Handler handler) {
+  server.Register(kTaskService, method,
+                  [method, handler = std::move(handler)](const std::string& payload,
+                                                         const ttrpc::CallContext& context) -> Result<std::string> {
+                    Result<std::string> reply = handler(payload, context);
+                    if (!reply.ok()) {
+                      std::fprintf(stderr, "containerd-shim-sandbox-rt-v2: %s: %s\n", method,
+                                   reply.status().message().c_str());
+                    }
+                    return reply;
+                  });
+}
+
 }  // namespace
 
 TaskService::TaskService(PodConfig pod, EventPublisher& events, std::function<void()> on_shutdown)
@@ -97,7 +114,7 @@ void TaskService::Register(ttrpc::Server& server) {
 }
 
 void TaskService::RegisterLifecycle(ttrpc::Server& server) {
-  server.Register(kTaskService, "Create",
+  Add(server, "Create",
                   Unary<api::CreateTaskRequest, api::CreateTaskResponse>(
                       [this](const api::CreateTaskRequest& request) -> Result<api::CreateTaskResponse> {
                         if (!request.checkpoint().empty()) {
@@ -128,7 +145,7 @@ void TaskService::RegisterLifecycle(ttrpc::Server& server) {
                         response.set_pid(pid);
                         return response;
                       }));
-  server.Register(kTaskService, "Start",
+  Add(server, "Start",
                   Unary<api::StartRequest, api::StartResponse>(
                       [this](const api::StartRequest& request) -> Result<api::StartResponse> {
                         // The start event goes out from the pod, before any exit.
@@ -137,7 +154,7 @@ void TaskService::RegisterLifecycle(ttrpc::Server& server) {
                         response.set_pid(pid);
                         return response;
                       }));
-  server.Register(kTaskService, "Delete",
+  Add(server, "Delete",
                   Unary<api::DeleteRequest, api::DeleteResponse>(
                       [this](const api::DeleteRequest& request) -> Result<api::DeleteResponse> {
                         SANDBOX_ASSIGN_OR_RETURN(ProcessExit exit, pod_.Delete(request.id(), request.exec_id()));
@@ -155,12 +172,12 @@ void TaskService::RegisterLifecycle(ttrpc::Server& server) {
                         }
                         return response;
                       }));
-  server.Register(kTaskService, "Checkpoint",
+  Add(server, "Checkpoint",
                   Unary<api::CheckpointTaskRequest, Empty>([](const api::CheckpointTaskRequest&) -> Result<Empty> {
                     return Unimplemented("checkpoint: sandbox-rt cannot checkpoint a task (no CRIU in the guest; "
                                          "VM snapshots are not exposed as task checkpoints)");
                   }));
-  server.Register(kTaskService, "Connect",
+  Add(server, "Connect",
                   Unary<api::ConnectRequest, api::ConnectResponse>(
                       [this](const api::ConnectRequest&) -> Result<api::ConnectResponse> {
                         api::ConnectResponse response;
@@ -169,7 +186,7 @@ void TaskService::RegisterLifecycle(ttrpc::Server& server) {
                         response.set_version("sandbox-rt");
                         return response;
                       }));
-  server.Register(kTaskService, "Shutdown",
+  Add(server, "Shutdown",
                   Unary<api::ShutdownRequest, Empty>([this](const api::ShutdownRequest& request) -> Result<Empty> {
                     // The pod's shim stays while a task of the pod is left.
                     if (request.now() || !pod_.HasTasks()) on_shutdown_();
@@ -178,7 +195,7 @@ void TaskService::RegisterLifecycle(ttrpc::Server& server) {
 }
 
 void TaskService::RegisterProcessCalls(ttrpc::Server& server) {
-  server.Register(kTaskService, "State",
+  Add(server, "State",
                   Unary<api::StateRequest, api::StateResponse>(
                       [this](const api::StateRequest& request) -> Result<api::StateResponse> {
                         SANDBOX_ASSIGN_OR_RETURN(TaskState state, pod_.State(request.id(), request.exec_id()));
@@ -198,12 +215,12 @@ void TaskService::RegisterProcessCalls(ttrpc::Server& server) {
                         }
                         return response;
                       }));
-  server.Register(kTaskService, "Kill", Unary<api::KillRequest, Empty>([this](const api::KillRequest& request) -> Result<Empty> {
+  Add(server, "Kill", Unary<api::KillRequest, Empty>([this](const api::KillRequest& request) -> Result<Empty> {
                     SANDBOX_RETURN_IF_ERROR(pod_.Kill(request.id(), request.exec_id(),
                                                       static_cast<int>(request.signal()), request.all()));
                     return Empty();
                   }));
-  server.Register(kTaskService, "Wait",
+  Add(server, "Wait",
                   Unary<api::WaitRequest, api::WaitResponse>(
                       [this](const api::WaitRequest& request) -> Result<api::WaitResponse> {
                         SANDBOX_ASSIGN_OR_RETURN(ProcessExit exit, pod_.Wait(request.id(), request.exec_id()));
@@ -212,7 +229,7 @@ void TaskService::RegisterProcessCalls(ttrpc::Server& server) {
                         SetTime(*response.mutable_exited_at(), exit.exited_at);
                         return response;
                       }));
-  server.Register(kTaskService, "Exec",
+  Add(server, "Exec",
                   Unary<api::ExecProcessRequest, Empty>([this](const api::ExecProcessRequest& request) -> Result<Empty> {
                     SANDBOX_ASSIGN_OR_RETURN(std::string process, SpecJson(request.spec(), kProcessTypeUrl, "spec"));
                     SANDBOX_RETURN_IF_ERROR(pod_.Exec(request.id(), request.exec_id(), process,
@@ -226,18 +243,18 @@ void TaskService::RegisterProcessCalls(ttrpc::Server& server) {
                     events_.Publish(MakeEvent("/tasks/exec-added", "TaskExecAdded", event));
                     return Empty();
                   }));
-  server.Register(kTaskService, "ResizePty",
+  Add(server, "ResizePty",
                   Unary<api::ResizePtyRequest, Empty>([this](const api::ResizePtyRequest& request) -> Result<Empty> {
                     SANDBOX_RETURN_IF_ERROR(
                         pod_.ResizePty(request.id(), request.exec_id(), request.width(), request.height()));
                     return Empty();
                   }));
-  server.Register(kTaskService, "CloseIO",
+  Add(server, "CloseIO",
                   Unary<api::CloseIORequest, Empty>([this](const api::CloseIORequest& request) -> Result<Empty> {
                     if (request.stdin()) SANDBOX_RETURN_IF_ERROR(pod_.CloseIO(request.id(), request.exec_id()));
                     return Empty();
                   }));
-  server.Register(kTaskService, "Pids",
+  Add(server, "Pids",
                   Unary<api::PidsRequest, api::PidsResponse>(
                       [this](const api::PidsRequest& request) -> Result<api::PidsResponse> {
                         SANDBOX_ASSIGN_OR_RETURN(std::vector<ProcessInfo> processes, pod_.Pids(request.id()));
@@ -250,14 +267,14 @@ void TaskService::RegisterProcessCalls(ttrpc::Server& server) {
 }
 
 void TaskService::RegisterSandboxCalls(ttrpc::Server& server) {
-  server.Register(kTaskService, "Pause", Unary<api::PauseRequest, Empty>([this](const api::PauseRequest& request) -> Result<Empty> {
+  Add(server, "Pause", Unary<api::PauseRequest, Empty>([this](const api::PauseRequest& request) -> Result<Empty> {
                     SANDBOX_RETURN_IF_ERROR(pod_.Pause(request.id()));
                     events::TaskPaused event;
                     event.set_container_id(request.id());
                     events_.Publish(MakeEvent("/tasks/paused", "TaskPaused", event));
                     return Empty();
                   }));
-  server.Register(kTaskService, "Resume",
+  Add(server, "Resume",
                   Unary<api::ResumeRequest, Empty>([this](const api::ResumeRequest& request) -> Result<Empty> {
                     SANDBOX_RETURN_IF_ERROR(pod_.Resume(request.id()));
                     events::TaskResumed event;
@@ -265,14 +282,14 @@ void TaskService::RegisterSandboxCalls(ttrpc::Server& server) {
                     events_.Publish(MakeEvent("/tasks/resumed", "TaskResumed", event));
                     return Empty();
                   }));
-  server.Register(kTaskService, "Update",
+  Add(server, "Update",
                   Unary<api::UpdateTaskRequest, Empty>([this](const api::UpdateTaskRequest& request) -> Result<Empty> {
                     SANDBOX_ASSIGN_OR_RETURN(std::string resources,
                                              SpecJson(request.resources(), kResourcesTypeUrl, "resources"));
                     SANDBOX_RETURN_IF_ERROR(pod_.Update(request.id(), resources));
                     return Empty();
                   }));
-  server.Register(kTaskService, "Stats",
+  Add(server, "Stats",
                   Unary<api::StatsRequest, api::StatsResponse>(
                       [this](const api::StatsRequest& request) -> Result<api::StatsResponse> {
                         SANDBOX_ASSIGN_OR_RETURN(ContainerStats stats, pod_.Stats(request.id()));

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstdlib>
 #include <chrono>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -160,6 +161,8 @@ std::string VmmConfigJson(const MicroVmConfig& config, const VmSize& size, const
       {"serial", files.console},
       {"api_socket", files.api},
   };
+  // For debugging a sandbox: sandbox-vmm's log level (its log is vmm.log).
+  if (const char* level = std::getenv("SANDBOX_RT_VMM_LOG_LEVEL"); level != nullptr && *level) vmm["log_level"] = level;
   if (rootfs_image) vmm["block"] = {{{"id", "rootfs"}, {"path", files.rootfs_image}, {"read_only", true}}};
   if (shared_fs) vmm["fs"] = {{{"tag", kSharedFsTag}, {"socket", files.virtiofs_socket}}};
   return vmm.dump(2);
