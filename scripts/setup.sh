@@ -22,14 +22,13 @@ for package in "${packages[@]}"; do
   fi
 done
 
-# The test host's emulator: QEMU from bookworm-backports, unpacked into the
-# cache (tests/testhost/fetch-qemu.sh says why); without it run.sh falls back
-# to Debian 12's QEMU and says so.
+# QEMU 10 from bookworm-backports, unpacked into the cache, for the test host
+# with SANDBOX_TESTHOST_QEMU=cache (tests/testhost/fetch-qemu.sh says why).
 fetch_testhost_qemu() {
   local cache=${SANDBOX_RT_CACHE:-${HOME:-/root}/.cache/sandbox-rt}/testhost
   [ -x "$cache/qemu/usr/bin/qemu-system-x86_64" ] && return 0
   "$(dirname "$0")/../tests/testhost/fetch-qemu.sh" > /dev/null ||
-    echo "setup: could not fetch the test host's QEMU from bookworm-backports; the test host will use Debian's"
+    echo "setup: could not fetch QEMU 10 from bookworm-backports (only SANDBOX_TESTHOST_QEMU=cache needs it)"
 }
 
 if [ ${#missing[@]} -eq 0 ]; then

@@ -4,11 +4,9 @@
 # private apt configuration (the system's sources and lists are untouched),
 # unpacks them into the test-host cache, checks that the emulator runs here
 # (every library it links is installed), points <cache>/qemu at it and prints
-# the directory. run.sh uses <cache>/qemu for the test host when it exists:
-# under QEMU 10.0.2's TCG the test host neither wedged nor crashed in 30 soak
-# boots, where under Debian 12's 7.2 it did in about one boot in eight
-# (docs/measurements.md, "Test-host wedges").
-# scripts/setup.sh runs it; SANDBOX_TESTHOST_QEMU=system keeps Debian's QEMU.
+# the directory; SANDBOX_TESTHOST_QEMU=cache makes run.sh use it. Under it the
+# test host did not wedge or crash in 36 boots (Debian 12's 7.2: about one in
+# eight), but nested guests failed more often (docs/measurements.md).
 set -euo pipefail
 suite=${1:-bookworm-backports}
 cache=${SANDBOX_RT_CACHE:-${HOME:-/root}/.cache/sandbox-rt}/testhost
