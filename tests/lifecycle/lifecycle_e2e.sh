@@ -275,7 +275,8 @@ mkfifo "$work/sleeper.fifo"
 sb create --pid-file "$work/sleeper.pid" s1 > "$work/sleeper.fifo" 2> "$work/sleeper.err" < /dev/null &
 create_pid=$!
 exec 7< "$work/sleeper.fifo"
-wait $create_pid; check "create exit" 0 $?
+wait $create_pid; rc=$?
+check "create exit$([ $rc -eq 0 ] || echo " ($(head -c 600 "$work/sleeper.err" | tr '\n' ' '))")" 0 $rc
 check "state after create" created "$(state_of s1)"
 grep -q "seeded the kernel RNG with 64 bytes from /dev/hwrng; getrandom() is ready" "$root/s1/console.log"
 check "the agent seeded the guest's RNG from virtio-rng" 0 $?
