@@ -15,7 +15,6 @@
 #include "shim/microvm/guest_container.h"
 #include "shim/microvm/microvm_sandbox.h"
 #include "shim/microvm/sandbox_files.h"
-#include "shim/runtime/process_identity.h"
 #include "shim/runtime/runtime.h"
 
 namespace sandbox::shim::containerd {
@@ -140,8 +139,7 @@ Status PodSandbox::BootVm(const oci::Spec& spec, const std::string& bundle) {
   // On the owner thread: sandbox-vmm and virtiofsd die with the thread that forked them.
   SANDBOX_RETURN_IF_ERROR(owner_.Run([&vm] { return vm->Start(); }));
   SANDBOX_RETURN_IF_ERROR(vm->WaitForAgent([] { return Status::Ok(); }));
-  const std::optional<ProcessIdentity> vmm = ReadIdentity(SandboxFiles(config_.state_dir).vmm_pid);
-  vmm_pid_ = vmm ? static_cast<uint32_t>(vmm->pid) : 0;
+  vmm_pid_ = static_cast<uint32_t>(vm->vmm_pid());
   vm_ = std::move(vm);
   shares_ = plan.shares;
   rootfs_fstype_ = plan.rootfs.fstype;
@@ -354,6 +352,8 @@ Result<ProcessExit> PodSandbox::Delete(const std::string& id, const std::string&
   std::unique_ptr<Task> removed;
   std::unique_ptr<Process> exec;
   ProcessExit exit;
+  bool never_started = false;
+  std::vector<std::string> live_execs;
   {
     std::lock_guard lock(mutex_);
     SANDBOX_ASSIGN_OR_RETURN(Process * process, Find(id, exec_id));
@@ -365,28 +365,27 @@ Result<ProcessExit> PodSandbox::Delete(const std::string& id, const std::string&
     if (!exec_id.empty()) {
       exec = std::move(tasks_[id]->execs[exec_id]);
       tasks_[id]->execs.erase(exec_id);
-    }
-    if (exec) {
-    } else if (!process->exit) {
-      // A created task that never started: the agent kills its init.
-      Result<std::unique_ptr<AgentClient>> agent = Agent();
-      if (agent.ok()) (void)(*agent)->Signal(id, SIGKILL, /*all=*/true);
-    }
-    if (!exec) {
+    } else {
+      never_started = !process->exit;
       removed = std::move(tasks_[id]);
       tasks_.erase(id);
+      for (const auto& [other, other_process] : removed->execs) {
+        if (!other_process->exit && other_process->waiter.joinable()) live_execs.push_back(other);
+      }
     }
   }
   if (exec) {
     if (exec->waiter.joinable()) exec->waiter.join();
     return exit;
   }
+  // The agent's calls outside the lock; the waiters joined below return
+  // only once these processes are gone.
   Result<std::unique_ptr<AgentClient>> agent = Agent();
   if (agent.ok()) {
-    // Execs outlive their init only until this: their waiters must return.
-    for (const auto& [exec_id, exec] : removed->execs) {
-      if (!exec->exit && exec->waiter.joinable()) (void)(*agent)->Signal(id, SIGKILL, /*all=*/false, exec_id);
-    }
+    // A created task that never started: the agent kills its init.
+    if (never_started) (void)(*agent)->Signal(id, SIGKILL, /*all=*/true);
+    // Execs outlive their init only until this.
+    for (const std::string& other : live_execs) (void)(*agent)->Signal(id, SIGKILL, /*all=*/false, other);
   }
   RemoveTask(*removed);
   if (agent.ok()) (void)(*agent)->RemoveContainer(id);

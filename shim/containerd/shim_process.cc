@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -154,20 +155,28 @@ int RunServe(const ShimArgs& args, const std::string& self_binary) {
   std::atomic<bool> shutdown{false};
   // Who serves this pod, for a delete after this shim died.
   (void)WriteFileAtomic(state_dir + "/shim.pid", FormatIdentity(SelfIdentity()), 0600);
-  TaskService service({.state_dir = state_dir + "/vm", .microvm = *microvm}, events, [&shutdown] { shutdown = true; });
+  // Shutdown wakes the accept below by shutting the listener down. The
+  // process may end before Shutdown's answer is out: containerd ignores
+  // the closed connection then (docs/shim-v2-protocol.md).
+  TaskService service({.state_dir = state_dir + "/vm", .microvm = *microvm}, events,
+                      [&shutdown, fd = listener.get()] {
+                        shutdown = true;
+                        ::shutdown(fd, SHUT_RDWR);
+                      });
   ttrpc::Server server;
   service.Register(server);
   Log("serving pod " + state_dir + " on " + args.socket);
-  // Connections are served on threads of their own; Shutdown ends the
-  // process once its answer is out.
+  // Connections are served on threads of their own.
   while (!shutdown) {
-    Result<UniqueFd> connection = AcceptWithin(listener.get(), std::chrono::milliseconds(200), "containerd");
-    if (!connection.ok()) continue;
-    std::thread([&server, connection = std::move(connection).value()]() mutable {
+    UniqueFd connection(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!connection.valid()) {
+      if (errno != EINTR && errno != ECONNABORTED && !shutdown) Log("accept: " + std::string(std::strerror(errno)));
+      continue;
+    }
+    std::thread([&server, connection = std::move(connection)]() mutable {
       (void)server.ServeConnection(std::move(connection));
     }).detach();
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
   service.Close();
   (void)::unlink(args.socket.c_str());
   (void)RemoveTree(state_dir);

@@ -64,6 +64,8 @@ class SandboxVm {
 
   AgentClient& agent() { return *agent_; }
   bool has_agent() const { return agent_ != nullptr; }
+  // sandbox-vmm's pid while it runs (the host process a container lives in), else -1.
+  pid_t vmm_pid() const { return vmm_pid_; }
   // Readable once sandbox-vmm has ended (the VM is lost).
   int pidfd() const { return vmm_pidfd_.get(); }
   // After pidfd() turned readable: reaps sandbox-vmm and returns the status a
