@@ -7,10 +7,10 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
-  libprotobuf-dev protobuf-compiler
+  libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libgtest-dev libgmock-dev libbenchmark-dev
   libseccomp-dev libcap-dev libarchive-dev libzstd-dev libssl-dev
-  erofs-utils e2fsprogs umoci skopeo runc crun containerd podman
+  erofs-utils e2fsprogs umoci skopeo runc crun containerd containernetworking-plugins podman
   qemu-system-x86 qemu-system-common busybox-static cpio
   linux-source-6.12 bc bison flex libelf-dev xz-utils
 )
