@@ -97,7 +97,8 @@ Result<std::shared_ptr<Container>> AgentService::Find(const std::string& id) {
 void AgentService::RegisterContainerCalls(ttrpc::Server& server) {
   using namespace sandbox::agent::v1;
   server.Register(kAgentService, "CreateContainer",
-                  Unary<CreateContainerRequest, Empty>([this](const CreateContainerRequest& request) -> Result<Empty> {
+                  Unary<CreateContainerRequest, CreateContainerResponse>([this](const CreateContainerRequest& request)
+                                                                             -> Result<CreateContainerResponse> {
                     if (request.container_id().empty()) return InvalidArgument("container_id: required");
                     const std::string& fstype = request.rootfs_fstype();
                     if (fstype != "" && fstype != "dir" && fstype != "erofs" && fstype != "ext4") {
@@ -120,6 +121,7 @@ void AgentService::RegisterContainerCalls(ttrpc::Server& server) {
                                             .stdio = nullptr,
                                             .shared_fs_tag = request.shared_fs().tag(),
                                             .shared_fs_mount_point = request.shared_fs().mount_point(),
+                                            .shared_fs_mounts = &shared_fs_mounts_,
                                             .state_json = request.state_json()};
                     Result<std::unique_ptr<ProcessStdio>> stdio =
                         ProcessStdio::Open(PortsOf(request.io()), options_.host_socket_prefix);
@@ -133,8 +135,10 @@ void AgentService::RegisterContainerCalls(ttrpc::Server& server) {
                       containers_.erase(request.container_id());
                       return container.status();
                     }
+                    CreateContainerResponse response;
+                    response.set_pid((*container)->pid());
                     containers_[request.container_id()] = std::move(container).value();
-                    return Empty();
+                    return response;
                   }));
   server.Register(kAgentService, "StartContainer",
                   Unary<v1::ContainerRequest, Empty>([this](const v1::ContainerRequest& request) -> Result<Empty> {

@@ -44,6 +44,8 @@ class AgentService {
 
   AgentOptions options_;
   ProcessTable& processes_;
+  // Before containers_: the containers' shares go before it does.
+  SharedFsMounts shared_fs_mounts_;
   std::mutex containers_mutex_;
   std::map<std::string, std::shared_ptr<Container>> containers_;
   std::atomic<bool> destroy_requested_{false};

@@ -338,8 +338,11 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
       early_joins.emplace_back(early_join_fds.back().get(), static_cast<int>(flag));
     }
   }
-  std::unique_ptr<SharedFsMount> shared_fs;
-  if (!request.shared_fs_tag.empty()) {
+  std::shared_ptr<SharedFsMount> shared_fs;
+  if (!request.shared_fs_tag.empty() && request.shared_fs_mounts != nullptr) {
+    SANDBOX_ASSIGN_OR_RETURN(shared_fs,
+                             request.shared_fs_mounts->Acquire(request.shared_fs_tag, request.shared_fs_mount_point));
+  } else if (!request.shared_fs_tag.empty()) {
     SANDBOX_ASSIGN_OR_RETURN(shared_fs, SharedFsMount::Mount(request.shared_fs_tag, request.shared_fs_mount_point));
   }
   std::unique_ptr<RootfsMount> rootfs_mount;

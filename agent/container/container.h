@@ -36,6 +36,9 @@ struct ContainerOptions {
   // A virtio-fs share to mount first (host bind mounts); empty tag: none.
   std::string shared_fs_tag;
   std::string shared_fs_mount_point;
+  // Where the share is looked up first (a pod's containers share one mount);
+  // null: the container mounts its own.
+  SharedFsMounts* shared_fs_mounts = nullptr;
   // The runtime's state JSON for startContainer hooks; empty: made here.
   std::string state_json;
 };
@@ -90,7 +93,7 @@ class Container {
 
   // Declared first: destroyed last, after the init is killed and reaped.
   std::unique_ptr<Cgroup> cgroup_;
-  std::unique_ptr<SharedFsMount> shared_fs_;
+  std::shared_ptr<SharedFsMount> shared_fs_;
   std::unique_ptr<RootfsMount> rootfs_;
   std::unique_ptr<ProcessStdio> stdio_;
   std::string id_;

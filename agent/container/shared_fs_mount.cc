@@ -29,4 +29,24 @@ SharedFsMount::~SharedFsMount() {
   (void)::rmdir(mount_point_.c_str());
 }
 
+Result<std::shared_ptr<SharedFsMount>> SharedFsMounts::Acquire(const std::string& tag,
+                                                                const std::string& mount_point) {
+  std::lock_guard lock(mutex_);
+  std::weak_ptr<SharedFsMount>& entry = mounts_[{tag, mount_point}];
+  if (std::shared_ptr<SharedFsMount> live = entry.lock()) return live;
+  Result<std::unique_ptr<SharedFsMount>> mounted = SharedFsMount::Mount(tag, mount_point);
+  if (!mounted.ok()) {
+    mounts_.erase({tag, mount_point});
+    return mounted.status();
+  }
+  std::shared_ptr<SharedFsMount> shared(mounted->release(), [this, key = std::make_pair(tag, mount_point)](
+                                                                   SharedFsMount* mount) {
+    std::lock_guard unmounting(mutex_);
+    delete mount;
+    if (auto it = mounts_.find(key); it != mounts_.end() && it->second.expired()) mounts_.erase(it);
+  });
+  entry = shared;
+  return shared;
+}
+
 }  // namespace sandbox::agent

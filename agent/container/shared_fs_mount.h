@@ -4,8 +4,11 @@
 // the container.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 
 #include "common/base/status.h"
 
@@ -25,6 +28,21 @@ class SharedFsMount {
  private:
   explicit SharedFsMount(std::string mount_point) : mount_point_(std::move(mount_point)) {}
   std::string mount_point_;
+};
+
+// The live shares by tag and mount point: a pod's containers use one mount,
+// unmounted when the last of them goes. It must outlive what it hands out.
+class SharedFsMounts {
+ public:
+  // The mount of `tag` at `mount_point`, made on first use (errors as
+  // SharedFsMount::Mount's).
+  Result<std::shared_ptr<SharedFsMount>> Acquire(const std::string& tag, const std::string& mount_point);
+
+ private:
+  // Guards mounts_ and every mount and unmount made through it, so a mount
+  // point is never unmounted under a new user.
+  std::mutex mutex_;
+  std::map<std::pair<std::string, std::string>, std::weak_ptr<SharedFsMount>> mounts_;
 };
 
 }  // namespace sandbox::agent

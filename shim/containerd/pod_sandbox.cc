@@ -12,6 +12,7 @@
 #include "common/base/file_util.h"
 #include "common/base/unix_socket.h"
 #include "common/oci/spec_json.h"
+#include "shim/containerd/pod_namespaces.h"
 #include "shim/microvm/guest_container.h"
 #include "shim/microvm/microvm_sandbox.h"
 #include "shim/microvm/sandbox_files.h"
@@ -103,6 +104,8 @@ struct PodSandbox::Task {
   std::string id;
   std::string bundle;
   bool rootfs_mounted = false;
+  int64_t guest_pid = 0;  // the init's, in the guest
+  std::vector<SharedMount> shares;  // a pod's later container: its shares in the running virtiofsd
   bool paused = false;
   Process init;
   std::map<std::string, std::unique_ptr<Process>> execs;
@@ -114,7 +117,7 @@ PodSandbox::PodSandbox(PodConfig config, Callbacks callbacks)
 PodSandbox::~PodSandbox() { Shutdown(); }
 
 Result<std::unique_ptr<AgentClient>> PodSandbox::Agent() {
-  if (!vm_) return FailedPrecondition("the sandbox VM is not running");
+  if (!vm_ || vm_->Lost()) return FailedPrecondition("the sandbox VM is not running");
   return AgentClient::Connect(SandboxFiles(config_.state_dir).vsock, kAgentCallConnect);
 }
 
@@ -230,58 +233,125 @@ Status PodSandbox::ConnectProcess(const std::string& id, Process& process) {
 }
 
 Result<uint32_t> PodSandbox::Create(const CreateTask& request) {
+  std::lock_guard creating(creating_);
+  bool first;
   {
     std::lock_guard lock(mutex_);
     if (tasks_.count(request.id) != 0) return AlreadyExists("task " + request.id + " exists");
-    if (!tasks_.empty()) {
-      return Unimplemented("task " + request.id + ": a second task in one sandbox VM (a pod's containers) is not "
-                           "supported yet; each task needs its own shim");
-    }
+    first = vm_ == nullptr;
   }
   auto task = std::make_unique<Task>();
   task->id = request.id;
   task->bundle = request.bundle;
   const std::string rootfs = request.bundle + "/rootfs";
-  auto undo = [&](const Status& why) {
-    if (vm_) {
-      vm_->Stop(std::chrono::milliseconds(0));
-      vm_.reset();
-    }
-    if (task->rootfs_mounted) (void)::umount2(rootfs.c_str(), MNT_DETACH);
-    (void)RemoveTree(config_.state_dir);
-    return why;
-  };
   if (!request.rootfs.empty()) {
     SANDBOX_RETURN_IF_ERROR(MakeDirs(rootfs, 0711));
     SANDBOX_RETURN_IF_ERROR(MountRootfs(request.rootfs, rootfs));
     task->rootfs_mounted = true;
   }
   Result<oci::Spec> spec = LoadBundleSpec(request.bundle);
-  if (!spec.ok()) return undo(spec.status());
-  if (spec->hooks && (spec->hooks->prestart || spec->hooks->create_runtime || spec->hooks->create_container ||
-                      spec->hooks->poststart || spec->hooks->poststop)) {
-    return undo(Unimplemented("hooks: only startContainer hooks (run in the guest) are supported by the shim"));
+  Status made = spec.status();
+  if (made.ok() && spec->hooks &&
+      (spec->hooks->prestart || spec->hooks->create_runtime || spec->hooks->create_container ||
+       spec->hooks->poststart || spec->hooks->poststop)) {
+    made = Unimplemented("hooks: only startContainer hooks (run in the guest) are supported by the shim");
   }
-  if (Status booted = BootVm(*spec, request.bundle); !booted.ok()) return undo(booted);
-  Result<std::unique_ptr<Process>> prepared = PrepareProcess("", request.stdio);
-  if (!prepared.ok()) return undo(prepared.status());
-  task->init = std::move(**prepared);
-  Result<AgentContainerSpec> guest = GuestContainerSpec({.id = request.id,
-                                                         .bundle = request.bundle,
-                                                         .config_json = oci::SpecToJson(*spec),
-                                                         .rootfs_fstype = rootfs_fstype_,
-                                                         .shares = shares_,
-                                                         .stdio_ports = task->init.ports,
-                                                         .terminal = request.stdio.terminal,
-                                                         .host_pid = vmm_pid_});
-  if (!guest.ok()) return undo(guest.status());
-  if (Status created = vm_->agent().CreateContainer(*guest); !created.ok()) {
-    return undo(Status(created.code(), created.message() + vm_->DiagnosticTail()));
+  if (made.ok()) {
+    made = first ? CreateFirstTask(*task, request, *spec, PodRoleOf(*spec))
+                 : CreateLaterTask(*task, request, *spec, PodRoleOf(*spec));
   }
-  if (Status connected = ConnectProcess(request.id, task->init); !connected.ok()) return undo(connected);
+  if (!made.ok()) {
+    if (task->rootfs_mounted) (void)::umount2(rootfs.c_str(), MNT_DETACH);
+    return made;
+  }
   std::lock_guard lock(mutex_);
   tasks_[request.id] = std::move(task);
   return vmm_pid_;
+}
+
+Status PodSandbox::CreateFirstTask(Task& task, const CreateTask& request, oci::Spec& spec, PodRole role) {
+  if (role == PodRole::kContainer) {
+    return FailedPrecondition("task " + request.id + ": a container of a CRI pod, but its pod's sandbox container "
+                              "has no VM in this shim (" + kCriContainerTypeAnnotation + "=sandbox comes first)");
+  }
+  if (role == PodRole::kSandbox) {
+    if (const std::string netns = NetworkNamespacePath(spec); !netns.empty()) {
+      // Said where the pod's operator looks (containerd's log): its CNI network does not reach it yet.
+      std::fprintf(stderr,
+                   "containerd-shim-sandbox-rt-v2: pod %s: its network namespace %s (CNI's, on the host) is not "
+                   "connected to the VM yet; the pod's containers share the VM's own network namespace, which has "
+                   "only loopback\n",
+                   request.id.c_str(), netns.c_str());
+    }
+    SANDBOX_RETURN_IF_ERROR(MapPodNamespaces(spec, {}));
+  }
+  auto undo = [&](const Status& why) {
+    if (vm_) {
+      vm_->Stop(std::chrono::milliseconds(0));
+      vm_.reset();
+    }
+    (void)RemoveTree(config_.state_dir);
+    return why;
+  };
+  if (Status booted = BootVm(spec, request.bundle); !booted.ok()) return undo(booted);
+  if (Status created = CreateGuestContainer(task, request, spec, vm_->agent()); !created.ok()) return undo(created);
+  if (role == PodRole::kSandbox) {
+    sandbox_task_id_ = request.id;
+    sandbox_guest_pid_ = task.guest_pid;
+  }
+  return Status::Ok();
+}
+
+Status PodSandbox::CreateLaterTask(Task& task, const CreateTask& request, oci::Spec& spec, PodRole role) {
+  if (role != PodRole::kContainer || sandbox_guest_pid_ == 0) {
+    return FailedPrecondition("task " + request.id + ": this shim's VM runs " +
+                              (sandbox_task_id_.empty() ? "one task only" : "pod " + sandbox_task_id_) +
+                              "; only a container of that CRI pod (" + kCriContainerTypeAnnotation +
+                              "=container) joins it");
+  }
+  if (rootfs_fstype_ != "dir" || vm_->virtiofsd_pid() <= 0) {
+    return FailedPrecondition("task " + request.id + ": a pod's later containers reach the VM through its "
+                              "virtio-fs share, which needs rootfs_mode \"virtiofs\" in the runtime config");
+  }
+  SANDBOX_RETURN_IF_ERROR(MapPodNamespaces(spec, {.sandbox_task_pid = vmm_pid_, .sandbox_guest_pid = sandbox_guest_pid_}));
+  SANDBOX_ASSIGN_OR_RETURN(std::vector<SharedMount> shares, PlanSharedMounts(spec, request.bundle));
+  SANDBOX_ASSIGN_OR_RETURN(SharedMount root, PlanRootfsShare(spec, request.bundle));
+  if (root.read_only) SANDBOX_RETURN_IF_ERROR(MakeMountpointsOfReadOnlyRoot(spec, request.bundle, root));
+  shares.push_back(root);
+  for (SharedMount& share : shares) share.under = PodContainerShareDir(request.id);
+  const std::string shared_dir = SandboxFiles(config_.state_dir).shared_dir;
+  SANDBOX_RETURN_IF_ERROR(AddSharesToVirtiofsd(vm_->virtiofsd_pid(), shares, shared_dir));
+  task.shares = shares;
+  Result<std::unique_ptr<AgentClient>> agent = Agent();
+  Status created = agent.status();
+  if (created.ok()) created = CreateGuestContainer(task, request, spec, **agent);
+  if (!created.ok()) (void)RemoveSharesFromVirtiofsd(vm_->virtiofsd_pid(), shares, shared_dir);
+  return created;
+}
+
+Status PodSandbox::CreateGuestContainer(Task& task, const CreateTask& request, const oci::Spec& spec,
+                                        AgentClient& agent) {
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<Process> init, PrepareProcess("", request.stdio));
+  task.init = std::move(*init);
+  SANDBOX_ASSIGN_OR_RETURN(AgentContainerSpec guest,
+                           GuestContainerSpec({.id = request.id,
+                                               .bundle = request.bundle,
+                                               .config_json = oci::SpecToJson(spec),
+                                               .rootfs_fstype = rootfs_fstype_,
+                                               .shares = task.shares.empty() ? shares_ : task.shares,
+                                               .stdio_ports = task.init.ports,
+                                               .terminal = request.stdio.terminal,
+                                               .host_pid = vmm_pid_}));
+  Result<int64_t> created = agent.CreateContainer(guest);
+  if (!created.ok()) return Status(created.status().code(), created.status().message() + vm_->DiagnosticTail());
+  task.guest_pid = *created;
+  Status connected = ConnectProcess(request.id, task.init);
+  if (!connected.ok()) {
+    // The container exists in the guest: it goes too.
+    (void)agent.Signal(request.id, SIGKILL, /*all=*/true);
+    (void)agent.RemoveContainer(request.id);
+  }
+  return connected;
 }
 
 Result<PodSandbox::Process*> PodSandbox::Find(const std::string& id, const std::string& exec_id) {
@@ -335,9 +405,15 @@ Status PodSandbox::Kill(const std::string& id, const std::string& exec_id, int s
 
 Result<ProcessExit> PodSandbox::Wait(const std::string& id, const std::string& exec_id) {
   std::unique_lock lock(mutex_);
-  SANDBOX_ASSIGN_OR_RETURN(Process * process, Find(id, exec_id));
-  changed_.wait(lock, [&] { return process->exit.has_value(); });
-  return *process->exit;
+  SANDBOX_RETURN_IF_ERROR(Find(id, exec_id).status());
+  // Found again after each wake: a Delete may free the process meanwhile.
+  Result<Process*> process = Find(id, exec_id);
+  changed_.wait(lock, [&] {
+    process = Find(id, exec_id);
+    return !process.ok() || (*process)->exit.has_value();
+  });
+  if (!process.ok()) return NotFound("process " + id + "/" + exec_id + " was deleted before it exited");
+  return *(*process)->exit;
 }
 
 void PodSandbox::RemoveTask(Task& task) {
@@ -374,6 +450,7 @@ Result<ProcessExit> PodSandbox::Delete(const std::string& id, const std::string&
       }
     }
   }
+  changed_.notify_all();  // a Wait on what was deleted returns
   if (exec) {
     if (exec->waiter.joinable()) exec->waiter.join();
     return exit;
@@ -389,6 +466,13 @@ Result<ProcessExit> PodSandbox::Delete(const std::string& id, const std::string&
   }
   RemoveTask(*removed);
   if (agent.ok()) (void)(*agent)->RemoveContainer(id);
+  if (!removed->shares.empty() && vm_) {
+    (void)RemoveSharesFromVirtiofsd(vm_->virtiofsd_pid(), removed->shares, SandboxFiles(config_.state_dir).shared_dir);
+  }
+  if (id == sandbox_task_id_) {
+    std::lock_guard creating(creating_);
+    sandbox_guest_pid_ = 0;  // the pod's namespaces went with it
+  }
   return exit;
 }
 
@@ -434,6 +518,8 @@ Status PodSandbox::Exec(const std::string& id, const std::string& exec_id, const
     SANDBOX_RETURN_IF_ERROR(Find(id, "").status());
     if (exec_id.empty()) return InvalidArgument("exec_id: required");
     if (tasks_[id]->execs.count(exec_id) != 0) return AlreadyExists("exec " + exec_id + " exists");
+    // As runc: no exec into a container whose init has exited (or whose VM is gone).
+    if (tasks_[id]->init.exit) return FailedPrecondition("task " + id + " is not running: it has exited");
   }
   SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<Process> process, PrepareProcess(exec_id, stdio));
   process->process_json = process_json;

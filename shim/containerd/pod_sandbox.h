@@ -23,6 +23,7 @@
 #include "common/base/unique_fd.h"
 #include "common/io/process_relay.h"
 #include "shim/containerd/owner_thread.h"
+#include "shim/containerd/pod_role.h"
 #include "shim/microvm/microvm_config.h"
 #include "shim/microvm/sandbox_vm.h"
 #include "shim/runtime/sandbox.h"
@@ -93,7 +94,10 @@ class PodSandbox {
   // Mounts the rootfs on <bundle>/rootfs, boots the VM for the first task,
   // has the agent build the container with its stdio streams. Returns the
   // task's pid (sandbox-vmm's: the host process the container lives in).
-  // A failure leaves nothing behind: no mount, VM, socket or state.
+  // A CRI pod (pod_role.h): its sandbox container is the first task; its
+  // other containers join that VM, their shares added to the running
+  // virtiofsd and their namespaces mapped (pod_namespaces.h).
+  // A failure leaves nothing behind: no mount, VM, share, socket or state.
   Result<uint32_t> Create(const CreateTask& task);
   Result<uint32_t> Start(const std::string& id, const std::string& exec_id);
   Status Kill(const std::string& id, const std::string& exec_id, int signal, bool all);
@@ -123,6 +127,11 @@ class PodSandbox {
   struct Task;
 
   Status BootVm(const oci::Spec& spec, const std::string& bundle);
+  // The task that boots the VM, and a pod's later containers.
+  Status CreateFirstTask(Task& task, const CreateTask& request, oci::Spec& spec, PodRole role);
+  Status CreateLaterTask(Task& task, const CreateTask& request, oci::Spec& spec, PodRole role);
+  // The agent's container for `task` (its init's stdio prepared), connected.
+  Status CreateGuestContainer(Task& task, const CreateTask& request, const oci::Spec& spec, AgentClient& agent);
   // Listeners for the process's streams, on fresh ports; opened FIFOs.
   Result<std::unique_ptr<Process>> PrepareProcess(const std::string& exec_id, const TaskStdio& stdio);
   // The agent's StartContainer, or ExecProcess and its streams.
@@ -142,8 +151,13 @@ class PodSandbox {
   OwnerThread owner_;  // forks the VM's helpers (owner_thread.h)
   std::unique_ptr<SandboxVm> vm_;
   uint32_t vmm_pid_ = 0;
-  std::vector<SharedMount> shares_;  // what the VM's virtiofsd serves
+  std::vector<SharedMount> shares_;  // what the VM's virtiofsd serves for the first task
   std::string rootfs_fstype_;
+  // A CRI pod's sandbox container, while it exists: its init's pid in the
+  // guest names the namespaces the pod's other containers join.
+  std::string sandbox_task_id_;
+  int64_t sandbox_guest_pid_ = 0;
+  std::mutex creating_;  // one Create at a time: the first boots the VM the others join
   std::mutex mutex_;  // guards tasks_, next_port_ and each process's state
   std::condition_variable changed_;  // a process exited or finished starting
   std::map<std::string, std::unique_ptr<Task>> tasks_;

@@ -31,8 +31,6 @@
 namespace sandbox::shim::containerd {
 namespace {
 
-constexpr char kSandboxIdAnnotation[] = "io.kubernetes.cri.sandbox-id";
-
 void Log(const std::string& message) {
   std::fprintf(stderr, "containerd-shim-sandbox-rt-v2: %s\n", message.c_str());
   std::fflush(stderr);
@@ -69,9 +67,9 @@ Result<PodLocation> LocatePod(const std::string& state_root, const std::string& 
     const nlohmann::json spec = nlohmann::json::parse(*config, nullptr, /*allow_exceptions=*/false);
     if (spec.is_object() && spec.contains("annotations") && spec["annotations"].is_object()) {
       const nlohmann::json& annotations = spec["annotations"];
-      if (annotations.contains(kSandboxIdAnnotation) && annotations[kSandboxIdAnnotation].is_string()) {
-        pod_id = annotations[kSandboxIdAnnotation].get<std::string>();
-        SANDBOX_RETURN_IF_ERROR(ValidateContainerId(pod_id).Wrap(std::string("annotation ") + kSandboxIdAnnotation));
+      if (annotations.contains(kCriSandboxIdAnnotation) && annotations[kCriSandboxIdAnnotation].is_string()) {
+        pod_id = annotations[kCriSandboxIdAnnotation].get<std::string>();
+        SANDBOX_RETURN_IF_ERROR(ValidateContainerId(pod_id).Wrap(std::string("annotation ") + kCriSandboxIdAnnotation));
       }
     }
   }

@@ -1,5 +1,7 @@
 #include "shim/containerd/task_service.h"
 
+#include <chrono>
+#include <string_view>
 #include <unistd.h>
 
 #include <cstdio>
@@ -57,16 +59,29 @@ Result<std::string> SpecJson(const google::protobuf::Any& any, const char* type_
   return any.value();
 }
 
-// Registers a Task method whose failures also go to the shim's log
-// (containerd only shows them to the client that called).
+// A call that takes longer than this is logged: containerd gives up on some
+// after 10 s (its event handlers' Delete), and then the shim's log is all
+// that says where the time went.
+constexpr auto kSlowCall = std::chrono::seconds(3);
+
+// Registers a Task method whose failures (and slow calls; Wait blocks by
+// design) also go to the shim's log (containerd only shows them to the
+// client that called).
 void Add(ttrpc::Server& server, const char* method, ttrpc::Handler handler) {
   server.Register(kTaskService, method,
                   [method, handler = std::move(handler)](const std::string& payload,
                                                          const ttrpc::CallContext& context) -> Result<std::string> {
+                    const auto started = std::chrono::steady_clock::now();
                     Result<std::string> reply = handler(payload, context);
+                    const auto took = std::chrono::steady_clock::now() - started;
                     if (!reply.ok()) {
                       std::fprintf(stderr, "containerd-shim-sandbox-rt-v2: %s: %s\n", method,
                                    reply.status().message().c_str());
+                    }
+                    if (took > kSlowCall && std::string_view(method) != "Wait") {
+                      std::fprintf(stderr, "containerd-shim-sandbox-rt-v2: %s took %lld ms\n", method,
+                                   static_cast<long long>(
+                                       std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
                     }
                     return reply;
                   });

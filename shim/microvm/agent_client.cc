@@ -48,7 +48,7 @@ Status AgentClient::Check() {
   return Status::Ok();
 }
 
-Status AgentClient::CreateContainer(const AgentContainerSpec& spec) {
+Result<int64_t> AgentClient::CreateContainer(const AgentContainerSpec& spec) {
   v1::CreateContainerRequest request;
   request.set_container_id(spec.id);
   request.set_config_json(spec.config_json);
@@ -65,7 +65,10 @@ Status AgentClient::CreateContainer(const AgentContainerSpec& spec) {
     request.mutable_shared_fs()->set_tag(spec.shared_fs_tag);
     request.mutable_shared_fs()->set_mount_point(spec.shared_fs_mount_point);
   }
-  return Call("CreateContainer", request.SerializeAsString(), std::chrono::minutes(2)).status();
+  SANDBOX_ASSIGN_OR_RETURN(std::string reply, Call("CreateContainer", request.SerializeAsString(), std::chrono::minutes(2)));
+  v1::CreateContainerResponse response;
+  if (!response.ParseFromString(reply)) return Internal("agent CreateContainer: malformed reply");
+  return response.pid();
 }
 
 Status AgentClient::StartContainer(const std::string& id) {

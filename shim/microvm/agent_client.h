@@ -45,7 +45,8 @@ class AgentClient {
                                                       std::chrono::milliseconds timeout);
 
   Status Check();
-  Status CreateContainer(const AgentContainerSpec& spec);
+  // The init's pid in the guest.
+  Result<int64_t> CreateContainer(const AgentContainerSpec& spec);
   Status StartContainer(const std::string& id);
   // The container's cgroup frozen or thawed in the guest (one task of a pod).
   Status PauseContainer(const std::string& id);

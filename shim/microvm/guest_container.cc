@@ -21,7 +21,7 @@ Result<std::string> WithoutHostHooks(const std::string& config_json) {
 // The shared root.path, or the image as the VM's only block device.
 std::string GuestRootfsSource(const std::vector<SharedMount>& shares) {
   for (const SharedMount& share : shares) {
-    if (share.root) return GuestRootfsPath();
+    if (share.root) return GuestRootfsPath(share);
   }
   return "/dev/vda";
 }

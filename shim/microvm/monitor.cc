@@ -241,7 +241,7 @@ Status Monitor::CreateContainer() {
                                                                         .terminal = host_pty_.master.valid(),
                                                                         .extra_fds = extra_fds,
                                                                         .host_pid = ::getpid()}));
-  return vm_.agent().CreateContainer(spec);
+  return vm_.agent().CreateContainer(spec).status();
 }
 
 Status Monitor::AcceptStreams() {

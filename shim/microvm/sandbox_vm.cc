@@ -96,6 +96,12 @@ Status SandboxVm::WaitForAgent(const StillWanted& still_wanted) {
   }
 }
 
+bool SandboxVm::Lost() const {
+  if (!vmm_pidfd_.valid()) return vmm_pid_ <= 0;
+  pollfd ended{vmm_pidfd_.get(), POLLIN, 0};
+  return ::poll(&ended, 1, 0) == 1;
+}
+
 int SandboxVm::ReapLost() {
   int vmm_status = 0;
   if (vmm_pid_ > 0 && ::waitpid(vmm_pid_, &vmm_status, 0) == vmm_pid_) vmm_pid_ = -1;

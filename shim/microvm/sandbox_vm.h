@@ -66,8 +66,13 @@ class SandboxVm {
   bool has_agent() const { return agent_ != nullptr; }
   // sandbox-vmm's pid while it runs (the host process a container lives in), else -1.
   pid_t vmm_pid() const { return vmm_pid_; }
+  // virtiofsd's pid while the VM has one (the pod's later containers' shares join it), else -1.
+  pid_t virtiofsd_pid() const { return virtiofsd_pid_; }
   // Readable once sandbox-vmm has ended (the VM is lost).
   int pidfd() const { return vmm_pidfd_.get(); }
+  // Whether sandbox-vmm has ended (then no agent call can succeed: callers
+  // fail at once instead of waiting out a connect timeout).
+  bool Lost() const;
   // After pidfd() turned readable: reaps sandbox-vmm and returns the status a
   // container gets for a lost VM (StatusForLostVm).
   int ReapLost();

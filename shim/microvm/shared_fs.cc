@@ -5,6 +5,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -56,7 +57,143 @@ struct BindStep {
   ::_exit(1);
 }
 
+// Makes the mount point of each share under `shared_dir` (directories for
+// directories, empty files for files), with `under` directories first.
+Result<std::vector<BindStep>> MakeShareTargets(const std::vector<SharedMount>& shares, const std::string& shared_dir) {
+  std::vector<BindStep> steps;
+  for (const SharedMount& share : shares) {
+    if (!share.under.empty()) SANDBOX_RETURN_IF_ERROR(MakeDirs(shared_dir + "/" + share.under, 0711));
+    const std::string target = shared_dir + "/" + ShareName(share);
+    if (share.directory) {
+      if (::mkdir(target.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoStatus("mkdir", target);
+    } else {
+      UniqueFd file(::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+      if (!file.valid()) return ErrnoStatus("create", target);
+    }
+    steps.push_back({share.source, target, share.read_only, share.recursive});
+  }
+  return steps;
+}
+
+// virtiofsd's mount namespace and its root directory (shared_dir, after its
+// pivot_root). Entering takes both: setns alone lands in the namespace's
+// root mount, which is not virtiofsd's root when the shim itself runs
+// chrooted (as in the test host).
+struct VirtiofsdView {
+  UniqueFd ns;
+  UniqueFd root;
+  // In the helper child: only system calls.
+  void EnterInChild() const {
+    if (::setns(ns.get(), CLONE_NEWNS) != 0) FailInChild("setns into virtiofsd's mount namespace", "");
+    if (::fchdir(root.get()) != 0 || ::chroot(".") != 0) FailInChild("chroot into virtiofsd's root", "");
+  }
+};
+
+Result<VirtiofsdView> OpenVirtiofsdView(pid_t pid) {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  VirtiofsdView view{.ns = UniqueFd(::open((proc + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC)),
+                     .root = UniqueFd(::open((proc + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC))};
+  if (!view.ns.valid()) return ErrnoStatus("open", proc + "/ns/mnt").Wrap("virtiofsd's mount namespace");
+  if (!view.root.valid()) return ErrnoStatus("open", proc + "/root").Wrap("virtiofsd's mount namespace");
+  return view;
+}
+
+// A helper child (setns needs a single thread) that runs `body`, which
+// enters `view` when it needs to and _exits with 0 or reports through
+// FailInChild; its stderr comes back as the error.
+template <typename Body>
+Status RunInHelperChild(const std::string& what, Body body) {
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return ErrnoStatus("pipe2", what);
+  UniqueFd read_end(pipe_fds[0]);
+  UniqueFd write_end(pipe_fds[1]);
+  const pid_t pid = ::fork();
+  if (pid < 0) return ErrnoStatus("fork", what);
+  if (pid == 0) {
+    ::dup2(write_end.get(), STDERR_FILENO);
+    body();
+    ::_exit(0);
+  }
+  write_end.Reset();
+  std::string error;
+  char buffer[512];
+  ssize_t got;
+  while ((got = ::read(read_end.get(), buffer, sizeof(buffer))) > 0) error.append(buffer, static_cast<size_t>(got));
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status::Ok();
+  while (!error.empty() && error.back() == '\n') error.pop_back();
+  return Internal(what + ": " + (error.empty() ? "the helper died" : error));
+}
+
+// virtiofsd's root is shared_dir. (Appended, not "/" + name: GCC 12 at -O3
+// warns falsely on that.)
+std::string PathInsideVirtiofsd(const SharedMount& share) {
+  std::string path = "/";
+  path.append(ShareName(share));
+  return path;
+}
+
 }  // namespace
+
+Status AddSharesToVirtiofsd(pid_t virtiofsd_pid, const std::vector<SharedMount>& shares, const std::string& shared_dir) {
+  SANDBOX_ASSIGN_OR_RETURN(const VirtiofsdView view, OpenVirtiofsdView(virtiofsd_pid));
+  SANDBOX_ASSIGN_OR_RETURN(std::vector<BindStep> steps, MakeShareTargets(shares, shared_dir));
+  // Inside virtiofsd's namespace its root is shared_dir: targets are relative to it.
+  std::vector<std::string> inside;
+  for (const SharedMount& share : shares) inside.push_back(PathInsideVirtiofsd(share));
+  std::vector<int> trees(steps.size(), -1);  // allocated before the fork: the child only makes system calls
+  Status added = RunInHelperChild("sharing with the pod's virtiofsd", [&] {
+    for (size_t i = 0; i < steps.size(); ++i) {
+      const BindStep& step = steps[i];
+      const unsigned recursive = step.recursive ? AT_RECURSIVE : 0;
+      const int tree = ::open_tree(AT_FDCWD, step.source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | recursive);
+      if (tree < 0) FailInChild("open_tree", step.source);
+      struct mount_attr read_only {};
+      read_only.attr_set = MOUNT_ATTR_RDONLY;
+      if (step.read_only && ::mount_setattr(tree, "", AT_EMPTY_PATH | recursive, &read_only, sizeof(read_only)) != 0) {
+        FailInChild("read-only mount_setattr of", step.source);
+      }
+      trees[i] = tree;
+    }
+    view.EnterInChild();
+    for (size_t i = 0; i < trees.size(); ++i) {
+      if (::move_mount(trees[i], "", AT_FDCWD, inside[i].c_str(), MOVE_MOUNT_F_EMPTY_PATH) == 0) continue;
+      const int error = errno;
+      for (size_t done = 0; done < i; ++done) (void)::umount2(inside[done].c_str(), MNT_DETACH);
+      errno = error;
+      FailInChild("move_mount onto", steps[i].target);
+    }
+  });
+  if (!added.ok()) (void)RemoveSharesFromVirtiofsd(-1, shares, shared_dir);
+  return added;
+}
+
+Status RemoveSharesFromVirtiofsd(pid_t virtiofsd_pid, const std::vector<SharedMount>& shares,
+                                 const std::string& shared_dir) {
+  Status detached = Status::Ok();
+  if (virtiofsd_pid > 0) {
+    std::vector<std::string> inside;
+    for (const SharedMount& share : shares) inside.push_back(PathInsideVirtiofsd(share));
+    Result<VirtiofsdView> view = OpenVirtiofsdView(virtiofsd_pid);
+    // No namespace: virtiofsd is gone, and its mounts with it.
+    if (view.ok()) {
+      detached = RunInHelperChild("unsharing from the pod's virtiofsd", [&] {
+        view->EnterInChild();
+        for (const std::string& target : inside) {
+          if (::umount2(target.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
+            FailInChild("umount", target);
+          }
+        }
+      });
+    }
+  }
+  for (const SharedMount& share : shares) {
+    if (!share.under.empty()) (void)RemoveTree(shared_dir + "/" + share.under);
+  }
+  return detached;
+}
 
 Result<std::vector<SharedMount>> PlanSharedMounts(const oci::Spec& spec, const std::string& bundle) {
   std::vector<SharedMount> shares;
@@ -101,10 +238,17 @@ Status MakeMountpointsOfReadOnlyRoot(const oci::Spec& spec, const std::string& b
 }
 
 std::string ShareName(const SharedMount& share) {
-  return share.root ? kRootfsShareName : std::to_string(share.index);
+  const std::string name = share.root ? kRootfsShareName : std::to_string(share.index);
+  return share.under.empty() ? name : share.under + "/" + name;
 }
 
-std::string GuestRootfsPath() { return std::string(kGuestSharedDir) + "/" + kRootfsShareName; }
+std::string GuestRootfsPath(const SharedMount& root_share) {
+  SharedMount root = root_share;
+  root.root = true;
+  return std::string(kGuestSharedDir) + "/" + ShareName(root);
+}
+
+std::string PodContainerShareDir(const std::string& id) { return "containers/" + id; }
 
 Result<SharedMount> PlanRootfsShare(const oci::Spec& spec, const std::string& bundle) {
   if (!spec.root || spec.root->path.empty()) return InvalidArgument("root.path: required");
@@ -129,7 +273,7 @@ Result<std::string> RewriteSourcesForGuest(const std::string& config_json, const
     if (mounts == nullptr || !mounts->is_array() || share.index >= mounts->size()) {
       return Internal("the saved config.json has no mounts[" + std::to_string(share.index) + "]");
     }
-    (*mounts)[share.index]["source"] = std::string(kGuestSharedDir) + "/" + std::to_string(share.index);
+    (*mounts)[share.index]["source"] = std::string(kGuestSharedDir) + "/" + ShareName(share);
   }
   return config.dump();
 }
@@ -143,17 +287,7 @@ Result<pid_t> SpawnVirtiofsd(const std::string& virtiofsd, const std::vector<Sha
   // 0711: the share's root in the guest has this mode, and a container's
   // user-namespace root (not the owner) must walk through it to its rootfs.
   SANDBOX_RETURN_IF_ERROR(MakeDirs(shared_dir, 0711));
-  std::vector<BindStep> steps;
-  for (const SharedMount& share : shares) {
-    const std::string target = shared_dir + "/" + ShareName(share);
-    if (share.directory) {
-      if (::mkdir(target.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoStatus("mkdir", target);
-    } else {
-      UniqueFd file(::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
-      if (!file.valid()) return ErrnoStatus("create", target);
-    }
-    steps.push_back({share.source, target, share.read_only, share.recursive});
-  }
+  SANDBOX_ASSIGN_OR_RETURN(std::vector<BindStep> steps, MakeShareTargets(shares, shared_dir));
   UniqueFd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!log.valid()) return ErrnoStatus("open", log_path);
   UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
@@ -186,8 +320,11 @@ Result<pid_t> SpawnVirtiofsd(const std::string& virtiofsd, const std::vector<Sha
   if (::fcntl(listener, F_SETFD, 0) != 0) FailInChild("fcntl", "the vhost-user listener");
   // cache=auto: the guest caches for a second at most, so host changes show
   // up as they would over NFS; writes go straight through to the host.
+  // sandbox=namespace (the default, said outright): virtiofsd pivots into
+  // shared_dir in a mount namespace of its own, where a pod's later
+  // containers' shares are attached (AddSharesToVirtiofsd).
   ::execl(virtiofsd.c_str(), "virtiofsd", fd_argument.c_str(), "-o", source_argument.c_str(), "-o", "cache=auto",
-          nullptr);
+          "-o", "sandbox=namespace", nullptr);
   FailInChild("exec", virtiofsd);
 }
 

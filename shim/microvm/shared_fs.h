@@ -37,12 +37,19 @@ struct SharedMount {
   bool recursive = false;  // rbind
   bool directory = false;
   bool root = false;       // root.path, not a mount: shared as kRootfsShareName
+  // Empty for a sandbox's first container; PodContainerShareDir(id) for a
+  // pod's later ones, whose shares join the running virtiofsd.
+  std::string under;
 };
 
-// Its directory under the share: "<index>", or kRootfsShareName for the root.
+// Its path under the share: "<index>", or kRootfsShareName for the root,
+// below `under` when set.
 std::string ShareName(const SharedMount& share);
-// Where the agent finds the shared root.path in the guest.
-std::string GuestRootfsPath();
+// Where the agent finds the shared root.path (a share with root set) in the guest.
+std::string GuestRootfsPath(const SharedMount& root_share = {});
+// Where a pod's later container `id` has its shares: not a name the first
+// container's shares (numbers, kRootfsShareName) can take.
+std::string PodContainerShareDir(const std::string& id);
 
 // root.path (relative to the bundle, as runc) as a share: recursive, so
 // mounts under it (podman's overlay on its merged dir) come along, and
@@ -69,6 +76,16 @@ Result<std::string> RewriteSourcesForGuest(const std::string& config_json, const
 // (a listening Unix socket; the caller closes its copy) in a new mount
 // namespace holding the binds. Its output goes to `log_path`. The helper is
 // killed if the calling process dies.
+// A pod's later container: its shares (each with `under` set) are bound
+// into the mount namespace of the running virtiofsd `virtiofsd_pid`, whose
+// root is `shared_dir`, by a helper child (setns needs one thread):
+// open_tree(2) clones each source here, move_mount(2) attaches it there.
+// On failure nothing of them stays. RemoveSharesFromVirtiofsd detaches
+// them again and removes their directory.
+Status AddSharesToVirtiofsd(pid_t virtiofsd_pid, const std::vector<SharedMount>& shares, const std::string& shared_dir);
+Status RemoveSharesFromVirtiofsd(pid_t virtiofsd_pid, const std::vector<SharedMount>& shares,
+                                 const std::string& shared_dir);
+
 Result<pid_t> SpawnVirtiofsd(const std::string& virtiofsd, const std::vector<SharedMount>& shares,
                              const std::string& shared_dir, int listener, const std::string& log_path);
 

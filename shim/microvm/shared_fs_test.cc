@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -203,6 +205,110 @@ TEST(SharedFs, VirtiofsdServesTheRootfsWithTheMountsUnderIt) {
   EXPECT_TRUE(Exited(*helper, 10'000));
   if (!Exited(*helper, 0)) ::kill(*helper, SIGKILL);
   ::waitpid(*helper, nullptr, 0);
+}
+
+TEST(SharedFs, APodContainersSharesLiveUnderItsOwnDirectory) {
+  const SharedMount root{.root = true, .under = PodContainerShareDir("app")};
+  EXPECT_EQ(ShareName(root), "containers/app/rootfs");
+  EXPECT_EQ(GuestRootfsPath(root), std::string(kGuestSharedDir) + "/containers/app/rootfs");
+  Result<std::string> rewritten = RewriteSourcesForGuest(
+      oci::SpecToJson(SpecWithMounts({{.destination = "/data", .type = "bind", .source = "/srv"}})),
+      {{.index = 0, .source = "/srv", .under = "containers/app"}});
+  ASSERT_TRUE(rewritten.ok()) << rewritten.status().message();
+  EXPECT_EQ(nlohmann::json::parse(*rewritten)["mounts"][0]["source"],
+            std::string(kGuestSharedDir) + "/containers/app/0");
+}
+
+// A stand-in for virtiofsd with sandbox=namespace: a process in a mount
+// namespace of its own whose root is shared_dir. Killed on destruction.
+class FakeVirtiofsd {
+ public:
+  explicit FakeVirtiofsd(const std::string& shared_dir) {
+    int ready[2];
+    if (::pipe(ready) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::close(ready[0]);
+      if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+          ::mount(shared_dir.c_str(), shared_dir.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
+          ::chdir(shared_dir.c_str()) != 0 || ::syscall(SYS_pivot_root, ".", ".") != 0 ||
+          ::umount2(".", MNT_DETACH) != 0 || ::chdir("/") != 0) {
+        ::_exit(1);
+      }
+      (void)!::write(ready[1], "r", 1);
+      ::pause();
+      ::_exit(0);
+    }
+    ::close(ready[1]);
+    char byte;
+    ready_ = ::read(ready[0], &byte, 1) == 1;
+    ::close(ready[0]);
+  }
+  ~FakeVirtiofsd() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  pid_t pid() const { return pid_; }
+  bool ready() const { return ready_; }
+  // A path as the process sees it.
+  std::string Inside(const std::string& path) const { return "/proc/" + std::to_string(pid_) + "/root/" + path; }
+
+ private:
+  pid_t pid_ = -1;
+  bool ready_ = false;
+};
+
+TEST(SharedFs, APodContainersSharesJoinTheRunningVirtiofsdAndLeaveAgain) {
+  TempDir work = TempDir::CreateOrDie("/tmp/shared-fs-test-");
+  const std::string shared_dir = work.path() + "/shared";
+  ASSERT_TRUE(MakeDirs(shared_dir + "/rootfs").ok());
+  ASSERT_TRUE(MakeDirs(work.path() + "/app-rootfs").ok());
+  ASSERT_TRUE(WriteFileAtomic(work.path() + "/app-rootfs/hello", "from the app's rootfs", 0644).ok());
+  ASSERT_TRUE(WriteFileAtomic(work.path() + "/hosts", "127.0.0.1 pod\n", 0644).ok());
+  FakeVirtiofsd virtiofsd(shared_dir);
+  ASSERT_TRUE(virtiofsd.ready());
+  const std::string under = PodContainerShareDir("app");
+  const std::vector<SharedMount> shares = {
+      {.source = work.path() + "/app-rootfs", .read_only = true, .recursive = true, .directory = true, .root = true,
+       .under = under},
+      {.index = 2, .source = work.path() + "/hosts", .under = under}};
+  Status added = AddSharesToVirtiofsd(virtiofsd.pid(), shares, shared_dir);
+  ASSERT_TRUE(added.ok()) << added.message();
+  EXPECT_EQ(ReadFile(virtiofsd.Inside("containers/app/rootfs/hello")).value_or(""), "from the app's rootfs");
+  EXPECT_EQ(ReadFile(virtiofsd.Inside("containers/app/2")).value_or(""), "127.0.0.1 pod\n");
+  EXPECT_FALSE(WriteFileAtomic(virtiofsd.Inside("containers/app/rootfs/new"), "x", 0644).ok()) << "read-only share";
+  EXPECT_EQ(ReadFile("/proc/self/mounts").value_or("").find(shared_dir), std::string::npos)
+      << "nothing is mounted in the shim's own namespace";
+
+  ASSERT_TRUE(RemoveSharesFromVirtiofsd(virtiofsd.pid(), shares, shared_dir).ok());
+  EXPECT_FALSE(PathExists(virtiofsd.Inside("containers/app")));
+  EXPECT_FALSE(PathExists(shared_dir + "/containers/app"));
+  EXPECT_EQ(ReadFile("/proc/" + std::to_string(virtiofsd.pid()) + "/mounts").value_or("").find("containers/app"),
+            std::string::npos);
+}
+
+TEST(SharedFs, ASharedSourceThatIsMissingIsNamedAndLeavesNothing) {
+  TempDir work = TempDir::CreateOrDie("/tmp/shared-fs-test-");
+  const std::string shared_dir = work.path() + "/shared";
+  ASSERT_TRUE(MakeDirs(work.path() + "/present").ok());
+  ASSERT_TRUE(MakeDirs(shared_dir).ok());
+  FakeVirtiofsd virtiofsd(shared_dir);
+  ASSERT_TRUE(virtiofsd.ready());
+  const std::string under = PodContainerShareDir("app");
+  Status added = AddSharesToVirtiofsd(virtiofsd.pid(),
+                                      {{.index = 0, .source = work.path() + "/present", .directory = true, .under = under},
+                                       {.index = 1, .source = work.path() + "/absent", .directory = true, .under = under}},
+                                      shared_dir);
+  ASSERT_FALSE(added.ok());
+  EXPECT_NE(added.message().find(work.path() + "/absent"), std::string::npos) << added.message();
+  EXPECT_FALSE(PathExists(shared_dir + "/containers/app"));
+  EXPECT_EQ(ReadFile("/proc/" + std::to_string(virtiofsd.pid()) + "/mounts").value_or("").find("present"),
+            std::string::npos);
+  // A virtiofsd that is gone is named too.
+  Status gone = AddSharesToVirtiofsd(999999999, {}, shared_dir);
+  EXPECT_NE(gone.message().find("virtiofsd's mount namespace"), std::string::npos) << gone.message();
 }
 
 TEST(SharedFs, AMissingVirtiofsdIsNamed) {

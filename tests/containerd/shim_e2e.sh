@@ -136,6 +136,10 @@ c run -d "${run[@]}" "$image" r4 sh -c 'while true; do sleep 1; done' < /dev/nul
 vmm_pid=$(pgrep -f "sandbox-vmm --config /run/sandbox-rt-shim/$ns/r4/")
 kill -9 $vmm_pid
 wait_until 60 stopped r4; check "sandbox-vmm killed: STOPPED" STOPPED "$(status_of r4)"
+# An exec into it is refused at once (it hung until ctr's timeout when the shim took it).
+c tasks exec "${run[@]:2}" --exec-id late r4 true < /dev/null > "$work/r4-exec.err" 2>&1; rc=$?
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -q "not running" "$work/r4-exec.err"; ok=$?
+check "exec into a stopped task: refused (rc $rc: $(head -c 300 "$work/r4-exec.err"))" 0 $ok
 c tasks delete r4 2> "$work/r4-delete.err"
 grep -q "exit code 255" "$work/r4-delete.err"; rc=$?
 check "sandbox-vmm killed: exit status 255 ($(cat "$work/r4-delete.err"))" 0 $rc

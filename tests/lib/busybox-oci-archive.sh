@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# busybox-oci-archive.sh OUT.tar: busybox (Debian's busybox-static) as an
-# OCI image archive built offline with umoci, which `podman load` and
-# `ctr images import` take. Its config: PATH=/bin, cmd /bin/sh.
+# busybox-oci-archive.sh OUT.tar [CMD ARGS...]: busybox (Debian's
+# busybox-static) as an OCI image archive built offline with umoci, which
+# `podman load` and `ctr images import` take. Its config: PATH=/bin, cmd
+# CMD ARGS (default /bin/sh).
 set -euo pipefail
-out=$(realpath -m "${1:?usage: busybox-oci-archive.sh OUT.tar}")
+out=$(realpath -m "${1:?usage: busybox-oci-archive.sh OUT.tar [CMD ARGS...]}")
+shift
+[ $# -gt 0 ] || set -- /bin/sh
 work=$(mktemp -d /tmp/busybox-oci.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 rootfs="$work/rootfs"
@@ -16,5 +19,7 @@ umoci new --image "$work/layout:latest"
 umoci unpack --image "$work/layout:latest" "$work/umoci-bundle" > /dev/null
 cp -a "$rootfs/." "$work/umoci-bundle/rootfs/"
 umoci repack --image "$work/layout:latest" "$work/umoci-bundle"
-umoci config --image "$work/layout:latest" --config.env PATH=/bin --config.cmd /bin/sh
+cmd=()
+for word in "$@"; do cmd+=(--config.cmd "$word"); done
+umoci config --image "$work/layout:latest" --config.env PATH=/bin "${cmd[@]}"
 tar -C "$work/layout" -cf "$out" .
