@@ -32,21 +32,24 @@ SharedFsMount::~SharedFsMount() {
 Result<std::shared_ptr<SharedFsMount>> SharedFsMounts::Acquire(const std::string& tag,
                                                                 const std::string& mount_point) {
   std::lock_guard lock(mutex_);
-  std::weak_ptr<SharedFsMount>& entry = mounts_[{tag, mount_point}];
-  if (std::shared_ptr<SharedFsMount> live = entry.lock()) return live;
-  Result<std::unique_ptr<SharedFsMount>> mounted = SharedFsMount::Mount(tag, mount_point);
-  if (!mounted.ok()) {
-    mounts_.erase({tag, mount_point});
-    return mounted.status();
+  const auto key = std::make_pair(tag, mount_point);
+  Entry& entry = mounts_[key];
+  if (!entry.mount) {
+    Result<std::unique_ptr<SharedFsMount>> mounted = SharedFsMount::Mount(tag, mount_point);
+    if (!mounted.ok()) {
+      mounts_.erase(key);
+      return mounted.status();
+    }
+    entry.mount = std::move(mounted).value();
   }
-  std::shared_ptr<SharedFsMount> shared(mounted->release(), [this, key = std::make_pair(tag, mount_point)](
-                                                                   SharedFsMount* mount) {
-    std::lock_guard unmounting(mutex_);
-    delete mount;
-    if (auto it = mounts_.find(key); it != mounts_.end() && it->second.expired()) mounts_.erase(it);
+  ++entry.users;
+  // The handle does not own the mount: its release counts down, and the last
+  // one unmounts (the entry's destruction), under the lock.
+  return std::shared_ptr<SharedFsMount>(entry.mount.get(), [this, key](SharedFsMount*) {
+    std::lock_guard releasing(mutex_);
+    const auto it = mounts_.find(key);
+    if (it != mounts_.end() && --it->second.users == 0) mounts_.erase(it);
   });
-  entry = shared;
-  return shared;
 }
 
 }  // namespace sandbox::agent

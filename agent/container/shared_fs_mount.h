@@ -39,10 +39,15 @@ class SharedFsMounts {
   Result<std::shared_ptr<SharedFsMount>> Acquire(const std::string& tag, const std::string& mount_point);
 
  private:
-  // Guards mounts_ and every mount and unmount made through it, so a mount
-  // point is never unmounted under a new user.
+  struct Entry {
+    std::unique_ptr<SharedFsMount> mount;
+    size_t users = 0;
+  };
+  // Guards mounts_ and every mount and unmount made through it: a mount is
+  // unmounted only when its count, kept here, reaches 0, so never under a
+  // new user.
   std::mutex mutex_;
-  std::map<std::pair<std::string, std::string>, std::weak_ptr<SharedFsMount>> mounts_;
+  std::map<std::pair<std::string, std::string>, Entry> mounts_;
 };
 
 }  // namespace sandbox::agent

@@ -84,7 +84,17 @@ Status MountRootfs(const std::vector<RootfsMount>& mounts, const std::string& ta
 
 // One process of a task: the init (exec_id "") or an exec.
 struct PodSandbox::Process {
+  Process() = default;
+  Process(Process&&) = default;
+  Process& operator=(Process&&) = default;
+  // The stream listeners' socket files go with the process (accepted ones
+  // are gone already).
+  ~Process() {
+    for (const std::string& path : socket_paths) (void)::unlink(path.c_str());
+  }
+
   std::string exec_id;
+  std::vector<std::string> socket_paths;
   TaskStdio stdio;
   std::array<uint32_t, 3> ports{};
   std::array<UniqueFd, 3> listeners;
@@ -177,7 +187,8 @@ Result<std::unique_ptr<PodSandbox::Process>> PodSandbox::PrepareProcess(const st
       std::lock_guard lock(mutex_);
       port = next_port_++;
     }
-    SANDBOX_ASSIGN_OR_RETURN(process->listeners[stream], ListenUnix(files.vsock + "_" + std::to_string(port), 1));
+    process->socket_paths.push_back(files.vsock + "_" + std::to_string(port));
+    SANDBOX_ASSIGN_OR_RETURN(process->listeners[stream], ListenUnix(process->socket_paths.back(), 1));
     process->ports[stream] = port;
   }
   if (process->fifos[0].valid()) {
@@ -295,15 +306,20 @@ Status PodSandbox::CreateFirstTask(Task& task, const CreateTask& request, oci::S
   };
   if (Status booted = BootVm(spec, request.bundle); !booted.ok()) return undo(booted);
   if (Status created = CreateGuestContainer(task, request, spec, vm_->agent()); !created.ok()) return undo(created);
-  if (role == PodRole::kSandbox) {
-    sandbox_task_id_ = request.id;
-    sandbox_guest_pid_ = task.guest_pid;
-  }
+  if (role == PodRole::kSandbox) sandbox_task_id_ = request.id;
   return Status::Ok();
 }
 
 Status PodSandbox::CreateLaterTask(Task& task, const CreateTask& request, oci::Spec& spec, PodRole role) {
-  if (role != PodRole::kContainer || sandbox_guest_pid_ == 0) {
+  // The sandbox container's init, while it lives: its guest pid names the
+  // pod's namespaces (a stale one could name another process's).
+  int64_t sandbox_guest_pid = 0;
+  {
+    std::lock_guard lock(mutex_);
+    const auto sandbox = tasks_.find(sandbox_task_id_);
+    if (sandbox != tasks_.end() && !sandbox->second->init.exit) sandbox_guest_pid = sandbox->second->guest_pid;
+  }
+  if (role != PodRole::kContainer || sandbox_guest_pid == 0) {
     return FailedPrecondition("task " + request.id + ": this shim's VM runs " +
                               (sandbox_task_id_.empty() ? "one task only" : "pod " + sandbox_task_id_) +
                               "; only a container of that CRI pod (" + kCriContainerTypeAnnotation +
@@ -313,7 +329,7 @@ Status PodSandbox::CreateLaterTask(Task& task, const CreateTask& request, oci::S
     return FailedPrecondition("task " + request.id + ": a pod's later containers reach the VM through its "
                               "virtio-fs share, which needs rootfs_mode \"virtiofs\" in the runtime config");
   }
-  SANDBOX_RETURN_IF_ERROR(MapPodNamespaces(spec, {.sandbox_task_pid = vmm_pid_, .sandbox_guest_pid = sandbox_guest_pid_}));
+  SANDBOX_RETURN_IF_ERROR(MapPodNamespaces(spec, {.sandbox_task_pid = vmm_pid_, .sandbox_guest_pid = sandbox_guest_pid}));
   SANDBOX_ASSIGN_OR_RETURN(std::vector<SharedMount> shares, PlanSharedMounts(spec, request.bundle));
   SANDBOX_ASSIGN_OR_RETURN(SharedMount root, PlanRootfsShare(spec, request.bundle));
   if (root.read_only) SANDBOX_RETURN_IF_ERROR(MakeMountpointsOfReadOnlyRoot(spec, request.bundle, root));
@@ -405,9 +421,9 @@ Status PodSandbox::Kill(const std::string& id, const std::string& exec_id, int s
 
 Result<ProcessExit> PodSandbox::Wait(const std::string& id, const std::string& exec_id) {
   std::unique_lock lock(mutex_);
-  SANDBOX_RETURN_IF_ERROR(Find(id, exec_id).status());
   // Found again after each wake: a Delete may free the process meanwhile.
   Result<Process*> process = Find(id, exec_id);
+  SANDBOX_RETURN_IF_ERROR(process.status());
   changed_.wait(lock, [&] {
     process = Find(id, exec_id);
     return !process.ok() || (*process)->exit.has_value();
@@ -436,6 +452,7 @@ Result<ProcessExit> PodSandbox::Delete(const std::string& id, const std::string&
     if (!process->exit && process->status != TaskStatus::kCreated) {
       return FailedPrecondition("process " + id + "/" + exec_id + " is running; kill it first");
     }
+    if (process->starting) return FailedPrecondition("process " + id + "/" + exec_id + " is starting");
     exit = process->exit.value_or(ProcessExit{.pid = vmm_pid_, .exit_status = 0,
                                               .exited_at = std::chrono::system_clock::now()});
     if (!exec_id.empty()) {
@@ -468,10 +485,6 @@ Result<ProcessExit> PodSandbox::Delete(const std::string& id, const std::string&
   if (agent.ok()) (void)(*agent)->RemoveContainer(id);
   if (!removed->shares.empty() && vm_) {
     (void)RemoveSharesFromVirtiofsd(vm_->virtiofsd_pid(), removed->shares, SandboxFiles(config_.state_dir).shared_dir);
-  }
-  if (id == sandbox_task_id_) {
-    std::lock_guard creating(creating_);
-    sandbox_guest_pid_ = 0;  // the pod's namespaces went with it
   }
   return exit;
 }

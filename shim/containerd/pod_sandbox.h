@@ -153,11 +153,12 @@ class PodSandbox {
   uint32_t vmm_pid_ = 0;
   std::vector<SharedMount> shares_;  // what the VM's virtiofsd serves for the first task
   std::string rootfs_fstype_;
-  // A CRI pod's sandbox container, while it exists: its init's pid in the
-  // guest names the namespaces the pod's other containers join.
+  // A CRI pod's sandbox container: its init's pid in the guest names the
+  // namespaces the pod's other containers join. Set by the first Create.
   std::string sandbox_task_id_;
-  int64_t sandbox_guest_pid_ = 0;
-  std::mutex creating_;  // one Create at a time: the first boots the VM the others join
+  // One Create at a time: the first boots the VM (sets vm_ and the fields
+  // above) that the others join.
+  std::mutex creating_;
   std::mutex mutex_;  // guards tasks_, next_port_ and each process's state
   std::condition_variable changed_;  // a process exited or finished starting
   std::map<std::string, std::unique_ptr<Task>> tasks_;

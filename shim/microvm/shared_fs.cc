@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/base/file_util.h"
 #include "common/base/root_path.h"
@@ -29,16 +30,6 @@ bool IsBind(const oci::Mount& mount) {
   return (mount.type && *mount.type == "bind") || HasOption(mount, "bind") || HasOption(mount, "rbind");
 }
 
-// mount_setattr(2) (Linux 5.12), declared here: <linux/mount.h> clashes with
-// glibc's <sys/mount.h>.
-struct MountAttributes {
-  uint64_t set = 0;
-  uint64_t clear = 0;
-  uint64_t propagation = 0;
-  uint64_t userns_fd = 0;
-};
-constexpr uint64_t kMountAttributeReadOnly = 0x1;
-constexpr unsigned kAtRecursive = 0x8000;
 
 // What the helper child runs between fork and exec: only system calls on
 // strings prepared before the fork.
@@ -49,11 +40,15 @@ struct BindStep {
   bool recursive;
 };
 
+// Async-signal-safe (the shim is multithreaded): pieces written as they
+// are, no allocation, no locale.
 [[noreturn]] void FailInChild(const char* what, const std::string& path) {
   const int error = errno;
-  const std::string message = std::string("sandbox-rt: virtiofsd helper: ") + what + " " + path + ": " +
-                              std::strerror(error) + "\n";
-  (void)!::write(STDERR_FILENO, message.data(), message.size());
+  const char* const description = ::strerrordesc_np(error);
+  for (const char* piece : {"sandbox-rt: virtiofsd helper: ", what, " ", path.c_str(), ": ",
+                            description != nullptr ? description : "unknown error", "\n"}) {
+    (void)!::write(STDERR_FILENO, piece, std::strlen(piece));
+  }
   ::_exit(1);
 }
 
@@ -120,8 +115,10 @@ Status RunInHelperChild(const std::string& what, Body body) {
   ssize_t got;
   while ((got = ::read(read_end.get(), buffer, sizeof(buffer))) > 0) error.append(buffer, static_cast<size_t>(got));
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  pid_t waited;
+  while ((waited = ::waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
   }
+  if (waited != pid) return ErrnoStatus("waitpid", what);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status::Ok();
   while (!error.empty() && error.back() == '\n') error.pop_back();
   return Internal(what + ": " + (error.empty() ? "the helper died" : error));
@@ -139,7 +136,12 @@ std::string PathInsideVirtiofsd(const SharedMount& share) {
 
 Status AddSharesToVirtiofsd(pid_t virtiofsd_pid, const std::vector<SharedMount>& shares, const std::string& shared_dir) {
   SANDBOX_ASSIGN_OR_RETURN(const VirtiofsdView view, OpenVirtiofsdView(virtiofsd_pid));
-  SANDBOX_ASSIGN_OR_RETURN(std::vector<BindStep> steps, MakeShareTargets(shares, shared_dir));
+  Result<std::vector<BindStep>> made = MakeShareTargets(shares, shared_dir);
+  if (!made.ok()) {
+    (void)RemoveSharesFromVirtiofsd(-1, shares, shared_dir);  // what was made so far
+    return made.status();
+  }
+  const std::vector<BindStep>& steps = *made;
   // Inside virtiofsd's namespace its root is shared_dir: targets are relative to it.
   std::vector<std::string> inside;
   for (const SharedMount& share : shares) inside.push_back(PathInsideVirtiofsd(share));
@@ -189,9 +191,11 @@ Status RemoveSharesFromVirtiofsd(pid_t virtiofsd_pid, const std::vector<SharedMo
       });
     }
   }
+  std::set<std::string> directories;
   for (const SharedMount& share : shares) {
-    if (!share.under.empty()) (void)RemoveTree(shared_dir + "/" + share.under);
+    if (!share.under.empty()) directories.insert(shared_dir + "/" + share.under);
   }
+  for (const std::string& directory : directories) (void)RemoveTree(directory);
   return detached;
 }
 
@@ -306,8 +310,10 @@ Result<pid_t> SpawnVirtiofsd(const std::string& virtiofsd, const std::vector<Sha
       FailInChild("bind mount", step.source);
     }
     if (!step.read_only) continue;
-    MountAttributes attributes{.set = kMountAttributeReadOnly};
-    if (::syscall(SYS_mount_setattr, AT_FDCWD, step.target.c_str(), step.recursive ? kAtRecursive : 0u, &attributes,
+    // mount_setattr(2) and the new mount API: Linux 5.12 / 5.2, glibc 2.36.
+    struct mount_attr attributes {};
+    attributes.attr_set = MOUNT_ATTR_RDONLY;
+    if (::mount_setattr(AT_FDCWD, step.target.c_str(), step.recursive ? AT_RECURSIVE : 0u, &attributes,
                   sizeof(attributes)) == 0) {
       continue;
     }

@@ -72,10 +72,6 @@ Result<std::vector<SharedMount>> PlanSharedMounts(const oci::Spec& spec, const s
 // by its path in the guest (the root share is the agent's rootfs, not a mount).
 Result<std::string> RewriteSourcesForGuest(const std::string& config_json, const std::vector<SharedMount>& shares);
 
-// Makes <shared_dir>/<ShareName> for each share and starts virtiofsd on `listener`
-// (a listening Unix socket; the caller closes its copy) in a new mount
-// namespace holding the binds. Its output goes to `log_path`. The helper is
-// killed if the calling process dies.
 // A pod's later container: its shares (each with `under` set) are bound
 // into the mount namespace of the running virtiofsd `virtiofsd_pid`, whose
 // root is `shared_dir`, by a helper child (setns needs one thread):
@@ -86,6 +82,10 @@ Status AddSharesToVirtiofsd(pid_t virtiofsd_pid, const std::vector<SharedMount>&
 Status RemoveSharesFromVirtiofsd(pid_t virtiofsd_pid, const std::vector<SharedMount>& shares,
                                  const std::string& shared_dir);
 
+// Makes <shared_dir>/<ShareName> for each share and starts virtiofsd on `listener`
+// (a listening Unix socket; the caller closes its copy) in a new mount
+// namespace holding the binds. Its output goes to `log_path`. The helper is
+// killed if the calling process dies.
 Result<pid_t> SpawnVirtiofsd(const std::string& virtiofsd, const std::vector<SharedMount>& shares,
                              const std::string& shared_dir, int listener, const std::string& log_path);
 

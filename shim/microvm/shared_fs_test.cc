@@ -304,7 +304,7 @@ TEST(SharedFs, ASharedSourceThatIsMissingIsNamedAndLeavesNothing) {
   ASSERT_FALSE(added.ok());
   EXPECT_NE(added.message().find(work.path() + "/absent"), std::string::npos) << added.message();
   EXPECT_FALSE(PathExists(shared_dir + "/containers/app"));
-  EXPECT_EQ(ReadFile("/proc/" + std::to_string(virtiofsd.pid()) + "/mounts").value_or("").find("present"),
+  EXPECT_EQ(ReadFile("/proc/" + std::to_string(virtiofsd.pid()) + "/mounts").value_or("").find("containers/app"),
             std::string::npos);
   // A virtiofsd that is gone is named too.
   Status gone = AddSharesToVirtiofsd(999999999, {}, shared_dir);

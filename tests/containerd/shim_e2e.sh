@@ -22,15 +22,12 @@ for tool in containerd ctr umoci script; do
 done
 work=$(mktemp -d /tmp/shim-e2e.XXXXXX)
 trap 'umount -R "$work/tmpfs" 2>/dev/null || true; rm -rf --one-file-system "$work"' EXIT
-"$repo/tests/lib/busybox-oci-archive.sh" "$work/busybox.tar"
-guest=$("$repo/scripts/install-guest.sh" "$agent" "$work/guest")
-# Nested under TCG a guest can take more than the default 60 s to boot.
-echo '{"boot_timeout_ms": 180000}' > "$work/runtime.json"
-mkdir -p "$work/bin"
-ln -s "$shim" "$work/bin/containerd-shim-sandbox-rt-v2"
+. "$repo/tests/lib/containerd-e2e.sh"
+containerd_e2e_prepare "$work" "$shim" "$agent"
 
 cat > "$work/inner.sh" <<INNER
 set -u
+. "$repo/tests/lib/checks.sh"
 work="$work"
 SHIM_E2E_QUICK="${SHIM_E2E_QUICK:-}"
 export SANDBOX_RT_VMM_LOG_LEVEL="${SANDBOX_RT_VMM_LOG_LEVEL:-}"
@@ -38,15 +35,7 @@ export SANDBOX_RT_VMM_LOG_LEVEL="${SANDBOX_RT_VMM_LOG_LEVEL:-}"
 export PATH="$work/bin:\$PATH" SANDBOX_RT_GUEST_DIR="$guest" SANDBOX_RT_VMM="$vmm" SANDBOX_RT_CONFIG="$work/runtime.json"
 INNER
 cat >> "$work/inner.sh" <<'INNER'
-failures=0
-check() {  # check NAME EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: expected [$2], got [$3]"; failures=$((failures + 1)); fi
-}
 t() { timeout -k 10 300 "$@"; }
-wait_until() {  # wait_until SECONDS COMMAND...
-  local end=$((SECONDS + $1)); shift
-  until "$@"; do [ "$SECONDS" -ge "$end" ] && return 1; sleep 0.2; done
-}
 tmp="$work/tmpfs"
 mkdir -p "$tmp" && mount -t tmpfs tmpfs "$tmp"
 mkdir -p "$tmp/containerd/tmp" "$tmp/fifo"
@@ -165,4 +154,4 @@ check "no mount of the test's containerd left" "" "$(grep -F "$tmp" /proc/self/m
 echo "shim_e2e: $failures failures"
 exit $(( failures > 0 ))
 INNER
-"$repo/tests/testhost/run.sh" --timeout 1500 --mem 3072 -- bash "$work/inner.sh"
+"$repo/tests/testhost/run.sh" --timeout 900 --mem 3072 -- bash "$work/inner.sh"

@@ -1,0 +1,14 @@
+# Sourced by the containerd e2e tests (tests/containerd, tests/cri) on the
+# host, with `repo` set. containerd_e2e_prepare WORK SHIM AGENT: the busybox
+# OCI archive (WORK/busybox.tar), the guest (sets `guest`), a runtime config
+# with a boot timeout for nested TCG (WORK/runtime.json), and WORK/bin with
+# the shim under the name containerd looks for on PATH.
+containerd_e2e_prepare() {
+  local work=$1 shim=$2 agent=$3
+  "$repo/tests/lib/busybox-oci-archive.sh" "$work/busybox.tar"
+  guest=$("$repo/scripts/install-guest.sh" "$agent" "$work/guest")
+  # Nested under TCG a guest can take more than the default 60 s to boot.
+  echo '{"boot_timeout_ms": 180000}' > "$work/runtime.json"
+  mkdir -p "$work/bin"
+  ln -s "$shim" "$work/bin/containerd-shim-sandbox-rt-v2"
+}
