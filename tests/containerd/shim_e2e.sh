@@ -20,9 +20,8 @@ vmm=$(realpath "${2:?}") agent=$(realpath "${3:?}")
 for tool in containerd ctr umoci script; do
   command -v "$tool" > /dev/null || { echo "shim_e2e: $tool is missing (scripts/setup.sh installs it)" >&2; exit 2; }
 done
-work=$(mktemp -d /tmp/shim-e2e.XXXXXX)
-trap 'umount -R "$work/tmpfs" 2>/dev/null || true; rm -rf --one-file-system "$work"' EXIT
 . "$repo/tests/lib/containerd-e2e.sh"
+containerd_e2e_workdir shim-e2e
 containerd_e2e_prepare "$work" "$shim" "$agent"
 
 cat > "$work/inner.sh" <<INNER

@@ -12,11 +12,9 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 shim=$(realpath "${1:?usage: cri_bench.sh SHIM SANDBOX_VMM SANDBOX_AGENT CRI_CLIENT}")
 vmm=$(realpath "${2:?}") agent=$(realpath "${3:?}") cri_client=$(realpath "${4:?}")
 runs=${CRI_BENCH_N:-5}
-work=$(mktemp -d /tmp/cri-bench.XXXXXX)
-trap 'umount -R "$work/tmpfs" 2>/dev/null || true; rm -rf --one-file-system "$work"' EXIT
-"$repo/tests/lib/busybox-oci-archive.sh" "$work/pause.tar" /bin/sleep 2147483647
 . "$repo/tests/lib/containerd-e2e.sh"
-containerd_e2e_prepare "$work" "$shim" "$agent"
+containerd_e2e_workdir cri-bench
+cri_e2e_prepare "$work" "$shim" "$agent"
 
 cat > "$work/inner.sh" <<INNER
 set -u

@@ -24,12 +24,9 @@ vmm=$(realpath "${2:?}") agent=$(realpath "${3:?}") cri_client=$(realpath "${4:?
 for tool in containerd ctr umoci /usr/lib/cni/bridge /usr/lib/cni/host-local; do
   command -v "$tool" > /dev/null || { echo "cri_e2e: $tool is missing (scripts/setup.sh installs it)" >&2; exit 2; }
 done
-work=$(mktemp -d /tmp/cri-e2e.XXXXXX)
-trap 'umount -R "$work/tmpfs" 2>/dev/null || true; rm -rf --one-file-system "$work"' EXIT
-# The pod's sandbox ("pause") image: busybox sleeping.
-"$repo/tests/lib/busybox-oci-archive.sh" "$work/pause.tar" /bin/sleep 2147483647
 . "$repo/tests/lib/containerd-e2e.sh"
-containerd_e2e_prepare "$work" "$shim" "$agent"
+containerd_e2e_workdir cri-e2e
+cri_e2e_prepare "$work" "$shim" "$agent"
 
 cat > "$work/inner.sh" <<INNER
 set -u

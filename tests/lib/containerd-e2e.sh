@@ -1,5 +1,14 @@
 # Sourced by the containerd e2e tests (tests/containerd, tests/cri) on the
-# host, with `repo` set. containerd_e2e_prepare WORK SHIM AGENT: the busybox
+# host, with `repo` set.
+
+# containerd_e2e_workdir NAME: sets `work` to a fresh /tmp/NAME.XXXXXX, which
+# goes at exit (with the tmpfs the test mounts in it).
+containerd_e2e_workdir() {
+  work=$(mktemp -d "/tmp/$1.XXXXXX")
+  trap 'umount -R "$work/tmpfs" 2>/dev/null || true; rm -rf --one-file-system "$work"' EXIT
+}
+
+# containerd_e2e_prepare WORK SHIM AGENT: the busybox
 # OCI archive (WORK/busybox.tar), the guest (sets `guest`), a runtime config
 # with a boot timeout for nested TCG (WORK/runtime.json), and WORK/bin with
 # the shim under the name containerd looks for on PATH.
@@ -11,4 +20,11 @@ containerd_e2e_prepare() {
   echo '{"boot_timeout_ms": 180000}' > "$work/runtime.json"
   mkdir -p "$work/bin"
   ln -s "$shim" "$work/bin/containerd-shim-sandbox-rt-v2"
+}
+
+# cri_e2e_prepare WORK SHIM AGENT: the above, and the pod sandbox ("pause")
+# image CRI starts first in each pod: busybox sleeping (WORK/pause.tar).
+cri_e2e_prepare() {
+  "$repo/tests/lib/busybox-oci-archive.sh" "$1/pause.tar" /bin/sleep 2147483647
+  containerd_e2e_prepare "$@"
 }
