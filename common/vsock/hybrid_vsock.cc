@@ -2,10 +2,12 @@
 
 #include "common/base/unix_socket.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <thread>
 
@@ -13,10 +15,25 @@ namespace sandbox {
 namespace {
 
 constexpr size_t kMaxReplyLine = 32;
+// An attempt's wait for the guest's answer, even when the caller's timeout
+// is nearly spent: a slow (nested, emulated) guest still gets to answer.
+constexpr std::chrono::milliseconds kMinReplyWait{1000};
+
+// Waits until `fd` is readable or `deadline` passes.
+bool ReadableBy(int fd, std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd readable{fd, POLLIN, 0};
+    const int ready = ::poll(&readable, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
+    if (ready > 0) return true;
+    if (ready == 0 || errno != EINTR) return false;
+  }
+}
 
 }  // namespace
 
-Result<UniqueFd> ConnectHybridVsockOnce(const std::string& uds_path, uint32_t port) {
+Result<UniqueFd> ConnectHybridVsockOnce(const std::string& uds_path, uint32_t port,
+                                        std::chrono::milliseconds reply_timeout) {
   const std::string what = "hybrid vsock " + uds_path + " port " + std::to_string(port);
   Result<UniqueFd> connected = ConnectUnix(uds_path);
   if (!connected.ok()) {
@@ -30,8 +47,12 @@ Result<UniqueFd> ConnectHybridVsockOnce(const std::string& uds_path, uint32_t po
     return Unavailable(what + ": the VMM closed the socket");
   }
   // Byte by byte: whatever follows the line belongs to the guest's stream.
+  const auto reply_deadline = std::chrono::steady_clock::now() + reply_timeout;
   std::string reply;
   for (;;) {
+    if (!ReadableBy(fd.get(), reply_deadline)) {
+      return Unavailable(what + ": no answer from the guest within " + std::to_string(reply_timeout.count()) + " ms");
+    }
     char byte;
     const ssize_t got = ::read(fd.get(), &byte, 1);
     if (got < 0 && errno == EINTR) continue;
@@ -47,7 +68,8 @@ Result<UniqueFd> ConnectHybridVsockOnce(const std::string& uds_path, uint32_t po
 Result<UniqueFd> ConnectHybridVsock(const std::string& uds_path, uint32_t port, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    Result<UniqueFd> connection = ConnectHybridVsockOnce(uds_path, port);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    Result<UniqueFd> connection = ConnectHybridVsockOnce(uds_path, port, std::max(left, kMinReplyWait));
     if (connection.ok() || connection.status().code() != StatusCode::kUnavailable ||
         std::chrono::steady_clock::now() >= deadline) {
       return connection;

@@ -12,11 +12,14 @@
 namespace sandbox {
 
 // One attempt: fails with kUnavailable when the VMM or the guest refuses
-// (no listener on the port yet, driver not ready).
-Result<UniqueFd> ConnectHybridVsockOnce(const std::string& uds_path, uint32_t port);
+// (no listener on the port yet, driver not ready) or the guest does not
+// answer within `reply_timeout` (a hung guest must not block the caller).
+Result<UniqueFd> ConnectHybridVsockOnce(const std::string& uds_path, uint32_t port,
+                                        std::chrono::milliseconds reply_timeout);
 
 // Retries ConnectHybridVsockOnce until it succeeds or `timeout` passes (the
-// guest may still be booting). The returned socket carries the stream.
+// guest may still be booting); no attempt waits much past `timeout`. The
+// returned socket carries the stream.
 Result<UniqueFd> ConnectHybridVsock(const std::string& uds_path, uint32_t port, std::chrono::milliseconds timeout);
 
 }  // namespace sandbox
