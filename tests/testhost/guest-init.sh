@@ -108,14 +108,23 @@ if mount -t tracefs tracefs $tracing 2>/dev/null && mkdir $tracing/instances/shu
   echo "traceoff:1 if exit_reason == 127 && $ours" > $tracing/instances/exits/events/kvm/kvm_exit/trigger
   echo 1 > $tracing/instances/exits/events/kvm/kvm_exit/enable
   echo 1 > $tracing/instances/exits/events/kvm/kvm_inj_exception/enable
+  # The shutdowns as they happen, beside the status file, so a job that
+  # hangs after one still shows run.sh why. trace_pipe is a consuming read
+  # that sleeps until an event: it neither polls nor pauses the tracing, as
+  # reopening "trace" would (pause-on-trace) -- doing that every heartbeat
+  # coincided with the test host's one wedge under QEMU 10 (both vCPUs in
+  # native_queued_spin_lock_slowpath), so it is not done.
+  cat $tracing/instances/shutdowns/trace_pipe > "/newroot$status.nested-shutdowns" &
+  shutdowns_pid=$!
 else
   echo "testhost(guest): no tracefs or no comm filter: nested guests' triple faults are not detected"
 fi
 chroot /newroot /bin/bash "$job" < /dev/null > /dev/console 2>&1
 rc=$?
-if grep -v "^#" $tracing/instances/shutdowns/trace 2>/dev/null | grep -q .; then
-  grep -v "^#" $tracing/instances/shutdowns/trace > "/newroot$status.nested-shutdowns"
-  grep -v "^#" $tracing/instances/exits/trace | tail -n 3000 > "/newroot$status.nested-exits"
+if [ -n "${shutdowns_pid:-}" ]; then
+  kill "$shutdowns_pid" 2>/dev/null
+  [ -s "/newroot$status.nested-shutdowns" ] &&
+    grep -v "^#" $tracing/instances/exits/trace | tail -n 3000 > "/newroot$status.nested-exits"
 fi
 echo "$rc" > "/newroot$status.tmp" && mv "/newroot$status.tmp" "/newroot$status"
 sync

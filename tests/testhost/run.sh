@@ -272,10 +272,29 @@ boot_test_host() {
 # SANDBOX_TESTHOST_RETRY=0 turns the retry off (soak.sh counts failures).
 attempts=$(( ${SANDBOX_TESTHOST_RETRY:-1} + 1 ))
 failed_status=
+say_nested_faults() {
+  say "nested guests triple-faulted $(wc -l < "$work/status.nested-shutdowns") time(s) during CMD" \
+      "(the test host's KVM saw SVM shutdown exits; the last exits before are kept as evidence)"
+}
+# nested_faults_retry STATUS: when CMD failed or timed out (STATUS) after a
+# nested guest's triple fault, keeps the evidence and says so; succeeds
+# (the caller boots again) while a boot is left.
+nested_faults_retry() {
+  [ -s "$work/status.nested-shutdowns" ] || return 1
+  say_nested_faults
+  say "CMD failed (status $1) with a nested guest's triple fault: the emulator's fault (issue 21)"
+  record_incident nested-triple-fault
+  failed_status=$1  # what this exits with when no boot is left
+  [ "$attempt" -lt "$attempts" ] || return 1
+  say "RETRY: booting the test host once more to run CMD again"
+}
 for attempt in $(seq 1 "$attempts"); do
   boot_test_host
   if [ "$qemu_rc" -eq 124 ]; then
     say "timed out after ${timeout_s}s; the test host was killed"
+    # A nested guest that triple-faulted can leave CMD waiting on it (the
+    # guest-init heartbeat saves those faults as they happen).
+    nested_faults_retry 124 && continue
     exit 124
   fi
   if [ "$wedged" -eq 1 ]; then
@@ -283,15 +302,10 @@ for attempt in $(seq 1 "$attempts"); do
   else
     if [ -f "$work/status" ]; then
       status=$(cat "$work/status")
-      [ -s "$work/status.nested-shutdowns" ] || exit "$status"
-      say "nested guests triple-faulted $(wc -l < "$work/status.nested-shutdowns") time(s) during CMD" \
-          "(the test host's KVM saw SVM shutdown exits; the last exits before are kept as evidence)"
+      [ "$status" -eq 0 ] && [ -s "$work/status.nested-shutdowns" ] && say_nested_faults
       [ "$status" -eq 0 ] && exit 0
-      say "CMD failed (status $status) with a nested guest's triple fault: the emulator's fault (issue 21)"
-      record_incident nested-triple-fault
-      failed_status=$status  # what this exits with when no boot is left
-      [ "$attempt" -lt "$attempts" ] && say "RETRY: booting the test host once more to run CMD again"
-      continue
+      nested_faults_retry "$status" && continue
+      exit "$status"
     fi
     say "the test host ended (qemu exit $qemu_rc) without reporting CMD's status: guest panic or crash"
     record_incident crash
