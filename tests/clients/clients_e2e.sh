@@ -336,7 +336,12 @@ ctr_tests() {
   out=$(c tasks exec "${exec[@]}" --exec-id e1 c2 sh -c 'cat /tmp/marker; exit 6' < /dev/null)
   check "ctr task exec exit status" 6 $?
   check "ctr task exec sees the container's files" started "$out"
-  check "ctr task exec relays stdin" piped "$(echo piped | c tasks exec "${exec[@]}" --exec-id e2 c2 cat)"
+  # The EOF only once the process runs: ctr 1.6 passes an earlier one on to
+  # no one (its CloseIO closer is set after its Exec call returns), and the
+  # runc shim keeps the exec's stdin open until CloseIO.
+  { echo piped; wait_until 120 grep -q running "$work/e2.err"; } |
+    c tasks exec "${exec[@]}" --exec-id e2 c2 sh -c 'echo running >&2; cat' > "$work/e2.out" 2> "$work/e2.err"
+  check "ctr task exec relays stdin ($(cat "$work/e2.err"))" piped "$(cat "$work/e2.out")"
   [ "$(c tasks ps c2 | tail -n +2 | wc -l)" -ge 1 ]; check "ctr task ps lists the container's processes" 0 $?
 
   # task kill (SIGTERM), task delete (reports the status), container delete.

@@ -33,7 +33,7 @@ for handler in runc sandbox-rt; do
   for i in $(seq "$runs"); do
     pod_config "$handler-$i"
     started=$(date +%s%N)
-    pod=$(cri runp --runtime "$handler" "$work/$handler-$i.pod.json") &&
+    pod=$(runp "$handler-$i" "$handler") &&
       id=$(cri create "$pod" "$work/sleeper.json" "$work/$handler-$i.pod.json") && cri start "$id" > /dev/null
     rc=$?
     ms=$(( ($(date +%s%N) - started) / 1000000 ))

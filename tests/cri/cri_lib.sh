@@ -4,7 +4,7 @@
 # ($work/tmpfs), runtime handlers "sandbox-rt" (our shim) and "runc"
 # (containerd's runc shim), a CNI bridge network, both images imported; and
 # the helpers the tests use (c, cri, field, pod_config, container_config,
-# state_of, pod_state_of, cri_cleanup).
+# runp, state_of, pod_state_of, cri_cleanup).
 tmp="$work/tmpfs"
 mkdir -p "$tmp" && mount -t tmpfs tmpfs "$tmp"
 mkdir -p "$tmp/containerd/tmp" "$tmp/cni" "$tmp/logs"
@@ -74,6 +74,16 @@ POD
 container_config() {
   printf '{"metadata": {"name": "%s"}, "image": {"image": "%s"}, "command": %s, "log_path": "%s.log", %s}\n' \
     "$1" "$image" "$2" "$1" '"linux": {"security_context": {"namespace_options": {"pid": "CONTAINER"}}}' > "$work/$1.json"
+}
+# runp NAME [HANDLER]: RunPodSandbox of pod NAME (pod_config) with HANDLER
+# (default sandbox-rt), its id on stdout; on failure, containerd's last
+# errors and warnings on stderr (a failed sandbox leaves no state to look at).
+runp() {
+  local id
+  id=$(cri runp --runtime "${2:-sandbox-rt}" "$work/$1.pod.json") && { echo "$id"; return 0; }
+  echo "--- RunPodSandbox of $1 failed; containerd's last errors and warnings:" >&2
+  grep -E 'level=(error|warning)' "$work/containerd.log" | tail -n 30 >&2
+  return 1
 }
 state_of() { cri inspect "$1" | field state; }
 pod_state_of() { cri inspectp "$1" | field state; }
