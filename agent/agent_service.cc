@@ -4,6 +4,8 @@
 #include <sys/utsname.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <optional>
 
 #include "agent.pb.h"
@@ -18,6 +20,10 @@ namespace sandbox::agent {
 namespace {
 
 using ttrpc::Unary;
+
+// GetOomEvent's longest wait, and how long before the caller's deadline it answers.
+constexpr std::chrono::seconds kLongestOomWait{60};
+constexpr std::chrono::seconds kOomReplyMargin{1};
 
 struct ProcessDetails {
   uint32_t uid = 0;
@@ -56,6 +62,16 @@ StdioPorts PortsOf(const v1::ProcessIo& io) {
 
 }  // namespace
 
+AgentService::AgentService(AgentOptions options, ProcessTable& processes)
+    : options_(std::move(options)), processes_(processes) {
+  Result<std::unique_ptr<OomWatcher>> watcher = OomWatcher::Create();
+  if (watcher.ok()) {
+    oom_watcher_ = std::move(watcher).value();
+  } else {
+    std::fprintf(stderr, "sandbox-agent: no OOM events: %s\n", watcher.status().message().c_str());
+  }
+}
+
 void AgentService::RegisterOn(ttrpc::Server& server) {
   using namespace sandbox::agent::v1;
   server.Register(kAgentService, "Check", Unary<Empty, CheckResponse>([](const Empty&) -> Result<CheckResponse> {
@@ -85,6 +101,53 @@ void AgentService::RegisterOn(ttrpc::Server& server) {
     return Empty();
   }));
   RegisterContainerCalls(server);
+  RegisterProcessCalls(server);
+  RegisterEventCalls(server);
+}
+
+Result<v1::CreateContainerResponse> AgentService::CreateContainer(const v1::CreateContainerRequest& request) {
+  using namespace sandbox::agent::v1;
+  if (request.container_id().empty()) return InvalidArgument("container_id: required");
+  const std::string& fstype = request.rootfs_fstype();
+  if (fstype != "" && fstype != "dir" && fstype != "erofs" && fstype != "ext4") {
+    return InvalidArgument("rootfs_fstype \"" + fstype + "\": want dir, erofs or ext4");
+  }
+  {
+    std::lock_guard lock(containers_mutex_);
+    if (containers_.contains(request.container_id())) {
+      return AlreadyExists("container \"" + request.container_id() + "\" already exists");
+    }
+    containers_[request.container_id()] = nullptr;  // reserve the id
+  }
+  ContainerOptions create{.id = request.container_id(),
+                          .config_json = request.config_json(),
+                          .rootfs = request.rootfs_source(),
+                          .rootfs_fstype = fstype,
+                          .no_pivot = request.no_pivot(),
+                          .work_dir = options_.work_dir,
+                          .cgroup_root = options_.cgroup_root,
+                          .stdio = nullptr,
+                          .shared_fs_tag = request.shared_fs().tag(),
+                          .shared_fs_mount_point = request.shared_fs().mount_point(),
+                          .shared_fs_mounts = &shared_fs_mounts_,
+                          .state_json = request.state_json()};
+  Result<std::unique_ptr<ProcessStdio>> stdio =
+      ProcessStdio::Open(PortsOf(request.io()), options_.host_socket_prefix);
+  Result<std::unique_ptr<Container>> container = stdio.status();
+  if (stdio.ok()) {
+    create.stdio = std::move(stdio).value();
+    container = Container::Create(std::move(create), processes_, options_.agent_executable);
+  }
+  std::lock_guard lock(containers_mutex_);
+  if (!container.ok()) {
+    containers_.erase(request.container_id());
+    return container.status();
+  }
+  CreateContainerResponse response;
+  response.set_pid((*container)->pid());
+  WatchForOom(**container);
+  containers_[request.container_id()] = std::move(container).value();
+  return response;
 }
 
 Result<std::shared_ptr<Container>> AgentService::Find(const std::string& id) {
@@ -94,133 +157,26 @@ Result<std::shared_ptr<Container>> AgentService::Find(const std::string& id) {
   return it->second;
 }
 
+Result<std::shared_ptr<Container>> AgentService::FindCreated(const std::string& id) {
+  SANDBOX_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(id));
+  if (!container) return FailedPrecondition("container is still being created");
+  return container;
+}
+
 void AgentService::RegisterContainerCalls(ttrpc::Server& server) {
   using namespace sandbox::agent::v1;
   server.Register(kAgentService, "CreateContainer",
-                  Unary<CreateContainerRequest, CreateContainerResponse>([this](const CreateContainerRequest& request)
-                                                                             -> Result<CreateContainerResponse> {
-                    if (request.container_id().empty()) return InvalidArgument("container_id: required");
-                    const std::string& fstype = request.rootfs_fstype();
-                    if (fstype != "" && fstype != "dir" && fstype != "erofs" && fstype != "ext4") {
-                      return InvalidArgument("rootfs_fstype \"" + fstype + "\": want dir, erofs or ext4");
-                    }
-                    {
-                      std::lock_guard lock(containers_mutex_);
-                      if (containers_.contains(request.container_id())) {
-                        return AlreadyExists("container \"" + request.container_id() + "\" already exists");
-                      }
-                      containers_[request.container_id()] = nullptr;  // reserve the id
-                    }
-                    ContainerOptions create{.id = request.container_id(),
-                                            .config_json = request.config_json(),
-                                            .rootfs = request.rootfs_source(),
-                                            .rootfs_fstype = fstype,
-                                            .no_pivot = request.no_pivot(),
-                                            .work_dir = options_.work_dir,
-                                            .cgroup_root = options_.cgroup_root,
-                                            .stdio = nullptr,
-                                            .shared_fs_tag = request.shared_fs().tag(),
-                                            .shared_fs_mount_point = request.shared_fs().mount_point(),
-                                            .shared_fs_mounts = &shared_fs_mounts_,
-                                            .state_json = request.state_json()};
-                    Result<std::unique_ptr<ProcessStdio>> stdio =
-                        ProcessStdio::Open(PortsOf(request.io()), options_.host_socket_prefix);
-                    Result<std::unique_ptr<Container>> container = stdio.status();
-                    if (stdio.ok()) {
-                      create.stdio = std::move(stdio).value();
-                      container = Container::Create(std::move(create), processes_, options_.agent_executable);
-                    }
-                    std::lock_guard lock(containers_mutex_);
-                    if (!container.ok()) {
-                      containers_.erase(request.container_id());
-                      return container.status();
-                    }
-                    CreateContainerResponse response;
-                    response.set_pid((*container)->pid());
-                    containers_[request.container_id()] = std::move(container).value();
-                    return response;
-                  }));
+                  Unary<CreateContainerRequest, CreateContainerResponse>(
+                      [this](const CreateContainerRequest& request) { return CreateContainer(request); }));
   server.Register(kAgentService, "StartContainer",
                   Unary<v1::ContainerRequest, Empty>([this](const v1::ContainerRequest& request) -> Result<Empty> {
-                    SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));
-                    if (!container) return FailedPrecondition("container is still being created");
+                    SANDBOX_ASSIGN_OR_RETURN(auto container, FindCreated(request.container_id()));
                     SANDBOX_RETURN_IF_ERROR(container->Start());
                     return Empty();
                   }));
-  server.Register(kAgentService, "SignalProcess",
-                  Unary<SignalProcessRequest, Empty>([this](const SignalProcessRequest& request) -> Result<Empty> {
-                    if (request.signal() == 0 || request.signal() >= NSIG) {
-                      return InvalidArgument("signal: " + std::to_string(request.signal()) + " is not a signal");
-                    }
-                    SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));
-                    if (!container) return FailedPrecondition("container is still being created");
-                    const int signal = static_cast<int>(request.signal());
-                    if (!request.exec_id().empty()) {
-                      if (request.all()) return InvalidArgument("all: applies to the container, not to one exec");
-                      SANDBOX_RETURN_IF_ERROR(container->SignalExec(request.exec_id(), signal));
-                      return Empty();
-                    }
-                    SANDBOX_RETURN_IF_ERROR(container->Signal(signal, request.all()));
-                    return Empty();
-                  }));
-  server.Register(kAgentService, "WaitProcess",
-                  Unary<ProcessRequest, WaitProcessResponse>(
-                      [this](const ProcessRequest& request) -> Result<WaitProcessResponse> {
-                        SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));
-                        if (!container) return FailedPrecondition("container is still being created");
-                        WaitProcessResponse response;
-                        if (!request.exec_id().empty()) {
-                          SANDBOX_ASSIGN_OR_RETURN(int status, container->WaitExec(request.exec_id()));
-                          response.set_exit_status(status);
-                          return response;
-                        }
-                        response.set_exit_status(container->Wait());
-                        return response;
-                      }));
-  server.Register(kAgentService, "ExecProcess",
-                  Unary<ExecProcessRequest, Empty>([this](const ExecProcessRequest& request) -> Result<Empty> {
-                    SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));
-                    if (!container) return FailedPrecondition("container is still being created");
-                    SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<ProcessStdio> stdio,
-                                             ProcessStdio::Open(PortsOf(request.io()), options_.host_socket_prefix));
-                    SANDBOX_RETURN_IF_ERROR(container->Exec(request.exec_id(), request.process_json(), std::move(stdio)));
-                    return Empty();
-                  }));
-  server.Register(kAgentService, "ResizeTty",
-                  Unary<ResizeTtyRequest, Empty>([this](const ResizeTtyRequest& request) -> Result<Empty> {
-                    SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));
-                    if (!container) return FailedPrecondition("container is still being created");
-                    SANDBOX_RETURN_IF_ERROR(container->ResizeTty(request.exec_id(), request.rows(), request.columns()));
-                    return Empty();
-                  }));
-  server.Register(kAgentService, "CloseStdin",
-                  Unary<ProcessRequest, Empty>([this](const ProcessRequest& request) -> Result<Empty> {
-                    SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));
-                    if (!container) return FailedPrecondition("container is still being created");
-                    SANDBOX_RETURN_IF_ERROR(container->CloseStdin(request.exec_id()));
-                    return Empty();
-                  }));
-  server.Register(kAgentService, "ListProcesses",
-                  Unary<v1::ContainerRequest, ListProcessesResponse>(
-                      [this](const v1::ContainerRequest& request) -> Result<ListProcessesResponse> {
-                        SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));
-                        if (!container) return FailedPrecondition("container is still being created");
-                        SANDBOX_ASSIGN_OR_RETURN(std::vector<pid_t> pids, container->Processes());
-                        ListProcessesResponse response;
-                        for (pid_t pid : pids) {
-                          std::optional<ProcessDetails> details = ReadProcessDetails(pid);
-                          if (!details) continue;  // exited meanwhile
-                          v1::ProcessInfo* info = response.add_processes();
-                          info->set_pid(pid);
-                          info->set_uid(details->uid);
-                          info->set_command(details->command);
-                        }
-                        return response;
-                      }));
   auto freeze = [this](bool frozen) {
     return Unary<v1::ContainerRequest, Empty>([this, frozen](const v1::ContainerRequest& request) -> Result<Empty> {
-      SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));
-      if (!container) return FailedPrecondition("container is still being created");
+      SANDBOX_ASSIGN_OR_RETURN(auto container, FindCreated(request.container_id()));
       SANDBOX_RETURN_IF_ERROR(container->Freeze(frozen));
       return Empty();
     });
@@ -230,8 +186,7 @@ void AgentService::RegisterContainerCalls(ttrpc::Server& server) {
   server.Register(kAgentService, "StatsContainer",
                   Unary<v1::ContainerRequest, StatsContainerResponse>(
                       [this](const v1::ContainerRequest& request) -> Result<StatsContainerResponse> {
-                        SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));
-                        if (!container) return FailedPrecondition("container is still being created");
+                        SANDBOX_ASSIGN_OR_RETURN(auto container, FindCreated(request.container_id()));
                         SANDBOX_ASSIGN_OR_RETURN(CgroupStats stats, container->Stats());
                         StatsContainerResponse response;
                         response.set_cpu_usage_ns(stats.cpu_usage_ns);
@@ -248,22 +203,113 @@ void AgentService::RegisterContainerCalls(ttrpc::Server& server) {
                     oci::FieldErrors errors = oci::ParseResources(request.resources_json(), resources);
                     if (errors.empty()) errors = oci::ValidateResources(resources);
                     if (!errors.empty()) return oci::FieldErrorsToStatus("linux.resources", errors);
-                    SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));
-                    if (!container) return FailedPrecondition("container is still being created");
+                    SANDBOX_ASSIGN_OR_RETURN(auto container, FindCreated(request.container_id()));
                     SANDBOX_RETURN_IF_ERROR(container->Update(resources));
                     return Empty();
                   }));
   server.Register(kAgentService, "RemoveContainer",
                   Unary<v1::ContainerRequest, Empty>([this](const v1::ContainerRequest& request) -> Result<Empty> {
-                    SANDBOX_ASSIGN_OR_RETURN(auto container, Find(request.container_id()));
-                    if (!container) return FailedPrecondition("container is still being created");
+                    SANDBOX_ASSIGN_OR_RETURN(auto container, FindCreated(request.container_id()));
                     if (container->state() == Container::State::kRunning) {
                       return FailedPrecondition("container \"" + request.container_id() +
                                                 "\" is running; signal it first");
                     }
+                    if (oom_watcher_) oom_watcher_->Unwatch(request.container_id());
                     std::lock_guard lock(containers_mutex_);
                     containers_.erase(request.container_id());  // the last reference kills a created init
                     return Empty();
+                  }));
+}
+
+void AgentService::RegisterProcessCalls(ttrpc::Server& server) {
+  using namespace sandbox::agent::v1;
+  server.Register(kAgentService, "SignalProcess",
+                  Unary<SignalProcessRequest, Empty>([this](const SignalProcessRequest& request) -> Result<Empty> {
+                    if (request.signal() == 0 || request.signal() >= NSIG) {
+                      return InvalidArgument("signal: " + std::to_string(request.signal()) + " is not a signal");
+                    }
+                    SANDBOX_ASSIGN_OR_RETURN(auto container, FindCreated(request.container_id()));
+                    const int signal = static_cast<int>(request.signal());
+                    if (!request.exec_id().empty()) {
+                      if (request.all()) return InvalidArgument("all: applies to the container, not to one exec");
+                      SANDBOX_RETURN_IF_ERROR(container->SignalExec(request.exec_id(), signal));
+                      return Empty();
+                    }
+                    SANDBOX_RETURN_IF_ERROR(container->Signal(signal, request.all()));
+                    return Empty();
+                  }));
+  server.Register(kAgentService, "WaitProcess",
+                  Unary<ProcessRequest, WaitProcessResponse>(
+                      [this](const ProcessRequest& request) -> Result<WaitProcessResponse> {
+                        SANDBOX_ASSIGN_OR_RETURN(auto container, FindCreated(request.container_id()));
+                        WaitProcessResponse response;
+                        if (!request.exec_id().empty()) {
+                          SANDBOX_ASSIGN_OR_RETURN(int status, container->WaitExec(request.exec_id()));
+                          response.set_exit_status(status);
+                          return response;
+                        }
+                        response.set_exit_status(container->Wait());
+                        return response;
+                      }));
+  server.Register(kAgentService, "ExecProcess",
+                  Unary<ExecProcessRequest, Empty>([this](const ExecProcessRequest& request) -> Result<Empty> {
+                    SANDBOX_ASSIGN_OR_RETURN(auto container, FindCreated(request.container_id()));
+                    SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<ProcessStdio> stdio,
+                                             ProcessStdio::Open(PortsOf(request.io()), options_.host_socket_prefix));
+                    SANDBOX_RETURN_IF_ERROR(container->Exec(request.exec_id(), request.process_json(), std::move(stdio)));
+                    return Empty();
+                  }));
+  server.Register(kAgentService, "ResizeTty",
+                  Unary<ResizeTtyRequest, Empty>([this](const ResizeTtyRequest& request) -> Result<Empty> {
+                    SANDBOX_ASSIGN_OR_RETURN(auto container, FindCreated(request.container_id()));
+                    SANDBOX_RETURN_IF_ERROR(container->ResizeTty(request.exec_id(), request.rows(), request.columns()));
+                    return Empty();
+                  }));
+  server.Register(kAgentService, "CloseStdin",
+                  Unary<ProcessRequest, Empty>([this](const ProcessRequest& request) -> Result<Empty> {
+                    SANDBOX_ASSIGN_OR_RETURN(auto container, FindCreated(request.container_id()));
+                    SANDBOX_RETURN_IF_ERROR(container->CloseStdin(request.exec_id()));
+                    return Empty();
+                  }));
+  server.Register(kAgentService, "ListProcesses",
+                  Unary<v1::ContainerRequest, ListProcessesResponse>(
+                      [this](const v1::ContainerRequest& request) -> Result<ListProcessesResponse> {
+                        SANDBOX_ASSIGN_OR_RETURN(auto container, FindCreated(request.container_id()));
+                        SANDBOX_ASSIGN_OR_RETURN(std::vector<pid_t> pids, container->Processes());
+                        ListProcessesResponse response;
+                        for (pid_t pid : pids) {
+                          std::optional<ProcessDetails> details = ReadProcessDetails(pid);
+                          if (!details) continue;  // exited meanwhile
+                          v1::ProcessInfo* info = response.add_processes();
+                          info->set_pid(pid);
+                          info->set_uid(details->uid);
+                          info->set_command(details->command);
+                        }
+                        return response;
+                      }));
+}
+
+void AgentService::WatchForOom(const Container& container) {
+  if (!oom_watcher_ || container.cgroup_path().empty()) return;
+  const Status watched = oom_watcher_->Watch(container.id(), container.cgroup_path() + "/memory.events");
+  if (!watched.ok()) {
+    std::fprintf(stderr, "sandbox-agent: container %s: no OOM events: %s\n", container.id().c_str(),
+                 watched.message().c_str());
+  }
+}
+
+void AgentService::RegisterEventCalls(ttrpc::Server& server) {
+  using namespace sandbox::agent::v1;
+  server.Register(kAgentService, "GetOomEvent",
+                  Unary<Empty, OomEvent>([this](const Empty&, const ttrpc::CallContext& context) -> Result<OomEvent> {
+                    if (!oom_watcher_) return Unavailable("the agent has no OOM watcher (inotify failed at start)");
+                    // Answers before the caller gives up, so the empty reply
+                    // (nothing happened) reaches it and it asks again.
+                    auto until = std::chrono::steady_clock::now() + kLongestOomWait;
+                    if (context.deadline) until = std::min(until, *context.deadline - kOomReplyMargin);
+                    OomEvent event;
+                    event.set_container_id(oom_watcher_->Next(until));
+                    return event;
                   }));
 }
 

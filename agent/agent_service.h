@@ -8,7 +8,9 @@
 #include <mutex>
 #include <string>
 
+#include "agent.pb.h"
 #include "agent/container/container.h"
+#include "agent/oom_watcher.h"
 #include "agent/process_table.h"
 #include "common/ttrpc/server.h"
 
@@ -30,7 +32,7 @@ struct AgentOptions {
 
 class AgentService {
  public:
-  AgentService(AgentOptions options, ProcessTable& processes) : options_(std::move(options)), processes_(processes) {}
+  AgentService(AgentOptions options, ProcessTable& processes);
 
   void RegisterOn(ttrpc::Server& server);
 
@@ -39,8 +41,16 @@ class AgentService {
 
  private:
   void RegisterContainerCalls(ttrpc::Server& server);
+  void RegisterProcessCalls(ttrpc::Server& server);
+  void RegisterEventCalls(ttrpc::Server& server);
+  Result<v1::CreateContainerResponse> CreateContainer(const v1::CreateContainerRequest& request);
+  // Its cgroup's OOM kills become GetOomEvent answers (a failure is logged:
+  // the container runs, without OOM events).
+  void WatchForOom(const Container& container);
   // The container, or kNotFound naming the id.
   Result<std::shared_ptr<Container>> Find(const std::string& id);
+  // The same once it is created: kFailedPrecondition while its create runs.
+  Result<std::shared_ptr<Container>> FindCreated(const std::string& id);
 
   AgentOptions options_;
   ProcessTable& processes_;
@@ -49,6 +59,7 @@ class AgentService {
   std::mutex containers_mutex_;
   std::map<std::string, std::shared_ptr<Container>> containers_;
   std::atomic<bool> destroy_requested_{false};
+  std::unique_ptr<OomWatcher> oom_watcher_;  // null when inotify failed
 };
 
 }  // namespace sandbox::agent

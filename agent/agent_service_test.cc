@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <thread>
 
 #include "agent.pb.h"
 #include "agent/agent_host_fixture.h"
@@ -65,6 +66,30 @@ TEST_F(AgentHostModeTest, GarbageOnTheWireDoesNotKillTheAgent) {
   ttrpc::Client client(std::move(again).value());
   EXPECT_TRUE(client.Call(kAgentService, "Check", "").ok());
   EXPECT_TRUE(AgentAlive());
+}
+
+// With nothing killed, GetOomEvent answers empty before the caller's
+// deadline (the shim then asks again), and a shut-down client's call ends.
+TEST_F(AgentHostModeTest, GetOomEventAnswersBeforeTheDeadline) {
+  ttrpc::Client client(std::move(connection_));
+  const auto started = std::chrono::steady_clock::now();
+  Result<std::string> reply = client.Call(kAgentService, "GetOomEvent", "", std::chrono::seconds(3));
+  const auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  v1::OomEvent event;
+  ASSERT_TRUE(event.ParseFromString(*reply));
+  EXPECT_EQ(event.container_id(), "");
+  EXPECT_GE(took, std::chrono::milliseconds(1500)) << "it waited for an event";
+  EXPECT_LT(took, std::chrono::seconds(3));
+
+  std::thread stopper([&client] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    client.Shutdown();
+  });
+  Result<std::string> stopped = client.Call(kAgentService, "GetOomEvent", "", std::chrono::seconds(30));
+  stopper.join();
+  EXPECT_EQ(stopped.status().code(), StatusCode::kUnavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(15));
 }
 
 TEST_F(AgentHostModeTest, DestroySandboxEndsTheHostModeAgent) {

@@ -86,6 +86,8 @@ class Container {
   State state();
   pid_t pid() const { return pid_; }
   const std::string& id() const { return id_; }
+  // The container's cgroup directory; empty without one (host test mode).
+  std::string cgroup_path() const { return cgroup_ ? cgroup_->path() : ""; }
 
  private:
   Container(std::string id, pid_t pid, UniqueFd channel, ProcessTable& processes)

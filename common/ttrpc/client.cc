@@ -13,9 +13,11 @@ Client::Client(UniqueFd connection) : connection_(std::move(connection)) {
 }
 
 Client::~Client() {
-  ::shutdown(connection_.get(), SHUT_RDWR);
+  Shutdown();
   if (reader_.joinable()) reader_.join();
 }
+
+void Client::Shutdown() { ::shutdown(connection_.get(), SHUT_RDWR); }
 
 void Client::FailAll(const Status& status) {
   std::lock_guard<std::mutex> lock(mutex_);

@@ -34,6 +34,9 @@ class Client {
   Result<std::string> Call(const std::string& service, const std::string& method, const std::string& payload,
                            std::chrono::nanoseconds timeout = std::chrono::seconds(30),
                            const Metadata& metadata = {});
+  // Ends the connection from any thread: pending and later calls fail with
+  // kUnavailable (how a caller stops another thread's blocking call).
+  void Shutdown();
 
  private:
   struct Pending {

@@ -156,7 +156,17 @@ Status PodSandbox::BootVm(const oci::Spec& spec, const std::string& bundle) {
   vm_ = std::move(vm);
   shares_ = plan.shares;
   rootfs_fstype_ = plan.rootfs.fstype;
+  if (callbacks_.oom) {
+    Result<std::unique_ptr<AgentClient>> watcher = Agent();
+    if (!watcher.ok()) return watcher.status().Wrap("the OOM event connection to the agent");
+    oom_events_ = std::make_unique<OomEventWatch>(std::move(watcher).value(), callbacks_.oom);
+  }
   return Status::Ok();
+}
+
+void PodSandbox::StopVm(std::chrono::milliseconds grace) {
+  oom_events_.reset();
+  if (vm_) vm_->Stop(grace);
 }
 
 Result<std::unique_ptr<PodSandbox::Process>> PodSandbox::PrepareProcess(const std::string& exec_id,
@@ -297,10 +307,8 @@ Status PodSandbox::CreateFirstTask(Task& task, const CreateTask& request, oci::S
     SANDBOX_RETURN_IF_ERROR(MapPodNamespaces(spec, {}));
   }
   auto undo = [&](const Status& why) {
-    if (vm_) {
-      vm_->Stop(std::chrono::milliseconds(0));
-      vm_.reset();
-    }
+    StopVm(std::chrono::milliseconds(0));
+    vm_.reset();
     (void)RemoveTree(config_.state_dir);
     return why;
   };
@@ -582,7 +590,7 @@ void PodSandbox::Shutdown() {
     tasks.swap(tasks_);
   }
   // The VM first: the waiters' connections end with it.
-  if (vm_) vm_->Stop();
+  StopVm();
   for (auto& [id, task] : tasks) RemoveTask(*task);
   vm_.reset();
   (void)RemoveTree(config_.state_dir);

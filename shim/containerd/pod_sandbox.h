@@ -23,6 +23,7 @@
 #include "common/base/unique_fd.h"
 #include "common/io/process_relay.h"
 #include "shim/containerd/owner_thread.h"
+#include "shim/containerd/oom_events.h"
 #include "shim/containerd/pod_role.h"
 #include "shim/microvm/microvm_config.h"
 #include "shim/microvm/sandbox_vm.h"
@@ -84,6 +85,8 @@ class PodSandbox {
   struct Callbacks {
     std::function<void(const std::string& id, const std::string& exec_id, uint32_t pid)> started;
     std::function<void(const std::string& id, const std::string& exec_id, const ProcessExit&)> exited;
+    // A container's cgroup in the guest counted an OOM kill (OomEventWatch).
+    std::function<void(const std::string& id)> oom;
   };
 
   PodSandbox(PodConfig config, Callbacks callbacks);
@@ -127,6 +130,8 @@ class PodSandbox {
   struct Task;
 
   Status BootVm(const oci::Spec& spec, const std::string& bundle);
+  // Stops the OOM watch and the VM (grace: sandbox_vm.h's Stop).
+  void StopVm(std::chrono::milliseconds grace = kVmStopGrace);
   // The task that boots the VM, and a pod's later containers.
   Status CreateFirstTask(Task& task, const CreateTask& request, oci::Spec& spec, PodRole role);
   Status CreateLaterTask(Task& task, const CreateTask& request, oci::Spec& spec, PodRole role);
@@ -150,6 +155,7 @@ class PodSandbox {
   PhaseLog phases_;
   OwnerThread owner_;  // forks the VM's helpers (owner_thread.h)
   std::unique_ptr<SandboxVm> vm_;
+  std::unique_ptr<OomEventWatch> oom_events_;  // while vm_ runs; stopped before it
   uint32_t vmm_pid_ = 0;
   std::vector<SharedMount> shares_;  // what the VM's virtiofsd serves for the first task
   std::string rootfs_fstype_;

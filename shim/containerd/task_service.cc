@@ -95,7 +95,8 @@ TaskService::TaskService(PodConfig pod, EventPublisher& events, std::function<vo
       pod_(std::move(pod), {.started = [this](const std::string& id, const std::string& exec_id,
                                               uint32_t pid) { PublishStarted(id, exec_id, pid); },
                              .exited = [this](const std::string& id, const std::string& exec_id,
-                                             const ProcessExit& exit) { PublishExited(id, exec_id, exit); }}) {}
+                                             const ProcessExit& exit) { PublishExited(id, exec_id, exit); },
+                             .oom = [this](const std::string& id) { PublishOom(id); }}) {}
 
 void TaskService::PublishStarted(const std::string& id, const std::string& exec_id, uint32_t pid) {
   if (exec_id.empty()) {
@@ -120,6 +121,12 @@ void TaskService::PublishExited(const std::string& id, const std::string& exec_i
   event.set_exit_status(exit.exit_status);
   SetTime(*event.mutable_exited_at(), exit.exited_at);
   events_.Publish(MakeEvent("/tasks/exit", "TaskExit", event));
+}
+
+void TaskService::PublishOom(const std::string& id) {
+  events::TaskOOM event;
+  event.set_container_id(id);
+  events_.Publish(MakeEvent("/tasks/oom", "TaskOOM", event));
 }
 
 void TaskService::Register(ttrpc::Server& server) {

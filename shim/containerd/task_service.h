@@ -1,7 +1,7 @@
 // containerd.task.v2.Task over our ttrpc: decodes containerd's requests,
 // calls the PodSandbox, encodes the answers, and publishes the task events
 // containerd expects (TaskCreate, TaskStart, TaskExit, TaskDelete,
-// TaskExecAdded, TaskExecStarted, TaskPaused, TaskResumed).
+// TaskExecAdded, TaskExecStarted, TaskPaused, TaskResumed, TaskOOM).
 #pragma once
 
 #include <functional>
@@ -30,6 +30,7 @@ class TaskService {
   void RegisterSandboxCalls(ttrpc::Server& server);
   void PublishStarted(const std::string& id, const std::string& exec_id, uint32_t pid);
   void PublishExited(const std::string& id, const std::string& exec_id, const ProcessExit& exit);
+  void PublishOom(const std::string& id);
 
   EventPublisher& events_;
   std::function<void()> on_shutdown_;

@@ -169,4 +169,11 @@ Status AgentClient::DestroySandbox(std::chrono::milliseconds timeout) {
   return Call("DestroySandbox", v1::Empty().SerializeAsString(), timeout).status();
 }
 
+Result<std::string> AgentClient::NextOomEvent(std::chrono::seconds timeout) {
+  SANDBOX_ASSIGN_OR_RETURN(std::string reply, Call("GetOomEvent", v1::Empty().SerializeAsString(), timeout));
+  v1::OomEvent event;
+  if (!event.ParseFromString(reply)) return Internal("agent GetOomEvent: malformed reply");
+  return event.container_id();
+}
+
 }  // namespace sandbox::shim

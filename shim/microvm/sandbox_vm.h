@@ -43,6 +43,9 @@ struct SandboxVmPlan {
   uint32_t boot_timeout_ms = 60'000;
 };
 
+// How long Stop waits for a graceful poweroff by default.
+inline constexpr std::chrono::seconds kVmStopGrace{10};
+
 class SandboxVm {
  public:
   // Checked while the guest boots: a non-Ok status (the owner's client is
@@ -80,7 +83,7 @@ class SandboxVm {
   // Ends the VM; safe after a partial start. The guest is asked to power off
   // and given `grace`; zero: sandbox-vmm is killed at once. virtiofsd ends
   // with sandbox-vmm's connection, or is killed.
-  void Stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
+  void Stop(std::chrono::milliseconds grace = kVmStopGrace);
 
   // virtiofsd's output and the guest console, as a suffix for an error.
   std::string DiagnosticTail() const;

@@ -7,6 +7,7 @@
 #   status), metrics (the guest cgroup's memory), kill (a trap sees
 #   SIGTERM), delete (the exit status), container delete;
 # - a terminal run whose size reaches the container;
+# - a container over its memory limit: OOM-killed, TaskOOM published;
 # - failures: sandbox-vmm killed (the task stops with 255), the shim killed
 #   (containerd's delete path cleans up);
 # and at the end no shim, sandbox-vmm or virtiofsd process, no mount and no
@@ -92,7 +93,13 @@ wait_until 60 grep -qx ready "$work/r2.log"; check "ctr run -d: the container's 
 out=$(c tasks exec "${run[@]:2}" --exec-id e1 r2 sh -c 'echo in-exec; exit 6' < /dev/null)
 check "ctr task exec: exit status" 6 $?
 check "ctr task exec: output" in-exec "$out"
-check "ctr task exec: stdin" piped "$(echo piped | c tasks exec "${run[@]:2}" --exec-id e2 r2 cat)"
+# ctr 1.6 asks CloseIO at its stdin's EOF only once its Exec call has
+# returned (it sets its closer after task.Exec): an EOF before that is never
+# passed on, and the shim (like runc's) keeps the exec's stdin open until
+# CloseIO. So the EOF comes after the process said it runs.
+{ echo piped; wait_until 120 grep -q running "$work/e2.err"; } |
+  c tasks exec "${run[@]:2}" --exec-id e2 r2 sh -c 'echo running >&2; cat' > "$work/e2.out" 2> "$work/e2.err"
+check "ctr task exec: stdin ($(cat "$work/e2.err"))" piped "$(cat "$work/e2.out")"
 [ "$(c tasks ps r2 | tail -n +2 | wc -l)" -ge 1 ]; check "ctr task ps lists processes" 0 $?
 c tasks pause r2; check "ctr task pause" 0 $?
 check "paused: PAUSED" PAUSED "$(status_of r2)"
@@ -118,6 +125,20 @@ TTY
 script -qec "bash $work/tty.sh" /dev/null < /dev/null > "$work/r3.out" 2>&1
 check "ctr run -t: the terminal's size inside ($(tr -d '\r' < "$work/r3.out" | tr '\n' ' '))" "size 33 77" \
   "$(tr -d '\r\0' < "$work/r3.out" | grep -aoE 'size [0-9]+ [0-9]+' | tail -n 1)"
+
+# Over its memory limit: the guest kernel OOM-kills in the container's cgroup
+# (the VM is sized limit + overhead, so the VM itself has room) and
+# containerd gets TaskOOM, which `ctr events` decodes and prints.
+timeout -k 10 600 ctr --address "$address" events > "$work/events.log" 2>&1 &
+events_pid=$!
+c run --rm "${run[@]}" --memory-limit 67108864 "$image" r6 sh -c 'exec dd if=/dev/zero of=/dev/null bs=128M count=1' \
+  > "$work/r6.out" 2>&1 < /dev/null
+rc=$?
+check "over the memory limit: killed (exit status; $(head -c 200 "$work/r6.out"))" 137 $rc
+oom_event() { grep "/tasks/oom" "$work/events.log" | grep -q '"r6"'; }
+wait_until 30 oom_event; rc=$?
+check "over the memory limit: TaskOOM reached containerd ($(grep /tasks/oom "$work/events.log"))" 0 $rc
+kill "$events_pid" 2>/dev/null; wait "$events_pid" 2>/dev/null
 
 # sandbox-vmm killed: the task stops with 255.
 c run -d "${run[@]}" "$image" r4 sh -c 'while true; do sleep 1; done' < /dev/null
