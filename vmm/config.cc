@@ -1,11 +1,17 @@
 #include "vmm/config.h"
 
 #include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
+#include <charconv>
+#include <climits>
 #include <fmt/format.h>
 #include <set>
 
@@ -112,6 +118,58 @@ Status ParseFs(const json& value, const std::string& path, FsConfig& fs) {
   return reader.RejectUnknown();
 }
 
+// "02:00:00:00:00:01": six hex pairs; a NIC's own address must be unicast
+// (low bit of the first octet clear) and not all zeros.
+std::optional<std::array<uint8_t, 6>> ParseMac(const std::string& text) {
+  std::array<uint8_t, 6> mac{};
+  if (text.size() != 17) return std::nullopt;
+  for (size_t i = 0; i < mac.size(); ++i) {
+    const char* begin = text.data() + 3 * i;
+    if (i > 0 && begin[-1] != ':') return std::nullopt;
+    if (!std::isxdigit(static_cast<unsigned char>(begin[0])) || !std::isxdigit(static_cast<unsigned char>(begin[1]))) {
+      return std::nullopt;
+    }
+    auto [end, error] = std::from_chars(begin, begin + 2, mac[i], 16);
+    if (error != std::errc() || end != begin + 2) return std::nullopt;
+  }
+  return mac;
+}
+
+Status ParseNet(const json& value, const std::string& path, NetConfig& net) {
+  if (!value.is_object()) return InvalidArgument(path + ": must be an object");
+  ObjectReader reader(value, path);
+  // 0-2 are stdio; the fd is inherited from whoever started sandbox-vmm.
+  if (reader.Find("tap_fd") == nullptr) return InvalidArgument(path + ".tap_fd: required");
+  SANDBOX_RETURN_IF_ERROR(reader.Unsigned("tap_fd", net.tap_fd, 3, INT_MAX));
+  std::string mac;
+  SANDBOX_RETURN_IF_ERROR(reader.String("mac", mac, true));
+  const auto parsed = ParseMac(mac);
+  if (!parsed) return InvalidArgument(fmt::format("{}.mac: \"{}\" is not a MAC address like 02:00:00:00:00:01", path, mac));
+  if (((*parsed)[0] & 1) != 0 || *parsed == std::array<uint8_t, 6>{}) {
+    return InvalidArgument(fmt::format("{}.mac: {} is not a unicast address", path, mac));
+  }
+  net.mac = *parsed;
+  SANDBOX_RETURN_IF_ERROR(reader.Unsigned("mtu", net.mtu, kMinMtu, kMaxMtu));
+  return reader.RejectUnknown();
+}
+
+Status ParseNets(const json& nets, std::vector<NetConfig>& out) {
+  if (!nets.is_array()) return InvalidArgument("net: must be an array");
+  if (nets.size() > kMaxNics) return InvalidArgument(fmt::format("net: at most {} NICs", kMaxNics));
+  std::set<int> fds;
+  std::set<std::array<uint8_t, 6>> macs;
+  for (size_t i = 0; i < nets.size(); ++i) {
+    const std::string path = fmt::format("net[{}]", i);
+    NetConfig net;
+    SANDBOX_RETURN_IF_ERROR(ParseNet(nets[i], path, net));
+    // The VMM owns each fd; one fd on two NICs would be closed twice.
+    if (!fds.insert(net.tap_fd).second) return InvalidArgument(fmt::format("{}.tap_fd: {} is used twice", path, net.tap_fd));
+    if (!macs.insert(net.mac).second) return InvalidArgument(fmt::format("{}.mac: used twice", path));
+    out.push_back(net);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<VmmConfig> ParseVmmConfig(const std::string& text) {
@@ -155,6 +213,7 @@ Result<VmmConfig> ParseVmmConfig(const std::string& text) {
       config.fs.push_back(std::move(fs));
     }
   }
+  if (const json* nets = reader.Find("net")) SANDBOX_RETURN_IF_ERROR(ParseNets(*nets, config.net));
   SANDBOX_RETURN_IF_ERROR(reader.Bool("rng", config.rng));
   SANDBOX_RETURN_IF_ERROR(reader.String("serial", config.serial, false));
   if (config.serial.empty()) return InvalidArgument("serial: must be \"stdout\", \"none\" or a file path");
@@ -175,6 +234,20 @@ Status CheckReadable(const std::string& field, const std::string& path, int flag
   if (!fd.valid()) return ErrnoStatus("open", path).Wrap(field);
   struct stat info {};
   if (fstat(fd.get(), &info) != 0 || S_ISDIR(info.st_mode)) return InvalidArgument(field + ": " + path + " is a directory");
+  return Status::Ok();
+}
+
+Status CheckTapFd(const std::string& field, int fd) {
+  if (::fcntl(fd, F_GETFD) < 0) return ErrnoStatus("fcntl", fmt::format("fd {}", fd)).Wrap(field);
+  ifreq request{};
+  if (::ioctl(fd, TUNGETIFF, &request) != 0) {
+    return ErrnoStatus("ioctl TUNGETIFF", fmt::format("fd {} (not a TAP?)", fd)).Wrap(field);
+  }
+  constexpr int kWanted = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+  if ((request.ifr_flags & kWanted) != kWanted) {
+    return InvalidArgument(fmt::format("{}: fd {} ({}) was not opened with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR", field,
+                                       fd, request.ifr_name));
+  }
   return Status::Ok();
 }
 
@@ -211,6 +284,9 @@ Status CheckVmmConfigOnHost(const VmmConfig& config) {
     if (!S_ISSOCK(info.st_mode)) {
       return InvalidArgument(fmt::format("fs[{}].socket: {} is not a socket (is virtiofsd listening?)", i, config.fs[i].socket));
     }
+  }
+  for (size_t i = 0; i < config.net.size(); ++i) {
+    SANDBOX_RETURN_IF_ERROR(CheckTapFd(fmt::format("net[{}].tap_fd", i), config.net[i].tap_fd));
   }
   if (config.api_socket) {
     if (PathExists(*config.api_socket)) {

@@ -2,6 +2,7 @@
 // vmm/README.md; every error names the field it is about.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -29,6 +30,14 @@ struct FsConfig {
   std::string socket;
 };
 
+// A virtio-net device on a TAP fd the caller opened (IFF_TAP | IFF_NO_PI |
+// IFF_VNET_HDR) and passed to sandbox-vmm; the VMM takes it over.
+struct NetConfig {
+  int tap_fd = -1;
+  std::array<uint8_t, 6> mac{};
+  uint16_t mtu = 1500;
+};
+
 struct VmmConfig {
   std::string kernel;
   std::optional<std::string> initrd;
@@ -38,6 +47,7 @@ struct VmmConfig {
   std::vector<BlockConfig> block;
   std::optional<VsockConfig> vsock;
   std::vector<FsConfig> fs;
+  std::vector<NetConfig> net;
   bool rng = false;
   std::string serial = "stdout";  // "stdout", "none" or a file path
   std::optional<std::string> api_socket;
@@ -48,6 +58,9 @@ inline constexpr uint32_t kMaxVcpus = 254;
 inline constexpr uint64_t kMinMemoryMib = 64;
 inline constexpr uint64_t kMaxMemoryMib = 1024 * 1024;
 inline constexpr size_t kMaxFsTagLength = 36;  // the virtio-fs config space
+inline constexpr size_t kMaxNics = 8;
+inline constexpr uint64_t kMinMtu = 68;      // IPv4's minimum
+inline constexpr uint64_t kMaxMtu = 65521;  // the largest IPv4 packet less the 14-byte Ethernet header
 
 // Parses and checks the document (types, ranges, unknown keys). Does not
 // touch the files it names.
@@ -55,7 +68,8 @@ Result<VmmConfig> ParseVmmConfig(const std::string& text);
 Result<VmmConfig> LoadVmmConfig(const std::string& path);
 
 // Checks the config against this host before anything is created: the files
-// it names can be opened, the vsock socket path is free, the memory fits.
+// it names can be opened, the vsock socket path is free, each net tap_fd is
+// an open TAP with a vnet header, the memory fits.
 Status CheckVmmConfigOnHost(const VmmConfig& config);
 
 }  // namespace sandbox::vmm

@@ -22,6 +22,7 @@
 #include "vmm/loader/kernel_loader.h"
 #include "vmm/virtio/devices/blk.h"
 #include "vmm/virtio/devices/fs.h"
+#include "vmm/virtio/devices/net.h"
 #include "vmm/virtio/devices/rng.h"
 #include "vmm/virtio/devices/vsock.h"
 #include "vmm/virtio/mmio_transport.h"
@@ -138,6 +139,13 @@ Status Machine::SetUpDevices(const VmmConfig& config) {
     devices.push_back(*device);
   }
   if (config.rng) devices.push_back(std::make_shared<RngDevice>());
+  // After the others, so adding a NIC moves no existing device's address.
+  for (size_t i = 0; i < config.net.size(); ++i) {
+    const NetConfig& net = config.net[i];
+    auto device = NetDevice::Create(UniqueFd(net.tap_fd), net.mac, net.mtu, *loop_);
+    if (!device.ok()) return device.status().Wrap(fmt::format("net[{}]", i));
+    devices.push_back(*device);
+  }
   if (devices.size() > x86::kIoapicPins - x86::kFirstVirtioIrq) return InvalidArgument("too many devices");
   for (size_t i = 0; i < devices.size(); ++i) {
     const uint64_t base = x86::kVirtioMmioBase + i * x86::kVirtioMmioWindow;

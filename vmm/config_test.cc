@@ -1,0 +1,147 @@
+#include "vmm/config.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <functional>
+#include <thread>
+
+#include "common/base/unique_fd.h"
+
+namespace sandbox::vmm {
+namespace {
+
+// A minimal valid document with `net` set to the given JSON.
+std::string WithNet(const std::string& net) {
+  return fmt::format(R"({{"kernel": "/vmlinux", "net": {}}})", net);
+}
+
+// The error ParseVmmConfig gives for `net`, or "" if it accepts it.
+std::string NetError(const std::string& net) {
+  Result<VmmConfig> config = ParseVmmConfig(WithNet(net));
+  return config.ok() ? "" : config.status().message();
+}
+
+TEST(VmmConfigNetTest, ParsesNicsWithTheDefaultMtu) {
+  Result<VmmConfig> config = ParseVmmConfig(WithNet(
+      R"([{"tap_fd": 3, "mac": "02:00:00:00:00:01"}, {"tap_fd": 7, "mac": "0A:bc:DE:f0:12:34", "mtu": 9000}])"));
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  ASSERT_EQ(config->net.size(), 2u);
+  EXPECT_EQ(config->net[0].tap_fd, 3);
+  EXPECT_EQ(config->net[0].mac, (std::array<uint8_t, 6>{0x02, 0, 0, 0, 0, 0x01}));
+  EXPECT_EQ(config->net[0].mtu, 1500);
+  EXPECT_EQ(config->net[1].tap_fd, 7);
+  EXPECT_EQ(config->net[1].mac, (std::array<uint8_t, 6>{0x0a, 0xbc, 0xde, 0xf0, 0x12, 0x34}));
+  EXPECT_EQ(config->net[1].mtu, 9000);
+  EXPECT_TRUE(ParseVmmConfig(R"({"kernel": "/vmlinux"})")->net.empty());
+}
+
+TEST(VmmConfigNetTest, ErrorsNameTheField) {
+  struct Case {
+    const char* net;
+    const char* error_start;
+  };
+  const Case cases[] = {
+      {R"({"tap_fd": 3})", "net: must be an array"},
+      {R"([7])", "net[0]: must be an object"},
+      {R"([{"mac": "02:00:00:00:00:01"}])", "net[0].tap_fd: required"},
+      {R"([{"tap_fd": 2, "mac": "02:00:00:00:00:01"}])", "net[0].tap_fd: must be an integer from 3"},
+      {R"([{"tap_fd": -4, "mac": "02:00:00:00:00:01"}])", "net[0].tap_fd: must be an integer from 3"},
+      {R"([{"tap_fd": "3", "mac": "02:00:00:00:00:01"}])", "net[0].tap_fd: must be an integer from 3"},
+      {R"([{"tap_fd": 3}])", "net[0].mac: required"},
+      {R"([{"tap_fd": 3, "mac": 5}])", "net[0].mac: must be a string"},
+      {R"([{"tap_fd": 3, "mac": "02:00:00:00:00"}])", "net[0].mac: \"02:00:00:00:00\" is not a MAC address"},
+      {R"([{"tap_fd": 3, "mac": "02-00-00-00-00-01"}])", "net[0].mac: \"02-00-00-00-00-01\" is not a MAC address"},
+      {R"([{"tap_fd": 3, "mac": "02:00:00:00:00:0g"}])", "net[0].mac: \"02:00:00:00:00:0g\" is not a MAC address"},
+      {R"([{"tap_fd": 3, "mac": "02:00:00:00:+1:01"}])", "net[0].mac: \"02:00:00:00:+1:01\" is not a MAC address"},
+      {R"([{"tap_fd": 3, "mac": "01:00:5e:00:00:01"}])", "net[0].mac: 01:00:5e:00:00:01 is not a unicast address"},
+      {R"([{"tap_fd": 3, "mac": "00:00:00:00:00:00"}])", "net[0].mac: 00:00:00:00:00:00 is not a unicast address"},
+      {R"([{"tap_fd": 3, "mac": "02:00:00:00:00:01", "mtu": 67}])", "net[0].mtu: must be an integer from 68 to 65521"},
+      {R"([{"tap_fd": 3, "mac": "02:00:00:00:00:01", "mtu": 65522}])", "net[0].mtu: must be an integer from 68"},
+      {R"([{"tap_fd": 3, "mac": "02:00:00:00:00:01", "mtu": true}])", "net[0].mtu: must be an integer from 68"},
+      {R"([{"tap_fd": 3, "mac": "02:00:00:00:00:01", "name": "eth0"}])", "net[0].name: unknown key"},
+      {R"([{"tap_fd": 3, "mac": "02:00:00:00:00:01"}, {"tap_fd": 3, "mac": "02:00:00:00:00:02"}])",
+       "net[1].tap_fd: 3 is used twice"},
+      {R"([{"tap_fd": 3, "mac": "02:00:00:00:00:01"}, {"tap_fd": 4, "mac": "02:00:00:00:00:01"}])",
+       "net[1].mac: used twice"},
+  };
+  for (const Case& test : cases) {
+    const std::string error = NetError(test.net);
+    EXPECT_TRUE(error.starts_with(test.error_start)) << test.net << " -> " << error;
+  }
+}
+
+TEST(VmmConfigNetTest, AtMostEightNics) {
+  std::vector<std::string> nics;
+  for (int i = 0; i < 9; ++i) nics.push_back(fmt::format(R"({{"tap_fd": {}, "mac": "02:00:00:00:00:{:02x}"}})", 3 + i, i + 1));
+  EXPECT_EQ(NetError(fmt::format("[{}]", fmt::join(nics.begin(), nics.end() - 1, ","))), "") << "eight are fine";
+  EXPECT_EQ(NetError(fmt::format("[{}]", fmt::join(nics, ","))), "net: at most 8 NICs");
+}
+
+// ---- the host check on a real TAP -------------------------------------------
+
+// Runs `body` on a thread in a new network namespace (the TAPs it makes stay
+// there); returns why it could not, for the test to skip.
+std::string InFreshNetworkNamespace(const std::function<void()>& body) {
+  std::string skipped;
+  std::thread([&] {
+    if (::unshare(CLONE_NEWNET) != 0) {
+      skipped = fmt::format("unshare(CLONE_NEWNET): {}", std::strerror(errno));
+      return;
+    }
+    body();
+  }).join();
+  return skipped;
+}
+
+UniqueFd OpenTap(const char* name, short flags) {
+  UniqueFd tap(::open("/dev/net/tun", O_RDWR | O_CLOEXEC));
+  ifreq request{};
+  std::strncpy(request.ifr_name, name, IFNAMSIZ - 1);
+  request.ifr_flags = flags;
+  if (tap.valid() && ::ioctl(tap.get(), TUNSETIFF, &request) != 0) tap.Reset();
+  return tap;
+}
+
+// The host check's answer for a config whose only NIC uses `fd`.
+std::string HostCheckError(int fd) {
+  VmmConfig config;
+  config.kernel = "/proc/self/exe";  // any readable file
+  config.memory_mib = kMinMemoryMib;
+  config.serial = "none";
+  config.net.push_back({.tap_fd = fd, .mac = {0x02, 0, 0, 0, 0, 1}});
+  const Status checked = CheckVmmConfigOnHost(config);
+  return checked.ok() ? "" : checked.message();
+}
+
+TEST(VmmConfigNetTest, HostCheckAcceptsOnlyOpenVnetTaps) {
+  const std::string skipped = InFreshNetworkNamespace([] {
+    const UniqueFd tap = OpenTap("sbnet0", IFF_TAP | IFF_NO_PI | IFF_VNET_HDR);
+    ASSERT_TRUE(tap.valid()) << std::strerror(errno);
+    EXPECT_EQ(HostCheckError(tap.get()), "");
+    const UniqueFd plain = OpenTap("sbnet1", IFF_TAP | IFF_NO_PI);
+    ASSERT_TRUE(plain.valid());
+    EXPECT_TRUE(HostCheckError(plain.get()).starts_with("net[0].tap_fd: ")) << HostCheckError(plain.get());
+    EXPECT_NE(HostCheckError(plain.get()).find("IFF_VNET_HDR"), std::string::npos);
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+    const UniqueFd reader(pipe_fds[0]), writer(pipe_fds[1]);
+    EXPECT_NE(HostCheckError(reader.get()).find("net[0].tap_fd: "), std::string::npos) << "a pipe";
+    EXPECT_NE(HostCheckError(reader.get()).find("TUNGETIFF"), std::string::npos);
+    const int closed = ::dup(reader.get());
+    ::close(closed);
+    EXPECT_NE(HostCheckError(closed).find("net[0].tap_fd: "), std::string::npos) << "a closed fd";
+  });
+  if (!skipped.empty()) GTEST_SKIP() << skipped;
+}
+
+}  // namespace
+}  // namespace sandbox::vmm
