@@ -196,9 +196,10 @@ Status Machine::SetUpVcpus(uint32_t count) {
     return InvalidArgument(fmt::format("vcpus: {} is more than this host's KVM allows ({})", count, max_vcpus));
   }
   SANDBOX_ASSIGN_OR_RETURN(std::vector<kvm_cpuid_entry2> supported, kvm_->SupportedCpuid());
+  const x86::CpuidHost host{.tsc_deadline_timer = ioctl(kvm_->fd(), KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0};
   for (uint32_t index = 0; index < count; ++index) {
     SANDBOX_ASSIGN_OR_RETURN(Vcpu vcpu, Vcpu::Create(*kvm_, *vm_, index));
-    SANDBOX_RETURN_IF_ERROR(x86::ConfigureVcpu(vcpu, x86::FilterCpuid(supported, index, count)));
+    SANDBOX_RETURN_IF_ERROR(x86::ConfigureVcpu(vcpu, x86::FilterCpuid(supported, index, count, host)));
     if (index == 0) SANDBOX_RETURN_IF_ERROR(x86::SetBootRegisters(vcpu, entry_point_));
     vcpus_.push_back(std::move(vcpu));
   }

@@ -109,6 +109,14 @@ TEST(CpuidTest, SetsApicIdHypervisorBitAndTopology) {
   EXPECT_EQ(filtered[3].ebx, 0u) << "no level past cores";
 }
 
+TEST(CpuidTest, OffersTheInKernelApicsModes) {
+  const auto without = FilterCpuid({Leaf(1)}, 0, 1);
+  EXPECT_TRUE(without[0].ecx & (1u << 21)) << "x2APIC";
+  EXPECT_FALSE(without[0].ecx & (1u << 24)) << "TSC deadline only where KVM says it emulates it";
+  const auto with = FilterCpuid({Leaf(1)}, 0, 1, {.tsc_deadline_timer = true});
+  EXPECT_TRUE(with[0].ecx & (1u << 24)) << "TSC deadline";
+}
+
 TEST(GdtTest, EncodesAndDecodesLinuxBootSegments) {
   EXPECT_EQ(GdtEntry(0xa09b, 0, 0xfffff), 0x00af9b000000ffffull);
   EXPECT_EQ(GdtEntry(0xc093, 0, 0xfffff), 0x00cf93000000ffffull);

@@ -5,6 +5,8 @@
 namespace sandbox::vmm::x86 {
 namespace {
 
+constexpr uint32_t kLeaf1EcxX2Apic = 1u << 21;
+constexpr uint32_t kLeaf1EcxTscDeadline = 1u << 24;
 constexpr uint32_t kLeaf1EcxHypervisor = 1u << 31;
 constexpr uint32_t kLeaf1EdxHtt = 1u << 28;
 constexpr uint32_t kAmdExtEcxTopologyExtensions = 1u << 22;
@@ -38,13 +40,14 @@ void SetExtendedTopology(kvm_cpuid_entry2& entry, uint32_t vcpu_index, uint32_t 
 }  // namespace
 
 std::vector<kvm_cpuid_entry2> FilterCpuid(std::vector<kvm_cpuid_entry2> entries, uint32_t vcpu_index,
-                                          uint32_t vcpu_count) {
+                                          uint32_t vcpu_count, CpuidHost host) {
   for (kvm_cpuid_entry2& entry : entries) {
     switch (entry.function) {
       case 0x1:
         // APIC id, logical processor count, CLFLUSH line size (8 x 8 bytes).
         entry.ebx = (vcpu_index << 24) | (std::min(vcpu_count, 255u) << 16) | (8u << 8) | (entry.ebx & 0xff);
-        entry.ecx |= kLeaf1EcxHypervisor;
+        entry.ecx |= kLeaf1EcxHypervisor | kLeaf1EcxX2Apic;  // KVM_CREATE_IRQCHIP's LAPIC has x2APIC
+        if (host.tsc_deadline_timer) entry.ecx |= kLeaf1EcxTscDeadline;
         if (vcpu_count > 1) {
           entry.edx |= kLeaf1EdxHtt;
         } else {
