@@ -21,9 +21,11 @@ namespace {
 
 using ttrpc::Unary;
 
-// GetOomEvent's longest wait, and how long before the caller's deadline it answers.
+// GetOomEvent's longest wait, and how long before the caller's deadline it
+// answers: an answer that came after the caller gave up would lose its event
+// (a slow nested guest can take seconds to get one out).
 constexpr std::chrono::seconds kLongestOomWait{60};
-constexpr std::chrono::seconds kOomReplyMargin{1};
+constexpr std::chrono::seconds kOomReplyMargin{5};
 
 struct ProcessDetails {
   uint32_t uid = 0;

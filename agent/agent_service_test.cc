@@ -73,14 +73,14 @@ TEST_F(AgentHostModeTest, GarbageOnTheWireDoesNotKillTheAgent) {
 TEST_F(AgentHostModeTest, GetOomEventAnswersBeforeTheDeadline) {
   ttrpc::Client client(std::move(connection_));
   const auto started = std::chrono::steady_clock::now();
-  Result<std::string> reply = client.Call(kAgentService, "GetOomEvent", "", std::chrono::seconds(3));
+  Result<std::string> reply = client.Call(kAgentService, "GetOomEvent", "", std::chrono::seconds(7));
   const auto took = std::chrono::steady_clock::now() - started;
   ASSERT_TRUE(reply.ok()) << reply.status().ToString();
   v1::OomEvent event;
   ASSERT_TRUE(event.ParseFromString(*reply));
   EXPECT_EQ(event.container_id(), "");
   EXPECT_GE(took, std::chrono::milliseconds(1500)) << "it waited for an event";
-  EXPECT_LT(took, std::chrono::seconds(3));
+  EXPECT_LT(took, std::chrono::seconds(6)) << "it answers well before the deadline";
 
   std::thread stopper([&client] {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));

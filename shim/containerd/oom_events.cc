@@ -5,7 +5,7 @@
 namespace sandbox::shim::containerd {
 namespace {
 
-// Each call's deadline; the agent answers (empty) shortly before it.
+// Each call's deadline; the agent answers (empty) 5 s before it.
 constexpr std::chrono::seconds kOomCallTimeout{30};
 
 }  // namespace

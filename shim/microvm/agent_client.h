@@ -72,7 +72,7 @@ class AgentClient {
   Result<ContainerStats> Stats(const std::string& id);
   Status DestroySandbox(std::chrono::milliseconds timeout);
   // Blocks until a container's cgroup counts an OOM kill (its id) or until
-  // shortly before `timeout` (an empty id: ask again).
+  // 5 s before `timeout` (an empty id: ask again).
   Result<std::string> NextOomEvent(std::chrono::seconds timeout);
   // Ends the connection: a blocking call on another thread returns (kUnavailable).
   void Disconnect() { client_.Shutdown(); }
