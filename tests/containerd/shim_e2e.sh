@@ -25,15 +25,7 @@ done
 containerd_e2e_workdir shim-e2e
 containerd_e2e_prepare "$work" "$shim" "$agent"
 
-cat > "$work/inner.sh" <<INNER
-set -u
-. "$repo/tests/lib/checks.sh"
-work="$work"
-SHIM_E2E_QUICK="${SHIM_E2E_QUICK:-}"
-export SANDBOX_RT_VMM_LOG_LEVEL="${SANDBOX_RT_VMM_LOG_LEVEL:-}"
-# containerd passes its environment to the shims it starts.
-export PATH="$work/bin:\$PATH" SANDBOX_RT_GUEST_DIR="$guest" SANDBOX_RT_VMM="$vmm" SANDBOX_RT_CONFIG="$work/runtime.json"
-INNER
+containerd_e2e_inner_header SHIM_E2E_QUICK="${SHIM_E2E_QUICK:-}"
 cat >> "$work/inner.sh" <<'INNER'
 t() { timeout -k 10 300 "$@"; }
 tmp="$work/tmpfs"

@@ -16,12 +16,7 @@ runs=${CRI_BENCH_N:-5}
 containerd_e2e_workdir cri-bench
 cri_e2e_prepare "$work" "$shim" "$agent"
 
-cat > "$work/inner.sh" <<INNER
-set -u
-. "$repo/tests/lib/checks.sh"
-repo="$repo" work="$work" cri_client="$cri_client" runs=$runs
-export PATH="$work/bin:\$PATH" SANDBOX_RT_GUEST_DIR="$guest" SANDBOX_RT_VMM="$vmm" SANDBOX_RT_CONFIG="$work/runtime.json"
-INNER
+containerd_e2e_inner_header cri_client="$cri_client" runs="$runs"
 cat >> "$work/inner.sh" <<'INNER'
 . "$repo/tests/cri/cri_lib.sh"
 trap cri_cleanup EXIT

@@ -28,14 +28,7 @@ done
 containerd_e2e_workdir cri-e2e
 cri_e2e_prepare "$work" "$shim" "$agent"
 
-cat > "$work/inner.sh" <<INNER
-set -u
-. "$repo/tests/lib/checks.sh"
-repo="$repo" work="$work" cri_client="$cri_client"
-export SANDBOX_RT_VMM_LOG_LEVEL="${SANDBOX_RT_VMM_LOG_LEVEL:-}"
-# containerd passes its environment to the shims it starts.
-export PATH="$work/bin:\$PATH" SANDBOX_RT_GUEST_DIR="$guest" SANDBOX_RT_VMM="$vmm" SANDBOX_RT_CONFIG="$work/runtime.json"
-INNER
+containerd_e2e_inner_header cri_client="$cri_client"
 cat >> "$work/inner.sh" <<'INNER'
 . "$repo/tests/cri/cri_lib.sh"
 trap cri_cleanup EXIT

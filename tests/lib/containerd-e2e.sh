@@ -28,3 +28,20 @@ cri_e2e_prepare() {
   "$repo/tests/lib/busybox-oci-archive.sh" "$1/pause.tar" /bin/sleep 2147483647
   containerd_e2e_prepare "$@"
 }
+
+# containerd_e2e_inner_header [NAME=VALUE]...: starts WORK/inner.sh, the
+# script the test host runs (the test appends its body): checks.sh, `repo`,
+# `work` and the assignments given, and the environment containerd passes to
+# the shims it starts (the guest, sandbox-vmm, the runtime config, the shim
+# on PATH). Uses `repo`, `work`, `guest` and `vmm`.
+containerd_e2e_inner_header() {
+  local assignment
+  {
+    echo "set -u"
+    printf '. %q\n' "$repo/tests/lib/checks.sh"
+    for assignment in "repo=$repo" "work=$work" "$@"; do printf '%s=%q\n' "${assignment%%=*}" "${assignment#*=}"; done
+    printf 'export SANDBOX_RT_VMM_LOG_LEVEL=%q\n' "${SANDBOX_RT_VMM_LOG_LEVEL:-}"
+    printf 'export PATH=%q:"$PATH" SANDBOX_RT_GUEST_DIR=%q SANDBOX_RT_VMM=%q SANDBOX_RT_CONFIG=%q\n' \
+      "$work/bin" "$guest" "$vmm" "$work/runtime.json"
+  } > "$work/inner.sh"
+}
