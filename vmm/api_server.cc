@@ -16,8 +16,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string Answer(const Status& status, const std::string& state) {
-  json answer;
+std::string Answer(const Status& status, const std::string& state, json answer = json::object()) {
   answer["ok"] = status.ok();
   if (status.ok()) {
     answer["state"] = state;
@@ -124,7 +123,12 @@ std::string ApiServer::Handle(const std::string& line) {
     ArmShutdownTimer(timeout_ms);
     return Answer(Status::Ok(), "stopping");
   }
-  return Answer(InvalidArgument("op: unknown operation \"" + op + "\" (status, pause, resume, shutdown)"), "");
+  if (op == "vcpus") {
+    Result<std::vector<std::string>> vcpus = vm_.DescribeVcpus();
+    if (!vcpus.ok()) return Answer(vcpus.status(), "");
+    return Answer(Status::Ok(), vm_.state(), json{{"vcpus", *vcpus}});
+  }
+  return Answer(InvalidArgument("op: unknown operation \"" + op + "\" (status, pause, resume, shutdown, vcpus)"), "");
 }
 
 void ApiServer::ArmShutdownTimer(uint64_t timeout_ms) {

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/base/status.h"
 #include "common/base/unique_fd.h"
@@ -24,6 +25,9 @@ class VmControl {
   virtual void RequestGuestShutdown() = 0;
   // Ends the VM now (exit status 4).
   virtual void ForceStop() = 0;
+  // One line per vCPU: run state, registers, kernel text on its stack (the
+  // vCPUs are parked for the reading if they were running).
+  virtual Result<std::vector<std::string>> DescribeVcpus() = 0;
 };
 
 class ApiServer {

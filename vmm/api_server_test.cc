@@ -22,6 +22,11 @@ class FakeVm : public VmControl {
   }
   void RequestGuestShutdown() override { ++shutdown_requests; }
   void ForceStop() override { ++force_stops; }
+  Result<std::vector<std::string>> DescribeVcpus() override {
+    if (stopping) return FailedPrecondition("the VM is stopping");
+    return std::vector<std::string>{"vCPU 0 halted: rip=0x1", "vCPU 1 runnable: rip=0x2"};
+  }
+  bool stopping = false;
   bool paused = false;
   int shutdown_requests = 0;
   int force_stops = 0;
@@ -56,6 +61,13 @@ TEST_F(ApiServerTest, ShutdownAsksTheGuestAndZeroTimeoutForces) {
   server_->Handle(R"({"op":"shutdown","timeout_ms":0})");
   EXPECT_FALSE(vm_.paused) << "a paused guest is resumed so it can shut down";
   EXPECT_EQ(vm_.force_stops, 1);
+}
+
+TEST_F(ApiServerTest, DescribesTheVcpus) {
+  EXPECT_EQ(server_->Handle(R"({"op":"vcpus"})"),
+            "{\"ok\":true,\"state\":\"running\",\"vcpus\":[\"vCPU 0 halted: rip=0x1\",\"vCPU 1 runnable: rip=0x2\"]}\n");
+  vm_.stopping = true;
+  EXPECT_EQ(server_->Handle(R"({"op":"vcpus"})"), "{\"error\":\"the VM is stopping\",\"ok\":false}\n");
 }
 
 TEST_F(ApiServerTest, RejectsBadRequestsByName) {

@@ -20,6 +20,7 @@
 #include "vmm/devices/legacy/i8042.h"
 #include "vmm/devices/legacy/serial.h"
 #include "vmm/loader/kernel_loader.h"
+#include "vmm/vcpu_report.h"
 #include "vmm/virtio/devices/blk.h"
 #include "vmm/virtio/devices/fs.h"
 #include "vmm/virtio/devices/net.h"
@@ -29,22 +30,6 @@
 
 namespace sandbox::vmm {
 namespace {
-
-// Where a vCPU stood when it stopped (a triple fault): the evidence for
-// telling a guest kernel's early crash from a VMM or nested-KVM fault.
-std::string DescribeCpuState(const Vcpu& vcpu) {
-  kvm_regs regs{};
-  kvm_sregs sregs{};
-  if (!vcpu.Ioctl(KVM_GET_REGS, &regs, "KVM_GET_REGS").ok() ||
-      !vcpu.Ioctl(KVM_GET_SREGS, &sregs, "KVM_GET_SREGS").ok()) {
-    return "registers unavailable";
-  }
-  return fmt::format("rip={:#x} rsp={:#x} rflags={:#x} cr0={:#x} cr2={:#x} cr3={:#x} cr4={:#x} efer={:#x} "
-                     "cs={:#x} idt={:#x}/{:#x}",
-                     regs.rip, regs.rsp, regs.rflags, sregs.cr0, sregs.cr2, sregs.cr3, sregs.cr4, sregs.efer,
-                     sregs.cs.selector, sregs.idt.base, sregs.idt.limit);
-}
-
 
 // Sent to a vCPU thread to knock it out of KVM_RUN; the handler does nothing.
 constexpr int kKickSignal = SIGUSR1;
@@ -331,6 +316,19 @@ Status Machine::Resume() {
   }
   changed_.notify_all();
   return Status::Ok();
+}
+
+Result<std::vector<std::string>> Machine::DescribeVcpus() {
+  const bool was_paused = paused_;
+  SANDBOX_RETURN_IF_ERROR(Pause());
+  std::vector<std::string> lines;
+  {
+    std::lock_guard lock(mutex_);
+    if (parked_vcpus_ != vcpus_.size()) return FailedPrecondition("the VM is stopping");
+    for (const Vcpu& vcpu : vcpus_) lines.push_back(DescribeStoppedVcpu(vcpu, *memory_));
+  }
+  if (!was_paused) SANDBOX_RETURN_IF_ERROR(Resume());
+  return lines;
 }
 
 void Machine::RunVcpu(size_t index) {

@@ -54,6 +54,7 @@ class Machine : public VmControl {
   std::string state() const override { return paused_ ? "paused" : "running"; }
   void RequestGuestShutdown() override;
   void ForceStop() override { RequestStop(VmExit::kHostStop); }
+  Result<std::vector<std::string>> DescribeVcpus() override;
 
   const std::string& command_line() const { return command_line_; }
 

@@ -13,6 +13,7 @@
 #include "common/base/file_util.h"
 #include "common/base/unix_socket.h"
 #include "shim/microvm/host_process.h"
+#include "shim/microvm/vmm_api_client.h"
 #include "shim/runtime/process_identity.h"
 
 namespace sandbox::shim {
@@ -90,8 +91,10 @@ Status SandboxVm::WaitForAgent(const StillWanted& still_wanted) {
                          " before the agent answered: " + log + DiagnosticTail());
     }
     if (std::chrono::steady_clock::now() >= deadline) {
+      // Where the vCPUs stand tells a hung guest kernel (which, quiet, prints
+      // nothing) from one that crashed or never got the CPU.
       return Unavailable("the guest agent did not answer within " + std::to_string(plan_.boot_timeout_ms) + " ms" +
-                         ConsoleTail(files_.console));
+                         ConsoleTail(files_.console) + "; the guest's vCPUs:\n" + DescribeGuestVcpus(files_.api));
     }
   }
 }

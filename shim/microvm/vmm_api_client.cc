@@ -1,30 +1,33 @@
 #include "shim/microvm/vmm_api_client.h"
 
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <nlohmann/json.hpp>
 
 #include "common/base/unique_fd.h"
 #include "common/base/unix_socket.h"
 
 namespace sandbox::shim {
 
-Result<std::string> CallVmmApi(const std::string& socket_path, const std::string& op) {
+Result<nlohmann::json> CallVmmApiAnswer(const std::string& socket_path, const std::string& op) {
   SANDBOX_ASSIGN_OR_RETURN(UniqueFd fd, ConnectUnix(socket_path));
+  // A wedged VMM must not hold its caller: pausing parks every vCPU first.
+  const timeval timeout{.tv_sec = 10, .tv_usec = 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   const std::string request = nlohmann::json{{"op", op}}.dump() + "\n";
   if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
     return ErrnoStatus("send", socket_path);
   }
   std::string line;
-  char buffer[256];
+  char buffer[1024];
   while (line.find('\n') == std::string::npos) {
     const ssize_t got = ::read(fd.get(), buffer, sizeof(buffer));
+    if (got < 0 && errno == EAGAIN) return Unavailable("VMM API " + op + ": no answer within 10 s");
     if (got <= 0) return Unavailable("VMM API " + socket_path + ": connection closed before the answer");
     line.append(buffer, static_cast<size_t>(got));
   }
-  const nlohmann::json answer = nlohmann::json::parse(line.substr(0, line.find('\n')), nullptr, false);
+  nlohmann::json answer = nlohmann::json::parse(line.substr(0, line.find('\n')), nullptr, false);
   if (!answer.is_object() || !answer.contains("ok") || !answer["ok"].is_boolean()) {
     return Internal("VMM API " + op + ": malformed answer");
   }
@@ -32,7 +35,27 @@ Result<std::string> CallVmmApi(const std::string& socket_path, const std::string
     const std::string error = answer.value("error", std::string("unknown error"));
     return FailedPrecondition("VMM API " + op + ": " + error);
   }
-  return answer.value("state", std::string());
+  return answer;
+}
+
+Result<std::string> CallVmmApi(const std::string& socket_path, const std::string& op) {
+  SANDBOX_ASSIGN_OR_RETURN(nlohmann::json answer, CallVmmApiAnswer(socket_path, op));
+  const auto state = answer.find("state");
+  return state != answer.end() && state->is_string() ? state->get<std::string>() : std::string();
+}
+
+std::string DescribeGuestVcpus(const std::string& socket_path) {
+  Result<nlohmann::json> answer = CallVmmApiAnswer(socket_path, "vcpus");
+  if (!answer.ok()) return answer.status().message();
+  const auto vcpus = answer->find("vcpus");
+  if (vcpus == answer->end() || !vcpus->is_array()) return "VMM API vcpus: no \"vcpus\" in the answer";
+  std::string text;
+  for (const nlohmann::json& line : *vcpus) {
+    if (!line.is_string()) continue;
+    if (!text.empty()) text.push_back('\n');
+    text.append(line.get_ref<const std::string&>());
+  }
+  return text;
 }
 
 }  // namespace sandbox::shim

@@ -2,14 +2,24 @@
 // answer line (vmm/README.md, "Control API").
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 
 #include "common/base/status.h"
 
 namespace sandbox::shim {
 
-// Sends {"op": op} and returns the answer's "state" ("running", "paused",
-// "stopping"); an answer with "ok": false becomes an error with its message.
+// Sends {"op": op} and returns the whole answer (a JSON object with "ok":
+// true); an answer with "ok": false becomes an error with its message, and
+// a VMM that does not answer within 10 s an error too.
+Result<nlohmann::json> CallVmmApiAnswer(const std::string& socket_path, const std::string& op);
+
+// The answer's "state" ("running", "paused", "stopping").
 Result<std::string> CallVmmApi(const std::string& socket_path, const std::string& op);
+
+// Where the guest's vCPUs stand (the "vcpus" op), one line each, for an
+// error about a guest that stopped answering; the reason when unavailable.
+std::string DescribeGuestVcpus(const std::string& socket_path);
 
 }  // namespace sandbox::shim

@@ -6,7 +6,7 @@
 #     the guest reboot, which must end sandbox-vmm with status 0;
 #  2. the same from the bzImage (the others boot the ELF vmlinux), with the
 #     control API: pause stops the guest (the agent cannot answer),
-#     resume lets it go on, shutdown asks the guest (Ctrl-Alt-Del -> the agent
+#     resume lets it go on, vcpus describes both vCPUs, shutdown asks the guest (Ctrl-Alt-Del -> the agent
 #     syncs and reboots) and sandbox-vmm exits 0;
 #  3. 2 vCPUs, a busybox guest with two disks, vsock and rng: the guest sees
 #     both vCPUs, reads a random pattern from a read-only disk and writes its
@@ -57,7 +57,7 @@ set -u
 cd "$work"
 # A retried test host runs this again: no sockets or results of the first run.
 rm -f ./*.sock ./*.sock_* ./*.rc ./*.check* ./*.vmm ./*.console ./api.pause ./api.status ./api.resume ./api.bogus \
-  ./api.shutdown ./echo.out ./receive.out
+  ./api.shutdown ./api.vcpus ./echo.out ./receive.out
 # Disks and sockets live on the test host's own tmpfs, not on the virtio-fs
 # share of this machine's /tmp: the VMM's disk I/O should not go through FUSE.
 scratch=\$(mktemp -d /run/vmm-e2e.XXXXXX)
@@ -78,6 +78,7 @@ vmm_pid=\$!
 timeout 5 "$agent_check" "hybrid:$work/api-vsock.sock:1024" > api.check2 2>&1; echo \$? > api.check2.rc
 "$api_call" api.sock '{"op":"resume"}' > api.resume; echo \$? >> api.resume
 "$agent_check" "hybrid:$work/api-vsock.sock:1024" > api.check3 2>&1; echo \$? > api.check3.rc
+"$api_call" api.sock '{"op":"vcpus"}' > api.vcpus
 "$api_call" api.sock '{"op":"bogus"}' > api.bogus
 "$api_call" api.sock '{"op":"shutdown","timeout_ms":60000}' > api.shutdown; echo \$? >> api.shutdown
 wait \$vmm_pid
@@ -101,7 +102,7 @@ set +e
 "$repo/tests/testhost/run.sh" --timeout 900 -- bash "$work/inner.sh"
 rc=$?
 set -e
-for f in agent.console agent.vmm agent.check api.console api.vmm api.pause api.status api.check2 api.resume api.shutdown guest.console guest.vmm echo.out receive.out; do
+for f in agent.console agent.vmm agent.check api.console api.vmm api.pause api.status api.check2 api.resume api.vcpus api.shutdown guest.console guest.vmm echo.out receive.out; do
   [ -f "$work/$f" ] && sed "s/^/[$f] /" "$work/$f" | grep -v "^\[.*\] \[ *[0-9.]*\] \|CONNECT .* before the guest driver" | tail -n 20 || true
 done
 [ "$rc" -eq 0 ] || fail "the test host run failed with $rc"
@@ -121,6 +122,9 @@ grep -q '"state":"paused"' "$work/api.status" || fail "status while paused: $(ca
 [ "$(rc_of api.check2.rc)" != 0 ] || fail "the agent answered while the VM was paused"
 grep -q '"ok":true,"state":"running"' "$work/api.resume" || fail "resume: $(cat "$work/api.resume")"
 [ "$(rc_of api.check3.rc)" = 0 ] || fail "the agent did not answer after resume"
+# vcpus: both vCPUs, in the guest kernel (an idle agent: halted), and the VM runs on (shutdown below)
+grep -q '"ok":true,"state":"running","vcpus":\["vCPU 0 [a-z]*: rip=0xffffffff8[^"]*","vCPU 1 [a-z]*: rip=0xffffffff8' \
+  "$work/api.vcpus" || fail "vcpus: $(cat "$work/api.vcpus")"
 grep -q '"error":"op: unknown operation' "$work/api.bogus" && grep -q '"ok":false' "$work/api.bogus" || fail "a bad request: $(cat "$work/api.bogus")"
 grep -q '"ok":true,"state":"stopping"' "$work/api.shutdown" || fail "shutdown: $(cat "$work/api.shutdown")"
 grep -q "Ctrl-Alt-Del: shutting down" "$work/api.console" || fail "the guest did not see Ctrl-Alt-Del"
