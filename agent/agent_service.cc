@@ -10,11 +10,14 @@
 
 #include "agent.pb.h"
 #include "agent/guest_init.h"
+#include "agent/network/network_setup.h"
 #include "common/base/file_util.h"
+#include "common/net/netlink_socket.h"
 #include "common/oci/spec_json.h"
 #include "common/oci/validate.h"
 #include "common/ttrpc/unary.h"
 #include "proto/agent_constants.h"
+#include "proto/network_config_convert.h"
 
 namespace sandbox::agent {
 namespace {
@@ -96,6 +99,7 @@ void AgentService::RegisterOn(ttrpc::Server& server) {
                     details.add_features("update");
                     details.add_features("terminal");
                     details.add_features("shared-fs");
+                    details.add_features("network");
                     return details;
                   }));
   server.Register(kAgentService, "DestroySandbox", Unary<Empty, Empty>([this](const Empty&) -> Result<Empty> {
@@ -105,6 +109,7 @@ void AgentService::RegisterOn(ttrpc::Server& server) {
   RegisterContainerCalls(server);
   RegisterProcessCalls(server);
   RegisterEventCalls(server);
+  RegisterNetworkCalls(server);
 }
 
 Result<v1::CreateContainerResponse> AgentService::CreateContainer(const v1::CreateContainerRequest& request) {
@@ -313,6 +318,26 @@ void AgentService::RegisterEventCalls(ttrpc::Server& server) {
                     event.set_container_id(oom_watcher_->Next(until));
                     return event;
                   }));
+}
+
+void AgentService::RegisterNetworkCalls(ttrpc::Server& server) {
+  using namespace sandbox::agent::v1;
+  server.Register(kAgentService, "UpdateNetwork",
+                  Unary<UpdateNetworkRequest, Empty>(
+                      [this](const UpdateNetworkRequest& request) { return UpdateNetwork(request); }));
+}
+
+Result<v1::Empty> AgentService::UpdateNetwork(const v1::UpdateNetworkRequest& request) {
+  // Checked first, so host tests can see what the guest would refuse.
+  SANDBOX_ASSIGN_OR_RETURN(const net::NetworkConfig config, FromProto(request.network()));
+  // The host test mode's namespace is the host's own: never touch it.
+  if (!options_.pid1) return FailedPrecondition("UpdateNetwork needs the guest (the agent is not PID 1)");
+  std::lock_guard lock(network_mutex_);
+  // Opened on this thread, which is in the agent's (the guest's root)
+  // network namespace.
+  SANDBOX_ASSIGN_OR_RETURN(net::NetlinkSocket socket, net::NetlinkSocket::Open());
+  SANDBOX_RETURN_IF_ERROR(ApplyNetworkConfig(socket, config));
+  return v1::Empty();
 }
 
 }  // namespace sandbox::agent

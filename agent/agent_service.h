@@ -43,6 +43,9 @@ class AgentService {
   void RegisterContainerCalls(ttrpc::Server& server);
   void RegisterProcessCalls(ttrpc::Server& server);
   void RegisterEventCalls(ttrpc::Server& server);
+  void RegisterNetworkCalls(ttrpc::Server& server);
+  // Validates the config, then applies it to the guest's NICs (PID 1 only).
+  Result<v1::Empty> UpdateNetwork(const v1::UpdateNetworkRequest& request);
   Result<v1::CreateContainerResponse> CreateContainer(const v1::CreateContainerRequest& request);
   // Its cgroup's OOM kills become GetOomEvent answers (a failure is logged:
   // the container runs, without OOM events).
@@ -60,6 +63,7 @@ class AgentService {
   std::map<std::string, std::shared_ptr<Container>> containers_;
   std::atomic<bool> destroy_requested_{false};
   std::unique_ptr<OomWatcher> oom_watcher_;  // null when inotify failed
+  std::mutex network_mutex_;  // one UpdateNetwork at a time
 };
 
 }  // namespace sandbox::agent

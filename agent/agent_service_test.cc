@@ -102,6 +102,31 @@ TEST_F(AgentHostModeTest, DestroySandboxEndsTheHostModeAgent) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
+// A host-mode agent checks the config as the guest would, but never
+// applies it: its network namespace is the host's.
+TEST_F(AgentHostModeTest, UpdateNetworkIsCheckedButRefusedOutsideTheGuest) {
+  ttrpc::Client client(std::move(connection_));
+  v1::UpdateNetworkRequest request;
+  v1::NetworkInterface* eth0 = request.mutable_network()->add_interfaces();
+  eth0->set_name("eth0");
+  eth0->set_mac("zz");
+  eth0->set_mtu(1500);
+  Result<std::string> bad = client.Call(kAgentService, "UpdateNetwork", request.SerializeAsString());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("network.interfaces[0].mac: \"zz\" is not a MAC address"),
+            std::string::npos)
+      << bad.status().message();
+
+  eth0->set_mac("02:42:ac:11:00:02");
+  eth0->add_addresses("10.1.2.3/24");
+  Result<std::string> refused = client.Call(kAgentService, "UpdateNetwork", request.SerializeAsString());
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("UpdateNetwork needs the guest (the agent is not PID 1)"),
+            std::string::npos)
+      << refused.status().message();
+  EXPECT_TRUE(AgentAlive());
+}
+
 TEST(AgentListener, RejectsBadAddresses) {
   EXPECT_EQ(Listen("tcp:80").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(Listen("vsock:abc").status().code(), StatusCode::kInvalidArgument);

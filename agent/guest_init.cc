@@ -1,7 +1,6 @@
 #include "agent/guest_init.h"
 
 #include <fcntl.h>
-#include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <pthread.h>
@@ -12,19 +11,19 @@
 #include <cstdio>
 #include <linux/random.h>
 #include <sys/random.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <algorithm>
-#include <cstring>
 #include <thread>
 #include <vector>
 
 #include "common/base/file_util.h"
 #include "common/base/unique_fd.h"
+#include "common/net/link.h"
+#include "common/net/netlink_socket.h"
 
 namespace sandbox::agent {
 namespace {
@@ -59,14 +58,9 @@ Status EnableCgroupControllers() {
 }
 
 Status BringUpLoopback() {
-  UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return ErrnoStatus("socket", "AF_INET");
-  struct ifreq request = {};
-  std::strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
-  if (::ioctl(fd.get(), SIOCGIFFLAGS, &request) != 0) return ErrnoStatus("ioctl SIOCGIFFLAGS", "lo");
-  request.ifr_flags |= IFF_UP;
-  if (::ioctl(fd.get(), SIOCSIFFLAGS, &request) != 0) return ErrnoStatus("ioctl SIOCSIFFLAGS", "lo");
-  return Status::Ok();
+  SANDBOX_ASSIGN_OR_RETURN(net::NetlinkSocket socket, net::NetlinkSocket::Open());
+  SANDBOX_ASSIGN_OR_RETURN(const net::LinkInfo lo, net::FindLinkByName(socket, "lo"));
+  return net::SetLinkUp(socket, lo.index);
 }
 
 }  // namespace
