@@ -1,15 +1,14 @@
 #include "common/net/netns.h"
 
 #include <gtest/gtest.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
-#include <condition_variable>
 #include <filesystem>
-#include <mutex>
-#include <thread>
+#include <string>
 
+#include "common/net/link.h"
+#include "common/net/netlink_socket.h"
 #include "common/net/netns_test_util.h"
+#include "common/net/testing/parked_netns.h"
 
 namespace sandbox::net {
 namespace {
@@ -20,51 +19,15 @@ std::string CurrentNetns() {
   return std::filesystem::read_symlink("/proc/thread-self/ns/net").string();
 }
 
-// A thread parked in a new network namespace holding a veth "probe0", so a
-// test can enter that namespace through /proc/self/task/<tid>/ns/net.
-class ParkedNamespace {
- public:
-  ParkedNamespace() {
-    thread_ = std::thread([this] {
-      const Status status = [&]() -> Status {
-        if (::unshare(CLONE_NEWNET) != 0) return ErrnoStatus("unshare", "CLONE_NEWNET");
-        SANDBOX_ASSIGN_OR_RETURN(NetlinkSocket socket, NetlinkSocket::Open());
-        return CreateVethPair(socket, "probe0", "probe1");
-      }();
-      std::unique_lock lock(mutex_);
-      status_ = status;
-      path_ = "/proc/self/task/" + std::to_string(::syscall(SYS_gettid)) + "/ns/net";
-      ready_ = true;
-      changed_.notify_all();
-      changed_.wait(lock, [this] { return done_; });
-    });
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [this] { return ready_; });
-  }
-  ~ParkedNamespace() {
-    {
-      std::lock_guard lock(mutex_);
-      done_ = true;
-    }
-    changed_.notify_all();
-    thread_.join();
-  }
-  const Status& status() const { return status_; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  bool ready_ = false;
-  bool done_ = false;
-  Status status_;
-  std::string path_;
-  std::thread thread_;
-};
-
 TEST_F(NetnsTest, RunsInTheNamedNamespaceOnly) {
-  ParkedNamespace parked;
+  testing::ParkedNetns parked;
   ASSERT_TRUE(parked.status().ok()) << parked.status().message();
+  // A veth "probe0" in the parked namespace, to look for from inside it.
+  const Status probe = RunInNetns(parked.path(), []() -> Status {
+    SANDBOX_ASSIGN_OR_RETURN(NetlinkSocket socket, NetlinkSocket::Open());
+    return CreateVethPair(socket, "probe0", "probe1");
+  });
+  ASSERT_TRUE(probe.ok()) << probe.message();
   const std::string before = CurrentNetns();
   std::string inside;
   const Status status = RunInNetns(parked.path(), [&]() -> Status {

@@ -1,82 +1,23 @@
 #include "common/net/tc_mirror.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <linux/if_ether.h>
-#include <linux/if_packet.h>
-#include <poll.h>
-#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstring>
-#include <functional>
-#include <string_view>
+#include <vector>
 
 #include "common/net/netns_test_util.h"
 #include "common/net/tap.h"
+#include "common/net/testing/test_frames.h"
 
 namespace sandbox::net {
 namespace {
 
 using TcMirrorTest = testing::PrivateNetnsTest;
-
-// An experimental ethertype (IEEE 802 local): nothing else sends it.
-constexpr uint16_t kTestEtherType = 0x88b5;
-constexpr std::string_view kMarker = "sandbox-net-mirror";
-
-std::vector<uint8_t> TestFrame(std::string_view marker) {
-  std::vector<uint8_t> frame(60, 0);   // the Ethernet minimum, without FCS
-  std::memset(frame.data(), 0xff, 6);  // broadcast
-  const uint8_t source[6] = {2, 0, 0, 0, 0, 0x55};
-  std::memcpy(frame.data() + 6, source, sizeof(source));
-  frame[12] = kTestEtherType >> 8;
-  frame[13] = kTestEtherType & 0xff;
-  std::memcpy(frame.data() + 14, marker.data(), marker.size());
-  return frame;
-}
-
-bool HasMarker(const uint8_t* frame, size_t size) {
-  return size >= 14 + kMarker.size() && frame[12] == (kTestEtherType >> 8) &&
-         frame[13] == (kTestEtherType & 0xff) &&
-         std::memcmp(frame + 14, kMarker.data(), kMarker.size()) == 0;
-}
-
-// An AF_PACKET socket on `index` that sees only test frames.
-UniqueFd PacketSocket(int index) {
-  UniqueFd fd(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(kTestEtherType)));
-  EXPECT_TRUE(fd.valid()) << std::strerror(errno);
-  sockaddr_ll address{};
-  address.sll_family = AF_PACKET;
-  address.sll_protocol = htons(kTestEtherType);
-  address.sll_ifindex = index;
-  EXPECT_EQ(::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)), 0)
-      << std::strerror(errno);
-  return fd;
-}
-
-// Reads frames from `fd` for up to `timeout_ms` until one carries the
-// marker after `skip` leading bytes (the TAP's virtio-net header).
-bool ReceiveMarked(int fd, size_t skip, int timeout_ms) {
-  uint8_t buffer[2048];
-  for (int frames = 0; frames < 100; ++frames) {
-    pollfd readable{fd, POLLIN, 0};
-    if (::poll(&readable, 1, timeout_ms) != 1) return false;
-    const ssize_t size = ::read(fd, buffer, sizeof(buffer));
-    if (size < 0) return false;
-    if (static_cast<size_t>(size) > skip && HasMarker(buffer + skip, size - skip)) return true;
-  }
-  return false;
-}
-
-// Sends with `send` until a marked frame arrives on `fd`, for up to 5 s: a
-// link just set up drops what it transmits until the kernel's linkwatch
-// work has activated its qdisc, which happens asynchronously.
-bool SendUntilReceived(const std::function<bool()>& send, int fd, size_t skip) {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    if (!send()) return false;
-    if (ReceiveMarked(fd, skip, 100)) return true;
-  }
-  return false;
-}
+using testing::SendTestFrame;
+using testing::SendUntilReceived;
+using testing::TestFrame;
+using testing::TestPacketSocket;
 
 TEST_F(TcMirrorTest, MirrorsAndRemoves) {
   InNetns([](NetlinkSocket& socket) {
@@ -138,19 +79,10 @@ TEST_F(TcMirrorTest, PassesTrafficBothWays) {
     const int tap_index = IndexOf(socket, "tap0");
     for (const int index : {a, b, tap_index}) ASSERT_TRUE(SetLinkUp(socket, index).ok());
     ASSERT_TRUE(MirrorLinks(socket, b, tap_index).ok());
-    const UniqueFd packet = PacketSocket(a);
-    const std::vector<uint8_t> frame = TestFrame(kMarker);
+    const UniqueFd packet = TestPacketSocket(a);
+    const std::vector<uint8_t> frame = TestFrame();
 
-    sockaddr_ll to{};
-    to.sll_family = AF_PACKET;
-    to.sll_ifindex = a;
-    to.sll_halen = 6;
-    const auto send_on_veth = [&] {
-      const ssize_t sent = ::sendto(packet.get(), frame.data(), frame.size(), 0,
-                                    reinterpret_cast<const sockaddr*>(&to), sizeof(to));
-      EXPECT_EQ(sent, static_cast<ssize_t>(frame.size())) << std::strerror(errno);
-      return sent == static_cast<ssize_t>(frame.size());
-    };
+    const auto send_on_veth = [&packet, a = a] { return SendTestFrame(packet.get(), a); };
     EXPECT_TRUE(SendUntilReceived(send_on_veth, tap->fd.get(), kVirtioNetHeaderSize))
         << "va -> TAP";
 

@@ -14,6 +14,7 @@
 #include "common/net/netns_test_util.h"
 #include "common/net/route.h"
 #include "common/net/tap.h"
+#include "common/net/testing/parked_netns.h"
 #include "shim/network/pod_netns_test_util.h"
 
 namespace sandbox::shim {
@@ -172,7 +173,7 @@ TEST_F(PodNetworkTest, RefusesAnAddressOnAnUnsupportedKind) {
 }
 
 TEST_F(PodNetworkTest, ReadsInANamespaceByPath) {
-  testing::ParkedNetns parked;
+  net::testing::ParkedNetns parked;
   ASSERT_TRUE(parked.status().ok()) << parked.status().message();
   testing::InNetnsAt(parked.path(), ConfigurePodVeth);
   const Result<net::NetworkConfig> config = ReadPodNetworkIn(parked.path());

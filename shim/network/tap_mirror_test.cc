@@ -7,6 +7,8 @@
 #include "common/net/netns_test_util.h"
 #include "common/net/tap.h"
 #include "common/net/tc_mirror.h"
+#include "common/net/testing/parked_netns.h"
+#include "common/net/testing/test_frames.h"
 #include "shim/network/pod_netns_test_util.h"
 #include "shim/network/pod_network.h"
 
@@ -48,7 +50,7 @@ class PodNamespace {
   const net::NetworkConfig& config() const { return config_; }
 
  private:
-  testing::ParkedNetns parked_;
+  net::testing::ParkedNetns parked_;
   net::NetworkConfig config_;
 };
 
@@ -75,12 +77,12 @@ TEST_F(TapMirrorTest, MirrorsTheInterfaceIntoATap) {
     EXPECT_EQ(Mirror(socket, "eth0").redirect_index, link->index);
     EXPECT_EQ(Mirror(socket, "sbxtap0").redirect_index, LinkIndex(socket, "eth0"));
     peer_index = LinkIndex(socket, "peer0");
-    packet = testing::TestPacketSocket(peer_index);
+    packet = net::testing::TestPacketSocket(peer_index);
   });
   // What the pod's peer (the host side of a CNI veth) sends reaches the
   // VMM's fd, after the virtio-net header.
-  const auto send = [&] { return testing::SendTestFrame(packet.get(), peer_index); };
-  EXPECT_TRUE(testing::SendUntilReceived(send, tap.fd.get(), net::kVirtioNetHeaderSize));
+  const auto send = [&] { return net::testing::SendTestFrame(packet.get(), peer_index); };
+  EXPECT_TRUE(net::testing::SendUntilReceived(send, tap.fd.get(), net::kVirtioNetHeaderSize));
 }
 
 TEST_F(TapMirrorTest, UnmirrorRemovesTheMirrorAndIsIdempotent) {
