@@ -139,7 +139,7 @@ Result<std::unique_ptr<AgentClient>> PodSandbox::AgentForTask(const std::string&
   return Agent();
 }
 
-Status PodSandbox::BootVm(const oci::Spec& spec, const std::string& bundle) {
+Status PodSandbox::BootVm(const oci::Spec& spec, const std::string& bundle, const std::string& netns_path) {
   SANDBOX_RETURN_IF_ERROR(MakeDirs(config_.state_dir, 0700));
   SANDBOX_ASSIGN_OR_RETURN(const SandboxPlan plan, PlanSandbox(config_.microvm, spec, bundle, config_.state_dir));
   SANDBOX_RETURN_IF_ERROR(WriteSandboxFiles(plan, spec, config_.state_dir));
@@ -147,7 +147,8 @@ Status PodSandbox::BootVm(const oci::Spec& spec, const std::string& bundle) {
                                         SandboxVmPlan{.vmm = config_.microvm.vmm,
                                                       .virtiofsd = config_.microvm.virtiofsd,
                                                       .shares = plan.shares,
-                                                      .boot_timeout_ms = config_.microvm.boot_timeout_ms},
+                                                      .boot_timeout_ms = config_.microvm.boot_timeout_ms,
+                                                      .netns_path = netns_path},
                                         phases_);
   // On the owner thread: sandbox-vmm and virtiofsd die with the thread that forked them.
   SANDBOX_RETURN_IF_ERROR(owner_.Run([&vm] { return vm->Start(); }));
@@ -295,15 +296,11 @@ Status PodSandbox::CreateFirstTask(Task& task, const CreateTask& request, oci::S
     return FailedPrecondition("task " + request.id + ": a container of a CRI pod, but its pod's sandbox container "
                               "has no VM in this shim (" + kCriContainerTypeAnnotation + "=sandbox comes first)");
   }
+  std::string netns_path;
   if (role == PodRole::kSandbox) {
-    if (const std::string netns = NetworkNamespacePath(spec); !netns.empty()) {
-      // Said where the pod's operator looks (containerd's log): its CNI network does not reach it yet.
-      std::fprintf(stderr,
-                   "containerd-shim-sandbox-rt-v2: pod %s: its network namespace %s (CNI's, on the host) is not "
-                   "connected to the VM yet; the pod's containers share the VM's own network namespace, which has "
-                   "only loopback\n",
-                   request.id.c_str(), netns.c_str());
-    }
+    // CNI's namespace on the host: its interfaces become the VM's NICs, and
+    // the pod's containers share the VM's own network namespace.
+    netns_path = NetworkNamespacePath(spec);
     SANDBOX_RETURN_IF_ERROR(MapPodNamespaces(spec, {}));
   }
   auto undo = [&](const Status& why) {
@@ -312,7 +309,7 @@ Status PodSandbox::CreateFirstTask(Task& task, const CreateTask& request, oci::S
     (void)RemoveTree(config_.state_dir);
     return why;
   };
-  if (Status booted = BootVm(spec, request.bundle); !booted.ok()) return undo(booted);
+  if (Status booted = BootVm(spec, request.bundle, netns_path); !booted.ok()) return undo(booted);
   if (Status created = CreateGuestContainer(task, request, spec, vm_->agent()); !created.ok()) return undo(created);
   if (role == PodRole::kSandbox) sandbox_task_id_ = request.id;
   return Status::Ok();

@@ -129,7 +129,8 @@ class PodSandbox {
   struct Process;
   struct Task;
 
-  Status BootVm(const oci::Spec& spec, const std::string& bundle);
+  // `netns_path`: the pod's CNI network namespace, mirrored into the VM ("": none).
+  Status BootVm(const oci::Spec& spec, const std::string& bundle, const std::string& netns_path);
   // Stops the OOM watch and the VM (grace: sandbox_vm.h's Stop).
   void StopVm(std::chrono::milliseconds grace = kVmStopGrace);
   // The task that boots the VM, and a pod's later containers.

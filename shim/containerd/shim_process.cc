@@ -24,6 +24,7 @@
 #include "shim/containerd/event_publisher.h"
 #include "shim/containerd/pod_sandbox.h"
 #include "shim/containerd/task_service.h"
+#include "shim/microvm/guest_network.h"
 #include "shim/microvm/sandbox_files.h"
 #include "shim/runtime/container_id.h"
 #include "shim/runtime/process_identity.h"
@@ -197,6 +198,9 @@ int RunDelete(const ShimArgs& args) {
     if (std::optional<ProcessIdentity> shim = ReadIdentity(pod->state_dir + "/shim.pid")) KillAndWait(*shim);
     const SandboxFiles files(pod->state_dir + "/vm");
     if (std::optional<ProcessIdentity> vmm = ReadIdentity(files.vmm_pid)) KillAndWait(*vmm);
+    if (Status disconnected = DisconnectGuestNetwork(files); !disconnected.ok()) {
+      Log("delete: removing the pod network's mirrors: " + disconnected.message());
+    }
     (void)::unlink(pod->socket.c_str());
     if (pod->pod_id == args.id) (void)RemoveTree(pod->state_dir);
   } else {

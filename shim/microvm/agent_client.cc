@@ -3,6 +3,7 @@
 #include "agent.pb.h"
 #include "common/vsock/hybrid_vsock.h"
 #include "proto/agent_constants.h"
+#include "proto/network_config_convert.h"
 
 namespace sandbox::shim {
 namespace {
@@ -167,6 +168,12 @@ Result<ContainerStats> AgentClient::Stats(const std::string& id) {
 
 Status AgentClient::DestroySandbox(std::chrono::milliseconds timeout) {
   return Call("DestroySandbox", v1::Empty().SerializeAsString(), timeout).status();
+}
+
+Status AgentClient::UpdateNetwork(const net::NetworkConfig& network) {
+  v1::UpdateNetworkRequest request;
+  *request.mutable_network() = agent::ToProto(network);
+  return Call("UpdateNetwork", request.SerializeAsString()).status();
 }
 
 Result<std::string> AgentClient::NextOomEvent(std::chrono::seconds timeout) {

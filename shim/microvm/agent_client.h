@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/base/status.h"
+#include "common/net/network_config.h"
 #include "common/io/preserved_fds.h"
 #include "common/ttrpc/client.h"
 #include "shim/runtime/sandbox.h"
@@ -71,6 +72,8 @@ class AgentClient {
   Result<std::vector<ProcessInfo>> ListProcesses(const std::string& id);
   Result<ContainerStats> Stats(const std::string& id);
   Status DestroySandbox(std::chrono::milliseconds timeout);
+  // The guest NICs get the pod network's names, addresses, routes and neighbours.
+  Status UpdateNetwork(const net::NetworkConfig& network);
   // Blocks until a container's cgroup counts an OOM kill (its id) or until
   // 5 s before `timeout` (an empty id: ask again).
   Result<std::string> NextOomEvent(std::chrono::seconds timeout);

@@ -29,6 +29,8 @@
 #include "shim/microvm/sandbox_files.h"
 #include "shim/microvm/signal_forwarding.h"
 #include "shim/microvm/exec_session.h"
+#include "shim/microvm/guest_network.h"
+#include "shim/network/pod_network.h"
 #include "shim/microvm/vmm_api_client.h"
 
 namespace sandbox::shim {
@@ -110,10 +112,10 @@ Status CheckNamespacePaths(const oci::Spec& spec) {
   const std::vector<oci::Namespace>& namespaces = *spec.linux->namespaces;
   for (size_t i = 0; i < namespaces.size(); ++i) {
     if (!namespaces[i].path || namespaces[i].path->empty()) continue;
-    std::string why = "the container runs on the microVM's own kernel, so it cannot join the host's namespace " +
-                      *namespaces[i].path;
-    if (namespaces[i].type == "network") why += " (a CNI network namespace would need a tap device in it: not yet)";
-    return Unimplemented("linux.namespaces[" + std::to_string(i) + "].path: " + why);
+    // A network namespace's interfaces are mirrored into the VM (guest_network.h).
+    if (namespaces[i].type == "network") continue;
+    return Unimplemented("linux.namespaces[" + std::to_string(i) + "].path: the container runs on the microVM's own "
+                         "kernel, so it cannot join the host's namespace " + *namespaces[i].path);
   }
   return Status::Ok();
 }
@@ -173,6 +175,13 @@ Result<SandboxPlan> PlanSandbox(const MicroVmConfig& config, const oci::Spec& sp
   SANDBOX_RETURN_IF_ERROR(CheckNamespacePaths(spec));
   SANDBOX_RETURN_IF_ERROR(CheckFile(config.vmm, "sandbox-vmm"));
   SandboxPlan plan;
+  plan.netns_path = NetworkNamespacePathOf(spec);
+  if (!plan.netns_path.empty()) {
+    // Read now, before anything exists, so that a namespace that cannot be
+    // mirrored fails the create with nothing to undo.
+    Result<net::NetworkConfig> network = ReadPodNetworkIn(plan.netns_path);
+    if (!network.ok()) return Status(network.status().code(), "linux.namespaces[network].path: " + network.status().message());
+  }
   SANDBOX_ASSIGN_OR_RETURN(plan.boot, WithSpecKernel(spec, config));
   if (spec.vm) {
     SANDBOX_RETURN_IF_ERROR(CheckSpecFile(plan.boot.kernel, "vm.kernel.path"));
@@ -192,7 +201,8 @@ Result<SandboxPlan> PlanSandbox(const MicroVmConfig& config, const oci::Spec& sp
 Status WriteSandboxFiles(const SandboxPlan& plan, const oci::Spec& spec, const std::string& state_dir) {
   const SandboxFiles files(state_dir);
   SANDBOX_RETURN_IF_ERROR(MakeRootfsImage(plan.rootfs));
-  SANDBOX_RETURN_IF_ERROR(WriteFileAtomic(files.container_config, oci::SpecToJson(spec), 0600));
+  // The agent gets no host path: the container joins the VM's own network namespace.
+  SANDBOX_RETURN_IF_ERROR(WriteFileAtomic(files.container_config, oci::SpecToJson(WithoutNetworkNamespacePath(spec)), 0600));
   return WriteFileAtomic(files.vmm_config,
                          VmmConfigJson(plan.boot, plan.size, state_dir, /*rootfs_image=*/!plan.rootfs.mkfs.empty(),
                                        !plan.shares.empty()),
@@ -230,7 +240,8 @@ Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
                                                              .console_columns = console_size.columns,
                                                              .virtiofsd = config_.virtiofsd,
                                                              .shares = plan.shares,
-                                                             .preserved_fds = preserved_fds}),
+                                                             .preserved_fds = preserved_fds,
+                                                             .netns_path = plan.netns_path}),
                                           0600));
   // The monitor wrote its identity (files.monitor_pid) as it started.
   SANDBOX_ASSIGN_OR_RETURN(pid_t monitor, SpawnMonitor(self_binary_, request.ref.state_dir));
@@ -321,6 +332,8 @@ Status MicroVmSandbox::Destroy(const SandboxRef& ref) {
   }
   Result<MonitorPlan> plan = ReadMonitorPlan(files.monitor_plan);
   if (plan.ok()) RemoveHostCgroups(plan->host_cgroups);
+  // What a monitor that died (or was killed above) left mirrored.
+  SANDBOX_RETURN_IF_ERROR(DisconnectGuestNetwork(files));
   // The state dir itself (images, sockets, logs) goes with the state store.
   return Status::Ok();
 }

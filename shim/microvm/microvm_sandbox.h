@@ -75,9 +75,11 @@ struct SandboxPlan {
   VmSize size;
   std::vector<SharedMount> shares;
   RootfsPlan rootfs;
+  std::string netns_path;  // linux.namespaces[network].path, mirrored into the VM
 };
-// Checks what must exist (sandbox-vmm, kernel, initramfs, bind sources) and
-// refuses host namespace paths; errors name the field or file.
+// Checks what must exist (sandbox-vmm, kernel, initramfs, bind sources, a
+// network namespace path that can be mirrored) and refuses other host
+// namespace paths; errors name the field or file.
 Result<SandboxPlan> PlanSandbox(const MicroVmConfig& config, const oci::Spec& spec, const std::string& bundle,
                                 const std::string& state_dir, bool private_rootfs = false);
 // The rootfs image (image mode), the validated config.json and sandbox-vmm's

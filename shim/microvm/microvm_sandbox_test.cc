@@ -31,11 +31,14 @@ TEST(MicroVmSandboxTest, HostNamespacePathsAreRefusedByEntry) {
   EXPECT_TRUE(CheckNamespacePaths(spec).ok());
   (*spec.linux->namespaces)[1].path = "";  // empty: a new one, as runc reads it
   EXPECT_TRUE(CheckNamespacePaths(spec).ok());
+  // A network namespace's interfaces are mirrored into the VM.
   spec.linux->namespaces->push_back({.type = "network", .path = "/var/run/netns/cni-1234"});
+  EXPECT_TRUE(CheckNamespacePaths(spec).ok());
+  spec.linux->namespaces->push_back({.type = "ipc", .path = "/proc/1/ns/ipc"});
   const Status refused = CheckNamespacePaths(spec);
   EXPECT_EQ(refused.code(), StatusCode::kUnimplemented);
-  EXPECT_NE(refused.message().find("linux.namespaces[2].path"), std::string::npos) << refused.message();
-  EXPECT_NE(refused.message().find("/var/run/netns/cni-1234"), std::string::npos) << refused.message();
+  EXPECT_NE(refused.message().find("linux.namespaces[3].path"), std::string::npos) << refused.message();
+  EXPECT_NE(refused.message().find("/proc/1/ns/ipc"), std::string::npos) << refused.message();
 }
 
 TEST(MicroVmSandboxTest, TheVmmConfigIsOneSandboxVmmAccepts) {

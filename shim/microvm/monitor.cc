@@ -85,6 +85,7 @@ class Monitor {
   // Up to the report: VM booted, container created, streams connected.
   Status Prepare(std::array<UniqueFd, 3>& caller_stdio);
   // Prepare's steps, in order.
+  Status EnterNetworkNamespace();
   Status ListenForStreams(const std::array<UniqueFd, 3>& caller_stdio);
   Status JoinCgroups();
   Status CreateContainer();
@@ -121,7 +122,7 @@ class Monitor {
   PhaseLog phases_;
   SandboxVm vm_{files_,
                 {.vmm = plan_.vmm, .virtiofsd = plan_.virtiofsd, .shares = plan_.shares,
-                 .boot_timeout_ms = plan_.boot_timeout_ms},
+                 .boot_timeout_ms = plan_.boot_timeout_ms, .netns_path = plan_.netns_path},
                 phases_};
   std::array<UniqueFd, 3> listeners_;
   std::array<UniqueFd, 3> streams_;
@@ -182,7 +183,7 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
   // The sandbox's own network namespace, as Kata's: sandbox-vmm needs no
   // host network (its sockets are paths), and a hook that enters the
   // network namespace of the container's pid configures this one, not the host's.
-  if (::unshare(CLONE_NEWNET) != 0) return ErrnoStatus("unshare", "the sandbox's network namespace");
+  SANDBOX_RETURN_IF_ERROR(EnterNetworkNamespace());
   if (!plan_.console_socket.empty()) SANDBOX_RETURN_IF_ERROR(OpenHostTerminal(caller_stdio));
   SANDBOX_RETURN_IF_ERROR(ListenForStreams(caller_stdio));
   SANDBOX_RETURN_IF_ERROR(JoinCgroups());
@@ -199,6 +200,19 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
   SANDBOX_RETURN_IF_ERROR(AcceptStreams());
   if (host_pty_.master.valid()) SANDBOX_RETURN_IF_ERROR(SendConsole());
   phases_.Mark("container-created");
+  return Status::Ok();
+}
+
+Status Monitor::EnterNetworkNamespace() {
+  if (plan_.netns_path.empty()) {
+    if (::unshare(CLONE_NEWNET) != 0) return ErrnoStatus("unshare", "the sandbox's network namespace");
+    return Status::Ok();
+  }
+  UniqueFd netns(::open(plan_.netns_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!netns.valid()) return ErrnoStatus("open", "linux.namespaces[network].path " + plan_.netns_path);
+  if (::setns(netns.get(), CLONE_NEWNET) != 0) {
+    return ErrnoStatus("setns", "linux.namespaces[network].path " + plan_.netns_path);
+  }
   return Status::Ok();
 }
 
@@ -355,7 +369,8 @@ std::string EncodeMonitorPlan(const MonitorPlan& plan) {
                         {"console_columns", plan.console_columns},
                         {"virtiofsd", plan.virtiofsd},
                         {"shares", shares},
-                        {"preserved_fds", preserved}}
+                        {"preserved_fds", preserved},
+                        {"netns_path", plan.netns_path}}
       .dump();
 }
 
@@ -389,7 +404,9 @@ Result<MonitorPlan> DecodeMonitorPlan(const std::string& text) {
                        .console_columns = object.at("console_columns").get<uint16_t>(),
                        .virtiofsd = object.at("virtiofsd").get<std::string>(),
                        .shares = std::move(shares),
-                       .preserved_fds = std::move(preserved)};
+                       .preserved_fds = std::move(preserved),
+                       // Absent in plans written before pod networking.
+                       .netns_path = object.value("netns_path", std::string())};
   } catch (const nlohmann::json::exception& error) {
     return Internal(std::string("monitor plan: ") + error.what());
   }

@@ -52,6 +52,9 @@ struct MonitorPlan {
   // --preserve-fds: the monitor's fds 3, 4, ... as the caller gave them,
   // relayed to the container process's fds of the same numbers.
   std::vector<FdAccess> preserved_fds;
+  // linux.namespaces[network].path: the monitor joins it (the container's
+  // pid is in the pod's network, as with runc) and mirrors it into the VM.
+  std::string netns_path;
 };
 
 std::string EncodeMonitorPlan(const MonitorPlan& plan);

@@ -23,7 +23,8 @@ struct SandboxFiles {
         shared_dir(dir + "/shared"),
         virtiofsd_log(dir + "/virtiofsd.log"),
         started(dir + "/started"),
-        exit_status(dir + "/exit_status") {}
+        exit_status(dir + "/exit_status"),
+        network(dir + "/network.json") {}
 
   std::string dir;
   std::string vmm_config;        // sandbox-vmm --config
@@ -41,6 +42,7 @@ struct SandboxFiles {
   std::string virtiofsd_log;     // virtiofsd's output
   std::string started;           // exists once StartContainer succeeded
   std::string exit_status;       // the container's shell-style status, once it ended
+  std::string network;           // the pod netns and the interfaces mirrored in it (guest_network.h)
 };
 
 // Guest vsock ports of the container's stdio streams (the agent is on 1024).

@@ -20,7 +20,7 @@ namespace sandbox::shim {
 namespace {
 
 // sandbox-vmm, in the owner's session, killed if the owner dies.
-Result<pid_t> SpawnVmm(const std::string& vmm, const SandboxFiles& files) {
+Result<pid_t> SpawnVmm(const std::string& vmm, const SandboxFiles& files, const PodTaps& taps) {
   UniqueFd log(::open(files.vmm_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!log.valid()) return ErrnoStatus("open", files.vmm_log);
   UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
@@ -29,6 +29,7 @@ Result<pid_t> SpawnVmm(const std::string& vmm, const SandboxFiles& files) {
   if (pid < 0) return ErrnoStatus("fork", "sandbox-vmm");
   if (pid == 0) {
     BecomeHelperOf(parent, null.get(), log.get());
+    if (!PlaceTapFdsForExec(taps)) ::_exit(126);
     ::execl(vmm.c_str(), "sandbox-vmm", "--config", files.vmm_config.c_str(), nullptr);
     ::_exit(127);
   }
@@ -66,7 +67,15 @@ Status SandboxVm::Start() {
                                                             listener.get(), files_.virtiofsd_log));
     phases_.Mark("virtiofsd-started");
   }
-  SANDBOX_ASSIGN_OR_RETURN(vmm_pid_, SpawnVmm(plan_.vmm, files_));
+  PodTaps taps;
+  if (!plan_.netns_path.empty()) {
+    SANDBOX_ASSIGN_OR_RETURN(GuestNetwork network, ConnectGuestNetwork(plan_.netns_path, files_));
+    network_ = std::move(network.config);
+    taps = std::move(network.taps);
+    phases_.Mark("network-mirrored");
+  }
+  // Our copies of the TAP fds close on return: a TAP lives as long as sandbox-vmm.
+  SANDBOX_ASSIGN_OR_RETURN(vmm_pid_, SpawnVmm(plan_.vmm, files_, taps));
   phases_.Mark("vmm-started");
   vmm_pidfd_.Reset(static_cast<int>(::syscall(SYS_pidfd_open, vmm_pid_, 0)));
   const std::optional<uint64_t> start = ProcessStartTime(vmm_pid_);
@@ -81,7 +90,7 @@ Status SandboxVm::WaitForAgent(const StillWanted& still_wanted) {
     if (agent.ok()) {
       agent_ = std::move(agent).value();
       phases_.Mark("agent-ready");
-      return Status::Ok();
+      return ConfigureGuestNetwork();
     }
     int status = 0;
     if (::waitpid(vmm_pid_, &status, WNOHANG) == vmm_pid_) {
@@ -99,6 +108,14 @@ Status SandboxVm::WaitForAgent(const StillWanted& still_wanted) {
   }
 }
 
+Status SandboxVm::ConfigureGuestNetwork() {
+  if (!network_) return Status::Ok();
+  Status updated = agent_->UpdateNetwork(*network_);
+  if (!updated.ok()) return Status(updated.code(), "configuring the guest's network: " + updated.message());
+  phases_.Mark("network-configured");
+  return Status::Ok();
+}
+
 bool SandboxVm::Lost() const {
   if (!vmm_pidfd_.valid()) return vmm_pid_ <= 0;
   pollfd ended{vmm_pidfd_.get(), POLLIN, 0};
@@ -112,6 +129,15 @@ int SandboxVm::ReapLost() {
 }
 
 void SandboxVm::Stop(std::chrono::milliseconds grace) {
+  StopVmm(grace);
+  if (plan_.netns_path.empty()) return;
+  // After sandbox-vmm: its TAP fds are closed, so the TAPs are gone too.
+  if (Status disconnected = DisconnectGuestNetwork(files_); !disconnected.ok()) {
+    std::fprintf(stderr, "sandbox-rt: removing the pod network's mirrors: %s\n", disconnected.message().c_str());
+  }
+}
+
+void SandboxVm::StopVmm(std::chrono::milliseconds grace) {
   if (vmm_pid_ <= 0) {
     agent_.reset();
     StopVirtiofsd(0);  // the VM ended already, or never started

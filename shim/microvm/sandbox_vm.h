@@ -10,12 +10,14 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/base/status.h"
 #include "common/base/unique_fd.h"
 #include "shim/microvm/agent_client.h"
+#include "shim/microvm/guest_network.h"
 #include "shim/microvm/sandbox_files.h"
 #include "shim/microvm/shared_fs.h"
 
@@ -41,6 +43,9 @@ struct SandboxVmPlan {
   std::string virtiofsd;
   std::vector<SharedMount> shares;  // none: no virtiofsd
   uint32_t boot_timeout_ms = 60'000;
+  // linux.namespaces[network].path: its interfaces become the VM's NICs
+  // (guest_network.h); empty: the VM has no network but loopback.
+  std::string netns_path;
 };
 
 // How long Stop waits for a graceful poweroff by default.
@@ -82,7 +87,8 @@ class SandboxVm {
 
   // Ends the VM; safe after a partial start. The guest is asked to power off
   // and given `grace`; zero: sandbox-vmm is killed at once. virtiofsd ends
-  // with sandbox-vmm's connection, or is killed.
+  // with sandbox-vmm's connection, or is killed. The pod network's mirrors
+  // are removed.
   void Stop(std::chrono::milliseconds grace = kVmStopGrace);
 
   // virtiofsd's output and the guest console, as a suffix for an error.
@@ -90,7 +96,9 @@ class SandboxVm {
 
  private:
   std::string VirtiofsdTail() const;
+  void StopVmm(std::chrono::milliseconds grace);
   void StopVirtiofsd(int grace_ms);
+  Status ConfigureGuestNetwork();
 
   SandboxFiles files_;
   SandboxVmPlan plan_;
@@ -99,6 +107,7 @@ class SandboxVm {
   UniqueFd vmm_pidfd_;
   pid_t virtiofsd_pid_ = -1;
   std::unique_ptr<AgentClient> agent_;
+  std::optional<net::NetworkConfig> network_;  // mirrored, for UpdateNetwork
 };
 
 // The container's status when the VM ended without the agent reporting an

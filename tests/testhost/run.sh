@@ -102,13 +102,15 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # and virtio-fs for the shared root, vsock + vhost-vsock for nested guests,
 # overlayfs for the container clients' snapshotters (containerd, podman),
 # bridge and veth for CNI's bridge plugin (a pod's network namespace), tun
-# for tap devices.
+# for tap devices, and the tc ingress qdisc, u32 classifier and mirred action
+# that connect a pod's veth with its VM's TAP (shim/network).
 modules=(virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-amd
          drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev
          drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci fs/fuse/fuse fs/fuse/virtiofs
          net/vmw_vsock/vsock net/vmw_vsock/vmw_vsock_virtio_transport_common drivers/vhost/vhost_iotlb
          drivers/vhost/vhost drivers/vhost/vhost_vsock fs/overlayfs/overlay
-         net/llc/llc net/802/stp net/bridge/bridge drivers/net/veth drivers/net/tun)
+         net/llc/llc net/802/stp net/bridge/bridge drivers/net/veth drivers/net/tun
+         net/sched/sch_ingress net/sched/cls_u32 net/sched/act_mirred)
 modules_key=$(printf '%s\n' "${modules[@]}" | sha256sum | cut -c1-8)
 
 # The cloud kernel: resolve the package the meta-package points at, download
