@@ -73,6 +73,12 @@ cri exec-sync "$client" -- sh -c 'exit 7'; check "ExecSync: the exit code" 7 $?
 cri stats "$server" > "$work/stats.json"; check "ContainerStats" 0 $?
 memory=$(grep -A2 '"workingSetBytes"' "$work/stats.json" | field value)
 [ "${memory:-0}" -gt 0 ]; check "ContainerStats: memory working set ($memory)" 0 $?
+# The pod's CNI network reaches into its VM: the guest's eth0 carries the
+# address CNI's bridge + host-local gave the pod (mirrored, shim/network).
+web_ip=$(cri inspectp "$pod" | field ip)
+check "the pod has a CNI address ($web_ip)" 1 "$(echo "$web_ip" | grep -c '^10\.88\.77\.')"
+check "the VM's eth0 carries the pod's address" "inet $web_ip/24" \
+  "$(cri exec-sync "$server" -- ip -o -4 addr show dev eth0 | grep -o 'inet [0-9.]*/[0-9]*')"
 
 # A container whose process cannot start: the error reaches the client.
 container_config broken '["/no/such/program"]'
@@ -84,21 +90,35 @@ state=$(state_of "$broken")
 [ -n "$state" ] && [ "$state" != CONTAINER_RUNNING ]; check "ContainerStatus of it: not running ($state)" 0 $?
 cri rm "$broken" > /dev/null; check "RemoveContainer broken" 0 $?
 
+# A second pod on the same CNI bridge reaches the first by its address:
+# VM -> TAP -> veth -> bridge -> veth -> TAP -> VM. (A pod that did not
+# start skips its section: the steps need its id.)
+web=$pod
+pod_config lost
+container_config sleeper '["/bin/sleep", "1000"]'
+if lost=$(runp lost); then
+  sleeper=$(cri create "$lost" "$work/sleeper.json" "$work/lost.pod.json") && cri start "$sleeper" > /dev/null
+  check "a second pod runs" CONTAINER_RUNNING "$(state_of "$sleeper")"
+  cri exec-sync "$server" -- sh -c 'nc -l -p 8081 > /tmp/from-peer 2>&1 < /dev/null &' > /dev/null
+  peer_listening() { cri exec-sync "$server" -- sh -c 'netstat -ltn 2>/dev/null | grep -q :8081'; }
+  wait_until 60 peer_listening
+  cri exec-sync "$sleeper" -- sh -c "echo hello-from-the-other-pod | nc $web_ip 8081" > /dev/null
+  from_peer() { [ "$(cri exec-sync "$server" -- cat /tmp/from-peer)" = hello-from-the-other-pod ]; }
+  wait_until 30 from_peer; check "pod to pod over the CNI bridge ($web_ip:8081)" 0 $?
+fi
+
+pod=$web
 cri stop "$client" --stop-timeout 10 > /dev/null; check "StopContainer client" 0 $?
 check "client EXITED" CONTAINER_EXITED "$(state_of "$client")"
 cri stopp "$pod" > /dev/null; check "StopPodSandbox" 0 $?
 check "server EXITED with the pod" CONTAINER_EXITED "$(state_of "$server")"
 cri rmp "$pod" > /dev/null; check "RemovePodSandbox" 0 $?
-no_vmm() { [ "$(vmm_count)" = 0 ]; }
-wait_until 30 no_vmm; check "the pod's VM is gone" 0 $?
+web_vmm_gone() { ! pgrep -f "sandbox-vmm --config /run/sandbox-rt-shim/k8s.io/$web/" > /dev/null; }
+wait_until 30 web_vmm_gone; check "the pod's VM is gone" 0 $?
 
 # sandbox-vmm killed: the containers exit with 255 and the pod is NOTREADY.
-# (A pod that did not start skips its section: the steps need its id.)
-pod_config lost
-container_config sleeper '["/bin/sleep", "1000"]'
-if pod=$(runp lost); then
-  sleeper=$(cri create "$pod" "$work/sleeper.json" "$work/lost.pod.json") && cri start "$sleeper" > /dev/null
-  check "a second pod runs" CONTAINER_RUNNING "$(state_of "$sleeper")"
+if [ -n "${lost:-}" ]; then
+  pod=$lost
   pkill -9 -f "sandbox-vmm --config /run/sandbox-rt-shim/k8s.io/$pod/"
   exited() { [ "$(state_of "$sleeper")" = CONTAINER_EXITED ]; }
   wait_until 60 exited; check "sandbox-vmm killed: the container EXITED" 0 $?
