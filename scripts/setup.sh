@@ -10,7 +10,7 @@ packages=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libgtest-dev libgmock-dev libbenchmark-dev
   libseccomp-dev libcap-dev libarchive-dev libzstd-dev libssl-dev
-  erofs-utils e2fsprogs umoci skopeo runc crun containerd containernetworking-plugins podman
+  erofs-utils e2fsprogs umoci skopeo runc crun containerd containernetworking-plugins podman iperf3
   qemu-system-x86 qemu-system-common busybox-static cpio
   linux-source-6.12 bc bison flex libelf-dev xz-utils
 )

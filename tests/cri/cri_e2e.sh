@@ -79,6 +79,12 @@ web_ip=$(cri inspectp "$pod" | field ip)
 check "the pod has a CNI address ($web_ip)" 1 "$(echo "$web_ip" | grep -c '^10\.88\.77\.')"
 check "the VM's eth0 carries the pod's address" "inet $web_ip/24" \
   "$(cri exec-sync "$server" -- ip -o -4 addr show dev eth0 | grep -o 'inet [0-9.]*/[0-9]*')"
+# CRI's DNS config and the pod's hosts and hostname files reach the containers (bind mounts, shared by virtiofsd).
+check "the pod's DNS server in the client's resolv.conf" "nameserver 10.88.77.53" \
+  "$(cri exec-sync "$client" -- grep -m1 '^nameserver' /etc/resolv.conf)"
+check "the pod's DNS search in the client's resolv.conf" "search web.svc.example" \
+  "$(cri exec-sync "$client" -- grep -m1 '^search' /etc/resolv.conf)"
+check "the pod's hostname file" web "$(cri exec-sync "$client" -- cat /etc/hostname)"
 
 # A container whose process cannot start: the error reaches the client.
 container_config broken '["/no/such/program"]'

@@ -67,6 +67,7 @@ pod_config() {
   cat > "$work/$1.pod.json" <<POD
 {"metadata": {"name": "$1", "namespace": "default", "uid": "uid-$1", "attempt": 0},
  "hostname": "$1", "log_directory": "$tmp/logs/$1",
+ "dns_config": {"servers": ["10.88.77.53"], "searches": ["$1.svc.example"]},
  "linux": {"security_context": {"namespace_options": {"pid": "CONTAINER"}}}}
 POD
 }

@@ -38,34 +38,8 @@ mkdir -p "$rootfs/www" "$work/host-www"
 echo "served from the container" > "$rootfs/www/index.html"
 echo "served from the host" > "$work/host-www/hello.txt"
 
-# netbundle DIR NETNS_PATH [ARG...]: the probe's config (and rootfs) with
-# its network namespace at NETNS_PATH and, given ARGs, that process. ping
-# gets CAP_NET_RAW: a new namespace's ping_group_range allows no ICMP
-# datagram sockets, so busybox ping needs a raw one (runc's and ours alike).
-netbundle() {
-  local dir=$1 netns=$2
-  shift 2
-  mkdir -p "$dir"
-  python3 - "$work/probe/config.json" "$dir/config.json" "$rootfs" "$netns" "$@" <<'PY'
-import json, sys
-source, target, rootfs, netns = sys.argv[1:5]
-args = sys.argv[5:]
-c = json.load(open(source))
-c["root"]["path"] = rootfs
-if args:
-    c["process"]["args"] = args
-namespaces = c["linux"]["namespaces"]
-network = [ns for ns in namespaces if ns["type"] == "network"]
-if not network:
-    network = [{"type": "network"}]
-    namespaces.append(network[0])
-network[0]["path"] = netns
-for kind in ("bounding", "effective", "permitted"):
-    if "CAP_NET_RAW" not in c["process"]["capabilities"][kind]:
-        c["process"]["capabilities"][kind].append("CAP_NET_RAW")
-json.dump(c, open(target, "w"), indent=2)
-PY
-}
+. "$repo/tests/network/net_lib.sh"
+netbundle() { local dir=$1; shift; net_bundle "$work/probe/config.json" "$dir" "$rootfs" "$@"; }
 netbundle "$work/probe" /var/run/netns/sbx-e2e-a
 netbundle "$work/web" /var/run/netns/sbx-e2e-a busybox httpd -f -p 9090 -h /www
 netbundle "$work/nope" /var/run/netns/nope /bin/true
@@ -85,6 +59,7 @@ runc_root=/run/runc-net-e2e
 INNER
 cat >> "$work/inner.sh" <<'INNER'
 . "$repo/tests/lib/checks.sh"
+. "$repo/tests/network/net_lib.sh"
 # A retried test host runs this again: nothing of the first run may count.
 rm -f "$work"/*.out "$work"/*.err
 mac=02:aa:bb:cc:dd:01
@@ -151,22 +126,7 @@ http_get() { curl -sS --noproxy '*' -g -m 10 "$1" 2>&1; }
 # 1. The pod's network namespace, as a CNI bridge/ptp plugin would leave it:
 # a veth whose host end is the gateway, v4 and v6 with default routes.
 for ns in sbx-e2e-a sbx-e2e-b sbx-e2e-c; do ip netns del "$ns" 2>/dev/null; done
-(
-  set -e
-  ip link set lo up  # the host end's own address is reached through it
-  ip netns add sbx-e2e-a
-  ip link add veth-host mtu 1400 type veth peer name eth0 netns sbx-e2e-a
-  ip addr add 10.200.0.1/24 dev veth-host
-  ip addr add fd00:200::1/64 dev veth-host nodad
-  ip link set veth-host up
-  ip -n sbx-e2e-a link set lo up
-  ip -n sbx-e2e-a link set eth0 address "$mac" mtu 1400
-  ip -n sbx-e2e-a addr add 10.200.0.2/24 dev eth0
-  ip -n sbx-e2e-a addr add fd00:200::2/64 dev eth0 nodad
-  ip -n sbx-e2e-a link set eth0 up
-  ip -n sbx-e2e-a route add default via 10.200.0.1
-  ip -n sbx-e2e-a -6 route add default via fd00:200::1
-) > "$work/setup.err" 2>&1
+make_pod_netns sbx-e2e-a "$mac" > "$work/setup.err" 2>&1
 rc=$?  # (a $(...) in check's words would overwrite $?)
 check "netns sbx-e2e-a with its veth $(tr '\n' ' ' < "$work/setup.err")" 0 $rc
 busybox httpd -f -p 10.200.0.1:8080 -h "$work/host-www" &
