@@ -7,6 +7,7 @@
 
 #include "common/base/file_util.h"
 #include "shim/network/pod_network.h"
+#include "vmm/config.h"
 
 namespace sandbox::shim {
 namespace {
@@ -44,6 +45,28 @@ oci::Spec WithoutNetworkNamespacePath(oci::Spec spec) {
   return spec;
 }
 
+Status CheckMirrorable(const net::NetworkConfig& config) {
+  using vmm::kMaxMtu, vmm::kMinMtu;  // sandbox-vmm's net[].mtu range
+  if (config.interfaces.size() > kMaxNics) {
+    return InvalidArgument("the pod network has " + std::to_string(config.interfaces.size()) +
+                           " interfaces with addresses; a microVM takes at most " + std::to_string(kMaxNics));
+  }
+  for (const net::InterfaceConfig& interface : config.interfaces) {
+    const bool multicast = (interface.mac.bytes[0] & 1) != 0;
+    const bool zero = interface.mac == net::MacAddress{};
+    if (multicast || zero) {
+      return InvalidArgument("pod interface " + interface.name + ": its MAC " + interface.mac.ToString() +
+                             " cannot be a NIC's (" + (zero ? "all zeros" : "multicast") + ")");
+    }
+    if (interface.mtu < kMinMtu || interface.mtu > kMaxMtu) {
+      return InvalidArgument("pod interface " + interface.name + ": MTU " + std::to_string(interface.mtu) +
+                             " is outside what a virtio-net NIC takes (" + std::to_string(kMinMtu) + "-" +
+                             std::to_string(kMaxMtu) + ")");
+    }
+  }
+  return Status::Ok();
+}
+
 std::string NicsJson(const PodTaps& taps) {
   nlohmann::json nics = nlohmann::json::array();
   for (size_t i = 0; i < taps.size(); ++i) {
@@ -57,10 +80,8 @@ std::string NicsJson(const PodTaps& taps) {
 Result<GuestNetwork> ConnectGuestNetwork(const std::string& netns_path, const SandboxFiles& files) {
   GuestNetwork network;
   SANDBOX_ASSIGN_OR_RETURN(network.config, ReadPodNetworkIn(netns_path));
-  if (network.config.interfaces.size() > kMaxNics) {
-    return InvalidArgument("the pod network in " + netns_path + " has " +
-                           std::to_string(network.config.interfaces.size()) + " interfaces with addresses; a microVM " +
-                           "takes at most " + std::to_string(kMaxNics));
+  if (Status mirrorable = CheckMirrorable(network.config); !mirrorable.ok()) {
+    return Status(mirrorable.code(), mirrorable.message() + " (in " + netns_path + ")");
   }
   // Recorded before anything is made: a crash from here on leaves a record
   // that `delete` undoes.

@@ -27,6 +27,10 @@ std::string NetworkNamespacePathOf(const oci::Spec& spec);
 // network namespace, which holds the mirrored NICs.
 oci::Spec WithoutNetworkNamespacePath(oci::Spec spec);
 
+// Whether a virtio-net NIC can take each interface's MAC (unicast, not all
+// zeros) and MTU (68-65521, sandbox-vmm's range); errors name the interface.
+Status CheckMirrorable(const net::NetworkConfig& config);
+
 struct GuestNetwork {
   net::NetworkConfig config;  // what the agent applies (UpdateNetwork)
   PodTaps taps;               // open until sandbox-vmm has them

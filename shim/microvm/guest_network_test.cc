@@ -55,6 +55,25 @@ TEST(GuestNetworkTest, EachTapIsANicSandboxVmmAccepts) {
   EXPECT_EQ(parsed->net[1].mtu, 9000u);
 }
 
+TEST(GuestNetworkTest, AMacOrMtuANicCannotTakeIsRefusedByInterface) {
+  net::NetworkConfig config;
+  config.interfaces.push_back({.name = "eth0", .mac = net::MacAddress::Parse("02:aa:bb:cc:dd:01").value(), .mtu = 1500});
+  EXPECT_TRUE(CheckMirrorable(config).ok());
+  config.interfaces[0].mtu = 65535;
+  Status refused = CheckMirrorable(config);
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("eth0: MTU 65535"), std::string::npos) << refused.message();
+  config.interfaces[0].mtu = 1500;
+  config.interfaces[0].mac = net::MacAddress::Parse("01:00:5e:00:00:01").value();
+  refused = CheckMirrorable(config);
+  EXPECT_NE(refused.message().find("eth0: its MAC 01:00:5e:00:00:01"), std::string::npos) << refused.message();
+  EXPECT_NE(refused.message().find("multicast"), std::string::npos) << refused.message();
+  config.interfaces[0].mac = net::MacAddress::Parse("02:aa:bb:cc:dd:01").value();
+  config.interfaces.resize(kMaxNics + 1, config.interfaces[0]);
+  refused = CheckMirrorable(config);
+  EXPECT_NE(refused.message().find("at most 8"), std::string::npos) << refused.message();
+}
+
 TEST(GuestNetworkTest, NothingRecordedIsNothingToDisconnect) {
   TempDir dir = TempDir::CreateOrDie("/tmp/guest-network-");
   EXPECT_TRUE(DisconnectGuestNetwork(SandboxFiles(dir.path())).ok());

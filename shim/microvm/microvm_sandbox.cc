@@ -180,7 +180,8 @@ Result<SandboxPlan> PlanSandbox(const MicroVmConfig& config, const oci::Spec& sp
     // Read now, before anything exists, so that a namespace that cannot be
     // mirrored fails the create with nothing to undo.
     Result<net::NetworkConfig> network = ReadPodNetworkIn(plan.netns_path);
-    if (!network.ok()) return Status(network.status().code(), "linux.namespaces[network].path: " + network.status().message());
+    Status usable = network.ok() ? CheckMirrorable(*network) : network.status();
+    if (!usable.ok()) return Status(usable.code(), "linux.namespaces[network].path: " + usable.message());
   }
   SANDBOX_ASSIGN_OR_RETURN(plan.boot, WithSpecKernel(spec, config));
   if (spec.vm) {
