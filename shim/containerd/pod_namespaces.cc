@@ -5,14 +5,6 @@
 
 namespace sandbox::shim::containerd {
 
-std::string NetworkNamespacePath(const oci::Spec& spec) {
-  if (!spec.linux || !spec.linux->namespaces) return "";
-  for (const oci::Namespace& entry : *spec.linux->namespaces) {
-    if (entry.type == "network" && entry.path) return *entry.path;
-  }
-  return "";
-}
-
 Status MapPodNamespaces(oci::Spec& spec, const PodNamespaces& pod) {
   if (!spec.linux || !spec.linux->namespaces) return Status::Ok();
   const std::string sandbox_task_dir = "/proc/" + std::to_string(pod.sandbox_task_pid) + "/ns/";

@@ -24,9 +24,6 @@ struct PodNamespaces {
   int64_t sandbox_guest_pid = 0;  // the sandbox container's init in the guest; 0: `spec` is the sandbox's
 };
 
-// The path of `spec`'s network namespace entry, or "".
-std::string NetworkNamespacePath(const oci::Spec& spec);
-
 // Rewrites linux.namespaces of `spec` as above; errors name the entry.
 Status MapPodNamespaces(oci::Spec& spec, const PodNamespaces& pod);
 

@@ -13,6 +13,7 @@
 #include "common/base/unix_socket.h"
 #include "common/oci/spec_json.h"
 #include "shim/containerd/pod_namespaces.h"
+#include "shim/microvm/guest_network.h"
 #include "shim/microvm/guest_container.h"
 #include "shim/microvm/microvm_sandbox.h"
 #include "shim/microvm/sandbox_files.h"
@@ -300,7 +301,7 @@ Status PodSandbox::CreateFirstTask(Task& task, const CreateTask& request, oci::S
   if (role == PodRole::kSandbox) {
     // CNI's namespace on the host: its interfaces become the VM's NICs, and
     // the pod's containers share the VM's own network namespace.
-    netns_path = NetworkNamespacePath(spec);
+    netns_path = NetworkNamespacePathOf(spec);
     SANDBOX_RETURN_IF_ERROR(MapPodNamespaces(spec, {}));
   }
   auto undo = [&](const Status& why) {
