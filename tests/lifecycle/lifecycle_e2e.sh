@@ -149,29 +149,8 @@ failures=0
 rm -f "$work"/*.fifo "$work/hooks.log" "$work/exec.pid" "$work/sleeper.pid" "$work/console.sock" "$work/exec-console.sock" \
   "$work/detached.pid" "$work/detached.out"
 rm -rf "$SANDBOX_RT_CACHE_DIR"
-check() {  # check NAME EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: expected [$2], got [$3]"; failures=$((failures + 1)); fi
-}
-state_of() { "$rt" --root "$root" state "$1" 2>&1 | sed -n 's/.*"status": *"\([a-z]*\)".*/\1/p'; }
-# Every sandbox-rt call has a time limit, so a hang fails its check with the
-# containers' logs and the test host's kernel warnings instead of eating the run.
-sb() {
-  timeout -k 10 300 "$rt" --root "$root" "$@"
-  local rc=$?
-  [ "$rc" -eq 124 ] && diagnose_hang "$*"
-  return "$rc"
-}
-diagnose_hang() {
-  echo "HUNG: sandbox-rt $1 (killed after 300 s)" >&2
-  local dir file
-  for dir in "$root"/*/; do
-    for file in monitor.log vmm.log console.log; do
-      [ -f "$dir$file" ] && tail -n 15 "$dir$file" | sed "s|^|[$(basename "$dir")/$file] |" >&2
-    done
-  done
-  ps -eo pid,stat,etime,args | grep -E 'sandbox|mkfs' | grep -v grep >&2
-  dmesg | grep -i -E 'lockup|stall|hung|BUG|Oops|kvm' | tail -n 20 >&2
-}
+. "$repo/tests/lib/checks.sh"
+. "$repo/tests/lib/sandbox-rt-calls.sh"
 
 # 1. run: stdout, stderr, exit code; and runc with the same bundle.
 cd "$work/hello"

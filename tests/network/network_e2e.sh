@@ -59,6 +59,7 @@ runc_root=/run/runc-net-e2e
 INNER
 cat >> "$work/inner.sh" <<'INNER'
 . "$repo/tests/lib/checks.sh"
+. "$repo/tests/lib/sandbox-rt-calls.sh"
 . "$repo/tests/network/net_lib.sh"
 # A retried test host runs this again: nothing of the first run may count.
 rm -f "$work"/*.out "$work"/*.err
@@ -74,24 +75,6 @@ cleanup() {
   return 0
 }
 trap cleanup EXIT
-# Every sandbox-rt call has a time limit, so a hang fails its check instead of eating the run.
-sb() {
-  timeout -k 10 300 "$rt" --root "$root" "$@"
-  local rc=$?
-  [ "$rc" -eq 124 ] && diagnose_hang "$*"
-  return "$rc"
-}
-diagnose_hang() {
-  echo "HUNG: sandbox-rt $1 (killed after 300 s)" >&2
-  local dir file
-  for dir in "$root"/*/; do
-    for file in monitor.log vmm.log console.log; do
-      [ -f "$dir$file" ] && tail -n 15 "$dir$file" | sed "s|^|[$(basename "$dir")/$file] |" >&2
-    done
-  done
-  ps -eo pid,stat,etime,args | grep -E 'sandbox' | grep -v grep >&2
-}
-state_of() { "$rt" --root "$root" state "$1" 2>&1 | sed -n 's/.*"status": *"\([a-z]*\)".*/\1/p'; }
 # logs ID FILE: what went wrong, for a FAIL line's reader.
 logs() {
   sed "s/^/  [$1 stderr] /" "$2" 2>/dev/null
