@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/base/file_util.h"
+#include "common/oci/cpu_list.h"
 #include "common/oci/names.h"
 #include "common/oci/version.h"
 
@@ -15,25 +16,6 @@ namespace sandbox::oci {
 namespace {
 
 bool IsAbsolute(const std::string& path) { return !path.empty() && path[0] == '/'; }
-
-// "0-3,5,7-8": the kernel's cpu/node list syntax.
-bool IsCpuList(const std::string& text) {
-  static const std::regex kList(R"(^\d+(-\d+)?(,\d+(-\d+)?)*$)");
-  if (!std::regex_match(text, kList)) return false;
-  // Ranges must not run backwards.
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t comma = text.find(',', start);
-    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    size_t dash = item.find('-');
-    if (dash != std::string::npos && std::stoull(item.substr(0, dash)) > std::stoull(item.substr(dash + 1))) {
-      return false;
-    }
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return true;
-}
 
 bool HasDotDotComponent(const std::string& path) {
   size_t start = 0;
@@ -83,6 +65,12 @@ class Validator {
   }
 
  private:
+  // `what`: "a CPU list like 0-3,5" or "a node list like 0-1".
+  void CheckCpuList(const std::string& path, const std::string& value, const std::string& what) {
+    Result<CpuList> list = ParseCpuList(value);
+    if (!list.ok()) Fail(path, "\"" + value + "\" is not " + what + ": " + list.status().message());
+  }
+
   void Fail(std::string path, std::string message) {
     errors_.push_back({std::move(path), std::move(message)});
   }
@@ -171,12 +159,8 @@ class Validator {
     if (process.scheduler) CheckScheduler(*process.scheduler);
     if (process.exec_cpu_affinity) {
       const ExecCpuAffinity& affinity = *process.exec_cpu_affinity;
-      if (affinity.initial && !IsCpuList(*affinity.initial)) {
-        Fail("process.execCPUAffinity.initial", "\"" + *affinity.initial + "\" is not a CPU list like 0-3,5");
-      }
-      if (affinity.final_cpus && !IsCpuList(*affinity.final_cpus)) {
-        Fail("process.execCPUAffinity.final", "\"" + *affinity.final_cpus + "\" is not a CPU list like 0-3,5");
-      }
+      if (affinity.initial) CheckCpuList("process.execCPUAffinity.initial", *affinity.initial, "a CPU list like 0-3,5");
+      if (affinity.final_cpus) CheckCpuList("process.execCPUAffinity.final", *affinity.final_cpus, "a CPU list like 0-3,5");
     }
   }
 
@@ -527,12 +511,8 @@ class Validator {
     if (cpu.burst && (!cpu.quota || *cpu.quota <= 0 || *cpu.burst > static_cast<uint64_t>(*cpu.quota))) {
       Fail(base + ".burst", "needs a quota and must not exceed it");
     }
-    if (cpu.cpus && !cpu.cpus->empty() && !IsCpuList(*cpu.cpus)) {
-      Fail(base + ".cpus", "\"" + *cpu.cpus + "\" is not a CPU list like 0-3,5");
-    }
-    if (cpu.mems && !cpu.mems->empty() && !IsCpuList(*cpu.mems)) {
-      Fail(base + ".mems", "\"" + *cpu.mems + "\" is not a node list like 0-1");
-    }
+    if (cpu.cpus && !cpu.cpus->empty()) CheckCpuList(base + ".cpus", *cpu.cpus, "a CPU list like 0-3,5");
+    if (cpu.mems && !cpu.mems->empty()) CheckCpuList(base + ".mems", *cpu.mems, "a node list like 0-1");
     if (cpu.idle && *cpu.idle != 0 && *cpu.idle != 1) {
       Fail(base + ".idle", "must be 0 or 1, got " + std::to_string(*cpu.idle));
     }
@@ -646,9 +626,7 @@ class Validator {
         !nodes_given) {
       Fail(base + ".nodes", "required for " + policy.mode);
     }
-    if (nodes_given && !IsCpuList(*policy.nodes)) {
-      Fail(base + ".nodes", "\"" + *policy.nodes + "\" is not a node list like 0-1");
-    }
+    if (nodes_given) CheckCpuList(base + ".nodes", *policy.nodes, "a node list like 0-1");
     if (policy.flags) {
       for (size_t i = 0; i < policy.flags->size(); ++i) {
         if (!Contains(MemoryPolicyFlags(), (*policy.flags)[i])) {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "common/base/file_util.h"
+#include "common/oci/cpu_list.h"
 
 namespace sandbox::shim {
 namespace {
@@ -15,31 +16,11 @@ std::string Env(const char* name) {
   return value != nullptr ? value : "";
 }
 
-struct Cpuset {
-  uint32_t count = 0;
-  uint32_t highest = 0;
-};
-
-// The CPUs of a cpuset list such as "0-3,6": how many, and the highest.
-Result<Cpuset> ParseCpuset(const std::string& list) {
-  Cpuset cpuset;
-  size_t start = 0;
-  while (start <= list.size()) {
-    size_t comma = list.find(',', start);
-    if (comma == std::string::npos) comma = list.size();
-    const std::string item = list.substr(start, comma - start);
-    const size_t dash = item.find('-');
-    char* end = nullptr;
-    const unsigned long first = std::strtoul(item.c_str(), &end, 10);
-    if (item.empty() || end == item.c_str()) return InvalidArgument("linux.resources.cpu.cpus: bad list \"" + list + "\"");
-    unsigned long last = first;
-    if (dash != std::string::npos) last = std::strtoul(item.c_str() + dash + 1, &end, 10);
-    if (*end != '\0' || last < first || last > 1u << 16) {
-      return InvalidArgument("linux.resources.cpu.cpus: bad list \"" + list + "\"");
-    }
-    cpuset.count += static_cast<uint32_t>(last - first + 1);
-    cpuset.highest = std::max(cpuset.highest, static_cast<uint32_t>(last));
-    start = comma + 1;
+// The CPUs of cpu.cpus, which validation has checked.
+Result<oci::CpuList> CpusetOf(const std::string& list) {
+  Result<oci::CpuList> cpuset = oci::ParseCpuList(list);
+  if (!cpuset.ok()) {
+    return InvalidArgument("linux.resources.cpu.cpus: bad list \"" + list + "\": " + cpuset.status().message());
   }
   return cpuset;
 }
@@ -59,7 +40,7 @@ Result<uint32_t> VcpusFromResources(const oci::Spec& spec, uint32_t fallback) {
     return static_cast<uint32_t>(std::min<uint64_t>((quota + *cpu->period - 1) / *cpu->period, 254));
   }
   if (cpu->cpus && !cpu->cpus->empty()) {
-    SANDBOX_ASSIGN_OR_RETURN(Cpuset cpuset, ParseCpuset(*cpu->cpus));
+    SANDBOX_ASSIGN_OR_RETURN(oci::CpuList cpuset, CpusetOf(*cpu->cpus));
     return cpuset.count;
   }
   return fallback;
@@ -69,7 +50,7 @@ Result<uint32_t> VcpusFromResources(const oci::Spec& spec, uint32_t fallback) {
 Status CheckCpusetFits(const oci::Spec& spec, uint32_t vcpus) {
   const oci::CpuResources* cpu = CpuOf(spec);
   if (cpu == nullptr || !cpu->cpus || cpu->cpus->empty()) return Status::Ok();
-  SANDBOX_ASSIGN_OR_RETURN(Cpuset cpuset, ParseCpuset(*cpu->cpus));
+  SANDBOX_ASSIGN_OR_RETURN(oci::CpuList cpuset, CpusetOf(*cpu->cpus));
   if (cpuset.highest < vcpus) return Status::Ok();
   return InvalidArgument("linux.resources.cpu.cpus: \"" + *cpu->cpus + "\" names vCPU " +
                          std::to_string(cpuset.highest) + ", but the VM has " + std::to_string(vcpus) +

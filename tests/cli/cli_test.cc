@@ -178,6 +178,21 @@ TEST_F(CliTest, ValidatePrintsEveryErrorWithItsPath) {
   }
 }
 
+// Numbers past any CPU, once an uncaught std::out_of_range that aborted
+// validate, create and update: an error naming the field instead.
+TEST_F(CliTest, ValidateRefusesAHugeCpuListByField) {
+  ASSERT_EQ(Run({"spec", "-b", bundle_}).exit_code, 0);
+  Json config = Json::parse(ReadFile(bundle_ + "/config.json").value());
+  config["linux"]["resources"]["cpu"]["cpus"] = "0-99999999999999999999";
+  WriteConfig(config);
+  Outcome validate = Run({"validate", "-b", bundle_});
+  EXPECT_EQ(validate.exit_code, 1);
+  EXPECT_NE(validate.out.find("linux.resources.cpu.cpus: \"0-99999999999999999999\" is not a CPU list like 0-3,5: "
+                              "99999999999999999999 is above 65535"),
+            std::string::npos)
+      << validate.out << validate.err;
+}
+
 TEST_F(CliTest, ValidateNotesUnenforcedLsmFields) {
   ASSERT_EQ(Run({"spec", "-b", bundle_}).exit_code, 0);
   Json config = Json::parse(ReadFile(bundle_ + "/config.json").value());
