@@ -82,18 +82,22 @@ Status Machine::SetUpMemory(const VmmConfig& config) {
 }
 
 Status Machine::SetUpDevices(const VmmConfig& config) {
-  // Console.
+  // Console: a terminal gets each byte as it comes, a log file blocks of
+  // lines up to a size limit (the guest decides how much it prints).
+  UniqueFd serial_output;
+  ConsoleSink::Options serial_options{.block_bytes = 1};
   if (config.serial == "stdout") {
-    serial_output_ = UniqueFd(::dup(STDOUT_FILENO));
+    serial_output = UniqueFd(::dup(STDOUT_FILENO));
     serial_input_ = true;
   } else if (config.serial != "none") {
-    serial_output_ = UniqueFd(::open(config.serial.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
-    if (!serial_output_.valid()) return ErrnoStatus("open", fmt::format("serial: {}", config.serial));
+    serial_output = UniqueFd(::open(config.serial.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+    if (!serial_output.valid()) return ErrnoStatus("open", fmt::format("serial: {}", config.serial));
+    serial_options = {.block_bytes = ConsoleSink::kFileBlockBytes, .limit_bytes = ConsoleSink::kFileLimitBytes};
   }
   SANDBOX_ASSIGN_OR_RETURN(EventFd serial_interrupt, EventFd::Create());
   SANDBOX_RETURN_IF_ERROR(vm_->RegisterIrqfd(serial_interrupt.fd(), x86::kSerialIrq));
   auto serial_irq = std::make_shared<EventFd>(std::move(serial_interrupt));
-  serial_ = std::make_shared<Serial>(serial_output_.get(), [serial_irq] { serial_irq->Signal(); });
+  serial_ = std::make_shared<Serial>(std::move(serial_output), [serial_irq] { serial_irq->Signal(); }, serial_options);
   SANDBOX_RETURN_IF_ERROR(io_bus_.Insert(serial_, Serial::kCom1Base, Serial::kRegisterCount));
   SANDBOX_ASSIGN_OR_RETURN(EventFd keyboard_interrupt, EventFd::Create());
   SANDBOX_RETURN_IF_ERROR(vm_->RegisterIrqfd(keyboard_interrupt.fd(), I8042::kKeyboardIrq));

@@ -80,7 +80,6 @@ class Machine : public VmControl {
   std::shared_ptr<Serial> serial_;
   std::shared_ptr<I8042> i8042_;
   std::unique_ptr<ApiServer> api_server_;
-  UniqueFd serial_output_;
   bool serial_input_ = false;
   UniqueFd stop_signals_;
   std::vector<std::shared_ptr<MmioTransport>> transports_;

@@ -1,7 +1,12 @@
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <string>
+#include <utility>
+
 #include "vmm/bus.h"
+#include "vmm/devices/legacy/console_sink.h"
 #include "vmm/devices/legacy/i8042.h"
 #include "vmm/devices/legacy/serial.h"
 
@@ -19,7 +24,7 @@ class SerialTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_EQ(pipe(pipe_), 0);
-    serial_ = std::make_unique<Serial>(pipe_[1], [this] { ++interrupts_; });
+    serial_ = std::make_unique<Serial>(UniqueFd(dup(pipe_[1])), [this] { ++interrupts_; });
   }
   void TearDown() override {
     close(pipe_[0]);
@@ -29,6 +34,66 @@ class SerialTest : public ::testing::Test {
   int interrupts_ = 0;
   std::unique_ptr<Serial> serial_;
 };
+
+class ConsoleSinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_EQ(pipe2(pipe_, O_NONBLOCK), 0); }
+  void TearDown() override {
+    close(pipe_[0]);
+    if (pipe_[1] >= 0) close(pipe_[1]);
+  }
+  // The sink takes the write end.
+  UniqueFd WriteEnd() { return UniqueFd(std::exchange(pipe_[1], -1)); }
+  std::string Drain() {
+    std::string out;
+    char buffer[4096];
+    for (ssize_t got; (got = read(pipe_[0], buffer, sizeof(buffer))) > 0;) out.append(buffer, got);
+    return out;
+  }
+  static void PutAll(ConsoleSink& sink, const std::string& text) {
+    for (char c : text) sink.Put(static_cast<uint8_t>(c));
+  }
+  int pipe_[2];
+};
+
+TEST_F(ConsoleSinkTest, WritesALineAtItsNewline) {
+  ConsoleSink sink(WriteEnd(), {.block_bytes = 64});
+  PutAll(sink, "partial");
+  EXPECT_EQ(Drain(), "");  // held: no write(2) per byte
+  PutAll(sink, " line\nnext");
+  EXPECT_EQ(Drain(), "partial line\n");
+  sink.Flush();
+  EXPECT_EQ(Drain(), "next");
+}
+
+TEST_F(ConsoleSinkTest, WritesAFullBlockWithoutANewline) {
+  ConsoleSink sink(WriteEnd(), {.block_bytes = 4});
+  PutAll(sink, "abcdef");
+  EXPECT_EQ(Drain(), "abcd");
+}
+
+TEST_F(ConsoleSinkTest, FlushesWhatItHoldsWhenDestroyed) {
+  {
+    ConsoleSink sink(WriteEnd(), {.block_bytes = 64});
+    PutAll(sink, "last words");
+  }
+  EXPECT_EQ(Drain(), "last words");
+}
+
+TEST_F(ConsoleSinkTest, StopsAtItsLimitAndSaysSoOnce) {
+  ConsoleSink sink(WriteEnd(), {.block_bytes = 64, .limit_bytes = 10});
+  PutAll(sink, std::string(10000, 'x'));
+  sink.Flush();
+  EXPECT_EQ(Drain(), std::string(10, 'x') + "\n[sandbox-vmm: console output stopped at its limit of 10 bytes]\n");
+  EXPECT_TRUE(sink.capped());
+  EXPECT_EQ(sink.accepted_bytes(), 10u);
+}
+
+TEST_F(ConsoleSinkTest, AnInvalidFdDiscards) {
+  ConsoleSink sink(UniqueFd(), {.block_bytes = 1, .limit_bytes = 1});
+  PutAll(sink, "dropped");
+  EXPECT_EQ(sink.accepted_bytes(), 0u);
+}
 
 TEST_F(SerialTest, TransmitsBytesAndReportsAnIdleTransmitter) {
   WritePort(*serial_, 0, 'h');

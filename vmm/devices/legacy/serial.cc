@@ -1,7 +1,5 @@
 #include "vmm/devices/legacy/serial.h"
 
-#include <unistd.h>
-
 namespace sandbox::vmm {
 namespace {
 
@@ -28,8 +26,8 @@ constexpr uint8_t kMsrConnected = 0xb0;  // DCD, DSR, CTS
 
 }  // namespace
 
-Serial::Serial(int output_fd, std::function<void()> raise_interrupt)
-    : output_fd_(output_fd), raise_interrupt_(std::move(raise_interrupt)) {}
+Serial::Serial(UniqueFd output_fd, std::function<void()> raise_interrupt, ConsoleSink::Options output)
+    : output_(std::move(output_fd), output), raise_interrupt_(std::move(raise_interrupt)) {}
 
 void Serial::Read(uint64_t offset, std::span<uint8_t> data) {
   if (data.size() != 1) {
@@ -110,9 +108,8 @@ void Serial::WriteRegister(uint64_t offset, uint8_t value) {
       }
       if (loopback()) {
         if (input_.size() < kInputCapacity) input_.push_back(value);
-      } else if (output_fd_ >= 0) {
-        // A console that cannot keep up loses bytes rather than stalling a vCPU.
-        [[maybe_unused]] ssize_t written = ::write(output_fd_, &value, 1);
+      } else {
+        output_.Put(value);
       }
       transmitter_empty_pending_ = true;
       UpdateInterrupt();

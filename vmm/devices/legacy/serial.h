@@ -1,6 +1,7 @@
 // An 8250/16550A UART at the COM1 ports: the guest console. Output goes to a
-// file descriptor (stdout or a log file); input comes from another (stdin)
-// through the event loop, at most kInputCapacity bytes ahead of the guest.
+// ConsoleSink (stdout or a log file, bounded); input comes from another fd
+// (stdin) through the event loop, at most kInputCapacity bytes ahead of the
+// guest.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <mutex>
 
 #include "vmm/bus.h"
+#include "vmm/devices/legacy/console_sink.h"
 
 namespace sandbox::vmm {
 
@@ -18,8 +20,9 @@ class Serial : public BusDevice {
   static constexpr uint64_t kRegisterCount = 8;
   static constexpr size_t kInputCapacity = 64;
 
-  // `output_fd` < 0 discards output. `raise_interrupt` pulses the UART's IRQ.
-  Serial(int output_fd, std::function<void()> raise_interrupt);
+  // An invalid `output_fd` discards output; `output` says how it is written.
+  // `raise_interrupt` pulses the UART's IRQ.
+  Serial(UniqueFd output_fd, std::function<void()> raise_interrupt, ConsoleSink::Options output = {.block_bytes = 1});
 
   void Read(uint64_t offset, std::span<uint8_t> data) override;
   void Write(uint64_t offset, std::span<const uint8_t> data) override;
@@ -39,7 +42,7 @@ class Serial : public BusDevice {
   bool loopback() const { return modem_control_ & 0x10; }
 
   std::mutex mutex_;
-  int output_fd_;
+  ConsoleSink output_;
   std::function<void()> raise_interrupt_;
   std::function<void()> input_drained_;
   std::deque<uint8_t> input_;
