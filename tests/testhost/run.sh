@@ -266,8 +266,9 @@ boot_test_host() {
 # The test host itself (the cloud kernel on QEMU's emulated AMD-V) sometimes
 # fails while it runs nested guests: it triple-faults (QEMU ends with no
 # status from the job) or wedges (its heartbeat stops). And a nested guest
-# sometimes triple-faults, which the test host's KVM sees (guest-init.sh
-# traces it). That is the emulator failing, not CMD, so it gets up to two
+# sometimes breaks: it triple-faults, or its vCPU is left at the test host's
+# own VMRUN and hangs, both of which the test host's KVM sees (guest-init.sh
+# traces them). That is the emulator failing, not CMD, so it gets up to two
 # more boots, said loudly: at about one nested fault in 150 boots, a job of
 # some 50 boots (lifecycle_e2e) met one in both of two attempts in a run on
 # 2026-12-05. A job that fails or hangs otherwise is never retried, nor one
@@ -278,16 +279,18 @@ boot_test_host() {
 attempts=$(( ${SANDBOX_TESTHOST_RETRY:-2} + 1 ))
 failed_status=
 say_nested_faults() {
-  say "nested guests triple-faulted $(wc -l < "$work/status.nested-shutdowns") time(s) during CMD" \
-      "(the test host's KVM saw SVM shutdown exits; the last exits before are kept as evidence)"
+  local file=$work/status.nested-shutdowns
+  say "nested guests broke $(wc -l < "$file") time(s) during CMD: $(grep -c "reason shutdown" "$file") SVM" \
+      "shutdown exit(s) (a triple fault), $(grep -vc "reason shutdown" "$file") vCPU(s) left at the test host's own" \
+      "VMRUN by the emulated world switch (it hangs silently); the last exits before are kept as evidence"
 }
 # nested_faults_retry STATUS: when CMD failed or timed out (STATUS) after a
-# nested guest's triple fault, keeps the evidence and says so; succeeds
+# nested guest broke (see say_nested_faults), keeps the evidence and says so; succeeds
 # (the caller boots again) while a boot is left.
 nested_faults_retry() {
   [ -s "$work/status.nested-shutdowns" ] || return 1
   say_nested_faults
-  say "CMD failed (status $1) with a nested guest's triple fault: the emulator's fault (issue 21)"
+  say "CMD failed (status $1) with a nested guest broken by the emulator (issue 21)"
   record_incident nested-triple-fault
   failed_status=$1  # what this exits with when no boot is left
   [ "$attempt" -lt "$attempts" ] || return 1
