@@ -223,6 +223,7 @@ Result<VmmConfig> ParseVmmConfig(const std::string& text) {
   if (!kLevels.contains(config.log_level)) {
     return InvalidArgument("log_level: must be one of trace, debug, info, warn, error, off");
   }
+  SANDBOX_RETURN_IF_ERROR(reader.Bool("seccomp", config.seccomp));
   SANDBOX_RETURN_IF_ERROR(reader.RejectUnknown());
   return config;
 }

@@ -52,6 +52,9 @@ struct VmmConfig {
   std::string serial = "stdout";  // "stdout", "none" or a file path
   std::optional<std::string> api_socket;
   std::string log_level = "info";
+  // Each thread runs under its seccomp allowlist (vmm/sandboxing); false
+  // only to debug a system call the filters lack.
+  bool seccomp = true;
 };
 
 inline constexpr uint32_t kMaxVcpus = 254;

@@ -31,6 +31,14 @@ std::string NetError(const std::string& net) {
   return config.ok() ? "" : config.status().message();
 }
 
+TEST(VmmConfigTest, SeccompIsOnUnlessTurnedOffAndMustBeABoolean) {
+  EXPECT_TRUE(ParseVmmConfig(R"({"kernel": "/vmlinux"})")->seccomp);
+  EXPECT_FALSE(ParseVmmConfig(R"({"kernel": "/vmlinux", "seccomp": false})")->seccomp);
+  Result<VmmConfig> wrong = ParseVmmConfig(R"({"kernel": "/vmlinux", "seccomp": "off"})");
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message().find("seccomp"), std::string::npos) << wrong.status().message();
+}
+
 TEST(VmmConfigNetTest, ParsesNicsWithTheDefaultMtu) {
   Result<VmmConfig> config = ParseVmmConfig(WithNet(
       R"([{"tap_fd": 3, "mac": "02:00:00:00:00:01"}, {"tap_fd": 7, "mac": "0A:bc:DE:f0:12:34", "mtu": 9000}])"));

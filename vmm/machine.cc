@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <latch>
 #include <fmt/format.h>
 
 #include "vmm/arch/x86_64/boot_params.h"
@@ -40,6 +41,7 @@ void IgnoreKick(int) {}
 Result<std::unique_ptr<Machine>> Machine::Build(const VmmConfig& config) {
   SANDBOX_RETURN_IF_ERROR(CheckVmmConfigOnHost(config));
   std::unique_ptr<Machine> machine(new Machine());
+  machine->seccomp_ = config.seccomp;
   SANDBOX_ASSIGN_OR_RETURN(machine->kvm_, Kvm::Open());
   SANDBOX_ASSIGN_OR_RETURN(machine->vm_, Vm::Create(*machine->kvm_));
   SANDBOX_ASSIGN_OR_RETURN(machine->loop_, EventLoop::Create());
@@ -247,13 +249,34 @@ VmExit Machine::Run() {
     return VmExit::kVmmError;
   }
   if (serial_input_) WatchConsoleInput();
-  loop_thread_ = std::thread([this] { loop_->Run(); });
+  if (seccomp_) {
+    if (const Status reporter = InstallSeccompViolationReporter(); !reporter.ok()) {
+      spdlog::error("{}", reporter.message());
+      return VmExit::kVmmError;
+    }
+  }
+  // Every thread loads its own filter (a thread inherits its creator's, so
+  // this one loads last); the vCPUs enter the guest only once all are in.
+  std::latch sandboxed(static_cast<std::ptrdiff_t>(vcpus_.size()) + 2);
+  loop_thread_ = std::thread([this, &sandboxed] {
+    pthread_setname_np(pthread_self(), "vmm-loop");
+    EnterSeccomp(ThreadKind::kEventLoop);
+    sandboxed.count_down();
+    loop_->Run();
+  });
   {
     std::lock_guard threads_lock(threads_mutex_);
     for (size_t index = 0; index < vcpus_.size(); ++index) {
-      vcpu_threads_.emplace_back([this, index] { RunVcpu(index); });
+      vcpu_threads_.emplace_back([this, index, &sandboxed] {
+        pthread_setname_np(pthread_self(), ("vcpu" + std::to_string(index)).c_str());
+        EnterSeccomp(ThreadKind::kVcpu);
+        sandboxed.arrive_and_wait();
+        RunVcpu(index);
+      });
     }
   }
+  EnterSeccomp(ThreadKind::kMain);
+  sandboxed.count_down();
   std::unique_lock lock(mutex_);
   while (!exit_) {
     if (changed_.wait_for(lock, std::chrono::milliseconds(100), [this] { return exit_.has_value(); })) break;
@@ -333,6 +356,14 @@ Result<std::vector<std::string>> Machine::DescribeVcpus() {
   }
   if (!was_paused) SANDBOX_RETURN_IF_ERROR(Resume());
   return lines;
+}
+
+void Machine::EnterSeccomp(ThreadKind kind) {
+  if (!seccomp_) return;
+  if (const Status installed = InstallSeccompFilter(kind); !installed.ok()) {
+    spdlog::error("{}", installed.message());
+    RequestStop(VmExit::kVmmError);
+  }
 }
 
 void Machine::RunVcpu(size_t index) {

@@ -22,6 +22,7 @@
 #include "vmm/event_loop.h"
 #include "vmm/kvm/kvm.h"
 #include "vmm/memory/guest_memory.h"
+#include "vmm/sandboxing/seccomp_filter.h"
 
 namespace sandbox::vmm {
 
@@ -65,6 +66,9 @@ class Machine : public VmControl {
   Status LoadGuest(const VmmConfig& config);
   Status SetUpVcpus(uint32_t count);
   void RunVcpu(size_t index);
+  // Loads `kind`'s seccomp filter on the calling thread (when the config
+  // asks for it); a failure stops the VM.
+  void EnterSeccomp(ThreadKind kind);
   bool HandleExit(Vcpu& vcpu);
   void KickVcpus();
   Status WatchStopSignals();
@@ -81,6 +85,7 @@ class Machine : public VmControl {
   std::shared_ptr<I8042> i8042_;
   std::unique_ptr<ApiServer> api_server_;
   bool serial_input_ = false;
+  bool seccomp_ = true;
   UniqueFd stop_signals_;
   std::vector<std::shared_ptr<MmioTransport>> transports_;
   std::vector<Vcpu> vcpus_;

@@ -57,7 +57,7 @@ set -u
 cd "$work"
 # A retried test host runs this again: no sockets or results of the first run.
 rm -f ./*.sock ./*.sock_* ./*.rc ./*.check* ./*.vmm ./*.console ./api.pause ./api.status ./api.resume ./api.bogus \
-  ./api.shutdown ./api.vcpus ./echo.out ./receive.out
+  ./api.shutdown ./api.vcpus ./api.seccomp ./echo.out ./receive.out
 # Disks and sockets live on the test host's own tmpfs, not on the virtio-fs
 # share of this machine's /tmp: the VMM's disk I/O should not go through FUSE.
 scratch=\$(mktemp -d /run/vmm-e2e.XXXXXX)
@@ -73,6 +73,11 @@ echo \$? > agent.vmm.rc
 timeout 300 "$vmm" --config api.json > api.vmm 2>&1 &
 vmm_pid=\$!
 "$agent_check" "hybrid:$work/api-vsock.sock:1024" > api.check1 2>&1; echo \$? > api.check1.rc
+# Every thread of the running VMM (main, event loop, both vCPUs) is under a
+# seccomp filter (Seccomp: 2) with no_new_privs.
+for task in /proc/\$(pgrep -P \$vmm_pid -x sandbox-vmm)/task/*; do
+  echo "\$(cat \$task/comm) \$(grep -E '^(Seccomp|NoNewPrivs):' \$task/status | tr -s '\t\n' '  ')"
+done > api.seccomp
 "$api_call" api.sock '{"op":"pause"}' > api.pause; echo \$? >> api.pause
 "$api_call" api.sock '{"op":"status"}' > api.status
 timeout 5 "$agent_check" "hybrid:$work/api-vsock.sock:1024" > api.check2 2>&1; echo \$? > api.check2.rc
@@ -102,7 +107,7 @@ set +e
 "$repo/tests/testhost/run.sh" --timeout 900 -- bash "$work/inner.sh"
 rc=$?
 set -e
-for f in agent.console agent.vmm agent.check api.console api.vmm api.pause api.status api.check2 api.resume api.vcpus api.shutdown guest.console guest.vmm echo.out receive.out; do
+for f in agent.console agent.vmm agent.check api.console api.vmm api.seccomp api.pause api.status api.check2 api.resume api.vcpus api.shutdown guest.console guest.vmm echo.out receive.out; do
   [ -f "$work/$f" ] && sed "s/^/[$f] /" "$work/$f" | grep -v "^\[.*\] \[ *[0-9.]*\] \|CONNECT .* before the guest driver" | tail -n 20 || true
 done
 [ "$rc" -eq 0 ] || fail "the test host run failed with $rc"
@@ -117,6 +122,10 @@ grep -q "DestroySandbox accepted" "$work/agent.check" || fail "DestroySandbox wa
 
 # 2. control API
 [ "$(rc_of api.check1.rc)" = 0 ] || fail "the agent behind the API VM did not answer"
+for thread in sandbox-vmm vmm-loop vcpu0 vcpu1; do
+  grep -q "^$thread NoNewPrivs: 1 Seccomp: 2 " "$work/api.seccomp" ||
+    fail "thread $thread is not under a seccomp filter with no_new_privs: $(cat "$work/api.seccomp")"
+done
 grep -q '"ok":true,"state":"paused"' "$work/api.pause" || fail "pause: $(cat "$work/api.pause")"
 grep -q '"state":"paused"' "$work/api.status" || fail "status while paused: $(cat "$work/api.status")"
 [ "$(rc_of api.check2.rc)" != 0 ] || fail "the agent answered while the VM was paused"
