@@ -31,7 +31,7 @@ bool VirtioDevice::DrainQueue(const ActiveQueues& active, size_t index,
     if (entry.chain) {
       written = handle(*entry.chain);
     } else {
-      spdlog::warn("virtio-{}: queue {}: dropping a malformed chain: {}", name(), index, entry.error.message());
+      guest_warnings_.Warn("{}: queue {}: dropping a malformed chain: {}", name(), index, entry.error.message());
     }
     const Status pushed = queue.PushUsed(*active.memory, entry.head, written);
     if (!pushed.ok()) {

@@ -17,6 +17,7 @@
 #include "common/base/status.h"
 #include "vmm/memory/guest_memory.h"
 #include "vmm/virtio/queue.h"
+#include "vmm/virtio/rate_limited_warnings.h"
 
 #include <optional>
 
@@ -71,6 +72,10 @@ class VirtioDevice {
   // Returns false if the ring itself is broken (the device then needs a reset).
   bool DrainQueue(const ActiveQueues& active, size_t index,
                   const std::function<uint32_t(const DescriptorChain&)>& handle);
+
+  // For what the guest can make happen at will (prefix "virtio"; messages
+  // name the device).
+  RateLimitedWarnings guest_warnings_{"virtio"};
 
  private:
   std::mutex mutex_;

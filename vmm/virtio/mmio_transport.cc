@@ -80,7 +80,7 @@ void MmioTransport::Read(uint64_t offset, std::span<uint8_t> data) {
   }
   std::fill(data.begin(), data.end(), 0);
   if (data.size() != 4 || offset % 4 != 0) {
-    spdlog::warn("virtio-{}: ignored a {}-byte register read at {:#x}", device_->name(), data.size(), offset);
+    guest_warnings_.Warn("{}: ignored a {}-byte register read at {:#x}", device_->name(), data.size(), offset);
     return;
   }
   const uint32_t value = ReadRegister(offset);
@@ -94,7 +94,7 @@ void MmioTransport::Write(uint64_t offset, std::span<const uint8_t> data) {
     return;
   }
   if (data.size() != 4 || offset % 4 != 0) {
-    spdlog::warn("virtio-{}: ignored a {}-byte register write at {:#x}", device_->name(), data.size(), offset);
+    guest_warnings_.Warn("{}: ignored a {}-byte register write at {:#x}", device_->name(), data.size(), offset);
     return;
   }
   uint32_t value;
@@ -172,7 +172,7 @@ void MmioTransport::WriteRegister(uint64_t offset, uint32_t value) {
       if (value < queues_.size()) {
         if (activated_ && !needs_reset_ && queues_[value].ready) device_->ProcessQueue(value);
       } else {
-        spdlog::warn("virtio-{}: notify for queue {} which does not exist", device_->name(), value);
+        guest_warnings_.Warn("{}: notify for queue {} which does not exist", device_->name(), value);
       }
       return;
     case VIRTIO_MMIO_INTERRUPT_ACK:
@@ -212,14 +212,14 @@ void MmioTransport::WriteStatus(uint32_t value) {
   }
   // The driver only ever adds bits; anything else is ignored.
   if ((value & status_) != status_) {
-    spdlog::warn("virtio-{}: status {:#x} clears bits of {:#x}; ignored", device_->name(), value, status_);
+    guest_warnings_.Warn("{}: status {:#x} clears bits of {:#x}; ignored", device_->name(), value, status_);
     return;
   }
   const uint32_t added = value & ~status_;
   if (added & VIRTIO_CONFIG_S_FEATURES_OK) {
     const uint64_t offered = device_->offered_features();
     if ((driver_features_ & ~offered) != 0 || !(driver_features_ & kVirtioFeatureVersion1)) {
-      spdlog::warn("virtio-{}: driver features {:#x} not acceptable (offered {:#x})", device_->name(),
+      guest_warnings_.Warn("{}: driver features {:#x} not acceptable (offered {:#x})", device_->name(),
                    driver_features_, offered);
       value &= ~VIRTIO_CONFIG_S_FEATURES_OK;  // the driver reads this back and gives up
     }

@@ -17,6 +17,7 @@
 #include "vmm/memory/guest_memory.h"
 #include "vmm/virtio/device.h"
 #include "vmm/virtio/queue.h"
+#include "vmm/virtio/rate_limited_warnings.h"
 
 namespace sandbox::vmm {
 
@@ -44,6 +45,8 @@ class MmioTransport : public BusDevice, public std::enable_shared_from_this<Mmio
   uint32_t status() const { return status_; }
 
  private:
+  // Bad register accesses and handshakes come from the guest, as often as it likes.
+  RateLimitedWarnings guest_warnings_{"virtio"};
   MmioTransport(std::shared_ptr<VirtioDevice> device, const GuestMemory& memory, EventLoop& loop, uint64_t base,
                 uint32_t irq);
   uint32_t ReadRegister(uint64_t offset);

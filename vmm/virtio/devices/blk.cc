@@ -78,7 +78,7 @@ uint8_t BlockDevice::Transfer(bool write, uint64_t sector, ChainCursor& data, ui
   const uint64_t sectors = length / kSectorSize;
   const uint64_t capacity = config_.capacity;
   if (sector > capacity || sectors > capacity - sector) {
-    spdlog::warn("virtio-blk {}: request for sectors {}+{} beyond capacity {}", id_, sector, sectors, capacity);
+    guest_warnings_.Warn("blk {}: request for sectors {}+{} beyond capacity {}", id_, sector, sectors, capacity);
     return VIRTIO_BLK_S_IOERR;
   }
   auto spans = data.Take(length);
@@ -91,7 +91,7 @@ uint8_t BlockDevice::Transfer(bool write, uint64_t sector, ChainCursor& data, ui
                                   : ::pread(fd_.get(), span.data() + done, span.size() - done, offset);
       if (moved < 0 && errno == EINTR) continue;
       if (moved <= 0) {
-        spdlog::warn("virtio-blk {}: {} at offset {} failed", id_, write ? "pwrite" : "pread", offset);
+        guest_warnings_.Warn("blk {}: {} at offset {} failed", id_, write ? "pwrite" : "pread", offset);
         return VIRTIO_BLK_S_IOERR;
       }
       done += static_cast<size_t>(moved);
@@ -109,7 +109,7 @@ uint32_t BlockDevice::HandleRequest(const DescriptorChain& chain) {
   // Without a header and a status byte there is nothing to answer.
   if (chain.writable_bytes == 0 ||
       reader.CopyOut({reinterpret_cast<uint8_t*>(&header), sizeof(header)}) != sizeof(header)) {
-    spdlog::warn("virtio-blk {}: request without a header or status byte", id_);
+    guest_warnings_.Warn("blk {}: request without a header or status byte", id_);
     return 0;
   }
   const uint64_t data_in = chain.writable_bytes - 1;  // the last writable byte is the status

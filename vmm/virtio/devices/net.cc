@@ -23,7 +23,6 @@ constexpr uint64_t kEthernetHeader = 14;
 constexpr uint64_t kVlanTag = 4;
 // Frames read per wake-up before the loop serves other fds (the TAP stays armed).
 constexpr int kMaxFramesPerWake = 64;
-constexpr auto kWarningInterval = std::chrono::seconds(1);
 
 std::vector<iovec> ToIovecs(const std::vector<std::span<uint8_t>>& spans) {
   std::vector<iovec> iov;
@@ -124,37 +123,22 @@ void NetDevice::OnTapReadable() {
 
 void NetDevice::ArmTap() { (void)loop_.Modify(tap_.get(), EPOLLIN | EPOLLONESHOT); }
 
-void NetDevice::Warn(const std::string& message) {
-  const auto now = std::chrono::steady_clock::now();
-  if (now - last_warning_ < kWarningInterval) {
-    ++suppressed_warnings_;
-    return;
-  }
-  if (suppressed_warnings_ > 0) {
-    spdlog::warn("virtio-net: {} ({} more warnings suppressed)", message, suppressed_warnings_);
-  } else {
-    spdlog::warn("virtio-net: {}", message);
-  }
-  last_warning_ = now;
-  suppressed_warnings_ = 0;
-}
-
 // ---- tx -------------------------------------------------------------------
 
 uint32_t NetDevice::Transmit(const DescriptorChain& chain) {
   if (chain.writable_bytes > 0) {
-    Warn("tx: dropping a chain with a device-writable buffer");
+    guest_warnings_.Warn("net: tx: dropping a chain with a device-writable buffer");
     return 0;
   }
   if (chain.readable_bytes < kHeaderSize || chain.readable_bytes - kHeaderSize > kMaxFrameSize) {
-    Warn(fmt::format("tx: dropping a chain of {} bytes (want a {}-byte header and at most {} frame bytes)",
-                     chain.readable_bytes, kHeaderSize, kMaxFrameSize));
+    guest_warnings_.Warn("net: tx: dropping a chain of {} bytes (want a {}-byte header and at most {} frame bytes)",
+                   chain.readable_bytes, kHeaderSize, kMaxFrameSize);
     return 0;
   }
   ChainCursor reader(*active_->memory, chain, ChainCursor::Direction::kReadable);
   auto spans = reader.Take(chain.readable_bytes);
   if (!spans.ok()) {
-    Warn("tx: " + spans.status().message());
+    guest_warnings_.Warn("net: tx: {}", spans.status().message());
     return 0;
   }
   // The chain is at most a queue long (or one indirect table of that size), far below IOV_MAX.
@@ -164,7 +148,7 @@ uint32_t NetDevice::Transmit(const DescriptorChain& chain) {
     sent = ::writev(tap_.get(), iov.data(), static_cast<int>(iov.size()));
   } while (sent < 0 && errno == EINTR);
   // A full TAP queue drops the frame, as a NIC would; TCP resends.
-  if (sent < 0) Warn(fmt::format("tx: writev to the TAP failed: {}", std::strerror(errno)));
+  if (sent < 0) guest_warnings_.Warn("net: tx: writev to the TAP failed: {}", std::strerror(errno));
   return 0;  // the device writes nothing into tx buffers
 }
 
@@ -188,7 +172,7 @@ void NetDevice::Receive() {
 }
 
 Status NetDevice::ReturnUnusable(uint16_t head, const std::string& why, bool& used_any) {
-  Warn("rx: returning an unusable buffer: " + why);
+  guest_warnings_.Warn("net: rx: returning an unusable buffer: {}", why);
   used_any = true;
   return (*active_->queues)[kRxQueue].PushUsed(*active_->memory, head, 0);
 }
@@ -252,11 +236,15 @@ NetDevice::ReadOutcome NetDevice::ReadFrame(bool& used_any) {
   const ssize_t got = ::readv(tap_.get(), iov.data(), static_cast<int>(iov.size()));
   if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return ReadOutcome::kWouldBlock;
   if (got <= 0) {
-    Warn(got == 0 ? "rx: the TAP was closed" : fmt::format("rx: readv from the TAP failed: {}", std::strerror(errno)));
+    if (got == 0) {
+      guest_warnings_.Warn("net: rx: the TAP was closed");
+    } else {
+      guest_warnings_.Warn("net: rx: readv from the TAP failed: {}", std::strerror(errno));
+    }
     return ReadOutcome::kTapDown;
   }
   if (static_cast<uint64_t>(got) < kHeaderSize) {
-    Warn(fmt::format("rx: dropping a {}-byte read from the TAP (shorter than the vnet header)", got));
+    guest_warnings_.Warn("net: rx: dropping a {}-byte read from the TAP (shorter than the vnet header)", got);
     return ReadOutcome::kDropped;  // the buffers stay held for the next frame
   }
   const Status completed = CompleteFrame(static_cast<uint64_t>(got), used_any);

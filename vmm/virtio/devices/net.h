@@ -108,8 +108,6 @@ class NetDevice : public VirtioDevice, public std::enable_shared_from_this<NetDe
   ReadOutcome ReadFrame(bool& used_any);
   Status CompleteFrame(uint64_t length, bool& used_any);
   void ArmTap();
-  // Logs at most once a second: the guest decides how often these happen.
-  void Warn(const std::string& message);
 
   UniqueFd tap_;
   EventLoop& loop_;
@@ -120,8 +118,6 @@ class NetDevice : public VirtioDevice, public std::enable_shared_from_this<NetDe
   uint64_t rx_bytes_held_ = 0;
   // Set once this device asked for a reset: its rings are not touched again.
   bool failed_ = false;
-  std::chrono::steady_clock::time_point last_warning_{};
-  uint64_t suppressed_warnings_ = 0;
 };
 
 }  // namespace sandbox::vmm

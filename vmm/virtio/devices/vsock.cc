@@ -108,7 +108,7 @@ void VsockDevice::OnClientReadable(int fd) {
   [[maybe_unused]] ssize_t consumed = ::recv(fd, buffer, line_length, MSG_DONTWAIT);
   const auto port = ParseConnectLine(std::string_view(buffer, line_length - 1));
   if (!port) {
-    spdlog::warn("vsock: host client sent a bad CONNECT line");
+    guest_warnings_.Warn("vsock: host client sent a bad CONNECT line");
     return;
   }
   if (!active_) {
@@ -223,11 +223,11 @@ void VsockDevice::ProcessTx() {
     ChainCursor reader(*active_->memory, chain, ChainCursor::Direction::kReadable);
     virtio_vsock_hdr header{};
     if (reader.CopyOut({reinterpret_cast<uint8_t*>(&header), sizeof(header)}) != sizeof(header)) {
-      spdlog::warn("vsock: tx packet shorter than its header");
+      guest_warnings_.Warn("vsock: tx packet shorter than its header");
       return 0;
     }
     if (header.len > reader.remaining() || header.len > kMaxPacketPayload) {
-      spdlog::warn("vsock: tx packet claims {} payload bytes, carries {}", uint32_t{header.len}, reader.remaining());
+      guest_warnings_.Warn("vsock: tx packet claims {} payload bytes, carries {}", uint32_t{header.len}, reader.remaining());
       return 0;
     }
     HandleGuestPacket(header, reader);
@@ -237,7 +237,7 @@ void VsockDevice::ProcessTx() {
 
 void VsockDevice::HandleGuestPacket(const virtio_vsock_hdr& header, ChainCursor& payload) {
   if (header.src_cid != guest_cid_ || header.dst_cid != kHostCid) {
-    spdlog::warn("vsock: dropping a packet from CID {} to CID {}", uint64_t{header.src_cid}, uint64_t{header.dst_cid});
+    guest_warnings_.Warn("vsock: dropping a packet from CID {} to CID {}", uint64_t{header.src_cid}, uint64_t{header.dst_cid});
     return;
   }
   const Key key{header.dst_port, header.src_port};
@@ -348,6 +348,11 @@ void VsockDevice::ConnectToHost(const virtio_vsock_hdr& header) {
 // ---- rx -------------------------------------------------------------------
 
 void VsockDevice::QueueControl(uint16_t op, uint32_t host_port, uint32_t guest_port, uint32_t flags) {
+  if (control_.size() >= kMaxQueuedControl) {
+    guest_warnings_.Warn("vsock: dropping a control packet to guest port {}: {} already wait for rx buffers",
+                         guest_port, control_.size());
+    return;
+  }
   control_.push_back({op, host_port, guest_port, flags});
 }
 
@@ -377,7 +382,7 @@ std::optional<DescriptorChain> VsockDevice::PopRxChain(bool& used_any) {
     if (!popped->has_value()) return std::nullopt;
     PoppedChain& entry = **popped;
     if (entry.chain && entry.chain->writable_bytes >= sizeof(virtio_vsock_hdr)) return std::move(entry.chain);
-    spdlog::warn("vsock: dropping an unusable rx buffer: {}",
+    guest_warnings_.Warn("vsock: dropping an unusable rx buffer: {}",
                  entry.chain ? "smaller than a packet header" : entry.error.message());
     (void)rx.PushUsed(*active_->memory, entry.head, 0);
     used_any = true;

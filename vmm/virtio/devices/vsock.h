@@ -42,6 +42,16 @@ class VsockDevice : public VirtioDevice, public std::enable_shared_from_this<Vso
   void ProcessQueue(size_t index) override;
   void Reset() override;
 
+  // Control packets (RESPONSE, RST, credit updates) that wait for the
+  // guest's rx buffers: a guest that sends requests without posting any
+  // would grow the queue without end, so past this the newest are dropped
+  // (the guest's connect then times out; 16 bytes each).
+  static constexpr size_t kMaxQueuedControl = 1024;
+  size_t queued_control() {
+    std::lock_guard lock(mutex());
+    return control_.size();
+  }
+
  protected:
   std::span<const uint8_t> config_bytes() const override {
     return {reinterpret_cast<const uint8_t*>(&guest_cid_), sizeof(guest_cid_)};

@@ -80,6 +80,25 @@ TEST_F(VsockLongPathTest, GuestConnectionsReachTheLongPortSocket) {
   EXPECT_EQ(failure_, "");
 }
 
+TEST_F(VsockLongPathTest, AGuestThatPostsNoRxBuffersCannotGrowTheControlQueue) {
+  // Datagram-type packets are refused with an RST each; rx is never readied.
+  virtio_vsock_hdr header{};
+  header.src_cid = kGuestCid;
+  header.dst_cid = VsockDevice::kHostCid;
+  header.dst_port = 1025;
+  header.type = 2;  // VIRTIO_VSOCK_TYPE_SEQPACKET: not a stream
+  const uint64_t address = driver_.Allocate(sizeof(header));
+  for (uint32_t i = 0; i < 3 * VsockDevice::kMaxQueuedControl; ++i) {
+    header.src_port = 10000 + i;
+    ASSERT_TRUE(memory_.WriteObject(address, header).ok());
+    driver_.SetChain(0, {{address, sizeof(header), 0}});
+    driver_.Publish(0);
+    device_->ProcessQueue(kTxQueue);
+  }
+  EXPECT_EQ(device_->queued_control(), VsockDevice::kMaxQueuedControl);
+  EXPECT_EQ(failure_, "");
+}
+
 TEST_F(VsockLongPathTest, TheSocketIsRemovedWithTheDevice) {
   device_.reset();
   EXPECT_FALSE(PathExists(uds_path_));
