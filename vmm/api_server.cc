@@ -90,7 +90,7 @@ std::string ApiServer::Handle(const std::string& line) {
   json request;
   try {
     request = json::parse(line);
-  } catch (const json::parse_error&) {
+  } catch (const json::exception&) {  // parse_error, and out_of_range for a number like 1e400
     return Answer(InvalidArgument("request is not a JSON object"), "");
   }
   if (!request.is_object() || !request.contains("op") || !request["op"].is_string()) {

@@ -73,6 +73,7 @@ TEST_F(ApiServerTest, DescribesTheVcpus) {
 TEST_F(ApiServerTest, RejectsBadRequestsByName) {
   auto error_of = [&](const std::string& line) { return server_->Handle(line); };
   EXPECT_NE(error_of("not json").find("not a JSON object"), std::string::npos);
+  EXPECT_NE(error_of(R"({"op":"shutdown","timeout_ms":1e400})").find("not a JSON object"), std::string::npos);
   EXPECT_NE(error_of("[1]").find("op: required"), std::string::npos);
   EXPECT_NE(error_of(R"({"op":7})").find("op: required"), std::string::npos);
   EXPECT_NE(error_of(R"({"op":"explode"})").find("unknown operation"), std::string::npos);

@@ -176,7 +176,7 @@ Result<VmmConfig> ParseVmmConfig(const std::string& text) {
   json document;
   try {
     document = json::parse(text);
-  } catch (const json::parse_error& error) {
+  } catch (const json::exception& error) {  // parse_error, and out_of_range for a number like 1e400
     return InvalidArgument(fmt::format("config is not valid JSON: {}", error.what()));
   }
   if (!document.is_object()) return InvalidArgument("config: must be a JSON object");

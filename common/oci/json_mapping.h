@@ -244,7 +244,7 @@ FieldErrors ParseDocument(std::string_view text, S& out) {
   Json document;
   try {
     document = Json::parse(text);
-  } catch (const Json::parse_error& error) {
+  } catch (const Json::exception& error) {  // parse_error, and out_of_range for a number like 1e400
     errors.push_back({"", std::string("malformed JSON: ") + error.what()});
     return errors;
   }

@@ -121,6 +121,16 @@ TEST(SpecJson, MalformedJsonIsOneClearError) {
   EXPECT_NE(errors[0].message.find("malformed JSON"), std::string::npos);
 }
 
+// Found by common/oci/fuzz: nlohmann throws out_of_range, not parse_error,
+// for a number past double's range, and it once escaped and aborted the CLI.
+TEST(SpecJson, ANumberPastDoublesRangeIsMalformedJson) {
+  Spec spec;
+  FieldErrors errors = ParseSpec(R"({"ociVersion": "1.2.0", "process": {"user": {"uid": 1e400}}})", spec);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].message.find("malformed JSON"), std::string::npos) << errors[0].message;
+  EXPECT_NE(errors[0].message.find("number overflow"), std::string::npos) << errors[0].message;
+}
+
 TEST(SpecJson, TopLevelMustBeAnObject) {
   Spec spec;
   FieldErrors errors = ParseSpec("[1,2]", spec);

@@ -29,6 +29,7 @@ expect() {
 
 k=$work/text-kernel
 expect not-json "config is not valid JSON" '{"kernel": '
+expect number-overflow "config is not valid JSON" '{"kernel": "/vmlinux", "vcpus": 1e400}'
 expect not-object "config: must be a JSON object" '[1, 2]'
 expect no-kernel "kernel: required" '{"vcpus": 1}'
 expect missing-kernel "kernel: open $work/none: No such file or directory" "{\"kernel\": \"$work/none\"}"

@@ -16,6 +16,12 @@ clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-reco
   "$repo/common/base/status.cc" "$repo/common/base/file_util.cc" -lcrypto -o "$work/image_fuzzer"
 mkdir -p "$work/corpus"
 cp "$image/fuzz/corpus/"* "$work/corpus/"
-"$work/image_fuzzer" -runs="$runs" -max_len=16384 -timeout=10 -seed=1 -artifact_prefix="$work/" "$work/corpus" 2>&1 |
-  tail -n 5
+# On a finding: the report and the input (base64), without the coverage lines.
+if ! "$work/image_fuzzer" -runs="$runs" -max_len=16384 -timeout=10 -seed=1 -artifact_prefix="$work/" \
+  "$work/corpus" > "$work/log" 2>&1; then
+  grep -v "^#[0-9]\|NEW_FUNC\|Uses: " "$work/log" | tail -n 80
+  echo "image fuzzer: FAILED (the input above belongs in corpus/ once fixed)"
+  exit 1
+fi
+tail -n 1 "$work/log"
 echo "image fuzzer: $runs inputs, no findings"

@@ -18,6 +18,12 @@ clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-reco
 # The committed seeds stay as they are: libFuzzer adds what it finds to the copy.
 mkdir -p "$work/corpus"
 cp "$oci/fuzz/corpus/"* "$oci/testdata/"*.json "$work/corpus/"
-"$work/spec_fuzzer" -runs="$runs" -max_len=16384 -timeout=10 -seed=1 -dict="$oci/fuzz/oci.dict" \
-  -artifact_prefix="$work/" "$work/corpus" 2>&1 | tail -n 5
+# On a finding: the report and the input (base64), without the coverage lines.
+if ! "$work/spec_fuzzer" -runs="$runs" -max_len=16384 -timeout=10 -seed=1 -dict="$oci/fuzz/oci.dict" \
+  -artifact_prefix="$work/" "$work/corpus" > "$work/log" 2>&1; then
+  grep -v "^#[0-9]\|NEW_FUNC\|Uses: " "$work/log" | tail -n 80
+  echo "spec fuzzer: FAILED (the input above belongs in corpus/ once fixed)"
+  exit 1
+fi
+tail -n 1 "$work/log"
 echo "spec fuzzer: $runs inputs, no findings"
