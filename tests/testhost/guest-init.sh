@@ -107,7 +107,9 @@ echo never > /sys/kernel/mm/transparent_hugepage/defrag 2>/dev/null
 # guests count: a QEMU guest (the speed peer) ends its reboots in a triple
 # fault on purpose.
 tracing=/sys/kernel/tracing
-ours='comm == "sandbox-vmm"'
+# kvm_exit fires on the vCPU's own thread, which sandbox-vmm names vcpu<N>
+# (its main thread keeps the process name). QEMU's are "CPU <n>/KVM".
+ours='(comm == "sandbox-vmm" || comm ~ "vcpu*")'
 shutdown='exit_reason == 127'
 # kallsyms sorts by address as text (fixed-width hex); the next higher
 # address ends the function.

@@ -6,13 +6,32 @@
 # host that crashes or wedges gets exactly one more boot.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-sandbox_rt=${1:?usage: selftest.sh path/to/sandbox-rt}
+sandbox_rt=${1:?usage: selftest.sh path/to/sandbox-rt path/to/sandbox-vmm}
+sandbox_vmm=$(realpath "${2:?usage: selftest.sh path/to/sandbox-rt path/to/sandbox-vmm}")
 share=$(mktemp -d /tmp/testhost-selftest.XXXXXX)
 trap 'rm -rf "$share"' EXIT
 # The crashes and wedges below are deliberate: their evidence stays out of
 # the incidents kept for real ones.
 export SANDBOX_TESTHOST_INCIDENTS=$share/incidents
 fail() { echo "selftest: FAIL: $*" >&2; exit 1; }
+
+# A "kernel" that triple-faults at once: a 64-bit ELF whose entry is ud2
+# (sandbox-vmm's boot IDT is empty, so #UD -> #GP -> #DF -> shutdown). The
+# test host must see the SVM shutdown exit of a real sandbox-vmm vCPU thread:
+# that is what its nested-fault watch (and run.sh's retry) rests on.
+python3 - "$share/ud2.elf" <<'PYTHON'
+import struct, sys
+base, code = 0x100000, b"\x0f\x0b" * 8  # ud2
+ehdr_size, phdr_size = 64, 56
+entry = base + ehdr_size + phdr_size
+ehdr = struct.pack("<16sHHIQQQIHHHHHH", b"\x7fELF\x02\x01\x01" + bytes(9), 2, 62, 1, entry, ehdr_size, 0, 0,
+                   ehdr_size, phdr_size, 1, 0, 0, 0)
+size = ehdr_size + phdr_size + len(code)
+phdr = struct.pack("<IIQQQQQQ", 1, 5, 0, base, base, size, size, 0x1000)
+open(sys.argv[1], "wb").write(ehdr + phdr + code)
+PYTHON
+printf '{"kernel": "%s", "cmdline": "", "vcpus": 1, "memory_mib": 64, "serial": "none"}' "$share/ud2.elf" \
+  > "$share/ud2.json"
 
 inner=$share/inner.sh
 cat > "$inner" <<INNER
@@ -37,15 +56,25 @@ if [ -d /sys/module/kvm_amd ] && [ -e /run/testhost-heartbeat.pid ]; then
   grep -q "^nested world switch watched: __svm_vcpu_run 0xf" /run/testhost-nested-watch 2>/dev/null ||
     { echo "the nested world switch is not watched"; exit 19; }
 fi
+"$sandbox_vmm" --config "$share/ud2.json" > "$share/ud2.out" 2>&1
+echo "\$?" > "$share/ud2.rc"
 echo "written inside" > "$share/marker"
 exit 7
 INNER
 
 set +e
-"$here/run.sh" --timeout 300 --share "$share" -- bash "$inner"
-rc=$?
+# No retry: its exit status 7 after the deliberate triple fault would
+# otherwise be taken for a job the emulator broke.
+SANDBOX_TESTHOST_RETRY=0 "$here/run.sh" --timeout 300 --share "$share" -- bash "$inner" 2>&1 | tee "$share/first.out"
+rc=${PIPESTATUS[0]}
 set -e
 [ "$rc" -eq 7 ] || fail "want exit status 7 from the test host, got $rc"
+[ "$(cat "$share/ud2.rc")" = 2 ] || fail "the ud2 kernel did not end sandbox-vmm with status 2 (triple fault): $(cat "$share/ud2.out")"
+if [ "${SANDBOX_TESTHOST_MODE:-}" != direct ] && [ ! -d /sys/module/kvm_intel ] && [ ! -d /sys/module/kvm_amd ]; then
+  grep -q "nested guests broke 1 time(s) during CMD: 1 SVM shutdown exit(s)" "$share/first.out" ||
+    fail "the test host did not see sandbox-vmm's deliberate triple fault (its nested-fault watch is blind)"
+  echo "selftest: a sandbox-vmm guest's triple fault is seen by the test host's watch: ok"
+fi
 [ "$(cat "$share/marker" 2>/dev/null)" = "written inside" ] || fail "a write inside did not come back"
 grep -q "hardware (AMD SVM, kvm_amd)\|hardware (Intel VMX, kvm_intel)" "$share/check.txt" ||
   fail "sandbox-rt check inside does not see hardware KVM: $(cat "$share/check.txt")"
