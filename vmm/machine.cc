@@ -282,6 +282,9 @@ VmExit Machine::Run() {
     if (changed_.wait_for(lock, std::chrono::milliseconds(100), [this] { return exit_.has_value(); })) break;
     lock.unlock();
     PollStopSignals();
+    // A partial line (a prompt, a guest that stopped mid-line) shows up
+    // within 100 ms, for whoever reads the console file while the VM runs.
+    serial_->FlushOutput();
     lock.lock();
   }
   const VmExit reason = *exit_;

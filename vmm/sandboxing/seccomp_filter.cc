@@ -104,6 +104,9 @@ std::vector<Rule> RulesOf(ThreadKind kind) {
 
 using Context = std::unique_ptr<void, decltype(&seccomp_release)>;
 
+// The calling thread's kind, for the report (set once its filter is in).
+thread_local const char* current_thread_kind = "unfiltered";
+
 // Async-signal-safe: no allocation, only write(2) and the kill.
 void ReportViolation(int, siginfo_t* info, void* context_pointer) {
   (void)context_pointer;
@@ -112,8 +115,12 @@ void ReportViolation(int, siginfo_t* info, void* context_pointer) {
   for (unsigned value = static_cast<unsigned>(info->si_syscall); length == 0 || value != 0; value /= 10) {
     number[length++] = static_cast<char>('0' + value % 10);
   }
-  char line[160] = "sandbox-vmm: seccomp: forbidden system call ";
+  char line[200] = "sandbox-vmm: seccomp: the ";
   size_t used = std::strlen(line);
+  for (const char* kind = current_thread_kind; *kind != '\0' && used < 60; ++kind) line[used++] = *kind;
+  constexpr char kMiddle[] = " thread made forbidden system call ";
+  std::memcpy(line + used, kMiddle, sizeof(kMiddle) - 1);
+  used += sizeof(kMiddle) - 1;
   while (length > 0) line[used++] = number[--length];
   constexpr char kTail[] = " (see vmm/sandboxing/seccomp_filter.cc); the VMM dies of SIGSYS\n";
   std::memcpy(line + used, kTail, sizeof(kTail) - 1);
@@ -149,12 +156,18 @@ Status InstallSeccompFilter(ThreadKind kind) {
   if (const int set = seccomp_attr_set(context.get(), SCMP_FLTATR_CTL_NNP, 1); set != 0) {
     return ErrnoStatus("seccomp_attr_set NNP", what, -set);
   }
+  // A call through another ABI (int 0x80) ends the process too, not just
+  // the thread (libseccomp's default), which would leave a vCPU gone quietly.
+  if (const int set = seccomp_attr_set(context.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS); set != 0) {
+    return ErrnoStatus("seccomp_attr_set BADARCH", what, -set);
+  }
   for (const Rule& rule : RulesOf(kind)) {
     const int added = seccomp_rule_add_array(context.get(), SCMP_ACT_ALLOW, rule.syscall,
                                              static_cast<unsigned>(rule.conditions.size()), rule.conditions.data());
     if (added != 0) return ErrnoStatus("seccomp_rule_add", what + ", system call " + std::to_string(rule.syscall), -added);
   }
   if (const int loaded = seccomp_load(context.get()); loaded != 0) return ErrnoStatus("seccomp_load", what, -loaded);
+  current_thread_kind = ThreadKindName(kind).data();  // string literals: NUL-terminated
   return Status::Ok();
 }
 

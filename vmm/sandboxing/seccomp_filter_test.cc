@@ -52,7 +52,9 @@ TEST(SeccompFilterTest, EveryThreadKindDiesOfSigsysOnAForbiddenCallAndSaysWhich)
     // An Internet socket: no thread of the VMM has any business with one.
     const ChildEnd end = RunFiltered(kind, [] { ::syscall(SYS_socket, AF_INET, SOCK_STREAM, 0); });
     EXPECT_TRUE(DiedOfSigsys(end)) << ThreadKindName(kind) << " status " << end.status;
-    EXPECT_NE(end.stderr_text.find("forbidden system call " + std::to_string(SYS_socket)), std::string::npos)
+    EXPECT_NE(end.stderr_text.find("sandbox-vmm: seccomp: the " + std::string(ThreadKindName(kind)) +
+                                   " thread made forbidden system call " + std::to_string(SYS_socket)),
+              std::string::npos)
         << end.stderr_text;
   }
 }

@@ -274,7 +274,7 @@ void MmioTransport::ResetLocked() {
 }
 
 void MmioTransport::Fail(const Status& why) {
-  spdlog::error("virtio-{}: needs reset: {}", device_->name(), why.message());
+  guest_warnings_.Error("{}: needs reset: {}", device_->name(), why.message());
   // The device keeps its state until the driver resets it; it only stops
   // receiving notifications.
   needs_reset_ = true;

@@ -16,11 +16,12 @@ bool RateLimitedWarnings::Admit(uint64_t& suppressed) {
   return true;
 }
 
-void RateLimitedWarnings::Log(const std::string& message, uint64_t suppressed) const {
+void RateLimitedWarnings::Log(spdlog::level::level_enum level, const std::string& message,
+                              uint64_t suppressed) const {
   if (suppressed > 0) {
-    spdlog::warn("{}: {} ({} more warnings suppressed)", prefix_, message, suppressed);
+    spdlog::log(level, "{}: {} ({} more warnings suppressed)", prefix_, message, suppressed);
   } else {
-    spdlog::warn("{}: {}", prefix_, message);
+    spdlog::log(level, "{}: {}", prefix_, message);
   }
 }
 

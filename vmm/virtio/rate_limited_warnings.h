@@ -22,12 +22,18 @@ class RateLimitedWarnings {
   explicit RateLimitedWarnings(std::string prefix, std::chrono::milliseconds interval = kDefaultInterval)
       : prefix_(std::move(prefix)), interval_(interval) {}
 
-  // Thread-safe; formats only what is logged.
+  // Thread-safe; formats only what is logged. Warn and Error share the limit.
   template <typename... Args>
   void Warn(fmt::format_string<Args...> format, Args&&... args) {
     uint64_t suppressed = 0;
     if (!Admit(suppressed)) return;
-    Log(fmt::format(format, std::forward<Args>(args)...), suppressed);
+    Log(spdlog::level::warn, fmt::format(format, std::forward<Args>(args)...), suppressed);
+  }
+  template <typename... Args>
+  void Error(fmt::format_string<Args...> format, Args&&... args) {
+    uint64_t suppressed = 0;
+    if (!Admit(suppressed)) return;
+    Log(spdlog::level::err, fmt::format(format, std::forward<Args>(args)...), suppressed);
   }
 
   uint64_t suppressed_total() const;
@@ -35,7 +41,7 @@ class RateLimitedWarnings {
  private:
   // Whether this warning is logged; `suppressed`: how many were not since.
   bool Admit(uint64_t& suppressed);
-  void Log(const std::string& message, uint64_t suppressed) const;
+  void Log(spdlog::level::level_enum level, const std::string& message, uint64_t suppressed) const;
 
   const std::string prefix_;
   const std::chrono::milliseconds interval_;

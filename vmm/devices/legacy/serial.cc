@@ -153,6 +153,11 @@ size_t Serial::EnqueueInput(std::span<const uint8_t> bytes) {
   return accepted;
 }
 
+void Serial::FlushOutput() {
+  std::lock_guard lock(mutex_);
+  output_.Flush();
+}
+
 size_t Serial::InputSpace() {
   std::lock_guard lock(mutex_);
   return kInputCapacity - input_.size();

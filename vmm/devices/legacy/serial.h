@@ -29,6 +29,8 @@ class Serial : public BusDevice {
 
   // Queues console input; returns how many bytes fitted.
   size_t EnqueueInput(std::span<const uint8_t> bytes);
+  // Writes out console output still held (a line without its newline yet).
+  void FlushOutput();
   size_t InputSpace();
   // Called (without the lock held) when the guest drains input after it was full.
   void SetInputDrainedCallback(std::function<void()> callback) { input_drained_ = std::move(callback); }

@@ -348,8 +348,10 @@ void VsockDevice::ConnectToHost(const virtio_vsock_hdr& header) {
 // ---- rx -------------------------------------------------------------------
 
 void VsockDevice::QueueControl(uint16_t op, uint32_t host_port, uint32_t guest_port, uint32_t flags) {
-  if (control_.size() >= kMaxQueuedControl) {
-    guest_warnings_.Warn("vsock: dropping a control packet to guest port {}: {} already wait for rx buffers",
+  // Only resets are dropped: the rest belong to a connection, whose number
+  // bounds them, and dropping one would strand it (a RESPONSE, a SHUTDOWN).
+  if (op == VIRTIO_VSOCK_OP_RST && control_.size() >= kMaxQueuedControl) {
+    guest_warnings_.Warn("vsock: dropping a reset to guest port {}: {} control packets already wait for rx buffers",
                          guest_port, control_.size());
     return;
   }

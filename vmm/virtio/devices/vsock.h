@@ -42,10 +42,11 @@ class VsockDevice : public VirtioDevice, public std::enable_shared_from_this<Vso
   void ProcessQueue(size_t index) override;
   void Reset() override;
 
-  // Control packets (RESPONSE, RST, credit updates) that wait for the
-  // guest's rx buffers: a guest that sends requests without posting any
-  // would grow the queue without end, so past this the newest are dropped
-  // (the guest's connect then times out; 16 bytes each).
+  // Control packets that wait for the guest's rx buffers: a guest that sends
+  // packets to nowhere without posting any would grow the queue of resets
+  // without end, so past this many queued packets new resets are dropped
+  // (16 bytes each). RESPONSE, SHUTDOWN and credit updates belong to a
+  // connection and are always queued.
   static constexpr size_t kMaxQueuedControl = 1024;
   size_t queued_control() {
     std::lock_guard lock(mutex());
