@@ -1,6 +1,7 @@
 #include "common/oci/cpu_list.h"
 
 #include <algorithm>
+#include <bitset>
 #include <charconv>
 #include <string>
 
@@ -29,6 +30,8 @@ Result<uint32_t> ParseNumber(std::string_view text) {
 Result<CpuList> ParseCpuList(std::string_view text) {
   if (text.empty()) return InvalidArgument("the list is empty");
   CpuList list;
+  std::bitset<kMaxCpuListNumber + 1> named;  // "0-3,2" names four CPUs, not five
+  uint64_t spanned = 0;
   size_t start = 0;
   while (true) {
     const size_t comma = std::min(text.find(',', start), text.size());
@@ -40,10 +43,15 @@ Result<CpuList> ParseCpuList(std::string_view text) {
       SANDBOX_ASSIGN_OR_RETURN(last, ParseNumber(item.substr(dash + 1)));
       if (last < first) return InvalidArgument(std::string("the range ").append(item).append(" runs backwards"));
     }
-    list.count += last - first + 1;  // at most 65536 per item; a list that long is refused first
+    // Bounds the work a hostile list can ask for (a megabyte of "0-65535,").
+    spanned += last - first + 1;
+    if (spanned > 16 * (kMaxCpuListNumber + 1)) return InvalidArgument("the list spans too many CPUs");
+    for (uint32_t cpu = first; cpu <= last; ++cpu) named.set(cpu);
     list.highest = std::max(list.highest, last);
-    if (list.count > 16 * (kMaxCpuListNumber + 1)) return InvalidArgument("the list names too many CPUs");
-    if (comma == text.size()) return list;
+    if (comma == text.size()) {
+      list.count = static_cast<uint32_t>(named.count());
+      return list;
+    }
     start = comma + 1;
   }
 }

@@ -10,7 +10,7 @@ namespace sandbox::oci {
 // The kernel's CPU and memory-node list syntax ("0-3,5,7-8"), as
 // linux.resources.cpu.cpus/mems and process.execCPUAffinity use it.
 struct CpuList {
-  uint32_t count = 0;    // how many CPUs (or nodes) the list names, repeats counted again
+  uint32_t count = 0;    // how many distinct CPUs (or nodes) the list names
   uint32_t highest = 0;  // the highest one named
 };
 

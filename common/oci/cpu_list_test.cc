@@ -17,6 +17,11 @@ TEST(CpuListTest, CountsAndFindsTheHighest) {
   list = ParseCpuList("0-65535");
   ASSERT_TRUE(list.ok());
   EXPECT_EQ(list->count, 65536u);
+  // A CPU named twice is one CPU (the VM is sized by this count).
+  list = ParseCpuList("0-3,2,0-1,3");
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->count, 4u);
+  EXPECT_EQ(list->highest, 3u);
 }
 
 struct BadList {
@@ -43,7 +48,7 @@ INSTANTIATE_TEST_SUITE_P(
                     BadList{"99999999999999999999", "is above 65535"}, BadList{"65536", "is above 65535"},
                     BadList{"0-65535,0-65535,0-65535,0-65535,0-65535,0-65535,0-65535,0-65535,0-65535,0-65535,"
                             "0-65535,0-65535,0-65535,0-65535,0-65535,0-65535,0-65535",
-                            "too many"}));
+                            "spans too many"}));
 
 }  // namespace
 }  // namespace sandbox::oci

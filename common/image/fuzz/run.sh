@@ -19,8 +19,11 @@ cp "$image/fuzz/corpus/"* "$work/corpus/"
 # On a finding: the report and the input (base64), without the coverage lines.
 if ! "$work/image_fuzzer" -runs="$runs" -max_len=16384 -timeout=10 -seed=1 -artifact_prefix="$work/" \
   "$work/corpus" > "$work/log" 2>&1; then
-  grep -v "^#[0-9]\|NEW_FUNC\|Uses: " "$work/log" | tail -n 80
-  echo "image fuzzer: FAILED (the input above belongs in corpus/ once fixed)"
+  { grep -v "^#[0-9]\|NEW_FUNC\|Uses: " "$work/log" || true; } | tail -n 80
+  # The input outlives the work dir (libFuzzer prints it only when short).
+  kept=${SANDBOX_RT_CACHE:-${HOME:-/root}/.cache/sandbox-rt}/fuzz-findings/image-$(date +%Y%m%d-%H%M%S)
+  mkdir -p "$kept" && cp "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-* "$kept/" 2>/dev/null || true
+  echo "image fuzzer: FAILED; the input is kept in $kept (it belongs in corpus/ once fixed)"
   exit 1
 fi
 tail -n 1 "$work/log"
