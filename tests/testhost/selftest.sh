@@ -2,8 +2,9 @@
 # e2e self-test of the test-host harness: CMD's exit status and writes come
 # back, /dev/kvm inside is a usable hardware-style KVM (sandbox-rt check sees
 # kvm_amd or kvm_intel and every capability sandbox-vmm needs), cgroup2 has
-# its controllers enabled, a hung CMD is killed at the timeout, and a test
-# host that crashes or wedges gets exactly one more boot.
+# its controllers enabled, the test host sees a sandbox-vmm guest's triple
+# fault (its nested-fault watch), a hung CMD is killed at the timeout, and a
+# test host that crashes or wedges is booted again, a bounded number of times.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 sandbox_rt=${1:?usage: selftest.sh path/to/sandbox-rt path/to/sandbox-vmm}
