@@ -7,12 +7,9 @@
 set -euo pipefail
 runs=${1:-200000}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-command -v clang++ >/dev/null || { echo "virtqueue fuzzer: clang++ missing; run scripts/setup.sh" >&2; exit 1; }
 work=$(mktemp -d /tmp/vmm-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I"$repo" \
-  "$repo/vmm/fuzz/virtqueue_fuzzer.cc" "$repo/vmm/virtio/queue.cc" "$repo/vmm/memory/guest_memory.cc" \
-  "$repo/common/base/status.cc" -lfmt -o "$work/virtqueue_fuzzer"
-mkdir -p "$work/corpus"
-"$work/virtqueue_fuzzer" -runs="$runs" -max_len=8192 -seed=1 "$work/corpus" 2>&1 | tail -n 5
-echo "virtqueue fuzzer: $runs inputs, no findings"
+source "$repo/tests/lib/libfuzzer.sh"
+fuzz_build virtqueue "$work/virtqueue_fuzzer" "$repo/vmm/fuzz/virtqueue_fuzzer.cc" "$repo/vmm/virtio/queue.cc" \
+  "$repo/vmm/memory/guest_memory.cc" "$repo/common/base/status.cc" -lfmt
+fuzz_run virtqueue "$work/virtqueue_fuzzer" "$runs" -- -max_len=8192

@@ -1,0 +1,35 @@
+# Shared by the libFuzzer scripts (vmm/fuzz, common/oci/fuzz,
+# common/image/fuzz); source it, then:
+#   fuzz_build NAME BINARY SOURCE... [-lLIB...]   clang++ with libFuzzer + ASan + UBSan
+#   fuzz_run NAME BINARY RUNS SEED_DIR_OR_FILE... [-- LIBFUZZER_FLAG...]
+# fuzz_run copies the seeds (they stay as committed), runs RUNS inputs, and on
+# a finding prints the report and keeps the input under the cache's
+# fuzz-findings/ (libFuzzer prints it only when short) before failing.
+# Needs $repo (the checkout) and $work (a scratch dir the caller removes).
+
+fuzz_build() {
+  local name=$1 binary=$2
+  shift 2
+  command -v clang++ >/dev/null || { echo "$name fuzzer: clang++ missing; run scripts/setup.sh" >&2; exit 1; }
+  clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I"$repo" "$@" -o "$binary"
+}
+
+fuzz_run() {
+  local name=$1 binary=$2 runs=$3 flags=() seeds=()
+  shift 3
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do seeds+=("$1"); shift; done
+  [ $# -gt 0 ] && shift && flags=("$@")
+  mkdir -p "$work/corpus"
+  for seed in "${seeds[@]+"${seeds[@]}"}"; do cp -r "$seed" "$work/corpus/"; done
+  if ! "$binary" -runs="$runs" -max_len=16384 -timeout=10 -seed=1 -artifact_prefix="$work/" \
+      "${flags[@]+"${flags[@]}"}" "$work/corpus" > "$work/log" 2>&1; then
+    { grep -v "^#[0-9]\|NEW_FUNC\|Uses: " "$work/log" || true; } | tail -n 80
+    local kept
+    kept=${SANDBOX_RT_CACHE:-${HOME:-/root}/.cache/sandbox-rt}/fuzz-findings/$name-$(date +%Y%m%d-%H%M%S)
+    mkdir -p "$kept" && cp "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-* "$kept/" 2>/dev/null || true
+    echo "$name fuzzer: FAILED; the input is kept in $kept (it belongs in the seed corpus once fixed)"
+    exit 1
+  fi
+  tail -n 1 "$work/log"
+  echo "$name fuzzer: $runs inputs, no findings"
+}
