@@ -240,6 +240,26 @@ void Machine::WatchConsoleInput() {
   serial_->SetInputDrainedCallback(arm);
 }
 
+void Machine::StartThreads(std::latch& sandboxed) {
+  loop_thread_ = std::thread([this, &sandboxed] {
+    pthread_setname_np(pthread_self(), "vmm-loop");
+    EnterSeccomp(ThreadKind::kEventLoop);
+    sandboxed.count_down();
+    loop_->Run();
+  });
+  {
+    std::lock_guard threads_lock(threads_mutex_);
+    for (size_t index = 0; index < vcpus_.size(); ++index) {
+      vcpu_threads_.emplace_back([this, index, &sandboxed] {
+        pthread_setname_np(pthread_self(), ("vcpu" + std::to_string(index)).c_str());
+        EnterSeccomp(ThreadKind::kVcpu);
+        sandboxed.arrive_and_wait();
+        RunVcpu(index);
+      });
+    }
+  }
+}
+
 VmExit Machine::Run() {
   struct sigaction action {};
   action.sa_handler = IgnoreKick;  // no SA_RESTART: KVM_RUN must return EINTR
@@ -258,23 +278,7 @@ VmExit Machine::Run() {
   // Every thread loads its own filter (a thread inherits its creator's, so
   // this one loads last); the vCPUs enter the guest only once all are in.
   std::latch sandboxed(static_cast<std::ptrdiff_t>(vcpus_.size()) + 2);
-  loop_thread_ = std::thread([this, &sandboxed] {
-    pthread_setname_np(pthread_self(), "vmm-loop");
-    EnterSeccomp(ThreadKind::kEventLoop);
-    sandboxed.count_down();
-    loop_->Run();
-  });
-  {
-    std::lock_guard threads_lock(threads_mutex_);
-    for (size_t index = 0; index < vcpus_.size(); ++index) {
-      vcpu_threads_.emplace_back([this, index, &sandboxed] {
-        pthread_setname_np(pthread_self(), ("vcpu" + std::to_string(index)).c_str());
-        EnterSeccomp(ThreadKind::kVcpu);
-        sandboxed.arrive_and_wait();
-        RunVcpu(index);
-      });
-    }
-  }
+  StartThreads(sandboxed);
   EnterSeccomp(ThreadKind::kMain);
   sandboxed.count_down();
   std::unique_lock lock(mutex_);

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <latch>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -65,6 +66,9 @@ class Machine : public VmControl {
   Status SetUpDevices(const VmmConfig& config);
   Status LoadGuest(const VmmConfig& config);
   Status SetUpVcpus(uint32_t count);
+  // The event loop and vCPU threads; each loads its seccomp filter and
+  // counts down `sandboxed` (the vCPUs then wait for every filter).
+  void StartThreads(std::latch& sandboxed);
   void RunVcpu(size_t index);
   // Loads `kind`'s seccomp filter on the calling thread (when the config
   // asks for it); a failure stops the VM.

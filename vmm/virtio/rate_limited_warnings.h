@@ -25,20 +25,22 @@ class RateLimitedWarnings {
   // Thread-safe; formats only what is logged. Warn and Error share the limit.
   template <typename... Args>
   void Warn(fmt::format_string<Args...> format, Args&&... args) {
-    uint64_t suppressed = 0;
-    if (!Admit(suppressed)) return;
-    Log(spdlog::level::warn, fmt::format(format, std::forward<Args>(args)...), suppressed);
+    Emit(spdlog::level::warn, format, std::forward<Args>(args)...);
   }
   template <typename... Args>
   void Error(fmt::format_string<Args...> format, Args&&... args) {
-    uint64_t suppressed = 0;
-    if (!Admit(suppressed)) return;
-    Log(spdlog::level::err, fmt::format(format, std::forward<Args>(args)...), suppressed);
+    Emit(spdlog::level::err, format, std::forward<Args>(args)...);
   }
 
   uint64_t suppressed_total() const;
 
  private:
+  template <typename... Args>
+  void Emit(spdlog::level::level_enum level, fmt::format_string<Args...> format, Args&&... args) {
+    uint64_t suppressed = 0;
+    if (!Admit(suppressed)) return;
+    Log(level, fmt::format(format, std::forward<Args>(args)...), suppressed);
+  }
   // Whether this warning is logged; `suppressed`: how many were not since.
   bool Admit(uint64_t& suppressed);
   void Log(spdlog::level::level_enum level, const std::string& message, uint64_t suppressed) const;
