@@ -23,6 +23,12 @@ namespace {
 
 using nlohmann::json;
 
+std::string ParentDirectory(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
 // Reads typed fields out of one JSON object, naming `path.key` in errors and
 // rejecting keys nobody asked for.
 class ObjectReader {
@@ -104,6 +110,23 @@ Status ParseVsock(const json& value, VsockConfig& vsock) {
   SANDBOX_RETURN_IF_ERROR(reader.Unsigned("guest_cid", vsock.guest_cid, 3, 0xfffffffe));
   if (reader.Find("guest_cid") == nullptr) return InvalidArgument("vsock.guest_cid: required");
   SANDBOX_RETURN_IF_ERROR(reader.String("uds_path", vsock.uds_path, true));
+  return reader.RejectUnknown();
+}
+
+Status ParseJail(const json& value, JailConfig& jail) {
+  if (!value.is_object()) return InvalidArgument("jail: must be an object");
+  ObjectReader reader(value, "jail");
+  SANDBOX_RETURN_IF_ERROR(reader.String("root", jail.root, true));
+  if (jail.root.front() != '/' || jail.root.size() < 2 || jail.root.back() == '/') {
+    return InvalidArgument(
+        fmt::format("jail.root: must be an absolute directory path without a trailing slash, not \"{}\"", jail.root));
+  }
+  for (const char* key : {"uid", "gid"}) {
+    if (reader.Find(key) == nullptr) return InvalidArgument(reader.Name(key) + ": required");
+  }
+  SANDBOX_RETURN_IF_ERROR(reader.Unsigned("uid", jail.uid, 1, kMaxJailId));
+  SANDBOX_RETURN_IF_ERROR(reader.Unsigned("gid", jail.gid, 1, kMaxJailId));
+  SANDBOX_RETURN_IF_ERROR(reader.Unsigned("max_open_files", jail.max_open_files, 64, 1 << 20));
   return reader.RejectUnknown();
 }
 
@@ -224,6 +247,16 @@ Result<VmmConfig> ParseVmmConfig(const std::string& text) {
     return InvalidArgument("log_level: must be one of trace, debug, info, warn, error, off");
   }
   SANDBOX_RETURN_IF_ERROR(reader.Bool("seccomp", config.seccomp));
+  if (const json* jail = reader.Find("jail")) {
+    config.jail.emplace();
+    SANDBOX_RETURN_IF_ERROR(ParseJail(*jail, *config.jail));
+    // The jailed VMM still connects to "<uds_path>_<port>": only inside its root can it see them.
+    if (config.vsock && ParentDirectory(config.vsock->uds_path) != config.jail->root) {
+      return InvalidArgument(fmt::format("vsock.uds_path: {} must be directly in jail.root ({}), where the jailed VMM "
+                                         "reaches the host's vsock listeners",
+                                         config.vsock->uds_path, config.jail->root));
+    }
+  }
   SANDBOX_RETURN_IF_ERROR(reader.RejectUnknown());
   return config;
 }
@@ -250,12 +283,6 @@ Status CheckTapFd(const std::string& field, int fd) {
                                        fd, request.ifr_name));
   }
   return Status::Ok();
-}
-
-std::string ParentDirectory(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
 }
 
 }  // namespace
@@ -296,6 +323,9 @@ Status CheckVmmConfigOnHost(const VmmConfig& config) {
     if (!IsDirectory(ParentDirectory(*config.api_socket))) {
       return NotFound(fmt::format("api_socket: directory {} does not exist", ParentDirectory(*config.api_socket)));
     }
+  }
+  if (config.jail && !IsDirectory(config.jail->root)) {
+    return NotFound(fmt::format("jail.root: directory {} does not exist", config.jail->root));
   }
   if (config.serial != "stdout" && config.serial != "none" && !IsDirectory(ParentDirectory(config.serial))) {
     return NotFound(fmt::format("serial: directory {} does not exist", ParentDirectory(config.serial)));

@@ -38,6 +38,19 @@ struct NetConfig {
   uint16_t mtu = 1500;
 };
 
+// The confinement sandbox-vmm enters once the VM is built, before the guest's
+// first instruction (vmm/sandboxing/jail.h): private mount, IPC, UTS and
+// network namespaces, `root` as its read-only "/", `uid`/`gid` with no
+// capabilities, and rlimits.
+struct JailConfig {
+  std::string root;  // an absolute directory; vsock.uds_path must be in it
+  uint32_t uid = 0;  // not 0: the point is an unprivileged VMM
+  uint32_t gid = 0;
+  uint64_t max_open_files = 1024;  // RLIMIT_NOFILE (vsock connections, ...)
+};
+
+inline constexpr uint32_t kMaxJailId = 0xfffffffe;  // (uid_t)-1 means "unchanged"
+
 struct VmmConfig {
   std::string kernel;
   std::optional<std::string> initrd;
@@ -55,6 +68,7 @@ struct VmmConfig {
   // Each thread runs under its seccomp allowlist (vmm/sandboxing); false
   // only to debug a system call the filters lack.
   bool seccomp = true;
+  std::optional<JailConfig> jail;
 };
 
 inline constexpr uint32_t kMaxVcpus = 254;

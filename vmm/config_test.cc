@@ -39,6 +39,42 @@ TEST(VmmConfigTest, SeccompIsOnUnlessTurnedOffAndMustBeABoolean) {
   EXPECT_NE(wrong.status().message().find("seccomp"), std::string::npos) << wrong.status().message();
 }
 
+TEST(VmmConfigTest, ParsesAJailAndNamesEachBadField) {
+  Result<VmmConfig> config = ParseVmmConfig(
+      R"({"kernel": "/vmlinux", "vsock": {"guest_cid": 3, "uds_path": "/run/s/vm/vsock"},
+          "jail": {"root": "/run/s/vm", "uid": 2000000000, "gid": 2000000001}})");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  ASSERT_TRUE(config->jail.has_value());
+  EXPECT_EQ(config->jail->root, "/run/s/vm");
+  EXPECT_EQ(config->jail->uid, 2000000000u);
+  EXPECT_EQ(config->jail->gid, 2000000001u);
+  EXPECT_EQ(config->jail->max_open_files, 1024u);
+  EXPECT_FALSE(ParseVmmConfig(R"({"kernel": "/vmlinux"})")->jail.has_value());
+
+  struct Case {
+    const char* jail;
+    const char* error_start;
+  };
+  const Case cases[] = {
+      {R"("yes")", "jail: must be an object"},
+      {R"({"uid": 5, "gid": 5})", "jail.root: required"},
+      {R"({"root": "run/s/vm", "uid": 5, "gid": 5})", "jail.root: must be an absolute"},
+      {R"({"root": "/run/s/vm/", "uid": 5, "gid": 5})", "jail.root: must be an absolute"},
+      {R"({"root": "/run/s/vm", "gid": 5})", "jail.uid: required"},
+      {R"({"root": "/run/s/vm", "uid": 0, "gid": 5})", "jail.uid: must be an integer from 1"},
+      {R"({"root": "/run/s/vm", "uid": 5, "gid": 4294967295})", "jail.gid: must be an integer from 1"},
+      {R"({"root": "/run/s/vm", "uid": 5, "gid": 5, "max_open_files": 3})", "jail.max_open_files: must be"},
+      {R"({"root": "/run/s/vm", "uid": 5, "gid": 5, "chroot": true})", "jail.chroot: unknown key"},
+      {R"({"root": "/run/other", "uid": 5, "gid": 5})", "vsock.uds_path: /run/s/vm/vsock must be directly in jail.root"},
+  };
+  for (const Case& c : cases) {
+    Result<VmmConfig> bad = ParseVmmConfig(fmt::format(
+        R"({{"kernel": "/vmlinux", "vsock": {{"guest_cid": 3, "uds_path": "/run/s/vm/vsock"}}, "jail": {}}})", c.jail));
+    ASSERT_FALSE(bad.ok()) << c.jail;
+    EXPECT_EQ(bad.status().message().rfind(c.error_start, 0), 0u) << c.jail << ": " << bad.status().message();
+  }
+}
+
 TEST(VmmConfigNetTest, ParsesNicsWithTheDefaultMtu) {
   Result<VmmConfig> config = ParseVmmConfig(WithNet(
       R"([{"tap_fd": 3, "mac": "02:00:00:00:00:01"}, {"tap_fd": 7, "mac": "0A:bc:DE:f0:12:34", "mtu": 9000}])"));

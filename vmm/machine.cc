@@ -21,6 +21,7 @@
 #include "vmm/devices/legacy/i8042.h"
 #include "vmm/devices/legacy/serial.h"
 #include "vmm/loader/kernel_loader.h"
+#include "vmm/sandboxing/jail.h"
 #include "vmm/vcpu_report.h"
 #include "vmm/virtio/devices/blk.h"
 #include "vmm/virtio/devices/fs.h"
@@ -120,7 +121,10 @@ Status Machine::SetUpDevices(const VmmConfig& config) {
     devices.push_back(*device);
   }
   if (config.vsock) {
-    SANDBOX_ASSIGN_OR_RETURN(auto vsock, VsockDevice::Create(config.vsock->guest_cid, config.vsock->uds_path, *loop_));
+    // Jailed, the VMM sees uds_path's directory (jail.root) as "/".
+    const std::string listeners_base = config.jail ? PathInJail(config.vsock->uds_path) : config.vsock->uds_path;
+    SANDBOX_ASSIGN_OR_RETURN(auto vsock, VsockDevice::Create(config.vsock->guest_cid, config.vsock->uds_path, *loop_,
+                                                             listeners_base));
     devices.push_back(std::move(vsock));
   }
   for (size_t i = 0; i < config.fs.size(); ++i) {

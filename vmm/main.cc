@@ -9,6 +9,7 @@
 
 #include "vmm/config.h"
 #include "vmm/machine.h"
+#include "vmm/sandboxing/jail.h"
 
 namespace {
 
@@ -50,6 +51,13 @@ int main(int argc, char** argv) {
 
   auto machine = sandbox::vmm::Machine::Build(*config);
   if (!machine.ok()) return Fail(machine.status());
+  // Before any thread starts (Run), and before the guest's first instruction.
+  if (config->jail) {
+    const auto max_file_bytes = sandbox::vmm::JailFileSizeLimit(*config);  // while the disks are in view
+    if (!max_file_bytes.ok()) return Fail(max_file_bytes.status());
+    const sandbox::Status jailed = sandbox::vmm::EnterJail(*config->jail, *max_file_bytes);
+    if (!jailed.ok()) return Fail(jailed);
+  }
   if (print_cmdline) spdlog::info("kernel command line: {}", (*machine)->command_line());
   const sandbox::vmm::VmExit reason = (*machine)->Run();
   spdlog::info("the VM ended: exit status {}", static_cast<int>(reason));

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/ucontext.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -110,9 +111,8 @@ using Context = std::unique_ptr<void, decltype(&seccomp_release)>;
 // The calling thread's kind, for the report (set once its filter is in).
 thread_local const char* current_thread_kind = "unfiltered";
 
-// Async-signal-safe: no allocation, only write(2) and the kill.
+// Async-signal-safe: no allocation, only write(2) and the system calls that end the process.
 void ReportViolation(int, siginfo_t* info, void* context_pointer) {
-  (void)context_pointer;
   char number[24];
   int length = 0;
   for (unsigned value = static_cast<unsigned>(info->si_syscall); length == 0 || value != 0; value /= 10) {
@@ -129,8 +129,15 @@ void ReportViolation(int, siginfo_t* info, void* context_pointer) {
   std::memcpy(line + used, kTail, sizeof(kTail) - 1);
   used += sizeof(kTail) - 1;
   [[maybe_unused]] const ssize_t written = ::write(STDERR_FILENO, line, used);
-  // SA_RESETHAND made SIGSYS's action the default again: this ends the process.
+  // SA_RESETHAND made SIGSYS's action the default again. The same call with
+  // the same arguments traps again, and the kernel's SIGSYS, now unhandled,
+  // ends the process, even as the init of its own pid namespace (the jail),
+  // which ignores a default-action signal it sends itself.
+  const greg_t* registers = static_cast<const ucontext_t*>(context_pointer)->uc_mcontext.gregs;
+  ::syscall(info->si_syscall, registers[REG_RDI], registers[REG_RSI], registers[REG_RDX], registers[REG_R10],
+            registers[REG_R8], registers[REG_R9]);
   ::syscall(SYS_tgkill, ::getpid(), ::gettid(), SIGSYS);
+  ::_exit(128 + SIGSYS);
 }
 
 }  // namespace

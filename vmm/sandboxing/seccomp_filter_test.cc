@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -57,6 +58,24 @@ TEST(SeccompFilterTest, EveryThreadKindDiesOfSigsysOnAForbiddenCallAndSaysWhich)
               std::string::npos)
         << end.stderr_text;
   }
+}
+
+// The jailed VMM is the init of its own pid namespace, which ignores a
+// default-action signal it sends itself: the report must still end it.
+TEST(SeccompFilterTest, TheInitOfAPidNamespaceStillDiesOfSigsys) {
+  ASSERT_EQ(geteuid(), 0u) << "a new pid namespace needs root (CI and the test host run as root)";
+  const pid_t outer = fork();
+  if (outer == 0) {
+    if (unshare(CLONE_NEWPID) != 0) _exit(90);
+    const ChildEnd end = RunFiltered(ThreadKind::kVcpu, [] {
+      if (getpid() != 1) _exit(91);
+      ::syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+    });
+    _exit(DiedOfSigsys(end) ? 0 : WIFEXITED(end.status) ? WEXITSTATUS(end.status) : 92);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(outer, &status, 0), outer);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
 }
 
 TEST(SeccompFilterTest, WhatEveryThreadNeedsStillWorks) {

@@ -31,8 +31,9 @@ std::optional<uint32_t> ParseConnectLine(std::string_view line) {
 }  // namespace
 
 Result<std::shared_ptr<VsockDevice>> VsockDevice::Create(uint64_t guest_cid, const std::string& uds_path,
-                                                         EventLoop& loop) {
-  std::shared_ptr<VsockDevice> device(new VsockDevice(guest_cid, uds_path, loop));
+                                                         EventLoop& loop, const std::string& listeners_base) {
+  std::shared_ptr<VsockDevice> device(
+      new VsockDevice(guest_cid, uds_path, listeners_base.empty() ? uds_path : listeners_base, loop));
   Result<UniqueFd> listener = ListenUnix(uds_path, 64, SOCK_NONBLOCK);
   if (!listener.ok()) return listener.status().Wrap("vsock.uds_path");
   device->listener_ = std::move(listener).value();
@@ -321,7 +322,7 @@ void VsockDevice::HandleGuestPacket(const virtio_vsock_hdr& header, ChainCursor&
 }
 
 void VsockDevice::ConnectToHost(const virtio_vsock_hdr& header) {
-  const std::string path = fmt::format("{}_{}", uds_path_, header.dst_port);
+  const std::string path = fmt::format("{}_{}", listeners_base_, header.dst_port);
   Result<UniqueFd> connected = ConnectUnix(path, SOCK_NONBLOCK);
   if (!connected.ok()) {
     spdlog::debug("vsock: guest port {} -> host port {}: {}", uint32_t{header.src_port}, uint32_t{header.dst_port},

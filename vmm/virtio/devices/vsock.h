@@ -29,9 +29,11 @@ class VsockDevice : public VirtioDevice, public std::enable_shared_from_this<Vso
   static constexpr uint64_t kHostCid = 2;
   static constexpr uint32_t kMaxPacketPayload = 64 * 1024;
 
-  // Binds and listens on `uds_path` (which must not exist yet).
+  // Binds and listens on `uds_path` (which must not exist yet). A guest's
+  // connection to host port P goes to "<listeners_base>_P"; an empty
+  // listeners_base is uds_path (a jailed VMM sees that directory elsewhere).
   static Result<std::shared_ptr<VsockDevice>> Create(uint64_t guest_cid, const std::string& uds_path,
-                                                     EventLoop& loop);
+                                                     EventLoop& loop, const std::string& listeners_base = "");
   ~VsockDevice() override;
 
   uint32_t device_type() const override { return 19; }
@@ -70,8 +72,8 @@ class VsockDevice : public VirtioDevice, public std::enable_shared_from_this<Vso
     UniqueFd socket;
   };
 
-  VsockDevice(uint64_t guest_cid, std::string uds_path, EventLoop& loop)
-      : guest_cid_(guest_cid), uds_path_(std::move(uds_path)), loop_(loop) {}
+  VsockDevice(uint64_t guest_cid, std::string uds_path, std::string listeners_base, EventLoop& loop)
+      : guest_cid_(guest_cid), uds_path_(std::move(uds_path)), listeners_base_(std::move(listeners_base)), loop_(loop) {}
 
   // Event handlers (event-loop thread; they take the device mutex).
   void OnListenerReadable();
@@ -94,6 +96,7 @@ class VsockDevice : public VirtioDevice, public std::enable_shared_from_this<Vso
 
   const uint64_t guest_cid_;
   const std::string uds_path_;
+  const std::string listeners_base_;
   EventLoop& loop_;
   UniqueFd listener_;
   std::map<Key, std::unique_ptr<VsockConnection>> connections_;
