@@ -149,7 +149,8 @@ Status PodSandbox::BootVm(const oci::Spec& spec, const std::string& bundle, cons
                                                       .virtiofsd = config_.microvm.virtiofsd,
                                                       .shares = plan.shares,
                                                       .boot_timeout_ms = config_.microvm.boot_timeout_ms,
-                                                      .netns_path = netns_path},
+                                                      .netns_path = netns_path,
+                                                      .jail = config_.microvm.jail_vmm},
                                         phases_);
   // On the owner thread: sandbox-vmm and virtiofsd die with the thread that forked them.
   SANDBOX_RETURN_IF_ERROR(owner_.Run([&vm] { return vm->Start(); }));
@@ -199,8 +200,8 @@ Result<std::unique_ptr<PodSandbox::Process>> PodSandbox::PrepareProcess(const st
       std::lock_guard lock(mutex_);
       port = next_port_++;
     }
-    process->socket_paths.push_back(files.vsock + "_" + std::to_string(port));
-    SANDBOX_ASSIGN_OR_RETURN(process->listeners[stream], ListenUnix(process->socket_paths.back(), 1));
+    process->socket_paths.push_back(GuestPortSocket(files.vsock, port));
+    SANDBOX_ASSIGN_OR_RETURN(process->listeners[stream], ListenForGuestPort(files.vsock, port));
     process->ports[stream] = port;
   }
   if (process->fifos[0].valid()) {
@@ -223,7 +224,7 @@ Status PodSandbox::ConnectProcess(const std::string& id, Process& process) {
     SANDBOX_ASSIGN_OR_RETURN(guest.stdio[stream], AcceptWithin(process.listeners[stream].get(), kStreamAcceptLimit,
                                                                std::string("the process's ") + kStreamNames[stream]));
     process.listeners[stream].Reset();
-    (void)::unlink((files.vsock + "_" + std::to_string(process.ports[stream])).c_str());
+    (void)::unlink(GuestPortSocket(files.vsock, process.ports[stream]).c_str());
   }
   process.relay = std::make_unique<ProcessRelay>(ProcessStreamEnds{.stdio = std::move(process.fifos)},
                                                  std::move(guest), std::vector<FdAccess>{});

@@ -65,12 +65,13 @@ class ExecStreams {
       bool taken = false;
       for (size_t stream = 0; stream < 3 + extra_fds && !taken; ++stream) {
         if (stream < 3 && !wanted[stream]) continue;
-        const std::string path = vsock + "_" + std::to_string(streams->first_port_ + stream);
+        const uint32_t port = streams->first_port_ + static_cast<uint32_t>(stream);
+        const std::string path = GuestPortSocket(vsock, port);
         if (PathExists(path)) {
           taken = true;
           break;
         }
-        SANDBOX_ASSIGN_OR_RETURN(streams->listeners_[stream], ListenUnix(path, 1));
+        SANDBOX_ASSIGN_OR_RETURN(streams->listeners_[stream], ListenForGuestPort(vsock, port));
         streams->paths_[stream] = path;
       }
       if (!taken) return streams;

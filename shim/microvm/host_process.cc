@@ -1,14 +1,17 @@
 #include "shim/microvm/host_process.h"
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 namespace sandbox::shim {
 
-void BecomeHelperOf(pid_t parent, int in, int out) {
+void BecomeHelperOf(int parent_pidfd, int in, int out) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != parent) ::_exit(1);
+  pollfd parent_ended{parent_pidfd, POLLIN, 0};
+  if (parent_pidfd < 0 || ::poll(&parent_ended, 1, 0) != 0) ::_exit(1);
   sigset_t none;
   ::sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -17,5 +20,7 @@ void BecomeHelperOf(pid_t parent, int in, int out) {
   ::dup2(out, STDOUT_FILENO);
   ::dup2(out, STDERR_FILENO);
 }
+
+UniqueFd OpenOwnPidfd() { return UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0))); }
 
 }  // namespace sandbox::shim

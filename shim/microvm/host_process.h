@@ -5,15 +5,20 @@
 
 #include <sys/types.h>
 
+#include "common/base/unique_fd.h"
 #include "shim/runtime/process_identity.h"
 
 namespace sandbox::shim {
 
 // For a helper the monitor forks (sandbox-vmm, virtiofsd), in the child
-// before exec: killed when `parent` dies (and ended at once if it already
-// has), no blocked signals and SIGHUP at its default (not the monitor's
-// dispositions), stdin from `in`, stdout and stderr to `out`.
-// Async-signal-safe: only system calls.
-void BecomeHelperOf(pid_t parent, int in, int out);
+// before exec: killed when its parent dies (and ended at once if the process
+// of `parent_pidfd`, opened before the fork, already has: a child in a pid
+// namespace of its own cannot see its parent's pid), no blocked signals and
+// SIGHUP at its default (not the monitor's dispositions), stdin from `in`,
+// stdout and stderr to `out`. Async-signal-safe: only system calls.
+void BecomeHelperOf(int parent_pidfd, int in, int out);
+
+// A pidfd of this process, for BecomeHelperOf.
+UniqueFd OpenOwnPidfd();
 
 }  // namespace sandbox::shim

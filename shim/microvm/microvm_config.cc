@@ -121,6 +121,13 @@ Status ReadString(const nlohmann::json& object, const char* key, std::string& ou
   return Status::Ok();
 }
 
+Status ReadBool(const nlohmann::json& object, const char* key, bool& out) {
+  if (!object.contains(key)) return Status::Ok();
+  if (!object.at(key).is_boolean()) return InvalidArgument(std::string(key) + ": must be true or false");
+  out = object.at(key).get<bool>();
+  return Status::Ok();
+}
+
 }  // namespace
 
 MicroVmConfigSources DefaultMicroVmConfigSources(const std::string& self_dir) {
@@ -148,7 +155,7 @@ Result<MicroVmConfig> LoadMicroVmConfig(const MicroVmConfigSources& sources) {
   if (!object.is_object()) return InvalidArgument(where + ": not a JSON object");
   static const char* const kKeys[] = {"vmm", "kernel", "initrd", "kernel_cmdline", "default_vcpus",
                                       "default_memory_mib", "memory_overhead_mib", "max_vcpus", "boot_timeout_ms",
-                                      "rootfs_mode", "rootfs_format", "virtiofsd"};
+                                      "rootfs_mode", "rootfs_format", "virtiofsd", "jail_vmm", "vmm_uid", "vmm_gid"};
   for (const auto& [key, value] : object.items()) {
     bool known = false;
     for (const char* name : kKeys) known = known || key == name;
@@ -170,6 +177,10 @@ Result<MicroVmConfig> LoadMicroVmConfig(const MicroVmConfigSources& sources) {
   check(ReadString(object, "rootfs_mode", config.rootfs_mode));
   check(ReadString(object, "rootfs_format", config.rootfs_format));
   check(ReadString(object, "virtiofsd", config.virtiofsd));
+  check(ReadBool(object, "jail_vmm", config.jail_vmm));
+  // Not 0: root would keep the jailed VMM privileged; not 2^32-1 (no id).
+  check(ReadUnsigned(object, "vmm_uid", config.vmm_uid, 1, 0xfffffffe));
+  check(ReadUnsigned(object, "vmm_gid", config.vmm_gid, 1, 0xfffffffe));
   if (status.ok() && config.rootfs_mode != "virtiofs" && config.rootfs_mode != "image") {
     status = InvalidArgument("rootfs_mode: must be virtiofs or image");
   }

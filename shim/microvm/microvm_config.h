@@ -14,6 +14,12 @@
 
 namespace sandbox::shim {
 
+// The jailed sandbox-vmm's uid and gid unless the runtime config names
+// others: in no distribution's or systemd's allocation ranges (system, user,
+// subordinate 100000+ and nspawn's 524288-1879048191), so no host user or
+// file owner shares it.
+inline constexpr uint32_t kDefaultVmmId = 2'000'000'000;
+
 struct MicroVmConfig {
   std::string vmm;     // sandbox-vmm
   std::string kernel;  // <guest dir>/vmlinux
@@ -33,6 +39,11 @@ struct MicroVmConfig {
   std::string rootfs_mode = "virtiofs";
   std::string rootfs_format = "erofs";  // "image" mode: erofs or ext4
   std::string virtiofsd = "/usr/lib/qemu/virtiofsd";  // serves host bind mounts (shared_fs.h)
+  // sandbox-vmm confines itself (vmm/sandboxing/jail.h) in a pid namespace
+  // of its own, as vmm_uid:vmm_gid; false only to debug it.
+  bool jail_vmm = true;
+  uint32_t vmm_uid = kDefaultVmmId;
+  uint32_t vmm_gid = kDefaultVmmId;
 };
 
 struct MicroVmConfigSources {

@@ -143,6 +143,13 @@ TEST(LoadMicroVmConfigTest, FileOverridesAndBadKeysAreNamed) {
   Result<MicroVmConfig> image = load(R"({"rootfs_mode": "image", "rootfs_format": "ext4"})");
   ASSERT_TRUE(image.ok()) << image.status().message();
   EXPECT_EQ(image->rootfs_mode, "image");
+  EXPECT_TRUE(image->jail_vmm) << "sandbox-vmm is jailed unless the runtime config says otherwise";
+  EXPECT_EQ(image->vmm_uid, kDefaultVmmId);
+  Result<MicroVmConfig> unjailed = load(R"({"jail_vmm": false, "vmm_uid": 4000, "vmm_gid": 4001})");
+  ASSERT_TRUE(unjailed.ok()) << unjailed.status().message();
+  EXPECT_FALSE(unjailed->jail_vmm);
+  EXPECT_EQ(unjailed->vmm_uid, 4000u);
+  EXPECT_EQ(unjailed->vmm_gid, 4001u);
 
   const std::pair<const char*, const char*> bad[] = {
       {R"({"kernal": "/k"})", "kernal: unknown key"},
@@ -153,6 +160,9 @@ TEST(LoadMicroVmConfigTest, FileOverridesAndBadKeysAreNamed) {
       {R"({"rootfs_mode": ""})", "rootfs_mode: must be a non-empty string"},
       {R"({"rootfs_mode": true})", "rootfs_mode: must be a non-empty string"},
       {R"({"vmm": ""})", "vmm: must be a non-empty string"},
+      {R"({"jail_vmm": "yes"})", "jail_vmm: must be true or false"},
+      {R"({"vmm_uid": 0})", "vmm_uid: must be an integer from 1 to 4294967294"},
+      {R"({"vmm_gid": -5})", "vmm_gid: must be an integer from 1"},
       {R"([1, 2])", "not a JSON object"},
       {R"({"kernel": )", "not a JSON object"},
   };

@@ -167,6 +167,7 @@ std::string VmmConfigJson(const MicroVmConfig& config, const VmSize& size, const
   if (const char* level = std::getenv("SANDBOX_RT_VMM_LOG_LEVEL"); level != nullptr && *level) vmm["log_level"] = level;
   if (rootfs_image) vmm["block"] = {{{"id", "rootfs"}, {"path", files.rootfs_image}, {"read_only", true}}};
   if (shared_fs) vmm["fs"] = {{{"tag", kSharedFsTag}, {"socket", files.virtiofs_socket}}};
+  if (config.jail_vmm) vmm["jail"] = {{"root", files.vm_dir}, {"uid", config.vmm_uid}, {"gid", config.vmm_gid}};
   return vmm.dump(2);
 }
 
@@ -201,6 +202,7 @@ Result<SandboxPlan> PlanSandbox(const MicroVmConfig& config, const oci::Spec& sp
 
 Status WriteSandboxFiles(const SandboxPlan& plan, const oci::Spec& spec, const std::string& state_dir) {
   const SandboxFiles files(state_dir);
+  SANDBOX_RETURN_IF_ERROR(MakeVmDir(files, plan.boot.jail_vmm, plan.boot.vmm_gid));
   SANDBOX_RETURN_IF_ERROR(MakeRootfsImage(plan.rootfs));
   // The agent gets no host path: the container joins the VM's own network namespace.
   SANDBOX_RETURN_IF_ERROR(WriteFileAtomic(files.container_config, oci::SpecToJson(WithoutNetworkNamespacePath(spec)), 0600));
@@ -242,7 +244,8 @@ Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
                                                              .virtiofsd = config_.virtiofsd,
                                                              .shares = plan.shares,
                                                              .preserved_fds = preserved_fds,
-                                                             .netns_path = plan.netns_path}),
+                                                             .netns_path = plan.netns_path,
+                                                             .jail_vmm = config_.jail_vmm}),
                                           0600));
   // The monitor wrote its identity (files.monitor_pid) as it started.
   SANDBOX_ASSIGN_OR_RETURN(pid_t monitor, SpawnMonitor(self_binary_, request.ref.state_dir));

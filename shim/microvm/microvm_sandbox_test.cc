@@ -55,7 +55,15 @@ TEST(MicroVmSandboxTest, TheVmmConfigIsOneSandboxVmmAccepts) {
   EXPECT_TRUE(parsed->block[0].read_only);
   EXPECT_EQ(parsed->block[0].path, "/run/sandbox-rt/c1/rootfs.img");
   ASSERT_TRUE(parsed->vsock.has_value());
-  EXPECT_EQ(parsed->vsock->uds_path, "/run/sandbox-rt/c1/vsock");
+  EXPECT_EQ(parsed->vsock->uds_path, "/run/sandbox-rt/c1/vm/vsock");
+  ASSERT_TRUE(parsed->jail.has_value()) << "sandbox-vmm is jailed by default";
+  EXPECT_EQ(parsed->jail->root, "/run/sandbox-rt/c1/vm");
+  EXPECT_EQ(parsed->jail->uid, kDefaultVmmId);
+  EXPECT_EQ(parsed->jail->gid, kDefaultVmmId);
+  config.jail_vmm = false;
+  parsed = vmm::ParseVmmConfig(VmmConfigJson(config, {.vcpus = 1, .memory_mib = 128}, "/run/sandbox-rt/c1", false, false));
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_FALSE(parsed->jail.has_value());
 }
 
 TEST(MicroVmSandboxTest, TheVmmConfigBootsVmKernelWithHwConfigSize) {

@@ -114,7 +114,7 @@ class Monitor {
   // Everything a failed create's undo would remove (MicroVmSandbox::Destroy,
   // StateStore::Remove), by the monitor, for a client that is gone.
   void Abandon();
-  std::string ListenerPath(uint32_t port) const { return files_.vsock + "_" + std::to_string(port); }
+  std::string ListenerPath(uint32_t port) const { return GuestPortSocket(files_.vsock, port); }
 
 
   SandboxFiles files_;
@@ -122,7 +122,7 @@ class Monitor {
   PhaseLog phases_;
   SandboxVm vm_{files_,
                 {.vmm = plan_.vmm, .virtiofsd = plan_.virtiofsd, .shares = plan_.shares,
-                 .boot_timeout_ms = plan_.boot_timeout_ms, .netns_path = plan_.netns_path},
+                 .boot_timeout_ms = plan_.boot_timeout_ms, .netns_path = plan_.netns_path, .jail = plan_.jail_vmm},
                 phases_};
   std::array<UniqueFd, 3> listeners_;
   std::array<UniqueFd, 3> streams_;
@@ -219,10 +219,10 @@ Status Monitor::EnterNetworkNamespace() {
 Status Monitor::ListenForStreams(const std::array<UniqueFd, 3>& caller_stdio) {
   for (size_t stream = 0; stream < 3; ++stream) {
     if (!caller_stdio[stream].valid()) continue;
-    SANDBOX_ASSIGN_OR_RETURN(listeners_[stream], ListenUnix(ListenerPath(kStdioPorts[stream]), 1));
+    SANDBOX_ASSIGN_OR_RETURN(listeners_[stream], ListenForGuestPort(files_.vsock, kStdioPorts[stream]));
   }
   for (size_t index = 0; index < plan_.preserved_fds.size(); ++index) {
-    SANDBOX_ASSIGN_OR_RETURN(UniqueFd listener, ListenUnix(ListenerPath(ExtraFdPort(index)), 1));
+    SANDBOX_ASSIGN_OR_RETURN(UniqueFd listener, ListenForGuestPort(files_.vsock, ExtraFdPort(index)));
     extra_listeners_.push_back(std::move(listener));
   }
   return Status::Ok();
@@ -370,7 +370,8 @@ std::string EncodeMonitorPlan(const MonitorPlan& plan) {
                         {"virtiofsd", plan.virtiofsd},
                         {"shares", shares},
                         {"preserved_fds", preserved},
-                        {"netns_path", plan.netns_path}}
+                        {"netns_path", plan.netns_path},
+                        {"jail_vmm", plan.jail_vmm}}
       .dump();
 }
 
@@ -406,7 +407,8 @@ Result<MonitorPlan> DecodeMonitorPlan(const std::string& text) {
                        .shares = std::move(shares),
                        .preserved_fds = std::move(preserved),
                        // Absent in plans written before pod networking.
-                       .netns_path = object.value("netns_path", std::string())};
+                       .netns_path = object.value("netns_path", std::string()),
+                       .jail_vmm = object.value("jail_vmm", false)};
   } catch (const nlohmann::json::exception& error) {
     return Internal(std::string("monitor plan: ") + error.what());
   }

@@ -55,6 +55,8 @@ struct MonitorPlan {
   // linux.namespaces[network].path: the monitor joins it (the container's
   // pid is in the pod's network, as with runc) and mirrors it into the VM.
   std::string netns_path;
+  // sandbox-vmm starts in a pid namespace of its own and jails itself (vmm.json's "jail").
+  bool jail_vmm = false;
 };
 
 std::string EncodeMonitorPlan(const MonitorPlan& plan);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -19,16 +20,20 @@
 namespace sandbox::shim {
 namespace {
 
-// sandbox-vmm, in the owner's session, killed if the owner dies.
-Result<pid_t> SpawnVmm(const std::string& vmm, const SandboxFiles& files, const PodTaps& taps) {
+// sandbox-vmm, in the owner's session, killed if the owner dies. Jailed,
+// it is the init of a new pid namespace: it sees no host process, and
+// nothing it could start would outlive it.
+Result<pid_t> SpawnVmm(const std::string& vmm, const SandboxFiles& files, const PodTaps& taps, bool jail) {
   UniqueFd log(::open(files.vmm_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!log.valid()) return ErrnoStatus("open", files.vmm_log);
   UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) return ErrnoStatus("fork", "sandbox-vmm");
+  const UniqueFd parent = OpenOwnPidfd();
+  // clone(2) as fork(2), with CLONE_NEWPID when jailed.
+  const pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD | (jail ? CLONE_NEWPID : 0), nullptr, nullptr,
+                                                 nullptr, nullptr));
+  if (pid < 0) return ErrnoStatus("clone", jail ? "sandbox-vmm in a new pid namespace (needs root)" : "sandbox-vmm");
   if (pid == 0) {
-    BecomeHelperOf(parent, null.get(), log.get());
+    BecomeHelperOf(parent.get(), null.get(), log.get());
     if (!PlaceTapFdsForExec(taps)) ::_exit(126);
     ::execl(vmm.c_str(), "sandbox-vmm", "--config", files.vmm_config.c_str(), nullptr);
     ::_exit(127);
@@ -75,7 +80,7 @@ Status SandboxVm::Start() {
     phases_.Mark("network-mirrored");
   }
   // Our copies of the TAP fds close on return: a TAP lives as long as sandbox-vmm.
-  SANDBOX_ASSIGN_OR_RETURN(vmm_pid_, SpawnVmm(plan_.vmm, files_, taps));
+  SANDBOX_ASSIGN_OR_RETURN(vmm_pid_, SpawnVmm(plan_.vmm, files_, taps, plan_.jail));
   phases_.Mark("vmm-started");
   vmm_pidfd_.Reset(static_cast<int>(::syscall(SYS_pidfd_open, vmm_pid_, 0)));
   const std::optional<uint64_t> start = ProcessStartTime(vmm_pid_);

@@ -46,6 +46,9 @@ struct SandboxVmPlan {
   // linux.namespaces[network].path: its interfaces become the VM's NICs
   // (guest_network.h); empty: the VM has no network but loopback.
   std::string netns_path;
+  // sandbox-vmm starts as the init of a new pid namespace, the one part of
+  // its jail it cannot make itself (the rest: vmm.json's "jail").
+  bool jail = false;
 };
 
 // How long Stop waits for a graceful poweroff by default.

@@ -297,12 +297,12 @@ Result<pid_t> SpawnVirtiofsd(const std::string& virtiofsd, const std::vector<Sha
   UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   const std::string fd_argument = "--fd=" + std::to_string(listener);
   const std::string source_argument = "source=" + shared_dir;
-  const pid_t parent = ::getpid();
+  const UniqueFd parent = OpenOwnPidfd();
   const pid_t pid = ::fork();
   if (pid < 0) return ErrnoStatus("fork", "virtiofsd");
   if (pid != 0) return pid;
 
-  BecomeHelperOf(parent, null.get(), log.get());
+  BecomeHelperOf(parent.get(), null.get(), log.get());
   if (::unshare(CLONE_NEWNS) != 0) FailInChild("unshare(CLONE_NEWNS)", "");
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) FailInChild("make-rprivate", "/");
   for (const BindStep& step : steps) {

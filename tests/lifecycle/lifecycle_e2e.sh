@@ -108,6 +108,7 @@ umoci config --image "$work/layout:hello" --config.cmd /bin/sh --config.cmd -c \
 # Nested under TCG a 2-vCPU guest can take more than the default 60 s to
 # boot when the machine is busy (seen once, with a silent console): 180 s.
 echo '{"boot_timeout_ms": 180000}' > "$work/runtime.json"
+echo '{"boot_timeout_ms": 180000, "jail_vmm": false}' > "$work/runtime-nojail.json"
 # Host bind mounts (virtio-fs through virtiofsd): a rw dir written back to the
 # host, a ro dir the container cannot write, a single file, and a relative
 # source (resolved against the bundle, as runc does).
@@ -291,6 +292,27 @@ cd "$work/counter"
 sb run -d c1 < /dev/null > /dev/null; check "run -d exit" 0 $?
 check "state after run -d" running "$(state_of c1)"
 grep -q "^0::/sandbox-rt-e2e/c1$" "/proc/$(cut -d' ' -f1 "$root/c1/vmm.pid")/cgroup"; check "sandbox-vmm in the host cgroup of cgroupsPath" 0 $?
+# 5a. sandbox-vmm's jail (vmm/sandboxing/jail.h): namespaces of its own, its
+# root is vm/ (the vsock sockets) read-only, an unprivileged uid, no capability.
+vmm_pid=$(cut -d' ' -f1 "$root/c1/vmm.pid")
+check "jailed VMM: uid and gid" "2000000000 2000000000 2000000000 2000000000" \
+  "$(awk '/^Uid:/ {u = $2 " " $5} /^Gid:/ {g = $2 " " $5} END {print u, g}' "/proc/$vmm_pid/status")"
+check "jailed VMM: no capability, no supplementary group" "0000000000000000 x5; groups:" \
+  "$(awk '/^Cap/ {print $2}' "/proc/$vmm_pid/status" | sort | uniq -c | awk '{print $2 " x" $1}'); groups:$(awk '/^Groups:/ {print $2}' "/proc/$vmm_pid/status")"
+check "jailed VMM: no_new_privs and seccomp" "1 2" "$(awk '/^NoNewPrivs:/ {n = $2} /^Seccomp:/ {s = $2} END {print n, s}' "/proc/$vmm_pid/status")"
+check "jailed VMM: init of its own pid namespace" "1" "$(awk '/^NSpid:/ {print $3}' "/proc/$vmm_pid/status")"
+for ns in mnt pid ipc uts net; do
+  [ "$(readlink "/proc/$vmm_pid/ns/$ns")" != "$(readlink /proc/self/ns/$ns)" ]; check "jailed VMM: a $ns namespace of its own" 0 $?
+done
+check "jailed VMM: its root holds only the vsock sockets" "" "$(ls -A "/proc/$vmm_pid/root/" | grep -v '^vsock')"
+touch "/proc/$vmm_pid/root/probe" 2> /dev/null; check "jailed VMM: its root is read-only" 1 $?
+check "jailed VMM: rlimits (open files, core)" "1024 1024 0 0" \
+  "$(awk '/^Max open files/ {f = $4 " " $5} /^Max core file size/ {c = $5 " " $6} END {print f, c}' "/proc/$vmm_pid/limits")"
+check "jailed VMM: vm/ is the VMM group's only" "drwx--x--- root 2000000000" "$(stat -c '%A %U %g' "$root/c1/vm")"
+(cd "$work/hello" && SANDBOX_RT_CONFIG="$work/runtime-nojail.json" sb run nojail > "$work/nojail.out" 2> "$work/nojail.err")
+rc=$?
+check "unjailed VMM (jail_vmm: false): run exit code and stdout" "3 hello from a microVM" "$rc $(cat "$work/nojail.out")"
+[ "$rc" = 3 ] || sed 's/^/  [nojail stderr] /' "$work/nojail.err"
 sb pause c1; check "pause exit" 0 $?
 check "state after pause" paused "$(state_of c1)"
 sb resume c1; check "resume exit" 0 $?
