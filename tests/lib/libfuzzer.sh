@@ -8,10 +8,42 @@
 # Needs $repo (the checkout) and $work (a scratch dir the caller removes).
 
 fuzz_build() {
-  local name=$1 binary=$2
+  local name=$1 binary=$2 sources=() compile_flags=() link_flags=() objects=()
   shift 2
   command -v clang++ >/dev/null || { echo "$name fuzzer: clang++ missing; run scripts/setup.sh" >&2; exit 1; }
-  clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I"$repo" "$@" -o "$binary"
+  for argument in "$@"; do
+    case $argument in
+      *.cc) sources+=("$argument") ;;
+      -l*) link_flags+=("$argument") ;;
+      *) compile_flags+=("$argument") ;;
+    esac
+  done
+  # One object per source, compiled in parallel and through ccache when it is
+  # installed (keyed like scripts/build.sh's, so CI's fresh clone hits it).
+  local launcher=() objects_dir=$binary.objects
+  command -v ccache >/dev/null && launcher=(env CCACHE_DIR="${CCACHE_DIR:-${HOME:-/root}/.cache/ccache}"
+    CCACHE_BASEDIR="$repo" CCACHE_NOHASHDIR=1 ccache)
+  mkdir -p "$objects_dir"
+  local flags=(-std=c++20 -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -I"$repo"
+    "${compile_flags[@]+"${compile_flags[@]}"}")
+  local running=() index failed=0
+  for index in "${!sources[@]}"; do
+    objects+=("$objects_dir/$index.o")
+    "${launcher[@]+"${launcher[@]}"}" clang++ "${flags[@]}" -c "${sources[$index]}" -o "$objects_dir/$index.o" \
+      2> "$objects_dir/$index.log" &
+    running+=($!)
+    if [ "${#running[@]}" -ge "$(nproc)" ]; then
+      wait "${running[0]}" || failed=1
+      running=("${running[@]:1}")
+    fi
+  done
+  for pid in "${running[@]+"${running[@]}"}"; do wait "$pid" || failed=1; done
+  if [ "$failed" -ne 0 ]; then
+    cat "$objects_dir"/*.log >&2
+    echo "$name fuzzer: the build failed" >&2
+    exit 1
+  fi
+  clang++ -fsanitize=fuzzer,address,undefined "${objects[@]}" "${link_flags[@]+"${link_flags[@]}"}" -o "$binary"
 }
 
 fuzz_run() {

@@ -1,15 +1,33 @@
 #!/usr/bin/env bash
-# Builds vmm/fuzz/virtqueue_fuzzer.cc with clang's libFuzzer + ASan + UBSan
-# and runs it for a bounded number of inputs. A crash, leak or sanitizer
-# report fails the test. Without clang the test fails with a clear message:
+# Builds one of vmm/fuzz's targets with clang's libFuzzer + ASan + UBSan and
+# runs it for a bounded number of inputs. A crash, leak or sanitizer report
+# fails the test. Without clang the test fails with a clear message:
 # scripts/setup.sh installs it.
-#   vmm/fuzz/run.sh [RUNS]
+#   vmm/fuzz/run.sh virtqueue|device [RUNS]
+#     virtqueue: the virtqueue parser over guest-controlled rings
+#     device: rng, blk and vsock behind virtio-mmio, driven by register
+#             accesses, guest memory writes and notifications (seeds in
+#             vmm/fuzz/device_corpus)
 set -euo pipefail
-runs=${1:-200000}
+target=${1:?usage: run.sh virtqueue|device [RUNS]}
+runs=${2:-20000}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/vmm-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 source "$repo/tests/lib/libfuzzer.sh"
-fuzz_build virtqueue "$work/virtqueue_fuzzer" "$repo/vmm/fuzz/virtqueue_fuzzer.cc" "$repo/vmm/virtio/queue.cc" \
-  "$repo/vmm/memory/guest_memory.cc" "$repo/common/base/status.cc" -lfmt
-fuzz_run virtqueue "$work/virtqueue_fuzzer" "$runs" -- -max_len=8192
+common=("$repo/vmm/virtio/queue.cc" "$repo/vmm/memory/guest_memory.cc" "$repo/common/base/status.cc")
+case $target in
+  virtqueue)
+    fuzz_build virtqueue "$work/fuzzer" "$repo/vmm/fuzz/virtqueue_fuzzer.cc" "${common[@]}" -lfmt
+    fuzz_run virtqueue "$work/fuzzer" "$runs" -- -max_len=8192
+    ;;
+  device)
+    fuzz_build device "$work/fuzzer" "$repo/vmm/fuzz/device_fuzzer.cc" "${common[@]}" \
+      "$repo"/vmm/virtio/{mmio_transport,device,rate_limited_warnings}.cc \
+      "$repo"/vmm/virtio/devices/{rng,blk,vsock,vsock_connection}.cc \
+      "$repo"/vmm/{event_loop,bus}.cc "$repo/vmm/kvm/kvm.cc" "$repo/common/sys/kvm_probe.cc" \
+      "$repo"/common/base/{unix_socket,file_util}.cc -DSPDLOG_FMT_EXTERNAL -lspdlog -lfmt
+    fuzz_run device "$work/fuzzer" "$runs" "$repo/vmm/fuzz/device_corpus" -- -max_len=4096
+    ;;
+  *) echo "run.sh: unknown target $target" >&2; exit 2 ;;
+esac

@@ -290,7 +290,7 @@ void MmioTransport::RaiseInterrupt(uint32_t reason) {
 
 void MmioTransport::NotifyQueue(size_t index) {
   std::lock_guard lock(device_->mutex());
-  if (!activated_ || needs_reset_ || !queues_[index].ready) return;
+  if (index >= queues_.size() || !activated_ || needs_reset_ || !queues_[index].ready) return;
   device_->ProcessQueue(index);
 }
 

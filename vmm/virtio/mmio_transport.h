@@ -33,7 +33,8 @@ class MmioTransport : public BusDevice, public std::enable_shared_from_this<Mmio
   // Wires the eventfds into KVM: the interrupt as an irqfd, each queue's
   // QueueNotify write as an ioeventfd (the kernel completes those writes).
   Status AttachToVm(Vm& vm);
-  // What a QueueNotify ioeventfd does; public for tests.
+  // What a QueueNotify ioeventfd does; public for tests. An index past the
+  // device's queues is ignored.
   void NotifyQueue(size_t index);
   int interrupt_fd() const { return interrupt_.fd(); }
 

@@ -85,6 +85,14 @@ TEST_F(MmioTransportTest, RefusesFeaturesWithoutVersion1) {
   EXPECT_NE(Read(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, 0u) << "DRIVER_OK without FEATURES_OK";
 }
 
+// Found by vmm_device_fuzz: a notification for a queue the device lacks.
+TEST_F(MmioTransportTest, ANotificationPastTheQueuesIsIgnored) {
+  Initialise();
+  transport_->NotifyQueue(1);
+  transport_->NotifyQueue(3);
+  EXPECT_EQ(Read(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, 0u);
+}
+
 TEST_F(MmioTransportTest, QueueOutsideMemoryNeedsResetAndResetRecovers) {
   Initialise(/*descriptor_table=*/0xffff'ffff'0000ull);
   EXPECT_NE(Read(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, 0u);

@@ -1,0 +1,166 @@
+// libFuzzer target: a hostile guest driving a virtio-mmio device through its
+// registers and its RAM. The input is a program of steps: register reads and
+// writes at any offset and width (the transport's state machine, queue setup,
+// the config space), writes to guest memory (descriptors, rings, request
+// headers, vsock packets), queue notifications, and a shortcut that performs
+// the usual driver handshake so the fuzzer reaches the devices' request
+// parsing quickly. Each input gets a fresh rng, blk or vsock device (the
+// first byte chooses). Nothing may touch memory outside the guest's RAM
+// (ASan), abort, leak or loop forever.
+#include <fcntl.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_mmio.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+#include "vmm/event_loop.h"
+#include "vmm/memory/guest_memory.h"
+#include "vmm/virtio/devices/blk.h"
+#include "vmm/virtio/devices/rng.h"
+#include "vmm/virtio/devices/vsock.h"
+#include "vmm/virtio/mmio_transport.h"
+
+namespace {
+
+using namespace sandbox::vmm;
+
+constexpr uint64_t kRamSize = 64 * 1024;
+
+// What every input shares: guest RAM, the event loop, a scratch directory
+// with the disk image and room for the vsock socket.
+struct Fixture {
+  Fixture() {
+    spdlog::set_level(spdlog::level::off);  // the guest's warnings, by the million
+    char name[] = "/tmp/device-fuzz.XXXXXX";
+    directory = mkdtemp(name);
+    disk = directory + "/disk.img";
+    const int fd = ::open(disk.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || ftruncate(fd, 64 * 1024) != 0) std::abort();
+    ::close(fd);
+    vsock = directory + "/vsock";
+  }
+  std::optional<GuestMemory> memory = GuestMemory::CreateForTest(0, kRamSize).value();
+  std::unique_ptr<EventLoop> loop = EventLoop::Create().value();
+  std::string directory, disk, vsock;
+};
+
+class Input {
+ public:
+  Input(const uint8_t* data, size_t size) : data_(data), size_(size) {}
+  bool empty() const { return used_ >= size_; }
+  uint8_t Byte() { return used_ < size_ ? data_[used_++] : 0; }
+  uint16_t U16() { return static_cast<uint16_t>(Byte() | (Byte() << 8)); }
+  uint32_t U32() { return U16() | (static_cast<uint32_t>(U16()) << 16); }
+  std::span<const uint8_t> Bytes(size_t wanted) {
+    const size_t count = std::min(wanted, size_ - std::min(used_, size_));
+    std::span<const uint8_t> bytes(data_ + used_, count);
+    used_ += count;
+    return bytes;
+  }
+
+ private:
+  const uint8_t* data_;
+  size_t size_;
+  size_t used_ = 0;
+};
+
+std::shared_ptr<VirtioDevice> MakeDevice(uint8_t choice, Fixture& fixture) {
+  switch (choice % 3) {
+    case 0: return std::make_shared<RngDevice>();
+    case 1: {
+      auto disk = BlockDevice::Open("fuzz", fixture.disk, false);
+      return disk.ok() ? *disk : nullptr;
+    }
+    default: {
+      auto vsock = VsockDevice::Create(3, fixture.vsock, *fixture.loop);
+      return vsock.ok() ? *vsock : nullptr;
+    }
+  }
+}
+
+void WriteRegister(MmioTransport& transport, uint64_t offset, uint32_t value) {
+  transport.Write(offset, {reinterpret_cast<const uint8_t*>(&value), 4});
+}
+
+// Queue q's areas after the handshake step; request buffers go above 0xa000.
+constexpr uint64_t DescriptorsOf(uint32_t queue) { return 0x1000 + queue * 0x3000; }
+
+// The driver's side of initialisation, as Linux does it, for each queue in
+// `queues` (a bit mask) with `size` entries.
+void Handshake(MmioTransport& transport, uint8_t queues, uint32_t size) {
+  constexpr uint32_t kFeaturesOk = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK;
+  WriteRegister(transport, VIRTIO_MMIO_STATUS, 0);
+  WriteRegister(transport, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+  WriteRegister(transport, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+  WriteRegister(transport, VIRTIO_MMIO_DRIVER_FEATURES, 1);  // VERSION_1
+  WriteRegister(transport, VIRTIO_MMIO_STATUS, kFeaturesOk);
+  for (uint32_t queue = 0; queue < 3; ++queue) {
+    if ((queues & (1u << queue)) == 0) continue;
+    WriteRegister(transport, VIRTIO_MMIO_QUEUE_SEL, queue);
+    WriteRegister(transport, VIRTIO_MMIO_QUEUE_NUM, size);
+    WriteRegister(transport, VIRTIO_MMIO_QUEUE_DESC_LOW, static_cast<uint32_t>(DescriptorsOf(queue)));
+    WriteRegister(transport, VIRTIO_MMIO_QUEUE_AVAIL_LOW, static_cast<uint32_t>(DescriptorsOf(queue) + 0x1000));
+    WriteRegister(transport, VIRTIO_MMIO_QUEUE_USED_LOW, static_cast<uint32_t>(DescriptorsOf(queue) + 0x2000));
+    WriteRegister(transport, VIRTIO_MMIO_QUEUE_READY, 1);
+  }
+  WriteRegister(transport, VIRTIO_MMIO_STATUS, kFeaturesOk | VIRTIO_CONFIG_S_DRIVER_OK);
+}
+
+void RunStep(Input& input, MmioTransport& transport, GuestMemory& memory) {
+  const uint8_t op = input.Byte();
+  switch (op % 5) {
+    case 0:
+    case 1: {  // a register access, any offset in the 4 KiB window, any width up to 8
+      const uint64_t offset = input.U16() % 0x1000;
+      uint8_t value[8];
+      const size_t width = size_t{1} << (input.Byte() % 4);
+      const uint32_t low = input.U32();
+      std::memcpy(value, &low, 4);
+      std::memset(value + 4, 0, 4);
+      if (op % 5 == 0) {
+        transport.Write(offset, {value, width});
+      } else {
+        transport.Read(offset, {value, width});
+      }
+      break;
+    }
+    case 2: {  // guest memory
+      const uint64_t address = input.U16() % kRamSize;
+      const std::span<const uint8_t> bytes = input.Bytes(std::min<size_t>(input.Byte(), kRamSize - address));
+      auto ram = memory.Translate(address, bytes.size());
+      if (ram.ok() && !bytes.empty()) std::memcpy(ram->data(), bytes.data(), bytes.size());
+      break;
+    }
+    case 3:
+      transport.NotifyQueue(input.Byte() % 4);
+      break;
+    default:
+      Handshake(transport, input.Byte(), input.Byte() % 65);
+      break;
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static Fixture fixture;
+  Input input(data, size);
+  auto ram = fixture.memory->Translate(0, kRamSize).value();
+  std::memset(ram.data(), 0, ram.size());
+  std::shared_ptr<VirtioDevice> device = MakeDevice(input.Byte(), fixture);
+  if (device == nullptr) std::abort();  // the fixture is broken, not the device
+  {
+    auto transport = MmioTransport::Create(device, *fixture.memory, *fixture.loop, 0xd0000000, 5);
+    if (!transport.ok()) std::abort();
+    for (int steps = 0; steps < 256 && !input.empty(); ++steps) RunStep(input, **transport, *fixture.memory);
+  }
+  return 0;
+}
