@@ -140,6 +140,13 @@ la_ssize_t ReadUncompressed(struct archive*, void* source, const void** out) {
   return static_cast<UncompressedSource*>(source)->Read(out);
 }
 
+// libarchive's message for its last error; it has none after some failures
+// (a truncated header), where archive_error_string returns NULL.
+const char* ArchiveError(struct archive* archive) {
+  const char* message = archive_error_string(archive);
+  return message != nullptr ? message : "malformed or truncated archive";
+}
+
 class LayerApplier {
  public:
   LayerApplier(int root_fd, const LayerApplyOptions& options, std::string layer)
@@ -150,7 +157,7 @@ class LayerApplier {
     for (;;) {
       int result = archive_read_next_header(tar, &entry);
       if (result == ARCHIVE_EOF) break;
-      if (result < ARCHIVE_WARN) return Error(std::string("reading tar: ") + archive_error_string(tar));
+      if (result < ARCHIVE_WARN) return Error(std::string("reading tar: ") + ArchiveError(tar));
       const char* raw_path = archive_entry_pathname(entry);
       if (raw_path == nullptr) return Error("tar entry without a path");
       Status status = ApplyEntry(tar, entry, raw_path);
@@ -263,7 +270,7 @@ class LayerApplier {
     for (;;) {
       int result = archive_read_data_block(tar, &block, &size, &offset);
       if (result == ARCHIVE_EOF) break;
-      if (result < ARCHIVE_WARN) return InvalidArgument(std::string("reading data: ") + archive_error_string(tar));
+      if (result < ARCHIVE_WARN) return InvalidArgument(std::string("reading data: ") + ArchiveError(tar));
       const char* data = static_cast<const char*>(block);
       while (size > 0) {
         ssize_t written = ::pwrite(file.get(), data, size, offset);
@@ -418,12 +425,12 @@ Status ApplyLayer(const std::string& rootfs, const std::string& blob_path, const
   archive_read_support_format_raw(outer.get());
   archive_read_support_format_empty(outer.get());
   if (archive_read_open(outer.get(), &compressed, nullptr, ReadCompressed, nullptr) != ARCHIVE_OK) {
-    return InvalidArgument(layer + ": " + archive_error_string(outer.get()));
+    return InvalidArgument(layer + ": " + ArchiveError(outer.get()));
   }
   struct archive_entry* raw_entry = nullptr;
   int header = archive_read_next_header(outer.get(), &raw_entry);
   if (header != ARCHIVE_OK && header != ARCHIVE_EOF) {
-    return InvalidArgument(layer + ": " + archive_error_string(outer.get()));
+    return InvalidArgument(layer + ": " + ArchiveError(outer.get()));
   }
   if (compression != LayerCompression::kNone && archive_filter_code(outer.get(), 0) == ARCHIVE_FILTER_NONE) {
     return InvalidArgument(layer + ": media type " + descriptor.media_type + " but the blob is not compressed");
@@ -435,7 +442,7 @@ Status ApplyLayer(const std::string& rootfs, const std::string& blob_path, const
   archive_read_support_format_tar(tar.get());
   archive_read_support_format_empty(tar.get());
   if (archive_read_open(tar.get(), &uncompressed, nullptr, ReadUncompressed, nullptr) != ARCHIVE_OK) {
-    return InvalidArgument(layer + ": not a tar stream: " + archive_error_string(tar.get()));
+    return InvalidArgument(layer + ": not a tar stream: " + ArchiveError(tar.get()));
   }
   LayerApplier applier(root.get(), options, layer);
   Status applied = applier.Apply(tar.get());
