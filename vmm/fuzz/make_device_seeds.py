@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Writes vmm/fuzz/device_corpus: one well-formed program per device for
 device_fuzzer.cc (a handshake, a request chain in guest memory, a notify),
-so the fuzzer starts from requests each device accepts."""
+so the fuzzer starts from requests each device accepts; and
+vmm/fuzz/vhost_user_corpus: a back-end's well-formed answers for
+vhost_user_fuzzer.cc (<mode 0><length><payload> per answer)."""
 import os
 import struct
 import sys
@@ -58,4 +60,24 @@ seeds = {
 }
 for name, program in seeds.items():
     with open(os.path.join(out, name), "wb") as seed:
+        seed.write(program)
+
+vhost_out = os.path.join(os.path.dirname(out), "vhost_user_corpus")
+os.makedirs(vhost_out, exist_ok=True)
+
+
+def vhost_answer(payload):
+    return bytes([0, len(payload)]) + payload
+
+
+features = struct.pack("<Q", (1 << 32) | (1 << 30))  # VERSION_1, PROTOCOL_FEATURES
+answers = {
+    # GET_FEATURES, GET_PROTOCOL_FEATURES (REPLY_ACK), then an ack (0) for every request after.
+    "reply-ack": vhost_answer(features) + vhost_answer(struct.pack("<Q", 1 << 3))
+    + vhost_answer(struct.pack("<Q", 0)) * 12 + vhost_answer(struct.pack("<II", 0, 7)),
+    # No protocol features: only GET_FEATURES and GET_VRING_BASE are answered.
+    "no-protocol-features": vhost_answer(struct.pack("<Q", 1 << 32)) + vhost_answer(struct.pack("<II", 0, 7)),
+}
+for name, program in answers.items():
+    with open(os.path.join(vhost_out, name), "wb") as seed:
         seed.write(program)

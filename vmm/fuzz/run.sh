@@ -3,13 +3,15 @@
 # runs it for a bounded number of inputs. A crash, leak or sanitizer report
 # fails the test. Without clang the test fails with a clear message:
 # scripts/setup.sh installs it.
-#   vmm/fuzz/run.sh virtqueue|device [RUNS]
+#   vmm/fuzz/run.sh virtqueue|device|vhost_user [RUNS]
 #     virtqueue: the virtqueue parser over guest-controlled rings
 #     device: rng, blk and vsock behind virtio-mmio, driven by register
 #             accesses, guest memory writes and notifications (seeds in
 #             vmm/fuzz/device_corpus)
+#     vhost_user: the vhost-user front-end against a back-end answering with
+#             the input (seeds in vmm/fuzz/vhost_user_corpus)
 set -euo pipefail
-target=${1:?usage: run.sh virtqueue|device [RUNS]}
+target=${1:?usage: run.sh virtqueue|device|vhost_user [RUNS]}
 runs=${2:-20000}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/vmm-fuzz.XXXXXX)
@@ -28,6 +30,11 @@ case $target in
       "$repo"/vmm/{event_loop,bus}.cc "$repo/vmm/kvm/kvm.cc" "$repo/common/sys/kvm_probe.cc" \
       "$repo"/common/base/{unix_socket,file_util}.cc -DSPDLOG_FMT_EXTERNAL -lspdlog -lfmt
     fuzz_run device "$work/fuzzer" "$runs" "$repo/vmm/fuzz/device_corpus" -- -max_len=4096
+    ;;
+  vhost_user)
+    fuzz_build vhost_user "$work/fuzzer" "$repo/vmm/fuzz/vhost_user_fuzzer.cc" "${common[@]}" \
+      "$repo/vmm/vhost_user/frontend.cc" "$repo"/common/base/{unix_socket,fd_passing}.cc -lfmt
+    fuzz_run vhost_user "$work/fuzzer" "$runs" "$repo/vmm/fuzz/vhost_user_corpus/." -- -max_len=1024
     ;;
   *) echo "run.sh: unknown target $target" >&2; exit 2 ;;
 esac
