@@ -8,6 +8,17 @@ busybox mount -t sysfs sysfs /sys
 busybox mount -t devtmpfs dev /dev
 say() { echo "vmm-guest: $*"; }
 say "cpus $(grep -c ^processor /proc/cpuinfo), virtio devices $(ls /sys/bus/virtio/devices | wc -l)"
+# A hostile guest (vmm_e2e's flood VM): a storm of vsock connections the host
+# refuses and a console written as fast as it goes, for a fixed time.
+if grep -q "vmmtest=flood" /proc/cmdline; then
+  say "flood started"
+  /bin/vsock_stream flood 2 9999 20 > /tmp/flood.out 2>&1 &
+  flood_pid=$!
+  timeout 20 yes "flood 0123456789abcdefghijklmnopqrstuvwxyz 0123456789abcdefghijklmnopqrstuvwxyz" > /dev/console
+  wait $flood_pid
+  say "flood done: $(cat /tmp/flood.out)"
+  reboot -f
+fi
 if [ -c /dev/hwrng ]; then
   say "hwrng $(cat /sys/class/misc/hw_random/rng_current) read $(dd if=/dev/hwrng bs=64 count=1 2>/dev/null | wc -c) bytes"
 fi

@@ -12,7 +12,12 @@
 #     both vCPUs, reads a random pattern from a read-only disk and writes its
 #     sha256 to a second disk (checked here), a write to the read-only disk is
 #     refused by the device, 64 MiB go through vsock and back byte-exact
-#     (host-initiated), 16 MiB go guest -> host (guest-initiated), exit 0.
+#     (host-initiated), 16 MiB go guest -> host (guest-initiated), exit 0;
+#  4. a hostile guest, jailed: for 20 s it floods vsock with connections the
+#     host refuses and writes its console as fast as it can; sampled every
+#     2 s, the VMM's own memory (RSS outside guest RAM), its fds, the console
+#     file and its log stay under their caps, its API answers throughout, it
+#     runs as the jail's uid, and it exits 0 when the guest reboots.
 #   vmm_e2e.sh SANDBOX_VMM SANDBOX_AGENT AGENT_CHECK VSOCK_STREAM API_CALL
 set -euo pipefail
 vmm=${1:?usage: vmm_e2e.sh SANDBOX_VMM SANDBOX_AGENT AGENT_CHECK VSOCK_STREAM API_CALL}
@@ -52,12 +57,19 @@ cat > "$work/guest.json" <<JSON
  "vsock": {"guest_cid": 3, "uds_path": "$work/guest.sock"}, "log_level": "debug"}
 JSON
 
+cat > "$work/flood.json" <<JSON
+{"kernel": "$kernel_dir/vmlinux", "initrd": "$work/guest.cpio.gz", "cmdline": "$cmdline vmmtest=flood",
+ "vcpus": 1, "memory_mib": 128, "serial": "$work/flood.console", "api_socket": "$work/flood.api.sock",
+ "vsock": {"guest_cid": 3, "uds_path": "FLOOD_JAIL/vsock"},
+ "jail": {"root": "FLOOD_JAIL", "uid": 2000000000, "gid": 2000000000}}
+JSON
+
 cat > "$work/inner.sh" <<INNER
 set -u
 cd "$work"
 # A retried test host runs this again: no sockets or results of the first run.
 rm -f ./*.sock ./*.sock_* ./*.rc ./*.check* ./*.vmm ./*.console ./api.pause ./api.status ./api.resume ./api.bogus \
-  ./api.shutdown ./api.vcpus ./api.seccomp ./echo.out ./receive.out
+  ./api.shutdown ./api.vcpus ./api.seccomp ./echo.out ./receive.out ./flood.samples ./flood-local.json
 # Disks and sockets live on the test host's own tmpfs, not on the virtio-fs
 # share of this machine's /tmp: the VMM's disk I/O should not go through FUSE.
 scratch=\$(mktemp -d /run/vmm-e2e.XXXXXX)
@@ -100,6 +112,23 @@ echo \$? > receive.rc
 wait \$vmm_pid
 echo \$? > guest.vmm.rc
 cp "\$scratch/out.img" "\$scratch/pattern.img" .
+
+# The jail's root, as sandbox-rt makes it: root's, searchable by the VMM's group.
+mkdir "\$scratch/flood" && chown 0:2000000000 "\$scratch/flood" && chmod 0710 "\$scratch/flood"
+sed "s|FLOOD_JAIL|\$scratch/flood|g" flood.json > flood-local.json
+timeout 300 "$vmm" --config flood-local.json > flood.vmm 2>&1 &
+vmm_pid=\$!
+# Every 2 s while it runs: its RSS outside the 128 MiB of guest RAM (KiB), its
+# fds, the console file's size, whether the API answered, its uid.
+while pid=\$(pgrep -P \$vmm_pid -x sandbox-vmm); do
+  own=\$(awk '/^Size:/ {size = \$2} /^Rss:/ {if (size != 131072) total += \$2} END {print total + 0}' /proc/\$pid/smaps)
+  fds=\$(ls /proc/\$pid/fd | wc -l)
+  timeout 20 "$api_call" flood.api.sock '{"op":"status"}' > /dev/null 2>&1
+  echo "\$own \$fds \$(stat -c %s flood.console) \$? \$(awk '/^Uid:/ {print \$2}' /proc/\$pid/status)" >> flood.samples
+  sleep 2
+done
+wait \$vmm_pid
+echo \$? > flood.vmm.rc
 rm -rf "\$scratch"
 exit 0
 INNER
@@ -107,7 +136,7 @@ set +e
 "$repo/tests/testhost/run.sh" --timeout 900 -- bash "$work/inner.sh"
 rc=$?
 set -e
-for f in agent.console agent.vmm agent.check api.console api.vmm api.seccomp api.pause api.status api.check2 api.resume api.vcpus api.shutdown guest.console guest.vmm echo.out receive.out; do
+for f in agent.console agent.vmm agent.check api.console api.vmm api.seccomp api.pause api.status api.check2 api.resume api.vcpus api.shutdown guest.console guest.vmm echo.out receive.out flood.vmm flood.samples; do
   [ -f "$work/$f" ] && sed "s/^/[$f] /" "$work/$f" | grep -v "^\[.*\] \[ *[0-9.]*\] \|CONNECT .* before the guest driver" | tail -n 20 || true
 done
 [ "$rc" -eq 0 ] || fail "the test host run failed with $rc"
@@ -154,4 +183,26 @@ grep -q "vmm-guest: vda write refused" "$console" || fail "a write to the read-o
 grep -q "vmm-guest: done" "$console" || fail "the guest did not finish"
 [ "$(rc_of guest.vmm.rc)" = 0 ] || fail "sandbox-vmm did not exit 0 after the guest rebooted ($(rc_of guest.vmm.rc))"
 [ ! -e "$work/guest.sock" ] || fail "the vsock socket outlived sandbox-vmm"
+
+# 4. a hostile guest's flood, jailed
+console=$work/flood.console
+[ "$(rc_of flood.vmm.rc)" = 0 ] || fail "the flooded VMM did not exit 0 when its guest rebooted ($(rc_of flood.vmm.rc))"
+grep -q "vmm-guest: flood started" "$console" || fail "the flood did not start"
+# At its cap the console drops the rest, the guest's last words included.
+if ! grep -q "console output stopped at its limit" "$console"; then
+  grep -q "vmm-guest: flood done: vsock_stream: flood: [0-9]* connections" "$console" || fail "the flood did not finish"
+fi
+read -r samples max_own max_fds max_console api_failures uids < <(awk '{n++; if ($1 > o) o = $1; if ($2 > f) f = $2;
+  if ($3 > c) c = $3; if ($4 != 0) a++; u[$5]} END {for (id in u) ids = ids id ","; print n, o, f, c, a + 0, ids}' \
+  "$work/flood.samples")
+echo "vmm_e2e: flood: $samples samples; VMM's own RSS at most $max_own KiB, fds at most $max_fds," \
+  "console $max_console bytes, log $(stat -c %s "$work/flood.vmm") bytes;" \
+  "$(grep -o "flood: [0-9]* connections, [0-9]* refused" "$console" || echo "the guest's count was cut off")"
+[ "$samples" -ge 5 ] || fail "only $samples samples of the flooded VMM"
+[ "$uids" = "2000000000," ] || fail "the flooded VMM did not run as the jail's uid: $uids"
+[ "$api_failures" = 0 ] || fail "the flooded VMM's API did not answer $api_failures time(s)"
+[ "$max_own" -le 65536 ] || fail "the flooded VMM's own RSS reached $max_own KiB (cap 64 MiB)"
+[ "$max_fds" -le 64 ] || fail "the flooded VMM held $max_fds fds"
+[ "$max_console" -le $(((16 << 20) + 4096)) ] || fail "the console file reached $max_console bytes (cap 16 MiB)"
+[ "$(stat -c %s "$work/flood.vmm")" -le 65536 ] || fail "the flooded VMM's log grew to $(stat -c %s "$work/flood.vmm") bytes"
 echo "vmm_e2e: ok"

@@ -1,6 +1,8 @@
 // vsock_stream: both ends of the vsock data tests of sandbox-vmm.
 //   guest:  vsock_stream echo PORT          serve one connection: echo until EOF
 //           vsock_stream send CID PORT N    connect and send N pattern bytes
+//           vsock_stream flood CID PORT S   connect again and again for S seconds
+//                                           (to a port nobody serves: each is reset)
 //   host:   vsock_stream host-echo UDS PORT N   send N bytes through the hybrid
 //                                               socket while reading the echo back
 //           vsock_stream host-receive PATH N    accept one connection on PATH and
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -116,6 +119,27 @@ int Send(uint32_t cid, uint32_t port, uint64_t total) {
   return 0;
 }
 
+// A hostile guest's connection storm: every connection is refused (the host
+// has no listener), so each costs the VMM a connect attempt and a reset.
+int Flood(uint32_t cid, uint32_t port, uint64_t seconds) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  uint64_t attempts = 0, refused = 0;
+  while (std::chrono::steady_clock::now() < end) {
+    const int fd = ::socket(AF_VSOCK, SOCK_STREAM, 0);
+    if (fd < 0) return Die("socket");
+    sockaddr_vm address{};
+    address.svm_family = AF_VSOCK;
+    address.svm_cid = cid;
+    address.svm_port = port;
+    ++attempts;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) ++refused;
+    ::close(fd);
+  }
+  std::printf("vsock_stream: flood: %llu connections, %llu refused\n", static_cast<unsigned long long>(attempts),
+              static_cast<unsigned long long>(refused));
+  return 0;
+}
+
 int HostEcho(const std::string& uds, uint32_t port, uint64_t total) {
   auto connection = sandbox::ConnectHybridVsock(uds, port, std::chrono::seconds(120));
   if (!connection.ok()) {
@@ -164,10 +188,11 @@ int main(int argc, char** argv) {
   auto number = [&](int index) { return std::strtoull(argv[index], nullptr, 10); };
   if (mode == "echo" && argc == 3) return Echo(static_cast<uint32_t>(number(2)));
   if (mode == "send" && argc == 5) return Send(static_cast<uint32_t>(number(2)), static_cast<uint32_t>(number(3)), number(4));
+  if (mode == "flood" && argc == 5) return Flood(static_cast<uint32_t>(number(2)), static_cast<uint32_t>(number(3)), number(4));
   if (mode == "host-echo" && argc == 5) return HostEcho(argv[2], static_cast<uint32_t>(number(3)), number(4));
   if (mode == "host-receive" && argc == 4) return HostReceive(argv[2], number(3));
   std::fprintf(stderr,
-               "usage: vsock_stream echo PORT | send CID PORT BYTES | host-echo UDS PORT BYTES | "
-               "host-receive PATH BYTES\n");
+               "usage: vsock_stream echo PORT | send CID PORT BYTES | flood CID PORT SECONDS | "
+               "host-echo UDS PORT BYTES | host-receive PATH BYTES\n");
   return 2;
 }
