@@ -21,6 +21,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "tests/lib/fuzz_input.h"
 #include "vmm/event_loop.h"
 #include "vmm/memory/guest_memory.h"
 #include "vmm/virtio/devices/blk.h"
@@ -50,26 +51,6 @@ struct Fixture {
   std::optional<GuestMemory> memory = GuestMemory::CreateForTest(0, kRamSize).value();
   std::unique_ptr<EventLoop> loop = EventLoop::Create().value();
   std::string directory, disk, vsock;
-};
-
-class Input {
- public:
-  Input(const uint8_t* data, size_t size) : data_(data), size_(size) {}
-  bool empty() const { return used_ >= size_; }
-  uint8_t Byte() { return used_ < size_ ? data_[used_++] : 0; }
-  uint16_t U16() { return static_cast<uint16_t>(Byte() | (Byte() << 8)); }
-  uint32_t U32() { return U16() | (static_cast<uint32_t>(U16()) << 16); }
-  std::span<const uint8_t> Bytes(size_t wanted) {
-    const size_t count = std::min(wanted, size_ - std::min(used_, size_));
-    std::span<const uint8_t> bytes(data_ + used_, count);
-    used_ += count;
-    return bytes;
-  }
-
- private:
-  const uint8_t* data_;
-  size_t size_;
-  size_t used_ = 0;
 };
 
 std::shared_ptr<VirtioDevice> MakeDevice(uint8_t choice, Fixture& fixture) {
@@ -114,7 +95,7 @@ void Handshake(MmioTransport& transport, uint8_t queues, uint32_t size) {
   WriteRegister(transport, VIRTIO_MMIO_STATUS, kFeaturesOk | VIRTIO_CONFIG_S_DRIVER_OK);
 }
 
-void RunStep(Input& input, MmioTransport& transport, GuestMemory& memory) {
+void RunStep(sandbox::fuzzing::FuzzInput& input, MmioTransport& transport, GuestMemory& memory) {
   const uint8_t op = input.Byte();
   switch (op % 5) {
     case 0:
@@ -134,7 +115,7 @@ void RunStep(Input& input, MmioTransport& transport, GuestMemory& memory) {
     }
     case 2: {  // guest memory
       const uint64_t address = input.U16() % kRamSize;
-      const std::span<const uint8_t> bytes = input.Bytes(std::min<size_t>(input.Byte(), kRamSize - address));
+      const std::string bytes = input.Bytes(std::min<size_t>(input.Byte(), kRamSize - address));
       auto ram = memory.Translate(address, bytes.size());
       if (ram.ok() && !bytes.empty()) std::memcpy(ram->data(), bytes.data(), bytes.size());
       break;
@@ -152,7 +133,7 @@ void RunStep(Input& input, MmioTransport& transport, GuestMemory& memory) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Fixture fixture;
-  Input input(data, size);
+  sandbox::fuzzing::FuzzInput input(data, size);
   auto ram = fixture.memory->Translate(0, kRamSize).value();
   std::memset(ram.data(), 0, ram.size());
   std::shared_ptr<VirtioDevice> device = MakeDevice(input.Byte(), fixture);

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "common/base/unix_socket.h"
+#include "vmm/sandboxing/testing/child_process.h"
 
 namespace sandbox::vmm {
 namespace {
@@ -24,37 +25,23 @@ namespace {
 constexpr uint32_t kUid = 2000000000;
 constexpr uint32_t kGid = 2000000001;
 
-struct ChildEnd {
-  int status = 0;
-  std::string stderr_text;
-};
+using testing::ChildEnd;
+using testing::ExitedZero;
 
 // Runs `body` in a child; it exits 0 when `body` returns an empty string,
 // else 1 with the string on stderr.
 ChildEnd RunInChild(const std::function<std::string()>& body) {
-  int err[2];
-  if (pipe(err) != 0) return {.status = -1};
-  const pid_t pid = fork();
-  if (pid == 0) {
-    close(err[0]);
+  return testing::RunInChild([&] {
     const std::string failure = body();
-    if (!failure.empty()) [[maybe_unused]] ssize_t written = write(err[1], failure.data(), failure.size());
-    _exit(failure.empty() ? 0 : 1);
-  }
-  close(err[1]);
-  ChildEnd end;
-  char buffer[512];
-  for (ssize_t got; (got = read(err[0], buffer, sizeof(buffer))) > 0;) end.stderr_text.append(buffer, got);
-  close(err[0]);
-  waitpid(pid, &end.status, 0);
-  return end;
+    if (failure.empty()) return;
+    [[maybe_unused]] const ssize_t written = write(STDERR_FILENO, failure.data(), failure.size());
+    _exit(1);
+  });
 }
-
-bool ExitedZero(const ChildEnd& end) { return WIFEXITED(end.status) && WEXITSTATUS(end.status) == 0; }
 
 // A jail root as the monitor makes it: root-owned, searchable by the VMM's
 // group only, with a host listener the guest may reach.
-class JailTest : public testing::Test {
+class JailTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_EQ(geteuid(), 0u) << "a jail needs root (CI and the test host run as root)";

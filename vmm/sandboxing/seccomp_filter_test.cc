@@ -15,33 +15,20 @@
 #include <string>
 #include <vector>
 
+#include "vmm/sandboxing/testing/child_process.h"
+
 namespace sandbox::vmm {
 namespace {
 
-struct ChildEnd {
-  int status = 0;
-  std::string stderr_text;
-};
+using testing::ChildEnd;
 
 // Runs `body` in a child process under `kind`'s filter (and the SIGSYS
 // reporter); the child exits 0 when `body` returns.
 ChildEnd RunFiltered(ThreadKind kind, const std::function<void()>& body) {
-  int err[2];
-  if (pipe(err) != 0) return {};
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(err[1], STDERR_FILENO);
+  return testing::RunInChild([&] {
     if (!InstallSeccompViolationReporter().ok() || !InstallSeccompFilter(kind).ok()) _exit(100);
     body();
-    _exit(0);
-  }
-  close(err[1]);
-  ChildEnd end;
-  char buffer[512];
-  for (ssize_t got; (got = read(err[0], buffer, sizeof(buffer))) > 0;) end.stderr_text.append(buffer, got);
-  close(err[0]);
-  waitpid(pid, &end.status, 0);
-  return end;
+  });
 }
 
 bool DiedOfSigsys(const ChildEnd& end) { return WIFSIGNALED(end.status) && WTERMSIG(end.status) == SIGSYS; }

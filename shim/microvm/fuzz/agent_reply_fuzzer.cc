@@ -18,27 +18,10 @@
 #include "common/base/unix_socket.h"
 #include "common/ttrpc/frame.h"
 #include "shim/microvm/agent_client.h"
+#include "tests/lib/fuzz_input.h"
 #include "ttrpc.pb.h"
 
 namespace {
-
-class Input {
- public:
-  Input(const uint8_t* data, size_t size) : data_(data), size_(size) {}
-  bool empty() const { return used_ >= size_; }
-  uint8_t Byte() { return used_ < size_ ? data_[used_++] : 0; }
-  std::string Bytes(size_t wanted) {
-    const size_t count = std::min(wanted, size_ - std::min(used_, size_));
-    std::string bytes(reinterpret_cast<const char*>(data_) + used_, count);
-    used_ += count;
-    return bytes;
-  }
-
- private:
-  const uint8_t* data_;
-  size_t size_;
-  size_t used_ = 0;
-};
 
 bool ReadExactly(int fd, void* buffer, size_t size) {
   auto* bytes = static_cast<uint8_t*>(buffer);
@@ -50,15 +33,6 @@ bool ReadExactly(int fd, void* buffer, size_t size) {
   return true;
 }
 
-bool WriteAll(int fd, const std::string& bytes) {
-  for (size_t done = 0; done < bytes.size();) {
-    const ssize_t wrote = ::send(fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-    if (wrote <= 0) return false;
-    done += static_cast<size_t>(wrote);
-  }
-  return true;
-}
-
 std::string Frame(uint32_t stream_id, const std::string& payload) {
   const auto header = sandbox::ttrpc::EncodeHeader(static_cast<uint32_t>(payload.size()), stream_id,
                                                    static_cast<uint8_t>(sandbox::ttrpc::FrameType::kResponse), 0);
@@ -66,7 +40,7 @@ std::string Frame(uint32_t stream_id, const std::string& payload) {
 }
 
 // The fake agent: the hybrid-vsock handshake, then one answer per request.
-void ServeOneConnection(int listener, Input& input) {
+void ServeOneConnection(int listener, sandbox::fuzzing::FuzzInput& input) {
   sandbox::UniqueFd connection(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
   if (!connection.valid()) return;
   std::string line;
@@ -74,7 +48,7 @@ void ServeOneConnection(int listener, Input& input) {
     if (!ReadExactly(connection.get(), &c, 1)) return;
     line += c;
   }
-  if (!WriteAll(connection.get(), "OK 1073741824\n")) return;
+  if (!sandbox::fuzzing::SendAll(connection.get(), "OK 1073741824\n")) return;
   while (!input.empty()) {
     std::array<uint8_t, sandbox::ttrpc::kHeaderSize> header;
     if (!ReadExactly(connection.get(), header.data(), header.size())) return;
@@ -88,11 +62,11 @@ void ServeOneConnection(int listener, Input& input) {
     if (mode % 3 == 0) {
       sandbox::ttrpc::Response response;
       response.set_payload(piece);
-      if (!WriteAll(connection.get(), Frame(stream_id, response.SerializeAsString()))) return;
+      if (!sandbox::fuzzing::SendAll(connection.get(), Frame(stream_id, response.SerializeAsString()))) return;
     } else if (mode % 3 == 1) {
-      if (!WriteAll(connection.get(), Frame(stream_id, piece))) return;
+      if (!sandbox::fuzzing::SendAll(connection.get(), Frame(stream_id, piece))) return;
     } else {
-      (void)WriteAll(connection.get(), piece);
+      (void)sandbox::fuzzing::SendAll(connection.get(), piece);
       return;  // whatever the client makes of it, no further answer comes
     }
   }
@@ -121,7 +95,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ::unlink(socket_path.c_str());
   auto listener = sandbox::ListenUnix(socket_path, 1);
   if (!listener.ok()) std::abort();
-  Input input(data, size);
+  sandbox::fuzzing::FuzzInput input(data, size);
   std::thread agent([&] { ServeOneConnection(listener->get(), input); });
   {
     auto client = sandbox::shim::AgentClient::Connect(socket_path, std::chrono::milliseconds(2000));

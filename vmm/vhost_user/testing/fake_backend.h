@@ -20,6 +20,30 @@
 
 namespace sandbox::vmm::testing {
 
+// One front-end message from `fd`: its header, the fds passed with it and its
+// payload. False at EOF or on a short read.
+inline bool ReceiveVhostUserMessage(int fd, vhost_user::Header& header, std::vector<UniqueFd>& fds,
+                                    std::vector<uint8_t>& payload) {
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * vhost_user::kMaxMemoryRegions)] = {};
+  iovec io{&header, sizeof(header)};
+  msghdr message{};
+  message.msg_iov = &io;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof(control);
+  if (::recvmsg(fd, &message, MSG_CMSG_CLOEXEC | MSG_WAITALL) != sizeof(header)) return false;
+  for (cmsghdr* part = CMSG_FIRSTHDR(&message); part != nullptr; part = CMSG_NXTHDR(&message, part)) {
+    const size_t count = (part->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int passed;
+      std::memcpy(&passed, CMSG_DATA(part) + i * sizeof(int), sizeof(int));
+      fds.emplace_back(passed);
+    }
+  }
+  payload.resize(header.size);
+  return header.size == 0 || ::recv(fd, payload.data(), header.size, MSG_WAITALL) == static_cast<ssize_t>(header.size);
+}
+
 class FakeVhostUserBackend {
  public:
   struct Message {
@@ -90,11 +114,9 @@ class FakeVhostUserBackend {
     for (;;) {
       Message message;
       vhost_user::Header header;
-      if (!ReceiveHeader(header, message.fds)) return;
+      if (!ReceiveVhostUserMessage(backend_end_.get(), header, message.fds, message.payload)) return;
       message.request = header.request;
       message.flags = header.flags;
-      message.payload.resize(header.size);
-      if (header.size > 0 && !ReadAll(message.payload.data(), header.size)) return;
       if (options_.hang_up == header.request) {
         HangUp();
         return;
@@ -131,30 +153,6 @@ class FakeVhostUserBackend {
     std::memcpy(buffer, &header, sizeof(header));
     std::memcpy(buffer + sizeof(header), &value, sizeof(T));
     (void)!::send(backend_end_.get(), buffer, sizeof(buffer), MSG_NOSIGNAL);
-  }
-
-  bool ReceiveHeader(vhost_user::Header& header, std::vector<UniqueFd>& fds) {
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * vhost_user::kMaxMemoryRegions)] = {};
-    iovec io{&header, sizeof(header)};
-    msghdr message{};
-    message.msg_iov = &io;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof(control);
-    if (::recvmsg(backend_end_.get(), &message, MSG_CMSG_CLOEXEC | MSG_WAITALL) != sizeof(header)) return false;
-    for (cmsghdr* part = CMSG_FIRSTHDR(&message); part != nullptr; part = CMSG_NXTHDR(&message, part)) {
-      const size_t count = (part->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (size_t i = 0; i < count; ++i) {
-        int fd;
-        std::memcpy(&fd, CMSG_DATA(part) + i * sizeof(int), sizeof(int));
-        fds.emplace_back(fd);
-      }
-    }
-    return true;
-  }
-
-  bool ReadAll(uint8_t* data, size_t size) {
-    return ::recv(backend_end_.get(), data, size, MSG_WAITALL) == static_cast<ssize_t>(size);
   }
 
   // As libvhost-user does: map each fd from 0 and use mmap_offset into it.
