@@ -150,7 +150,7 @@ Status PodSandbox::BootVm(const oci::Spec& spec, const std::string& bundle, cons
                                                       .shares = plan.shares,
                                                       .boot_timeout_ms = config_.microvm.boot_timeout_ms,
                                                       .netns_path = netns_path,
-                                                      .jail = config_.microvm.jail_vmm},
+                                                      .jail = plan.boot.jail_vmm},
                                         phases_);
   // On the owner thread: sandbox-vmm and virtiofsd die with the thread that forked them.
   SANDBOX_RETURN_IF_ERROR(owner_.Run([&vm] { return vm->Start(); }));

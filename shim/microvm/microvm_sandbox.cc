@@ -245,7 +245,7 @@ Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
                                                              .shares = plan.shares,
                                                              .preserved_fds = preserved_fds,
                                                              .netns_path = plan.netns_path,
-                                                             .jail_vmm = config_.jail_vmm}),
+                                                             .jail_vmm = plan.boot.jail_vmm}),
                                           0600));
   // The monitor wrote its identity (files.monitor_pid) as it started.
   SANDBOX_ASSIGN_OR_RETURN(pid_t monitor, SpawnMonitor(self_binary_, request.ref.state_dir));

@@ -55,7 +55,8 @@ struct MonitorPlan {
   // linux.namespaces[network].path: the monitor joins it (the container's
   // pid is in the pod's network, as with runc) and mirrors it into the VM.
   std::string netns_path;
-  // sandbox-vmm starts in a pid namespace of its own and jails itself (vmm.json's "jail").
+  // sandbox-vmm starts in a pid namespace of its own and jails itself (vmm.json's "jail", written
+  // from the same plan).
   bool jail_vmm = false;
 };
 

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <future>
 #include <string>
 #include <thread>
 
@@ -127,9 +128,11 @@ TEST_F(JailTest, AMissingRootIsAnErrorNamingTheJail) {
 
 TEST_F(JailTest, ItRefusesOnceAThreadRuns) {
   const ChildEnd end = RunInChild([this] {
-    std::thread sleeper([] { usleep(200'000); });
+    std::promise<void> tried;
+    std::thread second([done = tried.get_future()] { done.wait(); });
     const Status jailed = EnterJail(Jail(), 8u << 20);
-    sleeper.join();
+    tried.set_value();
+    second.join();
     if (jailed.ok()) return std::string("jailed with two threads");
     return jailed.message().find("before it starts any thread") != std::string::npos ? "" : "other error: " + jailed.message();
   });

@@ -9,7 +9,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <array>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -33,12 +32,6 @@ bool ReadExactly(int fd, void* buffer, size_t size) {
   return true;
 }
 
-std::string Frame(uint32_t stream_id, const std::string& payload) {
-  const auto header = sandbox::ttrpc::EncodeHeader(static_cast<uint32_t>(payload.size()), stream_id,
-                                                   static_cast<uint8_t>(sandbox::ttrpc::FrameType::kResponse), 0);
-  return std::string(header.begin(), header.end()) + payload;
-}
-
 // The fake agent: the hybrid-vsock handshake, then one answer per request.
 void ServeOneConnection(int listener, sandbox::fuzzing::FuzzInput& input) {
   sandbox::UniqueFd connection(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
@@ -49,22 +42,22 @@ void ServeOneConnection(int listener, sandbox::fuzzing::FuzzInput& input) {
     line += c;
   }
   if (!sandbox::fuzzing::SendAll(connection.get(), "OK 1073741824\n")) return;
+  using sandbox::ttrpc::FrameType;
   while (!input.empty()) {
-    std::array<uint8_t, sandbox::ttrpc::kHeaderSize> header;
-    if (!ReadExactly(connection.get(), header.data(), header.size())) return;
-    const uint32_t length = (header[0] << 24) | (header[1] << 16) | (header[2] << 8) | header[3];
-    const uint32_t stream_id = (header[4] << 24) | (header[5] << 16) | (header[6] << 8) | header[7];
-    std::string request(length, '\0');
-    if (!ReadExactly(connection.get(), request.data(), length)) return;
+    const sandbox::Result<sandbox::ttrpc::Frame> request = sandbox::ttrpc::ReadFrame(connection.get());
+    if (!request.ok()) return;
     const uint8_t mode = input.Byte();
     const size_t size = input.Byte() | (static_cast<size_t>(input.Byte()) << 8);
     const std::string piece = input.Bytes(size);
     if (mode % 3 == 0) {
       sandbox::ttrpc::Response response;
       response.set_payload(piece);
-      if (!sandbox::fuzzing::SendAll(connection.get(), Frame(stream_id, response.SerializeAsString()))) return;
+      const std::string encoded = response.SerializeAsString();
+      if (!sandbox::ttrpc::WriteFrame(connection.get(), request->stream_id, FrameType::kResponse, 0, encoded).ok()) {
+        return;
+      }
     } else if (mode % 3 == 1) {
-      if (!sandbox::fuzzing::SendAll(connection.get(), Frame(stream_id, piece))) return;
+      if (!sandbox::ttrpc::WriteFrame(connection.get(), request->stream_id, FrameType::kResponse, 0, piece).ok()) return;
     } else {
       (void)sandbox::fuzzing::SendAll(connection.get(), piece);
       return;  // whatever the client makes of it, no further answer comes
