@@ -112,13 +112,34 @@ void AgentService::RegisterOn(ttrpc::Server& server) {
   RegisterNetworkCalls(server);
 }
 
-Result<v1::CreateContainerResponse> AgentService::CreateContainer(const v1::CreateContainerRequest& request) {
-  using namespace sandbox::agent::v1;
+Status CheckCreateContainerRequest(const v1::CreateContainerRequest& request) {
   if (request.container_id().empty()) return InvalidArgument("container_id: required");
   const std::string& fstype = request.rootfs_fstype();
   if (fstype != "" && fstype != "dir" && fstype != "erofs" && fstype != "ext4") {
     return InvalidArgument("rootfs_fstype \"" + fstype + "\": want dir, erofs or ext4");
   }
+  return Status::Ok();
+}
+
+ContainerOptions ContainerOptionsFor(const v1::CreateContainerRequest& request, const AgentOptions& agent,
+                                     SharedFsMounts* shared_fs_mounts) {
+  return ContainerOptions{.id = request.container_id(),
+                          .config_json = request.config_json(),
+                          .rootfs = request.rootfs_source(),
+                          .rootfs_fstype = request.rootfs_fstype(),
+                          .no_pivot = request.no_pivot(),
+                          .work_dir = agent.work_dir,
+                          .cgroup_root = agent.cgroup_root,
+                          .stdio = nullptr,
+                          .shared_fs_tag = request.shared_fs().tag(),
+                          .shared_fs_mount_point = request.shared_fs().mount_point(),
+                          .shared_fs_mounts = shared_fs_mounts,
+                          .state_json = request.state_json()};
+}
+
+Result<v1::CreateContainerResponse> AgentService::CreateContainer(const v1::CreateContainerRequest& request) {
+  using namespace sandbox::agent::v1;
+  SANDBOX_RETURN_IF_ERROR(CheckCreateContainerRequest(request));
   {
     std::lock_guard lock(containers_mutex_);
     if (containers_.contains(request.container_id())) {
@@ -126,18 +147,7 @@ Result<v1::CreateContainerResponse> AgentService::CreateContainer(const v1::Crea
     }
     containers_[request.container_id()] = nullptr;  // reserve the id
   }
-  ContainerOptions create{.id = request.container_id(),
-                          .config_json = request.config_json(),
-                          .rootfs = request.rootfs_source(),
-                          .rootfs_fstype = fstype,
-                          .no_pivot = request.no_pivot(),
-                          .work_dir = options_.work_dir,
-                          .cgroup_root = options_.cgroup_root,
-                          .stdio = nullptr,
-                          .shared_fs_tag = request.shared_fs().tag(),
-                          .shared_fs_mount_point = request.shared_fs().mount_point(),
-                          .shared_fs_mounts = &shared_fs_mounts_,
-                          .state_json = request.state_json()};
+  ContainerOptions create = ContainerOptionsFor(request, options_, &shared_fs_mounts_);
   Result<std::unique_ptr<ProcessStdio>> stdio =
       ProcessStdio::Open(PortsOf(request.io()), options_.host_socket_prefix);
   Result<std::unique_ptr<Container>> container = stdio.status();

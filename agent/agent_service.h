@@ -30,6 +30,14 @@ struct AgentOptions {
   std::string cgroup_root;
 };
 
+// CreateContainer's checks of the request itself (the id, the rootfs type);
+// Container::CheckConfig checks its config.
+Status CheckCreateContainerRequest(const v1::CreateContainerRequest& request);
+// What Container::Create gets for `request` (without stdio, which the
+// caller connects).
+ContainerOptions ContainerOptionsFor(const v1::CreateContainerRequest& request, const AgentOptions& agent,
+                                     SharedFsMounts* shared_fs_mounts);
+
 class AgentService {
  public:
   AgentService(AgentOptions options, ProcessTable& processes);

@@ -277,74 +277,96 @@ Status InitError(const std::string& message) {
 
 }  // namespace
 
-Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, ProcessTable& processes,
-                                                     int agent_executable) {
-  oci::Spec spec;
+Result<Container::CheckedConfig> Container::CheckConfig(const ContainerOptions& request) {
+  CheckedConfig checked;
+  oci::Spec& spec = checked.spec;
   const oci::FieldErrors errors = oci::ParseSpec(request.config_json, spec);
   if (!errors.empty()) return oci::FieldErrorsToStatus("config.json", errors);
   SANDBOX_RETURN_IF_ERROR(CheckAgentSupports(spec));
   SANDBOX_RETURN_IF_ERROR(CheckTerminalMatches(*spec.process, request.stdio.get()));
-  SANDBOX_ASSIGN_OR_RETURN(NamespacePlan namespaces, PlanNamespaces(*spec.linux->namespaces));
-  std::string state_json = request.state_json;
-  if (state_json.empty()) {
-    state_json = oci::StateToJson({.oci_version = spec.oci_version,
-                                   .id = request.id,
-                                   .status = "created",
-                                   .annotations = spec.annotations},
-                                  -1);
+  SANDBOX_ASSIGN_OR_RETURN(checked.namespaces, PlanNamespaces(*spec.linux->namespaces));
+  checked.state_json = request.state_json;
+  if (checked.state_json.empty()) {
+    checked.state_json = oci::StateToJson({.oci_version = spec.oci_version,
+                                           .id = request.id,
+                                           .status = "created",
+                                           .annotations = spec.annotations},
+                                          -1);
   } else {
     oci::State given;
-    const oci::FieldErrors state_errors = oci::ParseState(state_json, given);
+    const oci::FieldErrors state_errors = oci::ParseState(checked.state_json, given);
     if (!state_errors.empty()) return oci::FieldErrorsToStatus("state_json", state_errors);
   }
-  std::unique_ptr<Cgroup> cgroup;
-  if (!request.cgroup_root.empty()) {
-    SANDBOX_ASSIGN_OR_RETURN(std::string cgroup_path, CgroupPathFor(spec, request.id));
-    SANDBOX_ASSIGN_OR_RETURN(cgroup, Cgroup::Create(request.cgroup_root, cgroup_path, spec));
-  } else if ((spec.linux->resources && HasResources(*spec.linux->resources)) || spec.linux->cgroups_path) {
+  if (request.cgroup_root.empty() &&
+      ((spec.linux->resources && HasResources(*spec.linux->resources)) || spec.linux->cgroups_path)) {
     return Unimplemented("linux.resources/cgroupsPath: this agent has no cgroup v2 root (host test mode without "
                          "--cgroup-root)");
   }
-  // A pid namespace to join: the init must start in it (setns for pid
-  // namespaces applies to children only), so the agent enters it to clone.
-  UniqueFd joined_pid_namespace;
-  for (const auto& [flag, path] : namespaces.joins) {
-    if (flag != CLONE_NEWPID) continue;
-    if (!cgroup) {
+  for (const auto& [flag, path] : checked.namespaces.joins) {
+    if (flag == CLONE_NEWPID && request.cgroup_root.empty()) {
       return FailedPrecondition("linux.namespaces: joining the pid namespace " + path +
                                 " needs a cgroup of the container's own, to tell its processes from the others "
                                 "(this agent has no cgroup root)");
     }
-    joined_pid_namespace.Reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!joined_pid_namespace.valid()) return ErrnoStatus("open", "linux.namespaces path " + path);
   }
-  // A user namespace to join: the init starts in it, so that the namespaces
-  // it creates are owned by it (as runc joins it before unsharing the rest).
-  UniqueFd joined_user_namespace;
-  for (const auto& [flag, path] : namespaces.joins) {
-    if (flag != CLONE_NEWUSER) continue;
-    joined_user_namespace.Reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!joined_user_namespace.valid()) return ErrnoStatus("open", "linux.namespaces path " + path);
-  }
+  return checked;
+}
+
+namespace {
+
+// The namespaces the init joins rather than creates, opened before it starts.
+struct NamespaceJoins {
+  // A pid namespace: the init must start in it (setns for pid namespaces
+  // applies to children only), so the agent enters it to clone.
+  UniqueFd pid_namespace;
+  // A user namespace: the init starts in it, so that the namespaces it
+  // creates are owned by it (as runc joins it before unsharing the rest).
+  UniqueFd user_namespace;
   // With a new user namespace, the other paths are joined first (they
   // belong to namespaces outside it); the init then finds itself in them.
-  std::vector<UniqueFd> early_join_fds;
-  std::vector<std::pair<int, int>> early_joins;
-  if (namespaces.Creates(CLONE_NEWUSER)) {
-    for (const auto& [flag, path] : namespaces.joins) {
-      if (flag == CLONE_NEWPID) continue;  // the agent's thread enters it (joined_pid_namespace)
-      early_join_fds.emplace_back(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-      if (!early_join_fds.back().valid()) return ErrnoStatus("open", "linux.namespaces path " + path);
-      early_joins.emplace_back(early_join_fds.back().get(), static_cast<int>(flag));
+  std::vector<UniqueFd> early_fds;
+  std::vector<std::pair<int, int>> early;  // (fd, CLONE_NEW* flag)
+};
+
+Result<UniqueFd> OpenNamespace(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus("open", "linux.namespaces path " + path);
+  return fd;
+}
+
+Result<NamespaceJoins> OpenNamespaceJoins(const NamespacePlan& namespaces) {
+  NamespaceJoins joins;
+  for (const auto& [flag, path] : namespaces.joins) {
+    if (flag == CLONE_NEWPID) {
+      SANDBOX_ASSIGN_OR_RETURN(joins.pid_namespace, OpenNamespace(path));
+    } else if (flag == CLONE_NEWUSER) {
+      SANDBOX_ASSIGN_OR_RETURN(joins.user_namespace, OpenNamespace(path));
     }
   }
-  std::shared_ptr<SharedFsMount> shared_fs;
-  if (!request.shared_fs_tag.empty() && request.shared_fs_mounts != nullptr) {
-    SANDBOX_ASSIGN_OR_RETURN(shared_fs,
-                             request.shared_fs_mounts->Acquire(request.shared_fs_tag, request.shared_fs_mount_point));
-  } else if (!request.shared_fs_tag.empty()) {
-    SANDBOX_ASSIGN_OR_RETURN(shared_fs, SharedFsMount::Mount(request.shared_fs_tag, request.shared_fs_mount_point));
+  if (!namespaces.Creates(CLONE_NEWUSER)) return joins;
+  for (const auto& [flag, path] : namespaces.joins) {
+    if (flag == CLONE_NEWPID) continue;  // the agent's thread enters it (pid_namespace)
+    SANDBOX_ASSIGN_OR_RETURN(UniqueFd fd, OpenNamespace(path));
+    joins.early.emplace_back(fd.get(), static_cast<int>(flag));
+    joins.early_fds.push_back(std::move(fd));
   }
+  return joins;
+}
+
+// The virtio-fs share the container's bind mounts come from, if it has one.
+Result<std::shared_ptr<SharedFsMount>> AcquireSharedFs(const ContainerOptions& request) {
+  if (request.shared_fs_tag.empty()) return std::shared_ptr<SharedFsMount>();
+  if (request.shared_fs_mounts != nullptr) {
+    return request.shared_fs_mounts->Acquire(request.shared_fs_tag, request.shared_fs_mount_point);
+  }
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<SharedFsMount> own,
+                           SharedFsMount::Mount(request.shared_fs_tag, request.shared_fs_mount_point));
+  return std::shared_ptr<SharedFsMount>(std::move(own));
+}
+
+// A block-device rootfs is mounted under work_dir/<id> and request.rootfs
+// becomes that directory; a directory rootfs is used as it is.
+Result<std::unique_ptr<RootfsMount>> MountRootfs(ContainerOptions& request) {
   std::unique_ptr<RootfsMount> rootfs_mount;
   if (!request.rootfs_fstype.empty() && request.rootfs_fstype != "dir") {
     SANDBOX_RETURN_IF_ERROR(MakeDirs(request.work_dir, 0711));  // see RootfsMount
@@ -360,25 +382,57 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
   if (::stat(request.rootfs.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
     return InvalidArgument("rootfs " + request.rootfs + ": not a directory");
   }
+  return rootfs_mount;
+}
+
+// Writes the init's uid and gid maps, then lets it go on (one byte on
+// `maps_written`, which is closed either way: on failure the init reads EOF
+// and exits, and is reaped here).
+Status WriteIdMaps(pid_t pid, const oci::Spec& spec, UniqueFd maps_written, ProcessTable& processes) {
+  Status mapped = WriteIdMap(pid, "uid_map", *spec.linux->uid_mappings, "linux.uidMappings");
+  if (mapped.ok()) mapped = WriteIdMap(pid, "gid_map", *spec.linux->gid_mappings, "linux.gidMappings");
+  if (mapped.ok() && ::write(maps_written.get(), "1", 1) != 1) mapped = ErrnoStatus("write", "user namespace setup");
+  maps_written.Reset();
+  if (!mapped.ok()) {
+    processes.Wait(pid);
+    processes.Forget(pid);
+  }
+  return mapped;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, ProcessTable& processes,
+                                                     int agent_executable) {
+  SANDBOX_ASSIGN_OR_RETURN(CheckedConfig checked, CheckConfig(request));
+  const oci::Spec& spec = checked.spec;
+  std::unique_ptr<Cgroup> cgroup;
+  if (!request.cgroup_root.empty()) {
+    SANDBOX_ASSIGN_OR_RETURN(std::string cgroup_path, CgroupPathFor(spec, request.id));
+    SANDBOX_ASSIGN_OR_RETURN(cgroup, Cgroup::Create(request.cgroup_root, cgroup_path, spec));
+  }
+  SANDBOX_ASSIGN_OR_RETURN(NamespaceJoins joins, OpenNamespaceJoins(checked.namespaces));
+  SANDBOX_ASSIGN_OR_RETURN(std::shared_ptr<SharedFsMount> shared_fs, AcquireSharedFs(request));
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<RootfsMount> rootfs_mount, MountRootfs(request));
 
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return ErrnoStatus("socketpair", "container init");
   UniqueFd ours(pair[0]);
   UniqueFd theirs(pair[1]);
   SpawnPlan plan{.command = kContainerInitCommand,
-                 .namespace_flags = CloneFlagsFor(namespaces),
+                 .namespace_flags = CloneFlagsFor(checked.namespaces),
                  .cgroup_fd = cgroup ? cgroup->fd() : -1,
-                 .pid_namespace_fd = joined_pid_namespace.get(),
+                 .pid_namespace_fd = joins.pid_namespace.get(),
                  .channel = theirs.get(),
-                 .user_namespace_fd = joined_user_namespace.get(),
-                 .early_joins = early_joins};
+                 .user_namespace_fd = joins.user_namespace.get(),
+                 .early_joins = joins.early};
   if (request.stdio) {
     plan.stdio = request.stdio->child_fds();
     plan.extra_fds = request.stdio->extra_child_fds();
   }
   UniqueFd maps_written;  // ours: one byte once the id maps are in place
   UniqueFd maps_awaited;
-  if (namespaces.Creates(CLONE_NEWUSER)) {
+  if (checked.namespaces.Creates(CLONE_NEWUSER)) {
     int ready[2];
     if (::pipe2(ready, O_CLOEXEC) != 0) return ErrnoStatus("pipe2", "user namespace setup");
     maps_awaited.Reset(ready[0]);
@@ -392,16 +446,7 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
   theirs.Reset();
   if (maps_written.valid()) {
     maps_awaited.Reset();
-    Status mapped = WriteIdMap(pid, "uid_map", *spec.linux->uid_mappings, "linux.uidMappings");
-    if (mapped.ok()) mapped = WriteIdMap(pid, "gid_map", *spec.linux->gid_mappings, "linux.gidMappings");
-    if (mapped.ok() && ::write(maps_written.get(), "1", 1) != 1) mapped = ErrnoStatus("write", "user namespace setup");
-    if (!mapped.ok()) {
-      maps_written.Reset();  // the child reads EOF and exits
-      processes.Wait(pid);
-      processes.Forget(pid);
-      return mapped;
-    }
-    maps_written.Reset();
+    SANDBOX_RETURN_IF_ERROR(WriteIdMaps(pid, spec, std::move(maps_written), processes));
   }
 
   std::unique_ptr<Container> container(new Container(request.id, pid, std::move(ours), processes));
@@ -412,15 +457,15 @@ Result<std::unique_ptr<Container>> Container::Create(ContainerOptions request, P
   container->config_json_ = request.config_json;
   container->agent_executable_ = agent_executable;
   if (container->stdio_) container->stdio_->StartRelays();
-  Status sent = SendInitMessage(container->channel_.get(),
-                                EncodeInitPlan(request.rootfs, request.config_json, request.no_pivot, state_json));
+  Status sent = SendInitMessage(container->channel_.get(), EncodeInitPlan(request.rootfs, request.config_json,
+                                                                          request.no_pivot, checked.state_json));
   Result<std::string> reply =
       sent.ok() ? ReceiveReply(container->channel_.get(), container->stdio_.get()) : Result<std::string>(sent);
   if (reply.ok() && *reply == "ready") return container;
   // The destructor kills and reaps the init.
   if (reply.ok()) return InitError(*reply);
   const int status = processes.Wait(pid);
-  if (joined_user_namespace.valid() && WIFEXITED(status) && WEXITSTATUS(status) == kJoinedUserNamespaceFailed) {
+  if (joins.user_namespace.valid() && WIFEXITED(status) && WEXITSTATUS(status) == kJoinedUserNamespaceFailed) {
     return FailedPrecondition("linux.namespaces: the joined user namespace has no mapping for uid and gid 0, which "
                               "the container's setup runs as");
   }

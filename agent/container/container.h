@@ -11,12 +11,14 @@
 #include <vector>
 
 #include "agent/container/cgroup.h"
+#include "agent/container/namespaces.h"
 #include "agent/container/rootfs_mount.h"
 #include "agent/container/shared_fs_mount.h"
 #include "agent/process_stdio.h"
 #include "agent/process_table.h"
 #include "common/base/status.h"
 #include "common/base/unique_fd.h"
+#include "common/oci/spec.h"
 
 namespace sandbox::agent {
 
@@ -46,6 +48,18 @@ struct ContainerOptions {
 class Container {
  public:
   enum class State { kCreated, kRunning, kStopped };
+
+  // What CheckConfig found: the parsed config, its namespaces, and the state
+  // JSON the init's hooks get.
+  struct CheckedConfig {
+    oci::Spec spec;
+    NamespacePlan namespaces;
+    std::string state_json;
+  };
+  // Everything Create checks before it touches the system (no mount,
+  // cgroup, file or process): the request's config and state JSON, and what
+  // this agent supports. Errors name the field.
+  static Result<CheckedConfig> CheckConfig(const ContainerOptions& request);
 
   // Parses and checks the config, clones the init into the new namespaces,
   // and returns once the container is built (or with the init's error, the
