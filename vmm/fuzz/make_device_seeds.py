@@ -44,6 +44,20 @@ def notify(queue):
     return bytes([3, queue])
 
 
+def handshake_with_features(queues, features, size=16):
+    return bytes([5, queues, size]) + struct.pack("<I", features)
+
+
+def host_frame(frame):
+    """net: the host network sends `frame` (virtio_net_hdr_v1 first) and rx is kicked."""
+    return bytes([6]) + struct.pack("<H", len(frame)) + frame
+
+
+NET_CSUM, NET_GUEST_CSUM, NET_MRG_RXBUF = 1 << 0, 1 << 1, 1 << 15
+ethernet = bytes.fromhex("ffffffffffff020000000002") + b"\x08\x06" + bytes(46)  # an ARP-sized broadcast
+net_header = bytes(12)  # virtio_net_hdr_v1: no offloads, num_buffers 0
+
+
 seeds = {
     "rng-read": bytes([0]) + handshake(1) + chain(0, [(0xA000, 64, WRITE)]) + notify(0),
     "blk-read": bytes([1]) + handshake(1) + memory(0xA000, struct.pack("<IIQ", 0, 0, 0))
@@ -56,6 +70,13 @@ seeds = {
     "vsock-request": bytes([2]) + handshake(3) + chain(0, [(0xA000, 4096, WRITE)])
     + memory(0xB000, struct.pack("<QQIIIHHIII", 3, 2, 1234, 1024, 0, 1, 1, 0, 65536, 0))
     + chain(1, [(0xB000, 44, 0)]) + notify(1) + notify(0),
+    # net: tx of one frame; rx into one mergeable buffer, and into a header + frame chain without.
+    "net-tx": bytes([3]) + handshake(3) + memory(0xA000, net_header + ethernet)
+    + chain(1, [(0xA000, len(net_header + ethernet), 0)]) + notify(1),
+    "net-rx-mergeable": bytes([3]) + handshake_with_features(3, NET_MRG_RXBUF | NET_CSUM | NET_GUEST_CSUM)
+    + chain(0, [(0xA000, 2048, WRITE)]) + host_frame(net_header + ethernet) + notify(0),
+    "net-rx": bytes([3]) + handshake(3) + chain(0, [(0xA000, 12, WRITE), (0xB000, 1514, WRITE)])
+    + host_frame(net_header + ethernet),
     "registers": bytes([0]) + b"".join(bytes([1]) + struct.pack("<HBI", offset, 2, 0) for offset in range(0, 0x100, 4)),
 }
 for name, program in seeds.items():

@@ -5,7 +5,7 @@
 # scripts/setup.sh installs it.
 #   vmm/fuzz/run.sh virtqueue|device|vhost_user [RUNS]
 #     virtqueue: the virtqueue parser over guest-controlled rings
-#     device: rng, blk and vsock behind virtio-mmio, driven by register
+#     device: rng, blk, vsock and net behind virtio-mmio, driven by register
 #             accesses, guest memory writes and notifications (seeds in
 #             vmm/fuzz/device_corpus)
 #     vhost_user: the vhost-user front-end against a back-end answering with
@@ -26,7 +26,7 @@ case $target in
   device)
     fuzz_build device "$work/fuzzer" "$repo/vmm/fuzz/device_fuzzer.cc" "${common[@]}" \
       "$repo"/vmm/virtio/{mmio_transport,device,rate_limited_warnings}.cc \
-      "$repo"/vmm/virtio/devices/{rng,blk,vsock,vsock_connection}.cc \
+      "$repo"/vmm/virtio/devices/{rng,blk,vsock,vsock_connection,net}.cc \
       "$repo"/vmm/{event_loop,bus}.cc "$repo/vmm/kvm/kvm.cc" "$repo/common/sys/kvm_probe.cc" \
       "$repo"/common/base/{unix_socket,file_util}.cc -DSPDLOG_FMT_EXTERNAL -lspdlog -lfmt
     fuzz_run device "$work/fuzzer" "$runs" "$repo/vmm/fuzz/device_corpus" -- -max_len=4096
