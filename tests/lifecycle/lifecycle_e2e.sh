@@ -4,10 +4,11 @@
 # run/ps/pause/resume with a busybox bundle, each state and output asserted,
 # runc run of the same bundles as a peer, the failure paths, and at the end
 # nothing left behind (state dirs, sandbox-vmm or monitor processes, mounts).
-#   lifecycle_e2e.sh SANDBOX_RT SANDBOX_VMM SANDBOX_AGENT
+#   lifecycle_e2e.sh SANDBOX_RT SANDBOX_VMM SANDBOX_AGENT VSOCK_STREAM
+# (VSOCK_STREAM: tests/vmm's static vsock_stream, the flooding container's tool)
 set -euo pipefail
-rt=$(realpath "${1:?usage: lifecycle_e2e.sh SANDBOX_RT SANDBOX_VMM SANDBOX_AGENT}")
-vmm=$(realpath "${2:?}") agent=$(realpath "${3:?}")
+rt=$(realpath "${1:?usage: lifecycle_e2e.sh SANDBOX_RT SANDBOX_VMM SANDBOX_AGENT VSOCK_STREAM}")
+vmm=$(realpath "${2:?}") agent=$(realpath "${3:?}") vsock_stream=$(realpath "${4:?}")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/lifecycle-e2e.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -18,6 +19,7 @@ mkdir -p "$rootfs/bin" "$rootfs/proc" "$rootfs/dev" "$rootfs/sys" "$rootfs/tmp" 
 cp /bin/busybox "$rootfs/bin/busybox"
 for applet in $(/bin/busybox --list); do [ "$applet" = busybox ] || ln -s busybox "$rootfs/bin/$applet"; done
 echo "root:x:0:0:root:/:/bin/sh" > "$rootfs/etc/passwd"
+cp "$vsock_stream" "$rootfs/bin/vsock_stream"
 
 # bundle NAME SCRIPT [python statements editing `c`]: a bundle whose process runs SCRIPT.
 bundle() {
@@ -87,6 +89,10 @@ bundle hooked 'echo ran' 'c["hooks"] = {s: [{"path": "'"$work"'/hook.sh", "args"
 # guest's container (its /bin/sh), which leaves the state where the process reads it.
 bundle inguest 'grep -o "\"status\":\"[a-z]*\"" /tmp/start-hook; grep -o "\"pid\":[0-9]*" /tmp/start-hook' \
   'c["hooks"] = {"createContainer": [{"path": "'"$work"'/hook.sh", "args": ["hook.sh", "createContainer"]}], "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "cat > /tmp/start-hook"]}]}'
+# A hostile container: vsock connections to a host port nobody serves, as fast
+# as they go, for 11 s, and stdout and stderr written flat out until it is killed.
+bundle flood 'touch /tmp/flood.started; vsock_stream flood 2 9999 11 > /tmp/flood.out 2>&1 &
+  yes "flood 0123456789abcdefghijklmnopqrstuvwxyz" & yes "flood to stderr" >&2 & wait'
 bundle counter 'while true; do sleep 0.1; done' 'c["linux"]["cgroupsPath"] = "/sandbox-rt-e2e/c1"'
 # Limits: the VM is sized from them (RAM = limit + 96 MiB overhead, vCPUs =
 # quota/period) and the agent writes them to the container's cgroup, which
@@ -149,6 +155,7 @@ failures=0
 # A retried test host runs this again: nothing of the first run may count.
 rm -f "$work"/*.fifo "$work/hooks.log" "$work/exec.pid" "$work/sleeper.pid" "$work/console.sock" "$work/exec-console.sock" \
   "$work/detached.pid" "$work/detached.out"
+rm -f "$work/rootfs/tmp/flood.started" "$work/rootfs/tmp/flood.out" "$work/flood.samples" "$work/flood.bytes"
 rm -rf "$SANDBOX_RT_CACHE_DIR"
 . "$repo/tests/lib/checks.sh"
 . "$repo/tests/lib/sandbox-rt-calls.sh"
@@ -509,6 +516,48 @@ cd "$work/binds"; reset_binds
 check "long root: binds (virtiofs.sock)" "$binds_expected" "$(sbl run "$long_id" < /dev/null 2> "$work/long-binds.err")"
 check "long root: nothing left" "" "$(ls -A "$long_root")"
 rm -rf /run/sandbox-rt-e2e-long
+
+# 5g. a hostile container floods what reaches the host (issue 17): every 2 s
+# while it runs, the VMM's RSS outside guest RAM (KiB) and fds, the monitor's
+# RSS and fds, the state dir's size, and whether `state` answered. The caps:
+# 64 MiB and 64 fds per process, 32 MiB of state dir (the console log's 16 MiB
+# cap and the logs). Then kill + delete mid-flood leave nothing.
+cd "$work/flood"
+sb run -d flood1 < /dev/null 2> /dev/null > >(wc -c > "$work/flood.bytes"); check "flood: run -d" 0 $?
+wait_until 120 test -e "$work/rootfs/tmp/flood.started"; check "flood: the container started flooding" 0 $?
+flood_vmm=$(cut -d' ' -f1 "$root/flood1/vmm.pid")
+flood_monitor=$(pgrep -f "sandbox-rt __monitor $root/flood1\$")
+guest_kib=$(($(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["memory_mib"])' "$root/flood1/vmm.json") * 1024))
+for _ in 1 2 3 4 5 6; do
+  sleep 2
+  timeout 30 "$rt" --root "$root" state flood1 > /dev/null 2>&1
+  answered=$?
+  echo "$(awk -v guest="$guest_kib" '/^Size:/ {size = $2} /^Rss:/ {if (size != guest) total += $2} END {print total + 0}' \
+      "/proc/$flood_vmm/smaps") $(ls "/proc/$flood_vmm/fd" | wc -l) $(awk '/^VmRSS:/ {print $2}' "/proc/$flood_monitor/status") \
+    $(ls "/proc/$flood_monitor/fd" | wc -l) $(du -sk "$root/flood1" | cut -f1) $answered" >> "$work/flood.samples"
+done
+wait_until 30 grep -q "connections" "$work/rootfs/tmp/flood.out"
+check "flood: vsock connections refused" "refused" "$(grep -o "[1-9][0-9]* refused" "$work/rootfs/tmp/flood.out" | cut -d' ' -f2)"
+read -r samples vmm_rss vmm_fds monitor_rss monitor_fds state_kib unanswered < <(awk '{n++; for (i = 1; i <= 5; i++)
+  if ($i > m[i]) m[i] = $i; if ($6 != 0) u++} END {print n, m[1], m[2], m[3], m[4], m[5], u + 0}' "$work/flood.samples")
+echo "flood: $samples samples; at most: VMM RSS outside guest RAM $vmm_rss KiB, $vmm_fds fds; monitor RSS" \
+  "$monitor_rss KiB, $monitor_fds fds; state dir $state_kib KiB; state unanswered $unanswered time(s);" \
+  "$(cat "$work/rootfs/tmp/flood.out")"
+check "flood: sampled 6 times" 6 "$samples"
+check "flood: VMM RSS outside guest RAM <= 64 MiB" 1 "$((vmm_rss <= 65536))"
+check "flood: monitor RSS <= 64 MiB" 1 "$((monitor_rss <= 65536))"
+check "flood: VMM and monitor fds <= 64" 1 "$((vmm_fds <= 64 && monitor_fds <= 64))"
+check "flood: state dir <= 32 MiB" 1 "$((state_kib <= 32768))"
+check "flood: state answered every time" 0 "$unanswered"
+flood_pid=$(sb state flood1 | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+sb kill flood1 KILL; check "flood: kill mid-flood" 0 $?
+wait_gone "$flood_pid"; check "flood: its monitor exits" 0 $?
+wait_until 30 test -s "$work/flood.bytes"
+echo "flood: $(cat "$work/flood.bytes") bytes of the container's stdout reached the host"
+check "flood: its stdout reached the host (over 1 MB)" 1 "$(($(cat "$work/flood.bytes") > 1000000))"
+sb delete flood1; check "flood: delete" 0 $?
+[ -e "$root/flood1" ]; check "flood: state dir removed" 1 $?
+check "flood: no VMM or monitor left" "" "$(ps -o pid= -p "$flood_vmm,$flood_monitor")"
 
 # 6. failure paths leave nothing behind.
 cd "$work/broken"
