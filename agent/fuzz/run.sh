@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds agent/fuzz/request_fuzzer.cc (the agent's ttrpc server and request
 # handlers against a byte stream from the input) with clang's libFuzzer +
-# ASan + UBSan, the agent's library and its protobuf code (generated here by
-# protoc) included, and runs it for a bounded number of inputs from the
+# ASan + UBSan, the agent's library and its protobuf code (protoc's, under
+# build/fuzz/) included, and runs it for a bounded number of inputs from the
 # committed seeds. A crash, leak, hang or sanitizer report fails the test; the
 # input is kept under the cache's fuzz-findings/ and belongs in
 # request_corpus/ once fixed.
@@ -13,7 +13,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/agent-request-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 source "$repo/tests/lib/libfuzzer.sh"
-protoc --proto_path="$repo/proto" --cpp_out="$work" "$repo/proto/agent.proto" "$repo/proto/ttrpc.proto"
+proto=$(fuzz_protoc agent_request)
 # The agent's library as agent/CMakeLists.txt builds it, and the common
 # libraries it links: every source but tests, benches and main.
 sources=()
@@ -25,6 +25,6 @@ for source in "$repo"/agent/{,container/,network/}*.cc \
   esac
 done
 fuzz_build agent_request "$work/request_fuzzer" "$repo/agent/fuzz/request_fuzzer.cc" "${sources[@]}" \
-  "$repo/proto/network_config_convert.cc" "$work/agent.pb.cc" "$work/ttrpc.pb.cc" -I"$work" \
+  "$repo/proto/network_config_convert.cc" "$proto/agent.pb.cc" "$proto/ttrpc.pb.cc" -I"$proto" \
   -DSANDBOX_AGENT_VERSION='"fuzz"' -lprotobuf -lseccomp -lcap
 fuzz_run agent_request "$work/request_fuzzer" "$runs" "$repo/agent/fuzz/request_corpus/." -- -max_len=8192

@@ -1,11 +1,21 @@
 # Shared by the libFuzzer scripts (vmm/fuzz, common/oci/fuzz,
 # common/image/fuzz); source it, then:
 #   fuzz_build NAME BINARY SOURCE... [-lLIB...]   clang++ with libFuzzer + ASan + UBSan
+#   fuzz_protoc NAME   proto/agent.proto and ttrpc.proto's C++ into build/fuzz/NAME-proto
 #   fuzz_run NAME BINARY RUNS SEED_DIR_OR_FILE... [-- LIBFUZZER_FLAG...]
 # fuzz_run copies the seeds (they stay as committed), runs RUNS inputs, and on
 # a finding prints the report and keeps the input under the cache's
 # fuzz-findings/ (libFuzzer prints it only when short) before failing.
 # Needs $repo (the checkout) and $work (a scratch dir the caller removes).
+
+# The generated code goes to a fixed place under the checkout, not $work:
+# ccache hashes include paths, and a fresh one each run missed every object.
+fuzz_protoc() {
+  local out=$repo/build/fuzz/$1-proto
+  mkdir -p "$out"
+  protoc --proto_path="$repo/proto" --cpp_out="$out" "$repo/proto/agent.proto" "$repo/proto/ttrpc.proto"
+  echo "$out"
+}
 
 fuzz_build() {
   local name=$1 binary=$2 sources=() compile_flags=() link_flags=() objects=()
