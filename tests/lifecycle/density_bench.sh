@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Benchmark (label bench): how many sandboxes fit side by side, and what each
+# costs the host. In one test-host session it starts N sandboxes (`sandbox-rt
+# run -d` of a sleeping busybox bundle, the default VM size) one after the
+# other, stops early if one fails to start (and says so), then measures for
+# each sandbox the PSS of every host process that belongs to it (its monitor,
+# sandbox-vmm, virtiofsd: the processes whose command line names its state
+# dir), and the host's MemAvailable drop divided by the count. PSS shares a
+# page between the processes that map it (guest RAM is mapped by sandbox-vmm
+# and virtiofsd), so the per-sandbox sums add up to the whole. Prints the
+# median and the range, with RunD's published figure (< 20 MB) as the peer.
+# Asserts nothing about size; fails only when not even one sandbox started.
+#   density_bench.sh SANDBOX_RT SANDBOX_VMM SANDBOX_AGENT [N]
+set -euo pipefail
+rt=$(realpath "${1:?usage: density_bench.sh SANDBOX_RT SANDBOX_VMM SANDBOX_AGENT [N]}")
+vmm=$(realpath "${2:?}") agent=$(realpath "${3:?}") count=${4:-20}
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d /tmp/density-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+guest=$("$repo/scripts/install-guest.sh" "$agent" "$work/guest")
+"$repo/rootfs-builder/busybox-bundle.sh" "$rt" "$work/bundle" /bin/sleep 100000
+
+cat > "$work/bench.py" <<'PY'
+import json, os, statistics, subprocess, sys, time
+rt, work, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+root = "/run/sandbox-rt-density"
+
+def mem_available_kib():
+    for line in open("/proc/meminfo"):
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1])
+
+def pss_kib(pid):
+    try:
+        for line in open(f"/proc/{pid}/smaps_rollup"):
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+def processes_of(state_dir):
+    """Host processes whose command line names the sandbox's state dir."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            argv = open(f"/proc/{entry}/cmdline", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        # The dir itself or a path under it ("dense-1" must not match "dense-10").
+        if any(arg == state_dir.encode() or (state_dir + "/").encode() in arg for arg in argv):
+            found[int(entry)] = os.path.basename(argv[0].decode(errors="replace"))
+    return found
+
+def run(argv):
+    """(exit status, stderr's last 300 characters). stderr goes to a file, not
+    a pipe: a detached container (its monitor) keeps the caller's stdio."""
+    with open(work + "/stderr", "w+") as errors:
+        done = subprocess.run(argv, cwd=work + "/bundle", stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=errors, timeout=600)
+        errors.seek(0)
+        return done.returncode, errors.read().strip()[-300:]
+
+subprocess.run(["sync"])
+before = mem_available_kib()
+started = []
+for i in range(count):
+    begin = time.monotonic()
+    status, errors = run([rt, "--root", root, "run", "-d", f"dense-{i}"])
+    if status != 0:
+        print(f"density: sandbox {i + 1} did not start ({status}): {errors}")
+        break
+    started.append(f"dense-{i}")
+    print(f"density: sandbox {len(started)} running after {time.monotonic() - begin:.1f} s, "
+          f"host MemAvailable {mem_available_kib() // 1024} MiB")
+if not started:
+    sys.exit("density: not even one sandbox started")
+time.sleep(5)  # let the last guests settle (their boot's page cache, the agent)
+after = mem_available_kib()
+per_sandbox = []
+kinds = {}
+for name in started:
+    processes = processes_of(f"{root}/{name}")
+    total = 0
+    for pid, kind in processes.items():
+        pss = pss_kib(pid)
+        total += pss
+        kinds.setdefault(kind, []).append(pss)
+    per_sandbox.append(total)
+mib = lambda kib: kib / 1024
+vm = json.load(open(f"{root}/{started[0]}/vmm.json"))
+print(f"density: {len(started)} of {count} sandboxes running side by side (each VM {vm['vcpus']} vCPU, "
+      f"{vm['memory_mib']} MiB), no templates (not implemented yet)")
+print(f"density: PSS per sandbox (monitor + sandbox-vmm + virtiofsd): median {mib(statistics.median(per_sandbox)):.1f} MiB, "
+      f"min {mib(min(per_sandbox)):.1f}, max {mib(max(per_sandbox)):.1f}")
+for kind, values in sorted(kinds.items()):
+    print(f"density:   {kind:12s} {len(values):3d} processes, PSS median {mib(statistics.median(values)):.1f} MiB")
+print(f"density: host MemAvailable drop per sandbox: {mib((before - after) / len(started)):.1f} MiB")
+print(f"density: ratio of the PSS median to RunD's published < 20 MB per sandbox: "
+      f"{statistics.median(per_sandbox) * 1024 / 20e6:.2f}")
+for name in started:
+    run([rt, "--root", root, "kill", name, "KILL"])
+    for _ in range(100):
+        state = subprocess.run([rt, "--root", root, "state", name], capture_output=True, text=True).stdout
+        if '"stopped"' in state:
+            break
+        time.sleep(0.1)
+    run([rt, "--root", root, "delete", "--force", name])
+PY
+cat > "$work/inner.sh" <<INNER
+export SANDBOX_RT_GUEST_DIR="$guest" SANDBOX_RT_VMM="$vmm"
+exec python3 -u "$work/bench.py" "$rt" "$work" "$count"
+INNER
+"$repo/tests/testhost/run.sh" --timeout 1500 --mem 6144 -- bash "$work/inner.sh"
