@@ -9,27 +9,11 @@ import os
 import struct
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "lib"))
+from protowire import field_bytes, field_varint  # noqa: E402
+
 out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "request_corpus")
 os.makedirs(out, exist_ok=True)
-
-
-def varint(value):
-    data = b""
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        data += bytes([byte | (0x80 if value else 0)])
-        if not value:
-            return data
-
-
-def field_varint(number, value):
-    return varint(number << 3) + varint(value)
-
-
-def field_bytes(number, data):
-    if isinstance(data, str):
-        data = data.encode()
-    return varint(number << 3 | 2) + varint(len(data)) + data
 
 
 def frame(payload, stream_id=1, kind=1):
