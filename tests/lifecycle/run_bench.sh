@@ -3,8 +3,11 @@
 # `runc run` and `crun run` of the same bundle, N runs each, side by side in
 # one test-host session; prints the medians and the ratios, and the breakdown
 # of sandbox-rt's time (image build, VMM start, guest boot to agent ready,
-# container create, start, run to exit, teardown, delete). Asserts nothing
-# about speed; fails only when a run fails.
+# container create, start, run to exit, teardown, delete), then the two
+# rootfs modes side by side (issue 18, item 2): `create` time and a
+# file-heavy workload (busybox's tree untarred 20 times onto the rootfs)
+# with rootfs_mode virtiofs and image. Asserts nothing about speed; fails
+# only when a run fails.
 #   run_bench.sh SANDBOX_RT SANDBOX_VMM SANDBOX_AGENT [N]
 set -euo pipefail
 rt=$(realpath "${1:?usage: run_bench.sh SANDBOX_RT SANDBOX_VMM SANDBOX_AGENT [N]}")
@@ -15,6 +18,14 @@ trap 'rm -rf "$work"' EXIT
 guest=$("$repo/scripts/install-guest.sh" "$agent" "$work/guest")
 # Debian 12's crun 1.8 refuses newer ociVersions.
 "$repo/rootfs-builder/busybox-bundle.sh" --oci-version 1.0.2 "$rt" "$work/bundle" /bin/true
+# The file-heavy workload: the guest's uptime before and after untarring the
+# busybox tree (one 2 MB binary, about 400 links) 20 times onto the rootfs.
+"$repo/rootfs-builder/busybox-bundle.sh" "$rt" "$work/files" /bin/sh -c \
+  'a=$(cut -d" " -f1 /proc/uptime); mkdir -p /scratch; for i in $(seq 20); do mkdir /scratch/$i;
+   tar -xf /tree.tar -C /scratch/$i; done; sync; b=$(cut -d" " -f1 /proc/uptime); rm -rf /scratch; echo "$a $b"'
+tar -cf "$work/files/rootfs/tree.tar" -C "$work/files/rootfs" bin
+echo '{"rootfs_mode": "virtiofs"}' > "$work/runtime-virtiofs.json"
+echo '{"rootfs_mode": "image"}' > "$work/runtime-image.json"
 
 cat > "$work/bench.py" <<'PY'
 import os, re, select, statistics, subprocess, sys, time
@@ -22,12 +33,12 @@ rt, work, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 bundle = work + "/bundle"
 root = "/run/sandbox-rt-bench"
 
-def timed(argv):
+def timed(argv, cwd=bundle, env=None, stdout=subprocess.DEVNULL):
     # stderr goes to a file, not a pipe: after create the container (its
     # monitor) holds the caller's stdio, as runc's container init does.
     with open(work + "/stderr", "w+") as errors:
         start = time.monotonic()
-        done = subprocess.run(argv, cwd=bundle, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors)
+        done = subprocess.run(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=errors, env=env)
         elapsed = (time.monotonic() - start) * 1000
         if done.returncode != 0:
             errors.seek(0)
@@ -71,6 +82,22 @@ print(f"    container created in guest    {phase['container-created'] - phase['a
 print(f"  start (CLI)                     {start:8.1f}")
 print(f"  teardown (DestroySandbox->exit) {phase['vm-ended'] - phase['container-exited']:8d}")
 print(f"  delete (CLI)                    {delete:8.1f}")
+
+# Rootfs modes: create time (N runs, create + delete) and the workload's time
+# inside the guest (one run each, `run` of the files bundle).
+print("rootfs modes (runtime config rootfs_mode), same bundle:")
+for mode in ("virtiofs", "image"):
+    env = dict(os.environ, SANDBOX_RT_CONFIG=f"{work}/runtime-{mode}.json")
+    creates = []
+    for i in range(runs):
+        creates.append(timed([rt, "--root", root, "create", f"mode-{mode}-{i}"], env=env))
+        timed([rt, "--root", root, "delete", "--force", f"mode-{mode}-{i}"], env=env)
+    with open(work + "/files.out", "w+") as out:
+        timed([rt, "--root", root, "run", f"files-{mode}"], cwd=work + "/files", env=env, stdout=out)
+        out.seek(0)
+        begin, end = (float(x) for x in out.read().split()[-2:])
+    print(f"  {mode:8s}: create median {statistics.median(creates):8.1f} ms (N={runs}: " +
+          ", ".join(f"{t:.0f}" for t in creates) + f"); busybox tree untarred 20 times: {end - begin:.2f} s")
 PY
 cat > "$work/inner.sh" <<INNER
 export SANDBOX_RT_GUEST_DIR="$guest" SANDBOX_RT_VMM="$vmm"
