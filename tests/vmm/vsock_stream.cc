@@ -121,9 +121,11 @@ int Send(uint32_t cid, uint32_t port, uint64_t total) {
 
 // A hostile guest's connection storm: every connection is refused (the host
 // has no listener), so each costs the VMM a connect attempt and a reset.
+// Only a reset or refusal counts as refused: any other failure (a timeout,
+// no route) means the attempt may never have reached the VMM.
 int Flood(uint32_t cid, uint32_t port, uint64_t seconds) {
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  uint64_t attempts = 0, refused = 0;
+  uint64_t attempts = 0, refused = 0, other_errors = 0;
   while (std::chrono::steady_clock::now() < end) {
     const int fd = ::socket(AF_VSOCK, SOCK_STREAM, 0);
     if (fd < 0) return Die("socket");
@@ -132,11 +134,18 @@ int Flood(uint32_t cid, uint32_t port, uint64_t seconds) {
     address.svm_cid = cid;
     address.svm_port = port;
     ++attempts;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) ++refused;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+      if (errno == ECONNRESET || errno == ECONNREFUSED) {
+        ++refused;
+      } else {
+        ++other_errors;
+      }
+    }
     ::close(fd);
   }
-  std::printf("vsock_stream: flood: %llu connections, %llu refused\n", static_cast<unsigned long long>(attempts),
-              static_cast<unsigned long long>(refused));
+  std::printf("vsock_stream: flood: %llu connections, %llu refused, %llu other errors\n",
+              static_cast<unsigned long long>(attempts), static_cast<unsigned long long>(refused),
+              static_cast<unsigned long long>(other_errors));
   return 0;
 }
 
