@@ -63,51 +63,61 @@ def run(argv):
         errors.seek(0)
         return done.returncode, errors.read().strip()[-300:]
 
-subprocess.run(["sync"])
-before = mem_available_kib()
-started = []
-for i in range(count):
-    begin = time.monotonic()
-    status, errors = run([rt, "--root", root, "run", "-d", f"dense-{i}"])
-    if status != 0:
-        print(f"density: sandbox {i + 1} did not start ({status}): {errors}")
-        break
-    started.append(f"dense-{i}")
-    print(f"density: sandbox {len(started)} running after {time.monotonic() - begin:.1f} s, "
-          f"host MemAvailable {mem_available_kib() // 1024} MiB")
-if not started:
-    sys.exit("density: not even one sandbox started")
-time.sleep(5)  # let the last guests settle (their boot's page cache, the agent)
-after = mem_available_kib()
-per_sandbox = []
-kinds = {}
-for name in started:
-    processes = processes_of(f"{root}/{name}")
-    total = 0
-    for pid, kind in processes.items():
-        pss = pss_kib(pid)
-        total += pss
-        kinds.setdefault(kind, []).append(pss)
-    per_sandbox.append(total)
-mib = lambda kib: kib / 1024
-vm = json.load(open(f"{root}/{started[0]}/vmm.json"))
-print(f"density: {len(started)} of {count} sandboxes running side by side (each VM {vm['vcpus']} vCPU, "
-      f"{vm['memory_mib']} MiB), no templates (not implemented yet)")
-print(f"density: PSS per sandbox (monitor + sandbox-vmm + virtiofsd): median {mib(statistics.median(per_sandbox)):.1f} MiB, "
-      f"min {mib(min(per_sandbox)):.1f}, max {mib(max(per_sandbox)):.1f}")
-for kind, values in sorted(kinds.items()):
-    print(f"density:   {kind:12s} {len(values):3d} processes, PSS median {mib(statistics.median(values)):.1f} MiB")
-print(f"density: host MemAvailable drop per sandbox: {mib((before - after) / len(started)):.1f} MiB")
-print(f"density: ratio of the PSS median to RunD's published < 20 MB per sandbox: "
-      f"{statistics.median(per_sandbox) * 1024 / 20e6:.2f}")
-for name in started:
-    run([rt, "--root", root, "kill", name, "KILL"])
-    for _ in range(100):
-        state = subprocess.run([rt, "--root", root, "state", name], capture_output=True, text=True).stdout
-        if '"stopped"' in state:
+def measure(started):
+    subprocess.run(["sync"])
+    before = mem_available_kib()
+    for i in range(count):
+        begin = time.monotonic()
+        status, errors = run([rt, "--root", root, "run", "-d", f"dense-{i}"])
+        if status != 0:
+            print(f"density: sandbox {i + 1} did not start ({status}): {errors}")
             break
-        time.sleep(0.1)
-    run([rt, "--root", root, "delete", "--force", name])
+        started.append(f"dense-{i}")
+        print(f"density: sandbox {len(started)} running after {time.monotonic() - begin:.1f} s, "
+              f"host MemAvailable {mem_available_kib() // 1024} MiB")
+    if not started:
+        sys.exit("density: not even one sandbox started")
+    time.sleep(5)  # let the last guests settle (their boot's page cache, the agent)
+    after = mem_available_kib()
+    per_sandbox = []
+    kinds = {}
+    for name in started:
+        processes = processes_of(f"{root}/{name}")
+        total = 0
+        for pid, kind in processes.items():
+            pss = pss_kib(pid)
+            total += pss
+            kinds.setdefault(kind, []).append(pss)
+        per_sandbox.append(total)
+    mib = lambda kib: kib / 1024
+    vm = json.load(open(f"{root}/{started[0]}/vmm.json"))
+    print(f"density: {len(started)} of {count} sandboxes running side by side (each VM {vm['vcpus']} vCPU, "
+          f"{vm['memory_mib']} MiB), no templates (not implemented yet)")
+    print(f"density: PSS per sandbox (monitor + sandbox-vmm + virtiofsd): median {mib(statistics.median(per_sandbox)):.1f} MiB, "
+          f"min {mib(min(per_sandbox)):.1f}, max {mib(max(per_sandbox)):.1f}")
+    for kind, values in sorted(kinds.items()):
+        print(f"density:   {kind:12s} {len(values):3d} processes, PSS median {mib(statistics.median(values)):.1f} MiB")
+    print(f"density: host MemAvailable drop per sandbox: {mib((before - after) / len(started)):.1f} MiB")
+    print(f"density: ratio of the PSS median to RunD's published < 20 MB per sandbox: "
+          f"{statistics.median(per_sandbox) * 1024 / 20e6:.2f}")
+
+
+def remove(started):
+    for name in started:
+        run([rt, "--root", root, "kill", name, "KILL"])
+        for _ in range(100):
+            state = subprocess.run([rt, "--root", root, "state", name], capture_output=True, text=True).stdout
+            if '"stopped"' in state:
+                break
+            time.sleep(0.1)
+        run([rt, "--root", root, "delete", "--force", name])
+
+# Whatever fails (a start's timeout, a missing file), the sandboxes started go.
+started = []
+try:
+    measure(started)
+finally:
+    remove(started)
 PY
 cat > "$work/inner.sh" <<INNER
 export SANDBOX_RT_GUEST_DIR="$guest" SANDBOX_RT_VMM="$vmm"
