@@ -22,6 +22,7 @@
 #include "agent/agent_service.h"
 #include "agent/container/container.h"
 #include "agent/process_table.h"
+#include "common/base/temp_dir.h"
 #include "common/ttrpc/server.h"
 #include "common/ttrpc/unary.h"
 #include "proto/agent_constants.h"
@@ -35,13 +36,10 @@ using namespace sandbox::agent;
 class Fixture {
  public:
   Fixture() {
-    char name[] = "/tmp/agent-request-fuzz.XXXXXX";
-    if (mkdtemp(name) == nullptr) std::abort();
-    directory_ = name;
     // Host test mode: stdio ports are Unix sockets under the prefix, and
     // none exists, so a request's stdio fails to connect.
-    options_.host_socket_prefix = directory_ + "/stdio";
-    options_.work_dir = directory_ + "/containers";
+    options_.host_socket_prefix = directory_.path() + "/stdio";
+    options_.work_dir = directory_.path() + "/containers";
     service_ = std::make_unique<AgentService>(options_, processes_);
     service_->RegisterOn(server_);
     server_.Register(kAgentService, "CreateContainer",
@@ -59,7 +57,7 @@ class Fixture {
   const ttrpc::Server& server() const { return server_; }
 
  private:
-  std::string directory_;
+  TempDir directory_ = TempDir::CreateOrDie("/tmp/agent-request-fuzz.");  // removed at exit
   AgentOptions options_;
   ProcessTable processes_;
   std::unique_ptr<AgentService> service_;
