@@ -25,6 +25,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/base/temp_dir.h"
 #include "tests/lib/fuzz_input.h"
 #include "vmm/event_loop.h"
 #include "vmm/memory/guest_memory.h"
@@ -45,19 +46,19 @@ constexpr uint64_t kRamSize = 64 * 1024;
 // What every input shares: guest RAM, the event loop, a scratch directory
 // with the disk image and room for the vsock socket.
 struct Fixture {
+  // First, so it is removed (at exit) after the devices' sockets are gone.
+  sandbox::TempDir scratch = sandbox::TempDir::CreateOrDie("/tmp/device-fuzz.");
   Fixture() {
     spdlog::set_level(spdlog::level::off);  // the guest's warnings, by the million
-    char name[] = "/tmp/device-fuzz.XXXXXX";
-    directory = mkdtemp(name);
-    disk = directory + "/disk.img";
+    disk = scratch.path() + "/disk.img";
     const int fd = ::open(disk.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0 || ftruncate(fd, 64 * 1024) != 0) std::abort();
     ::close(fd);
-    vsock = directory + "/vsock";
+    vsock = scratch.path() + "/vsock";
   }
   std::optional<GuestMemory> memory = GuestMemory::CreateForTest(0, kRamSize).value();
   std::unique_ptr<EventLoop> loop = EventLoop::Create().value();
-  std::string directory, disk, vsock;
+  std::string disk, vsock;
 };
 
 // The host end of a net device's stand-in TAP; invalid for other devices.
