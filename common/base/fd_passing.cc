@@ -47,9 +47,9 @@ Status SendWithFds(int socket, const void* data, size_t size, std::span<const in
   return Status::Ok();
 }
 
-Result<ReceivedFd> ReceiveWithFd(int socket, void* data, size_t size) {
-  // Room for a few fds, so a peer sending more is detected and none leaks.
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 8)] = {};
+Result<ReceivedFds> ReceiveWithFds(int socket, void* data, size_t size, int flags) {
+  // Room for one fd more than allowed, so a peer sending more is detected.
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * (kMaxPassedFds + 1))] = {};
   iovec io{data, size};
   msghdr message{};
   message.msg_iov = &io;
@@ -57,28 +57,41 @@ Result<ReceivedFd> ReceiveWithFd(int socket, void* data, size_t size) {
   message.msg_control = control;
   message.msg_controllen = sizeof(control);
   ssize_t got;
-  while ((got = ::recvmsg(socket, &message, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+  while ((got = ::recvmsg(socket, &message, MSG_CMSG_CLOEXEC | flags)) < 0 && errno == EINTR) {
   }
-  if (got < 0) return ErrnoStatus("recvmsg", "receiving a file descriptor");
-  ReceivedFd received;
+  ReceivedFds received;
+  if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && (flags & MSG_DONTWAIT)) {
+    received.would_block = true;
+    return received;
+  }
+  if (got < 0) return ErrnoStatus("recvmsg", "receiving file descriptors");
   received.bytes = static_cast<size_t>(got);
-  size_t fds_seen = 0;
   for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr; header = CMSG_NXTHDR(&message, header)) {
     if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
     const size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
     for (size_t i = 0; i < count; ++i) {
       int fd;
       std::memcpy(&fd, CMSG_DATA(header) + i * sizeof(int), sizeof(int));
-      if (fds_seen++ == 0) {
-        received.fd.Reset(fd);
-      } else {
-        ::close(fd);
-      }
+      received.fds.emplace_back(fd);  // owned at once, so an error below closes it
     }
   }
   if (message.msg_flags & MSG_CTRUNC) return Internal("received control data was truncated (too many fds)");
-  if (fds_seen > 1) return Internal("received " + std::to_string(fds_seen) + " fds where one was expected");
+  if (received.fds.size() > kMaxPassedFds) {
+    return Internal("received " + std::to_string(received.fds.size()) + " fds, more than " +
+                    std::to_string(kMaxPassedFds));
+  }
   return received;
+}
+
+Result<ReceivedFd> ReceiveWithFd(int socket, void* data, size_t size) {
+  SANDBOX_ASSIGN_OR_RETURN(ReceivedFds received, ReceiveWithFds(socket, data, size));
+  if (received.fds.size() > 1) {
+    return Internal("received " + std::to_string(received.fds.size()) + " fds where one was expected");
+  }
+  ReceivedFd one;
+  one.bytes = received.bytes;
+  if (!received.fds.empty()) one.fd = std::move(received.fds[0]);
+  return one;
 }
 
 }  // namespace sandbox

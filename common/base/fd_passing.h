@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "common/base/status.h"
 #include "common/base/unique_fd.h"
@@ -23,6 +24,16 @@ struct ReceivedFd {
   size_t bytes = 0;  // 0: the peer closed the connection
   UniqueFd fd;       // invalid when the message carried none
 };
+
+struct ReceivedFds {
+  size_t bytes = 0;  // 0: the peer closed the connection (unless would_block)
+  std::vector<UniqueFd> fds;
+  bool would_block = false;  // MSG_DONTWAIT and nothing to read
+};
+// One recvmsg of at most `size` bytes and up to kMaxPassedFds fds attached
+// to them; `flags` as recvmsg's (MSG_DONTWAIT). More fds are an error, and
+// closed.
+Result<ReceivedFds> ReceiveWithFds(int socket, void* data, size_t size, int flags = 0);
 
 // One recvmsg of at most `size` bytes and the fd attached to them, if any.
 // Extra fds and truncated control data are errors (nothing leaks).

@@ -82,22 +82,12 @@ TEST(FdPassing, SeveralFdsArriveInOrder) {
   UniqueFd first_read(first[0]), first_write(first[1]), second_read(second[0]), second_write(second[1]);
   const int sent[] = {first_write.get(), second_write.get()};
   ASSERT_TRUE(SendWithFds(pair.a.get(), "two", 3, sent).ok());
-  // Received by hand: ReceiveWithFd takes one fd at most.
   char buffer[4];
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 2)] = {};
-  iovec io{buffer, sizeof(buffer)};
-  msghdr message{};
-  message.msg_iov = &io;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof(control);
-  ASSERT_EQ(::recvmsg(pair.b.get(), &message, MSG_CMSG_CLOEXEC), 3);
-  cmsghdr* header = CMSG_FIRSTHDR(&message);
-  ASSERT_NE(header, nullptr);
-  ASSERT_EQ(header->cmsg_len, CMSG_LEN(sizeof(int) * 2));
-  int received[2];
-  std::memcpy(received, CMSG_DATA(header), sizeof(received));
-  UniqueFd got_first(received[0]), got_second(received[1]);
+  Result<ReceivedFds> received = ReceiveWithFds(pair.b.get(), buffer, sizeof(buffer));
+  ASSERT_TRUE(received.ok()) << received.status().message();
+  EXPECT_EQ(received->bytes, 3u);
+  ASSERT_EQ(received->fds.size(), 2u);
+  UniqueFd got_first = std::move(received->fds[0]), got_second = std::move(received->fds[1]);
   ASSERT_EQ(::write(got_second.get(), "2", 1), 1);
   ASSERT_EQ(::write(got_first.get(), "1", 1), 1);
   char byte = 0;
@@ -105,6 +95,15 @@ TEST(FdPassing, SeveralFdsArriveInOrder) {
   EXPECT_EQ(byte, '1');
   ASSERT_EQ(::read(second_read.get(), &byte, 1), 1);
   EXPECT_EQ(byte, '2');
+}
+
+TEST(FdPassing, NothingToReadWithoutWaitingSaysSo) {
+  SocketPair pair;
+  char buffer[4];
+  Result<ReceivedFds> received = ReceiveWithFds(pair.b.get(), buffer, sizeof(buffer), MSG_DONTWAIT);
+  ASSERT_TRUE(received.ok());
+  EXPECT_TRUE(received->would_block);
+  EXPECT_TRUE(received->fds.empty());
 }
 
 TEST(FdPassing, TooManyFdsAreRefused) {
