@@ -28,6 +28,22 @@ static_assert(sizeof(CpuidHeader) == 8 && sizeof(MsrsHeader) == 8);
 inline constexpr unsigned long kGetSupportedCpuid = _IOWR(KVMIO, 0x05, CpuidHeader);
 inline constexpr unsigned long kSetCpuid2 = _IOW(KVMIO, 0x90, CpuidHeader);
 inline constexpr unsigned long kSetMsrs = _IOW(KVMIO, 0x89, MsrsHeader);
+inline constexpr unsigned long kGetMsrs = _IOWR(KVMIO, 0x88, MsrsHeader);
+
+// kvm_msr_list: a count, then the indices.
+struct MsrListHeader {
+  uint32_t nmsrs;
+};
+inline constexpr unsigned long kGetMsrIndexList = _IOWR(KVMIO, 0x02, MsrListHeader);
+
+// kvm_xsave without the flexible tail: the legacy 4 KiB area that
+// KVM_GET_XSAVE/KVM_SET_XSAVE move (the UAPI struct is 4100 bytes in C++).
+struct Xsave {
+  uint32_t region[1024];
+};
+static_assert(sizeof(Xsave) == 4096);
+inline constexpr unsigned long kGetXsave = _IOR(KVMIO, 0xa4, Xsave);
+inline constexpr unsigned long kSetXsave = _IOW(KVMIO, 0xa5, Xsave);
 
 // A header followed by `entries`, laid out as the kernel reads it.
 template <class Header, class Entry>

@@ -1,6 +1,8 @@
 #include "vmm/memory/guest_memory.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -8,13 +10,17 @@
 
 namespace sandbox::vmm {
 
-Result<GuestMemory> GuestMemory::Create(uint64_t size) {
-  if (size == 0 || size % 4096 != 0) return InvalidArgument("guest memory size must be a non-zero multiple of 4 KiB");
+std::vector<std::pair<uint64_t, uint64_t>> GuestMemory::LayoutFor(uint64_t size) {
   std::vector<std::pair<uint64_t, uint64_t>> layout;
   const uint64_t low = std::min(size, kMmioGapStart);
   layout.emplace_back(0, low);
   if (size > low) layout.emplace_back(kMmioGapEnd, size - low);
-  return Map(std::move(layout));
+  return layout;
+}
+
+Result<GuestMemory> GuestMemory::Create(uint64_t size) {
+  if (size == 0 || size % 4096 != 0) return InvalidArgument("guest memory size must be a non-zero multiple of 4 KiB");
+  return Map(LayoutFor(size));
 }
 
 Result<GuestMemory> GuestMemory::CreateForTest(uint64_t guest_address, uint64_t size) {
@@ -34,13 +40,49 @@ Result<GuestMemory> GuestMemory::Map(std::vector<std::pair<uint64_t, uint64_t>> 
                        memory.memfd_.get(), 0);
   if (mapping == MAP_FAILED) return ErrnoStatus("mmap", fmt::format("{} bytes of guest RAM", memory.size_));
   memory.mapping_ = static_cast<uint8_t*>(mapping);
-  madvise(mapping, memory.size_, MADV_DONTDUMP);
+  memory.SetRegions(layout);
+  return memory;
+}
+
+Result<GuestMemory> GuestMemory::MapSnapshotFile(const std::string& path, uint64_t size) {
+  if (size == 0 || size % 4096 != 0) return InvalidArgument("guest memory size must be a non-zero multiple of 4 KiB");
+  UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!file.valid()) return ErrnoStatus("open", "snapshot memory " + path);
+  struct stat info {};
+  if (::fstat(file.get(), &info) != 0) return ErrnoStatus("fstat", "snapshot memory " + path);
+  if (!S_ISREG(info.st_mode) || static_cast<uint64_t>(info.st_size) != size) {
+    return InvalidArgument(fmt::format("snapshot memory {}: {} bytes, the snapshot's guest has {}", path,
+                                       static_cast<uint64_t>(info.st_size), size));
+  }
+  void* mapping = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, file.get(), 0);
+  if (mapping == MAP_FAILED) return ErrnoStatus("mmap", "snapshot memory " + path);
+  GuestMemory memory;
+  memory.size_ = size;
+  memory.mapping_ = static_cast<uint8_t*>(mapping);
+  memory.SetRegions(LayoutFor(size));
+  return memory;
+}
+
+void GuestMemory::SetRegions(const std::vector<std::pair<uint64_t, uint64_t>>& layout) {
+  madvise(mapping_, size_, MADV_DONTDUMP);
   uint64_t offset = 0;
   for (const auto& [address, size] : layout) {
-    memory.regions_.push_back({address, size, memory.mapping_ + offset, offset});
+    regions_.push_back({address, size, mapping_ + offset, offset});
     offset += size;
   }
-  return memory;
+}
+
+Status GuestMemory::WriteAllTo(int fd) const {
+  for (const MemoryRegion& region : regions_) {
+    for (uint64_t done = 0; done < region.size;) {
+      const ssize_t wrote = ::pwrite(fd, region.host + done, region.size - done,
+                                     static_cast<off_t>(region.memfd_offset + done));
+      if (wrote < 0 && errno == EINTR) continue;
+      if (wrote <= 0) return ErrnoStatus("pwrite", "guest RAM to the snapshot's memory file");
+      done += static_cast<uint64_t>(wrote);
+    }
+  }
+  return Status::Ok();
 }
 
 GuestMemory::GuestMemory(GuestMemory&& other) noexcept { *this = std::move(other); }

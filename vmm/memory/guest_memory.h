@@ -30,6 +30,11 @@ class GuestMemory {
 
   // RAM of `size` bytes: below the gap first, the rest from 4 GiB up.
   static Result<GuestMemory> Create(uint64_t size);
+  // RAM of `size` bytes (the same layout) from a snapshot's memory file,
+  // mapped copy-on-write: pages the guest does not write stay shared, through
+  // the page cache, with every VM restored from the file. It has no memfd,
+  // so a vhost-user back-end cannot map it.
+  static Result<GuestMemory> MapSnapshotFile(const std::string& path, uint64_t size);
   // Memory for unit tests: one region at `guest_address`.
   static Result<GuestMemory> CreateForTest(uint64_t guest_address, uint64_t size);
 
@@ -41,8 +46,11 @@ class GuestMemory {
 
   const std::vector<MemoryRegion>& regions() const { return regions_; }
   uint64_t size() const { return size_; }
-  // The memfd behind all regions, for vhost-user backends.
+  // The memfd behind all regions, for vhost-user backends (-1 for RAM
+  // mapped from a snapshot file).
   int memfd() const { return memfd_.get(); }
+  // Copies guest RAM, region after region, to `fd` (a snapshot's memory file).
+  Status WriteAllTo(int fd) const;
 
   // Host view of [address, address + length); fails unless the whole range
   // lies in one region. length 0 is valid at any address inside a region.
@@ -65,7 +73,9 @@ class GuestMemory {
 
  private:
   GuestMemory() = default;
+  static std::vector<std::pair<uint64_t, uint64_t>> LayoutFor(uint64_t size);
   static Result<GuestMemory> Map(std::vector<std::pair<uint64_t, uint64_t>> layout);
+  void SetRegions(const std::vector<std::pair<uint64_t, uint64_t>>& layout);
   void Unmap();
 
   UniqueFd memfd_;

@@ -12,10 +12,12 @@
 #include <functional>
 #include <mutex>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "common/base/status.h"
 #include "vmm/memory/guest_memory.h"
+#include "vmm/snapshot/snapshot_file.h"
 #include "vmm/virtio/queue.h"
 #include "vmm/virtio/rate_limited_warnings.h"
 
@@ -58,6 +60,16 @@ class VirtioDevice {
   virtual void Reset() { active_.reset(); }
 
   std::mutex& mutex() { return mutex_; }
+
+  // Snapshots (vmm/snapshot), with mutex() held. A device says whether its
+  // state can be saved now (by default no: the device kinds that can say
+  // so), and saves and restores what it holds beyond its queues under
+  // `prefix` (restored after Activate).
+  virtual Status CheckSnapshotable() const {
+    return Unimplemented(std::string("virtio-") + name() + " devices cannot be snapshotted yet");
+  }
+  virtual void SaveState(SnapshotWriter& /*out*/, const std::string& /*prefix*/) const {}
+  virtual Status RestoreState(const SnapshotReader& /*in*/, const std::string& /*prefix*/) { return Status::Ok(); }
 
  protected:
   // Set between Activate() and Reset().

@@ -230,36 +230,98 @@ void MmioTransport::WriteStatus(uint32_t value) {
       Fail(FailedPrecondition("DRIVER_OK without FEATURES_OK"));
       return;
     }
-    const bool indirect = driver_features_ & kVirtioFeatureIndirectDescriptors;
-    for (size_t index = 0; index < queues_.size(); ++index) {
-      Virtqueue& queue = queues_[index];
-      queue.set_indirect_allowed(indirect);
-      if (!queue.ready) continue;
-      const Status valid = queue.Validate(memory_);
-      if (!valid.ok()) {
-        status_ = value;
-        Fail(valid.Wrap(fmt::format("queue {}", index)));
-        return;
-      }
-    }
-    ActiveQueues active;
-    active.memory = &memory_;
-    active.queues = &queues_;
-    active.features = driver_features_;
-    std::weak_ptr<MmioTransport> weak = weak_from_this();
-    active.signal_used = [weak] {
-      if (auto self = weak.lock()) self->RaiseInterrupt(kInterruptUsedBuffer);
-    };
-    active.fail = [weak](const Status& why) {
-      if (auto self = weak.lock()) self->Fail(why);  // already under the device lock
-    };
     status_ = value;
-    activated_ = true;
-    const Status activated = device_->Activate(active);
+    const Status activated = ActivateDevice();
     if (!activated.ok()) Fail(activated);
     return;
   }
   status_ = value;
+}
+
+Status MmioTransport::ActivateDevice() {
+  const bool indirect = driver_features_ & kVirtioFeatureIndirectDescriptors;
+  for (size_t index = 0; index < queues_.size(); ++index) {
+    Virtqueue& queue = queues_[index];
+    queue.set_indirect_allowed(indirect);
+    if (!queue.ready) continue;
+    SANDBOX_RETURN_IF_ERROR(queue.Validate(memory_).Wrap(fmt::format("queue {}", index)));
+  }
+  ActiveQueues active;
+  active.memory = &memory_;
+  active.queues = &queues_;
+  active.features = driver_features_;
+  std::weak_ptr<MmioTransport> weak = weak_from_this();
+  active.signal_used = [weak] {
+    if (auto self = weak.lock()) self->RaiseInterrupt(kInterruptUsedBuffer);
+  };
+  active.fail = [weak](const Status& why) {
+    if (auto self = weak.lock()) self->Fail(why);  // already under the device lock
+  };
+  activated_ = true;
+  return device_->Activate(active);
+}
+
+namespace {
+
+// The transport's registers, as a snapshot keeps them.
+struct TransportState {
+  uint64_t driver_features;
+  uint32_t device_type, status, device_features_select, driver_features_select, queue_select, config_generation,
+      interrupt_status, queue_count;
+  uint8_t activated, needs_reset;
+  uint8_t padding[6];
+};
+
+}  // namespace
+
+Status MmioTransport::SaveState(SnapshotWriter& out, const std::string& prefix) {
+  std::lock_guard lock(device_->mutex());
+  SANDBOX_RETURN_IF_ERROR(device_->CheckSnapshotable());
+  const TransportState state{driver_features_,       device_->device_type(), status_,
+                             device_features_select_, driver_features_select_, queue_select_,
+                             config_generation_,      interrupt_status_.load(), static_cast<uint32_t>(queues_.size()),
+                             activated_,              needs_reset_,            {}};
+  out.AddStruct(prefix + "/transport", state);
+  std::vector<Virtqueue::State> queues;
+  for (const Virtqueue& queue : queues_) queues.push_back(queue.SaveState());
+  out.Add(prefix + "/queues", {reinterpret_cast<const uint8_t*>(queues.data()), queues.size() * sizeof(Virtqueue::State)});
+  device_->SaveState(out, prefix);
+  return Status::Ok();
+}
+
+Status MmioTransport::RestoreState(const SnapshotReader& in, const std::string& prefix) {
+  std::lock_guard lock(device_->mutex());
+  TransportState state{};
+  SANDBOX_RETURN_IF_ERROR(in.GetStruct(prefix + "/transport", state));
+  if (state.device_type != device_->device_type() || state.queue_count != queues_.size()) {
+    return InvalidArgument(fmt::format("snapshot: {} is a device of type {} with {} queues, not virtio-{}", prefix,
+                                       state.device_type, state.queue_count, device_->name()));
+  }
+  SANDBOX_ASSIGN_OR_RETURN(std::span<const uint8_t> queues, in.Get(prefix + "/queues"));
+  if (queues.size() != queues_.size() * sizeof(Virtqueue::State)) {
+    return InvalidArgument(fmt::format("snapshot: {}/queues holds {} bytes", prefix, queues.size()));
+  }
+  for (size_t index = 0; index < queues_.size(); ++index) {
+    Virtqueue::State queue{};
+    std::memcpy(&queue, queues.data() + index * sizeof(queue), sizeof(queue));
+    queues_[index].RestoreState(queue);
+  }
+  driver_features_ = state.driver_features;
+  status_ = state.status;
+  device_features_select_ = state.device_features_select;
+  driver_features_select_ = state.driver_features_select;
+  queue_select_ = state.queue_select;
+  config_generation_ = state.config_generation;
+  needs_reset_ = state.needs_reset != 0;
+  if (state.activated) {
+    SANDBOX_RETURN_IF_ERROR(ActivateDevice().Wrap(prefix));
+    SANDBOX_RETURN_IF_ERROR(device_->RestoreState(in, prefix));
+  }
+  // An interrupt the guest had not acknowledged is raised again (the
+  // virtio-mmio driver reads the status; a spare one costs it nothing).
+  interrupt_status_ = state.interrupt_status;
+  if (state.interrupt_status != 0) interrupt_.Signal();
+  return Status::Ok();
 }
 
 void MmioTransport::ResetLocked() {

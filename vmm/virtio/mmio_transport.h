@@ -44,6 +44,14 @@ class MmioTransport : public BusDevice, public std::enable_shared_from_this<Mmio
   // "virtio_mmio.device=4K@0xd0000000:5" for the kernel command line.
   std::string KernelCommandLineDevice() const;
   uint32_t status() const { return status_; }
+  const VirtioDevice& device() const { return *device_; }
+
+  // Snapshots: the registers, each queue and the device's own state, under
+  // `prefix`, taken with the device's lock and the vCPUs stopped. A restore
+  // on a transport just created for the same device kind activates the
+  // device again when the snapshot's was.
+  Status SaveState(SnapshotWriter& out, const std::string& prefix);
+  Status RestoreState(const SnapshotReader& in, const std::string& prefix);
 
  private:
   // Bad register accesses and handshakes come from the guest, as often as it likes.
@@ -53,6 +61,8 @@ class MmioTransport : public BusDevice, public std::enable_shared_from_this<Mmio
   uint32_t ReadRegister(uint64_t offset);
   void WriteRegister(uint64_t offset, uint32_t value);
   void WriteStatus(uint32_t value);
+  // DRIVER_OK: validates the ready queues and hands them to the device.
+  Status ActivateDevice();
   void ResetLocked();
   void Fail(const Status& why);
   void RaiseInterrupt(uint32_t reason);

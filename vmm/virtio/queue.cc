@@ -88,6 +88,21 @@ void Virtqueue::Reset() {
   indirect_allowed_ = false;
 }
 
+Virtqueue::State Virtqueue::SaveState() const {
+  return {descriptor_table, available_ring, used_ring, size, next_available_, next_used_, ready, indirect_allowed_, {}};
+}
+
+void Virtqueue::RestoreState(const State& state) {
+  descriptor_table = state.descriptor_table;
+  available_ring = state.available_ring;
+  used_ring = state.used_ring;
+  size = state.size;
+  next_available_ = state.next_available;
+  next_used_ = state.next_used;
+  ready = state.ready != 0;
+  indirect_allowed_ = state.indirect_allowed != 0;
+}
+
 Result<DescriptorChain> Virtqueue::ReadChain(const GuestMemory& memory, uint16_t head) const {
   DescriptorChain chain;
   chain.head = head;

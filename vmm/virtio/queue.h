@@ -59,6 +59,17 @@ class Virtqueue {
   Status Validate(const GuestMemory& memory) const;
   void Reset();
 
+  // Everything a snapshot keeps of a queue: the driver's configuration and
+  // the device's place in both rings (the rings themselves are guest RAM).
+  struct State {
+    uint64_t descriptor_table, available_ring, used_ring;
+    uint16_t size, next_available, next_used;
+    uint8_t ready, indirect_allowed;
+    uint8_t padding[5];
+  };
+  State SaveState() const;
+  void RestoreState(const State& state);
+
   // The next available chain, or nullopt when the ring is empty. An error
   // means the ring itself is broken (the device should need a reset).
   Result<std::optional<PoppedChain>> Pop(const GuestMemory& memory);

@@ -118,4 +118,16 @@ void I8042::SendCtrlAltDel() {
   QueueOutput({0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71, 0xf0, 0x11, 0xf0, 0x14});
 }
 
+I8042::State I8042::SaveState() {
+  std::lock_guard lock(mutex_);
+  return {command_byte_, pending_command_, pending_keyboard_command_};
+}
+
+void I8042::RestoreState(const State& state) {
+  std::lock_guard lock(mutex_);
+  command_byte_ = state.command_byte;
+  pending_command_ = state.pending_command;
+  pending_keyboard_command_ = state.pending_keyboard_command;
+}
+
 }  // namespace sandbox::vmm

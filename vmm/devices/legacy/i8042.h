@@ -32,6 +32,14 @@ class I8042 : public BusDevice {
   // "ask the guest" half of a graceful shutdown.
   void SendCtrlAltDel();
 
+  // What a snapshot keeps: the command byte and half-done commands (bytes
+  // still owed to the guest are few and transient, and not kept).
+  struct State {
+    uint8_t command_byte, pending_command, pending_keyboard_command;
+  };
+  State SaveState();
+  void RestoreState(const State& state);
+
   void Read(uint64_t offset, std::span<uint8_t> data) override;
   void Write(uint64_t offset, std::span<const uint8_t> data) override;
 

@@ -111,6 +111,25 @@ TEST_F(SerialTest, RaisesTransmitterEmptyWhenEnabled) {
   EXPECT_EQ(ReadPort(*serial_, 2) & 0x0f, 0x01) << "reading IIR acknowledged it";
 }
 
+TEST_F(SerialTest, AStateRestoredIntoAnotherUartCarriesRegistersAndTheOwedInterrupt) {
+  WritePort(*serial_, 3, 0x83);  // LCR: DLAB, 8 bits
+  WritePort(*serial_, 0, 0x01);  // divisor 1: 115200 baud
+  WritePort(*serial_, 3, 0x03);
+  WritePort(*serial_, 7, 0x5a);  // scratch
+  WritePort(*serial_, 2, 0x01);  // FCR: FIFO on
+  WritePort(*serial_, 1, 0x02);  // IER: THRE, which owes an interrupt
+  const Serial::State saved = serial_->SaveState();
+  int restored_interrupts = 0;
+  Serial restored(UniqueFd(), [&] { ++restored_interrupts; });
+  restored.RestoreState(saved);
+  EXPECT_EQ(restored_interrupts, 1) << "the owed THRE interrupt is raised again";
+  EXPECT_EQ(ReadPort(restored, 1), 0x02);
+  EXPECT_EQ(ReadPort(restored, 7), 0x5a);
+  EXPECT_EQ(ReadPort(restored, 2), 0x02 | 0xc0) << "THRE owed, FIFO on";
+  WritePort(restored, 3, 0x83);
+  EXPECT_EQ(ReadPort(restored, 0), 0x01) << "the divisor";
+}
+
 TEST_F(SerialTest, DeliversInputWithDataReadyAndInterrupt) {
   WritePort(*serial_, 1, 0x01);  // IER: received data
   const uint8_t input[] = {'o', 'k'};
@@ -190,6 +209,16 @@ TEST(BusTest, RoutesByRangeAndRejectsOverlaps) {
   EXPECT_FALSE(bus.Read(0x10fe, data)) << "an access crossing the end";
   EXPECT_FALSE(bus.Read(0xfff, data));
   EXPECT_FALSE(bus.Write(0x2000, data));
+}
+
+TEST(I8042Test, AStateRestoredIntoAnotherControllerKeepsItsCommandByte) {
+  I8042 controller([] {});
+  WritePort(controller, 4, 0x60);  // write the command byte
+  WritePort(controller, 0, 0x47);
+  I8042 restored([] {});
+  restored.RestoreState(controller.SaveState());
+  WritePort(restored, 4, 0x20);  // read it back
+  EXPECT_EQ(ReadPort(restored, 0), 0x47);
 }
 
 }  // namespace

@@ -54,6 +54,25 @@ uint8_t Serial::InterruptIdentification() {
   return kIirNone;
 }
 
+Serial::State Serial::SaveState() {
+  std::lock_guard lock(mutex_);
+  return {interrupt_enable_, line_control_, modem_control_, scratch_, divisor_low_, divisor_high_,
+          transmitter_empty_pending_, fifo_enabled_};
+}
+
+void Serial::RestoreState(const State& state) {
+  std::lock_guard lock(mutex_);
+  interrupt_enable_ = state.interrupt_enable;
+  line_control_ = state.line_control;
+  modem_control_ = state.modem_control;
+  scratch_ = state.scratch;
+  divisor_low_ = state.divisor_low;
+  divisor_high_ = state.divisor_high;
+  transmitter_empty_pending_ = state.transmitter_empty_pending != 0;
+  fifo_enabled_ = state.fifo_enabled != 0;
+  UpdateInterrupt();
+}
+
 void Serial::UpdateInterrupt() {
   if (InterruptIdentification() != kIirNone) raise_interrupt_();
 }

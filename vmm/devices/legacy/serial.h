@@ -35,6 +35,16 @@ class Serial : public BusDevice {
   // Called (without the lock held) when the guest drains input after it was full.
   void SetInputDrainedCallback(std::function<void()> callback) { input_drained_ = std::move(callback); }
 
+  // What a snapshot keeps: the registers and the interrupt owed (queued
+  // console input is the host's, not the guest's, and is not kept).
+  struct State {
+    uint8_t interrupt_enable, line_control, modem_control, scratch, divisor_low, divisor_high;
+    uint8_t transmitter_empty_pending, fifo_enabled;
+  };
+  State SaveState();
+  // Raises the interrupt again when one is owed (a spare one is harmless).
+  void RestoreState(const State& state);
+
  private:
   uint8_t ReadRegister(uint64_t offset, bool& drained);
   void WriteRegister(uint64_t offset, uint8_t value);

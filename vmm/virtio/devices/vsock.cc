@@ -66,6 +66,28 @@ void VsockDevice::Reset() {
   VirtioDevice::Reset();
 }
 
+Status VsockDevice::CheckSnapshotable() const {
+  if (!connections_.empty() || !clients_.empty() || !control_.empty()) {
+    return FailedPrecondition(fmt::format("vsock: {} connection(s), {} host client(s) and {} control packet(s) pending; "
+                                          "a snapshot needs an idle device",
+                                          connections_.size(), clients_.size(), control_.size()));
+  }
+  return Status::Ok();
+}
+
+void VsockDevice::SaveState(SnapshotWriter& out, const std::string& prefix) const {
+  out.AddU64(prefix + "/next_host_port", next_host_port_);
+  out.AddU64(prefix + "/rx_starved", rx_starved_ ? 1 : 0);
+}
+
+Status VsockDevice::RestoreState(const SnapshotReader& in, const std::string& prefix) {
+  SANDBOX_ASSIGN_OR_RETURN(uint64_t next_host_port, in.GetU64(prefix + "/next_host_port"));
+  SANDBOX_ASSIGN_OR_RETURN(uint64_t rx_starved, in.GetU64(prefix + "/rx_starved"));
+  next_host_port_ = static_cast<uint32_t>(next_host_port);
+  rx_starved_ = rx_starved != 0;
+  return Status::Ok();
+}
+
 void VsockDevice::ProcessQueue(size_t index) {
   if (!active_) return;
   if (index == kTxQueue) ProcessTx();

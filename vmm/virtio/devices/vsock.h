@@ -43,6 +43,11 @@ class VsockDevice : public VirtioDevice, public std::enable_shared_from_this<Vso
   Status Activate(const ActiveQueues& active) override;
   void ProcessQueue(size_t index) override;
   void Reset() override;
+  // Only an idle device: no connection, no host client waiting, no control
+  // packet owed to the guest (a restored VM has other host peers).
+  Status CheckSnapshotable() const override;
+  void SaveState(SnapshotWriter& out, const std::string& prefix) const override;
+  Status RestoreState(const SnapshotReader& in, const std::string& prefix) override;
 
   // Control packets that wait for the guest's rx buffers: a guest that sends
   // packets to nowhere without posting any would grow the queue of resets
