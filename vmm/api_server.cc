@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/base/fd_passing.h"
 #include "common/base/unix_socket.h"
 
 namespace sandbox::vmm {
@@ -62,13 +63,18 @@ void ApiServer::OnClient(int fd) {
   if (it == clients_.end()) return;
   Client& client = it->second;
   char buffer[1024];
-  const ssize_t got = ::recv(fd, buffer, sizeof(buffer), MSG_DONTWAIT);
-  if (got < 0 && (errno == EAGAIN || errno == EINTR)) return;
-  bool close = got <= 0;
-  if (got > 0) client.buffer.append(buffer, static_cast<size_t>(got));
+  Result<ReceivedFds> received = ReceiveWithFds(fd, buffer, sizeof(buffer), MSG_DONTWAIT);
+  if (received.ok() && received->would_block) return;
+  bool close = !received.ok() || received->bytes == 0;
+  if (!close) {
+    client.buffer.append(buffer, received->bytes);
+    for (UniqueFd& passed : received->fds) client.fds.push_back(std::move(passed));
+  }
   size_t newline;
   while (!close && (newline = client.buffer.find('\n')) != std::string::npos) {
-    const std::string answer = Handle(client.buffer.substr(0, newline));
+    // Fds sent with a request belong to the first line after them.
+    const std::string answer = Handle(client.buffer.substr(0, newline), std::move(client.fds));
+    client.fds.clear();
     client.buffer.erase(0, newline + 1);
     // Answers are small; a client that does not read them is dropped.
     if (::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT) != static_cast<ssize_t>(answer.size())) {
@@ -86,7 +92,7 @@ void ApiServer::OnClient(int fd) {
   }
 }
 
-std::string ApiServer::Handle(const std::string& line) {
+std::string ApiServer::Handle(const std::string& line, std::vector<UniqueFd> fds) {
   json request;
   try {
     request = json::parse(line);
@@ -123,12 +129,21 @@ std::string ApiServer::Handle(const std::string& line) {
     ArmShutdownTimer(timeout_ms);
     return Answer(Status::Ok(), "stopping");
   }
+  if (op == "snapshot") {
+    if (fds.size() != 2) {
+      return Answer(InvalidArgument("snapshot: send two fds with the request (SCM_RIGHTS): the state file's, then "
+                                    "the memory file's, both open for writing"),
+                    vm_.state());
+    }
+    const Status saved = vm_.Snapshot(std::move(fds[0]), std::move(fds[1]));
+    return Answer(saved, vm_.state());
+  }
   if (op == "vcpus") {
     Result<std::vector<std::string>> vcpus = vm_.DescribeVcpus();
     if (!vcpus.ok()) return Answer(vcpus.status(), "");
     return Answer(Status::Ok(), vm_.state(), json{{"vcpus", *vcpus}});
   }
-  return Answer(InvalidArgument("op: unknown operation \"" + op + "\" (status, pause, resume, shutdown, vcpus)"), "");
+  return Answer(InvalidArgument("op: unknown operation \"" + op + "\" (status, pause, resume, shutdown, vcpus, snapshot)"), "");
 }
 
 void ApiServer::ArmShutdownTimer(uint64_t timeout_ms) {

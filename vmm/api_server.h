@@ -28,6 +28,8 @@ class VmControl {
   // One line per vCPU: run state, registers, kernel text on its stack (the
   // vCPUs are parked for the reading if they were running).
   virtual Result<std::vector<std::string>> DescribeVcpus() = 0;
+  // Pauses the VM and writes a snapshot to the two files (state, guest RAM).
+  virtual Status Snapshot(UniqueFd state, UniqueFd memory) = 0;
 };
 
 class ApiServer {
@@ -39,8 +41,9 @@ class ApiServer {
   static Result<std::unique_ptr<ApiServer>> Create(const std::string& path, EventLoop& loop, VmControl& vm);
   ~ApiServer();
 
-  // The answer to one request line (exposed for tests).
-  std::string Handle(const std::string& line);
+  // The answer to one request line and the fds that came with it (exposed
+  // for tests); the fds are consumed or closed.
+  std::string Handle(const std::string& line, std::vector<UniqueFd> fds = {});
 
  private:
   ApiServer(std::string path, EventLoop& loop, VmControl& vm) : path_(std::move(path)), loop_(loop), vm_(vm) {}
@@ -56,6 +59,7 @@ class ApiServer {
   struct Client {
     UniqueFd socket;
     std::string buffer;
+    std::vector<UniqueFd> fds;  // SCM_RIGHTS with the request being read
   };
   std::map<int, Client> clients_;
 };

@@ -1,6 +1,8 @@
 #include "vmm/api_server.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "common/base/file_util.h"
 #include "common/base/temp_dir.h"
@@ -26,6 +28,13 @@ class FakeVm : public VmControl {
     if (stopping) return FailedPrecondition("the VM is stopping");
     return std::vector<std::string>{"vCPU 0 halted: rip=0x1", "vCPU 1 runnable: rip=0x2"};
   }
+  Status Snapshot(UniqueFd state, UniqueFd memory) override {
+    paused = true;
+    snapshot_fds = {state.get(), memory.get()};
+    if (::write(state.get(), "s", 1) != 1 || ::write(memory.get(), "m", 1) != 1) return Internal("write");
+    return Status::Ok();
+  }
+  std::pair<int, int> snapshot_fds{-1, -1};
   bool stopping = false;
   bool paused = false;
   int shutdown_requests = 0;
@@ -68,6 +77,17 @@ TEST_F(ApiServerTest, DescribesTheVcpus) {
             "{\"ok\":true,\"state\":\"running\",\"vcpus\":[\"vCPU 0 halted: rip=0x1\",\"vCPU 1 runnable: rip=0x2\"]}\n");
   vm_.stopping = true;
   EXPECT_EQ(server_->Handle(R"({"op":"vcpus"})"), "{\"error\":\"the VM is stopping\",\"ok\":false}\n");
+}
+
+TEST_F(ApiServerTest, SnapshotTakesTheTwoFilesSentWithIt) {
+  EXPECT_NE(server_->Handle(R"({"op":"snapshot"})").find("send two fds"), std::string::npos);
+  const std::string state = dir_->path() + "/state", memory = dir_->path() + "/memory";
+  std::vector<UniqueFd> fds;
+  fds.emplace_back(::open(state.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  fds.emplace_back(::open(memory.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  EXPECT_EQ(server_->Handle(R"({"op":"snapshot"})", std::move(fds)), "{\"ok\":true,\"state\":\"paused\"}\n");
+  EXPECT_EQ(*ReadFile(state), "s");
+  EXPECT_EQ(*ReadFile(memory), "m");
 }
 
 TEST_F(ApiServerTest, RejectsBadRequestsByName) {

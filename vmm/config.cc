@@ -130,6 +130,27 @@ Status ParseJail(const json& value, JailConfig& jail) {
   return reader.RejectUnknown();
 }
 
+// A restored guest brings its kernel in its memory, and its drivers expect
+// the devices it had (checked against the snapshot at start): vsock and rng
+// are restored yet, besides the legacy ones.
+Status ParseRestore(const json& value, ObjectReader& top, RestoreConfig& restore) {
+  if (!value.is_object()) return InvalidArgument("restore: must be an object");
+  ObjectReader reader(value, "restore");
+  SANDBOX_RETURN_IF_ERROR(reader.String("state", restore.state, true));
+  SANDBOX_RETURN_IF_ERROR(reader.String("memory", restore.memory, true));
+  for (const char* key : {"kernel", "initrd", "cmdline"}) {
+    if (top.Find(key) != nullptr) {
+      return InvalidArgument(fmt::format("{}: not used with restore (the snapshot's memory holds the guest)", key));
+    }
+  }
+  for (const char* key : {"block", "fs", "net"}) {
+    if (top.Find(key) != nullptr) {
+      return InvalidArgument(fmt::format("{}: virtio devices cannot be restored from a snapshot yet", key));
+    }
+  }
+  return reader.RejectUnknown();
+}
+
 Status ParseFs(const json& value, const std::string& path, FsConfig& fs) {
   if (!value.is_object()) return InvalidArgument(path + ": must be an object");
   ObjectReader reader(value, path);
@@ -205,7 +226,11 @@ Result<VmmConfig> ParseVmmConfig(const std::string& text) {
   if (!document.is_object()) return InvalidArgument("config: must be a JSON object");
   VmmConfig config;
   ObjectReader reader(document, "");
-  SANDBOX_RETURN_IF_ERROR(reader.String("kernel", config.kernel, true));
+  if (const json* restore = reader.Find("restore")) {
+    config.restore.emplace();
+    SANDBOX_RETURN_IF_ERROR(ParseRestore(*restore, reader, *config.restore));
+  }
+  SANDBOX_RETURN_IF_ERROR(reader.String("kernel", config.kernel, !config.restore));
   SANDBOX_RETURN_IF_ERROR(reader.OptionalString("initrd", config.initrd));
   SANDBOX_RETURN_IF_ERROR(reader.String("cmdline", config.cmdline, false));
   SANDBOX_RETURN_IF_ERROR(reader.Unsigned("vcpus", config.vcpus, 1, kMaxVcpus));
@@ -288,7 +313,12 @@ Status CheckTapFd(const std::string& field, int fd) {
 }  // namespace
 
 Status CheckVmmConfigOnHost(const VmmConfig& config) {
-  SANDBOX_RETURN_IF_ERROR(CheckReadable("kernel", config.kernel));
+  if (config.restore) {
+    SANDBOX_RETURN_IF_ERROR(CheckReadable("restore.state", config.restore->state));
+    SANDBOX_RETURN_IF_ERROR(CheckReadable("restore.memory", config.restore->memory));
+  } else {
+    SANDBOX_RETURN_IF_ERROR(CheckReadable("kernel", config.kernel));
+  }
   if (config.initrd) SANDBOX_RETURN_IF_ERROR(CheckReadable("initrd", *config.initrd));
   for (size_t i = 0; i < config.block.size(); ++i) {
     const BlockConfig& block = config.block[i];

@@ -49,6 +49,13 @@ struct JailConfig {
   uint64_t max_open_files = 1024;  // RLIMIT_NOFILE (vsock connections, ...)
 };
 
+// Start from a snapshot (the `snapshot` API op wrote both files) instead of
+// booting a kernel: guest RAM is mapped copy-on-write from `memory`.
+struct RestoreConfig {
+  std::string state;
+  std::string memory;
+};
+
 inline constexpr uint32_t kMaxJailId = 0xfffffffe;  // (uid_t)-1 means "unchanged"
 
 struct VmmConfig {
@@ -69,6 +76,7 @@ struct VmmConfig {
   // only to debug a system call the filters lack.
   bool seccomp = true;
   std::optional<JailConfig> jail;
+  std::optional<RestoreConfig> restore;
 };
 
 inline constexpr uint32_t kMaxVcpus = 254;

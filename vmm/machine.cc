@@ -22,6 +22,8 @@
 #include "vmm/devices/legacy/serial.h"
 #include "vmm/loader/kernel_loader.h"
 #include "vmm/sandboxing/jail.h"
+#include "vmm/snapshot/snapshot_file.h"
+#include "vmm/snapshot/vm_state.h"
 #include "vmm/vcpu_report.h"
 #include "vmm/virtio/devices/blk.h"
 #include "vmm/virtio/devices/fs.h"
@@ -41,6 +43,12 @@ void IgnoreKick(int) {}
 
 Result<std::unique_ptr<Machine>> Machine::Build(const VmmConfig& config) {
   SANDBOX_RETURN_IF_ERROR(CheckVmmConfigOnHost(config));
+  // A snapshot is checked before anything is created.
+  std::optional<SnapshotReader> snapshot;
+  if (config.restore) {
+    SANDBOX_ASSIGN_OR_RETURN(snapshot, SnapshotReader::Open(config.restore->state));
+    SANDBOX_RETURN_IF_ERROR(CheckSnapshotFits(*snapshot, config));
+  }
   std::unique_ptr<Machine> machine(new Machine());
   machine->seccomp_ = config.seccomp;
   SANDBOX_ASSIGN_OR_RETURN(machine->kvm_, Kvm::Open());
@@ -52,11 +60,18 @@ Result<std::unique_ptr<Machine>> Machine::Build(const VmmConfig& config) {
   spdlog::debug("build: {} MiB of guest memory, irqchip and PIT", config.memory_mib);
   SANDBOX_RETURN_IF_ERROR(machine->SetUpDevices(config));
   spdlog::debug("build: {} virtio devices", machine->transports_.size());
-  SANDBOX_RETURN_IF_ERROR(machine->LoadGuest(config));
-  spdlog::debug("build: kernel loaded, entry {:#x}", machine->entry_point_);
-  SANDBOX_RETURN_IF_ERROR(machine->SetUpVcpus(config.vcpus));
+  if (!snapshot) {
+    SANDBOX_RETURN_IF_ERROR(machine->LoadGuest(config));
+    spdlog::debug("build: kernel loaded, entry {:#x}", machine->entry_point_);
+  }
+  SANDBOX_RETURN_IF_ERROR(machine->SetUpVcpus(config.vcpus, !snapshot));
   spdlog::debug("build: {} vCPUs", config.vcpus);
+  if (snapshot) {
+    SANDBOX_RETURN_IF_ERROR(machine->RestoreState(*snapshot));
+    spdlog::debug("build: restored from {}", config.restore->state);
+  }
   if (config.api_socket) {
+    PrepareSnapshotChecksums();  // the API's snapshot op hashes under seccomp
     SANDBOX_ASSIGN_OR_RETURN(machine->api_server_, ApiServer::Create(*config.api_socket, *machine->loop_, *machine));
   }
   return machine;
@@ -76,7 +91,11 @@ Machine::~Machine() {
 }
 
 Status Machine::SetUpMemory(const VmmConfig& config) {
-  SANDBOX_ASSIGN_OR_RETURN(memory_, GuestMemory::Create(config.memory_mib << 20));
+  if (config.restore) {
+    SANDBOX_ASSIGN_OR_RETURN(memory_, GuestMemory::MapSnapshotFile(config.restore->memory, config.memory_mib << 20));
+  } else {
+    SANDBOX_ASSIGN_OR_RETURN(memory_, GuestMemory::Create(config.memory_mib << 20));
+  }
   uint32_t slot = 0;
   for (const MemoryRegion& region : memory_->regions()) {
     SANDBOX_RETURN_IF_ERROR(vm_->SetMemoryRegion(slot++, region.guest_address, region.size, region.host));
@@ -185,7 +204,7 @@ Status Machine::LoadGuest(const VmmConfig& config) {
   return x86::WriteBootTables(*memory_);
 }
 
-Status Machine::SetUpVcpus(uint32_t count) {
+Status Machine::SetUpVcpus(uint32_t count, bool boot) {
   const int max_vcpus = ioctl(kvm_->fd(), KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
   if (max_vcpus > 0 && count > static_cast<uint32_t>(max_vcpus)) {
     return InvalidArgument(fmt::format("vcpus: {} is more than this host's KVM allows ({})", count, max_vcpus));
@@ -195,7 +214,7 @@ Status Machine::SetUpVcpus(uint32_t count) {
   for (uint32_t index = 0; index < count; ++index) {
     SANDBOX_ASSIGN_OR_RETURN(Vcpu vcpu, Vcpu::Create(*kvm_, *vm_, index));
     SANDBOX_RETURN_IF_ERROR(x86::ConfigureVcpu(vcpu, x86::FilterCpuid(supported, index, count, host)));
-    if (index == 0) SANDBOX_RETURN_IF_ERROR(x86::SetBootRegisters(vcpu, entry_point_));
+    if (boot && index == 0) SANDBOX_RETURN_IF_ERROR(x86::SetBootRegisters(vcpu, entry_point_));
     vcpus_.push_back(std::move(vcpu));
   }
   return Status::Ok();
@@ -369,6 +388,95 @@ Result<std::vector<std::string>> Machine::DescribeVcpus() {
   return lines;
 }
 
+// ---- snapshots ---------------------------------------------------------------
+
+namespace {
+
+constexpr char kSnapshotVcpus[] = "machine/vcpus";
+constexpr char kSnapshotMemoryBytes[] = "machine/memory_bytes";
+constexpr char kSnapshotVirtioDevices[] = "machine/virtio_devices";
+
+Status WriteAll(int fd, std::string_view bytes, const char* what) {
+  while (!bytes.empty()) {
+    const ssize_t wrote = ::write(fd, bytes.data(), bytes.size());
+    if (wrote < 0 && errno == EINTR) continue;
+    if (wrote <= 0) return ErrnoStatus("write", what);
+    bytes.remove_prefix(static_cast<size_t>(wrote));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status CheckSnapshotFits(const SnapshotReader& snapshot, const VmmConfig& config) {
+  SANDBOX_ASSIGN_OR_RETURN(uint64_t vcpus, snapshot.GetU64(kSnapshotVcpus));
+  SANDBOX_ASSIGN_OR_RETURN(uint64_t memory_bytes, snapshot.GetU64(kSnapshotMemoryBytes));
+  if (vcpus != config.vcpus) {
+    return InvalidArgument(fmt::format("vcpus: {}, but the snapshot {} has {}", config.vcpus, config.restore->state, vcpus));
+  }
+  if (memory_bytes != config.memory_mib << 20) {
+    return InvalidArgument(fmt::format("memory_mib: {}, but the snapshot {} has {} MiB", config.memory_mib,
+                                       config.restore->state, memory_bytes >> 20));
+  }
+  return Status::Ok();
+}
+
+Status Machine::Snapshot(UniqueFd state, UniqueFd memory) {
+  const bool was_paused = paused_;
+  SANDBOX_RETURN_IF_ERROR(Pause());
+  Status saved = WriteSnapshot(state.get(), memory.get());
+  // Refused (a busy device, say): the VM goes on as it was.
+  if (!saved.ok() && !was_paused) (void)Resume();
+  return saved;
+}
+
+Status Machine::WriteSnapshot(int state, int memory) {
+  std::lock_guard lock(mutex_);
+  if (parked_vcpus_ != vcpus_.size()) return FailedPrecondition("the VM is stopping");
+  SnapshotWriter writer;
+  writer.AddU64(kSnapshotVcpus, vcpus_.size());
+  writer.AddU64(kSnapshotMemoryBytes, memory_->size());
+  writer.AddU64(kSnapshotVirtioDevices, transports_.size());
+  for (size_t i = 0; i < transports_.size(); ++i) {
+    SANDBOX_RETURN_IF_ERROR(transports_[i]->SaveState(writer, fmt::format("virtio{}", i)));
+  }
+  if (readable_msrs_.empty()) {
+    SANDBOX_ASSIGN_OR_RETURN(readable_msrs_, ReadableMsrs(*kvm_, vcpus_[0]));
+  }
+  for (const Vcpu& vcpu : vcpus_) SANDBOX_RETURN_IF_ERROR(SaveVcpuState(vcpu, readable_msrs_, writer));
+  SANDBOX_RETURN_IF_ERROR(SaveVmState(*vm_, writer));
+  writer.AddStruct("device/serial", serial_->SaveState());
+  writer.AddStruct("device/i8042", i8042_->SaveState());
+  SANDBOX_ASSIGN_OR_RETURN(std::string bytes, writer.Serialize());
+  SANDBOX_RETURN_IF_ERROR(memory_->WriteAllTo(memory));
+  SANDBOX_RETURN_IF_ERROR(WriteAll(state, bytes, "the snapshot's state file"));
+  if (::fsync(memory) != 0) return ErrnoStatus("fsync", "the snapshot's memory file");
+  if (::fsync(state) != 0) return ErrnoStatus("fsync", "the snapshot's state file");
+  spdlog::info("snapshot: {} vCPUs, {} MiB of memory, {} virtio devices, {} bytes of state; the VM stays paused",
+               vcpus_.size(), memory_->size() >> 20, transports_.size(), bytes.size());
+  return Status::Ok();
+}
+
+Status Machine::RestoreState(const SnapshotReader& snapshot) {
+  SANDBOX_ASSIGN_OR_RETURN(uint64_t devices, snapshot.GetU64(kSnapshotVirtioDevices));
+  if (devices != transports_.size()) {
+    return InvalidArgument(fmt::format("restore: the snapshot has {} virtio devices, this config {}", devices,
+                                       transports_.size()));
+  }
+  for (size_t i = 0; i < transports_.size(); ++i) {
+    SANDBOX_RETURN_IF_ERROR(transports_[i]->RestoreState(snapshot, fmt::format("virtio{}", i)));
+  }
+  for (const Vcpu& vcpu : vcpus_) SANDBOX_RETURN_IF_ERROR(RestoreVcpuState(vcpu, snapshot));
+  SANDBOX_RETURN_IF_ERROR(RestoreVmState(*vm_, snapshot));
+  Serial::State serial{};
+  SANDBOX_RETURN_IF_ERROR(snapshot.GetStruct("device/serial", serial));
+  serial_->RestoreState(serial);
+  I8042::State i8042{};
+  SANDBOX_RETURN_IF_ERROR(snapshot.GetStruct("device/i8042", i8042));
+  i8042_->RestoreState(i8042);
+  return Status::Ok();
+}
+
 void Machine::EnterSeccomp(ThreadKind kind) {
   if (!seccomp_) return;
   if (const Status installed = InstallSeccompFilter(kind); !installed.ok()) {
@@ -386,6 +494,12 @@ void Machine::RunVcpu(size_t index) {
   pthread_sigmask(SIG_UNBLOCK, &unblock, nullptr);
   while (!stopping_) {
     if (paused_) {
+      // A snapshot (or the vcpus report) reads the registers: the last
+      // exit's I/O must be complete first. KVM completes it at the next
+      // KVM_RUN, which immediate_exit then ends at once.
+      std::atomic_ref<uint8_t>(vcpu.run_area()->immediate_exit).store(1);
+      (void)::ioctl(vcpu.fd(), KVM_RUN, 0);
+      std::atomic_ref<uint8_t>(vcpu.run_area()->immediate_exit).store(0);
       std::unique_lock lock(mutex_);
       ++parked_vcpus_;
       changed_.notify_all();

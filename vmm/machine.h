@@ -28,6 +28,7 @@
 namespace sandbox::vmm {
 
 class MmioTransport;
+class SnapshotReader;
 class VirtioDevice;
 class Serial;
 class I8042;
@@ -40,6 +41,9 @@ enum class VmExit : int {
   kKvmError = 3,     // KVM_RUN failed or an exit KVM could not handle
   kHostStop = 4,     // SIGTERM/SIGINT or a forced stop from the control API
 };
+
+// A snapshot made for another shape of VM is refused by the field that differs.
+Status CheckSnapshotFits(const SnapshotReader& snapshot, const VmmConfig& config);
 
 class Machine : public VmControl {
  public:
@@ -57,6 +61,9 @@ class Machine : public VmControl {
   void RequestGuestShutdown() override;
   void ForceStop() override { RequestStop(VmExit::kHostStop); }
   Result<std::vector<std::string>> DescribeVcpus() override;
+  // Pauses the VM (it stays paused) and writes its state and guest RAM to
+  // the two files (vmm/snapshot). Refused, the VM runs on as it was.
+  Status Snapshot(UniqueFd state, UniqueFd memory) override;
 
   const std::string& command_line() const { return command_line_; }
 
@@ -65,7 +72,12 @@ class Machine : public VmControl {
   Status SetUpMemory(const VmmConfig& config);
   Status SetUpDevices(const VmmConfig& config);
   Status LoadGuest(const VmmConfig& config);
-  Status SetUpVcpus(uint32_t count);
+  // `boot`: the boot vCPU gets the kernel's entry registers (not on a restore).
+  Status SetUpVcpus(uint32_t count, bool boot);
+  // With every vCPU parked: the state file and guest RAM.
+  Status WriteSnapshot(int state, int memory);
+  // The vCPUs' and devices' state from a snapshot (Build, before any thread).
+  Status RestoreState(const SnapshotReader& snapshot);
   // The event loop and vCPU threads; each loads its seccomp filter and
   // counts down `sandboxed` (the vCPUs then wait for every filter).
   void StartThreads(std::latch& sandboxed);
@@ -96,6 +108,7 @@ class Machine : public VmControl {
   std::mutex threads_mutex_;  // vcpu_threads_ while it is filled and emptied
   std::vector<std::thread> vcpu_threads_;
   std::thread loop_thread_;
+  std::vector<uint32_t> readable_msrs_;  // probed at the first snapshot
   std::string command_line_;
   uint64_t entry_point_ = 0;
 

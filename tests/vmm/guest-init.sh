@@ -19,6 +19,16 @@ if grep -q "vmmtest=flood" /proc/cmdline; then
   say "flood done: $(cat /tmp/flood.out)"
   reboot -f
 fi
+# The snapshot VM: counts on its console until it is snapshotted and
+# stopped; a restored copy goes on counting from where it was.
+if grep -q "vmmtest=counter" /proc/cmdline; then
+  i=0
+  while true; do
+    i=$((i + 1))
+    say "tick $i"
+    sleep 0.2
+  done
+fi
 if [ -c /dev/hwrng ]; then
   say "hwrng $(cat /sys/class/misc/hw_random/rng_current) read $(dd if=/dev/hwrng bs=64 count=1 2>/dev/null | wc -c) bytes"
 fi

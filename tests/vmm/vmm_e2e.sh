@@ -18,6 +18,14 @@
 #     2 s, the VMM's own memory (RSS outside guest RAM), its fds, the console
 #     file and its log stay under their caps, its API answers throughout, it
 #     runs as the jail's uid, and it exits 0 when the guest reboots.
+#  5. snapshot and restore: a jailed 2-vCPU guest counting on its console
+#     (legacy devices only) is snapshotted through the API (the files' fds sent with
+#     the request) and stopped; two VMs restored side by side from the same
+#     files go on counting from there (not from 1: no boot), their timers and
+#     keyboard work (the API's shutdown reboots them, exit 0); a corrupted
+#     state file and a snapshot of another shape are refused by name; then
+#     the agent's VM (vsock, rng) is snapshotted once it answered, and the
+#     agent of each of two VMs restored from it answers on its own socket.
 #   vmm_e2e.sh SANDBOX_VMM SANDBOX_AGENT AGENT_CHECK VSOCK_STREAM API_CALL
 set -euo pipefail
 vmm=${1:?usage: vmm_e2e.sh SANDBOX_VMM SANDBOX_AGENT AGENT_CHECK VSOCK_STREAM API_CALL}
@@ -64,12 +72,42 @@ cat > "$work/flood.json" <<JSON
  "jail": {"root": "FLOOD_JAIL", "uid": 2000000000, "gid": 2000000000}}
 JSON
 
+cat > "$work/counter.json" <<JSON
+{"kernel": "$kernel_dir/vmlinux", "initrd": "$work/guest.cpio.gz", "cmdline": "$cmdline vmmtest=counter",
+ "vcpus": 2, "memory_mib": 128, "serial": "$work/counter.console", "api_socket": "$work/counter.api.sock",
+ "jail": {"root": "COUNTER_JAIL", "uid": 2000000000, "gid": 2000000000}}
+JSON
+# restored NAME [VCPUS]: a VM from the snapshot, with its own console and API.
+restored() {
+  cat > "$work/$1.json" <<JSON
+{"restore": {"state": "SNAPSHOT/state", "memory": "SNAPSHOT/memory"}, "vcpus": ${2:-2}, "memory_mib": 128,
+ "serial": "$work/$1.console", "api_socket": "$work/$1.api.sock"}
+JSON
+}
+restored clone1
+restored clone2
+restored shape 1
+restored corrupt
+# 5b: a template of the agent's VM (vsock and rng), as sandbox-rt's templates will be.
+cat > "$work/template.json" <<JSON
+{"kernel": "$kernel_dir/vmlinux", "initrd": "$work/agent.cpio.gz", "cmdline": "$cmdline", "vcpus": 1,
+ "memory_mib": 128, "vsock": {"guest_cid": 3, "uds_path": "$work/template.sock"}, "rng": true,
+ "serial": "$work/template.console", "api_socket": "$work/template.api.sock"}
+JSON
+for clone in agent1 agent2; do
+  cat > "$work/$clone.json" <<JSON
+{"restore": {"state": "SNAPSHOT/agent.state", "memory": "SNAPSHOT/agent.memory"}, "vcpus": 1, "memory_mib": 128,
+ "vsock": {"guest_cid": 3, "uds_path": "$work/$clone.sock"}, "rng": true, "serial": "$work/$clone.console"}
+JSON
+done
+
 cat > "$work/inner.sh" <<INNER
 set -u
 cd "$work"
 # A retried test host runs this again: no sockets or results of the first run.
 rm -f ./*.sock ./*.sock_* ./*.rc ./*.check* ./*.vmm ./*.console ./api.pause ./api.status ./api.resume ./api.bogus \
-  ./api.shutdown ./api.vcpus ./api.seccomp ./echo.out ./receive.out ./flood.samples ./flood-local.json
+  ./api.shutdown ./api.vcpus ./api.seccomp ./echo.out ./receive.out ./flood.samples ./flood-local.json ./*-local.json \
+  ./snapshot.* ./clone*.api ./restore.ms
 # Disks and sockets live on the test host's own tmpfs, not on the virtio-fs
 # share of this machine's /tmp: the VMM's disk I/O should not go through FUSE.
 scratch=\$(mktemp -d /run/vmm-e2e.XXXXXX)
@@ -133,11 +171,75 @@ while pid=\$(pgrep -P \$vmm_pid -x sandbox-vmm); do
 done
 wait \$vmm_pid
 echo \$? > flood.vmm.rc
+# 5. snapshot and restore (the files on the test host's tmpfs).
+mkdir "\$scratch/counter" && chown 0:2000000000 "\$scratch/counter" && chmod 0710 "\$scratch/counter"
+sed "s|COUNTER_JAIL|\$scratch/counter|g" counter.json > counter-local.json
+timeout 300 "$vmm" --config counter-local.json > counter.vmm 2>&1 &
+vmm_pid=\$!
+for _ in \$(seq 1200); do grep -q "tick 5" counter.console 2> /dev/null && break; kill -0 \$vmm_pid || break; sleep 0.1; done
+"$api_call" counter.api.sock '{"op":"snapshot"}' "\$scratch/state" "\$scratch/memory" > snapshot.answer
+echo \$? > snapshot.rc
+"$api_call" counter.api.sock '{"op":"shutdown","timeout_ms":0}' > /dev/null
+wait \$vmm_pid
+echo \$? > counter.vmm.rc
+ls -l "\$scratch/state" "\$scratch/memory" > snapshot.files
+for name in clone1 clone2 shape corrupt; do sed "s|SNAPSHOT|\$scratch|g" \$name.json > \$name-local.json; done
+cp "\$scratch/state" "\$scratch/state.good"
+started=\$(date +%s%N)
+timeout 300 "$vmm" --config clone1-local.json > clone1.vmm 2>&1 &
+clone1=\$!
+timeout 300 "$vmm" --config clone2-local.json > clone2.vmm 2>&1 &
+clone2=\$!
+# Each clone goes on counting: three ticks after its first (its timer works).
+for clone in clone1:\$clone1 clone2:\$clone2; do
+  for _ in \$(seq 1200); do
+    ticks=\$(grep -c tick \${clone%:*}.console 2> /dev/null)
+    [ "\${ticks:-0}" -ge 4 ] && break
+    kill -0 \${clone#*:} || break
+    sleep 0.1
+  done
+done
+echo \$(( (\$(date +%s%N) - started) / 1000000 )) > restore.ms
+for clone in clone1 clone2; do
+  "$api_call" \$clone.api.sock '{"op":"status"}' > \$clone.api
+  "$api_call" \$clone.api.sock '{"op":"shutdown","timeout_ms":60000}' >> \$clone.api
+done
+wait \$clone1; echo \$? > clone1.vmm.rc
+wait \$clone2; echo \$? > clone2.vmm.rc
+timeout 60 "$vmm" --config shape-local.json > shape.vmm 2>&1; echo \$? > shape.vmm.rc
+# One byte of the state file's last section changed: its checksum no longer holds.
+printf 'X' | dd of="\$scratch/state" bs=1 seek=\$((\$(stat -c %s "\$scratch/state") - 1)) conv=notrunc 2> /dev/null
+timeout 60 "$vmm" --config corrupt-local.json > corrupt.vmm 2>&1; echo \$? > corrupt.vmm.rc
+# 5b. The agent's VM, snapshotted once its agent answered (and its host
+# connection closed: a busy vsock device is refused, so the op is retried),
+# restored twice side by side: each clone's agent answers on its own socket.
+timeout 300 "$vmm" --config template.json > template.vmm 2>&1 &
+vmm_pid=\$!
+"$agent_check" "hybrid:$work/template.sock:1024" > template.check 2>&1; echo \$? > template.check.rc
+for _ in \$(seq 20); do
+  "$api_call" template.api.sock '{"op":"snapshot"}' "\$scratch/agent.state" "\$scratch/agent.memory" > template.snapshot
+  rc=\$?
+  [ \$rc = 0 ] && break
+  sleep 0.5
+done
+echo \$rc > template.snapshot.rc
+"$api_call" template.api.sock '{"op":"shutdown","timeout_ms":0}' > /dev/null
+wait \$vmm_pid
+for clone in agent1 agent2; do
+  sed "s|SNAPSHOT|\$scratch|g" \$clone.json > \$clone-local.json
+  timeout 300 "$vmm" --config \$clone-local.json > \$clone.vmm 2>&1 &
+  echo \$! > \$clone.pid
+done
+for clone in agent1 agent2; do
+  "$agent_check" "hybrid:$work/\$clone.sock:1024" --destroy > \$clone.check 2>&1; echo \$? > \$clone.check.rc
+  wait \$(cat \$clone.pid); echo \$? > \$clone.vmm.rc
+done
 rm -rf "\$scratch"
 # Non-zero when a VM or a transfer failed: run.sh retries a failed job whose
 # nested guest the emulator broke (a hung echo, a triple fault), never a passed one.
 for result in agent.check.rc agent.vmm.rc api.check1.rc api.check3.rc api.vmm.rc echo.rc receive.rc guest.vmm.rc \
-    flood.vmm.rc; do
+    flood.vmm.rc snapshot.rc clone1.vmm.rc clone2.vmm.rc template.check.rc template.snapshot.rc agent1.check.rc \
+    agent1.vmm.rc agent2.check.rc agent2.vmm.rc; do
   [ "\$(cat \$result 2>/dev/null)" = 0 ] || { echo "vmm_e2e: \$result: \$(cat \$result 2>/dev/null || echo missing)"; exit 1; }
 done
 exit 0
@@ -146,7 +248,9 @@ set +e
 "$repo/tests/testhost/run.sh" --timeout 900 -- bash "$work/inner.sh"
 rc=$?
 set -e
-for f in agent.console agent.vmm agent.check api.console api.vmm api.seccomp api.pause api.status api.check2 api.resume api.vcpus api.shutdown guest.console guest.vmm echo.out receive.out flood.vmm flood.samples; do
+for f in agent.console agent.vmm agent.check api.console api.vmm api.seccomp api.pause api.status api.check2 api.resume api.vcpus api.shutdown guest.console guest.vmm echo.out receive.out flood.vmm flood.samples \
+    counter.vmm snapshot.answer snapshot.files clone1.console clone1.vmm clone1.api clone2.console clone2.vmm clone2.api shape.vmm corrupt.vmm \
+    template.vmm template.check template.snapshot agent1.vmm agent1.check agent2.vmm agent2.check; do
   [ -f "$work/$f" ] && sed "s/^/[$f] /" "$work/$f" | grep -v "^\[.*\] \[ *[0-9.]*\] \|CONNECT .* before the guest driver" | tail -n 20 || true
 done
 rc_of() { cat "$work/$1" 2>/dev/null || echo missing; }
@@ -214,6 +318,31 @@ echo "vmm_e2e: flood: $samples samples; VMM's own RSS at most $max_own KiB, fds 
 [ "$max_fds" -le 64 ] || fail "the flooded VMM held $max_fds fds"
 [ "$max_console" -le $(((16 << 20) + 4096)) ] || fail "the console file reached $max_console bytes (cap 16 MiB)"
 [ "$(stat -c %s "$work/flood.vmm")" -le 65536 ] || fail "the flooded VMM's log grew to $(stat -c %s "$work/flood.vmm") bytes"
+# 5. snapshot and restore
+grep -q '"ok":true,"state":"paused"' "$work/snapshot.answer" || fail "snapshot: $(cat "$work/snapshot.answer" 2>/dev/null)"
+[ "$(rc_of counter.vmm.rc)" = 4 ] || fail "the snapshotted VM did not end by the forced stop ($(rc_of counter.vmm.rc))"
+last_tick=$(grep -o "tick [0-9]*" "$work/counter.console" | tail -n 1 | cut -d' ' -f2)
+for clone in clone1 clone2; do
+  first=$(grep -o "tick [0-9]*" "$work/$clone.console" | head -n 1 | cut -d' ' -f2)
+  [ -n "$first" ] && [ "$first" -gt 5 ] || fail "$clone did not go on counting from the snapshot (first tick ${first:-none})"
+  [ "$first" -le $((last_tick + 1)) ] || fail "$clone starts at tick $first, after the snapshotted VM's last ($last_tick)"
+  [ "$(grep -c tick "$work/$clone.console")" -ge 4 ] || fail "$clone stopped counting (its timer?)"
+  grep -q '"ok":true,"state":"running"' "$work/$clone.api" || fail "$clone's API: $(cat "$work/$clone.api")"
+  grep -q '"ok":true,"state":"stopping"' "$work/$clone.api" || fail "$clone's shutdown: $(cat "$work/$clone.api")"
+  [ "$(rc_of $clone.vmm.rc)" = 0 ] || fail "$clone did not reboot on Ctrl-Alt-Del ($(rc_of $clone.vmm.rc))"
+done
+[ "$(rc_of shape.vmm.rc)" = 1 ] && grep -q "vcpus: 1, but the snapshot .* has 2" "$work/shape.vmm" ||
+  fail "a snapshot of another shape: $(rc_of shape.vmm.rc) $(cat "$work/shape.vmm")"
+[ "$(rc_of corrupt.vmm.rc)" = 1 ] && grep -q "snapshot state .*/state: checksum mismatch" "$work/corrupt.vmm" ||
+  fail "a corrupted snapshot: $(rc_of corrupt.vmm.rc) $(cat "$work/corrupt.vmm")"
+grep -q '"ok":true,"state":"paused"' "$work/template.snapshot" || fail "snapshot of the agent's VM: $(cat "$work/template.snapshot")"
+for clone in agent1 agent2; do
+  [ "$(rc_of $clone.check.rc)" = 0 ] && grep -q "Check SERVING" "$work/$clone.check" ||
+    fail "the agent restored in $clone did not answer: $(cat "$work/$clone.check")"
+  [ "$(rc_of $clone.vmm.rc)" = 0 ] || fail "$clone did not end by its agent's reboot ($(rc_of $clone.vmm.rc))"
+done
+echo "vmm_e2e: snapshot: $(grep -o "snapshot: .*" "$work/counter.vmm" | head -n 1); two clones counted 4 ticks" \
+  "within $(cat "$work/restore.ms") ms of their start (last tick before the snapshot: $last_tick)"
 # Every check above passed, so this is the test host's own failure (a crash, a wedge).
 [ "$rc" -eq 0 ] || fail "the test host run failed with $rc"
 echo "vmm_e2e: ok"

@@ -100,6 +100,8 @@ Result<uint64_t> JailFileSizeLimit(const VmmConfig& config) {
     if (::stat(block.path.c_str(), &info) != 0) return ErrnoStatus("stat", block.path).Wrap("jail");
     limit = std::max(limit, static_cast<uint64_t>(info.st_size));
   }
+  // The API's snapshot op writes all of guest RAM to a file it was given.
+  if (config.api_socket) limit = std::max(limit, config.memory_mib << 20);
   return limit;
 }
 

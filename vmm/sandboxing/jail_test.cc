@@ -157,6 +157,11 @@ TEST(JailSizeTest, TheFileLimitCoversTheConsoleAndWritableDisks) {
   config.block.back().read_only = false;
   EXPECT_FALSE(JailFileSizeLimit(config).ok());
   unlink(name);
+  config.block.clear();
+  config.memory_mib = 512;
+  EXPECT_LT(*JailFileSizeLimit(config), 512u << 20);
+  config.api_socket = "/run/api.sock";
+  EXPECT_EQ(*JailFileSizeLimit(config), 512u << 20) << "a snapshot writes all of guest RAM";
 }
 
 TEST(JailPathTest, AFileInTheRootIsSeenAtTheTop) {

@@ -16,6 +16,8 @@
 #include <memory>
 #include <string>
 
+#include "vmm/kvm/kvm_abi.h"
+
 namespace sandbox::vmm {
 namespace {
 
@@ -54,9 +56,14 @@ constexpr std::array kThreadStart = {SYS_clone, SYS_clone3, SYS_set_robust_list,
 
 // ioctls after the build: reading a stopped vCPU (the vcpus API op, a
 // triple fault's report), wiring queue eventfds and setting a TAP's offloads
-// when a device is activated, and undoing those at teardown.
-constexpr std::array<unsigned long, 8> kIoctls = {KVM_GET_REGS, KVM_GET_SREGS, KVM_GET_MP_STATE, KVM_TRANSLATE,
-                                                  KVM_IRQFD,    KVM_IOEVENTFD, TUNSETVNETHDRSZ,  TUNSETOFFLOAD};
+// when a device is activated, and undoing those at teardown; the snapshot op
+// reads every vCPU's and the VM's state (getters only: nothing sets state
+// after the build).
+constexpr std::array<unsigned long, 18> kIoctls = {
+    KVM_GET_REGS,   KVM_GET_SREGS,     KVM_GET_MP_STATE,       KVM_TRANSLATE,   KVM_IRQFD,
+    KVM_IOEVENTFD,  TUNSETVNETHDRSZ,   TUNSETOFFLOAD,          kvm_abi::kGetXsave, KVM_GET_XCRS,
+    KVM_GET_DEBUGREGS, KVM_GET_LAPIC,  kvm_abi::kGetMsrs,      kvm_abi::kGetMsrIndexList, KVM_GET_VCPU_EVENTS,
+    KVM_GET_CLOCK,  KVM_GET_IRQCHIP,   KVM_GET_PIT2};
 
 template <size_t N>
 void AddAll(std::vector<Rule>& rules, const std::array<int, N>& syscalls) {

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -98,6 +100,17 @@ TEST(SeccompFilterTest, IoctlsAreFilteredByRequest) {
   const ChildEnd end = RunFiltered(ThreadKind::kVcpu, [] { isatty(STDIN_FILENO); });
   EXPECT_TRUE(DiedOfSigsys(end)) << end.status;
   EXPECT_NE(end.stderr_text.find("forbidden system call " + std::to_string(SYS_ioctl)), std::string::npos);
+}
+
+TEST(SeccompFilterTest, SnapshotGettersAreAllowedAndSettersAreNot) {
+  // On a bad fd: the kernel answers EBADF if the filter lets the call through.
+  ChildEnd end = RunFiltered(ThreadKind::kEventLoop, [] {
+    if (::ioctl(-1, KVM_GET_LAPIC, nullptr) != -1 || errno != EBADF) _exit(3);
+    if (::ioctl(-1, KVM_GET_CLOCK, nullptr) != -1 || errno != EBADF) _exit(4);
+  });
+  EXPECT_TRUE(WIFEXITED(end.status) && WEXITSTATUS(end.status) == 0) << end.status << " " << end.stderr_text;
+  end = RunFiltered(ThreadKind::kEventLoop, [] { ::ioctl(-1, KVM_SET_REGS, nullptr); });
+  EXPECT_TRUE(DiedOfSigsys(end)) << end.status;
 }
 
 TEST(SeccompFilterTest, TheListsDifferByThreadKind) {
