@@ -55,6 +55,28 @@ Result<std::unique_ptr<AgentClient>> ConnectAgent(const SandboxRef& ref) {
   return AgentClient::Connect(SandboxFiles(ref.state_dir).vsock, kAgentConnectTimeout);
 }
 
+// Connect failures are Unavailable or DeadlineExceeded; an agent that answers
+// with an error (an unknown container, say) reached us.
+Status SignalThroughAgent(const SandboxRef& ref, int signal, bool all) {
+  Result<std::unique_ptr<AgentClient>> agent = ConnectAgent(ref);
+  if (!agent.ok()) return Unavailable("the agent could not be reached: " + agent.status().message());
+  Status sent = (*agent)->Signal(ref.id, signal, all);
+  if (sent.code() == StatusCode::kDeadlineExceeded) return Unavailable(sent.message());
+  return sent;
+}
+
+bool IsAgentUnreachable(const Status& status) { return status.code() == StatusCode::kUnavailable; }
+
+// SIGKILL without the agent: the container's processes end with the VM, and
+// the monitor records 128+9 for it, as for a container killed in the guest.
+Status StopVmForKill(const SandboxRef& ref, const std::string& why) {
+  const std::optional<ProcessIdentity> vmm = ReadIdentity(SandboxFiles(ref.state_dir).vmm_pid);
+  if (!vmm || !IsRunning(*vmm)) return Unavailable("kill " + ref.id + ": " + why + ", and its VM is not running");
+  std::fprintf(stderr, "sandbox-rt: kill %s: %s; SIGKILL stops its VM instead\n", ref.id.c_str(), why.c_str());
+  KillAndWait(*vmm);
+  return Status::Ok();
+}
+
 // Forks the monitor with this process's stdio; returns its pid once it
 // reported the container created, or its error.
 Result<pid_t> SpawnMonitor(const std::string& self_binary, const std::string& state_dir) {
@@ -269,8 +291,19 @@ Result<LiveStatus> MicroVmSandbox::Query(const SandboxRef& ref) {
 }
 
 Status MicroVmSandbox::Kill(const SandboxRef& ref, int signal, bool all) {
-  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, ConnectAgent(ref));
-  return agent->Signal(ref.id, signal, all);
+  const SandboxFiles files(ref.state_dir);
+  Result<std::string> vm = CallVmmApi(files.api, "status");
+  if (vm.ok() && *vm == "paused") {
+    // Stopped vCPUs cannot take a signal; SIGKILL needs none (runc's kill
+    // of a frozen container works too).
+    if (signal == SIGKILL) return StopVmForKill(ref, "its VM is paused");
+    return FailedPrecondition("container \"" + ref.id + "\" is paused: its VM takes no signal until it is resumed "
+                              "(SIGKILL stops it)");
+  }
+  Status sent = SignalThroughAgent(ref, signal, all);
+  if (sent.ok() || signal != SIGKILL || !IsAgentUnreachable(sent)) return sent;
+  // A guest too busy (or too broken) to answer must not outlive a SIGKILL.
+  return StopVmForKill(ref, sent.message());
 }
 
 Status MicroVmSandbox::Pause(const SandboxRef& ref) {

@@ -301,17 +301,22 @@ int Monitor::Supervise(std::array<UniqueFd, 3>& caller_stdio) {
     if (events[2].revents & POLLIN) FollowResize();
   }
   int status = 255;
+  std::optional<Result<int>> answer;
   if (events[0].revents & POLLIN) {
-    const Result<int> exit_code = wait.Join();
-    if (exit_code.ok()) {
-      status = *exit_code;
-    } else {
-      Log("waiting for the container: " + exit_code.status().message());
-    }
+    answer = wait.Join();
   } else {
     wait.Abandon();  // its connection dies with the VM; the process ends it
+  }
+  if (answer && answer->ok()) {
+    status = **answer;
+  } else if (vm_.Lost(std::chrono::seconds(2))) {
+    // The VM's end also breaks the agent's connection, so a failed wait may
+    // come first: the VM's status is the container's (137 after kill's
+    // SIGKILL of sandbox-vmm).
     status = vm_.ReapLost();
     Log("the VM ended before the container did" + ConsoleTail(files_.console));
+  } else {
+    Log("waiting for the container: " + (answer ? answer->status().message() : std::string("no answer")));
   }
   phases_.Mark("container-exited");
   relay.Drain();

@@ -121,10 +121,10 @@ Status SandboxVm::ConfigureGuestNetwork() {
   return Status::Ok();
 }
 
-bool SandboxVm::Lost() const {
+bool SandboxVm::Lost(std::chrono::milliseconds wait) const {
   if (!vmm_pidfd_.valid()) return vmm_pid_ <= 0;
   pollfd ended{vmm_pidfd_.get(), POLLIN, 0};
-  return ::poll(&ended, 1, 0) == 1;
+  return ::poll(&ended, 1, static_cast<int>(wait.count())) == 1;
 }
 
 int SandboxVm::ReapLost() {

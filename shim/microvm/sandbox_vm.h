@@ -83,7 +83,8 @@ class SandboxVm {
   int pidfd() const { return vmm_pidfd_.get(); }
   // Whether sandbox-vmm has ended (then no agent call can succeed: callers
   // fail at once instead of waiting out a connect timeout).
-  bool Lost() const;
+  // Waiting up to `wait` for it.
+  bool Lost(std::chrono::milliseconds wait = std::chrono::milliseconds(0)) const;
   // After pidfd() turned readable: reaps sandbox-vmm and returns the status a
   // container gets for a lost VM (StatusForLostVm).
   int ReapLost();
