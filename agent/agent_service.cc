@@ -1,7 +1,9 @@
 #include "agent/agent_service.h"
 
 #include <signal.h>
+#include <sys/random.h>
 #include <sys/utsname.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -106,10 +108,39 @@ void AgentService::RegisterOn(ttrpc::Server& server) {
     destroy_requested_ = true;
     return Empty();
   }));
+  server.Register(kAgentService, "AfterRestore",
+                  Unary<AfterRestoreRequest, AfterRestoreResponse>(
+                      [this](const AfterRestoreRequest& request) -> Result<AfterRestoreResponse> {
+                        return AfterRestore(request);
+                      }));
   RegisterContainerCalls(server);
   RegisterProcessCalls(server);
   RegisterEventCalls(server);
   RegisterNetworkCalls(server);
+}
+
+Result<v1::AfterRestoreResponse> AgentService::AfterRestore(const v1::AfterRestoreRequest& request) {
+  // Checked first, so a host-mode agent refuses bad requests the same way.
+  if (request.entropy().size() < 32 || request.entropy().size() > 512) {
+    return InvalidArgument("entropy: want 32 to 512 bytes, got " + std::to_string(request.entropy().size()));
+  }
+  if (request.realtime_ns() < 0) return InvalidArgument("realtime_ns: must not be negative");
+  // Never the host's own clock and RNG.
+  if (!options_.pid1) return FailedPrecondition("AfterRestore needs the guest (the agent is not PID 1)");
+  const auto* entropy = reinterpret_cast<const uint8_t*>(request.entropy().data());
+  SANDBOX_RETURN_IF_ERROR(AddEntropyAndReseed({entropy, request.entropy().size()}));
+  if (request.realtime_ns() > 0) {
+    const timespec now{.tv_sec = static_cast<time_t>(request.realtime_ns() / 1'000'000'000),
+                       .tv_nsec = static_cast<long>(request.realtime_ns() % 1'000'000'000)};
+    if (::clock_settime(CLOCK_REALTIME, &now) != 0) return ErrnoStatus("clock_settime", "CLOCK_REALTIME");
+  }
+  v1::AfterRestoreResponse response;
+  std::string sample(16, '\0');
+  if (::getrandom(sample.data(), sample.size(), 0) != static_cast<ssize_t>(sample.size())) {
+    return ErrnoStatus("getrandom", "the sample");
+  }
+  response.set_random_sample(sample);
+  return response;
 }
 
 Status CheckCreateContainerRequest(const v1::CreateContainerRequest& request) {

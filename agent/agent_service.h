@@ -52,6 +52,7 @@ class AgentService {
   void RegisterProcessCalls(ttrpc::Server& server);
   void RegisterEventCalls(ttrpc::Server& server);
   void RegisterNetworkCalls(ttrpc::Server& server);
+  Result<v1::AfterRestoreResponse> AfterRestore(const v1::AfterRestoreRequest& request);
   // Validates the config, then applies it to the guest's NICs (PID 1 only).
   Result<v1::Empty> UpdateNetwork(const v1::UpdateNetworkRequest& request);
   Result<v1::CreateContainerResponse> CreateContainer(const v1::CreateContainerRequest& request);

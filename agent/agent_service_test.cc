@@ -39,6 +39,25 @@ TEST_F(AgentHostModeTest, CheckAndGuestDetails) {
   EXPECT_EQ(details.agent_version(), SANDBOX_AGENT_VERSION);
 }
 
+TEST_F(AgentHostModeTest, AfterRestoreChecksItsRequestAndNeverTouchesTheHost) {
+  ttrpc::Client client(std::move(connection_));
+  v1::AfterRestoreRequest request;
+  request.set_entropy(std::string(8, 'x'));
+  Result<std::string> short_entropy = client.Call(kAgentService, "AfterRestore", request.SerializeAsString());
+  EXPECT_EQ(short_entropy.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(short_entropy.status().message().find("entropy: want 32 to 512 bytes, got 8"), std::string::npos);
+  request.set_entropy(std::string(64, 'x'));
+  request.set_realtime_ns(-1);
+  Result<std::string> past = client.Call(kAgentService, "AfterRestore", request.SerializeAsString());
+  EXPECT_EQ(past.status().code(), StatusCode::kInvalidArgument);
+  // A well-formed one: the host's clock and RNG are not the agent's here.
+  request.set_realtime_ns(1);
+  Result<std::string> host = client.Call(kAgentService, "AfterRestore", request.SerializeAsString());
+  EXPECT_EQ(host.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(host.status().message().find("needs the guest"), std::string::npos);
+  EXPECT_TRUE(AgentAlive());
+}
+
 TEST_F(AgentHostModeTest, BadRequestsAreAnsweredAndTheAgentLivesOn) {
   ttrpc::Client client(std::move(connection_));
   Result<std::string> unknown = client.Call(kAgentService, "Teleport", "");

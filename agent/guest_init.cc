@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <algorithm>
+#include <array>
 #include <thread>
 #include <vector>
 
@@ -84,17 +86,11 @@ Result<size_t> SeedKernelRng(const std::string& source, size_t bytes) {
   // (the hwrng device has no poll); a device that never answers costs 2 s.
   UniqueFd hwrng(::open(source.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (!hwrng.valid()) return ErrnoStatus("open", source);
-  // rand_pool_info with room for the seed (its buf is a flexible array).
-  struct {
-    int entropy_count;
-    int buf_size;
-    uint32_t buf[kMaxSeed / sizeof(uint32_t)];
-  } pool{};
-  auto* seed = reinterpret_cast<char*>(pool.buf);
+  std::array<uint8_t, kMaxSeed> seed{};
   size_t got = 0;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   while (got < bytes) {
-    const ssize_t read = ::read(hwrng.get(), seed + got, bytes - got);
+    const ssize_t read = ::read(hwrng.get(), seed.data() + got, bytes - got);
     if (read > 0) {
       got += static_cast<size_t>(read);
       continue;
@@ -105,12 +101,29 @@ Result<size_t> SeedKernelRng(const std::string& source, size_t bytes) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   if (got == 0) return Unavailable(source + " gave no bytes within 2 s");
-  pool.entropy_count = static_cast<int>(got * 8);
-  pool.buf_size = static_cast<int>(got);
+  SANDBOX_RETURN_IF_ERROR(AddEntropyAndReseed({seed.data(), got}));
+  return got;
+}
+
+Status AddEntropyAndReseed(std::span<const uint8_t> entropy) {
+  constexpr size_t kMaxEntropy = 512;
+  if (entropy.size() > kMaxEntropy) return InvalidArgument("entropy: at most 512 bytes");
+  struct {
+    int entropy_count;
+    int buf_size;
+    uint32_t buf[kMaxEntropy / sizeof(uint32_t)];
+  } pool{};
+  std::memcpy(pool.buf, entropy.data(), entropy.size());
+  pool.entropy_count = static_cast<int>(entropy.size() * 8);
+  pool.buf_size = static_cast<int>(entropy.size());
   UniqueFd random(::open("/dev/urandom", O_WRONLY | O_CLOEXEC));
   if (!random.valid()) return ErrnoStatus("open", "/dev/urandom");
   if (::ioctl(random.get(), RNDADDENTROPY, &pool) != 0) return ErrnoStatus("ioctl RNDADDENTROPY", "/dev/urandom");
-  return got;
+  // ENODATA: the CRNG is not initialized yet; it will be from this pool.
+  if (::ioctl(random.get(), RNDRESEEDCRNG) != 0 && errno != ENODATA) {
+    return ErrnoStatus("ioctl RNDRESEEDCRNG", "/dev/urandom");
+  }
+  return Status::Ok();
 }
 
 Status PowerOff() {

@@ -74,6 +74,7 @@ seeds = {
     "update": call("UpdateContainer", container + field_bytes(2, resources)),
     "update-network": call("UpdateNetwork", network),
     "oom-and-destroy": call("GetOomEvent", timeout_nano=10**10) + call("DestroySandbox", stream_id=3),
+    "after-restore": call("AfterRestore", field_bytes(1, bytes(range(64))) + field_varint(2, 1764928000 * 10**9)),
     "bad-frames": frame(b"\x0a\x01x", stream_id=2) + frame(b"", kind=3) + call("NoSuchMethod", stream_id=5)
     + struct.pack(">IIBB", 0x7FFFFFFF, 7, 1, 0),
 }
