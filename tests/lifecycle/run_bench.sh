@@ -2,7 +2,8 @@
 # Benchmark (label bench): `sandbox-rt run` of a /bin/true bundle against
 # `runc run` and `crun run` of the same bundle, N runs each, side by side in
 # one test-host session; prints the medians and the ratios, and the breakdown
-# of sandbox-rt's time (image build, VMM start, guest boot to agent ready,
+# of sandbox-rt's time (image build, VMM start, guest boot to agent ready
+# split into the VMM's setup, the kernel and the agent's start,
 # container create, start, run to exit, teardown, delete), then the two
 # rootfs modes side by side (issue 18, item 2): `create` time and a
 # file-heavy workload (busybox's tree untarred 20 times onto the rootfs)
@@ -72,12 +73,22 @@ except ProcessLookupError:
     pass
 log = open(f"{root}/parts/monitor.log").read()
 phase = {m.group(1): int(m.group(2)) for m in re.finditer(r"phase (\S+) \+(\d+) ms", log)}
+# Inside the guest's boot: the VMM's own setup (its log), the kernel until
+# /init and the agent until ready (the guest's uptime, on its console).
+vmm_log = open(f"{root}/parts/vmm.log", errors="replace").read()
+console = open(f"{root}/parts/console.log", errors="replace").read()
+guest_entry = int(re.search(r"entering the guest (\d+) ms after start", vmm_log).group(1))
+init_at = float(re.search(r"sandbox-agent: started \(uptime ([0-9.]+) s\)", console).group(1))
+ready_at = float(re.search(r"sandbox-agent: ready \(.*uptime ([0-9.]+) s\)", console).group(1))
 delete = timed([rt, "--root", root, "delete", "parts"])
 print("sandbox-rt breakdown (ms):")
 print(f"  rootfs image (mkfs.erofs)       {image:8.1f}")
 print(f"  create (CLI, total)             {create:8.1f}")
 print(f"    VMM started                   {phase['vmm-started']:8d}")
 print(f"    guest boot to agent ready     {phase['agent-ready'] - phase['vmm-started']:8d}")
+print(f"      sandbox-vmm exec to guest   {guest_entry:8d}")
+print(f"      kernel, to /init (uptime)   {init_at * 1000:8.0f}")
+print(f"      agent, /init to ready       {(ready_at - init_at) * 1000:8.0f}")
 print(f"    container created in guest    {phase['container-created'] - phase['agent-ready']:8d}")
 print(f"  start (CLI)                     {start:8.1f}")
 print(f"  teardown (DestroySandbox->exit) {phase['vm-ended'] - phase['container-exited']:8d}")
