@@ -60,13 +60,8 @@ for i in \$(seq $runs); do
 done
 INNER
 "$repo/tests/testhost/run.sh" --timeout 900 -- bash "$work/inner.sh"
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-for column in 2 3 4; do
-  ours=$(awk -v c=$column '$1 == "sandbox-vmm" {print $c}' "$work/results" | median)
-  peer=$(awk -v c=$column '$1 == "qemu" {print $c}' "$work/results" | median)
-  case $column in 2) what="start to userspace (wall s)" ;; 3) what="guest uptime at userspace (s)" ;; 4) what="VMM resident memory (KiB)" ;; esac
-  printf 'boot_bench: %-32s sandbox-vmm median %s, QEMU microvm median %s, ratio %s\n' "$what" "$ours" "$peer" \
-    "$(echo "scale=2; $ours / $peer" | bc)"
-done
+source "$repo/tests/lib/bench.sh"
+compare_medians boot_bench "$work/results" sandbox-vmm qemu "2:start to userspace (wall s)" \
+  "3:guest uptime at userspace (s)" "4:VMM resident memory (KiB)"
 echo "boot_bench: $runs runs each; raw results:"
 cat "$work/results"
