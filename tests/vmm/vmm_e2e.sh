@@ -25,7 +25,8 @@
 #     keyboard work (the API's shutdown reboots them, exit 0); a corrupted
 #     state file and a snapshot of another shape are refused by name; then
 #     the agent's VM (vsock, rng) is snapshotted once it answered, and the
-#     agent of each of two VMs restored from it answers on its own socket.
+#     agent of each of two VMs restored from it answers on its own socket and
+#     takes the host's entropy and time (AfterRestore): their RNGs differ.
 #   vmm_e2e.sh SANDBOX_VMM SANDBOX_AGENT AGENT_CHECK VSOCK_STREAM API_CALL
 set -euo pipefail
 vmm=${1:?usage: vmm_e2e.sh SANDBOX_VMM SANDBOX_AGENT AGENT_CHECK VSOCK_STREAM API_CALL}
@@ -231,7 +232,8 @@ for clone in agent1 agent2; do
   echo \$! > \$clone.pid
 done
 for clone in agent1 agent2; do
-  "$agent_check" "hybrid:$work/\$clone.sock:1024" --destroy > \$clone.check 2>&1; echo \$? > \$clone.check.rc
+  "$agent_check" "hybrid:$work/\$clone.sock:1024" --after-restore --destroy > \$clone.check 2>&1
+  echo \$? > \$clone.check.rc
   wait \$(cat \$clone.pid); echo \$? > \$clone.vmm.rc
 done
 rm -rf "\$scratch"
@@ -341,6 +343,10 @@ for clone in agent1 agent2; do
     fail "the agent restored in $clone did not answer: $(cat "$work/$clone.check")"
   [ "$(rc_of $clone.vmm.rc)" = 0 ] || fail "$clone did not end by its agent's reboot ($(rc_of $clone.vmm.rc))"
 done
+# Each clone's kernel RNG was reseeded from the host's entropy: their
+# samples differ (a template's clones would otherwise share its state).
+samples=$(grep -ho "AfterRestore sample [0-9a-f]*" "$work/agent1.check" "$work/agent2.check" | cut -d' ' -f3 | sort -u | wc -l)
+[ "$samples" = 2 ] || fail "the clones' random samples after AfterRestore: $(grep -h "AfterRestore" "$work"/agent?.check)"
 echo "vmm_e2e: snapshot: $(grep -o "snapshot: .*" "$work/counter.vmm" | head -n 1); two clones counted 4 ticks" \
   "within $(cat "$work/restore.ms") ms of their start (last tick before the snapshot: $last_tick)"
 # Every check above passed, so this is the test host's own failure (a crash, a wedge).
