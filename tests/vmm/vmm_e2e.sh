@@ -162,7 +162,8 @@ sed "s|FLOOD_JAIL|\$scratch/flood|g" flood.json > flood-local.json
 timeout 300 "$vmm" --config flood-local.json > flood.vmm 2>&1 &
 vmm_pid=\$!
 # Every 2 s while it runs: its RSS outside the 128 MiB of guest RAM (KiB), its
-# fds, the console file's size, whether the API answered, its uid.
+# fds, the console file's size, whether the API answered, its uid (missing
+# from a sample taken as it exits: such a sample counts for no uid).
 while pid=\$(pgrep -P \$vmm_pid -x sandbox-vmm); do
   own=\$(awk '/^Size:/ {size = \$2} /^Rss:/ {if (size != 131072) total += \$2} END {print total + 0}' /proc/\$pid/smaps)
   fds=\$(ls /proc/\$pid/fd | wc -l)
@@ -308,7 +309,7 @@ if ! grep -q "console output stopped at its limit" "$console"; then
   grep -q "vmm-guest: flood done: vsock_stream: flood: [0-9]* connections" "$console" || fail "the flood did not finish"
 fi
 read -r samples max_own max_fds max_console api_failures uids < <(awk '{n++; if ($1 > o) o = $1; if ($2 > f) f = $2;
-  if ($3 > c) c = $3; if ($4 != 0) a++; u[$5]} END {for (id in u) ids = ids id ","; print n, o, f, c, a + 0, ids}' \
+  if ($3 > c) c = $3; if ($4 != 0) a++; if (NF >= 5) u[$5]} END {for (id in u) ids = ids id ","; print n, o, f, c, a + 0, ids}' \
   "$work/flood.samples")
 echo "vmm_e2e: flood: $samples samples; VMM's own RSS at most $max_own KiB, fds at most $max_fds," \
   "console $max_console bytes, log $(stat -c %s "$work/flood.vmm") bytes;" \
