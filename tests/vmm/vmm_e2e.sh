@@ -164,6 +164,9 @@ vmm_pid=\$!
 # Every 2 s while it runs: its RSS outside the 128 MiB of guest RAM (KiB), its
 # fds, the console file's size, whether the API answered, its uid (missing
 # from a sample taken as it exits: such a sample counts for no uid).
+# Sampled once the guest runs: the jail is entered before its first
+# instruction, and a sample of the VMM still building reads uid 0.
+for _ in \$(seq 600); do [ -s flood.console ] && break; kill -0 \$vmm_pid || break; sleep 0.1; done
 while pid=\$(pgrep -P \$vmm_pid -x sandbox-vmm); do
   own=\$(awk '/^Size:/ {size = \$2} /^Rss:/ {if (size != 131072) total += \$2} END {print total + 0}' /proc/\$pid/smaps)
   fds=\$(ls /proc/\$pid/fd | wc -l)
