@@ -1,5 +1,6 @@
 #include "vmm/snapshot/snapshot_file.h"
 
+#include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <sys/stat.h>
 
@@ -57,7 +58,7 @@ class Cursor {
 
 }  // namespace
 
-void PrepareSnapshotChecksums() { (void)Sha256(""); }
+void PrepareSnapshotChecksums() { OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr); }
 
 void SnapshotWriter::Add(const std::string& name, std::span<const uint8_t> bytes) {
   sections_.emplace_back(name, std::vector<uint8_t>(bytes.begin(), bytes.end()));
