@@ -35,6 +35,18 @@ phase() {
 # machine, so its times stay readable after its output is gone.
 times_log=${SANDBOX_RT_CACHE:-${HOME:-/root}/.cache/sandbox-rt}/suite-times.log
 incidents=${SANDBOX_TESTHOST_INCIDENTS:-${SANDBOX_RT_CACHE:-${HOME:-/root}/.cache/sandbox-rt}/testhost/incidents}
+# A failed ctest phase's whole log is kept there too (the last 20), and its
+# tests' FAIL lines close the output: CI shows only a run's head and tail.
+failure_logs=${SANDBOX_RT_CACHE:-${HOME:-/root}/.cache/sandbox-rt}/ci-failures
+kept_failures=()
+keep_failure_log() {
+  local log=build/release/Testing/Temporary/LastTest.log kept
+  [ -f "$log" ] || return 0
+  mkdir -p "$failure_logs" || return 0
+  kept="$failure_logs/$(date -u +%Y%m%d-%H%M%S)-${1// /-}.log"
+  cp "$log" "$kept" && kept_failures+=("$kept")
+  ls -1t "$failure_logs"/*.log 2>/dev/null | tail -n +21 | xargs -r rm -f
+}
 lane_dir= lane_pid=
 summary() {
   local table new
@@ -51,6 +63,10 @@ summary() {
   new=$(find "$incidents" -mindepth 1 -maxdepth 1 -newermt "@$suite_started" -printf '%f\n' 2>/dev/null | sort)
   echo "$table"
   echo "test-host incidents in this run: ${new:-none}"
+  for kept in "${kept_failures[@]}"; do
+    echo "== FAIL lines of $kept"
+    awk -f scripts/ctest-failures.awk "$kept" | head -n 80
+  done
   mkdir -p "$(dirname "$times_log")" &&
     { echo "# $(date -u +%FT%TZ) $(git rev-parse --short HEAD 2>/dev/null) CI=${CI:-}"; echo "$table"
       echo "incidents: ${new:-none}"; } >> "$times_log" || true
@@ -82,15 +98,24 @@ lane_pid=$!
 echo "== side lane (asan+ubsan build and unit tests, clang build) started; its output follows the table at the end"
 
 release=(ctest --test-dir build/release --output-on-failure)
+# ctest_phase NAME ARGS...: a release ctest phase whose log is kept on failure.
+ctest_phase() {
+  local name=$1 before=$status
+  shift
+  status=0
+  phase "$name" "${release[@]}" "$@"
+  [ $status -eq 0 ] || keep_failure_log "$name"
+  [ $before -eq 0 ] || status=$before
+}
 # Every test carries one of the labels the phases below run.
 unlabelled=$("${release[@]}" -N -LE '^(unit|fuzz|e2e|bench|soak)$' | grep -c "Test *#" || true)
 [ "$unlabelled" -eq 0 ] || { echo "test.sh: $unlabelled tests carry none of unit, fuzz, e2e, bench, soak"; exit 1; }
-phase "ctest unit (release)" "${release[@]}" -j "$(nproc)" -L unit
-phase "ctest fuzz" "${release[@]}" -L fuzz
+ctest_phase "ctest unit (release)" -j "$(nproc)" -L unit
+ctest_phase "ctest fuzz" -L fuzz
 # One test host at a time (RESOURCE_LOCK testhost): these run serially.
-phase "ctest e2e (test host)" "${release[@]}" -L e2e -LE soak
-phase "ctest bench" "${release[@]}" -L bench
-[ "${SANDBOX_RT_SOAK:-0}" = 1 ] && phase "ctest soak" "${release[@]}" -L soak
+ctest_phase "ctest e2e (test host)" -L e2e -LE soak
+ctest_phase "ctest bench" -L bench
+[ "${SANDBOX_RT_SOAK:-0}" = 1 ] && ctest_phase "ctest soak" -L soak
 waited=$(date +%s)
 lane_rc=0
 wait "$lane_pid" || lane_rc=$?
