@@ -131,8 +131,8 @@ Status ParseJail(const json& value, JailConfig& jail) {
 }
 
 // A restored guest brings its kernel in its memory, and its drivers expect
-// the devices it had (checked against the snapshot at start): vsock and rng
-// are restored yet, besides the legacy ones.
+// the devices it had (checked against the snapshot at start): vsock, rng
+// and virtio-fs are restored, besides the legacy ones.
 Status ParseRestore(const json& value, ObjectReader& top, RestoreConfig& restore) {
   if (!value.is_object()) return InvalidArgument("restore: must be an object");
   ObjectReader reader(value, "restore");
@@ -143,7 +143,7 @@ Status ParseRestore(const json& value, ObjectReader& top, RestoreConfig& restore
       return InvalidArgument(fmt::format("{}: not used with restore (the snapshot's memory holds the guest)", key));
     }
   }
-  for (const char* key : {"block", "fs", "net"}) {
+  for (const char* key : {"block", "net"}) {
     if (top.Find(key) != nullptr) {
       return InvalidArgument(fmt::format("{}: virtio devices cannot be restored from a snapshot yet", key));
     }

@@ -91,7 +91,11 @@ Machine::~Machine() {
 }
 
 Status Machine::SetUpMemory(const VmmConfig& config) {
-  if (config.restore) {
+  if (config.restore && !config.fs.empty()) {
+    // vhost-user back-ends map guest RAM shared: a private copy, not the
+    // file's copy-on-write pages.
+    SANDBOX_ASSIGN_OR_RETURN(memory_, GuestMemory::CopySnapshotFile(config.restore->memory, config.memory_mib << 20));
+  } else if (config.restore) {
     SANDBOX_ASSIGN_OR_RETURN(memory_, GuestMemory::MapSnapshotFile(config.restore->memory, config.memory_mib << 20));
   } else {
     SANDBOX_ASSIGN_OR_RETURN(memory_, GuestMemory::Create(config.memory_mib << 20));

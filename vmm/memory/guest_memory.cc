@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
 
@@ -44,7 +45,7 @@ Result<GuestMemory> GuestMemory::Map(std::vector<std::pair<uint64_t, uint64_t>> 
   return memory;
 }
 
-Result<GuestMemory> GuestMemory::MapSnapshotFile(const std::string& path, uint64_t size) {
+Result<UniqueFd> GuestMemory::OpenSnapshotFile(const std::string& path, uint64_t size) {
   if (size == 0 || size % 4096 != 0) return InvalidArgument("guest memory size must be a non-zero multiple of 4 KiB");
   UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!file.valid()) return ErrnoStatus("open", "snapshot memory " + path);
@@ -54,12 +55,38 @@ Result<GuestMemory> GuestMemory::MapSnapshotFile(const std::string& path, uint64
     return InvalidArgument(fmt::format("snapshot memory {}: {} bytes, the snapshot's guest has {}", path,
                                        static_cast<uint64_t>(info.st_size), size));
   }
+  return file;
+}
+
+Result<GuestMemory> GuestMemory::MapSnapshotFile(const std::string& path, uint64_t size) {
+  SANDBOX_ASSIGN_OR_RETURN(UniqueFd file, OpenSnapshotFile(path, size));
   void* mapping = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, file.get(), 0);
   if (mapping == MAP_FAILED) return ErrnoStatus("mmap", "snapshot memory " + path);
   GuestMemory memory;
   memory.size_ = size;
   memory.mapping_ = static_cast<uint8_t*>(mapping);
   memory.SetRegions(LayoutFor(size));
+  return memory;
+}
+
+Result<GuestMemory> GuestMemory::CopySnapshotFile(const std::string& path, uint64_t size) {
+  SANDBOX_ASSIGN_OR_RETURN(UniqueFd file, OpenSnapshotFile(path, size));
+  SANDBOX_ASSIGN_OR_RETURN(GuestMemory memory, Create(size));
+  for (off_t offset = 0; static_cast<uint64_t>(offset) < size;) {
+    // Holes read as zeros, which the new memfd already is.
+    const off_t data = ::lseek(file.get(), offset, SEEK_DATA);
+    if (data < 0 && errno == ENXIO) break;
+    if (data < 0) return ErrnoStatus("lseek", "snapshot memory " + path);
+    const off_t hole = ::lseek(file.get(), data, SEEK_HOLE);
+    if (hole < 0) return ErrnoStatus("lseek", "snapshot memory " + path);
+    for (off_t done = data; done < hole;) {
+      const ssize_t got = ::pread(file.get(), memory.mapping_ + done, static_cast<size_t>(hole - done), done);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) return ErrnoStatus("pread", "snapshot memory " + path);
+      done += got;
+    }
+    offset = hole;
+  }
   return memory;
 }
 
@@ -72,15 +99,62 @@ void GuestMemory::SetRegions(const std::vector<std::pair<uint64_t, uint64_t>>& l
   }
 }
 
+std::pair<uint64_t, uint64_t> GuestMemory::NextData(uint64_t offset, uint64_t end) const {
+  if (!memfd_.valid()) return {offset, end};
+  // Pages the guest never touched are memfd holes: skipped without reading
+  // (reading would allocate them).
+  const off_t data = ::lseek(memfd_.get(), static_cast<off_t>(offset), SEEK_DATA);
+  if (data < 0 || static_cast<uint64_t>(data) >= end) return {end, end};
+  const off_t hole = ::lseek(memfd_.get(), data, SEEK_HOLE);
+  return {static_cast<uint64_t>(data), hole < 0 ? end : std::min(end, static_cast<uint64_t>(hole))};
+}
+
+namespace {
+
+constexpr uint64_t kPageSize = 4096;
+
+bool IsZero(const uint8_t* bytes, uint64_t length) {
+  static constexpr uint8_t kZeros[kPageSize] = {};
+  return std::memcmp(bytes, kZeros, length) == 0;
+}
+
+Status WriteRange(int fd, const uint8_t* from, uint64_t length, uint64_t offset) {
+  for (uint64_t done = 0; done < length;) {
+    const ssize_t wrote = ::pwrite(fd, from + done, length - done, static_cast<off_t>(offset + done));
+    if (wrote < 0 && errno == EINTR) continue;
+    if (wrote <= 0) return ErrnoStatus("pwrite", "guest RAM to the snapshot's memory file");
+    done += static_cast<uint64_t>(wrote);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status GuestMemory::WriteAllTo(int fd) const {
-  for (const MemoryRegion& region : regions_) {
-    for (uint64_t done = 0; done < region.size;) {
-      const ssize_t wrote = ::pwrite(fd, region.host + done, region.size - done,
-                                     static_cast<off_t>(region.memfd_offset + done));
-      if (wrote < 0 && errno == EINTR) continue;
-      if (wrote <= 0) return ErrnoStatus("pwrite", "guest RAM to the snapshot's memory file");
-      done += static_cast<uint64_t>(wrote);
+  // Skipped zero pages must read as zeros: holes, not what a file held.
+  // (lseek, not fstat: the VMM's seccomp filters allow no stat call.)
+  const off_t existing = ::lseek(fd, 0, SEEK_END);
+  if (existing < 0) return ErrnoStatus("lseek", "the snapshot's memory file");
+  if (existing != 0) return FailedPrecondition("the snapshot's memory file is not empty");
+  for (uint64_t offset = 0; offset < size_;) {
+    const auto [data, end] = NextData(offset, size_);
+    auto page_length = [end = end](uint64_t page) { return std::min(kPageSize, end - page); };
+    for (uint64_t page = data; page < end;) {
+      if (IsZero(mapping_ + page, page_length(page))) {
+        page += page_length(page);
+        continue;
+      }
+      uint64_t run = page + page_length(page);
+      while (run < end && !IsZero(mapping_ + run, page_length(run))) run += page_length(run);
+      SANDBOX_RETURN_IF_ERROR(WriteRange(fd, mapping_ + page, run - page, page));
+      page = run;
     }
+    offset = end;
+  }
+  // The file's size is the guest's, whatever its last page held.
+  if (size_ > 0) {
+    const uint64_t last = size_ - std::min(size_, kPageSize);
+    SANDBOX_RETURN_IF_ERROR(WriteRange(fd, mapping_ + last, size_ - last, last));
   }
   return Status::Ok();
 }

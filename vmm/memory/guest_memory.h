@@ -35,6 +35,10 @@ class GuestMemory {
   // the page cache, with every VM restored from the file. It has no memfd,
   // so a vhost-user back-end cannot map it.
   static Result<GuestMemory> MapSnapshotFile(const std::string& path, uint64_t size);
+  // The same, copied into a new memfd, for a VM with vhost-user devices
+  // (their back-ends map guest RAM shared): only the file's data extents are
+  // read, since a snapshot's memory file leaves zero pages as holes.
+  static Result<GuestMemory> CopySnapshotFile(const std::string& path, uint64_t size);
   // Memory for unit tests: one region at `guest_address`.
   static Result<GuestMemory> CreateForTest(uint64_t guest_address, uint64_t size);
 
@@ -49,7 +53,9 @@ class GuestMemory {
   // The memfd behind all regions, for vhost-user backends (-1 for RAM
   // mapped from a snapshot file).
   int memfd() const { return memfd_.get(); }
-  // Copies guest RAM, region after region, to `fd` (a snapshot's memory file).
+  // Copies guest RAM, region after region, to `fd` (a snapshot's memory
+  // file, which must be empty): pages of zeros are left as holes, so the
+  // file takes the space of the memory the guest uses.
   Status WriteAllTo(int fd) const;
 
   // Host view of [address, address + length); fails unless the whole range
@@ -75,6 +81,11 @@ class GuestMemory {
   GuestMemory() = default;
   static std::vector<std::pair<uint64_t, uint64_t>> LayoutFor(uint64_t size);
   static Result<GuestMemory> Map(std::vector<std::pair<uint64_t, uint64_t>> layout);
+  // The snapshot memory file at `path`, checked to hold `size` bytes.
+  static Result<UniqueFd> OpenSnapshotFile(const std::string& path, uint64_t size);
+  // Where [offset, end) holds data rather than a memfd hole (the whole range
+  // without a memfd); {end, end} when none.
+  std::pair<uint64_t, uint64_t> NextData(uint64_t offset, uint64_t end) const;
   void SetRegions(const std::vector<std::pair<uint64_t, uint64_t>>& layout);
   void Unmap();
 

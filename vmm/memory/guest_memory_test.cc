@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/base/temp_dir.h"
@@ -44,6 +45,75 @@ TEST(GuestMemoryTest, ASnapshotFileOfAnotherSizeIsRefused) {
   EXPECT_NE(restored.status().message().find("8192 bytes, the snapshot's guest has 1048576"), std::string::npos)
       << restored.status().message();
   EXPECT_FALSE(GuestMemory::MapSnapshotFile(dir.path() + "/none", 1 << 20).ok());
+}
+
+// Writes `memory` to a new file at `path`.
+void WriteSnapshotMemory(const GuestMemory& memory, const std::string& path) {
+  UniqueFd file(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  ASSERT_TRUE(file.valid());
+  Status written = memory.WriteAllTo(file.get());
+  ASSERT_TRUE(written.ok()) << written.message();
+}
+
+TEST(GuestMemoryTest, ZeroPagesAreHolesAndACopyReadsTheRest) {
+  TempDir dir = TempDir::CreateOrDie("guest-memory-test");
+  const std::string path = dir.path() + "/memory";
+  constexpr uint64_t kSize = 16 << 20;
+  Result<GuestMemory> memory = GuestMemory::Create(kSize);
+  ASSERT_TRUE(memory.ok());
+  ASSERT_TRUE(memory->WriteObject<uint64_t>(0x3000, 0xabcdef).ok());
+  ASSERT_TRUE(memory->WriteObject<uint64_t>(0x800008, 99).ok());
+  // Touched, then zeroed again: read, found zero, left a hole.
+  ASSERT_TRUE(memory->WriteObject<uint64_t>(0x900000, 1).ok());
+  ASSERT_TRUE(memory->WriteObject<uint64_t>(0x900000, 0).ok());
+  WriteSnapshotMemory(*memory, path);
+  struct stat info {};
+  ASSERT_EQ(::stat(path.c_str(), &info), 0);
+  EXPECT_EQ(static_cast<uint64_t>(info.st_size), kSize);
+  // Two pages of data and the last page (which sets the size).
+  EXPECT_LE(static_cast<uint64_t>(info.st_blocks) * 512, 3 * 4096u + 8192) << info.st_blocks;
+
+  Result<GuestMemory> copy = GuestMemory::CopySnapshotFile(path, kSize);
+  ASSERT_TRUE(copy.ok()) << copy.status().message();
+  EXPECT_GE(copy->memfd(), 0);  // a vhost-user back-end can map it
+  EXPECT_EQ(*copy->ReadObject<uint64_t>(0x3000), 0xabcdefu);
+  EXPECT_EQ(*copy->ReadObject<uint64_t>(0x800008), 99u);
+  EXPECT_EQ(*copy->ReadObject<uint64_t>(0x900000), 0u);
+  // The copy is the VM's own: the file does not change.
+  ASSERT_TRUE(copy->WriteObject<uint64_t>(0x3000, 5).ok());
+  Result<GuestMemory> again = GuestMemory::CopySnapshotFile(path, kSize);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again->ReadObject<uint64_t>(0x3000), 0xabcdefu);
+  EXPECT_FALSE(GuestMemory::CopySnapshotFile(path, kSize * 2).ok());
+}
+
+TEST(GuestMemoryTest, RestoredMemoryIsSnapshottedAgain) {
+  TempDir dir = TempDir::CreateOrDie("guest-memory-test");
+  constexpr uint64_t kSize = 1 << 20;
+  Result<GuestMemory> memory = GuestMemory::Create(kSize);
+  ASSERT_TRUE(memory.ok());
+  ASSERT_TRUE(memory->WriteObject<uint64_t>(0x2000, 17).ok());
+  WriteSnapshotMemory(*memory, dir.path() + "/first");
+  Result<GuestMemory> restored = GuestMemory::MapSnapshotFile(dir.path() + "/first", kSize);
+  ASSERT_TRUE(restored.ok());
+  ASSERT_TRUE(restored->WriteObject<uint64_t>(0x5000, 18).ok());
+  WriteSnapshotMemory(*restored, dir.path() + "/second");
+  Result<GuestMemory> second = GuestMemory::MapSnapshotFile(dir.path() + "/second", kSize);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*second->ReadObject<uint64_t>(0x2000), 17u);
+  EXPECT_EQ(*second->ReadObject<uint64_t>(0x5000), 18u);
+}
+
+TEST(GuestMemoryTest, AMemoryFileWithContentIsNotWrittenOver) {
+  TempDir dir = TempDir::CreateOrDie("guest-memory-test");
+  const std::string path = dir.path() + "/memory";
+  Result<GuestMemory> memory = GuestMemory::Create(1 << 20);
+  ASSERT_TRUE(memory.ok());
+  UniqueFd file(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  ASSERT_EQ(::write(file.get(), "stale", 5), 5);
+  Status written = memory->WriteAllTo(file.get());
+  ASSERT_FALSE(written.ok());
+  EXPECT_NE(written.message().find("memory file is not empty"), std::string::npos) << written.message();
 }
 
 }  // namespace

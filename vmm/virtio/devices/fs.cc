@@ -109,4 +109,34 @@ void FsDevice::Reset() {
   VirtioDevice::Reset();
 }
 
+Status FsDevice::CheckSnapshotable() const {
+  if (!active_) return Status::Ok();  // not set up by the guest yet
+  for (size_t index = 0; index < active_->queues->size(); ++index) {
+    const Virtqueue& queue = (*active_->queues)[index];
+    if (!queue.ready) continue;
+    // The available ring's idx: how many requests the guest ever posted.
+    Result<uint16_t> posted = active_->memory->ReadObject<uint16_t>(queue.available_ring + 2);
+    if (!posted.ok()) return posted.status();
+    if (*posted != 0) {
+      return FailedPrecondition(fmt::format("virtio-fs \"{}\": the guest has used the share ({} request(s) on queue {}); "
+                                            "a snapshot needs a share it never mounted",
+                                            tag_, *posted, index));
+    }
+  }
+  return Status::Ok();
+}
+
+void FsDevice::SaveState(SnapshotWriter& out, const std::string& prefix) const {
+  out.Add(prefix + "/tag", {reinterpret_cast<const uint8_t*>(tag_.data()), tag_.size()});
+}
+
+Status FsDevice::RestoreState(const SnapshotReader& in, const std::string& prefix) {
+  SANDBOX_ASSIGN_OR_RETURN(std::span<const uint8_t> tag, in.Get(prefix + "/tag"));
+  const std::string saved(tag.begin(), tag.end());
+  if (saved != tag_) {
+    return InvalidArgument(fmt::format("fs: tag \"{}\", but the snapshot's guest knows the share as \"{}\"", tag_, saved));
+  }
+  return Status::Ok();
+}
+
 }  // namespace sandbox::vmm

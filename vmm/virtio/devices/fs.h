@@ -42,6 +42,12 @@ class FsDevice : public VirtioDevice, public std::enable_shared_from_this<FsDevi
   Status Activate(const ActiveQueues& active) override;
   void ProcessQueue(size_t index) override;
   void Reset() override;
+  // A share the guest never used can be snapshotted: the back-end then holds
+  // no state (no FUSE session), so a restored VM's new virtiofsd takes over
+  // its rings from index 0. The tag is saved and must match on restore.
+  Status CheckSnapshotable() const override;
+  void SaveState(SnapshotWriter& out, const std::string& prefix) const override;
+  Status RestoreState(const SnapshotReader& in, const std::string& prefix) override;
 
  protected:
   std::span<const uint8_t> config_bytes() const override {

@@ -131,6 +131,49 @@ TEST_F(FsDeviceTest, ResetStopsTheRings) {
   EXPECT_NE(Read(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_DRIVER_OK, 0u) << "set up again after the reset";
 }
 
+TEST_F(FsDeviceTest, ASnapshotNeedsAShareTheGuestNeverUsed) {
+  Initialise();
+  SnapshotWriter unused;
+  ASSERT_TRUE(transport_->SaveState(unused, "virtio0").ok());
+  // The request queue's available ring idx: one request posted.
+  ASSERT_TRUE(memory_->WriteObject<uint16_t>(0x20000 + 0x1000 + 2, 1).ok());
+  SnapshotWriter used;
+  Status refused = transport_->SaveState(used, "virtio0");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("virtio-fs \"shared\": the guest has used the share (1 request(s) on queue 1)"),
+            std::string::npos)
+      << refused.message();
+}
+
+TEST_F(FsDeviceTest, ARestoredShareTakesOverTheRingsWithItsTag) {
+  Initialise();
+  SnapshotWriter writer;
+  ASSERT_TRUE(transport_->SaveState(writer, "virtio0").ok());
+  const SnapshotReader snapshot = SnapshotReader::Parse(writer.Serialize().value(), "test").value();
+  for (const std::string tag : {"shared", "other"}) {
+    FakeVhostUserBackend backend({});
+    VhostUserFrontend frontend = VhostUserFrontend::Start(backend.TakeFrontendEnd(), "fake").value();
+    std::shared_ptr<FsDevice> device = FsDevice::Create(tag, std::move(frontend), *loop_, [] {}).value();
+    std::shared_ptr<MmioTransport> transport = MmioTransport::Create(device, *memory_, *loop_, 0xd0001000, 6).value();
+    Status restored = transport->RestoreState(snapshot, "virtio0");
+    if (tag == "shared") {
+      ASSERT_TRUE(restored.ok()) << restored.message();
+      // The new back-end gets guest RAM and both rings, from index 0.
+      EXPECT_TRUE(backend.Take(kSetMemTable));
+      std::optional<FakeVhostUserBackend::Message> base = backend.Take(kSetVringBase);
+      ASSERT_TRUE(base);
+      uint32_t index_and_num[2] = {};
+      std::memcpy(index_and_num, base->payload.data(), sizeof(index_and_num));
+      EXPECT_EQ(index_and_num[1], 0u);
+    } else {
+      ASSERT_FALSE(restored.ok());
+      EXPECT_NE(restored.message().find("fs: tag \"other\", but the snapshot's guest knows the share as \"shared\""),
+                std::string::npos)
+          << restored.message();
+    }
+  }
+}
+
 TEST_F(FsDeviceTest, ARefusedSetupNeedsReset) {
   FakeVhostUserBackend refusing({.refuse = kSetMemTable});
   VhostUserFrontend frontend = VhostUserFrontend::Start(refusing.TakeFrontendEnd(), "refusing").value();
