@@ -142,7 +142,8 @@ Result<std::unique_ptr<AgentClient>> PodSandbox::AgentForTask(const std::string&
 
 Status PodSandbox::BootVm(const oci::Spec& spec, const std::string& bundle, const std::string& netns_path) {
   SANDBOX_RETURN_IF_ERROR(MakeDirs(config_.state_dir, 0700));
-  SANDBOX_ASSIGN_OR_RETURN(const SandboxPlan plan, PlanSandbox(config_.microvm, spec, bundle, config_.state_dir));
+  SANDBOX_ASSIGN_OR_RETURN(SandboxPlan plan, PlanSandbox(config_.microvm, spec, bundle, config_.state_dir));
+  SANDBOX_RETURN_IF_ERROR(UseVmTemplate(plan));
   SANDBOX_RETURN_IF_ERROR(WriteSandboxFiles(plan, spec, config_.state_dir));
   auto vm = std::make_unique<SandboxVm>(SandboxFiles(config_.state_dir),
                                         SandboxVmPlan{.vmm = config_.microvm.vmm,
@@ -150,7 +151,8 @@ Status PodSandbox::BootVm(const oci::Spec& spec, const std::string& bundle, cons
                                                       .shares = plan.shares,
                                                       .boot_timeout_ms = config_.microvm.boot_timeout_ms,
                                                       .netns_path = netns_path,
-                                                      .jail = plan.boot.jail_vmm},
+                                                      .jail = plan.boot.jail_vmm,
+                                                      .restored = plan.from_template.has_value()},
                                         phases_);
   // On the owner thread: sandbox-vmm and virtiofsd die with the thread that forked them.
   SANDBOX_RETURN_IF_ERROR(owner_.Run([&vm] { return vm->Start(); }));

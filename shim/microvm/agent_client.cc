@@ -1,5 +1,7 @@
 #include "shim/microvm/agent_client.h"
 
+#include <sys/random.h>
+
 #include "agent.pb.h"
 #include "common/vsock/hybrid_vsock.h"
 #include "proto/agent_constants.h"
@@ -168,6 +170,18 @@ Result<ContainerStats> AgentClient::Stats(const std::string& id) {
 
 Status AgentClient::DestroySandbox(std::chrono::milliseconds timeout) {
   return Call("DestroySandbox", v1::Empty().SerializeAsString(), timeout).status();
+}
+
+Status AgentClient::AfterRestore() {
+  v1::AfterRestoreRequest request;
+  std::string entropy(64, '\0');
+  if (::getrandom(entropy.data(), entropy.size(), 0) != static_cast<ssize_t>(entropy.size())) {
+    return ErrnoStatus("getrandom", "entropy for the restored guest");
+  }
+  request.set_entropy(std::move(entropy));
+  request.set_realtime_ns(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  return Call("AfterRestore", request.SerializeAsString()).status();
 }
 
 Status AgentClient::UpdateNetwork(const net::NetworkConfig& network) {

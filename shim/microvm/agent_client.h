@@ -72,6 +72,9 @@ class AgentClient {
   Result<std::vector<ProcessInfo>> ListProcesses(const std::string& id);
   Result<ContainerStats> Stats(const std::string& id);
   Status DestroySandbox(std::chrono::milliseconds timeout);
+  // After a restore from a template: the guest kernel's RNG gets 64 bytes of
+  // the host's entropy and is reseeded, and its clock is set to the host's.
+  Status AfterRestore();
   // The guest NICs get the pod network's names, addresses, routes and neighbours.
   Status UpdateNetwork(const net::NetworkConfig& network);
   // Blocks until a container's cgroup counts an OOM kill (its id) or until

@@ -155,7 +155,8 @@ Result<MicroVmConfig> LoadMicroVmConfig(const MicroVmConfigSources& sources) {
   if (!object.is_object()) return InvalidArgument(where + ": not a JSON object");
   static const char* const kKeys[] = {"vmm", "kernel", "initrd", "kernel_cmdline", "default_vcpus",
                                       "default_memory_mib", "memory_overhead_mib", "max_vcpus", "boot_timeout_ms",
-                                      "rootfs_mode", "rootfs_format", "virtiofsd", "jail_vmm", "vmm_uid", "vmm_gid"};
+                                      "rootfs_mode", "rootfs_format", "virtiofsd", "jail_vmm", "vmm_uid", "vmm_gid",
+                                      "vm_templates", "template_dir"};
   for (const auto& [key, value] : object.items()) {
     bool known = false;
     for (const char* name : kKeys) known = known || key == name;
@@ -181,6 +182,11 @@ Result<MicroVmConfig> LoadMicroVmConfig(const MicroVmConfigSources& sources) {
   // Not 0: root would keep the jailed VMM privileged; not 2^32-1 (no id).
   check(ReadUnsigned(object, "vmm_uid", config.vmm_uid, 1, 0xfffffffe));
   check(ReadUnsigned(object, "vmm_gid", config.vmm_gid, 1, 0xfffffffe));
+  check(ReadBool(object, "vm_templates", config.vm_templates));
+  check(ReadString(object, "template_dir", config.template_dir));
+  if (status.ok() && !config.template_dir.starts_with("/")) {
+    status = InvalidArgument("template_dir: must be an absolute path");
+  }
   if (status.ok() && config.rootfs_mode != "virtiofs" && config.rootfs_mode != "image") {
     status = InvalidArgument("rootfs_mode: must be virtiofs or image");
   }

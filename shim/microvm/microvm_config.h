@@ -48,6 +48,11 @@ struct MicroVmConfig {
   bool jail_vmm = true;
   uint32_t vmm_uid = kDefaultVmmId;
   uint32_t vmm_gid = kDefaultVmmId;
+  // VM templates (vm_template.h): a sandbox of a template's shape is restored
+  // from a snapshot of a booted VM instead of booting. Templates live in
+  // template_dir, one per kernel, initramfs, command line, size and devices.
+  bool vm_templates = false;
+  std::string template_dir = "/run/sandbox-rt/templates";
 };
 
 struct MicroVmConfigSources {

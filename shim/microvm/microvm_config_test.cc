@@ -150,6 +150,11 @@ TEST(LoadMicroVmConfigTest, FileOverridesAndBadKeysAreNamed) {
   EXPECT_FALSE(unjailed->jail_vmm);
   EXPECT_EQ(unjailed->vmm_uid, 4000u);
   EXPECT_EQ(unjailed->vmm_gid, 4001u);
+  EXPECT_FALSE(unjailed->vm_templates) << "templates are off unless the runtime config turns them on";
+  Result<MicroVmConfig> templated = load(R"({"vm_templates": true, "template_dir": "/var/t"})");
+  ASSERT_TRUE(templated.ok()) << templated.status().message();
+  EXPECT_TRUE(templated->vm_templates);
+  EXPECT_EQ(templated->template_dir, "/var/t");
 
   const std::pair<const char*, const char*> bad[] = {
       {R"({"kernal": "/k"})", "kernal: unknown key"},
@@ -163,6 +168,8 @@ TEST(LoadMicroVmConfigTest, FileOverridesAndBadKeysAreNamed) {
       {R"({"jail_vmm": "yes"})", "jail_vmm: must be true or false"},
       {R"({"vmm_uid": 0})", "vmm_uid: must be an integer from 1 to 4294967294"},
       {R"({"vmm_gid": -5})", "vmm_gid: must be an integer from 1"},
+      {R"({"vm_templates": 1})", "vm_templates: must be true or false"},
+      {R"({"template_dir": "templates"})", "template_dir: must be an absolute path"},
       {R"([1, 2])", "not a JSON object"},
       {R"({"kernel": )", "not a JSON object"},
   };

@@ -172,12 +172,9 @@ Status MakeRootfsImage(const RootfsPlan& plan) {
 }
 
 std::string VmmConfigJson(const MicroVmConfig& config, const VmSize& size, const std::string& state_dir,
-                          bool rootfs_image, bool shared_fs) {
+                          bool rootfs_image, bool shared_fs, const VmTemplate* from_template) {
   const SandboxFiles files(state_dir);
   nlohmann::json vmm = {
-      {"kernel", config.kernel},
-      {"initrd", config.initrd},
-      {"cmdline", config.kernel_cmdline},
       {"vcpus", size.vcpus},
       {"memory_mib", size.memory_mib},
       {"vsock", {{"guest_cid", 3}, {"uds_path", files.vsock}}},
@@ -185,6 +182,13 @@ std::string VmmConfigJson(const MicroVmConfig& config, const VmSize& size, const
       {"serial", files.console},
       {"api_socket", files.api},
   };
+  if (from_template != nullptr) {
+    vmm["restore"] = {{"state", from_template->state}, {"memory", from_template->memory}};
+  } else {
+    vmm["kernel"] = config.kernel;
+    vmm["initrd"] = config.initrd;
+    vmm["cmdline"] = config.kernel_cmdline;
+  }
   // For debugging a sandbox: sandbox-vmm's log level (its log is vmm.log).
   if (const char* level = std::getenv("SANDBOX_RT_VMM_LOG_LEVEL"); level != nullptr && *level) vmm["log_level"] = level;
   if (rootfs_image) vmm["block"] = {{{"id", "rootfs"}, {"path", files.rootfs_image}, {"read_only", true}}};
@@ -222,6 +226,12 @@ Result<SandboxPlan> PlanSandbox(const MicroVmConfig& config, const oci::Spec& sp
   return plan;
 }
 
+Status UseVmTemplate(SandboxPlan& plan) {
+  if (!plan.boot.vm_templates || !plan.netns_path.empty() || !plan.rootfs.mkfs.empty()) return Status::Ok();
+  SANDBOX_ASSIGN_OR_RETURN(plan.from_template, EnsureVmTemplate(plan.boot, plan.size, !plan.shares.empty()));
+  return Status::Ok();
+}
+
 Status WriteSandboxFiles(const SandboxPlan& plan, const oci::Spec& spec, const std::string& state_dir) {
   const SandboxFiles files(state_dir);
   SANDBOX_RETURN_IF_ERROR(MakeVmDir(files, plan.boot.jail_vmm, plan.boot.vmm_gid));
@@ -230,15 +240,16 @@ Status WriteSandboxFiles(const SandboxPlan& plan, const oci::Spec& spec, const s
   SANDBOX_RETURN_IF_ERROR(WriteFileAtomic(files.container_config, oci::SpecToJson(WithoutNetworkNamespacePath(spec)), 0600));
   return WriteFileAtomic(files.vmm_config,
                          VmmConfigJson(plan.boot, plan.size, state_dir, /*rootfs_image=*/!plan.rootfs.mkfs.empty(),
-                                       !plan.shares.empty()),
+                                       !plan.shares.empty(), plan.from_template ? &*plan.from_template : nullptr),
                          0600);
 }
 
 Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
   const oci::Spec& spec = *request.spec;
   SANDBOX_ASSIGN_OR_RETURN(std::vector<FdAccess> preserved_fds, PreservedFdsFor(request));
-  SANDBOX_ASSIGN_OR_RETURN(const SandboxPlan plan, PlanSandbox(config_, spec, request.ref.bundle,
-                                                               request.ref.state_dir, request.private_rootfs));
+  SANDBOX_ASSIGN_OR_RETURN(SandboxPlan plan, PlanSandbox(config_, spec, request.ref.bundle, request.ref.state_dir,
+                                                         request.private_rootfs));
+  SANDBOX_RETURN_IF_ERROR(UseVmTemplate(plan));
   SANDBOX_RETURN_IF_ERROR(WriteSandboxFiles(plan, spec, request.ref.state_dir));
   const SandboxFiles files(request.ref.state_dir);
   std::vector<std::string> host_cgroups;
@@ -267,7 +278,8 @@ Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
                                                              .shares = plan.shares,
                                                              .preserved_fds = preserved_fds,
                                                              .netns_path = plan.netns_path,
-                                                             .jail_vmm = plan.boot.jail_vmm}),
+                                                             .jail_vmm = plan.boot.jail_vmm,
+                                                             .restored = plan.from_template.has_value()}),
                                           0600));
   // The monitor wrote its identity (files.monitor_pid) as it started.
   SANDBOX_ASSIGN_OR_RETURN(pid_t monitor, SpawnMonitor(self_binary_, request.ref.state_dir));

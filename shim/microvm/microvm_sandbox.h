@@ -11,6 +11,7 @@
 #include "common/io/preserved_fds.h"
 #include "shim/microvm/microvm_config.h"
 #include "shim/microvm/shared_fs.h"
+#include "shim/microvm/vm_template.h"
 #include "shim/runtime/sandbox.h"
 
 namespace sandbox::shim {
@@ -63,8 +64,9 @@ Status MakeRootfsImage(const RootfsPlan& plan);
 // sandbox-vmm's config for this sandbox (vmm/README.md).
 // `rootfs_image`: the image as read-only virtio-blk (`image` mode).
 // `shared_fs`: a virtio-fs device for the shares (shared_fs.h).
+// `from_template`: the VM is restored from it instead of booting the kernel.
 std::string VmmConfigJson(const MicroVmConfig& config, const VmSize& size, const std::string& state_dir,
-                          bool rootfs_image, bool shared_fs);
+                          bool rootfs_image, bool shared_fs, const VmTemplate* from_template = nullptr);
 
 // Everything a sandbox's VM needs, decided before anything is made: the boot
 // files (config.json's vm.kernel applied), the VM's size, the shares served
@@ -76,12 +78,19 @@ struct SandboxPlan {
   std::vector<SharedMount> shares;
   RootfsPlan rootfs;
   std::string netns_path;  // linux.namespaces[network].path, mirrored into the VM
+  // Set by UseVmTemplate: the VM starts from this template.
+  std::optional<VmTemplate> from_template;
 };
 // Checks what must exist (sandbox-vmm, kernel, initramfs, bind sources, a
 // network namespace path that can be mirrored) and refuses other host
 // namespace paths; errors name the field or file.
 Result<SandboxPlan> PlanSandbox(const MicroVmConfig& config, const oci::Spec& spec, const std::string& bundle,
                                 const std::string& state_dir, bool private_rootfs = false);
+// With vm_templates on, a plan whose VM a template can give (no NICs, no
+// rootfs image: a template has only vsock, rng and virtio-fs) gets its
+// template, made first when missing; other plans boot.
+Status UseVmTemplate(SandboxPlan& plan);
+
 // The rootfs image (image mode), the validated config.json and sandbox-vmm's
 // config, under `state_dir` (sandbox_files.h).
 Status WriteSandboxFiles(const SandboxPlan& plan, const oci::Spec& spec, const std::string& state_dir);

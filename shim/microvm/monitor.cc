@@ -122,7 +122,8 @@ class Monitor {
   PhaseLog phases_;
   SandboxVm vm_{files_,
                 {.vmm = plan_.vmm, .virtiofsd = plan_.virtiofsd, .shares = plan_.shares,
-                 .boot_timeout_ms = plan_.boot_timeout_ms, .netns_path = plan_.netns_path, .jail = plan_.jail_vmm},
+                 .boot_timeout_ms = plan_.boot_timeout_ms, .netns_path = plan_.netns_path, .jail = plan_.jail_vmm,
+                 .restored = plan_.restored},
                 phases_};
   std::array<UniqueFd, 3> listeners_;
   std::array<UniqueFd, 3> streams_;
@@ -376,7 +377,8 @@ std::string EncodeMonitorPlan(const MonitorPlan& plan) {
                         {"shares", shares},
                         {"preserved_fds", preserved},
                         {"netns_path", plan.netns_path},
-                        {"jail_vmm", plan.jail_vmm}}
+                        {"jail_vmm", plan.jail_vmm},
+                        {"restored", plan.restored}}
       .dump();
 }
 
@@ -413,7 +415,8 @@ Result<MonitorPlan> DecodeMonitorPlan(const std::string& text) {
                        .preserved_fds = std::move(preserved),
                        // Absent in plans written before pod networking.
                        .netns_path = object.value("netns_path", std::string()),
-                       .jail_vmm = object.value("jail_vmm", false)};
+                       .jail_vmm = object.value("jail_vmm", false),
+                       .restored = object.value("restored", false)};
   } catch (const nlohmann::json::exception& error) {
     return Internal(std::string("monitor plan: ") + error.what());
   }

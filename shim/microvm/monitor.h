@@ -58,6 +58,8 @@ struct MonitorPlan {
   // sandbox-vmm starts in a pid namespace of its own and jails itself (vmm.json's "jail", written
   // from the same plan).
   bool jail_vmm = false;
+  // vmm.json restores a VM template (vm_template.h) instead of booting.
+  bool restored = false;
 };
 
 std::string EncodeMonitorPlan(const MonitorPlan& plan);

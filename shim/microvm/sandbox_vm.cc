@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <optional>
+#include <thread>
 
 #include "common/base/file_util.h"
 #include "common/base/unix_socket.h"
@@ -48,6 +49,7 @@ int ExitCodeOf(int wait_status) {
 }  // namespace
 
 void PhaseLog::Mark(const char* phase) const {
+  if (!print_) return;
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start_);
   std::fprintf(stderr, "sandbox-rt monitor: phase %s +%lld ms\n", phase, static_cast<long long>(elapsed.count()));
 }
@@ -65,7 +67,7 @@ std::string ConsoleTail(const std::string& console) {
 }
 
 Status SandboxVm::Start() {
-  if (!plan_.shares.empty()) {
+  if (!plan_.shares.empty() || plan_.shared_fs_without_shares) {
     // The listener is ours, so sandbox-vmm can connect before virtiofsd runs.
     SANDBOX_ASSIGN_OR_RETURN(UniqueFd listener, ListenUnix(files_.virtiofs_socket, 1));
     SANDBOX_ASSIGN_OR_RETURN(virtiofsd_pid_, SpawnVirtiofsd(plan_.virtiofsd, plan_.shares, files_.shared_dir,
@@ -95,6 +97,11 @@ Status SandboxVm::WaitForAgent(const StillWanted& still_wanted) {
     if (agent.ok()) {
       agent_ = std::move(agent).value();
       phases_.Mark("agent-ready");
+      if (plan_.restored) {
+        Status restored = agent_->AfterRestore();
+        if (!restored.ok()) return Status(restored.code(), "the restored guest's AfterRestore: " + restored.message());
+        phases_.Mark("agent-restored");
+      }
       return ConfigureGuestNetwork();
     }
     int status = 0;
@@ -110,6 +117,23 @@ Status SandboxVm::WaitForAgent(const StillWanted& still_wanted) {
       return Unavailable("the guest agent did not answer within " + std::to_string(plan_.boot_timeout_ms) + " ms" +
                          ConsoleTail(files_.console) + "; the guest's vCPUs:\n" + DescribeGuestVcpus(files_.api));
     }
+  }
+}
+
+Status SandboxVm::Snapshot(const std::string& state_path, const std::string& memory_path) {
+  agent_.reset();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    auto create = [](const std::string& path) {
+      return UniqueFd(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    };
+    UniqueFd state = create(state_path), memory = create(memory_path);
+    if (!state.valid() || !memory.valid()) return ErrnoStatus("open", "snapshot files " + state_path);
+    Status saved = SnapshotVm(files_.api, state.get(), memory.get(), std::chrono::seconds(60));
+    // The guest's side of the closed connection takes a moment to go.
+    const bool busy = saved.code() == StatusCode::kFailedPrecondition && saved.message().find("vsock") != std::string::npos;
+    if (!busy || std::chrono::steady_clock::now() >= deadline) return saved;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 }
 

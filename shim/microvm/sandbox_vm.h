@@ -27,9 +27,12 @@ namespace sandbox::shim {
 // breakdown of a create.
 class PhaseLog {
  public:
+  // `print` false: a VM whose phases nobody reads (a template's).
+  explicit PhaseLog(bool print = true) : print_(print) {}
   void Mark(const char* phase) const;
 
  private:
+  bool print_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
@@ -49,6 +52,12 @@ struct SandboxVmPlan {
   // sandbox-vmm starts as the init of a new pid namespace, the one part of
   // its jail it cannot make itself (the rest: vmm.json's "jail").
   bool jail = false;
+  // vmm.json restores a VM template (vm_template.h): once the agent
+  // answers, its RNG is reseeded and its clock set (AfterRestore).
+  bool restored = false;
+  // virtiofsd even with no shares: a template's VM, whose virtio-fs device
+  // its restored sandboxes will use.
+  bool shared_fs_without_shares = false;
 };
 
 // How long Stop waits for a graceful poweroff by default.
@@ -79,6 +88,10 @@ class SandboxVm {
   pid_t vmm_pid() const { return vmm_pid_; }
   // virtiofsd's pid while the VM has one (the pod's later containers' shares join it), else -1.
   pid_t virtiofsd_pid() const { return virtiofsd_pid_; }
+  // A snapshot of the VM into two new files (vmm/README.md, "snapshot"),
+  // after the agent connection is closed: a busy vsock device refuses it,
+  // so it is retried for a while. The VM stays paused.
+  Status Snapshot(const std::string& state_path, const std::string& memory_path);
   // Readable once sandbox-vmm has ended (the VM is lost).
   int pidfd() const { return vmm_pidfd_.get(); }
   // Whether sandbox-vmm has ended (then no agent call can succeed: callers

@@ -5,25 +5,36 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/base/fd_passing.h"
 #include "common/base/unique_fd.h"
 #include "common/base/unix_socket.h"
 
 namespace sandbox::shim {
 
-Result<nlohmann::json> CallVmmApiAnswer(const std::string& socket_path, const std::string& op) {
+namespace {
+
+// One request line (with `fds`, SCM_RIGHTS), one answer line within `timeout`.
+Result<nlohmann::json> Call(const std::string& socket_path, const std::string& op, std::span<const int> fds,
+                            std::chrono::seconds timeout) {
   SANDBOX_ASSIGN_OR_RETURN(UniqueFd fd, ConnectUnix(socket_path));
   // A wedged VMM must not hold its caller: pausing parks every vCPU first.
-  const timeval timeout{.tv_sec = 10, .tv_usec = 0};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  const timeval receive_timeout{.tv_sec = static_cast<time_t>(timeout.count()), .tv_usec = 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &receive_timeout, sizeof(receive_timeout));
   const std::string request = nlohmann::json{{"op", op}}.dump() + "\n";
-  if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
-    return ErrnoStatus("send", socket_path);
+  if (fds.empty()) {
+    if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
+      return ErrnoStatus("send", socket_path);
+    }
+  } else {
+    SANDBOX_RETURN_IF_ERROR(SendWithFds(fd.get(), request.data(), request.size(), fds));
   }
   std::string line;
   char buffer[1024];
   while (line.find('\n') == std::string::npos) {
     const ssize_t got = ::read(fd.get(), buffer, sizeof(buffer));
-    if (got < 0 && errno == EAGAIN) return Unavailable("VMM API " + op + ": no answer within 10 s");
+    if (got < 0 && errno == EAGAIN) {
+      return Unavailable("VMM API " + op + ": no answer within " + std::to_string(timeout.count()) + " s");
+    }
     if (got <= 0) return Unavailable("VMM API " + socket_path + ": connection closed before the answer");
     line.append(buffer, static_cast<size_t>(got));
   }
@@ -36,6 +47,17 @@ Result<nlohmann::json> CallVmmApiAnswer(const std::string& socket_path, const st
     return FailedPrecondition("VMM API " + op + ": " + error);
   }
   return answer;
+}
+
+}  // namespace
+
+Result<nlohmann::json> CallVmmApiAnswer(const std::string& socket_path, const std::string& op) {
+  return Call(socket_path, op, {}, std::chrono::seconds(10));
+}
+
+Status SnapshotVm(const std::string& socket_path, int state_fd, int memory_fd, std::chrono::seconds timeout) {
+  const int fds[] = {state_fd, memory_fd};
+  return Call(socket_path, "snapshot", fds, timeout).status();
 }
 
 Result<std::string> CallVmmApi(const std::string& socket_path, const std::string& op) {

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <span>
 #include <string>
 
 #include "common/base/status.h"
@@ -14,6 +16,12 @@ namespace sandbox::shim {
 // true); an answer with "ok": false becomes an error with its message, and
 // a VMM that does not answer within 10 s an error too.
 Result<nlohmann::json> CallVmmApiAnswer(const std::string& socket_path, const std::string& op);
+
+// The "snapshot" op: the VM, paused, is saved into the two files (created,
+// empty, by the caller), which go to the VMM with the request. It stays
+// paused; a refused snapshot (a busy vsock device, ...) is an error and the
+// VM runs on. `timeout`: writing guest RAM takes a while.
+Status SnapshotVm(const std::string& socket_path, int state_fd, int memory_fd, std::chrono::seconds timeout);
 
 // The answer's "state" ("running", "paused", "stopping").
 Result<std::string> CallVmmApi(const std::string& socket_path, const std::string& op);

@@ -1,0 +1,97 @@
+#include "shim/microvm/vm_template.h"
+
+#include <openssl/evp.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "common/base/file_util.h"
+#include "shim/microvm/microvm_sandbox.h"
+#include "shim/microvm/sandbox_files.h"
+#include "shim/microvm/sandbox_vm.h"
+
+namespace sandbox::shim {
+namespace {
+
+constexpr char kStateFile[] = "/vm.state";
+constexpr char kMemoryFile[] = "/vm.memory";
+
+// A file's identity: a kernel rebuilt or a sandbox-vmm upgraded in place
+// changes its inode, size or mtime.
+Result<nlohmann::json> FileIdentity(const std::string& path, const char* what) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return ErrnoStatus("stat", std::string(what) + " " + path);
+  return nlohmann::json{{"path", path},
+                        {"device", info.st_dev},
+                        {"inode", info.st_ino},
+                        {"size", info.st_size},
+                        {"mtime_ns", info.st_mtim.tv_sec * 1'000'000'000LL + info.st_mtim.tv_nsec}};
+}
+
+std::string Sha256Hex(const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+  std::string hex;
+  char byte[3];
+  for (unsigned int i = 0; i < length; ++i) {
+    std::snprintf(byte, sizeof(byte), "%02x", digest[i]);
+    hex += byte;
+  }
+  return hex;
+}
+
+// Boots the template's VM in `work`, snapshots it there, and stops it.
+Status BootAndSnapshot(const MicroVmConfig& boot, const VmSize& size, bool shared_fs, const std::string& work) {
+  const SandboxFiles files(work);
+  SANDBOX_RETURN_IF_ERROR(MakeDirs(work, 0700));
+  SANDBOX_RETURN_IF_ERROR(MakeVmDir(files, boot.jail_vmm, boot.vmm_gid));
+  SANDBOX_RETURN_IF_ERROR(
+      WriteFileAtomic(files.vmm_config, VmmConfigJson(boot, size, work, /*rootfs_image=*/false, shared_fs), 0600));
+  const PhaseLog quiet(/*print=*/false);
+  SandboxVm vm(files,
+               {.vmm = boot.vmm, .virtiofsd = boot.virtiofsd, .boot_timeout_ms = boot.boot_timeout_ms,
+                .jail = boot.jail_vmm, .shared_fs_without_shares = shared_fs},
+               quiet);
+  SANDBOX_RETURN_IF_ERROR(vm.Start());
+  SANDBOX_RETURN_IF_ERROR(vm.WaitForAgent([] { return Status::Ok(); }));
+  Status saved = vm.Snapshot(work + kStateFile, work + kMemoryFile);
+  if (!saved.ok()) return Status(saved.code(), saved.message() + "; sandbox-vmm: " + LogTail(files.vmm_log));
+  vm.Stop(std::chrono::milliseconds(0));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::string> VmTemplateKey(const MicroVmConfig& boot, const VmSize& size, bool shared_fs) {
+  nlohmann::json shape = {{"cmdline", boot.kernel_cmdline},  {"vcpus", size.vcpus},
+                          {"memory_mib", size.memory_mib},   {"shared_fs", shared_fs},
+                          {"jail", boot.jail_vmm},           {"vmm_uid", boot.vmm_uid},
+                          {"vmm_gid", boot.vmm_gid}};
+  SANDBOX_ASSIGN_OR_RETURN(shape["vmm"], FileIdentity(boot.vmm, "sandbox-vmm"));
+  SANDBOX_ASSIGN_OR_RETURN(shape["kernel"], FileIdentity(boot.kernel, "the guest kernel"));
+  SANDBOX_ASSIGN_OR_RETURN(shape["initrd"], FileIdentity(boot.initrd, "the guest initramfs"));
+  return Sha256Hex(shape.dump()).substr(0, 32);
+}
+
+Result<VmTemplate> EnsureVmTemplate(const MicroVmConfig& boot, const VmSize& size, bool shared_fs) {
+  SANDBOX_ASSIGN_OR_RETURN(std::string key, VmTemplateKey(boot, size, shared_fs));
+  const std::string dir = boot.template_dir + "/" + key;
+  const VmTemplate found{.state = dir + kStateFile, .memory = dir + kMemoryFile};
+  SANDBOX_RETURN_IF_ERROR(MakeDirs(boot.template_dir, 0700));
+  SANDBOX_ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(dir + ".lock"));
+  if (PathExists(found.state) && PathExists(found.memory)) return found;
+  // Made aside and renamed: a maker that dies leaves no half template.
+  const std::string work = dir + ".new";
+  (void)RemoveTree(work);
+  Status made = BootAndSnapshot(boot, size, shared_fs, work);
+  if (made.ok() && ::rename(work.c_str(), dir.c_str()) != 0) made = ErrnoStatus("rename", work);
+  if (!made.ok()) {
+    (void)RemoveTree(work);
+    return Status(made.code(), "making the VM template " + dir + ": " + made.message());
+  }
+  return found;
+}
+
+}  // namespace sandbox::shim
