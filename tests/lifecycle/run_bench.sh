@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark (label bench): `sandbox-rt run` of a /bin/true bundle against
 # `runc run` and `crun run` of the same bundle, N runs each, side by side in
-# one test-host session; prints the medians and the ratios, and the breakdown
+# one test-host session, cold (a guest boot per run) and from a VM template
+# (issue 18, item 3: runtime config vm_templates, the template made by an
+# untimed run first); prints the medians and the ratios, and the breakdown
 # of sandbox-rt's time (image build, VMM start, guest boot to agent ready
 # split into the VMM's setup, the kernel and the agent's start,
 # container create, start, run to exit, teardown, delete), then the two
@@ -27,6 +29,7 @@ guest=$("$repo/scripts/install-guest.sh" "$agent" "$work/guest")
 tar -cf "$work/files/rootfs/tree.tar" -C "$work/files/rootfs" bin
 echo '{"rootfs_mode": "virtiofs"}' > "$work/runtime-virtiofs.json"
 echo '{"rootfs_mode": "image"}' > "$work/runtime-image.json"
+printf '{"vm_templates": true, "template_dir": "%s"}\n' "$work/templates" > "$work/runtime-template.json"
 
 cat > "$work/bench.py" <<'PY'
 import os, re, select, statistics, subprocess, sys, time
@@ -46,19 +49,27 @@ def timed(argv, cwd=bundle, env=None, stdout=subprocess.DEVNULL):
             sys.exit(f"bench: {' '.join(argv)} failed ({done.returncode}): {errors.read()}")
     return elapsed
 
+template_env = dict(os.environ, SANDBOX_RT_CONFIG=f"{work}/runtime-template.json")
+# name: (argv of run i, environment)
 peers = {
-    "sandbox-rt": lambda i: [rt, "--root", root, "run", f"bench-{i}"],
-    "runc": lambda i: ["runc", "--root", "/run/runc-bench", "run", f"bench-{i}"],
-    "crun": lambda i: ["crun", "--root", "/run/crun-bench", "run", f"bench-{i}"],
+    "sandbox-rt": (lambda i: [rt, "--root", root, "run", f"bench-{i}"], None),
+    "template": (lambda i: [rt, "--root", root, "run", f"tpl-{i}"], template_env),
+    "runc": (lambda i: ["runc", "--root", "/run/runc-bench", "run", f"bench-{i}"], None),
+    "crun": (lambda i: ["crun", "--root", "/run/crun-bench", "run", f"bench-{i}"], None),
 }
+made = timed(peers["template"][0]("make"), env=template_env)
+print(f"template: made by the first run in {made:.0f} ms (a cold boot, then the snapshot)")
 medians = {}
-for name, argv in peers.items():
-    times = [timed(argv(i)) for i in range(runs)]
+for name, (argv, env) in peers.items():
+    times = [timed(argv(i), env=env) for i in range(runs)]
     medians[name] = statistics.median(times)
     print(f"{name:10s} run /bin/true: median {medians[name]:8.1f} ms  (N={runs}: " +
           ", ".join(f"{t:.0f}" for t in times) + ")")
 print(f"ratio sandbox-rt/runc: {medians['sandbox-rt'] / medians['runc']:.1f}")
 print(f"ratio sandbox-rt/crun: {medians['sandbox-rt'] / medians['crun']:.1f}")
+print(f"ratio template/runc: {medians['template'] / medians['runc']:.2f}")
+print(f"ratio template/crun: {medians['template'] / medians['crun']:.1f}")
+print(f"ratio template/sandbox-rt (cold): {medians['template'] / medians['sandbox-rt']:.2f}")
 
 # Breakdown: create, start, the monitor's phases, delete.
 image = timed(["mkfs.erofs", "--quiet", work + "/probe.img", bundle + "/rootfs"])
@@ -93,6 +104,18 @@ print(f"    container created in guest    {phase['container-created'] - phase['a
 print(f"  start (CLI)                     {start:8.1f}")
 print(f"  teardown (DestroySandbox->exit) {phase['vm-ended'] - phase['container-exited']:8d}")
 print(f"  delete (CLI)                    {delete:8.1f}")
+# A sandbox restored from the template: its monitor's phases up to the
+# container's creation (written before create returns).
+create = timed([rt, "--root", root, "create", "parts-tpl"], env=template_env)
+log = open(f"{root}/parts-tpl/monitor.log").read()
+phase = {m.group(1): int(m.group(2)) for m in re.finditer(r"phase (\S+) \+(\d+) ms", log)}
+timed([rt, "--root", root, "delete", "--force", "parts-tpl"], env=template_env)
+print("sandbox-rt from a template, breakdown (ms):")
+print(f"  create (CLI, total)             {create:8.1f}")
+print(f"    VMM started                   {phase['vmm-started']:8d}")
+print(f"    restore to agent ready        {phase['agent-ready'] - phase['vmm-started']:8d}")
+print(f"    AfterRestore (reseed, clock)  {phase['agent-restored'] - phase['agent-ready']:8d}")
+print(f"    container created in guest    {phase['container-created'] - phase['agent-restored']:8d}")
 
 # Rootfs modes: create time (N runs, create + delete) and the workload's time
 # inside the guest (one run each, `run` of the files bundle).
