@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -79,11 +80,13 @@ Result<GuestMemory> GuestMemory::CopySnapshotFile(const std::string& path, uint6
     if (data < 0) return ErrnoStatus("lseek", "snapshot memory " + path);
     const off_t hole = ::lseek(file.get(), data, SEEK_HOLE);
     if (hole < 0) return ErrnoStatus("lseek", "snapshot memory " + path);
+    // In the kernel (sendfile to the memfd's offset): no page faults in
+    // this process, whose mapping then faults in only what the guest touches.
+    if (::lseek(memory.memfd_.get(), data, SEEK_SET) != data) return ErrnoStatus("lseek", "guest RAM memfd");
     for (off_t done = data; done < hole;) {
-      const ssize_t got = ::pread(file.get(), memory.mapping_ + done, static_cast<size_t>(hole - done), done);
-      if (got < 0 && errno == EINTR) continue;
-      if (got <= 0) return ErrnoStatus("pread", "snapshot memory " + path);
-      done += got;
+      const ssize_t sent = ::sendfile(memory.memfd_.get(), file.get(), &done, static_cast<size_t>(hole - done));
+      if (sent < 0 && errno == EINTR) continue;
+      if (sent <= 0) return ErrnoStatus("sendfile", "snapshot memory " + path + " to guest RAM");
     }
     offset = hole;
   }
