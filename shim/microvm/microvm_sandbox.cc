@@ -303,9 +303,14 @@ Result<LiveStatus> MicroVmSandbox::Query(const SandboxRef& ref) {
 }
 
 Status MicroVmSandbox::Kill(const SandboxRef& ref, int signal, bool all) {
-  const SandboxFiles files(ref.state_dir);
-  Result<std::string> vm = CallVmmApi(files.api, "status");
-  if (vm.ok() && *vm == "paused") {
+  // The runtime has just refreshed the status from the VMM (Query); asked
+  // again only without it.
+  bool paused = ref.status == "paused";
+  if (ref.status.empty()) {
+    Result<std::string> vm = CallVmmApi(SandboxFiles(ref.state_dir).api, "status");
+    paused = vm.ok() && *vm == "paused";
+  }
+  if (paused) {
     // Stopped vCPUs cannot take a signal; SIGKILL needs none (runc's kill
     // of a frozen container works too).
     if (signal == SIGKILL) return StopVmForKill(ref, "its VM is paused");

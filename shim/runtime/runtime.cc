@@ -123,7 +123,8 @@ SandboxRef Runtime::RefFor(const oci::State& state) const {
   return SandboxRef{.id = state.id,
                     .state_dir = context_.store->ContainerDir(state.id),
                     .bundle = state.bundle,
-                    .pid = state.pid};
+                    .pid = state.pid,
+                    .status = state.status};
 }
 
 Status Runtime::SetStatus(oci::State& state, ContainerStatus status) {

@@ -43,6 +43,7 @@ class FakeSandbox : public Sandbox {
   }
   Status Kill(const SandboxRef& ref, int signal, bool all) override {
     calls.push_back("kill " + ref.id + " " + std::to_string(signal) + (all ? " all" : ""));
+    kill_saw_status = ref.status;
     if (signal == SIGKILL) live[ref.id] = LiveStatus::kStopped;
     return Status::Ok();
   }
@@ -84,6 +85,7 @@ class FakeSandbox : public Sandbox {
 
   std::map<std::string, LiveStatus> live;
   std::vector<std::string> calls;
+  std::string kill_saw_status;
   bool fail_create = false;
   int signal_during_create = 0;
   int exit_code = 0;
@@ -190,6 +192,20 @@ TEST_F(RuntimeTest, TransitionsAreEnforced) {
   ASSERT_TRUE(runtime_->Delete("c", true).ok());
   EXPECT_FALSE(PathExists(dir_ + "/root/c"));
   EXPECT_EQ(runtime_->Kill("c", SIGTERM, false).code(), StatusCode::kNotFound);
+}
+
+// A backend's Kill acts on the status the runtime has just refreshed under
+// the lock (the microVM's: a paused VM takes no signal), not the stored one.
+TEST_F(RuntimeTest, KillGetsTheStatusRefreshedUnderTheLock) {
+  ASSERT_TRUE(runtime_->Create(Options("k")).ok());
+  ASSERT_TRUE(runtime_->Start("k").ok());
+  ASSERT_TRUE(runtime_->Pause("k").ok());
+  ASSERT_TRUE(runtime_->Kill("k", SIGTERM, false).ok());
+  EXPECT_EQ(sandbox_.kill_saw_status, "paused");
+  sandbox_.live["k"] = LiveStatus::kRunning;  // resumed behind the runtime's back
+  ASSERT_TRUE(runtime_->Kill("k", SIGTERM, false).ok());
+  EXPECT_EQ(sandbox_.kill_saw_status, "running");
+  ASSERT_TRUE(runtime_->Delete("k", true).ok());
 }
 
 TEST_F(RuntimeTest, StoppedContainersCannotBeStartedOrKilled) {

@@ -22,6 +22,9 @@ struct SandboxRef {
   std::string state_dir;  // <root>/<id>, private to the runtime and the sandbox
   std::string bundle;
   std::optional<int64_t> pid;
+  // The container's status as the runtime last refreshed it under the
+  // container's lock (oci::State's: "running", "paused", ...); empty: unknown.
+  std::string status;
 };
 
 struct SandboxCreateRequest {
