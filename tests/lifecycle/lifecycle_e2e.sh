@@ -15,28 +15,12 @@ trap 'rm -rf "$work"' EXIT
 
 guest=$("$repo/scripts/install-guest.sh" "$agent" "$work/guest")
 rootfs="$work/rootfs"
-mkdir -p "$rootfs/bin" "$rootfs/proc" "$rootfs/dev" "$rootfs/sys" "$rootfs/tmp" "$rootfs/etc" "$rootfs/work"
-cp /bin/busybox "$rootfs/bin/busybox"
-for applet in $(/bin/busybox --list); do [ "$applet" = busybox ] || ln -s busybox "$rootfs/bin/$applet"; done
+. "$repo/tests/lib/script-bundle.sh"
+busybox_rootfs "$rootfs"
+mkdir -p "$rootfs/work"
 echo "root:x:0:0:root:/:/bin/sh" > "$rootfs/etc/passwd"
 cp "$vsock_stream" "$rootfs/bin/vsock_stream"
 
-# bundle NAME SCRIPT [python statements editing `c`]: a bundle whose process runs SCRIPT.
-bundle() {
-  local name=$1 script=$2 edit=${3:-}
-  mkdir -p "$work/$name"
-  (cd "$work/$name" && "$rt" spec)
-  python3 - "$work/$name/config.json" "$rootfs" "$script" "$edit" <<'PY'
-import json, sys
-path, rootfs, script, edit = sys.argv[1:]
-c = json.load(open(path))
-c["root"] = {"path": rootfs, "readonly": False}
-c["process"]["terminal"] = False
-c["process"]["args"] = ["/bin/sh", "-c", script]
-exec(edit)
-json.dump(c, open(path, "w"), indent=1)
-PY
-}
 bundle hello 'echo hello from a microVM; echo to stderr >&2; exit 3'
 bundle true '/bin/true'
 bundle cat 'cat'

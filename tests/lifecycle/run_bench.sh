@@ -29,7 +29,8 @@ guest=$("$repo/scripts/install-guest.sh" "$agent" "$work/guest")
 tar -cf "$work/files/rootfs/tree.tar" -C "$work/files/rootfs" bin
 echo '{"rootfs_mode": "virtiofs"}' > "$work/runtime-virtiofs.json"
 echo '{"rootfs_mode": "image"}' > "$work/runtime-image.json"
-printf '{"vm_templates": true, "template_dir": "%s"}\n' "$work/templates" > "$work/runtime-template.json"
+# Templates on the test host's tmpfs, as sandbox-rt's default template_dir is.
+echo '{"vm_templates": true, "template_dir": "/run/sandbox-rt-bench-templates"}' > "$work/runtime-template.json"
 
 cat > "$work/bench.py" <<'PY'
 import os, re, select, statistics, subprocess, sys, time

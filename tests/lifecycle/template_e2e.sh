@@ -15,27 +15,10 @@ trap 'rm -rf "$work"' EXIT
 
 guest=$("$repo/scripts/install-guest.sh" "$agent" "$work/guest")
 rootfs="$work/rootfs"
-mkdir -p "$rootfs/bin" "$rootfs/proc" "$rootfs/dev" "$rootfs/sys" "$rootfs/tmp" "$rootfs/etc" "$rootfs/data"
-cp /bin/busybox "$rootfs/bin/busybox"
-for applet in $(/bin/busybox --list); do [ "$applet" = busybox ] || ln -s busybox "$rootfs/bin/$applet"; done
-mkdir -p "$work/host-data" && echo "from the host" > "$work/host-data/in"
+. "$repo/tests/lib/script-bundle.sh"
+busybox_rootfs "$rootfs"
+mkdir -p "$rootfs/data" "$work/host-data" && echo "from the host" > "$work/host-data/in"
 
-# bundle NAME SCRIPT [python statements editing `c`]: a bundle whose process runs SCRIPT.
-bundle() {
-  local name=$1 script=$2 edit=${3:-}
-  mkdir -p "$work/$name"
-  (cd "$work/$name" && "$rt" spec)
-  python3 - "$work/$name/config.json" "$rootfs" "$script" "$edit" <<'PY'
-import json, sys
-path, rootfs, script, edit = sys.argv[1:]
-c = json.load(open(path))
-c["root"] = {"path": rootfs, "readonly": False}
-c["process"]["terminal"] = False
-c["process"]["args"] = ["/bin/sh", "-c", script]
-exec(edit)
-json.dump(c, open(path, "w"), indent=1)
-PY
-}
 # What must differ between clones (the kernel RNG's output), the guest clock
 # against the host's, a host bind mount through virtio-fs, a write back.
 bundle sample 'echo "$(head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n") $(date +%s) $(cat /data/in)"; echo written > /data/out.$(head -c 4 /dev/urandom | od -An -tx1 | tr -d " \n"); exit 5' \
@@ -43,7 +26,9 @@ bundle sample 'echo "$(head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n") $(da
 bundle sleeper 'echo ready; sleep 1000'
 bundle bigger 'grep MemTotal /proc/meminfo' 'c["linux"]["resources"] = {"memory": {"limit": 268435456}}'
 # Nested under TCG a busy machine can take more than 60 s to boot a guest.
-printf '{"boot_timeout_ms": 180000, "vm_templates": true, "template_dir": "%s"}\n' "$work/templates" > "$work/runtime.json"
+# Templates on the test host's tmpfs, as sandbox-rt's default template_dir is.
+templates=/run/sandbox-rt-template-e2e-templates
+printf '{"boot_timeout_ms": 180000, "vm_templates": true, "template_dir": "%s"}\n' "$templates" > "$work/runtime.json"
 
 cat > "$work/inner.sh" <<INNER
 set -u
@@ -52,14 +37,15 @@ rt="$rt"
 work="$work"
 repo="$repo"
 root=/run/sandbox-rt-template-e2e
+templates="$templates"
 INNER
 cat >> "$work/inner.sh" <<'INNER'
 failures=0
 # A retried test host runs this again: nothing of the first run may count.
-rm -rf "$work/templates" "$work"/host-data/out.* "$work"/*.out "$work"/*.err
+rm -rf "$templates" "$work"/host-data/out.* "$work"/*.out "$work"/*.err
 . "$repo/tests/lib/checks.sh"
 . "$repo/tests/lib/sandbox-rt-calls.sh"
-templates() { find "$work/templates" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | sort; }
+list_templates() { find "$templates" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | sort; }
 # sample_check NAME FILE: a sample's output: 16 random bytes, the guest's
 # clock within 30 s of the host's, the host file read through virtio-fs.
 sample_check() {
@@ -75,8 +61,8 @@ sample_check() {
 cd "$work/sample"
 sb run t1 > "$work/t1.out" 2> "$work/t1.err"; check "first run: exit code" 5 $?
 sample_check "first run" "$work/t1.out"
-check "first run: one template" 1 "$(templates | wc -l)"
-template=$(templates | head -n 1)
+check "first run: one template" 1 "$(list_templates | wc -l)"
+template=$(list_templates | head -n 1)
 [ -s "$template/vm.state" ] && [ -s "$template/vm.memory" ]; check "the template holds a state and a memory file" 0 $?
 memory_kib=$(du -k "$template/vm.memory" | cut -f1)
 [ "$memory_kib" -lt $((256 * 1024)) ]; check "the memory file leaves zero pages out ($memory_kib KiB of 256 MiB)" 0 $?
@@ -89,7 +75,7 @@ sample_check "second run" "$work/t2.out"
 [ "$(cut -d' ' -f1 "$work/t1.out")" != "$(cut -d' ' -f1 "$work/t2.out")" ]
 check "restored guests' RNGs differ (reseeded after restore)" 0 $?
 check "second run: the template is reused" "$made_at" "$(stat -c %Y.%i "$template/vm.state")"
-check "second run: still one template" 1 "$(templates | wc -l)"
+check "second run: still one template" 1 "$(list_templates | wc -l)"
 ls "$work/host-data" | grep -c '^out\.' > "$work/outs.count"; check "the containers' writes reached the host" 2 "$(cat "$work/outs.count")"
 cd "$work/sleeper"
 sb create c3 > /dev/null 2> "$work/c3.err"; check "create from the template" 0 $?
@@ -97,8 +83,17 @@ grep -q '"restore"' "$root/c3/vmm.json"; check "its vmm.json restores the templa
 check "no kernel boot on its console" 0 "$(grep -c 'sandbox-agent: started' "$root/c3/console.log")"
 sb start c3; check "start" 0 $?
 check "running" running "$(state_of c3)"
-sb kill c3 KILL; check "kill" 0 $?
+# exec (more vsock streams than the template ever had), pause and resume
+# (the restored vCPUs stop and go), and SIGKILL of a paused restored VM.
+out=$(echo piped | sb exec c3 sh -c 'cat; exit 7'); rc=$?
+check "exec in a restored sandbox: stdin, stdout, exit code" "piped 7" "$out $rc"
+sb pause c3; check "pause" paused "$(state_of c3)"
+sb resume c3; check "resume" running "$(state_of c3)"
+check "exec after resume" "back" "$(sb exec c3 echo back < /dev/null)"
+sb pause c3
+sb kill c3 KILL; check "kill KILL of the paused sandbox" 0 $?
 for _ in $(seq 100); do [ "$(state_of c3)" = stopped ] && break; sleep 0.1; done
+check "stopped" stopped "$(state_of c3)"
 sb delete c3; check "delete" 0 $?
 
 # 3. Side by side, from one template.
@@ -110,14 +105,14 @@ wait $first; check "parallel run 1" 5 $?
 wait $!; check "parallel run 2" 5 $?
 sort -u <(cut -d' ' -f1 "$work/p1.out") <(cut -d' ' -f1 "$work/p2.out") | wc -l > "$work/p.count"
 check "parallel clones' RNGs differ" 2 "$(cat "$work/p.count")"
-check "parallel runs: still one template" 1 "$(templates | wc -l)"
+check "parallel runs: still one template" 1 "$(list_templates | wc -l)"
 
 # 4. Another shape (memory from the limit), another template.
 cd "$work/bigger"
 sb run b1 > "$work/b1.out" 2> "$work/b1.err"; check "another shape: exit code" 0 $?
 mem_kib=$(awk '{print $2}' "$work/b1.out")
 [ "${mem_kib:-0}" -gt 300000 ]; check "another shape: its RAM (MemTotal $mem_kib KiB)" 0 $?
-check "another shape: a second template" 2 "$(templates | wc -l)"
+check "another shape: a second template" 2 "$(list_templates | wc -l)"
 
 # 5. A damaged template is refused by name, and the failed create leaves nothing.
 printf 'X' | dd of="$template/vm.state" bs=1 seek=$(($(stat -c %s "$template/vm.state") - 1)) conv=notrunc 2> /dev/null
@@ -137,7 +132,7 @@ check "no containers left" "" "$(ls "$root")"
 check "no sandbox-vmm left" "" "$(pgrep -x sandbox-vmm)"
 check "no monitor left" "" "$(pgrep -f 'sandbox-rt __monitor')"
 check "no virtiofsd left" "" "$(pgrep -f "virtiofsd --fd")"
-check "no template half-made" "" "$(ls -d "$work"/templates/*.new 2> /dev/null)"
+check "no template half-made" "" "$(ls -d "$templates"/*.new 2> /dev/null)"
 for f in t1 t2 b1 bad; do [ -s "$work/$f.err" ] && sed "s/^/[$f.err] /" "$work/$f.err" | tail -n 5; done
 echo "failures: $failures"
 [ "$failures" -eq 0 ]
