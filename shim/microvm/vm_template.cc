@@ -1,12 +1,11 @@
 #include "shim/microvm/vm_template.h"
 
-#include <openssl/evp.h>
 #include <sys/stat.h>
 
-#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "common/base/file_util.h"
+#include "common/image/digest.h"
 #include "shim/microvm/microvm_sandbox.h"
 #include "shim/microvm/sandbox_files.h"
 #include "shim/microvm/sandbox_vm.h"
@@ -27,19 +26,6 @@ Result<nlohmann::json> FileIdentity(const std::string& path, const char* what) {
                         {"inode", info.st_ino},
                         {"size", info.st_size},
                         {"mtime_ns", info.st_mtim.tv_sec * 1'000'000'000LL + info.st_mtim.tv_nsec}};
-}
-
-std::string Sha256Hex(const std::string& data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-  std::string hex;
-  char byte[3];
-  for (unsigned int i = 0; i < length; ++i) {
-    std::snprintf(byte, sizeof(byte), "%02x", digest[i]);
-    hex += byte;
-  }
-  return hex;
 }
 
 // Boots the template's VM in `work`, snapshots it there, and stops it.
@@ -72,7 +58,10 @@ Result<std::string> VmTemplateKey(const MicroVmConfig& boot, const VmSize& size,
   SANDBOX_ASSIGN_OR_RETURN(shape["vmm"], FileIdentity(boot.vmm, "sandbox-vmm"));
   SANDBOX_ASSIGN_OR_RETURN(shape["kernel"], FileIdentity(boot.kernel, "the guest kernel"));
   SANDBOX_ASSIGN_OR_RETURN(shape["initrd"], FileIdentity(boot.initrd, "the guest initramfs"));
-  return Sha256Hex(shape.dump()).substr(0, 32);
+  SANDBOX_ASSIGN_OR_RETURN(image::Hasher hasher, image::Hasher::Create("sha256"));
+  const std::string text = shape.dump();
+  hasher.Update(text.data(), text.size());
+  return hasher.Finish().hex.substr(0, 32);
 }
 
 Result<VmTemplate> EnsureVmTemplate(const MicroVmConfig& boot, const VmSize& size, bool shared_fs) {
