@@ -88,7 +88,9 @@ Status FsDevice::Activate(const ActiveQueues& active) {
 }
 
 void FsDevice::ProcessQueue(size_t index) {
-  if (index < kicks_.size()) kicks_[index].Signal();
+  if (index >= kicks_.size()) return;
+  notified_ = true;
+  kicks_[index].Signal();
 }
 
 void FsDevice::BackendInterrupt(size_t index) {
@@ -117,7 +119,8 @@ Status FsDevice::CheckSnapshotable() const {
     // The available ring's idx: how many requests the guest ever posted.
     Result<uint16_t> posted = active_->memory->ReadObject<uint16_t>(queue.available_ring + 2);
     if (!posted.ok()) return posted.status();
-    if (*posted != 0) {
+    // The count wraps at 2^16; a notification never goes unseen.
+    if (*posted != 0 || notified_) {
       return FailedPrecondition(fmt::format("virtio-fs \"{}\": the guest has used the share ({} request(s) on queue {}); "
                                             "a snapshot needs a share it never mounted",
                                             tag_, *posted, index));

@@ -75,6 +75,7 @@ class FsDevice : public VirtioDevice, public std::enable_shared_from_this<FsDevi
   std::vector<EventFd> kicks_;  // ours -> back-end, one per queue
   std::vector<EventFd> calls_;  // back-end -> ours
   std::vector<bool> started_;   // rings handed over since the last reset
+  bool notified_ = false;       // the guest ever notified a queue (it used the share)
 };
 
 }  // namespace sandbox::vmm

@@ -145,6 +145,17 @@ TEST_F(FsDeviceTest, ASnapshotNeedsAShareTheGuestNeverUsed) {
       << refused.message();
 }
 
+// The ring's count wraps at 2^16: a share used 65536 times reads as unused
+// there, but the device saw the guest's notifications.
+TEST_F(FsDeviceTest, ANotifiedShareIsUsedWhateverItsRingSays) {
+  Initialise();
+  transport_->NotifyQueue(1);
+  SnapshotWriter writer;
+  Status refused = transport_->SaveState(writer, "virtio0");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("the guest has used the share"), std::string::npos) << refused.message();
+}
+
 TEST_F(FsDeviceTest, ARestoredShareTakesOverTheRingsWithItsTag) {
   Initialise();
   SnapshotWriter writer;
