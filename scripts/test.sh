@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite: the release build's ctest tests (unit, then the ones
 # that boot microVMs through the test host, then the benchmarks), the unit
-# tests again under AddressSanitizer + UndefinedBehaviorSanitizer, and a
-# clang Release build. Ends with a table of each phase's time.
+# tests again under AddressSanitizer + UndefinedBehaviorSanitizer, a clang
+# Release build, and the libFuzzer runs. Ends with a table of each phase's time.
 #
-# The sanitizer and clang lane runs beside the test-host phases, its builds
-# at the lowest CPU priority: the emulated test host keeps about 1.3 of the
-# two cores busy (QEMU's TCG; measured in docs/measurements.md), so the lane
-# mostly fills the rest instead of adding its ~8 minutes to the critical path.
+# The sanitizer, clang and fuzz lane runs beside the test-host phases at the
+# lowest CPU priority: the emulated test host keeps about 1.3 of the two
+# cores busy (QEMU's TCG; measured in docs/measurements.md), so the lane
+# mostly fills the rest instead of adding its ~30 minutes to the critical path.
 #
 # SANDBOX_RT_SOAK=1 adds the soak tests (label soak: hundreds of microVMs).
 set -euo pipefail
@@ -39,12 +39,13 @@ incidents=${SANDBOX_TESTHOST_INCIDENTS:-${SANDBOX_RT_CACHE:-${HOME:-/root}/.cach
 # tests' FAIL lines close the output: CI shows only a run's head and tail.
 failure_logs=${SANDBOX_RT_CACHE:-${HOME:-/root}/.cache/sandbox-rt}/ci-failures
 kept_failures=()
+# keep_failure_log NAME [BUILD_DIR]: prints the kept log's path.
 keep_failure_log() {
-  local log=build/release/Testing/Temporary/LastTest.log kept
+  local log=${2:-build/release}/Testing/Temporary/LastTest.log kept
   [ -f "$log" ] || return 0
   mkdir -p "$failure_logs" || return 0
   kept="$failure_logs/$(date -u +%Y%m%d-%H%M%S)-${1// /-}.log"
-  cp "$log" "$kept" && kept_failures+=("$kept")
+  cp "$log" "$kept" && echo "$kept"
   ls -1t "$failure_logs"/*.log 2>/dev/null | tail -n +21 | xargs -r rm -f
 }
 lane_dir= lane_pid=
@@ -57,6 +58,7 @@ summary() {
     else
       echo "== side lane output: its last lines"; tail -n 15 "$lane_dir/output"
     fi
+    [ -s "$lane_dir/kept" ] && mapfile -t -O "${#kept_failures[@]}" kept_failures < "$lane_dir/kept"
     rm -rf "$lane_dir"
   fi
   table=$(echo "== phases (total $(($(date +%s) - suite_started))s)"; printf '%s\n' "${phases[@]}")
@@ -90,6 +92,13 @@ side_lane() {
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build/asan --output-on-failure -j "$(nproc)" -L unit
   phase "build release (clang)" nice -n 19 scripts/build.sh clang
+  # The fuzz scripts build their own clang binaries under /tmp: run from the
+  # clang tree, their ctest log cannot collide with the main lane's.
+  local before=$status
+  status=0
+  phase "ctest fuzz" nice -n 19 ctest --test-dir build/clang --output-on-failure -L fuzz
+  [ $status -eq 0 ] || keep_failure_log "ctest fuzz" build/clang >> "$lane_dir/kept"
+  [ $before -eq 0 ] || status=$before
   printf '%s\n' "${phases[@]}" > "$lane_dir/rows"
   exit $status
 }
@@ -104,14 +113,16 @@ ctest_phase() {
   shift
   status=0
   phase "$name" "${release[@]}" "$@"
-  [ $status -eq 0 ] || keep_failure_log "$name"
+  if [ $status -ne 0 ]; then
+    kept=$(keep_failure_log "$name" || true)
+    [ -z "$kept" ] || kept_failures+=("$kept")
+  fi
   [ $before -eq 0 ] || status=$before
 }
 # Every test carries one of the labels the phases below run.
 unlabelled=$("${release[@]}" -N -LE '^(unit|fuzz|e2e|bench|soak)$' | grep -c "Test *#" || true)
 [ "$unlabelled" -eq 0 ] || { echo "test.sh: $unlabelled tests carry none of unit, fuzz, e2e, bench, soak"; exit 1; }
 ctest_phase "ctest unit (release)" -j "$(nproc)" -L unit
-ctest_phase "ctest fuzz" -L fuzz
 # One test host at a time (RESOURCE_LOCK testhost): these run serially.
 ctest_phase "ctest e2e (test host)" -L e2e -LE soak
 ctest_phase "ctest bench" -L bench
