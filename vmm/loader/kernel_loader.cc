@@ -2,11 +2,12 @@
 
 #include <elf.h>
 
+#include <array>
 #include <cstring>
 #include <fmt/format.h>
 
-#include "common/base/file_util.h"
 #include "vmm/arch/x86_64/layout.h"
+#include "vmm/loader/image_source.h"
 
 namespace sandbox::vmm {
 namespace {
@@ -18,51 +19,54 @@ constexpr uint64_t k64BitEntryOffset = 0x200;
 constexpr uint64_t kDefaultInitrdMax = 0x7fffffff;
 constexpr uint64_t kPageSize = 4096;
 
-bool RangeInImage(std::span<const uint8_t> image, uint64_t offset, uint64_t length) {
-  return offset <= image.size() && length <= image.size() - offset;
-}
-
-Status CopyIntoGuest(const GuestMemory& memory, uint64_t address, std::span<const uint8_t> bytes,
-                     uint64_t memory_size, const std::string& what) {
+// Reads `file_size` bytes of `image` at `offset` straight into guest RAM at
+// `address` and zeroes the rest of its `memory_size` bytes.
+Status ReadIntoGuest(const ImageSource& image, uint64_t offset, uint64_t file_size, const GuestMemory& memory,
+                     uint64_t address, uint64_t memory_size, const std::string& what) {
   auto target = memory.Translate(address, memory_size);
   if (!target.ok()) {
     return InvalidArgument(fmt::format("{} at {:#x}+{:#x} does not fit in guest RAM (raise memory_mib)", what,
                                        address, memory_size));
   }
-  std::memcpy(target->data(), bytes.data(), bytes.size());
-  std::memset(target->data() + bytes.size(), 0, memory_size - bytes.size());
+  SANDBOX_RETURN_IF_ERROR(image.ReadAt(offset, target->first(file_size)));
+  std::memset(target->data() + file_size, 0, memory_size - file_size);
   return Status::Ok();
 }
 
-Result<LoadedKernel> LoadElf(std::span<const uint8_t> image, const GuestMemory& memory, const std::string& path) {
+template <typename T>
+Result<T> ReadObject(const ImageSource& image, uint64_t offset) {
+  T value;
+  SANDBOX_RETURN_IF_ERROR(image.ReadAt(offset, {reinterpret_cast<uint8_t*>(&value), sizeof(value)}));
+  return value;
+}
+
+Result<LoadedKernel> LoadElf(const ImageSource& image, const GuestMemory& memory, const std::string& path) {
   auto bad = [&](const std::string& why) { return InvalidArgument(fmt::format("kernel {}: {}", path, why)); };
-  if (image.size() < sizeof(Elf64_Ehdr)) return bad("truncated ELF header");
-  Elf64_Ehdr header;
-  std::memcpy(&header, image.data(), sizeof(header));
+  if (!image.Holds(0, sizeof(Elf64_Ehdr))) return bad("truncated ELF header");
+  SANDBOX_ASSIGN_OR_RETURN(const auto header, ReadObject<Elf64_Ehdr>(image, 0));
   if (header.e_ident[EI_CLASS] != ELFCLASS64 || header.e_ident[EI_DATA] != ELFDATA2LSB ||
       header.e_machine != EM_X86_64) {
     return bad("not a 64-bit little-endian x86_64 ELF");
   }
   if (header.e_phentsize != sizeof(Elf64_Phdr) || header.e_phnum == 0 ||
-      !RangeInImage(image, header.e_phoff, uint64_t{header.e_phnum} * sizeof(Elf64_Phdr))) {
+      !image.Holds(header.e_phoff, uint64_t{header.e_phnum} * sizeof(Elf64_Phdr))) {
     return bad("bad program header table");
   }
   LoadedKernel kernel;
   bool entry_loaded = false;
   for (uint16_t i = 0; i < header.e_phnum; ++i) {
-    Elf64_Phdr segment;
-    std::memcpy(&segment, image.data() + header.e_phoff + i * sizeof(Elf64_Phdr), sizeof(segment));
+    SANDBOX_ASSIGN_OR_RETURN(const auto segment,
+                             ReadObject<Elf64_Phdr>(image, header.e_phoff + i * sizeof(Elf64_Phdr)));
     if (segment.p_type != PT_LOAD) continue;
-    if (!RangeInImage(image, segment.p_offset, segment.p_filesz) || segment.p_filesz > segment.p_memsz) {
+    if (!image.Holds(segment.p_offset, segment.p_filesz) || segment.p_filesz > segment.p_memsz) {
       return bad(fmt::format("segment {} lies outside the file", i));
     }
     if (segment.p_paddr < x86::kHighMemoryStart) {
       return bad(fmt::format("segment {} at {:#x} would overwrite the boot structures below 1 MiB", i,
                              segment.p_paddr));
     }
-    SANDBOX_RETURN_IF_ERROR(CopyIntoGuest(memory, segment.p_paddr,
-                                          image.subspan(segment.p_offset, segment.p_filesz), segment.p_memsz,
-                                          fmt::format("kernel {} segment {}", path, i)));
+    SANDBOX_RETURN_IF_ERROR(ReadIntoGuest(image, segment.p_offset, segment.p_filesz, memory, segment.p_paddr,
+                                          segment.p_memsz, fmt::format("kernel {} segment {}", path, i)));
     kernel.end = std::max(kernel.end, segment.p_paddr + segment.p_memsz);
     if (header.e_entry >= segment.p_paddr && header.e_entry - segment.p_paddr < segment.p_memsz) {
       entry_loaded = true;
@@ -73,33 +77,34 @@ Result<LoadedKernel> LoadElf(std::span<const uint8_t> image, const GuestMemory& 
   return kernel;
 }
 
-Result<LoadedKernel> LoadBzImage(std::span<const uint8_t> image, const GuestMemory& memory,
-                                 const std::string& path) {
+Result<LoadedKernel> LoadBzImage(const ImageSource& image, const GuestMemory& memory, const std::string& path) {
   auto bad = [&](const std::string& why) { return InvalidArgument(fmt::format("kernel {}: {}", path, why)); };
-  setup_header header;
-  if (!RangeInImage(image, kSetupHeaderOffset, sizeof(header))) return bad("neither an ELF vmlinux nor a bzImage (too short for a setup header)");
-  std::memcpy(&header, image.data() + kSetupHeaderOffset, sizeof(header));
+  if (!image.Holds(kSetupHeaderOffset, sizeof(setup_header))) {
+    return bad("neither an ELF vmlinux nor a bzImage (too short for a setup header)");
+  }
+  SANDBOX_ASSIGN_OR_RETURN(const auto header, ReadObject<setup_header>(image, kSetupHeaderOffset));
   if (header.header != kHeaderMagic) return bad("neither an ELF vmlinux nor a bzImage (no HdrS magic)");
   if (header.version < kMinimumBootProtocol || !(header.xloadflags & XLF_KERNEL_64)) {
     return bad(fmt::format("boot protocol {:#x} without a 64-bit entry point; need 2.12 or later",
                            static_cast<unsigned>(header.version)));
   }
-  // The setup header is as long as its jump instruction says: 0x202 + byte 0x201.
-  const uint64_t header_end = 0x202 + image[0x201];
+  // The setup header is as long as its jump instruction says: 0x202 + byte
+  // 0x201 (the jump's offset, the byte after the 2-byte jmp at 0x200).
+  const uint64_t header_end = 0x202 + ((header.jump >> 8) & 0xff);
   if (header_end > kSetupHeaderOffset + sizeof(setup_header)) return bad("setup header longer than known");
   setup_header copied{};
-  std::memcpy(&copied, image.data() + kSetupHeaderOffset, header_end - kSetupHeaderOffset);
+  std::memcpy(&copied, &header, header_end - kSetupHeaderOffset);
   const uint64_t setup_sectors = header.setup_sects == 0 ? 4 : header.setup_sects;
   const uint64_t kernel_offset = (setup_sectors + 1) * 512;
   if (kernel_offset >= image.size()) return bad("no protected-mode kernel after the setup sectors");
-  const auto protected_mode = image.subspan(kernel_offset);
+  const uint64_t protected_mode_size = image.size() - kernel_offset;
   // The decompressor needs init_size bytes from its (aligned) load address.
-  const uint64_t footprint = std::max<uint64_t>(protected_mode.size(), header.init_size);
+  const uint64_t footprint = std::max<uint64_t>(protected_mode_size, header.init_size);
   if (!memory.Contains(x86::kBzImageLoadAddress, footprint)) {
     return bad(fmt::format("needs {} MiB to decompress; raise memory_mib", footprint >> 20));
   }
-  SANDBOX_RETURN_IF_ERROR(CopyIntoGuest(memory, x86::kBzImageLoadAddress, protected_mode, protected_mode.size(),
-                                        fmt::format("kernel {}", path)));
+  SANDBOX_RETURN_IF_ERROR(ReadIntoGuest(image, kernel_offset, protected_mode_size, memory, x86::kBzImageLoadAddress,
+                                        protected_mode_size, fmt::format("kernel {}", path)));
   LoadedKernel kernel;
   kernel.entry_point = x86::kBzImageLoadAddress + k64BitEntryOffset;
   kernel.end = x86::kBzImageLoadAddress + footprint;
@@ -107,37 +112,47 @@ Result<LoadedKernel> LoadBzImage(std::span<const uint8_t> image, const GuestMemo
   return kernel;
 }
 
+Result<LoadedKernel> LoadKernel(const ImageSource& image, const GuestMemory& memory, const std::string& path) {
+  std::array<uint8_t, SELFMAG> magic{};
+  if (image.Holds(0, magic.size())) {
+    SANDBOX_RETURN_IF_ERROR(image.ReadAt(0, magic));
+  }
+  if (std::memcmp(magic.data(), ELFMAG, SELFMAG) == 0) return LoadElf(image, memory, path);
+  return LoadBzImage(image, memory, path);
+}
+
 }  // namespace
 
 Result<LoadedKernel> LoadKernelImage(std::span<const uint8_t> image, const GuestMemory& memory,
                                      const std::string& path) {
-  if (image.size() >= 4 && std::memcmp(image.data(), ELFMAG, SELFMAG) == 0) return LoadElf(image, memory, path);
-  return LoadBzImage(image, memory, path);
+  return LoadKernel(BytesImage(image), memory, path);
 }
 
+// Only the loaded parts of the file are read, straight into guest RAM: a
+// vmlinux's symbols (a third of Debian's) never leave the disk.
 Result<LoadedKernel> LoadKernelFile(const std::string& path, const GuestMemory& memory) {
-  SANDBOX_ASSIGN_OR_RETURN(std::string contents, ReadFile(path));
-  return LoadKernelImage({reinterpret_cast<const uint8_t*>(contents.data()), contents.size()}, memory, path);
+  SANDBOX_ASSIGN_OR_RETURN(FileImage image, FileImage::Open(path, "kernel " + path));
+  return LoadKernel(image, memory, path);
 }
 
 Result<LoadedInitrd> LoadInitrdFile(const std::string& path, const GuestMemory& memory, const LoadedKernel& kernel) {
-  SANDBOX_ASSIGN_OR_RETURN(std::string contents, ReadFile(path));
-  if (contents.empty()) return InvalidArgument(fmt::format("initrd {} is empty", path));
+  SANDBOX_ASSIGN_OR_RETURN(FileImage image, FileImage::Open(path, "initrd " + path));
+  if (image.size() == 0) return InvalidArgument(fmt::format("initrd {} is empty", path));
   uint64_t max_address = kDefaultInitrdMax;
   if (kernel.header && kernel.header->initrd_addr_max != 0) max_address = kernel.header->initrd_addr_max;
   const MemoryRegion& low = memory.regions().front();
   const uint64_t top = std::min(low.guest_address + low.size, max_address + 1);
   const uint64_t kernel_end = (kernel.end + kPageSize - 1) & ~(kPageSize - 1);
-  if (contents.size() > top || top - contents.size() < kernel_end) {
+  if (image.size() > top || top - image.size() < kernel_end) {
     return InvalidArgument(fmt::format("initrd {} ({} bytes) does not fit in guest RAM above the kernel; raise "
                                        "memory_mib",
-                                       path, contents.size()));
+                                       path, image.size()));
   }
   LoadedInitrd initrd;
-  initrd.address = (top - contents.size()) & ~(kPageSize - 1);
-  initrd.size = contents.size();
-  SANDBOX_RETURN_IF_ERROR(memory.Write(initrd.address, {reinterpret_cast<const uint8_t*>(contents.data()),
-                                                        contents.size()}));
+  initrd.address = (top - image.size()) & ~(kPageSize - 1);
+  initrd.size = image.size();
+  SANDBOX_RETURN_IF_ERROR(
+      ReadIntoGuest(image, 0, image.size(), memory, initrd.address, image.size(), "initrd " + path));
   return initrd;
 }
 

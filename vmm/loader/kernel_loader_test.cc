@@ -3,7 +3,13 @@
 #include <elf.h>
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstring>
+
+#include "common/base/temp_dir.h"
+#include "common/base/unique_fd.h"
 
 namespace sandbox::vmm {
 namespace {
@@ -106,6 +112,61 @@ TEST_F(KernelLoaderTest, RejectsOldOrForeignImages) {
   auto foreign = LoadKernelImage(junk, memory_, "junk");
   ASSERT_FALSE(foreign.ok());
   EXPECT_NE(foreign.status().message().find("neither an ELF vmlinux nor a bzImage"), std::string::npos);
+}
+
+// Writes `bytes` to `path`, then extends the file to `size` (a sparse tail).
+void WriteSparseFile(const std::string& path, const std::vector<uint8_t>& bytes, off_t size) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  ASSERT_TRUE(fd.valid());
+  ASSERT_EQ(::write(fd.get(), bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  ASSERT_EQ(::ftruncate(fd.get(), std::max<off_t>(size, static_cast<off_t>(bytes.size()))), 0);
+}
+
+TEST_F(KernelLoaderTest, AFileKernelIsReadOnlyWhereItsSegmentsAre) {
+  TempDir dir = TempDir::CreateOrDie("kernel-loader");
+  // A vmlinux whose symbols would be 64 GiB: reading the whole file, as the
+  // loader once did, could not load it.
+  const std::string path = dir.path() + "/vmlinux";
+  WriteSparseFile(path, MakeElf(kKernelAddress, {9, 8, 7, 6}, kKernelAddress, 64), off_t{64} << 30);
+  ASSERT_TRUE(memory_.WriteObject(kKernelAddress + 40, uint8_t{0x77}).ok());
+  auto kernel = LoadKernelFile(path, memory_);
+  ASSERT_TRUE(kernel.ok()) << kernel.status().message();
+  EXPECT_EQ(kernel->end, kKernelAddress + 64);
+  EXPECT_EQ(memory_.ReadObject<uint32_t>(kKernelAddress).value(), 0x06070809u);
+  EXPECT_EQ(memory_.ReadObject<uint8_t>(kKernelAddress + 40).value(), 0) << "bss is zeroed";
+}
+
+TEST_F(KernelLoaderTest, AFileBzImageAndItsInitrdLandInGuestRam) {
+  TempDir dir = TempDir::CreateOrDie("kernel-loader");
+  WriteSparseFile(dir.path() + "/bzImage", MakeBzImage(0x020f, 4, 4096), 0);
+  WriteSparseFile(dir.path() + "/initrd", {'c', 'p', 'i', 'o'}, 0);
+  auto kernel = LoadKernelFile(dir.path() + "/bzImage", memory_);
+  ASSERT_TRUE(kernel.ok()) << kernel.status().message();
+  EXPECT_EQ(memory_.ReadObject<uint8_t>(0x100000).value(), 0xaa);
+  auto initrd = LoadInitrdFile(dir.path() + "/initrd", memory_, *kernel);
+  ASSERT_TRUE(initrd.ok()) << initrd.status().message();
+  EXPECT_EQ(initrd->size, 4u);
+  EXPECT_EQ(initrd->address, (64u << 20) - 4096) << "page-aligned at the top of RAM";
+  EXPECT_EQ(memory_.ReadObject<uint32_t>(initrd->address).value(), 0x6f697063u);
+}
+
+TEST_F(KernelLoaderTest, MissingEmptyOrOddFilesAreNamed) {
+  TempDir dir = TempDir::CreateOrDie("kernel-loader");
+  auto missing = LoadKernelFile(dir.path() + "/nothing", memory_);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("kernel " + dir.path() + "/nothing"), std::string::npos);
+  auto directory = LoadKernelFile(dir.path(), memory_);
+  ASSERT_FALSE(directory.ok());
+  EXPECT_NE(directory.status().message().find("not a regular file"), std::string::npos);
+  WriteSparseFile(dir.path() + "/empty", {}, 0);
+  LoadedKernel kernel{.entry_point = kKernelAddress, .end = kKernelAddress + 4096};
+  auto empty = LoadInitrdFile(dir.path() + "/empty", memory_, kernel);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(empty.status().message().find("is empty"), std::string::npos);
+  WriteSparseFile(dir.path() + "/huge", {1}, off_t{1} << 30);
+  auto huge = LoadInitrdFile(dir.path() + "/huge", memory_, kernel);
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.status().message().find("does not fit"), std::string::npos);
 }
 
 }  // namespace
