@@ -6,6 +6,8 @@
 # nothing left behind (state dirs, sandbox-vmm or monitor processes, mounts).
 #   lifecycle_e2e.sh SANDBOX_RT SANDBOX_VMM SANDBOX_AGENT VSOCK_STREAM
 # (VSOCK_STREAM: tests/vmm's static vsock_stream, the flooding container's tool)
+# LIFECYCLE_E2E_TEMPLATES=1 runs it with VM templates on (ctest's lifecycle_e2e;
+# lifecycle_cold_e2e runs it with them off).
 set -euo pipefail
 rt=$(realpath "${1:?usage: lifecycle_e2e.sh SANDBOX_RT SANDBOX_VMM SANDBOX_AGENT VSOCK_STREAM}")
 vmm=$(realpath "${2:?}") agent=$(realpath "${3:?}") vsock_stream=$(realpath "${4:?}")
@@ -97,8 +99,15 @@ umoci config --image "$work/layout:hello" --config.cmd /bin/sh --config.cmd -c \
 
 # Nested under TCG a 2-vCPU guest can take more than the default 60 s to
 # boot when the machine is busy (seen once, with a silent console): 180 s.
-echo '{"boot_timeout_ms": 180000}' > "$work/runtime.json"
-echo '{"boot_timeout_ms": 180000, "jail_vmm": false}' > "$work/runtime-nojail.json"
+# LIFECYCLE_E2E_TEMPLATES=1: every sandbox that can be is restored from a VM
+# template (runtime config vm_templates), on the test host's tmpfs.
+templates=
+if [ "${LIFECYCLE_E2E_TEMPLATES:-0}" = 1 ]; then
+  templates=/run/sandbox-rt-e2e-templates
+  with_templates=', "vm_templates": true, "template_dir": "'"$templates"'"'
+fi
+echo '{"boot_timeout_ms": 180000'"${with_templates:-}"'}' > "$work/runtime.json"
+echo '{"boot_timeout_ms": 180000, "jail_vmm": false'"${with_templates:-}"'}' > "$work/runtime-nojail.json"
 # Host bind mounts (virtio-fs through virtiofsd): a rw dir written back to the
 # host, a ro dir the container cannot write, a single file, and a relative
 # source (resolved against the bundle, as runc does).
@@ -133,6 +142,7 @@ rt="$rt"
 work="$work"
 repo="$repo"
 root=/run/sandbox-rt-e2e
+templates="$templates"
 INNER
 cat >> "$work/inner.sh" <<'INNER'
 failures=0
@@ -141,10 +151,12 @@ rm -f "$work"/*.fifo "$work/hooks.log" "$work/exec.pid" "$work/sleeper.pid" "$wo
   "$work/detached.pid" "$work/detached.out"
 rm -f "$work/rootfs/tmp/flood.started" "$work/rootfs/tmp/flood.out" "$work/flood.samples" "$work/flood.bytes"
 rm -rf "$SANDBOX_RT_CACHE_DIR"
+[ -z "$templates" ] || rm -rf "$templates"
 . "$repo/tests/lib/checks.sh"
 . "$repo/tests/lib/sandbox-rt-calls.sh"
 
 # 1. run: stdout, stderr, exit code; and runc with the same bundle.
+section "1"
 cd "$work/hello"
 sb run hello1 > "$work/hello.out" 2> "$work/hello.err"; check "run exit code" 3 $?
 check "run stdout" "hello from a microVM" "$(cat "$work/hello.out")"
@@ -162,6 +174,7 @@ check "run --image again, from the cached bundle" "from an image: layers" \
   "$(sb run --image "$work/layout:hello" img2 < /dev/null)"
 
 # 2. 1 MiB of random bytes through stdin and back.
+section "2"
 cd "$work/cat"
 sb run cat1 < "$work/random.bin" > "$work/random.out"; check "stdin round trip exit" 0 $?
 cmp -s "$work/random.bin" "$work/random.out"; check "stdin round trip bytes" 0 $?
@@ -169,6 +182,7 @@ runc --root /run/runc-e2e run runc-cat < "$work/random.bin" > "$work/runc-random
 cmp -s "$work/random.bin" "$work/runc-random.out"; check "runc stdin round trip" 0 $?
 
 # 3. env, cwd, user, groups, umask; readonly root; tmpfs; hostname; writable overlay.
+section "3"
 cd "$work/env"; ours=$(sb run env1 < /dev/null); check "env/cwd/user exit" 0 $?
 check "env/cwd/user" "hi there|/work|1000:1000|1000 10 20|0022" "$ours"
 theirs=$(runc --root /run/runc-e2e run runc-env < /dev/null); check "runc env/cwd/user = ours" "$theirs" "$ours"
@@ -193,6 +207,7 @@ mem_kib=$(awk '/MemTotal/ {print $2}' "$work/limits.out")
 [ "${mem_kib:-0}" -gt 100000 ] && [ "${mem_kib:-0}" -lt 170000 ]; check "guest RAM = limit + overhead (MemTotal $mem_kib KiB)" 0 $?
 
 # 3b. host bind mounts through virtio-fs, and runc with the same bundle.
+section "3b"
 cd "$work/binds"
 binds_expected="from the host
 read-only data
@@ -213,6 +228,7 @@ check "runc bind mounts = ours" "$binds_expected" "$(runc --root /run/runc-e2e r
 check "runc bind mounts: rw write" "written-in-guest" "$(cat "$work/host-rw/out" 2>&1)"
 
 # 3c. a user namespace with id maps.
+section "3c"
 cd "$work/userns"
 check "user namespace: maps, uid, bound devices" " 0 100000 65536
 0
@@ -222,12 +238,14 @@ c" "$(sb run userns1 < /dev/null 2>&1 | head -n 3)"
 # namespace: Operation not permitted"). The guest is a VM of its own.
 
 # 3c'. time namespace offsets (runc 1.1 predates them: no peer).
+section "3c'"
 cd "$work/clocks"
 check "timeOffsets: the container's clocks are shifted" "monotonic 3600 7
 boottime 864000 0
 uptime-shifted" "$(sb run clocks1 < /dev/null 2>&1)"
 
 # 3d. --preserve-fds: each fd a stream to the host fd it stands for; runc passes the fds themselves.
+section "3d"
 cd "$work/preserve"
 preserve_expected="0|file-in.from-host.|to-host"
 check "run --preserve-fds 3: a file, a pipe and a socket" "$preserve_expected" \
@@ -241,6 +259,7 @@ grep -q "fd 3 is a directory" "$work/pfd2.err"; check "... naming the fd" 0 $?
 [ -e "$root/pfd2" ]; check "... leaving no state" 1 $?
 
 # 4. create / start / state / ps / kill / delete, each state asserted.
+section "4"
 cd "$work/sleeper"
 mkfifo "$work/sleeper.fifo"
 sb create --pid-file "$work/sleeper.pid" s1 > "$work/sleeper.fifo" 2> "$work/sleeper.err" < /dev/null &
@@ -249,8 +268,13 @@ exec 7< "$work/sleeper.fifo"
 wait $create_pid; rc=$?
 check "create exit$([ $rc -eq 0 ] || echo " ($(head -c 600 "$work/sleeper.err" | tr '\n' ' '))")" 0 $rc
 check "state after create" created "$(state_of s1)"
-grep -q "seeded the kernel RNG with 64 bytes from /dev/hwrng; getrandom() is ready" "$root/s1/console.log"
-check "the agent seeded the guest's RNG from virtio-rng" 0 $?
+if [ -z "$templates" ]; then
+  grep -q "seeded the kernel RNG with 64 bytes from /dev/hwrng; getrandom() is ready" "$root/s1/console.log"
+  check "the agent seeded the guest's RNG from virtio-rng" 0 $?
+else
+  grep -q "restored from a snapshot: reseeded the kernel RNG with 64 bytes from the host" "$root/s1/console.log"
+  check "restored from a template, the agent reseeded the guest's RNG from the host" 0 $?
+fi
 pid=$(cat "$work/sleeper.pid")
 kill -0 "$pid" 2>/dev/null; check "pid from --pid-file is alive" 0 $?
 sb start s1; check "start exit" 0 $?
@@ -279,12 +303,14 @@ sb delete s1; check "delete exit" 0 $?
 sb state s1 > /dev/null 2>&1; check "state of a deleted container fails" 1 $?
 
 # 5. run -d, pause / resume (the VM's vCPUs stop), kill --all, exit code 137 via run.
+section "5"
 cd "$work/counter"
 sb run -d c1 < /dev/null > /dev/null; check "run -d exit" 0 $?
 check "state after run -d" running "$(state_of c1)"
 grep -q "^0::/sandbox-rt-e2e/c1$" "/proc/$(cut -d' ' -f1 "$root/c1/vmm.pid")/cgroup"; check "sandbox-vmm in the host cgroup of cgroupsPath" 0 $?
 # 5a. sandbox-vmm's jail (vmm/sandboxing/jail.h): namespaces of its own, its
 # root is vm/ (the vsock sockets) read-only, an unprivileged uid, no capability.
+section "5a"
 vmm_pid=$(cut -d' ' -f1 "$root/c1/vmm.pid")
 check "jailed VMM: uid and gid" "2000000000 2000000000 2000000000 2000000000" \
   "$(awk '/^Uid:/ {u = $2 " " $5} /^Gid:/ {g = $2 " " $5} END {print u, g}' "/proc/$vmm_pid/status")"
@@ -323,6 +349,7 @@ sb kill r137 KILL
 wait $run_pid; check "run exit code after SIGKILL" 137 $?
 # 5-paused. A paused VM takes no signal but SIGKILL, which stops the VM (as
 # runc's SIGKILL ends a frozen container): run still exits 137.
+section "5-paused"
 sb run p137 > "$work/run137.fifo" < /dev/null &
 run_pid=$!
 read -r -t 120 line < "$work/run137.fifo"
@@ -335,6 +362,7 @@ wait $run_pid; check "run exit code after SIGKILL while paused" 137 $?
 # 5-unreachable. An agent that cannot be reached (its VMM stopped with
 # SIGSTOP: no vsock answer) does not keep a SIGKILL from ending the container.
 # (About 30 s: the VMM's API and the agent's connect each wait out 10 s.)
+section "5-unreachable"
 sb run u137 > "$work/run137.fifo" < /dev/null &
 run_pid=$!
 read -r -t 120 line < "$work/run137.fifo"
@@ -359,6 +387,7 @@ wait $run_pid; check "run exit code from the container's trap" 7 $?
 
 # 5b. exec: a new process in the running container, in its namespaces, with
 # its own user/cwd/env, stdio relayed both ways, its exit status returned.
+section "5b"
 cd "$work/execbox"
 sb run -d x1 < /dev/null > /dev/null; check "run -d x1" 0 $?
 check "exec sees the container's hostname and files" "execbox started" \
@@ -459,6 +488,7 @@ sb exec x1 true < /dev/null 2> /dev/null; check "exec into a stopped container r
 sb delete x1; check "delete x1" 0 $?
 
 # 5c. host hooks, with the state on stdin, at their stages.
+section "5c"
 cd "$work/hooked"
 check "run with hooks" ran "$(sb run h1 < /dev/null)"
 check "hooks ran in order with the state" "createRuntime creating own-netns
@@ -475,6 +505,7 @@ check "createContainer hook ran on the host in the sandbox's network namespace" 
 # 5d. terminals: --console-socket gets the pty master (runc's protocol); the
 # client's resize reaches the container; run relays a terminal itself
 # without a console socket.
+section "5d"
 cd "$work/tty"
 python3 "$repo/tests/lifecycle/console_client.py" "$work/console.sock" "$work/tty.out" \
   --after ready --rows 33 --columns 111 --send 'hello\n' &
@@ -496,11 +527,13 @@ sb create t3 < /dev/null 2> "$work/t3.err"; check "create of a terminal without 
 grep -q "process.terminal" "$work/t3.err"; check "the refusal names process.terminal" 0 $?
 
 # 5e. a guest kernel panic: the container is reported ended with a non-zero status.
+section "5e"
 cd "$work/panicker"
 sb run p1 < /dev/null > "$work/panic.out" 2> "$work/panic.err"; check "run exit code after a guest panic" 255 $?
 grep -q survived "$work/panic.out"; check "the container did not survive the panic" 1 $?
 
 # 5f. containerd's layout: every socket of the state dir is past sun_path's 108 bytes.
+section "5f"
 long_root=/run/sandbox-rt-e2e-long/$(printf 'k%.0s' {1..125})
 long_id=$(echo issue20 | sha256sum | cut -d' ' -f1)
 sbl() { timeout -k 10 300 "$rt" --root "$long_root" "$@"; }
@@ -528,6 +561,7 @@ rm -rf /run/sandbox-rt-e2e-long
 # RSS and fds, the state dir's size, and whether `state` answered. The caps:
 # 64 MiB and 64 fds per process, 32 MiB of state dir (the console log's 16 MiB
 # cap and the logs). Then kill KILL mid-flood and delete leave nothing.
+section "5g"
 cd "$work/flood"
 sb run -d flood1 < /dev/null 2> /dev/null > >(wc -c > "$work/flood.bytes"); check "flood: run -d" 0 $?
 wait_until 120 test -e "$work/rootfs/tmp/flood.started"; check "flood: the container started flooding" 0 $?
@@ -579,6 +613,7 @@ check "flood: its stdout reached the host (over 1 MB)" 1 "$((${flood_bytes:-0} >
 check "flood: no VMM or monitor left" "" "$(ps -o pid= -p "${flood_vmm:-1},${flood_monitor:-1}" | grep -vx " *1")"
 
 # 6. failure paths leave nothing behind.
+section "6"
 cd "$work/broken"
 sb create bad1 2> "$work/bad1.err"; check "malformed config.json fails" 1 $?
 grep -q "config.json" "$work/bad1.err"; check "malformed config.json error names the file" 0 $?
@@ -601,6 +636,7 @@ sb delete k9; check "delete after the VMM was killed" 0 $?
 # 6b. a create killed by its client (a timeout's SIGKILL) while its VM boots
 # (right when sandbox-vmm appears: a fixed delay raced a fast create) or 1 s
 # in leaves nothing running or listed.
+section "6b"
 cd "$work/sleeper"
 for when in booting 1s; do
   id=killed-$when
@@ -630,12 +666,19 @@ for when in booting 1s; do
 done
 
 # 7. nothing left: no state, no sandbox-vmm or monitor, no mounts, no sockets.
+section "7"
 check "no containers left" "" "$(ls "$root")"
 check "no sandbox-vmm left" "" "$(pgrep -x sandbox-vmm)"
 check "no monitor left" "" "$(pgrep -f 'sandbox-rt __monitor')"
 check "no exec relay left" "" "$(pgrep -f "sandbox-rt --root $root exec")"
 check "no mounts left" "" "$(grep "$root" /proc/mounts)"
 check "no virtiofsd left" "" "$(pgrep -f "virtiofsd --fd")"
+if [ -n "$templates" ]; then
+  made=$(find "$templates" -mindepth 1 -maxdepth 1 -type d -name '????????????????????????????????' | wc -l)
+  [ "$made" -ge 1 ]; check "templates on: sandboxes came from $made template(s)" 0 $?
+  check "templates on: no half-made template left" "" "$(find "$templates" -maxdepth 1 -name '*.new')"
+  rm -rf "$templates"
+fi
 echo "failures: $failures"
 [ "$failures" -eq 0 ]
 INNER
