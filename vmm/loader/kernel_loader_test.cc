@@ -123,7 +123,7 @@ void WriteSparseFile(const std::string& path, const std::vector<uint8_t>& bytes,
 }
 
 TEST_F(KernelLoaderTest, AFileKernelIsReadOnlyWhereItsSegmentsAre) {
-  TempDir dir = TempDir::CreateOrDie("kernel-loader");
+  TempDir dir = TempDir::CreateOrDie("/tmp/sandbox-kernel-loader-");
   // A vmlinux whose symbols would be 64 GiB: reading the whole file, as the
   // loader once did, could not load it.
   const std::string path = dir.path() + "/vmlinux";
@@ -137,7 +137,7 @@ TEST_F(KernelLoaderTest, AFileKernelIsReadOnlyWhereItsSegmentsAre) {
 }
 
 TEST_F(KernelLoaderTest, AFileBzImageAndItsInitrdLandInGuestRam) {
-  TempDir dir = TempDir::CreateOrDie("kernel-loader");
+  TempDir dir = TempDir::CreateOrDie("/tmp/sandbox-kernel-loader-");
   WriteSparseFile(dir.path() + "/bzImage", MakeBzImage(0x020f, 4, 4096), 0);
   WriteSparseFile(dir.path() + "/initrd", {'c', 'p', 'i', 'o'}, 0);
   auto kernel = LoadKernelFile(dir.path() + "/bzImage", memory_);
@@ -151,7 +151,7 @@ TEST_F(KernelLoaderTest, AFileBzImageAndItsInitrdLandInGuestRam) {
 }
 
 TEST_F(KernelLoaderTest, MissingEmptyOrOddFilesAreNamed) {
-  TempDir dir = TempDir::CreateOrDie("kernel-loader");
+  TempDir dir = TempDir::CreateOrDie("/tmp/sandbox-kernel-loader-");
   auto missing = LoadKernelFile(dir.path() + "/nothing", memory_);
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("kernel " + dir.path() + "/nothing"), std::string::npos);
