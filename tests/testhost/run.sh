@@ -12,7 +12,8 @@
 #   tree with all controllers enabled. CMD's exit status comes back through
 #   a file on the shared filesystem, never from console text.
 #
-# SANDBOX_TESTHOST_MODE=direct|testhost forces a mode. Downloads (the kernel
+# SANDBOX_TESTHOST_MODE=direct|testhost forces a mode; SANDBOX_TESTHOST_ACCEL
+# replaces QEMU's "-accel tcg" (e.g. tcg,thread=single). Downloads (the kernel
 # package) and the initramfs are cached in ${SANDBOX_RT_CACHE:-~/.cache/sandbox-rt}/testhost.
 set -euo pipefail
 
@@ -87,7 +88,7 @@ if [ "$qemu_dir" != system ]; then
   qemu=("$qemu_dir/usr/bin/qemu-system-x86_64" -L "$qemu_dir/usr/share/qemu" -L "$qemu_dir/usr/share/seabios")
 fi
 need "${qemu[0]}" qemu-system-x86
-say "emulator: $("${qemu[0]}" --version | head -n 1)"
+say "emulator: $("${qemu[0]}" --version | head -n 1)${SANDBOX_TESTHOST_ACCEL:+, -accel $SANDBOX_TESTHOST_ACCEL}"
 need /usr/lib/qemu/virtiofsd qemu-system-common
 need busybox busybox-static
 need cpio cpio
@@ -220,7 +221,7 @@ boot_test_host() {
   for _ in $(seq 100); do [ -S "$work/virtiofs.sock" ] && break; sleep 0.05; done
   [ -S "$work/virtiofs.sock" ] || { say "virtiofsd did not start:"; cat "$work/virtiofsd.log" >&2; exit 2; }
   "${qemu[@]}" \
-    -accel tcg -cpu EPYC,+svm -smp 2 -m "${mem_mib}M" \
+    -accel "${SANDBOX_TESTHOST_ACCEL:-tcg}" -cpu EPYC,+svm -smp 2 -m "${mem_mib}M" \
     -object "memory-backend-memfd,id=mem,size=${mem_mib}M,share=on" -numa node,memdev=mem \
     -chardev "socket,id=virtiofs,path=$work/virtiofs.sock" -device vhost-user-fs-pci,chardev=virtiofs,tag=hostroot \
     -kernel "$kernel_dir/vmlinuz" -initrd "$initramfs" \
