@@ -312,6 +312,7 @@ ctr_tests() {
   check "ctr run stderr" "to-stderr" "$(cat "$work/c-run.err")"
 
   # run -d, its output to a file; SIGTERM ends it with status 9.
+  rm -f "$work/c2.log"  # containerd appends: a retried test host's run must not see the first's
   c run -d "${run[@]}" --log-uri "file://$work/c2.log" "$image" c2 \
     sh -c 'echo started > /tmp/marker; trap "echo got-term; exit 9" TERM; echo ready; while true; do sleep 0.2; done' < /dev/null
   check "ctr run -d exit" 0 $?
