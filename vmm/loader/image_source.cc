@@ -11,13 +11,16 @@
 namespace sandbox::vmm {
 
 Status BytesImage::ReadAt(uint64_t offset, std::span<uint8_t> out) const {
-  if (!Holds(offset, out.size())) return InvalidArgument(fmt::format("read of {} bytes at {:#x} past the image", out.size(), offset));
+  if (!Holds(offset, out.size())) {
+    return InvalidArgument(fmt::format("read of {} bytes at {:#x} past the image", out.size(), offset));
+  }
   std::memcpy(out.data(), bytes_.data() + offset, out.size());
   return Status::Ok();
 }
 
 Result<FileImage> FileImage::Open(const std::string& path, const std::string& what) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: a FIFO given as a kernel is refused below instead of blocking the open.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (!fd.valid()) return ErrnoStatus("open", what);
   struct stat info {};
   if (::fstat(fd.get(), &info) != 0) return ErrnoStatus("fstat", what);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -158,6 +159,10 @@ TEST_F(KernelLoaderTest, MissingEmptyOrOddFilesAreNamed) {
   auto directory = LoadKernelFile(dir.path(), memory_);
   ASSERT_FALSE(directory.ok());
   EXPECT_NE(directory.status().message().find("not a regular file"), std::string::npos);
+  ASSERT_EQ(::mkfifo((dir.path() + "/fifo").c_str(), 0600), 0);
+  auto fifo = LoadKernelFile(dir.path() + "/fifo", memory_);  // must not block
+  ASSERT_FALSE(fifo.ok());
+  EXPECT_NE(fifo.status().message().find("not a regular file"), std::string::npos);
   WriteSparseFile(dir.path() + "/empty", {}, 0);
   LoadedKernel kernel{.entry_point = kKernelAddress, .end = kKernelAddress + 4096};
   auto empty = LoadInitrdFile(dir.path() + "/empty", memory_, kernel);
