@@ -38,19 +38,30 @@ incidents=${SANDBOX_TESTHOST_INCIDENTS:-${SANDBOX_RT_CACHE:-${HOME:-/root}/.cach
 # A failed ctest phase's whole log is kept there too (the last 20), and its
 # tests' FAIL lines close the output: CI shows only a run's head and tail.
 failure_logs=${SANDBOX_RT_CACHE:-${HOME:-/root}/.cache/sandbox-rt}/ci-failures
-kept_failures=()
-# keep_failure_log NAME [BUILD_DIR]: prints the kept log's path.
+lane_dir= lane_pid=
+# keep_failure_log NAME BUILD_DIR: keeps that tree's last ctest log and lists
+# it in $lane_dir/kept (both lanes write there; the summary reads it).
 keep_failure_log() {
-  local log=${2:-build/release}/Testing/Temporary/LastTest.log kept
+  local log=$2/Testing/Temporary/LastTest.log kept
   [ -f "$log" ] || return 0
   mkdir -p "$failure_logs" || return 0
   kept="$failure_logs/$(date -u +%Y%m%d-%H%M%S)-${1// /-}.log"
-  cp "$log" "$kept" && echo "$kept"
+  cp "$log" "$kept" && echo "$kept" >> "$lane_dir/kept"
   ls -1t "$failure_logs"/*.log 2>/dev/null | tail -n +21 | xargs -r rm -f
 }
-lane_dir= lane_pid=
+# ctest_phase NAME BUILD_DIR ARGS...: a ctest phase whose log is kept on
+# failure, run under ${ctest_prefix[@]} (the side lane's nice).
+ctest_prefix=()
+ctest_phase() {
+  local name=$1 dir=$2 before=$status
+  shift 2
+  status=0
+  phase "$name" ${ctest_prefix[@]+"${ctest_prefix[@]}"} ctest --test-dir "$dir" --output-on-failure "$@"
+  [ $status -eq 0 ] || keep_failure_log "$name" "$dir" || true
+  [ $before -eq 0 ] || status=$before
+}
 summary() {
-  local table new
+  local table new kept kept_failures=()
   [ -n "$lane_pid" ] && kill -- "$lane_pid" 2>/dev/null
   if [ -n "$lane_dir" ]; then
     if grep -q FAILED "$lane_dir/rows" 2>/dev/null || [ ! -s "$lane_dir/rows" ]; then
@@ -58,14 +69,14 @@ summary() {
     else
       echo "== side lane output: its last lines"; tail -n 15 "$lane_dir/output"
     fi
-    [ -s "$lane_dir/kept" ] && mapfile -t -O "${#kept_failures[@]}" kept_failures < "$lane_dir/kept"
+    [ -s "$lane_dir/kept" ] && mapfile -t kept_failures < "$lane_dir/kept"
     rm -rf "$lane_dir"
   fi
   table=$(echo "== phases (total $(($(date +%s) - suite_started))s)"; printf '%s\n' "${phases[@]}")
   new=$(find "$incidents" -mindepth 1 -maxdepth 1 -newermt "@$suite_started" -printf '%f\n' 2>/dev/null | sort)
   echo "$table"
   echo "test-host incidents in this run: ${new:-none}"
-  for kept in "${kept_failures[@]}"; do
+  for kept in "${kept_failures[@]+"${kept_failures[@]}"}"; do
     echo "== FAIL lines of $kept"
     awk -f scripts/ctest-failures.awk "$kept" | head -n 80
   done
@@ -94,11 +105,8 @@ side_lane() {
   phase "build release (clang)" nice -n 19 scripts/build.sh clang
   # The fuzz scripts build their own clang binaries under /tmp: run from the
   # clang tree, their ctest log cannot collide with the main lane's.
-  local before=$status
-  status=0
-  phase "ctest fuzz" nice -n 19 ctest --test-dir build/clang --output-on-failure -L fuzz
-  [ $status -eq 0 ] || keep_failure_log "ctest fuzz" build/clang >> "$lane_dir/kept"
-  [ $before -eq 0 ] || status=$before
+  ctest_prefix=(nice -n 19)
+  ctest_phase "ctest fuzz" build/clang -L fuzz
   printf '%s\n' "${phases[@]}" > "$lane_dir/rows"
   exit $status
 }
@@ -106,27 +114,14 @@ side_lane > "$lane_dir/output" 2>&1 &
 lane_pid=$!
 echo "== side lane (asan+ubsan build and unit tests, clang build) started; its output follows the table at the end"
 
-release=(ctest --test-dir build/release --output-on-failure)
-# ctest_phase NAME ARGS...: a release ctest phase whose log is kept on failure.
-ctest_phase() {
-  local name=$1 before=$status
-  shift
-  status=0
-  phase "$name" "${release[@]}" "$@"
-  if [ $status -ne 0 ]; then
-    kept=$(keep_failure_log "$name" || true)
-    [ -z "$kept" ] || kept_failures+=("$kept")
-  fi
-  [ $before -eq 0 ] || status=$before
-}
 # Every test carries one of the labels the phases below run.
-unlabelled=$("${release[@]}" -N -LE '^(unit|fuzz|e2e|bench|soak)$' | grep -c "Test *#" || true)
+unlabelled=$(ctest --test-dir build/release -N -LE '^(unit|fuzz|e2e|bench|soak)$' | grep -c "Test *#" || true)
 [ "$unlabelled" -eq 0 ] || { echo "test.sh: $unlabelled tests carry none of unit, fuzz, e2e, bench, soak"; exit 1; }
-ctest_phase "ctest unit (release)" -j "$(nproc)" -L unit
+ctest_phase "ctest unit (release)" build/release -j "$(nproc)" -L unit
 # One test host at a time (RESOURCE_LOCK testhost): these run serially.
-ctest_phase "ctest e2e (test host)" -L e2e -LE soak
-ctest_phase "ctest bench" -L bench
-[ "${SANDBOX_RT_SOAK:-0}" = 1 ] && ctest_phase "ctest soak" -L soak
+ctest_phase "ctest e2e (test host)" build/release -L e2e -LE soak
+ctest_phase "ctest bench" build/release -L bench
+[ "${SANDBOX_RT_SOAK:-0}" = 1 ] && ctest_phase "ctest soak" build/release -L soak
 waited=$(date +%s)
 lane_rc=0
 wait "$lane_pid" || lane_rc=$?
