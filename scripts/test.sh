@@ -73,7 +73,7 @@ summary() {
     rm -rf "$lane_dir"
   fi
   table=$(echo "== phases (total $(($(date +%s) - suite_started))s)"; printf '%s\n' "${phases[@]}")
-  new=$(find "$incidents" -mindepth 1 -maxdepth 1 -newermt "@$suite_started" -printf '%f\n' 2>/dev/null | sort)
+  new=$(find "$incidents" -mindepth 1 -maxdepth 1 -newermt "@$suite_started" -printf '%f\n' 2>/dev/null | sort || true)
   echo "$table"
   echo "test-host incidents in this run: ${new:-none}"
   for kept in "${kept_failures[@]+"${kept_failures[@]}"}"; do
