@@ -131,8 +131,10 @@ Status ParseJail(const json& value, JailConfig& jail) {
 }
 
 // A restored guest brings its kernel in its memory, and its drivers expect
-// the devices it had (checked against the snapshot at start): vsock, rng
-// and virtio-fs are restored, besides the legacy ones.
+// the devices it had (checked against the snapshot at start): vsock, rng,
+// virtio-fs and virtio-net are restored, besides the legacy ones. A NIC
+// gets this config's TAP and MAC; the guest's driver keeps the MAC it read
+// when the snapshot's VM booted (the guest agent sets the new one).
 Status ParseRestore(const json& value, ObjectReader& top, RestoreConfig& restore) {
   if (!value.is_object()) return InvalidArgument("restore: must be an object");
   ObjectReader reader(value, "restore");
@@ -143,10 +145,9 @@ Status ParseRestore(const json& value, ObjectReader& top, RestoreConfig& restore
       return InvalidArgument(fmt::format("{}: not used with restore (the snapshot's memory holds the guest)", key));
     }
   }
-  for (const char* key : {"block", "net"}) {
-    if (top.Find(key) != nullptr) {
-      return InvalidArgument(fmt::format("{}: virtio devices cannot be restored from a snapshot yet", key));
-    }
+  // A block device's requests in flight are not saved yet.
+  if (top.Find("block") != nullptr) {
+    return InvalidArgument("block: virtio devices cannot be restored from a snapshot yet");
   }
   return reader.RejectUnknown();
 }
@@ -182,8 +183,11 @@ std::optional<std::array<uint8_t, 6>> ParseMac(const std::string& text) {
 Status ParseNet(const json& value, const std::string& path, NetConfig& net) {
   if (!value.is_object()) return InvalidArgument(path + ": must be an object");
   ObjectReader reader(value, path);
+  SANDBOX_RETURN_IF_ERROR(reader.Bool("unplugged", net.unplugged));
+  const bool has_tap = reader.Find("tap_fd") != nullptr;
+  if (net.unplugged && has_tap) return InvalidArgument(path + ".tap_fd: not used with unplugged (the NIC has no TAP)");
+  if (!net.unplugged && !has_tap) return InvalidArgument(path + ".tap_fd: required (or \"unplugged\": true)");
   // 0-2 are stdio; the fd is inherited from whoever started sandbox-vmm.
-  if (reader.Find("tap_fd") == nullptr) return InvalidArgument(path + ".tap_fd: required");
   SANDBOX_RETURN_IF_ERROR(reader.Unsigned("tap_fd", net.tap_fd, 3, INT_MAX));
   std::string mac;
   SANDBOX_RETURN_IF_ERROR(reader.String("mac", mac, true));
@@ -206,8 +210,10 @@ Status ParseNets(const json& nets, std::vector<NetConfig>& out) {
     const std::string path = fmt::format("net[{}]", i);
     NetConfig net;
     SANDBOX_RETURN_IF_ERROR(ParseNet(nets[i], path, net));
-    // The VMM owns each fd; one fd on two NICs would be closed twice.
-    if (!fds.insert(net.tap_fd).second) return InvalidArgument(fmt::format("{}.tap_fd: {} is used twice", path, net.tap_fd));
+    // The VMM owns each fd; one fd on two NICs would be closed twice. Unplugged NICs have none.
+    if (!net.unplugged && !fds.insert(net.tap_fd).second) {
+      return InvalidArgument(fmt::format("{}.tap_fd: {} is used twice", path, net.tap_fd));
+    }
     if (!macs.insert(net.mac).second) return InvalidArgument(fmt::format("{}.mac: used twice", path));
     out.push_back(net);
   }
@@ -344,6 +350,7 @@ Status CheckVmmConfigOnHost(const VmmConfig& config) {
     }
   }
   for (size_t i = 0; i < config.net.size(); ++i) {
+    if (config.net[i].unplugged) continue;  // no TAP
     SANDBOX_RETURN_IF_ERROR(CheckTapFd(fmt::format("net[{}].tap_fd", i), config.net[i].tap_fd));
   }
   if (config.api_socket) {

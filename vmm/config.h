@@ -31,11 +31,15 @@ struct FsConfig {
 };
 
 // A virtio-net device on a TAP fd the caller opened (IFF_TAP | IFF_NO_PI |
-// IFF_VNET_HDR) and passed to sandbox-vmm; the VMM takes it over.
+// IFF_VNET_HDR) and passed to sandbox-vmm; the VMM takes it over. An
+// unplugged one has no TAP (tap_fd stays -1): the guest sees a NIC with its
+// link up that drops what it sends and receives nothing, as a VM template's
+// NIC does until a clone is restored with a TAP behind it.
 struct NetConfig {
   int tap_fd = -1;
   std::array<uint8_t, 6> mac{};
   uint16_t mtu = 1500;
+  bool unplugged = false;
 };
 
 // The confinement sandbox-vmm enters once the VM is built, before the guest's
@@ -50,7 +54,9 @@ struct JailConfig {
 };
 
 // Start from a snapshot (the `snapshot` API op wrote both files) instead of
-// booting a kernel: guest RAM is mapped copy-on-write from `memory`.
+// booting a kernel: guest RAM is mapped copy-on-write from `memory`. The
+// config's virtio devices must be the snapshot's; its NICs get the TAPs and
+// MACs of this config.
 struct RestoreConfig {
   std::string state;
   std::string memory;
@@ -93,8 +99,9 @@ Result<VmmConfig> ParseVmmConfig(const std::string& text);
 Result<VmmConfig> LoadVmmConfig(const std::string& path);
 
 // Checks the config against this host before anything is created: the files
-// it names can be opened, the vsock socket path is free, each net tap_fd is
-// an open TAP with a vnet header, the memory fits.
+// it names can be opened, the vsock socket path is free, each net tap_fd (of
+// a NIC that is not unplugged) is an open TAP with a vnet header, the memory
+// fits.
 Status CheckVmmConfigOnHost(const VmmConfig& config);
 
 }  // namespace sandbox::vmm

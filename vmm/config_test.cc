@@ -124,6 +124,61 @@ TEST(VmmConfigNetTest, ErrorsNameTheField) {
   }
 }
 
+TEST(VmmConfigNetTest, ParsesUnpluggedNicsWithoutATap) {
+  Result<VmmConfig> config = ParseVmmConfig(WithNet(
+      R"([{"unplugged": true, "mac": "02:00:00:00:00:01", "mtu": 9000}, {"unplugged": true, "mac": "02:00:00:00:00:02"},
+          {"tap_fd": 3, "mac": "02:00:00:00:00:03", "unplugged": false}])"));
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  ASSERT_EQ(config->net.size(), 3u);
+  EXPECT_TRUE(config->net[0].unplugged);
+  EXPECT_EQ(config->net[0].tap_fd, -1);
+  EXPECT_EQ(config->net[0].mtu, 9000);
+  EXPECT_TRUE(config->net[1].unplugged) << "two NICs without a fd are no fd used twice";
+  EXPECT_EQ(config->net[1].mtu, 1500);
+  EXPECT_FALSE(config->net[2].unplugged);
+  EXPECT_EQ(config->net[2].tap_fd, 3);
+}
+
+TEST(VmmConfigNetTest, AnUnpluggedNicTakesNoTap) {
+  struct Case {
+    const char* net;
+    const char* error;
+  };
+  const Case cases[] = {
+      {R"([{"unplugged": true, "tap_fd": 3, "mac": "02:00:00:00:00:01"}])",
+       "net[0].tap_fd: not used with unplugged (the NIC has no TAP)"},
+      {R"([{"unplugged": false, "mac": "02:00:00:00:00:01"}])", "net[0].tap_fd: required (or \"unplugged\": true)"},
+      {R"([{"unplugged": "yes", "mac": "02:00:00:00:00:01"}])", "net[0].unplugged: must be true or false"},
+      {R"([{"unplugged": true}])", "net[0].mac: required"},
+      {R"([{"unplugged": true, "mac": "02:00:00:00:00:01"}, {"unplugged": true, "mac": "02:00:00:00:00:01"}])",
+       "net[1].mac: used twice"},
+  };
+  for (const Case& test : cases) EXPECT_EQ(NetError(test.net), test.error) << test.net;
+}
+
+TEST(VmmConfigRestoreTest, NicsAreRestoredButNotBlockDevices) {
+  constexpr char kRestore[] = R"("restore": {"state": "/t/vm.state", "memory": "/t/vm.mem"})";
+  Result<VmmConfig> config = ParseVmmConfig(fmt::format(
+      R"({{{}, "net": [{{"tap_fd": 3, "mac": "02:00:00:00:00:01"}}, {{"unplugged": true, "mac": "02:00:00:00:00:02"}}]}})",
+      kRestore));
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  ASSERT_TRUE(config->restore.has_value());
+  EXPECT_EQ(config->net.size(), 2u);
+  Result<VmmConfig> block = ParseVmmConfig(fmt::format(R"({{{}, "block": []}})", kRestore));
+  ASSERT_FALSE(block.ok());
+  EXPECT_EQ(block.status().message(), "block: virtio devices cannot be restored from a snapshot yet");
+}
+
+TEST(VmmConfigNetTest, HostCheckSkipsUnpluggedNics) {
+  VmmConfig config;
+  config.kernel = "/proc/self/exe";  // any readable file
+  config.memory_mib = kMinMemoryMib;
+  config.serial = "none";
+  config.net.push_back({.mac = {0x02, 0, 0, 0, 0, 1}, .unplugged = true});
+  const Status checked = CheckVmmConfigOnHost(config);
+  EXPECT_TRUE(checked.ok()) << checked.message();
+}
+
 TEST(VmmConfigNetTest, AtMostEightNics) {
   std::vector<std::string> nics;
   for (int i = 0; i < 9; ++i) nics.push_back(fmt::format(R"({{"tap_fd": {}, "mac": "02:00:00:00:00:{:02x}"}})", 3 + i, i + 1));

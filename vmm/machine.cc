@@ -160,7 +160,8 @@ Status Machine::SetUpDevices(const VmmConfig& config) {
   // After the others, so adding a NIC moves no existing device's address.
   for (size_t i = 0; i < config.net.size(); ++i) {
     const NetConfig& net = config.net[i];
-    auto device = NetDevice::Create(UniqueFd(net.tap_fd), net.mac, net.mtu, *loop_);
+    auto device = net.unplugged ? NetDevice::CreateUnplugged(net.mac, net.mtu, *loop_)
+                                : NetDevice::Create(UniqueFd(net.tap_fd), net.mac, net.mtu, *loop_);
     if (!device.ok()) return device.status().Wrap(fmt::format("net[{}]", i));
     devices.push_back(*device);
   }
@@ -410,6 +411,11 @@ Status WriteAll(int fd, std::string_view bytes, const char* what) {
   return Status::Ok();
 }
 
+// The virtio devices SetUpDevices makes for `config`.
+size_t VirtioDeviceCount(const VmmConfig& config) {
+  return config.block.size() + (config.vsock ? 1 : 0) + config.fs.size() + (config.rng ? 1 : 0) + config.net.size();
+}
+
 }  // namespace
 
 Status CheckSnapshotFits(const SnapshotReader& snapshot, const VmmConfig& config) {
@@ -421,6 +427,13 @@ Status CheckSnapshotFits(const SnapshotReader& snapshot, const VmmConfig& config
   if (memory_bytes != config.memory_mib << 20) {
     return InvalidArgument(fmt::format("memory_mib: {}, but the snapshot {} has {} MiB", config.memory_mib,
                                        config.restore->state, memory_bytes >> 20));
+  }
+  // Each device's kind is checked as it is restored; a NIC more or less is
+  // the likely mistake (they come last), so the count is checked first, by name.
+  SANDBOX_ASSIGN_OR_RETURN(uint64_t devices, snapshot.GetU64(kSnapshotVirtioDevices));
+  if (devices != VirtioDeviceCount(config)) {
+    return InvalidArgument(fmt::format("restore: this config has {} virtio devices ({} NICs), but the snapshot {} has {}",
+                                       VirtioDeviceCount(config), config.net.size(), config.restore->state, devices));
   }
   return Status::Ok();
 }
@@ -467,11 +480,15 @@ Status Machine::RestoreState(const SnapshotReader& snapshot) {
     return InvalidArgument(fmt::format("restore: the snapshot has {} virtio devices, this config {}", devices,
                                        transports_.size()));
   }
+  for (const Vcpu& vcpu : vcpus_) SANDBOX_RETURN_IF_ERROR(RestoreVcpuState(vcpu, snapshot));
+  SANDBOX_RETURN_IF_ERROR(RestoreVmState(*vm_, snapshot));
+  // After the irqchip's state: the interrupts the transports raise as they
+  // restore (one the guest had not acknowledged, frames already waiting on a
+  // NIC's new TAP) would be lost in a fresh IOAPIC's masked pins, whose
+  // pending bits KVM_SET_IRQCHIP then overwrites.
   for (size_t i = 0; i < transports_.size(); ++i) {
     SANDBOX_RETURN_IF_ERROR(transports_[i]->RestoreState(snapshot, fmt::format("virtio{}", i)));
   }
-  for (const Vcpu& vcpu : vcpus_) SANDBOX_RETURN_IF_ERROR(RestoreVcpuState(vcpu, snapshot));
-  SANDBOX_RETURN_IF_ERROR(RestoreVmState(*vm_, snapshot));
   Serial::State serial{};
   SANDBOX_RETURN_IF_ERROR(snapshot.GetStruct("device/serial", serial));
   serial_->RestoreState(serial);

@@ -42,7 +42,9 @@ enum class VmExit : int {
   kHostStop = 4,     // SIGTERM/SIGINT or a forced stop from the control API
 };
 
-// A snapshot made for another shape of VM is refused by the field that differs.
+// A snapshot made for another shape of VM is refused by the field that
+// differs: vcpus, memory_mib, or the number of virtio devices (a NIC more or
+// less; each device's kind is checked as it is restored).
 Status CheckSnapshotFits(const SnapshotReader& snapshot, const VmmConfig& config);
 
 class Machine : public VmControl {

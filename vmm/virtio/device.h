@@ -70,6 +70,11 @@ class VirtioDevice {
   }
   virtual void SaveState(SnapshotWriter& /*out*/, const std::string& /*prefix*/) const {}
   virtual Status RestoreState(const SnapshotReader& /*in*/, const std::string& /*prefix*/) { return Status::Ok(); }
+  // Chains of queue `index` the device popped but has not used yet, the
+  // last ones it popped. The transport saves the queue as if they were never
+  // popped (their avail-ring entries stay put: the driver cannot reuse a
+  // chain in flight), so a restored device pops them again.
+  virtual uint16_t ChainsHeld(size_t /*index*/) const { return 0; }
 
  protected:
   // Set between Activate() and Reset().

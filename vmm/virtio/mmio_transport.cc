@@ -283,7 +283,12 @@ Status MmioTransport::SaveState(SnapshotWriter& out, const std::string& prefix) 
                              activated_,              needs_reset_,            {}};
   out.AddStruct(prefix + "/transport", state);
   std::vector<Virtqueue::State> queues;
-  for (const Virtqueue& queue : queues_) queues.push_back(queue.SaveState());
+  for (size_t index = 0; index < queues_.size(); ++index) {
+    Virtqueue::State queue = queues_[index].SaveState();
+    // Ring indices run free modulo 2^16, so wrapping below 0 is what the ring means.
+    queue.next_available = static_cast<uint16_t>(queue.next_available - device_->ChainsHeld(index));
+    queues.push_back(queue);
+  }
   out.Add(prefix + "/queues", {reinterpret_cast<const uint8_t*>(queues.data()), queues.size() * sizeof(Virtqueue::State)});
   device_->SaveState(out, prefix);
   return Status::Ok();
@@ -318,9 +323,11 @@ Status MmioTransport::RestoreState(const SnapshotReader& in, const std::string& 
     SANDBOX_RETURN_IF_ERROR(device_->RestoreState(in, prefix));
   }
   // An interrupt the guest had not acknowledged is raised again (the
-  // virtio-mmio driver reads the status; a spare one costs it nothing).
-  interrupt_status_ = state.interrupt_status;
-  if (state.interrupt_status != 0) interrupt_.Signal();
+  // virtio-mmio driver reads the status; a spare one costs it nothing). The
+  // reactivated device may have raised one already (a frame waiting on a
+  // restored NIC's TAP): its bit stays.
+  interrupt_status_.fetch_or(state.interrupt_status);
+  if (interrupt_status_ != 0) interrupt_.Signal();
   return Status::Ok();
 }
 

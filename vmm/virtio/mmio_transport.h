@@ -46,7 +46,8 @@ class MmioTransport : public BusDevice, public std::enable_shared_from_this<Mmio
   uint32_t status() const { return status_; }
   const VirtioDevice& device() const { return *device_; }
 
-  // Snapshots: the registers, each queue and the device's own state, under
+  // Snapshots: the registers, each queue (without the chains the device
+  // holds, VirtioDevice::ChainsHeld) and the device's own state, under
   // `prefix`, taken with the device's lock and the vCPUs stopped. A restore
   // on a transport just created for the same device kind activates the
   // device again when the snapshot's was.

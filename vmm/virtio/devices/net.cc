@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <cerrno>
@@ -75,6 +76,20 @@ Result<std::shared_ptr<NetDevice>> NetDevice::Create(UniqueFd tap, const MacAddr
   return device;
 }
 
+Result<std::shared_ptr<NetDevice>> NetDevice::CreateUnplugged(const MacAddress& mac, uint16_t mtu, EventLoop& loop) {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
+    return ErrnoStatus("socketpair", "an unplugged NIC");
+  }
+  UniqueFd tap(fds[0]);
+  UniqueFd peer(fds[1]);
+  // No TAP, so no vnet header size or offloads to set.
+  SANDBOX_ASSIGN_OR_RETURN(std::shared_ptr<NetDevice> device,
+                           Create(std::move(tap), mac, mtu, loop, [](int, uint64_t) { return Status::Ok(); }));
+  device->unplugged_peer_ = std::move(peer);
+  return device;
+}
+
 NetDevice::~NetDevice() { loop_.Remove(tap_.get()); }
 
 uint64_t NetDevice::offered_features() const {
@@ -88,6 +103,7 @@ Status NetDevice::Activate(const ActiveQueues& active) {
   SANDBOX_RETURN_IF_ERROR(setup_(tap_.get(), active.features));
   rx_chains_.clear();
   rx_bytes_held_ = 0;
+  rx_popped_ = 0;
   failed_ = false;
   ActiveQueues guarded = active;
   guarded.fail = [this, fail = active.fail](const Status& why) {
@@ -103,7 +119,25 @@ void NetDevice::Reset() {
   // The armed TAP (if it is) fires once more, finds no active queues and stays quiet.
   rx_chains_.clear();
   rx_bytes_held_ = 0;
+  rx_popped_ = 0;
   VirtioDevice::Reset();
+}
+
+Status NetDevice::CheckSnapshotable() const {
+  // The held chains are saved as not popped, which is right only if they
+  // are the last ones popped: an unusable buffer posted after the oldest
+  // held one was returned already, and would be returned again.
+  if (!rx_chains_.empty() && rx_popped_ - rx_chains_.front().popped_at != rx_chains_.size()) {
+    return FailedPrecondition(
+        "virtio-net: the guest posted an unusable rx buffer after buffers the device still holds; try again once "
+        "frames have filled them");
+  }
+  return Status::Ok();
+}
+
+uint16_t NetDevice::ChainsHeld(size_t index) const {
+  // At most a queue's size (256) of them.
+  return index == kRxQueue ? static_cast<uint16_t>(rx_chains_.size()) : 0;
 }
 
 void NetDevice::ProcessQueue(size_t index) {
@@ -133,6 +167,11 @@ uint32_t NetDevice::Transmit(const DescriptorChain& chain) {
   if (chain.readable_bytes < kHeaderSize || chain.readable_bytes - kHeaderSize > kMaxFrameSize) {
     guest_warnings_.Warn("net: tx: dropping a chain of {} bytes (want a {}-byte header and at most {} frame bytes)",
                    chain.readable_bytes, kHeaderSize, kMaxFrameSize);
+    return 0;
+  }
+  if (unplugged_peer_.valid()) {
+    // Nothing behind the NIC, as with its cable out: no warning, the guest did nothing wrong.
+    ++unplugged_tx_dropped_;
     return 0;
   }
   ChainCursor reader(*active_->memory, chain, ChainCursor::Direction::kReadable);
@@ -187,6 +226,7 @@ void NetDevice::HoldRxChains(bool& used_any) {
       return;
     }
     if (!popped->has_value()) return;
+    const uint64_t popped_at = rx_popped_++;
     PoppedChain& entry = **popped;
     Status returned = Status::Ok();
     if (!entry.chain) {
@@ -200,7 +240,7 @@ void NetDevice::HoldRxChains(bool& used_any) {
         returned = ReturnUnusable(entry.head, buffers.status().message(), used_any);
       } else {
         rx_bytes_held_ += entry.chain->writable_bytes;
-        rx_chains_.push_back({std::move(*entry.chain), std::move(buffers).value()});
+        rx_chains_.push_back({std::move(*entry.chain), std::move(buffers).value(), popped_at});
       }
     }
     if (!returned.ok()) active_->fail(returned);

@@ -8,6 +8,12 @@
 //    device holds the rx chains it popped and reads only when they can take a
 //    whole frame; without buffers it stops polling the TAP until the guest
 //    kicks rx, so no frame is dropped for want of room and the loop never spins.
+// An unplugged NIC (CreateUnplugged) has nothing behind it: its link is up,
+// what the guest sends is dropped and nothing arrives. It is what a VM
+// template's NIC is; the template's clones get real TAPs when restored.
+// Snapshots: tx holds nothing (each chain is sent as it is popped); the rx
+// chains the device holds are saved as not popped (ChainsHeld), and the
+// restored device, activated on its own TAP, pops them again.
 #pragma once
 
 #include <array>
@@ -64,6 +70,9 @@ class NetDevice : public VirtioDevice, public std::enable_shared_from_this<NetDe
   // `loop` from activation on.
   static Result<std::shared_ptr<NetDevice>> Create(UniqueFd tap, const MacAddress& mac, uint16_t mtu,
                                                    EventLoop& loop, TapSetup setup = ConfigureTap);
+  // A NIC with no TAP: one end of a socketpair of its own stands in for it,
+  // and nothing is ever written to the other.
+  static Result<std::shared_ptr<NetDevice>> CreateUnplugged(const MacAddress& mac, uint16_t mtu, EventLoop& loop);
   ~NetDevice() override;
 
   uint32_t device_type() const override { return 1; }
@@ -73,6 +82,13 @@ class NetDevice : public VirtioDevice, public std::enable_shared_from_this<NetDe
   Status Activate(const ActiveQueues& active) override;
   void ProcessQueue(size_t index) override;
   void Reset() override;
+  // Refused only when an rx buffer the device returned unused was posted
+  // after one it still holds: popped again, it would be returned twice.
+  Status CheckSnapshotable() const override;
+  uint16_t ChainsHeld(size_t index) const override;
+
+  // The tx frames an unplugged NIC dropped; with mutex() held.
+  uint64_t unplugged_tx_dropped() const { return unplugged_tx_dropped_; }
 
  protected:
   std::span<const uint8_t> config_bytes() const override {
@@ -91,6 +107,7 @@ class NetDevice : public VirtioDevice, public std::enable_shared_from_this<NetDe
   struct HeldChain {
     DescriptorChain chain;
     std::vector<std::span<uint8_t>> buffers;
+    uint64_t popped_at = 0;  // rx_popped_ before it was taken
   };
 
   NetDevice(UniqueFd tap, EventLoop& loop, TapSetup setup)
@@ -116,6 +133,12 @@ class NetDevice : public VirtioDevice, public std::enable_shared_from_this<NetDe
   // rx chains taken from the ring but not yet filled, oldest first.
   std::deque<HeldChain> rx_chains_;
   uint64_t rx_bytes_held_ = 0;
+  // rx chains popped since activation, held or returned.
+  uint64_t rx_popped_ = 0;
+  // An unplugged NIC's other end of the socketpair, open so that reads of
+  // tap_ find nothing (EAGAIN) rather than a closed peer; invalid for a TAP.
+  UniqueFd unplugged_peer_;
+  uint64_t unplugged_tx_dropped_ = 0;
   // Set once this device asked for a reset: its rings are not touched again.
   bool failed_ = false;
 };

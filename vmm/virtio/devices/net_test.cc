@@ -7,6 +7,8 @@
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <linux/sockios.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_mmio.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -22,6 +24,7 @@
 #include <optional>
 #include <thread>
 
+#include "vmm/virtio/mmio_transport.h"
 #include "vmm/virtio/testing/queue_driver.h"
 #include "vmm/virtio/testing/tap.h"
 
@@ -364,6 +367,276 @@ TEST_F(NetDeviceTest, AClosedTapStopsReceivingWithoutSpinning) {
   EXPECT_LT(CpuTime() - cpu_before, std::chrono::milliseconds(100)) << "the event loop spins";
   EXPECT_EQ(UsedIndex(), 0);
   EXPECT_EQ(Failure(), "");
+}
+
+TEST_F(NetDeviceTest, HeldRxChainsAreCountedForASnapshot) {
+  Activate(kPlainFeatures, kRxQueue);
+  for (uint16_t head = 0; head < 3; ++head) PostRxChain(head, {2048});
+  Kick(kRxQueue);
+  std::lock_guard lock(device_->mutex());
+  EXPECT_EQ(device_->ChainsHeld(kRxQueue), 3);
+  EXPECT_EQ(device_->ChainsHeld(kTxQueue), 0) << "tx chains are used as they are popped";
+  const Status snapshotable = device_->CheckSnapshotable();
+  EXPECT_TRUE(snapshotable.ok()) << snapshotable.message();
+}
+
+TEST_F(NetDeviceTest, AnUnusableRxBufferBeforeTheHeldOnesAllowsASnapshot) {
+  QueueDriver& driver = Activate(kPlainFeatures, kRxQueue);
+  {
+    std::lock_guard lock(device_->mutex());
+    driver.SetChain(0, {{driver.Allocate(2048), 2048, 0}});  // device-readable: returned at once
+    driver.Publish(0);
+  }
+  PostRxChain(1, {2048});
+  Kick(kRxQueue);
+  ASSERT_EQ(UsedIndex(), 1);
+  std::lock_guard lock(device_->mutex());
+  EXPECT_EQ(device_->ChainsHeld(kRxQueue), 1);
+  EXPECT_TRUE(device_->CheckSnapshotable().ok());
+}
+
+// Rewound past a held chain, the returned one behind it would be popped and returned twice.
+TEST_F(NetDeviceTest, AnUnusableRxBufferBehindAHeldOneRefusesASnapshot) {
+  QueueDriver& driver = Activate(kPlainFeatures, kRxQueue);
+  PostRxChain(0, {2048});
+  {
+    std::lock_guard lock(device_->mutex());
+    driver.SetChain(1, {{driver.Allocate(2048), 2048, 0}});
+    driver.Publish(1);
+  }
+  Kick(kRxQueue);
+  ASSERT_EQ(UsedIndex(), 1);
+  std::lock_guard lock(device_->mutex());
+  const Status refused = device_->CheckSnapshotable();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("unusable rx buffer after buffers the device still holds"), std::string::npos)
+      << refused.message();
+}
+
+// ---- snapshots through the transport -----------------------------------------
+
+constexpr MacAddress kCloneMac = {0x02, 0x00, 0x00, 0x00, 0x00, 0x42};
+
+// A NIC behind its MMIO transport, driven through the registers as the
+// guest does, on a socketpair "TAP"; the event loop runs on its own thread.
+struct TransportNic {
+  UniqueFd host;
+  std::shared_ptr<NetDevice> device;
+  std::shared_ptr<MmioTransport> transport;
+
+  static TransportNic Create(const MacAddress& mac, const GuestMemory& memory, EventLoop& loop, uint64_t base) {
+    int fds[2];
+    EXPECT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds), 0);
+    TransportNic nic;
+    nic.host = UniqueFd(fds[0]);
+    nic.device =
+        NetDevice::Create(UniqueFd(fds[1]), mac, 1500, loop, [](int, uint64_t) { return Status::Ok(); }).value();
+    nic.transport = MmioTransport::Create(nic.device, memory, loop, base, 5).value();
+    return nic;
+  }
+
+  uint32_t Read(uint64_t offset) {
+    uint32_t value = 0;
+    transport->Read(offset, {reinterpret_cast<uint8_t*>(&value), 4});
+    return value;
+  }
+  void Write(uint64_t offset, uint32_t value) { transport->Write(offset, {reinterpret_cast<uint8_t*>(&value), 4}); }
+
+  // The driver's initialisation: rx at QueueDriver's areas, tx (left empty) above them.
+  void Initialise() {
+    Write(VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+    Write(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+    Write(VIRTIO_MMIO_DRIVER_FEATURES, static_cast<uint32_t>(kPlainFeatures));
+    Write(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+    Write(VIRTIO_MMIO_DRIVER_FEATURES, static_cast<uint32_t>(kPlainFeatures >> 32));
+    Write(VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
+    const uint64_t areas[2][3] = {{QueueDriver::kDescriptors, QueueDriver::kAvailable, QueueDriver::kUsed},
+                                  {0x5000, 0x6000, 0x7000}};
+    for (uint32_t queue = 0; queue < 2; ++queue) {
+      Write(VIRTIO_MMIO_QUEUE_SEL, queue);
+      Write(VIRTIO_MMIO_QUEUE_NUM, 16);
+      Write(VIRTIO_MMIO_QUEUE_DESC_LOW, static_cast<uint32_t>(areas[queue][0]));
+      Write(VIRTIO_MMIO_QUEUE_AVAIL_LOW, static_cast<uint32_t>(areas[queue][1]));
+      Write(VIRTIO_MMIO_QUEUE_USED_LOW, static_cast<uint32_t>(areas[queue][2]));
+      Write(VIRTIO_MMIO_QUEUE_READY, 1);
+    }
+    Write(VIRTIO_MMIO_STATUS, Read(VIRTIO_MMIO_STATUS) | VIRTIO_CONFIG_S_DRIVER_OK);
+  }
+
+  MacAddress ConfigMac() {
+    MacAddress mac{};
+    for (size_t i = 0; i < mac.size(); ++i) {
+      uint8_t byte = 0;
+      transport->Read(VIRTIO_MMIO_CONFIG + i, {&byte, 1});
+      mac[i] = byte;
+    }
+    return mac;
+  }
+};
+
+class NetSnapshotTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    loop_ = EventLoop::Create().value();
+    loop_thread_ = std::thread([this] { loop_->Run(); });
+  }
+  void TearDown() override {
+    loop_->Stop();
+    loop_thread_.join();
+  }
+
+  uint16_t UsedIndex(NetDevice& device) {
+    std::lock_guard lock(device.mutex());
+    return driver_.UsedIndex();
+  }
+  bool WaitForUsed(NetDevice& device, uint16_t count) {
+    const auto deadline = std::chrono::steady_clock::now() + kWaitLimit;
+    while (UsedIndex(device) < count) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+  }
+
+  GuestMemory memory_ = GuestMemory::CreateForTest(0, 4 << 20).value();
+  Virtqueue mirror_;  // the driver's view of the rx ring
+  QueueDriver driver_{memory_, mirror_};
+  std::unique_ptr<EventLoop> loop_;
+  std::thread loop_thread_;
+};
+
+// The template's device holds rx buffers; the clone's, on a new TAP, pops
+// them again and fills the oldest first, after the used entries the
+// template's guest saw.
+TEST_F(NetSnapshotTest, AClonePopsTheHeldRxBuffersAgainOnItsOwnTap) {
+  TransportNic original = TransportNic::Create(kMac, memory_, *loop_, 0xd0000000);
+  original.Initialise();
+  ASSERT_EQ(original.Read(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, 0u);
+  std::vector<uint64_t> buffers;
+  {
+    std::lock_guard lock(original.device->mutex());
+    for (uint16_t head = 0; head < 3; ++head) {
+      buffers.push_back(driver_.Allocate(2048));
+      driver_.SetChain(head, {{buffers.back(), 2048, kWrite}});
+      driver_.Publish(head);
+    }
+  }
+  original.transport->NotifyQueue(kRxQueue);
+  const std::vector<uint8_t> before = Packet(80, 1);
+  ASSERT_EQ(::send(original.host.get(), before.data(), before.size(), 0), static_cast<ssize_t>(before.size()));
+  ASSERT_TRUE(WaitForUsed(*original.device, 1));  // buffer 0 used, 1 and 2 held
+
+  SnapshotWriter writer;
+  const Status saved = original.transport->SaveState(writer, "virtio0");
+  ASSERT_TRUE(saved.ok()) << saved.message();
+  const SnapshotReader snapshot = SnapshotReader::Parse(writer.Serialize().value(), "test").value();
+  // The template is gone (its TAP last: a closed peer would wake it); its guest memory stays.
+  original.transport.reset();
+  original.device.reset();
+  original.host.Reset();
+
+  TransportNic clone = TransportNic::Create(kCloneMac, memory_, *loop_, 0xd0001000);
+  const Status restored = clone.transport->RestoreState(snapshot, "virtio0");
+  ASSERT_TRUE(restored.ok()) << restored.message();
+  EXPECT_NE(clone.Read(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_DRIVER_OK, 0u);
+  EXPECT_EQ(clone.ConfigMac(), kCloneMac) << "the clone's config space has the restore config's MAC";
+  EXPECT_EQ(UsedIndex(*clone.device), 1) << "restoring uses no buffer";
+  {
+    std::lock_guard lock(clone.device->mutex());
+    EXPECT_EQ(clone.device->ChainsHeld(kRxQueue), 2);
+  }
+  const std::vector<uint8_t> after = Packet(120, 2);
+  ASSERT_EQ(::send(clone.host.get(), after.data(), after.size(), 0), static_cast<ssize_t>(after.size()));
+  ASSERT_TRUE(WaitForUsed(*clone.device, 2));
+  EXPECT_EQ(driver_.Used(1), (std::pair<uint32_t, uint32_t>{1, static_cast<uint32_t>(after.size())}));
+  EXPECT_EQ(driver_.ReadBytes(buffers[1], after.size()), WithNumBuffers(after, 1));
+  EXPECT_EQ(clone.Read(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, 0u);
+}
+
+// A frame already on the clone's TAP is received as the device is restored;
+// the interrupt it raised must outlast the restore of the transport's registers.
+TEST_F(NetSnapshotTest, AFrameWaitingOnTheClonesTapArrivesWithItsInterrupt) {
+  TransportNic original = TransportNic::Create(kMac, memory_, *loop_, 0xd0000000);
+  original.Initialise();
+  uint64_t buffer = 0;
+  {
+    std::lock_guard lock(original.device->mutex());
+    buffer = driver_.Allocate(2048);
+    driver_.SetChain(0, {{buffer, 2048, kWrite}});
+    driver_.Publish(0);
+  }
+  original.transport->NotifyQueue(kRxQueue);
+  SnapshotWriter writer;
+  ASSERT_TRUE(original.transport->SaveState(writer, "virtio0").ok());
+  const SnapshotReader snapshot = SnapshotReader::Parse(writer.Serialize().value(), "test").value();
+  original.transport.reset();
+  original.device.reset();
+
+  TransportNic clone = TransportNic::Create(kCloneMac, memory_, *loop_, 0xd0001000);
+  const std::vector<uint8_t> waiting = Packet(60, 4);
+  ASSERT_EQ(::send(clone.host.get(), waiting.data(), waiting.size(), 0), static_cast<ssize_t>(waiting.size()));
+  const Status restored = clone.transport->RestoreState(snapshot, "virtio0");
+  ASSERT_TRUE(restored.ok()) << restored.message();
+  ASSERT_TRUE(WaitForUsed(*clone.device, 1));
+  EXPECT_EQ(driver_.Used(0), (std::pair<uint32_t, uint32_t>{0, static_cast<uint32_t>(waiting.size())}));
+  EXPECT_EQ(driver_.ReadBytes(buffer, waiting.size()), WithNumBuffers(waiting, 1));
+  EXPECT_NE(clone.Read(VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_VRING, 0u);
+}
+
+// ---- an unplugged NIC --------------------------------------------------------
+
+class UnpluggedNetDeviceTest : public NetDeviceTest {
+ protected:
+  void SetUp() override {
+    loop_ = EventLoop::Create().value();
+    auto device = NetDevice::CreateUnplugged(kMac, 9000, *loop_);
+    ASSERT_TRUE(device.ok()) << device.status().message();
+    device_ = *device;
+    loop_thread_ = std::thread([this] { loop_->Run(); });
+  }
+};
+
+TEST_F(UnpluggedNetDeviceTest, IsANicWithItsLinkUp) {
+  std::vector<uint8_t> config(12);
+  device_->ReadConfig(0, config);
+  EXPECT_EQ(config, (std::vector<uint8_t>{0x02, 0, 0, 0, 0, 0x01, 1, 0, 1, 0, 0x28, 0x23}));  // mtu 9000
+}
+
+TEST_F(UnpluggedNetDeviceTest, TakesEveryTxFrameAndDropsIt) {
+  QueueDriver& driver = Activate(kPlainFeatures, kTxQueue);
+  // Frames of the largest size, far more than a socket buffer holds.
+  const std::vector<uint8_t> packet = Packet(NetDevice::kMaxFrameSize, 3);
+  const uint64_t frame = driver.Allocate(static_cast<uint32_t>(packet.size()));
+  driver.WriteBytes(frame, packet);
+  constexpr int kRounds = 8;
+  for (int round = 0; round < kRounds; ++round) {
+    {
+      std::lock_guard lock(device_->mutex());
+      for (uint16_t head = 0; head < 16; ++head) {
+        driver.SetChain(head, {{frame, static_cast<uint32_t>(packet.size()), 0}});
+        driver.Publish(head);
+      }
+    }
+    Kick(kTxQueue);
+  }
+  ASSERT_EQ(UsedIndex(), kRounds * 16);
+  for (uint16_t i = 0; i < 16; ++i) EXPECT_EQ(driver.Used(i).second, 0u);
+  EXPECT_EQ(Failure(), "");
+  std::lock_guard lock(device_->mutex());
+  EXPECT_EQ(device_->unplugged_tx_dropped(), uint64_t{kRounds * 16});
+}
+
+TEST_F(UnpluggedNetDeviceTest, NeverFillsRxBuffersAndDoesNotSpin) {
+  Activate(kPlainFeatures, kRxQueue);  // no TAP to configure: TUNSETVNETHDRSZ would fail on a socket
+  PostRxChain(0, {2048});
+  Kick(kRxQueue);
+  const auto cpu_before = CpuTime();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_LT(CpuTime() - cpu_before, std::chrono::milliseconds(100)) << "the event loop spins";
+  EXPECT_EQ(UsedIndex(), 0);
+  EXPECT_EQ(Failure(), "");
+  std::lock_guard lock(device_->mutex());
+  EXPECT_EQ(device_->ChainsHeld(kRxQueue), 1);
 }
 
 // ---- a real TAP ------------------------------------------------------------

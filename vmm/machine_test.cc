@@ -1,0 +1,58 @@
+#include "vmm/machine.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "vmm/snapshot/snapshot_file.h"
+
+namespace sandbox::vmm {
+namespace {
+
+// A snapshot's state as Machine::WriteSnapshot heads it: 1 vCPU, 128 MiB and `devices` virtio devices.
+SnapshotReader SnapshotOf(uint64_t devices) {
+  SnapshotWriter writer;
+  writer.AddU64("machine/vcpus", 1);
+  writer.AddU64("machine/memory_bytes", 128ull << 20);
+  writer.AddU64("machine/virtio_devices", devices);
+  return SnapshotReader::Parse(writer.Serialize().value(), "test").value();
+}
+
+// A restore config with vsock, rng and `nics` NICs (the template's had one).
+VmmConfig RestoreConfigWith(size_t nics) {
+  VmmConfig config;
+  config.restore = RestoreConfig{.state = "/t/vm.state", .memory = "/t/vm.mem"};
+  config.vsock = VsockConfig{.guest_cid = 3, .uds_path = "/t/vsock"};
+  config.rng = true;
+  for (size_t i = 0; i < nics; ++i) {
+    config.net.push_back({.tap_fd = static_cast<int>(3 + i), .mac = {0x02, 0, 0, 0, 0, static_cast<uint8_t>(i + 1)}});
+  }
+  return config;
+}
+
+TEST(CheckSnapshotFitsTest, TakesTheSnapshotsNumberOfNics) {
+  const Status fits = CheckSnapshotFits(SnapshotOf(3), RestoreConfigWith(1));
+  EXPECT_TRUE(fits.ok()) << fits.message();
+}
+
+TEST(CheckSnapshotFitsTest, RefusesANicMoreOrLess) {
+  for (size_t nics : {0, 2}) {
+    const Status refused = CheckSnapshotFits(SnapshotOf(3), RestoreConfigWith(nics));
+    ASSERT_FALSE(refused.ok()) << nics;
+    EXPECT_EQ(refused.message(), fmt::format("restore: this config has {} virtio devices ({} NICs), but the snapshot "
+                                             "/t/vm.state has 3",
+                                             2 + nics, nics));
+  }
+}
+
+TEST(CheckSnapshotFitsTest, RefusesAnotherShapeByField) {
+  VmmConfig config = RestoreConfigWith(1);
+  config.vcpus = 2;
+  EXPECT_EQ(CheckSnapshotFits(SnapshotOf(3), config).message(), "vcpus: 2, but the snapshot /t/vm.state has 1");
+  config.vcpus = 1;
+  config.memory_mib = 256;
+  EXPECT_EQ(CheckSnapshotFits(SnapshotOf(3), config).message(),
+            "memory_mib: 256, but the snapshot /t/vm.state has 128 MiB");
+}
+
+}  // namespace
+}  // namespace sandbox::vmm
