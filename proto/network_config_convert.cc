@@ -111,6 +111,11 @@ Result<net::InterfaceConfig> InterfaceFromProto(const v1::NetworkInterface& in,
   SANDBOX_ASSIGN_OR_RETURN(out.mac, ParseMac(field + ".mac", in.mac()));
   if (out.mac.bytes[0] & 0x01)
     return FieldError(field + ".mac", Quote(in.mac()) + " is a multicast address");
+  if (!in.guest_mac().empty()) {
+    SANDBOX_ASSIGN_OR_RETURN(out.guest_mac, ParseMac(field + ".guest_mac", in.guest_mac()));
+    if (out.guest_mac->bytes[0] & 0x01)
+      return FieldError(field + ".guest_mac", Quote(in.guest_mac()) + " is a multicast address");
+  }
   if (in.mtu() < kMinMtu || in.mtu() > kMaxMtu) {
     return FieldError(field + ".mtu", std::to_string(in.mtu()) + " is not in " +
                                           std::to_string(kMinMtu) + ".." + std::to_string(kMaxMtu));
@@ -140,6 +145,11 @@ Status CheckInterfaceNamesAndMacs(const std::vector<net::InterfaceConfig>& inter
         return FieldError(field + ".mac", Quote(interfaces[i].mac.ToString()) +
                                               " is also network.interfaces[" + std::to_string(j) +
                                               "]'s MAC");
+      }
+      if (interfaces[i].guest_mac.has_value() && interfaces[i].guest_mac == interfaces[j].guest_mac) {
+        return FieldError(field + ".guest_mac", Quote(interfaces[i].guest_mac->ToString()) +
+                                                    " is also network.interfaces[" + std::to_string(j) +
+                                                    "]'s guest MAC");
       }
     }
   }
@@ -203,6 +213,7 @@ v1::NetworkConfig ToProto(const net::NetworkConfig& config) {
     v1::NetworkInterface* added = out.add_interfaces();
     added->set_name(interface.name);
     added->set_mac(interface.mac.ToString());
+    if (interface.guest_mac.has_value()) added->set_guest_mac(interface.guest_mac->ToString());
     added->set_mtu(interface.mtu);
     for (const net::IpPrefix& prefix : interface.addresses) added->add_addresses(prefix.ToString());
   }

@@ -45,7 +45,8 @@ bool SameConfig(const net::NetworkConfig& a, const net::NetworkConfig& b) {
   for (size_t i = 0; i < a.interfaces.size(); ++i) {
     const net::InterfaceConfig& x = a.interfaces[i];
     const net::InterfaceConfig& y = b.interfaces[i];
-    if (x.name != y.name || x.mac != y.mac || x.mtu != y.mtu || x.addresses != y.addresses)
+    if (x.name != y.name || x.mac != y.mac || x.guest_mac != y.guest_mac || x.mtu != y.mtu ||
+        x.addresses != y.addresses)
       return false;
   }
   for (size_t i = 0; i < a.routes.size(); ++i) {
@@ -80,6 +81,18 @@ TEST(NetworkConfigConvert, RoundTrips) {
   EXPECT_TRUE(SameConfig(config, *back));
 }
 
+TEST(NetworkConfigConvert, GuestMacRoundTripsAndIsLeftOutWhenUnset) {
+  net::NetworkConfig config = SampleConfig();
+  config.interfaces[1].guest_mac = net::MacAddress::Parse("02:5a:00:00:00:02").value();
+  const v1::NetworkConfig message = ToProto(config);
+  EXPECT_EQ(message.interfaces(0).guest_mac(), "");
+  EXPECT_EQ(message.interfaces(1).guest_mac(), "02:5a:00:00:00:02");
+  const Result<net::NetworkConfig> back = FromProto(message);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_FALSE(back->interfaces[0].guest_mac.has_value());
+  EXPECT_TRUE(SameConfig(config, *back));
+}
+
 TEST(NetworkConfigConvert, EmptyConfigIsValid) {
   const Result<net::NetworkConfig> back = FromProto(v1::NetworkConfig());
   ASSERT_TRUE(back.ok()) << back.status().ToString();
@@ -100,6 +113,16 @@ std::vector<BadInput> BadInputs() {
        "network.interfaces[1].mac: \"01:00:5e:00:00:01\" is a multicast address"},
       {"duplicate MAC", [](auto& c) { c.mutable_interfaces(1)->set_mac("02:42:ac:11:00:02"); },
        "network.interfaces[1].mac: \"02:42:ac:11:00:02\" is also network.interfaces[0]'s MAC"},
+      {"bad guest MAC", [](auto& c) { c.mutable_interfaces(0)->set_guest_mac("02:00"); },
+       "network.interfaces[0].guest_mac: \"02:00\" is not a MAC address"},
+      {"multicast guest MAC", [](auto& c) { c.mutable_interfaces(0)->set_guest_mac("03:00:00:00:00:01"); },
+       "network.interfaces[0].guest_mac: \"03:00:00:00:00:01\" is a multicast address"},
+      {"duplicate guest MAC",
+       [](auto& c) {
+         c.mutable_interfaces(0)->set_guest_mac("02:5a:00:00:00:01");
+         c.mutable_interfaces(1)->set_guest_mac("02:5a:00:00:00:01");
+       },
+       "network.interfaces[1].guest_mac: \"02:5a:00:00:00:01\" is also network.interfaces[0]'s guest MAC"},
       {"empty name", [](auto& c) { c.mutable_interfaces(0)->set_name(""); },
        "network.interfaces[0].name: \"\" must have 1 to 15 characters"},
       {"long name", [](auto& c) { c.mutable_interfaces(0)->set_name("a-very-long-name"); },

@@ -21,7 +21,14 @@ struct MatchedLink {
 };
 
 std::string Describe(const net::InterfaceConfig& interface) {
-  return "interface " + interface.name + " (MAC " + interface.mac.ToString() + ")";
+  std::string text = "interface " + interface.name + " (MAC " + interface.mac.ToString();
+  if (interface.guest_mac.has_value()) text.append(", in the guest still ").append(interface.guest_mac->ToString());
+  return text + ")";
+}
+
+// The MAC the guest NIC has now: a restored template's, or already the pod's.
+const net::MacAddress& CurrentMac(const net::InterfaceConfig& interface) {
+  return interface.guest_mac.has_value() ? *interface.guest_mac : interface.mac;
 }
 
 std::string Describe(const net::LinkInfo& link) {
@@ -47,7 +54,7 @@ Result<net::LinkInfo> FindByMac(const std::vector<net::LinkInfo>& links,
                                 const net::InterfaceConfig& interface) {
   const net::LinkInfo* found = nullptr;
   for (const net::LinkInfo& link : links) {
-    if (link.loopback || link.mac != interface.mac) continue;
+    if (link.loopback || link.mac != CurrentMac(interface)) continue;
     if (found != nullptr) {
       return FailedPrecondition(Describe(interface) + ": both " + Describe(*found) + " and " +
                                 Describe(link) + " have that MAC");
@@ -120,10 +127,12 @@ Status RenameLinks(net::NetlinkSocket& socket, const std::vector<MatchedLink>& m
   return Status::Ok();
 }
 
-// MTU, addresses, up: the link is down and has its name.
+// MAC (when the guest NIC still has its template's), MTU, addresses, up:
+// the link is down and has its name.
 Status ConfigureLink(net::NetlinkSocket& socket, const MatchedLink& matched) {
   const net::InterfaceConfig& interface = *matched.config;
   const int index = matched.link.index;
+  if (interface.guest_mac.has_value()) SANDBOX_RETURN_IF_ERROR(net::SetLinkMac(socket, index, interface.mac));
   SANDBOX_RETURN_IF_ERROR(net::SetLinkMtu(socket, index, interface.mtu));
   for (const net::IpPrefix& prefix : interface.addresses) {
     // No duplicate address detection: the address is usable at once (the

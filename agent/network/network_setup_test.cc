@@ -146,6 +146,40 @@ TEST_F(NetworkSetupTest, AMacWithNoLinkIsAnErrorNamingIt) {
   });
 }
 
+// A VM restored from a template: its NIC still has the template's MAC, by
+// which it is found, and takes the pod's.
+TEST_F(NetworkSetupTest, ARestoredNicIsFoundByItsGuestMacAndGivenThePodsMac) {
+  InNetns([](NetlinkSocket& socket) {
+    constexpr char kTemplateMac[] = "02:5a:00:00:00:01";
+    const int nic = MakeNic(socket, "guest0", kTemplateMac);
+    ASSERT_GT(nic, 0);
+    net::NetworkConfig config = PodConfig();
+    config.interfaces[0].guest_mac = Mac(kTemplateMac);
+    const Status applied = ApplyNetworkConfig(socket, config);
+    ASSERT_TRUE(applied.ok()) << applied.ToString();
+    Result<net::LinkInfo> link = net::FindLinkByName(socket, "eth0");
+    ASSERT_TRUE(link.ok()) << link.status().ToString();
+    EXPECT_EQ(link->index, nic);
+    EXPECT_EQ(link->mac, Mac(kGuestMac));
+    EXPECT_TRUE(link->up);
+  });
+}
+
+TEST_F(NetworkSetupTest, AGuestMacWithNoLinkIsAnErrorNamingBothMacs) {
+  InNetns([](NetlinkSocket& socket) {
+    ASSERT_GT(MakeNic(socket, "guest0", kGuestMac), 0);
+    net::NetworkConfig config = PodConfig();
+    config.interfaces[0].guest_mac = Mac("02:5a:00:00:00:07");
+    const Status applied = ApplyNetworkConfig(socket, config);
+    ASSERT_FALSE(applied.ok());
+    EXPECT_EQ(applied.code(), StatusCode::kNotFound);
+    EXPECT_TRUE(Contains(applied.message(), "interface eth0 (MAC " + std::string(kGuestMac) +
+                                                ", in the guest still 02:5a:00:00:00:07)"))
+        << applied.message();
+    EXPECT_TRUE(net::FindLinkByName(socket, "guest0").ok());
+  });
+}
+
 TEST_F(NetworkSetupTest, ANameTakenByAnotherLinkIsAnErrorNamingBoth) {
   InNetns([](NetlinkSocket& socket) {
     ASSERT_GT(MakeNic(socket, "guest0", kGuestMac), 0);

@@ -20,6 +20,10 @@ struct InterfaceConfig {
   MacAddress mac;
   uint32_t mtu = 1500;
   std::vector<IpPrefix> addresses;  // IPv4 and IPv6, link-local IPv6 left out
+  // The MAC the guest NIC has now, when that is not `mac`: a VM restored from
+  // a template keeps the one its template's NIC had at boot. The NIC is found
+  // by it and given `mac`.
+  std::optional<MacAddress> guest_mac;
 };
 
 struct RouteConfig {
