@@ -77,6 +77,19 @@ std::string NicsJson(const PodTaps& taps) {
   return nics.dump();
 }
 
+net::MacAddress TemplateNicMac(size_t index) {
+  // Locally administered, unicast; the last octet counts from 1.
+  return net::MacAddress{.bytes = {0x02, 0x5a, 0x00, 0x00, 0x00, static_cast<uint8_t>(index + 1)}};
+}
+
+std::string TemplateNicsJson(size_t count) {
+  nlohmann::json nics = nlohmann::json::array();
+  for (size_t i = 0; i < count; ++i) {
+    nics.push_back({{"unplugged", true}, {"mac", TemplateNicMac(i).ToString()}, {"mtu", vmm::kMaxMtu}});
+  }
+  return nics.dump();
+}
+
 Result<GuestNetwork> ConnectGuestNetwork(const std::string& netns_path, const SandboxFiles& files) {
   GuestNetwork network;
   SANDBOX_ASSIGN_OR_RETURN(network.config, ReadPodNetworkIn(netns_path));

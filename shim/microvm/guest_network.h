@@ -51,4 +51,13 @@ bool PlaceTapFdsForExec(const PodTaps& taps);
 // The `net` array for sandbox-vmm's config (exposed for tests).
 std::string NicsJson(const PodTaps& taps);
 
+// A VM template's NICs (vm_template.h), `count` of them: unplugged (nothing
+// behind them until a restored sandbox's TAPs are), NIC i with MAC
+// TemplateNicMac(i), which a restored guest still has until its agent sets
+// the pod's (InterfaceConfig::guest_mac), and the largest MTU: the guest's
+// driver takes the MTU it probed as the most it allows, and a pod's may be
+// any up to that.
+std::string TemplateNicsJson(size_t count);
+net::MacAddress TemplateNicMac(size_t index);
+
 }  // namespace sandbox::shim

@@ -226,9 +226,16 @@ Result<SandboxPlan> PlanSandbox(const MicroVmConfig& config, const oci::Spec& sp
   return plan;
 }
 
-Status UseVmTemplate(SandboxPlan& plan) {
-  if (!plan.boot.vm_templates || !plan.netns_path.empty() || !plan.rootfs.mkfs.empty()) return Status::Ok();
-  SANDBOX_ASSIGN_OR_RETURN(plan.from_template, EnsureVmTemplate(plan.boot, plan.size, !plan.shares.empty()));
+Status UseVmTemplate(SandboxPlan& plan, const std::string& netns_path) {
+  if (!plan.boot.vm_templates || !plan.rootfs.mkfs.empty()) return Status::Ok();
+  TemplateDevices devices{.shared_fs = !plan.shares.empty()};
+  if (!netns_path.empty()) {
+    // One NIC per interface that ConnectGuestNetwork will mirror.
+    Result<net::NetworkConfig> network = ReadPodNetworkIn(netns_path);
+    if (!network.ok()) return network.status().Wrap("linux.namespaces[network].path");
+    devices.nics = static_cast<uint32_t>(network->interfaces.size());
+  }
+  SANDBOX_ASSIGN_OR_RETURN(plan.from_template, EnsureVmTemplate(plan.boot, plan.size, devices));
   return Status::Ok();
 }
 
@@ -249,7 +256,7 @@ Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
   SANDBOX_ASSIGN_OR_RETURN(std::vector<FdAccess> preserved_fds, PreservedFdsFor(request));
   SANDBOX_ASSIGN_OR_RETURN(SandboxPlan plan, PlanSandbox(config_, spec, request.ref.bundle, request.ref.state_dir,
                                                          request.private_rootfs));
-  SANDBOX_RETURN_IF_ERROR(UseVmTemplate(plan));
+  SANDBOX_RETURN_IF_ERROR(UseVmTemplate(plan, plan.netns_path));
   SANDBOX_RETURN_IF_ERROR(WriteSandboxFiles(plan, spec, request.ref.state_dir));
   const SandboxFiles files(request.ref.state_dir);
   std::vector<std::string> host_cgroups;

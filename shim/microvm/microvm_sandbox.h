@@ -86,10 +86,11 @@ struct SandboxPlan {
 // namespace paths; errors name the field or file.
 Result<SandboxPlan> PlanSandbox(const MicroVmConfig& config, const oci::Spec& spec, const std::string& bundle,
                                 const std::string& state_dir, bool private_rootfs = false);
-// With vm_templates on, a plan whose VM a template can give (no NICs, no
-// rootfs image: a template has only vsock, rng and virtio-fs) gets its
-// template, made first when missing; other plans boot.
-Status UseVmTemplate(SandboxPlan& plan);
+// With vm_templates on, a plan whose VM a template can give (no rootfs image:
+// a template has vsock, rng, virtio-fs and NICs, one per interface of the
+// network namespace at `netns_path`, none without one) gets its template,
+// made first when missing; other plans boot.
+Status UseVmTemplate(SandboxPlan& plan, const std::string& netns_path);
 
 // The rootfs image (image mode), the validated config.json and sandbox-vmm's
 // config, under `state_dir` (sandbox_files.h).

@@ -79,6 +79,10 @@ Status SandboxVm::Start() {
     SANDBOX_ASSIGN_OR_RETURN(GuestNetwork network, ConnectGuestNetwork(plan_.netns_path, files_));
     network_ = std::move(network.config);
     taps = std::move(network.taps);
+    // A restored guest's NIC i (TAP i) still has its template's MAC.
+    if (plan_.restored) {
+      for (size_t i = 0; i < network_->interfaces.size(); ++i) network_->interfaces[i].guest_mac = TemplateNicMac(i);
+    }
     phases_.Mark("network-mirrored");
   }
   // Our copies of the TAP fds close on return: a TAP lives as long as sandbox-vmm.

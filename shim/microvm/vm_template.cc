@@ -6,6 +6,7 @@
 
 #include "common/base/file_util.h"
 #include "common/image/digest.h"
+#include "shim/microvm/guest_network.h"
 #include "shim/microvm/microvm_sandbox.h"
 #include "shim/microvm/sandbox_files.h"
 #include "shim/microvm/sandbox_vm.h"
@@ -28,17 +29,25 @@ Result<nlohmann::json> FileIdentity(const std::string& path, const char* what) {
                         {"mtime_ns", info.st_mtim.tv_sec * 1'000'000'000LL + info.st_mtim.tv_nsec}};
 }
 
+std::string TemplateVmmConfig(const MicroVmConfig& boot, const VmSize& size, const TemplateDevices& devices,
+                              const std::string& work) {
+  nlohmann::json config =
+      nlohmann::json::parse(VmmConfigJson(boot, size, work, /*rootfs_image=*/false, devices.shared_fs));
+  if (devices.nics > 0) config["net"] = nlohmann::json::parse(TemplateNicsJson(devices.nics));
+  return config.dump(2);
+}
+
 // Boots the template's VM in `work`, snapshots it there, and stops it.
-Status BootAndSnapshot(const MicroVmConfig& boot, const VmSize& size, bool shared_fs, const std::string& work) {
+Status BootAndSnapshot(const MicroVmConfig& boot, const VmSize& size, const TemplateDevices& devices,
+                       const std::string& work) {
   const SandboxFiles files(work);
   SANDBOX_RETURN_IF_ERROR(MakeDirs(work, 0700));
   SANDBOX_RETURN_IF_ERROR(MakeVmDir(files, boot.jail_vmm, boot.vmm_gid));
-  SANDBOX_RETURN_IF_ERROR(
-      WriteFileAtomic(files.vmm_config, VmmConfigJson(boot, size, work, /*rootfs_image=*/false, shared_fs), 0600));
+  SANDBOX_RETURN_IF_ERROR(WriteFileAtomic(files.vmm_config, TemplateVmmConfig(boot, size, devices, work), 0600));
   const PhaseLog quiet(/*print=*/false);
   SandboxVm vm(files,
                {.vmm = boot.vmm, .virtiofsd = boot.virtiofsd, .boot_timeout_ms = boot.boot_timeout_ms,
-                .jail = boot.jail_vmm, .shared_fs_without_shares = shared_fs},
+                .jail = boot.jail_vmm, .shared_fs_without_shares = devices.shared_fs},
                quiet);
   SANDBOX_RETURN_IF_ERROR(vm.Start());
   SANDBOX_RETURN_IF_ERROR(vm.WaitForAgent([] { return Status::Ok(); }));
@@ -50,11 +59,11 @@ Status BootAndSnapshot(const MicroVmConfig& boot, const VmSize& size, bool share
 
 }  // namespace
 
-Result<std::string> VmTemplateKey(const MicroVmConfig& boot, const VmSize& size, bool shared_fs) {
-  nlohmann::json shape = {{"cmdline", boot.kernel_cmdline},  {"vcpus", size.vcpus},
-                          {"memory_mib", size.memory_mib},   {"shared_fs", shared_fs},
-                          {"jail", boot.jail_vmm},           {"vmm_uid", boot.vmm_uid},
-                          {"vmm_gid", boot.vmm_gid}};
+Result<std::string> VmTemplateKey(const MicroVmConfig& boot, const VmSize& size, const TemplateDevices& devices) {
+  nlohmann::json shape = {{"cmdline", boot.kernel_cmdline}, {"vcpus", size.vcpus},
+                          {"memory_mib", size.memory_mib},  {"shared_fs", devices.shared_fs},
+                          {"jail", boot.jail_vmm},          {"vmm_uid", boot.vmm_uid},
+                          {"vmm_gid", boot.vmm_gid}, {"nics", devices.nics}};
   SANDBOX_ASSIGN_OR_RETURN(shape["vmm"], FileIdentity(boot.vmm, "sandbox-vmm"));
   SANDBOX_ASSIGN_OR_RETURN(shape["kernel"], FileIdentity(boot.kernel, "the guest kernel"));
   SANDBOX_ASSIGN_OR_RETURN(shape["initrd"], FileIdentity(boot.initrd, "the guest initramfs"));
@@ -64,8 +73,8 @@ Result<std::string> VmTemplateKey(const MicroVmConfig& boot, const VmSize& size,
   return hasher.Finish().hex.substr(0, 32);
 }
 
-Result<VmTemplate> EnsureVmTemplate(const MicroVmConfig& boot, const VmSize& size, bool shared_fs) {
-  SANDBOX_ASSIGN_OR_RETURN(std::string key, VmTemplateKey(boot, size, shared_fs));
+Result<VmTemplate> EnsureVmTemplate(const MicroVmConfig& boot, const VmSize& size, const TemplateDevices& devices) {
+  SANDBOX_ASSIGN_OR_RETURN(std::string key, VmTemplateKey(boot, size, devices));
   const std::string dir = boot.template_dir + "/" + key;
   const VmTemplate found{.state = dir + kStateFile, .memory = dir + kMemoryFile};
   SANDBOX_RETURN_IF_ERROR(MakeDirs(boot.template_dir, 0700));
@@ -74,7 +83,7 @@ Result<VmTemplate> EnsureVmTemplate(const MicroVmConfig& boot, const VmSize& siz
   // Made aside and renamed: a maker that dies leaves no half template.
   const std::string work = dir + ".new";
   (void)RemoveTree(work);
-  Status made = BootAndSnapshot(boot, size, shared_fs, work);
+  Status made = BootAndSnapshot(boot, size, devices, work);
   if (made.ok() && ::rename(work.c_str(), dir.c_str()) != 0) made = ErrnoStatus("rename", work);
   if (!made.ok()) {
     (void)RemoveTree(work);

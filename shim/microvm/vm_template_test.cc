@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "common/base/file_util.h"
 #include "common/base/temp_dir.h"
+#include "shim/microvm/guest_network.h"
 #include "shim/microvm/microvm_sandbox.h"
 #include "vmm/config.h"
 
@@ -21,8 +24,8 @@ class VmTemplateTest : public ::testing::Test {
       ASSERT_TRUE(WriteFileAtomic(path, "v1").ok());
     }
   }
-  std::string Key(const MicroVmConfig& boot, const VmSize& size, bool shared_fs) {
-    Result<std::string> key = VmTemplateKey(boot, size, shared_fs);
+  std::string Key(const MicroVmConfig& boot, const VmSize& size, bool shared_fs, uint32_t nics = 0) {
+    Result<std::string> key = VmTemplateKey(boot, size, {.shared_fs = shared_fs, .nics = nics});
     EXPECT_TRUE(key.ok()) << key.status().message();
     return key.value_or("");
   }
@@ -37,6 +40,8 @@ TEST_F(VmTemplateTest, EveryPartOfTheShapeNamesItsOwnTemplate) {
   EXPECT_EQ(key.size(), 32u);
   EXPECT_EQ(Key(boot_, size, true), key) << "the same shape, the same template";
   EXPECT_NE(Key(boot_, size, false), key) << "without virtio-fs";
+  EXPECT_NE(Key(boot_, size, true, 1), key) << "with a NIC";
+  EXPECT_NE(Key(boot_, size, true, 2), Key(boot_, size, true, 1)) << "with two NICs";
   EXPECT_NE(Key(boot_, {.vcpus = 2, .memory_mib = 256}, true), key);
   EXPECT_NE(Key(boot_, {.vcpus = 1, .memory_mib = 512}, true), key);
   MicroVmConfig other = boot_;
@@ -52,7 +57,7 @@ TEST_F(VmTemplateTest, EveryPartOfTheShapeNamesItsOwnTemplate) {
 
 TEST_F(VmTemplateTest, AMissingBootFileIsNamed) {
   ASSERT_EQ(::unlink(boot_.initrd.c_str()), 0);
-  Result<std::string> key = VmTemplateKey(boot_, {}, true);
+  Result<std::string> key = VmTemplateKey(boot_, {}, {.shared_fs = true});
   ASSERT_FALSE(key.ok());
   EXPECT_NE(key.status().message().find("the guest initramfs " + boot_.initrd), std::string::npos)
       << key.status().message();
@@ -74,17 +79,50 @@ TEST_F(VmTemplateTest, ARestoredVmmConfigNamesTheTemplateInsteadOfTheKernel) {
 // Plans a template cannot give boot: nothing is made for them.
 TEST_F(VmTemplateTest, OnlyPlansATemplateCanGiveUseOne) {
   SandboxPlan plan{.boot = boot_};
-  ASSERT_TRUE(UseVmTemplate(plan).ok());
+  ASSERT_TRUE(UseVmTemplate(plan, "").ok());
   EXPECT_FALSE(plan.from_template) << "templates are off";
   plan.boot.vm_templates = true;
-  plan.netns_path = "/var/run/netns/pod";
-  ASSERT_TRUE(UseVmTemplate(plan).ok());
-  EXPECT_FALSE(plan.from_template) << "a template has no NICs";
-  plan.netns_path.clear();
   plan.rootfs.mkfs = {"mkfs.erofs"};
-  ASSERT_TRUE(UseVmTemplate(plan).ok());
+  ASSERT_TRUE(UseVmTemplate(plan, "/var/run/netns/pod").ok());
   EXPECT_FALSE(plan.from_template) << "a template has no block device";
   EXPECT_FALSE(PathExists(boot_.template_dir));
+}
+
+// A template gets one NIC per interface of the pod's namespace, so the
+// namespace is read first: one that cannot be is the error, by field.
+TEST_F(VmTemplateTest, APodNamespaceThatCannotBeReadIsNamed) {
+  SandboxPlan plan{.boot = boot_};
+  plan.boot.vm_templates = true;
+  const Status used = UseVmTemplate(plan, dir_.path() + "/no-such-netns");
+  ASSERT_FALSE(used.ok());
+  EXPECT_NE(used.message().find("linux.namespaces[network].path"), std::string::npos) << used.message();
+  EXPECT_FALSE(plan.from_template);
+  EXPECT_FALSE(PathExists(boot_.template_dir));
+}
+
+// What the template's VM is given: unplugged NICs, which sandbox-vmm's own
+// parser takes, and a restored sandbox's config with its TAPs instead.
+TEST_F(VmTemplateTest, ATemplatesNicsAreUnpluggedWithTemplateMacsAndTheLargestMtu) {
+  const std::string nics = TemplateNicsJson(2);
+  const std::string config = R"({"kernel": "/k", "cmdline": "", "net": )" + nics + "}";
+  Result<vmm::VmmConfig> parsed = vmm::ParseVmmConfig(config);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  ASSERT_EQ(parsed->net.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_TRUE(parsed->net[i].unplugged);
+    EXPECT_EQ(parsed->net[i].mac, TemplateNicMac(i).bytes);
+    EXPECT_EQ(parsed->net[i].mtu, vmm::kMaxMtu);
+  }
+  EXPECT_NE(TemplateNicMac(0), TemplateNicMac(1));
+  EXPECT_EQ(TemplateNicMac(0).bytes[0] & 1, 0) << "unicast";
+
+  const VmTemplate from{.state = "/t/k/vm.state", .memory = "/t/k/vm.memory"};
+  nlohmann::json restored = nlohmann::json::parse(
+      VmmConfigJson(boot_, {.vcpus = 1, .memory_mib = 256}, "/run/sandbox-rt/c1", false, true, &from));
+  restored["net"] = {{{"tap_fd", 3}, {"mac", "02:42:ac:11:00:02"}, {"mtu", 1500}}};
+  parsed = vmm::ParseVmmConfig(restored.dump());
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(parsed->net.size(), 1u);
 }
 
 // The VM behind a template cannot start here (no KVM, no real sandbox-vmm):
@@ -92,7 +130,7 @@ TEST_F(VmTemplateTest, OnlyPlansATemplateCanGiveUseOne) {
 TEST_F(VmTemplateTest, AFailedTemplateLeavesNoHalfTemplate) {
   boot_.virtiofsd = "/nonexistent/virtiofsd";
   boot_.jail_vmm = false;
-  Result<VmTemplate> made = EnsureVmTemplate(boot_, {.vcpus = 1, .memory_mib = 256}, /*shared_fs=*/true);
+  Result<VmTemplate> made = EnsureVmTemplate(boot_, {.vcpus = 1, .memory_mib = 256}, {.shared_fs = true});
   ASSERT_FALSE(made.ok());
   const std::string key = Key(boot_, {.vcpus = 1, .memory_mib = 256}, true);
   EXPECT_NE(made.status().message().find("making the VM template " + boot_.template_dir + "/" + key), std::string::npos)

@@ -6,7 +6,8 @@
 # redirects both ways), and the guest a NIC with the veth's name, MAC, MTU,
 # addresses and routes. Asserted from inside the container (what it sees of
 # its network, ping v4/v6, a fetch from a host server) and from the host (a
-# fetch from a server in the container, v4 and v6); runc run of the same
+# fetch from a server in the container, v4 and v6), the probe again in two
+# sandboxes restored from a VM template with a NIC; runc run of the same
 # bundle in the same namespace as a peer; after delete no TAP, no ingress
 # qdisc, no sandbox-vmm, no state; and the refusals (a missing namespace, an
 # interface kind that cannot be mirrored, a TAP name taken) leave nothing.
@@ -31,6 +32,20 @@ echo "== mtu"; cat /sys/class/net/eth0/mtu 2>&1
 echo "== mac"; cat /sys/class/net/eth0/address 2>&1
 echo "== ping4"; ping -c 3 -W 5 10.200.0.1 2>&1; echo "rc=$?"
 echo "== ping6"; ping -6 -c 3 -W 5 fd00:200::1 2>&1; echo "rc=$?"
+# The local port of the guest's first TCP connection (to the host's server),
+# in hex: the kernel derives it from secrets it draws at their first use
+# (later ports also from the CRNG's state).
+# The connection stays open (the server waits for a request) until nc is killed.
+echo "== sport"
+sleep 60 | nc 10.200.0.1 8080 > /dev/null 2>&1 &
+nc_pid=$!
+for i in $(seq 100); do
+  port=$(awk '$3 ~ /:1F90$/ { split($2, address, ":"); print address[2] }' /proc/net/tcp)
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+echo "$port"
+kill "$nc_pid"
 echo "== wget"; timeout 60 wget -q -O - http://10.200.0.1:8080/hello.txt 2>&1; echo "rc=$?"
 echo "== end"
 PROBE
@@ -48,6 +63,9 @@ netbundle "$work/taken" /var/run/netns/sbx-e2e-c /bin/true
 
 # Nested under TCG a guest can take more than the default 60 s to boot.
 echo '{"boot_timeout_ms": 180000}' > "$work/runtime.json"
+# Section 2b: sandboxes restored from a VM template with a NIC.
+templates=/run/sandbox-rt-net-e2e-templates
+echo "{\"boot_timeout_ms\": 180000, \"vm_templates\": true, \"template_dir\": \"$templates\"}" > "$work/runtime-template.json"
 cat > "$work/inner.sh" <<INNER
 set -u
 export SANDBOX_RT_GUEST_DIR="$guest" SANDBOX_RT_VMM="$vmm" SANDBOX_RT_CONFIG="$work/runtime.json"
@@ -56,6 +74,7 @@ work="$work"
 repo="$repo"
 root=/run/sandbox-rt-net-e2e
 runc_root=/run/runc-net-e2e
+templates="$templates"
 INNER
 cat >> "$work/inner.sh" <<'INNER'
 . "$repo/tests/lib/checks.sh"
@@ -72,6 +91,7 @@ cleanup() {
   for ns in sbx-e2e-a sbx-e2e-b sbx-e2e-c; do ip netns del "$ns" 2>/dev/null; done
   ip link del veth-host 2>/dev/null
   ip link del veth-c 2>/dev/null
+  rm -rf "$templates"
   return 0
 }
 trap cleanup EXIT
@@ -105,6 +125,7 @@ facts() {
 taps_in() { ip -n "$1" -o link show 2>&1 | grep -o 'sbxtap[0-9]*' | sort | tr '\n' ' ' | sed 's/ $//'; }
 ingress_on() { ip netns exec "$1" tc qdisc show dev "$2" 2>&1 | grep -c ingress; }
 http_get() { curl -sS --noproxy '*' -g -m 10 "$1" 2>&1; }
+stopped() { [ "$(state_of "$1")" = stopped ]; }
 
 # 1. The pod's network namespace, as a CNI bridge/ptp plugin would leave it:
 # a veth whose host end is the gateway, v4 and v6 with default routes.
@@ -138,6 +159,38 @@ rc=0" "$(section "$work/probe.out" wget)"
 check "no sbxtap left after run" "" "$(taps_in sbx-e2e-a)"
 check "no ingress qdisc left on the veth after run" 0 "$(ingress_on sbx-e2e-a eth0)"
 
+# 2b. The same probe in sandboxes restored from a VM template (runtime config
+# vm_templates): the first create makes the template, whose VM has an
+# unplugged NIC, then restores from it; the second restores from it at once.
+# Each restored guest's NIC, which still has the template's MAC, gets the
+# veth's MAC and the rest, and its traffic flows through the new TAP.
+rm -rf "$templates" "$work/template-sports"
+for id in net-tpl-1 net-tpl-2; do
+  before=$failures
+  SANDBOX_RT_CONFIG=$work/runtime-template.json sb create "$id" < /dev/null > "$work/$id.out" 2> "$work/$id.err"
+  rc=$?
+  check "$id: create from a template with a NIC" 0 $rc
+  [ "$rc" -eq 0 ] || logs "$id" "$work/$id.err"
+  sb start "$id"; check "$id: start" 0 $?
+  wait_until 300 stopped "$id"; check "$id: the probe ran to its end" 0 $?
+  grep -q "sandbox-agent: restored from a snapshot" "$root/$id/console.log"
+  check "$id: its guest was restored, not booted" 0 $?
+  check "$id: the same network, pings and fetch as the booted guest" "$(facts "$work/probe.out")" "$(facts "$work/$id.out")"
+  sport=$(section "$work/$id.out" sport)
+  check "$id: a connection to the host has a local port" 1 "$(grep -c '^[0-9A-F]\{4\}$' <<<"$sport")"
+  echo "$sport" >> "$work/template-sports"
+  [ "$failures" -eq "$before" ] || { sed "s/^/  [$id] /" "$work/$id.out"; logs "$id" "$work/$id.err"; }
+  sb delete "$id"; check "$id: delete" 0 $?
+done
+# The kernel draws its network secrets (ISNs, ephemeral ports, syncookies,
+# IP IDs) at their first use, which in a template's guest comes after the
+# snapshot and the reseed: each clone picks its own ports. With one secret
+# for all, both would pick the same port for the same connection.
+check "the two restored guests picked different local ports" 2 "$(sort -u "$work/template-sports" | grep -c .)"
+check "one template, with its NIC" 1 "$(ls "$templates" | grep -c -v -e '\.lock$' -e '\.new$')"
+check "no sbxtap left after the restored sandboxes" "" "$(taps_in sbx-e2e-a)"
+check "no ingress qdisc left after the restored sandboxes" 0 "$(ingress_on sbx-e2e-a eth0)"
+
 # 3. Into the container: its server, fetched from the host end, v4 and v6;
 # while it runs, the mirror is in the namespace.
 cd "$work/web"
@@ -156,7 +209,6 @@ check "host -> container over v4" "served from the container" "$v4"
 check "host -> container over v6" "served from the container" "$v6"
 if [ "$v4" != "served from the container" ] || [ "$v6" != "$v4" ]; then logs net-web "$work/web.err"; fi
 sb kill net-web KILL; check "kill net-web" 0 $?
-stopped() { [ "$(state_of "$1")" = stopped ]; }
 wait_until 60 stopped net-web; check "net-web stopped" 0 $?
 sb delete net-web; check "delete net-web" 0 $?
 
