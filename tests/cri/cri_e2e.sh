@@ -14,6 +14,8 @@
 # - failures: a container whose process cannot start (ContainerStatus says
 #   why), sandbox-vmm killed (containers exit 255, the pod is NOTREADY), the
 #   shim killed (containerd's delete path cleans up);
+# - every pod restored from a VM template with a NIC (the first pod makes it),
+#   two of them reaching each other over the CNI bridge;
 # and at the end no shim, sandbox-vmm or virtiofsd process, no mount and no
 # state of the shim left.
 #   cri_e2e.sh SHIM SANDBOX_VMM SANDBOX_AGENT CRI_CLIENT
@@ -27,11 +29,17 @@ done
 . "$repo/tests/lib/containerd-e2e.sh"
 containerd_e2e_workdir cri-e2e
 cri_e2e_prepare "$work" "$shim" "$agent"
+# Pods from VM templates (runtime config vm_templates), as a node that wants
+# pods fast would run them: the first pod makes the template (one NIC, for
+# its CNI interface) and every pod is restored from it. cri_bench's pods boot.
+templates=/run/sandbox-rt-cri-e2e-templates
+printf '{"boot_timeout_ms": 180000, "vm_templates": true, "template_dir": "%s"}\n' "$templates" > "$work/runtime.json"
 
-containerd_e2e_inner_header cri_client="$cri_client"
+containerd_e2e_inner_header cri_client="$cri_client" templates="$templates"
 cat >> "$work/inner.sh" <<'INNER'
 . "$repo/tests/cri/cri_lib.sh"
-trap cri_cleanup EXIT
+trap 'cri_cleanup; rm -rf "$templates"' EXIT
+rm -rf "$templates"
 cri_start
 
 # A pod of two containers.
@@ -39,6 +47,9 @@ pod_config web
 pod=$(runp web); check "RunPodSandbox (sandbox-rt)" 0 $?
 [ -n "$pod" ] || { echo "cri_e2e: the first pod did not start; every step after needs it"; exit 1; }
 check "the pod is READY" SANDBOX_READY "$(pod_state_of "$pod")"
+grep -q "sandbox-agent: restored from a snapshot" "/run/sandbox-rt-shim/k8s.io/$pod/vm/console.log"
+check "the pod's VM was restored from a template" 0 $?
+check "one template, with the pod's NIC" 1 "$(ls "$templates" | grep -c -v -e '\.lock$' -e '\.new$')"
 container_config server '["/bin/sh", "-c", "nc -l -p 8080 > /tmp/got; sleep 1000"]'
 container_config client '["/bin/sleep", "1000"]'
 server=$(cri create "$pod" "$work/server.json" "$work/web.pod.json"); check "CreateContainer server" 0 $?
@@ -156,6 +167,7 @@ check "no sandbox-vmm left" "" "$(pgrep -f "sandbox-vmm --config /run/sandbox-rt
 check "no virtiofsd of a pod left" "" "$(pgrep -f "virtiofsd.*sandbox-rt-shim")"
 check "no state of the shim left" "" "$(ls -A /run/sandbox-rt-shim/k8s.io 2>/dev/null)"
 check "no mount of the test's containerd left" "" "$(grep -F "$tmp" /proc/self/mounts)"
+rm -rf "$templates"
 [ "$failures" -eq 0 ] || { echo "--- containerd log"; grep -v 'level=info msg="loading plugin' "$work/containerd.log" | tail -n 60; }
 echo "cri_e2e: $failures failures"
 exit $(( failures > 0 ))
