@@ -9,7 +9,8 @@
 # cores busy (QEMU's TCG; measured in docs/measurements.md), so the lane
 # mostly fills the rest instead of adding its ~30 minutes to the critical path.
 #
-# SANDBOX_RT_SOAK=1 adds the soak tests (label soak: hundreds of microVMs).
+# SANDBOX_RT_SOAK=1 adds the soak tests (label soak: hundreds of microVMs);
+# SANDBOX_RT_BENCH_FULL=1 runs the benchmarks at their full size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -120,6 +121,10 @@ unlabelled=$(ctest --test-dir build/release -N -LE '^(unit|fuzz|e2e|bench|soak)$
 ctest_phase "ctest unit (release)" build/release -j "$(nproc)" -L unit
 # One test host at a time (RESOURCE_LOCK testhost): these run serially.
 ctest_phase "ctest e2e (test host)" build/release -L e2e -LE soak
+# The benchmarks at their quick size (3 runs each instead of 5, 10 sandboxes
+# side by side instead of 20), for the suite's time budget; each says so.
+# SANDBOX_RT_BENCH_FULL=1 (or ctest -L bench) runs the issues' sizes.
+[ "${SANDBOX_RT_BENCH_FULL:-0}" = 1 ] || export SANDBOX_RT_BENCH_QUICK=1
 ctest_phase "ctest bench" build/release -L bench
 [ "${SANDBOX_RT_SOAK:-0}" = 1 ] && ctest_phase "ctest soak" build/release -L soak
 waited=$(date +%s)

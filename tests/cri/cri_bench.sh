@@ -11,7 +11,8 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 shim=$(realpath "${1:?usage: cri_bench.sh SHIM SANDBOX_VMM SANDBOX_AGENT CRI_CLIENT}")
 vmm=$(realpath "${2:?}") agent=$(realpath "${3:?}") cri_client=$(realpath "${4:?}")
-runs=${CRI_BENCH_N:-5}
+source "$repo/tests/lib/bench.sh"
+runs=$(bench_size cri_bench "${CRI_BENCH_N:-5}" 3)
 . "$repo/tests/lib/containerd-e2e.sh"
 containerd_e2e_workdir cri-bench
 cri_e2e_prepare "$work" "$shim" "$agent"

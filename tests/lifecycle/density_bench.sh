@@ -15,7 +15,9 @@
 #   density_bench.sh SANDBOX_RT SANDBOX_VMM SANDBOX_AGENT [N]
 set -euo pipefail
 rt=$(realpath "${1:?usage: density_bench.sh SANDBOX_RT SANDBOX_VMM SANDBOX_AGENT [N]}")
-vmm=$(realpath "${2:?}") agent=$(realpath "${3:?}") count=${4:-20}
+vmm=$(realpath "${2:?}") agent=$(realpath "${3:?}")
+source "$(dirname "$0")/../lib/bench.sh"
+count=$(bench_size density_bench "${4:-20}" 10)
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/density-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT

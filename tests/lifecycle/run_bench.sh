@@ -14,7 +14,9 @@
 #   run_bench.sh SANDBOX_RT SANDBOX_VMM SANDBOX_AGENT [N]
 set -euo pipefail
 rt=$(realpath "${1:?usage: run_bench.sh SANDBOX_RT SANDBOX_VMM SANDBOX_AGENT [N]}")
-vmm=$(realpath "${2:?}") agent=$(realpath "${3:?}") runs=${4:-5}
+vmm=$(realpath "${2:?}") agent=$(realpath "${3:?}")
+source "$(dirname "$0")/../lib/bench.sh"
+runs=$(bench_size run_bench "${4:-5}" 3)
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/lifecycle-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT

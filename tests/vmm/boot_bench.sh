@@ -11,8 +11,9 @@
 #   boot_bench.sh SANDBOX_VMM [RUNS]
 set -euo pipefail
 vmm=$(realpath "${1:?usage: boot_bench.sh SANDBOX_VMM [RUNS]}")
-runs=${2:-5}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
+source "$repo/tests/lib/bench.sh"
+runs=$(bench_size boot_bench "${2:-5}" 3)
 work=$(mktemp -d /tmp/vmm-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 kernel_dir=$("$repo/guest-kernel-config/build.sh" | tail -n 1)
@@ -60,7 +61,6 @@ for i in \$(seq $runs); do
 done
 INNER
 "$repo/tests/testhost/run.sh" --timeout 900 -- bash "$work/inner.sh"
-source "$repo/tests/lib/bench.sh"
 compare_medians boot_bench "$work/results" sandbox-vmm qemu "2:start to userspace (wall s)" \
   "3:guest uptime at userspace (s)" "4:VMM resident memory (KiB)"
 echo "boot_bench: $runs runs each; raw results:"

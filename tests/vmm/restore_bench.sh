@@ -9,7 +9,9 @@
 #   restore_bench.sh SANDBOX_VMM SANDBOX_AGENT AGENT_CHECK API_CALL [RUNS]
 set -euo pipefail
 vmm=$(realpath "${1:?usage: restore_bench.sh SANDBOX_VMM SANDBOX_AGENT AGENT_CHECK API_CALL [RUNS]}")
-agent=$(realpath "${2:?}") agent_check=$(realpath "${3:?}") api_call=$(realpath "${4:?}") runs=${5:-5}
+agent=$(realpath "${2:?}") agent_check=$(realpath "${3:?}") api_call=$(realpath "${4:?}")
+source "$(dirname "$0")/../lib/bench.sh"
+runs=$(bench_size restore_bench "${5:-5}" 3)
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/restore-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -60,7 +62,6 @@ for i in \$(seq $runs); do config restored\$i restore; measure restored\$i resto
 rm -rf "\$snapshots"
 INNER
 "$repo/tests/testhost/run.sh" --timeout 900 -- bash "$work/inner.sh"
-source "$repo/tests/lib/bench.sh"
 compare_medians restore_bench "$work/results" restored cold "2:start to agent answering (wall ms)" \
   "3:VMM RSS then (KiB)" "4:VMM PSS then (KiB)"
 echo "restore_bench: $runs runs each; raw results (kind, ms, RSS KiB, PSS KiB):"
