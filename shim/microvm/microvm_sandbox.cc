@@ -230,9 +230,11 @@ Status UseVmTemplate(SandboxPlan& plan, const std::string& netns_path) {
   if (!plan.boot.vm_templates || !plan.rootfs.mkfs.empty()) return Status::Ok();
   TemplateDevices devices{.shared_fs = !plan.shares.empty()};
   if (!netns_path.empty()) {
-    // One NIC per interface that ConnectGuestNetwork will mirror.
+    // One NIC per interface that ConnectGuestNetwork will mirror; checked
+    // first, so that no template is made for a network no VM can take.
     Result<net::NetworkConfig> network = ReadPodNetworkIn(netns_path);
-    if (!network.ok()) return network.status().Wrap("linux.namespaces[network].path");
+    Status usable = network.ok() ? CheckMirrorable(*network) : network.status();
+    if (!usable.ok()) return usable.Wrap("linux.namespaces[network].path");
     devices.nics = static_cast<uint32_t>(network->interfaces.size());
   }
   SANDBOX_ASSIGN_OR_RETURN(plan.from_template, EnsureVmTemplate(plan.boot, plan.size, devices));

@@ -10,6 +10,7 @@
 #include "shim/microvm/microvm_sandbox.h"
 #include "shim/microvm/sandbox_files.h"
 #include "shim/microvm/sandbox_vm.h"
+#include "vmm/config.h"
 
 namespace sandbox::shim {
 namespace {
@@ -64,6 +65,11 @@ Result<std::string> VmTemplateKey(const MicroVmConfig& boot, const VmSize& size,
                           {"memory_mib", size.memory_mib},  {"shared_fs", devices.shared_fs},
                           {"jail", boot.jail_vmm},          {"vmm_uid", boot.vmm_uid},
                           {"vmm_gid", boot.vmm_gid}, {"nics", devices.nics}};
+  if (devices.nics > 0) {
+    // What the guest's NICs took at the template's boot, and restores rely on.
+    shape["nic_mac_0"] = TemplateNicMac(0).ToString();
+    shape["nic_mtu"] = vmm::kMaxMtu;
+  }
   SANDBOX_ASSIGN_OR_RETURN(shape["vmm"], FileIdentity(boot.vmm, "sandbox-vmm"));
   SANDBOX_ASSIGN_OR_RETURN(shape["kernel"], FileIdentity(boot.kernel, "the guest kernel"));
   SANDBOX_ASSIGN_OR_RETURN(shape["initrd"], FileIdentity(boot.initrd, "the guest initramfs"));

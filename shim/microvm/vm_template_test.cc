@@ -1,13 +1,16 @@
 #include "shim/microvm/vm_template.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include "common/base/file_util.h"
 #include "common/base/temp_dir.h"
+#include "common/net/testing/parked_netns.h"
 #include "shim/microvm/guest_network.h"
 #include "shim/microvm/microvm_sandbox.h"
+#include "shim/network/pod_netns_test_util.h"
 #include "vmm/config.h"
 
 namespace sandbox::shim {
@@ -97,6 +100,27 @@ TEST_F(VmTemplateTest, APodNamespaceThatCannotBeReadIsNamed) {
   ASSERT_FALSE(used.ok());
   EXPECT_NE(used.message().find("linux.namespaces[network].path"), std::string::npos) << used.message();
   EXPECT_FALSE(plan.from_template);
+  EXPECT_FALSE(PathExists(boot_.template_dir));
+}
+
+// A pod network no VM can take (more interfaces than NICs) is refused as a
+// boot's would be, before any template is made for it.
+TEST_F(VmTemplateTest, APodNetworkNoVmCanTakeIsRefusedBeforeATemplateIsMade) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root for a network namespace";
+  net::testing::ParkedNetns pod;
+  ASSERT_TRUE(pod.status().ok()) << pod.status().message();
+  testing::InNetnsAt(pod.path(), [](net::NetlinkSocket& socket) {
+    for (size_t i = 0; i <= kMaxNics; ++i) {
+      testing::MakePodVeth(socket, "pod" + std::to_string(i), "peer" + std::to_string(i), 1500,
+                           "10.9." + std::to_string(i) + ".2/24");
+    }
+  });
+  SandboxPlan plan{.boot = boot_};
+  plan.boot.vm_templates = true;
+  const Status used = UseVmTemplate(plan, pod.path());
+  ASSERT_FALSE(used.ok());
+  EXPECT_NE(used.message().find("linux.namespaces[network].path: the pod network has 9 interfaces"), std::string::npos)
+      << used.message();
   EXPECT_FALSE(PathExists(boot_.template_dir));
 }
 

@@ -61,16 +61,17 @@ expect fs-no-socket "fs[0].socket: stat $work/fs.sock" "{\"kernel\": \"$k\", \"f
 expect fs-not-socket "fs[0].socket: $work/disk.img is not a socket" "{\"kernel\": \"$k\", \"fs\": [{\"tag\": \"a\", \"socket\": \"$work/disk.img\"}]}"
 expect log-level "log_level: must be one of" "{\"kernel\": \"$k\", \"log_level\": \"loud\"}"
 expect serial-dir "serial: directory $work/nodir does not exist" "{\"kernel\": \"$k\", \"serial\": \"$work/nodir/console\"}"
+# net: a NIC has a TAP fd or is unplugged, not both, not neither.
+expect net-unplugged-tap "net[0].tap_fd: not used with unplugged" \
+  "{\"kernel\": \"$k\", \"net\": [{\"unplugged\": true, \"tap_fd\": 3, \"mac\": \"02:00:00:00:00:01\"}]}"
+expect net-no-tap "net[0].tap_fd: required (or \"unplugged\": true)" \
+  "{\"kernel\": \"$k\", \"net\": [{\"mac\": \"02:00:00:00:00:01\"}]}"
 # restore: a snapshot brings its own kernel; block devices are not restored
 # yet; the state file is checked (magic, version, checksum) first.
 echo "not a snapshot, but long enough to hold a header" > "$work/junk.state"
 r="\"restore\": {\"state\": \"$work/junk.state\", \"memory\": \"$work/disk.img\"}"
 expect restore-kernel "kernel: not used with restore" "{$r, \"kernel\": \"$k\"}"
 expect restore-block "block: virtio devices cannot be restored from a snapshot yet" "{$r, \"block\": []}"
-expect net-unplugged-tap "net[0].tap_fd: not used with unplugged" \
-  "{\"kernel\": \"$k\", \"net\": [{\"unplugged\": true, \"tap_fd\": 3, \"mac\": \"02:00:00:00:00:01\"}]}"
-expect net-no-tap "net[0].tap_fd: required (or \"unplugged\": true)" \
-  "{\"kernel\": \"$k\", \"net\": [{\"mac\": \"02:00:00:00:00:01\"}]}"
 expect restore-no-memory "restore.memory: required" "{\"restore\": {\"state\": \"$work/junk.state\"}}"
 expect restore-unknown "restore.mem: unknown key" "{\"restore\": {\"state\": \"$work/junk.state\", \"memory\": \"$work/disk.img\", \"mem\": 1}}"
 expect restore-missing "restore.state: open $work/none" "{\"restore\": {\"state\": \"$work/none\", \"memory\": \"$work/disk.img\"}}"

@@ -170,7 +170,7 @@ uint32_t NetDevice::Transmit(const DescriptorChain& chain) {
     return 0;
   }
   if (unplugged_peer_.valid()) {
-    // Nothing behind the NIC, as with its cable out: no warning, the guest did nothing wrong.
+    // Nothing on the far end of the link: no warning, the guest did nothing wrong.
     ++unplugged_tx_dropped_;
     return 0;
   }
