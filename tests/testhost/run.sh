@@ -13,7 +13,9 @@
 #   a file on the shared filesystem, never from console text.
 #
 # SANDBOX_TESTHOST_MODE=direct|testhost forces a mode; SANDBOX_TESTHOST_ACCEL
-# replaces QEMU's "-accel tcg" (e.g. tcg,thread=single). Downloads (the kernel
+# replaces QEMU's "-accel tcg" (e.g. tcg,thread=single) and
+# SANDBOX_TESTHOST_CPU its "-cpu EPYC,+svm" (e.g. EPYC,+svm,-npt: issue 21's
+# next experiment, docs/measurements.md). Downloads (the kernel
 # package) and the initramfs are cached in ${SANDBOX_RT_CACHE:-~/.cache/sandbox-rt}/testhost.
 set -euo pipefail
 
@@ -59,7 +61,7 @@ fi
 why="/dev/kvm is not hardware KVM"
 [ -d /sys/module/kvm_pvm ] && why="/dev/kvm is PVM (kvm_pvm)"
 [ -e /dev/kvm ] || why="no /dev/kvm"
-say "mode=testhost ($why): Debian cloud kernel under QEMU TCG with -cpu EPYC,+svm"
+say "mode=testhost ($why): Debian cloud kernel under QEMU TCG with -cpu ${SANDBOX_TESTHOST_CPU:-EPYC,+svm}"
 
 need() {
   command -v "$1" >/dev/null 2>&1 || [ -x "$1" ] || { say "missing $1; install it with: apt-get install $2"; exit 2; }
@@ -221,7 +223,7 @@ boot_test_host() {
   for _ in $(seq 100); do [ -S "$work/virtiofs.sock" ] && break; sleep 0.05; done
   [ -S "$work/virtiofs.sock" ] || { say "virtiofsd did not start:"; cat "$work/virtiofsd.log" >&2; exit 2; }
   "${qemu[@]}" \
-    -accel "${SANDBOX_TESTHOST_ACCEL:-tcg}" -cpu EPYC,+svm -smp 2 -m "${mem_mib}M" \
+    -accel "${SANDBOX_TESTHOST_ACCEL:-tcg}" -cpu "${SANDBOX_TESTHOST_CPU:-EPYC,+svm}" -smp 2 -m "${mem_mib}M" \
     -object "memory-backend-memfd,id=mem,size=${mem_mib}M,share=on" -numa node,memdev=mem \
     -chardev "socket,id=virtiofs,path=$work/virtiofs.sock" -device vhost-user-fs-pci,chardev=virtiofs,tag=hostroot \
     -kernel "$kernel_dir/vmlinuz" -initrd "$initramfs" \
