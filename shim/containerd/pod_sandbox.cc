@@ -143,7 +143,8 @@ Result<std::unique_ptr<AgentClient>> PodSandbox::AgentForTask(const std::string&
 Status PodSandbox::BootVm(const oci::Spec& spec, const std::string& bundle, const std::string& netns_path) {
   SANDBOX_RETURN_IF_ERROR(MakeDirs(config_.state_dir, 0700));
   SANDBOX_ASSIGN_OR_RETURN(SandboxPlan plan, PlanSandbox(config_.microvm, spec, bundle, config_.state_dir));
-  SANDBOX_RETURN_IF_ERROR(UseVmTemplate(plan, netns_path));
+  SANDBOX_RETURN_IF_ERROR(PlanPodNetwork(plan, netns_path));
+  SANDBOX_RETURN_IF_ERROR(UseVmTemplate(plan));
   SANDBOX_RETURN_IF_ERROR(WriteSandboxFiles(plan, spec, config_.state_dir));
   auto vm = std::make_unique<SandboxVm>(SandboxFiles(config_.state_dir),
                                         SandboxVmPlan{.vmm = config_.microvm.vmm,

@@ -202,14 +202,7 @@ Result<SandboxPlan> PlanSandbox(const MicroVmConfig& config, const oci::Spec& sp
   SANDBOX_RETURN_IF_ERROR(CheckNamespacePaths(spec));
   SANDBOX_RETURN_IF_ERROR(CheckFile(config.vmm, "sandbox-vmm"));
   SandboxPlan plan;
-  plan.netns_path = NetworkNamespacePathOf(spec);
-  if (!plan.netns_path.empty()) {
-    // Read now, before anything exists, so that a namespace that cannot be
-    // mirrored fails the create with nothing to undo.
-    Result<net::NetworkConfig> network = ReadPodNetworkIn(plan.netns_path);
-    Status usable = network.ok() ? CheckMirrorable(*network) : network.status();
-    if (!usable.ok()) return Status(usable.code(), "linux.namespaces[network].path: " + usable.message());
-  }
+  SANDBOX_RETURN_IF_ERROR(PlanPodNetwork(plan, NetworkNamespacePathOf(spec)));
   SANDBOX_ASSIGN_OR_RETURN(plan.boot, WithSpecKernel(spec, config));
   if (spec.vm) {
     SANDBOX_RETURN_IF_ERROR(CheckSpecFile(plan.boot.kernel, "vm.kernel.path"));
@@ -226,18 +219,23 @@ Result<SandboxPlan> PlanSandbox(const MicroVmConfig& config, const oci::Spec& sp
   return plan;
 }
 
-Status UseVmTemplate(SandboxPlan& plan, const std::string& netns_path) {
+Status PlanPodNetwork(SandboxPlan& plan, const std::string& netns_path) {
+  plan.netns_path = netns_path;
+  plan.nics = 0;
+  if (netns_path.empty()) return Status::Ok();
+  // Read now, before anything exists, so that a namespace that cannot be
+  // mirrored fails the create with nothing to undo.
+  Result<net::NetworkConfig> network = ReadPodNetworkIn(netns_path);
+  Status usable = network.ok() ? CheckMirrorable(*network) : network.status();
+  if (!usable.ok()) return Status(usable.code(), "linux.namespaces[network].path: " + usable.message());
+  plan.nics = static_cast<uint32_t>(network->interfaces.size());
+  return Status::Ok();
+}
+
+Status UseVmTemplate(SandboxPlan& plan) {
   if (!plan.boot.vm_templates || !plan.rootfs.mkfs.empty()) return Status::Ok();
-  TemplateDevices devices{.shared_fs = !plan.shares.empty()};
-  if (!netns_path.empty()) {
-    // One NIC per interface that ConnectGuestNetwork will mirror; checked
-    // first, so that no template is made for a network no VM can take.
-    Result<net::NetworkConfig> network = ReadPodNetworkIn(netns_path);
-    Status usable = network.ok() ? CheckMirrorable(*network) : network.status();
-    if (!usable.ok()) return usable.Wrap("linux.namespaces[network].path");
-    devices.nics = static_cast<uint32_t>(network->interfaces.size());
-  }
-  SANDBOX_ASSIGN_OR_RETURN(plan.from_template, EnsureVmTemplate(plan.boot, plan.size, devices));
+  SANDBOX_ASSIGN_OR_RETURN(plan.from_template,
+                           EnsureVmTemplate(plan.boot, plan.size, {.shared_fs = !plan.shares.empty(), .nics = plan.nics}));
   return Status::Ok();
 }
 
@@ -258,7 +256,7 @@ Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
   SANDBOX_ASSIGN_OR_RETURN(std::vector<FdAccess> preserved_fds, PreservedFdsFor(request));
   SANDBOX_ASSIGN_OR_RETURN(SandboxPlan plan, PlanSandbox(config_, spec, request.ref.bundle, request.ref.state_dir,
                                                          request.private_rootfs));
-  SANDBOX_RETURN_IF_ERROR(UseVmTemplate(plan, plan.netns_path));
+  SANDBOX_RETURN_IF_ERROR(UseVmTemplate(plan));
   SANDBOX_RETURN_IF_ERROR(WriteSandboxFiles(plan, spec, request.ref.state_dir));
   const SandboxFiles files(request.ref.state_dir);
   std::vector<std::string> host_cgroups;

@@ -78,6 +78,7 @@ struct SandboxPlan {
   std::vector<SharedMount> shares;
   RootfsPlan rootfs;
   std::string netns_path;  // linux.namespaces[network].path, mirrored into the VM
+  uint32_t nics = 0;       // its interfaces that get a NIC each (PlanPodNetwork)
   // Set by UseVmTemplate: the VM starts from this template.
   std::optional<VmTemplate> from_template;
 };
@@ -86,11 +87,16 @@ struct SandboxPlan {
 // namespace paths; errors name the field or file.
 Result<SandboxPlan> PlanSandbox(const MicroVmConfig& config, const oci::Spec& spec, const std::string& bundle,
                                 const std::string& state_dir, bool private_rootfs = false);
+// The pod network at `netns_path` ("": none), read and checked now: a
+// namespace no VM can mirror is an error naming the field, before anything
+// exists. PlanSandbox calls it with the spec's path; a CRI pod's shim, whose
+// spec no longer names it, with the sandbox's.
+Status PlanPodNetwork(SandboxPlan& plan, const std::string& netns_path);
 // With vm_templates on, a plan whose VM a template can give (no rootfs image:
-// a template has vsock, rng, virtio-fs and NICs, one per interface of the
-// network namespace at `netns_path`, none without one) gets its template,
-// made first when missing; other plans boot.
-Status UseVmTemplate(SandboxPlan& plan, const std::string& netns_path);
+// a template has vsock, rng, virtio-fs and one NIC per interface of the
+// plan's pod network) gets its template, made first when missing; other
+// plans boot.
+Status UseVmTemplate(SandboxPlan& plan);
 
 // The rootfs image (image mode), the validated config.json and sandbox-vmm's
 // config, under `state_dir` (sandbox_files.h).

@@ -82,11 +82,12 @@ TEST_F(VmTemplateTest, ARestoredVmmConfigNamesTheTemplateInsteadOfTheKernel) {
 // Plans a template cannot give boot: nothing is made for them.
 TEST_F(VmTemplateTest, OnlyPlansATemplateCanGiveUseOne) {
   SandboxPlan plan{.boot = boot_};
-  ASSERT_TRUE(UseVmTemplate(plan, "").ok());
+  ASSERT_TRUE(UseVmTemplate(plan).ok());
   EXPECT_FALSE(plan.from_template) << "templates are off";
   plan.boot.vm_templates = true;
   plan.rootfs.mkfs = {"mkfs.erofs"};
-  ASSERT_TRUE(UseVmTemplate(plan, "/var/run/netns/pod").ok());
+  plan.nics = 1;
+  ASSERT_TRUE(UseVmTemplate(plan).ok());
   EXPECT_FALSE(plan.from_template) << "a template has no block device";
   EXPECT_FALSE(PathExists(boot_.template_dir));
 }
@@ -96,7 +97,7 @@ TEST_F(VmTemplateTest, OnlyPlansATemplateCanGiveUseOne) {
 TEST_F(VmTemplateTest, APodNamespaceThatCannotBeReadIsNamed) {
   SandboxPlan plan{.boot = boot_};
   plan.boot.vm_templates = true;
-  const Status used = UseVmTemplate(plan, dir_.path() + "/no-such-netns");
+  const Status used = PlanPodNetwork(plan, dir_.path() + "/no-such-netns");
   ASSERT_FALSE(used.ok());
   EXPECT_NE(used.message().find("linux.namespaces[network].path"), std::string::npos) << used.message();
   EXPECT_FALSE(plan.from_template);
@@ -117,7 +118,7 @@ TEST_F(VmTemplateTest, APodNetworkNoVmCanTakeIsRefusedBeforeATemplateIsMade) {
   });
   SandboxPlan plan{.boot = boot_};
   plan.boot.vm_templates = true;
-  const Status used = UseVmTemplate(plan, pod.path());
+  const Status used = PlanPodNetwork(plan, pod.path());
   ASSERT_FALSE(used.ok());
   EXPECT_NE(used.message().find("linux.namespaces[network].path: the pod network has 9 interfaces"), std::string::npos)
       << used.message();
