@@ -162,16 +162,26 @@ sed "s|FLOOD_JAIL|\$scratch/flood|g" flood.json > flood-local.json
 timeout 300 "$vmm" --config flood-local.json > flood.vmm 2>&1 &
 vmm_pid=\$!
 # Every second while it runs: its RSS outside the 128 MiB of guest RAM (KiB), its
-# fds, the console file's size, whether the API answered, its uid (missing
-# from a sample taken as it exits: such a sample counts for no uid).
+# fds, the console file's size, whether the API answered, its uid.
 # Sampled once the guest runs: the jail is entered before its first
 # instruction, and a sample of the VMM still building reads uid 0.
+# A sample taken as the guest's reboot ends the VMM is incomplete (its /proc
+# entry gone, its API closed): it is dropped, and the VMM's exit status is
+# what tells a clean end from a crash.
 for _ in \$(seq 600); do [ -s flood.console ] && break; kill -0 \$vmm_pid || break; sleep 0.1; done
 while pid=\$(pgrep -P \$vmm_pid -x sandbox-vmm); do
-  own=\$(awk '/^Size:/ {size = \$2} /^Rss:/ {if (size != 131072) total += \$2} END {print total + 0}' /proc/\$pid/smaps)
-  fds=\$(ls /proc/\$pid/fd | wc -l)
+  own=\$(awk '/^Size:/ {size = \$2} /^Rss:/ {if (size != 131072) total += \$2} END {print total + 0}' /proc/\$pid/smaps 2> /dev/null)
+  fds=\$(ls /proc/\$pid/fd 2> /dev/null | wc -l)
   timeout 20 "$api_call" flood.api.sock '{"op":"status"}' > /dev/null 2>&1
-  echo "\$own \$fds \$(stat -c %s flood.console) \$? \$(awk '/^Uid:/ {print \$2}' /proc/\$pid/status)" >> flood.samples
+  api=\$?
+  uid=\$(awk '/^Uid:/ {print \$2}' /proc/\$pid/status 2> /dev/null)
+  [ -n "\$own" ] && [ -n "\$uid" ] || break
+  # An API that stopped answering because the VMM is ending: gone within 5 s.
+  if [ "\$api" != 0 ]; then
+    for _ in \$(seq 50); do kill -0 \$pid 2> /dev/null || break; sleep 0.1; done
+    kill -0 \$pid 2> /dev/null || break
+  fi
+  echo "\$own \$fds \$(stat -c %s flood.console) \$api \$uid" >> flood.samples
   sleep 1
 done
 wait \$vmm_pid
