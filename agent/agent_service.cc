@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/random.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <algorithm>
@@ -106,6 +107,9 @@ void AgentService::RegisterOn(ttrpc::Server& server) {
                   }));
   server.Register(kAgentService, "DestroySandbox", Unary<Empty, Empty>([this](const Empty&) -> Result<Empty> {
     destroy_requested_ = true;
+    // Synced before the answer: the host stops the VM on it, without
+    // waiting for the kernel's own reboot.
+    if (options_.pid1) ::sync();
     return Empty();
   }));
   server.Register(kAgentService, "AfterRestore",

@@ -177,12 +177,14 @@ void SandboxVm::StopVmm(std::chrono::milliseconds grace) {
     return;
   }
   const bool graceful = grace.count() > 0;
-  if (agent_ && graceful) (void)agent_->DestroySandbox(std::chrono::seconds(2));
-  // The agent powers off once the connection that asked is closed (so the
-  // answer got out first).
+  // The agent answers once the guest's file systems are synced: the guest
+  // has nothing left to lose, and its kernel's reboot (device by device, each
+  // a VM exit) is not worth waiting for. Without an answer, the agent's own
+  // poweroff (once the asking connection closes) is given `grace`.
+  const bool synced = agent_ && graceful && agent_->DestroySandbox(std::chrono::seconds(2)).ok();
   agent_.reset();
   pollfd ended{vmm_pidfd_.get(), POLLIN, 0};
-  if (!graceful || !vmm_pidfd_.valid() || ::poll(&ended, 1, static_cast<int>(grace.count())) != 1) {
+  if (synced || !graceful || !vmm_pidfd_.valid() || ::poll(&ended, 1, static_cast<int>(grace.count())) != 1) {
     ::kill(vmm_pid_, SIGKILL);
   }
   ::waitpid(vmm_pid_, nullptr, 0);

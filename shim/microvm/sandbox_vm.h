@@ -102,8 +102,9 @@ class SandboxVm {
   // container gets for a lost VM (StatusForLostVm).
   int ReapLost();
 
-  // Ends the VM; safe after a partial start. The guest is asked to power off
-  // and given `grace`; zero: sandbox-vmm is killed at once. virtiofsd ends
+  // Ends the VM; safe after a partial start. The guest is asked to sync and
+  // power off; once it answered, sandbox-vmm is killed, else given `grace`
+  // for the poweroff; zero: sandbox-vmm is killed at once. virtiofsd ends
   // with sandbox-vmm's connection, or is killed. The pod network's mirrors
   // are removed.
   void Stop(std::chrono::milliseconds grace = kVmStopGrace);
