@@ -37,7 +37,7 @@ shim::Runtime& CliContext::runtime() {
     const std::string self = SelfBinary();
     Result<shim::MicroVmConfig> config =
         shim::LoadMicroVmConfig(shim::DefaultMicroVmConfigSources(std::filesystem::path(self).parent_path().string()));
-    if (config.ok()) sandbox_ = std::make_unique<shim::MicroVmSandbox>(std::move(config).value(), self);
+    if (config.ok()) sandbox_ = std::make_unique<shim::MicroVmSandbox>(std::move(config).value());
     runtime_ = std::make_unique<shim::Runtime>(
         shim::RuntimeContext{.store = store_.get(),
                              .sandbox = sandbox_.get(),

@@ -67,7 +67,7 @@ void AddIdVerb(CLI::App& app, CliContext& context, const char* name, const char*
 
 std::string NowRfc3339();
 
-// This binary's path (the monitor re-executes it).
+// This binary's path (the runtime config is looked up beside it).
 std::string SelfBinary();
 
 void AddCheckCommand(CLI::App& app, CliContext& context);

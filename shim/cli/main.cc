@@ -5,12 +5,9 @@
 #include "common/log/log.h"
 #include "common/oci/version.h"
 #include "shim/cli/cli_context.h"
-#include "shim/microvm/monitor.h"
 
 int main(int argc, char** argv) {
   using namespace sandbox::cli;
-  // The per-container monitor: this binary re-executed by create (monitor.h).
-  if (argc == 3 && std::string(argv[1]) == sandbox::shim::kMonitorCommand) return sandbox::shim::RunMonitor(argv[2]);
   CliContext context;
   CLI::App app{"sandbox-rt: OCI containers in KVM microVMs (runc-compatible CLI)", "sandbox-rt"};
   app.set_version_flag("-v,--version",

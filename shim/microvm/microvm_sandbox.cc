@@ -25,6 +25,7 @@
 #include "shim/microvm/host_cgroup.h"
 #include "shim/microvm/host_process.h"
 #include "shim/microvm/monitor.h"
+#include "shim/microvm/monitor_spawn.h"
 #include "shim/microvm/shared_fs.h"
 #include "shim/microvm/sandbox_files.h"
 #include "shim/microvm/signal_forwarding.h"
@@ -75,43 +76,6 @@ Status StopVmForKill(const SandboxRef& ref, const std::string& why) {
   std::fprintf(stderr, "sandbox-rt: kill %s: %s; SIGKILL stops its VM instead\n", ref.id.c_str(), why.c_str());
   KillAndWait(*vmm);
   return Status::Ok();
-}
-
-// Forks the monitor with this process's stdio; returns its pid once it
-// reported the container created, or its error.
-Result<pid_t> SpawnMonitor(const std::string& self_binary, const std::string& state_dir) {
-  int report[2];
-  if (::pipe2(report, O_CLOEXEC) != 0) return ErrnoStatus("pipe2", "monitor report");
-  UniqueFd report_read(report[0]);
-  UniqueFd report_write(report[1]);
-  const pid_t pid = ::fork();
-  if (pid < 0) return ErrnoStatus("fork", "monitor");
-  if (pid == 0) {
-    // Its own session: a terminal's signals for the CLI do not reach it.
-    ::setsid();
-    // fds 3, 4, ... (--preserve-fds) pass through as they are.
-    if (report_write.get() == kMonitorReportFd) {
-      if (::fcntl(kMonitorReportFd, F_SETFD, 0) != 0) ::_exit(126);
-    } else if (::dup2(report_write.get(), kMonitorReportFd) < 0) {
-      ::_exit(126);
-    }
-    ::execl(self_binary.c_str(), "sandbox-rt", kMonitorCommand, state_dir.c_str(), nullptr);
-    ::_exit(127);
-  }
-  report_write.Reset();
-  std::string message;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t got = ::read(report_read.get(), buffer, sizeof(buffer));
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) break;
-    message.append(buffer, static_cast<size_t>(got));
-  }
-  if (message == "ok") return pid;
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (message.starts_with("error: ")) return Unavailable(message.substr(7));
-  return Internal("the sandbox monitor exited (status " + std::to_string(status) + ") without reporting");
 }
 
 // Waits for child `pid` while handing every forwardable signal to `forward`.
@@ -289,7 +253,7 @@ Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
                                                              .restored = plan.from_template.has_value()}),
                                           0600));
   // The monitor wrote its identity (files.monitor_pid) as it started.
-  SANDBOX_ASSIGN_OR_RETURN(pid_t monitor, SpawnMonitor(self_binary_, request.ref.state_dir));
+  SANDBOX_ASSIGN_OR_RETURN(pid_t monitor, SpawnMonitor(request.ref.state_dir));
   return static_cast<int64_t>(monitor);
 }
 

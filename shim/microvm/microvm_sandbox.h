@@ -18,9 +18,7 @@ namespace sandbox::shim {
 
 class MicroVmSandbox : public Sandbox {
  public:
-  // `self_binary` is re-executed as the monitor.
-  MicroVmSandbox(MicroVmConfig config, std::string self_binary)
-      : config_(std::move(config)), self_binary_(std::move(self_binary)) {}
+  explicit MicroVmSandbox(MicroVmConfig config) : config_(std::move(config)) {}
 
   Result<int64_t> Create(const SandboxCreateRequest& request) override;
   Status Start(const SandboxRef& ref) override;
@@ -37,7 +35,6 @@ class MicroVmSandbox : public Sandbox {
 
  private:
   MicroVmConfig config_;
-  std::string self_binary_;
 };
 
 // The caller's --preserve-fds as this backend relays them (each fd a byte

@@ -2,8 +2,8 @@
 // (its pid is the container's pid in `state`, --pid-file and for containerd,
 // which reaps it as the container's init and takes its exit code).
 //
-// `sandbox-rt create` forks it (the binary re-executed as
-// `sandbox-rt __monitor STATE_DIR`) with the caller's stdio. It starts
+// `sandbox-rt create` forks it (monitor_spawn.h: no exec, its command line
+// set to `sandbox-rt __monitor STATE_DIR`) with the caller's stdio. It starts
 // sandbox-vmm, waits for the agent, creates the container with stdio
 // streams, reports "ok" (or "error: ...") to create on fd 3, then relays the
 // caller's stdin/stdout/stderr to and from the guest until the container
@@ -29,6 +29,7 @@
 
 namespace sandbox::shim {
 
+// The monitor's argv[1], as ps and pgrep -f show it.
 inline constexpr char kMonitorCommand[] = "__monitor";
 // Above fds 3, 4, ... which carry the caller's --preserve-fds.
 inline constexpr int kMonitorReportFd = 3 + static_cast<int>(kMaxPreservedFds);
