@@ -106,10 +106,11 @@ void AgentService::RegisterOn(ttrpc::Server& server) {
                     return details;
                   }));
   server.Register(kAgentService, "DestroySandbox", Unary<Empty, Empty>([this](const Empty&) -> Result<Empty> {
-    destroy_requested_ = true;
     // Synced before the answer: the host stops the VM on it, without
-    // waiting for the kernel's own reboot.
+    // waiting for the kernel's own reboot. Flagged after, so that no other
+    // connection's end powers off before the answer is out.
     if (options_.pid1) ::sync();
+    destroy_requested_ = true;
     return Empty();
   }));
   server.Register(kAgentService, "AfterRestore",

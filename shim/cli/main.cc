@@ -5,9 +5,13 @@
 #include "common/log/log.h"
 #include "common/oci/version.h"
 #include "shim/cli/cli_context.h"
+#include "shim/microvm/monitor.h"
 
 int main(int argc, char** argv) {
   using namespace sandbox::cli;
+  // The monitor, exec'd only where it could not rename itself after create's
+  // fork (shim/microvm/monitor_spawn.h).
+  if (argc == 3 && std::string(argv[1]) == sandbox::shim::kMonitorCommand) return sandbox::shim::RunMonitor(argv[2]);
   CliContext context;
   CLI::App app{"sandbox-rt: OCI containers in KVM microVMs (runc-compatible CLI)", "sandbox-rt"};
   app.set_version_flag("-v,--version",

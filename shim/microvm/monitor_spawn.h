@@ -27,7 +27,8 @@ void CloseCloseOnExecFds();
 void ResetSignalHandlers();
 // Makes /proc/self/cmdline (what ps and pgrep -f show) read `argv`, whose
 // storage must live as long as the process. Needs CAP_SYS_RESOURCE; false
-// without it, the old command line left.
+// without it, the old command line left (the monitor is then exec'd as
+// `sandbox-rt __monitor STATE_DIR` instead).
 bool SetCommandLine(const std::string& nul_separated_argv);
 
 }  // namespace sandbox::shim
