@@ -9,6 +9,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <memory>
 #include <vector>
 
 #include "common/base/unique_fd.h"
@@ -50,17 +51,20 @@ namespace {
 }  // namespace
 
 void CloseCloseOnExecFds() {
-  DIR* dir = ::opendir("/proc/self/fd");
-  if (dir == nullptr) return;
   std::vector<int> to_close;
-  while (const dirent* entry = ::readdir(dir)) {
-    int fd = -1;
-    const std::string_view name = entry->d_name;
-    if (std::from_chars(name.data(), name.data() + name.size(), fd).ec != std::errc() || fd == ::dirfd(dir)) continue;
-    const int flags = ::fcntl(fd, F_GETFD);
-    if (flags >= 0 && (flags & FD_CLOEXEC) != 0) to_close.push_back(fd);
-  }
-  ::closedir(dir);
+  {
+    const std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/proc/self/fd"), ::closedir);
+    if (!dir) return;
+    while (const dirent* entry = ::readdir(dir.get())) {
+      int fd = -1;
+      const std::string_view name = entry->d_name;
+      if (std::from_chars(name.data(), name.data() + name.size(), fd).ec != std::errc() || fd == ::dirfd(dir.get())) {
+        continue;
+      }
+      const int flags = ::fcntl(fd, F_GETFD);
+      if (flags >= 0 && (flags & FD_CLOEXEC) != 0) to_close.push_back(fd);
+    }
+  }  // the listing's own fd is closed before the others
   for (const int fd : to_close) ::close(fd);
 }
 
