@@ -64,10 +64,16 @@ echo 30 > /proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
 # virtiofsd too). A shared-fs write blocked for 30 s prints every blocked
 # task's stack and every CPU's, once: where the test host is stuck.
 heartbeat_loop() {
-  local now since=0 reported=0
+  local now since=0 reported=0 exits_kept=0
   while true; do
     now=$(cut -d. -f1 /proc/uptime)
     echo "beat $now" > /dev/ttyS1 2>/dev/null
+    # The exits before a broken nested guest (frozen then, see below) are
+    # kept at once: run.sh may cut the job short before it ends.
+    if [ "$exits_kept" = 0 ] && [ -s "/newroot$status.nested-shutdowns" ]; then
+      exits_kept=1
+      grep -v "^#" /sys/kernel/tracing/instances/exits/trace | tail -n 3000 > "/newroot$status.nested-exits"
+    fi
     if [ ! -e /beat-pending ]; then
       touch /beat-pending
       since=$now

@@ -3,7 +3,8 @@
 # back, /dev/kvm inside is a usable hardware-style KVM (sandbox-rt check sees
 # kvm_amd or kvm_intel and every capability sandbox-vmm needs), cgroup2 has
 # its controllers enabled, the test host sees a sandbox-vmm guest's triple
-# fault (its nested-fault watch), a hung CMD is killed at the timeout, and a
+# fault (its nested-fault watch) and cuts a job short that runs on after it,
+# a hung CMD is killed at the timeout, and a
 # test host that crashes or wedges is booted again, a bounded number of times.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,6 +38,8 @@ printf '{"kernel": "%s", "cmdline": "", "vcpus": 1, "memory_mib": 64, "serial": 
 inner=$share/inner.sh
 cat > "$inner" <<INNER
 set -u
+# The second boot, after the first was cut short (below).
+[ -e "$share/cut" ] && exit 7
 [ -c /dev/kvm ] || { echo "no /dev/kvm"; exit 10; }
 { [ -d /sys/module/kvm_amd ] || [ -d /sys/module/kvm_intel ]; } || { echo "no hardware kvm module"; exit 11; }
 for controller in cpu memory pids io cpuset; do
@@ -60,13 +63,18 @@ fi
 "$sandbox_vmm" --config "$share/ud2.json" > "$share/ud2.out" 2>&1
 echo "\$?" > "$share/ud2.rc"
 echo "written inside" > "$share/marker"
+# In the test host, a job that runs on after a nested guest broke is cut
+# short once its grace is over, and run again.
+if [ -e /run/testhost-heartbeat.pid ]; then
+  touch "$share/cut"
+  sleep 1000
+fi
 exit 7
 INNER
 
 set +e
-# No retry: its exit status 7 after the deliberate triple fault would
-# otherwise be taken for a job the emulator broke.
-SANDBOX_TESTHOST_RETRY=0 "$here/run.sh" --timeout 300 --share "$share" -- bash "$inner" 2>&1 | tee "$share/first.out"
+SANDBOX_TESTHOST_RETRY=1 SANDBOX_TESTHOST_FAULT_GRACE_S=10 "$here/run.sh" --timeout 300 --share "$share" -- \
+  bash "$inner" 2>&1 | tee "$share/first.out"
 rc=${PIPESTATUS[0]}
 set -e
 [ "$rc" -eq 7 ] || fail "want exit status 7 from the test host, got $rc"
@@ -75,6 +83,12 @@ if [ "${SANDBOX_TESTHOST_MODE:-}" != direct ] && [ ! -d /sys/module/kvm_intel ] 
   grep -q "nested guests broke 1 time(s) during CMD: 1 SVM shutdown exit(s)" "$share/first.out" ||
     fail "the test host did not see sandbox-vmm's deliberate triple fault (its nested-fault watch is blind)"
   echo "selftest: a sandbox-vmm guest's triple fault is seen by the test host's watch: ok"
+  grep -q "CMD was cut short: still running 10s after a nested guest broke" "$share/first.out" ||
+    fail "the job was not cut short after the nested fault"
+  grep -q "RETRY: booting the test host again" "$share/first.out" || fail "the cut job was not run again"
+  exits=$(ls "$SANDBOX_TESTHOST_INCIDENTS"/*-nested-triple-fault-*/status.nested-exits 2>/dev/null | head -n 1)
+  grep -q "kvm_exit:" "${exits:-/dev/null}" || fail "the cut job's evidence lacks the nested exits before the fault"
+  echo "selftest: a job that runs on after a nested guest broke is cut short, its evidence kept, and run again: ok"
 fi
 [ "$(cat "$share/marker" 2>/dev/null)" = "written inside" ] || fail "a write inside did not come back"
 grep -q "hardware (AMD SVM, kvm_amd)\|hardware (Intel VMX, kvm_intel)" "$share/check.txt" ||
