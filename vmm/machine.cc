@@ -39,6 +39,14 @@ namespace {
 constexpr int kKickSignal = SIGUSR1;
 void IgnoreKick(int) {}
 
+// Sections of a snapshot's state file (vmm/snapshot) that the machine writes.
+constexpr char kSnapshotVcpus[] = "machine/vcpus";
+constexpr char kSnapshotMemoryBytes[] = "machine/memory_bytes";
+constexpr char kSnapshotVirtioDevices[] = "machine/virtio_devices";
+// The guest kernel's text (LoadedKernel::text): where present, a restore
+// with vhost-user devices maps it copy-on-write instead of copying it.
+constexpr char kSnapshotKernelText[] = "memory/kernel_text";
+
 }  // namespace
 
 Result<std::unique_ptr<Machine>> Machine::Build(const VmmConfig& config) {
@@ -55,7 +63,7 @@ Result<std::unique_ptr<Machine>> Machine::Build(const VmmConfig& config) {
   SANDBOX_ASSIGN_OR_RETURN(machine->vm_, Vm::Create(*machine->kvm_));
   SANDBOX_ASSIGN_OR_RETURN(machine->loop_, EventLoop::Create());
   spdlog::debug("build: KVM VM created");
-  SANDBOX_RETURN_IF_ERROR(machine->SetUpMemory(config));
+  SANDBOX_RETURN_IF_ERROR(machine->SetUpMemory(config, snapshot ? &*snapshot : nullptr));
   SANDBOX_RETURN_IF_ERROR(machine->vm_->SetUpX86Platform(x86::kTssAddress, x86::kIdentityMapAddress));
   spdlog::debug("build: {} MiB of guest memory, irqchip and PIT", config.memory_mib);
   SANDBOX_RETURN_IF_ERROR(machine->SetUpDevices(config));
@@ -90,11 +98,18 @@ Machine::~Machine() {
   transports_.clear();  // before the VM whose ioeventfds they hold
 }
 
-Status Machine::SetUpMemory(const VmmConfig& config) {
+Status Machine::SetUpMemory(const VmmConfig& config, const SnapshotReader* snapshot) {
+  if (snapshot && snapshot->Has(kSnapshotKernelText)) {
+    GuestRange text;
+    SANDBOX_RETURN_IF_ERROR(snapshot->GetStruct(kSnapshotKernelText, text));
+    kernel_text_ = text;
+  }
   if (config.restore && !config.fs.empty()) {
     // vhost-user back-ends map guest RAM shared: a private copy, not the
-    // file's copy-on-write pages.
-    SANDBOX_ASSIGN_OR_RETURN(memory_, GuestMemory::CopySnapshotFile(config.restore->memory, config.memory_mib << 20));
+    // file's copy-on-write pages, but for the kernel's text, which no I/O
+    // buffer lies in.
+    SANDBOX_ASSIGN_OR_RETURN(memory_, GuestMemory::CopySnapshotFile(config.restore->memory, config.memory_mib << 20,
+                                                                    kernel_text_));
   } else if (config.restore) {
     SANDBOX_ASSIGN_OR_RETURN(memory_, GuestMemory::MapSnapshotFile(config.restore->memory, config.memory_mib << 20));
   } else {
@@ -180,6 +195,7 @@ Status Machine::SetUpDevices(const VmmConfig& config) {
 Status Machine::LoadGuest(const VmmConfig& config) {
   SANDBOX_ASSIGN_OR_RETURN(LoadedKernel kernel, LoadKernelFile(config.kernel, *memory_));
   entry_point_ = kernel.entry_point;
+  kernel_text_ = kernel.text;
   x86::BootParamsInput boot;
   for (const MemoryRegion& region : memory_->regions()) boot.ram.emplace_back(region.guest_address, region.size);
   boot.kernel_header = kernel.header;
@@ -397,9 +413,6 @@ Result<std::vector<std::string>> Machine::DescribeVcpus() {
 
 namespace {
 
-constexpr char kSnapshotVcpus[] = "machine/vcpus";
-constexpr char kSnapshotMemoryBytes[] = "machine/memory_bytes";
-constexpr char kSnapshotVirtioDevices[] = "machine/virtio_devices";
 
 Status WriteAll(int fd, std::string_view bytes, const char* what) {
   while (!bytes.empty()) {
@@ -454,6 +467,7 @@ Status Machine::WriteSnapshot(int state, int memory) {
   writer.AddU64(kSnapshotVcpus, vcpus_.size());
   writer.AddU64(kSnapshotMemoryBytes, memory_->size());
   writer.AddU64(kSnapshotVirtioDevices, transports_.size());
+  if (kernel_text_) writer.AddStruct(kSnapshotKernelText, *kernel_text_);
   for (size_t i = 0; i < transports_.size(); ++i) {
     SANDBOX_RETURN_IF_ERROR(transports_[i]->SaveState(writer, fmt::format("virtio{}", i)));
   }

@@ -71,7 +71,8 @@ class Machine : public VmControl {
 
  private:
   Machine() = default;
-  Status SetUpMemory(const VmmConfig& config);
+  // `snapshot`: the state file of a restore (null for a boot).
+  Status SetUpMemory(const VmmConfig& config, const SnapshotReader* snapshot);
   Status SetUpDevices(const VmmConfig& config);
   Status LoadGuest(const VmmConfig& config);
   // `boot`: the boot vCPU gets the kernel's entry registers (not on a restore).
@@ -113,6 +114,7 @@ class Machine : public VmControl {
   std::vector<uint32_t> readable_msrs_;  // probed at the first snapshot
   std::string command_line_;
   uint64_t entry_point_ = 0;
+  std::optional<GuestRange> kernel_text_;  // the kernel's text pages, kept in snapshots
 
   std::mutex mutex_;
   std::condition_variable changed_;

@@ -86,6 +86,17 @@ grep -q "sandbox-agent: restored from a snapshot: reseeded the kernel RNG with 6
 check "its console says the agent reseeded it after the restore" 0 $?
 sb start c3; check "start" 0 $?
 check "running" running "$(state_of c3)"
+# Its RAM is a copy in its own memfd (virtiofsd maps it), but for the guest
+# kernel's text: mapped copy-on-write from the template's memory file, shared
+# by every clone (/proc/PID/maps: inode in field 5, "p" for private).
+vmm_pid=$(cut -d' ' -f1 "$root/c3/vmm.pid")
+memory_inode=$(stat -c %i "$template/vm.memory")
+while read -r range perms _ _ inode _; do
+  [ "$inode" = "$memory_inode" ] && echo "$perms $(( (0x${range#*-} - 0x${range%-*}) / 1024 ))"
+done < "/proc/$vmm_pid/maps" > "$work/c3.text-maps"
+read -r perms text_kib < "$work/c3.text-maps"
+[ "$(wc -l < "$work/c3.text-maps")" -eq 1 ] && [ "$perms" = rw-p ] && [ "${text_kib:-0}" -ge 1024 ]
+check "the kernel's text is mapped copy-on-write from the template ($(tr '\n' ' ' < "$work/c3.text-maps") KiB)" 0 $?
 # exec (more vsock streams than the template ever had), pause and resume
 # (the restored vCPUs stop and go), and SIGKILL of a paused restored VM.
 out=$(echo piped | sb exec c3 sh -c 'cat; exit 7'); rc=$?

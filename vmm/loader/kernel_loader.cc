@@ -4,6 +4,9 @@
 
 #include <array>
 #include <cstring>
+#include <optional>
+#include <string_view>
+#include <vector>
 #include <fmt/format.h>
 
 #include "vmm/arch/x86_64/layout.h"
@@ -40,6 +43,52 @@ Result<T> ReadObject(const ImageSource& image, uint64_t offset) {
   return value;
 }
 
+// The guest-physical pages of the section named ".text" (executable, not
+// writable, inside one loaded segment), or nothing. Only names and sizes the
+// file gives are read, each checked against the file; a section table that
+// does not add up means no range, never an error: the kernel boots without.
+std::optional<GuestRange> FindTextPages(const ImageSource& image, const Elf64_Ehdr& header,
+                                        const std::vector<Elf64_Phdr>& segments) {
+  if (header.e_shentsize != sizeof(Elf64_Shdr) || header.e_shnum == 0 || header.e_shstrndx >= header.e_shnum ||
+      !image.Holds(header.e_shoff, uint64_t{header.e_shnum} * sizeof(Elf64_Shdr))) {
+    return std::nullopt;
+  }
+  auto section_at = [&](uint64_t index) {
+    return ReadObject<Elf64_Shdr>(image, header.e_shoff + index * sizeof(Elf64_Shdr));
+  };
+  const Result<Elf64_Shdr> names = section_at(header.e_shstrndx);
+  if (!names.ok() || !image.Holds(names->sh_offset, names->sh_size)) return std::nullopt;
+  constexpr std::string_view kText = ".text";
+  std::array<char, kText.size() + 1> name{};
+  for (uint16_t i = 0; i < header.e_shnum; ++i) {
+    const Result<Elf64_Shdr> section = section_at(i);
+    if (!section.ok() || section->sh_name >= names->sh_size || names->sh_size - section->sh_name < name.size()) {
+      continue;
+    }
+    const std::span<uint8_t> name_bytes(reinterpret_cast<uint8_t*>(name.data()), name.size());
+    if (!image.ReadAt(names->sh_offset + section->sh_name, name_bytes).ok() || name.back() != '\0' ||
+        std::string_view(name.data()) != kText) {
+      continue;
+    }
+    if (section->sh_type != SHT_PROGBITS || (section->sh_flags & SHF_WRITE) || !(section->sh_flags & SHF_EXECINSTR)) {
+      return std::nullopt;
+    }
+    for (const Elf64_Phdr& segment : segments) {
+      if (section->sh_addr < segment.p_vaddr || section->sh_addr - segment.p_vaddr > segment.p_filesz ||
+          section->sh_size > segment.p_filesz - (section->sh_addr - segment.p_vaddr)) {
+        continue;
+      }
+      const uint64_t physical = segment.p_paddr + (section->sh_addr - segment.p_vaddr);
+      const uint64_t start = (physical + kPageSize - 1) / kPageSize * kPageSize;
+      const uint64_t end = (physical + section->sh_size) / kPageSize * kPageSize;
+      if (end <= start) return std::nullopt;
+      return GuestRange{start, end - start};
+    }
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 Result<LoadedKernel> LoadElf(const ImageSource& image, const GuestMemory& memory, const std::string& path) {
   auto bad = [&](const std::string& why) { return InvalidArgument(fmt::format("kernel {}: {}", path, why)); };
   if (!image.Holds(0, sizeof(Elf64_Ehdr))) return bad("truncated ELF header");
@@ -54,10 +103,12 @@ Result<LoadedKernel> LoadElf(const ImageSource& image, const GuestMemory& memory
   }
   LoadedKernel kernel;
   bool entry_loaded = false;
+  std::vector<Elf64_Phdr> loaded;
   for (uint16_t i = 0; i < header.e_phnum; ++i) {
     SANDBOX_ASSIGN_OR_RETURN(const auto segment,
                              ReadObject<Elf64_Phdr>(image, header.e_phoff + i * sizeof(Elf64_Phdr)));
     if (segment.p_type != PT_LOAD) continue;
+    loaded.push_back(segment);
     if (!image.Holds(segment.p_offset, segment.p_filesz) || segment.p_filesz > segment.p_memsz) {
       return bad(fmt::format("segment {} lies outside the file", i));
     }
@@ -74,6 +125,7 @@ Result<LoadedKernel> LoadElf(const ImageSource& image, const GuestMemory& memory
   }
   if (!entry_loaded) return bad(fmt::format("entry point {:#x} is in no loadable segment", header.e_entry));
   kernel.entry_point = header.e_entry;
+  kernel.text = FindTextPages(image, header, loaded);
   return kernel;
 }
 

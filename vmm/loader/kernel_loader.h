@@ -19,6 +19,12 @@ struct LoadedKernel {
   uint64_t entry_point = 0;  // 64-bit entry
   uint64_t end = 0;          // first guest address after the loaded image
   std::optional<setup_header> header;  // a bzImage's setup header
+  // A vmlinux's .text section, whole pages only: code the guest keeps for
+  // its lifetime and never uses as an I/O buffer (Linux frees none of it,
+  // unlike .init.text or the gap after _etext), so a restored VM may map it
+  // copy-on-write from its template without sharing it with a vhost-user
+  // back-end. Absent for a bzImage, or a vmlinux without section headers.
+  std::optional<GuestRange> text;
 };
 
 // `image` is the whole file; `path` only names it in errors.

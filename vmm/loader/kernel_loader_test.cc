@@ -44,6 +44,37 @@ std::vector<uint8_t> MakeElf(uint64_t address, const std::vector<uint8_t>& paylo
   return image;
 }
 
+constexpr uint64_t kKernelVirtual = 0xffffffff80000000;
+
+// MakeElf's image with the segment at kKernelVirtual + its address, and a
+// section table: a section `name` at `offset` into the segment, and the
+// section names.
+std::vector<uint8_t> WithSection(std::vector<uint8_t> image, const std::string& name, uint64_t offset, uint64_t size,
+                                 uint64_t flags) {
+  Elf64_Ehdr header;
+  std::memcpy(&header, image.data(), sizeof(header));
+  Elf64_Phdr segment;
+  std::memcpy(&segment, image.data() + header.e_phoff, sizeof(segment));
+  segment.p_vaddr = kKernelVirtual + segment.p_paddr;
+  std::memcpy(image.data() + header.e_phoff, &segment, sizeof(segment));
+  const std::string names = std::string(1, '\0') + name + '\0' + ".shstrtab" + '\0';
+  const uint64_t names_offset = image.size();
+  image.insert(image.end(), names.begin(), names.end());
+  Elf64_Shdr sections[3]{};
+  sections[1] = {.sh_name = 1, .sh_type = SHT_PROGBITS, .sh_flags = flags, .sh_addr = segment.p_vaddr + offset,
+                 .sh_offset = segment.p_offset + offset, .sh_size = size};
+  sections[2] = {.sh_name = static_cast<uint32_t>(name.size() + 2), .sh_type = SHT_STRTAB, .sh_offset = names_offset,
+                 .sh_size = names.size()};
+  header.e_shoff = image.size();
+  header.e_shentsize = sizeof(Elf64_Shdr);
+  header.e_shnum = 3;
+  header.e_shstrndx = 2;
+  const auto* bytes = reinterpret_cast<const uint8_t*>(sections);
+  image.insert(image.end(), bytes, bytes + sizeof(sections));
+  std::memcpy(image.data(), &header, sizeof(header));
+  return image;
+}
+
 std::vector<uint8_t> MakeBzImage(uint16_t version, uint8_t setup_sectors, size_t payload_size) {
   std::vector<uint8_t> image((setup_sectors + 1) * 512 + payload_size, 0);
   image[0x1f1] = setup_sectors;
@@ -93,6 +124,43 @@ TEST_F(KernelLoaderTest, RejectsHostileElfImages) {
   auto i386 = MakeElf(kKernelAddress, {1}, kKernelAddress);
   i386[EI_CLASS] = ELFCLASS32;
   EXPECT_NE(error(i386).find("64-bit"), std::string::npos);
+}
+
+TEST_F(KernelLoaderTest, FindsTheWholePagesOfAVmlinuxText) {
+  const std::vector<uint8_t> payload(0x5000, 0xcc);
+  auto text = [&](uint64_t offset, uint64_t size, uint64_t flags = SHF_ALLOC | SHF_EXECINSTR,
+                  const std::string& name = ".text") {
+    auto image = WithSection(MakeElf(kKernelAddress, payload, kKernelAddress), name, offset, size, flags);
+    auto kernel = LoadKernelImage(image, memory_, "k");
+    EXPECT_TRUE(kernel.ok()) << kernel.status().message();
+    return kernel.ok() ? kernel->text : std::nullopt;
+  };
+  auto found = text(0, 0x4000);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->address, kKernelAddress);
+  EXPECT_EQ(found->size, 0x4000u);
+  // Pages only partly text are left out.
+  found = text(0x800, 0x3000);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->address, kKernelAddress + 0x1000);
+  EXPECT_EQ(found->size, 0x2000u);
+  EXPECT_FALSE(text(0x800, 0x1000)) << "no whole page";
+  EXPECT_FALSE(text(0, 0x4000, SHF_ALLOC | SHF_EXECINSTR | SHF_WRITE)) << "writable";
+  EXPECT_FALSE(text(0, 0x4000, SHF_ALLOC)) << "not code";
+  EXPECT_FALSE(text(0, 0x4000, SHF_ALLOC | SHF_EXECINSTR, ".textx")) << "another section";
+  EXPECT_FALSE(text(0, 0x6000)) << "beyond the loaded bytes";
+  EXPECT_FALSE(text(0x10000, 0x1000)) << "outside the segment";
+  // Without a section table, or with one outside the file, it boots all the same.
+  auto plain = LoadKernelImage(MakeElf(kKernelAddress, payload, kKernelAddress), memory_, "k");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->text);
+  auto broken =
+      WithSection(MakeElf(kKernelAddress, payload, kKernelAddress), ".text", 0, 0x4000, SHF_ALLOC | SHF_EXECINSTR);
+  const uint64_t huge = ~0ull >> 4;
+  std::memcpy(broken.data() + offsetof(Elf64_Ehdr, e_shoff), &huge, sizeof(huge));
+  auto loaded = LoadKernelImage(broken, memory_, "k");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  EXPECT_FALSE(loaded->text);
 }
 
 TEST_F(KernelLoaderTest, LoadsABzImageAtOneMebibyte) {

@@ -11,6 +11,11 @@
 #include <fmt/format.h>
 
 namespace sandbox::vmm {
+namespace {
+
+constexpr uint64_t kPageSize = 4096;
+
+}  // namespace
 
 std::vector<std::pair<uint64_t, uint64_t>> GuestMemory::LayoutFor(uint64_t size) {
   std::vector<std::pair<uint64_t, uint64_t>> layout;
@@ -70,16 +75,27 @@ Result<GuestMemory> GuestMemory::MapSnapshotFile(const std::string& path, uint64
   return memory;
 }
 
-Result<GuestMemory> GuestMemory::CopySnapshotFile(const std::string& path, uint64_t size) {
+Result<GuestMemory> GuestMemory::CopySnapshotFile(const std::string& path, uint64_t size,
+                                                  std::optional<GuestRange> copy_on_write) {
   SANDBOX_ASSIGN_OR_RETURN(UniqueFd file, OpenSnapshotFile(path, size));
   SANDBOX_ASSIGN_OR_RETURN(GuestMemory memory, Create(size));
+  if (copy_on_write) SANDBOX_RETURN_IF_ERROR(memory.MapCopyOnWrite(file.get(), *copy_on_write));
   for (off_t offset = 0; static_cast<uint64_t>(offset) < size;) {
     // Holes read as zeros, which the new memfd already is.
     const off_t data = ::lseek(file.get(), offset, SEEK_DATA);
     if (data < 0 && errno == ENXIO) break;
     if (data < 0) return ErrnoStatus("lseek", "snapshot memory " + path);
-    const off_t hole = ::lseek(file.get(), data, SEEK_HOLE);
+    off_t hole = ::lseek(file.get(), data, SEEK_HOLE);
     if (hole < 0) return ErrnoStatus("lseek", "snapshot memory " + path);
+    if (memory.copy_on_write_) {
+      // The mapped range is skipped: the memfd keeps a hole there.
+      const auto [begin, end] = *memory.copy_on_write_;
+      if (static_cast<uint64_t>(data) >= begin && static_cast<uint64_t>(data) < end) {
+        offset = static_cast<off_t>(end);
+        continue;
+      }
+      if (static_cast<uint64_t>(data) < begin && static_cast<uint64_t>(hole) > begin) hole = static_cast<off_t>(begin);
+    }
     // In the kernel (sendfile to the memfd's offset): no page faults in
     // this process, whose mapping then faults in only what the guest touches.
     if (::lseek(memory.memfd_.get(), data, SEEK_SET) != data) return ErrnoStatus("lseek", "guest RAM memfd");
@@ -100,21 +116,59 @@ void GuestMemory::SetRegions(const std::vector<std::pair<uint64_t, uint64_t>>& l
     regions_.push_back({address, size, mapping_ + offset, offset});
     offset += size;
   }
+  backend_regions_ = regions_;
+}
+
+Status GuestMemory::MapCopyOnWrite(int file, GuestRange range) {
+  if (range.size == 0 || range.address % kPageSize != 0 || range.size % kPageSize != 0) {
+    return InvalidArgument(
+        fmt::format("copy-on-write range {:#x}+{:#x} is not whole pages", range.address, range.size));
+  }
+  SANDBOX_ASSIGN_OR_RETURN(std::span<uint8_t> view, Translate(range.address, range.size));
+  const uint64_t begin = static_cast<uint64_t>(view.data() - mapping_);
+  void* mapped = mmap(view.data(), range.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, file,
+                      static_cast<off_t>(begin));
+  if (mapped == MAP_FAILED) return ErrnoStatus("mmap", "snapshot memory, copy-on-write");
+  madvise(mapped, range.size, MADV_DONTDUMP);
+  copy_on_write_ = std::pair(begin, begin + range.size);
+  // The back-end's view: each region less [begin, end), in up to two pieces.
+  backend_regions_.clear();
+  for (const MemoryRegion& region : regions_) {
+    const uint64_t region_end = region.memfd_offset + region.size;
+    if (region_end <= begin || region.memfd_offset >= begin + range.size) {
+      backend_regions_.push_back(region);
+      continue;
+    }
+    if (region.memfd_offset < begin) {
+      backend_regions_.push_back({region.guest_address, begin - region.memfd_offset, region.host, region.memfd_offset});
+    }
+    if (region_end > begin + range.size) {
+      const uint64_t skipped = begin + range.size - region.memfd_offset;
+      backend_regions_.push_back({region.guest_address + skipped, region.size - skipped, region.host + skipped,
+                                  region.memfd_offset + skipped});
+    }
+  }
+  return Status::Ok();
 }
 
 std::pair<uint64_t, uint64_t> GuestMemory::NextData(uint64_t offset, uint64_t end) const {
   if (!memfd_.valid()) return {offset, end};
+  // The copy-on-write range is data, though the memfd has a hole there.
+  uint64_t mapped_begin = end, mapped_end = end;
+  if (copy_on_write_ && copy_on_write_->second > offset && copy_on_write_->first < end) {
+    mapped_begin = std::max(offset, copy_on_write_->first);
+    mapped_end = std::min(end, copy_on_write_->second);
+    if (mapped_begin == offset) return {offset, mapped_end};
+  }
   // Pages the guest never touched are memfd holes: skipped without reading
   // (reading would allocate them).
   const off_t data = ::lseek(memfd_.get(), static_cast<off_t>(offset), SEEK_DATA);
-  if (data < 0 || static_cast<uint64_t>(data) >= end) return {end, end};
+  if (data < 0 || static_cast<uint64_t>(data) >= mapped_begin) return {mapped_begin, mapped_end};
   const off_t hole = ::lseek(memfd_.get(), data, SEEK_HOLE);
-  return {static_cast<uint64_t>(data), hole < 0 ? end : std::min(end, static_cast<uint64_t>(hole))};
+  return {static_cast<uint64_t>(data), hole < 0 ? mapped_begin : std::min(mapped_begin, static_cast<uint64_t>(hole))};
 }
 
 namespace {
-
-constexpr uint64_t kPageSize = 4096;
 
 bool IsZero(const uint8_t* bytes, uint64_t length) {
   static constexpr uint8_t kZeros[kPageSize] = {};
@@ -172,6 +226,9 @@ GuestMemory& GuestMemory::operator=(GuestMemory&& other) noexcept {
     size_ = std::exchange(other.size_, 0);
     regions_ = std::move(other.regions_);
     other.regions_.clear();
+    backend_regions_ = std::move(other.backend_regions_);
+    other.backend_regions_.clear();
+    copy_on_write_ = std::exchange(other.copy_on_write_, std::nullopt);
   }
   return *this;
 }

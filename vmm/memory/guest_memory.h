@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -14,6 +15,11 @@
 #include "common/base/unique_fd.h"
 
 namespace sandbox::vmm {
+
+struct GuestRange {
+  uint64_t address = 0;
+  uint64_t size = 0;
+};
 
 struct MemoryRegion {
   uint64_t guest_address = 0;
@@ -38,7 +44,11 @@ class GuestMemory {
   // The same, copied into a new memfd, for a VM with vhost-user devices
   // (their back-ends map guest RAM shared): only the file's data extents are
   // read, since a snapshot's memory file leaves zero pages as holes.
-  static Result<GuestMemory> CopySnapshotFile(const std::string& path, uint64_t size);
+  // `copy_on_write` (the guest kernel's text: never an I/O buffer) is not
+  // copied but mapped copy-on-write from the file, shared through the page
+  // cache by every VM restored from it, and left out of backend_regions().
+  static Result<GuestMemory> CopySnapshotFile(const std::string& path, uint64_t size,
+                                              std::optional<GuestRange> copy_on_write = std::nullopt);
   // Memory for unit tests: one region at `guest_address`.
   static Result<GuestMemory> CreateForTest(uint64_t guest_address, uint64_t size);
 
@@ -49,6 +59,9 @@ class GuestMemory {
   ~GuestMemory();
 
   const std::vector<MemoryRegion>& regions() const { return regions_; }
+  // The regions a vhost-user back-end maps from memfd(): regions() less the
+  // range mapped copy-on-write from a snapshot file (CopySnapshotFile).
+  const std::vector<MemoryRegion>& backend_regions() const { return backend_regions_; }
   uint64_t size() const { return size_; }
   // The memfd behind all regions, for vhost-user backends (-1 for RAM
   // mapped from a snapshot file).
@@ -87,12 +100,18 @@ class GuestMemory {
   // without a memfd); {end, end} when none.
   std::pair<uint64_t, uint64_t> NextData(uint64_t offset, uint64_t end) const;
   void SetRegions(const std::vector<std::pair<uint64_t, uint64_t>>& layout);
+  // Maps `range` of guest RAM copy-on-write from `file` (at the same offset)
+  // over the memfd's pages, and takes it out of backend_regions().
+  Status MapCopyOnWrite(int file, GuestRange range);
   void Unmap();
 
   UniqueFd memfd_;
   uint8_t* mapping_ = nullptr;
   uint64_t size_ = 0;
   std::vector<MemoryRegion> regions_;
+  std::vector<MemoryRegion> backend_regions_;
+  // [begin, end) offsets into the mapping not backed by the memfd.
+  std::optional<std::pair<uint64_t, uint64_t>> copy_on_write_;
 };
 
 }  // namespace sandbox::vmm

@@ -87,6 +87,63 @@ TEST(GuestMemoryTest, ZeroPagesAreHolesAndACopyReadsTheRest) {
   EXPECT_FALSE(GuestMemory::CopySnapshotFile(path, kSize * 2).ok());
 }
 
+TEST(GuestMemoryTest, ACopyMapsTheKernelTextCopyOnWriteAndKeepsItFromTheBackend) {
+  TempDir dir = TempDir::CreateOrDie("guest-memory-test");
+  const std::string path = dir.path() + "/memory";
+  constexpr uint64_t kSize = 16 << 20;
+  constexpr GuestRange kText{.address = 0x400000, .size = 0x200000};
+  {
+    Result<GuestMemory> memory = GuestMemory::Create(kSize);
+    ASSERT_TRUE(memory.ok());
+    ASSERT_TRUE(memory->WriteObject<uint64_t>(kText.address - 8, 1).ok());  // just below: copied
+    ASSERT_TRUE(memory->WriteObject<uint64_t>(kText.address, 2).ok());
+    ASSERT_TRUE(memory->WriteObject<uint64_t>(kText.address + kText.size - 8, 3).ok());
+    ASSERT_TRUE(memory->WriteObject<uint64_t>(kText.address + kText.size, 4).ok());  // just above: copied
+    WriteSnapshotMemory(*memory, path);
+  }
+  Result<GuestMemory> copy = GuestMemory::CopySnapshotFile(path, kSize, kText);
+  ASSERT_TRUE(copy.ok()) << copy.status().message();
+  const uint64_t end = kText.address + kText.size;
+  for (const auto& [address, value] : std::vector<std::pair<uint64_t, uint64_t>>{
+           {kText.address - 8, 1}, {kText.address, 2}, {end - 8, 3}, {end, 4}}) {
+    EXPECT_EQ(*copy->ReadObject<uint64_t>(address), value) << std::hex << address;
+  }
+  // The memfd holds no page of the text: the back-end never sees it.
+  EXPECT_EQ(::lseek(copy->memfd(), static_cast<off_t>(kText.address), SEEK_DATA),
+            static_cast<off_t>(kText.address + kText.size));
+  ASSERT_EQ(copy->backend_regions().size(), 2u);
+  EXPECT_EQ(copy->backend_regions()[0].guest_address, 0u);
+  EXPECT_EQ(copy->backend_regions()[0].size, kText.address);
+  EXPECT_EQ(copy->backend_regions()[1].guest_address, kText.address + kText.size);
+  EXPECT_EQ(copy->backend_regions()[1].memfd_offset, kText.address + kText.size);
+  EXPECT_EQ(copy->backend_regions()[1].host, copy->regions()[0].host + kText.address + kText.size);
+  EXPECT_EQ(copy->backend_regions()[1].size, kSize - kText.address - kText.size);
+  // A write to the text (a patched instruction) stays this VM's own.
+  ASSERT_TRUE(copy->WriteObject<uint64_t>(kText.address, 5).ok());
+  Result<GuestMemory> again = GuestMemory::CopySnapshotFile(path, kSize, kText);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again->ReadObject<uint64_t>(kText.address), 2u);
+  // Snapshotted again, the text is written out like the rest.
+  WriteSnapshotMemory(*copy, dir.path() + "/second");
+  Result<GuestMemory> second = GuestMemory::CopySnapshotFile(dir.path() + "/second", kSize);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*second->ReadObject<uint64_t>(kText.address), 5u);
+  EXPECT_EQ(*second->ReadObject<uint64_t>(kText.address + kText.size - 8), 3u);
+  EXPECT_EQ(*second->ReadObject<uint64_t>(kText.address + kText.size), 4u);
+}
+
+TEST(GuestMemoryTest, ACopyOnWriteRangeMustBeWholePagesOfRam) {
+  TempDir dir = TempDir::CreateOrDie("guest-memory-test");
+  const std::string path = dir.path() + "/memory";
+  constexpr uint64_t kSize = 1 << 20;
+  WriteSnapshotMemory(GuestMemory::Create(kSize).value(), path);
+  for (const GuestRange range : {GuestRange{0x1000, 0}, GuestRange{0x1001, 0x1000}, GuestRange{0x1000, 0x800},
+                                 GuestRange{kSize - 0x1000, 0x2000}, GuestRange{~0ull & ~0xfffull, 0x1000}}) {
+    Result<GuestMemory> copy = GuestMemory::CopySnapshotFile(path, kSize, range);
+    EXPECT_FALSE(copy.ok()) << std::hex << range.address << "+" << range.size;
+  }
+}
+
 TEST(GuestMemoryTest, RestoredMemoryIsSnapshottedAgain) {
   TempDir dir = TempDir::CreateOrDie("guest-memory-test");
   constexpr uint64_t kSize = 1 << 20;

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
@@ -135,12 +136,15 @@ Status VhostUserFrontend::SetFeatures(uint64_t features) {
 }
 
 Status VhostUserFrontend::SetMemoryTable(const GuestMemory& memory) {
-  if (memory.regions().size() > kMaxMemoryRegions) {
-    return Error(kSetMemTable, fmt::format("{} memory regions, at most {}", memory.regions().size(), kMaxMemoryRegions));
+  // Not regions(): RAM mapped copy-on-write from a template (the guest
+  // kernel's text) is not in the memfd the back-end maps.
+  const std::vector<vmm::MemoryRegion>& regions = memory.backend_regions();
+  if (regions.size() > kMaxMemoryRegions) {
+    return Error(kSetMemTable, fmt::format("{} memory regions, at most {}", regions.size(), kMaxMemoryRegions));
   }
   MemoryTable table;
   std::vector<int> fds;
-  for (const vmm::MemoryRegion& region : memory.regions()) {
+  for (const vmm::MemoryRegion& region : regions) {
     table.regions[table.region_count++] = {.guest_address = region.guest_address,
                                            .size = region.size,
                                            .user_address = reinterpret_cast<uint64_t>(region.host),
@@ -157,6 +161,13 @@ Status VhostUserFrontend::StartVring(const GuestMemory& memory, uint32_t index, 
   // Translate also checks against guest RAM.
   auto host_address = [&](uint64_t guest, uint64_t length) -> Result<uint64_t> {
     SANDBOX_ASSIGN_OR_RETURN(std::span<uint8_t> view, memory.Translate(guest, length));
+    const bool shared = std::ranges::any_of(memory.backend_regions(), [&](const vmm::MemoryRegion& region) {
+      return guest >= region.guest_address && guest - region.guest_address <= region.size &&
+             length <= region.size - (guest - region.guest_address);
+    });
+    if (!shared) {
+      return InvalidArgument(fmt::format("vring at {:#x}+{:#x} lies in RAM the back-end does not map", guest, length));
+    }
     return reinterpret_cast<uint64_t>(view.data());
   };
   const uint64_t size = layout.size;

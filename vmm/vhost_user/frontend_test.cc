@@ -1,10 +1,13 @@
 #include "vmm/vhost_user/frontend.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
 
+#include "common/base/temp_dir.h"
 #include "vmm/event_loop.h"
 #include "vmm/vhost_user/testing/fake_backend.h"
 
@@ -126,6 +129,36 @@ TEST(VhostUserFrontend, RingsOutsideGuestRamAreNotHandedOver) {
       kick.fd());
   EXPECT_FALSE(started.ok());
   EXPECT_EQ(backend.Requests().size(), 4u) << "nothing sent after the session setup";
+}
+
+TEST(VhostUserFrontend, RamMappedFromATemplateIsLeftOutOfTheTableAndHoldsNoRing) {
+  TempDir dir = TempDir::CreateOrDie("frontend-test");
+  const std::string path = dir.path() + "/memory";
+  {
+    UniqueFd file(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    ASSERT_TRUE(file.valid());
+    ASSERT_EQ(::ftruncate(file.get(), 8 << 20), 0);
+  }
+  GuestMemory memory = GuestMemory::CopySnapshotFile(path, 8 << 20, GuestRange{0x100000, 0x100000}).value();
+  FakeVhostUserBackend backend({});
+  VhostUserFrontend frontend = VhostUserFrontend::Start(backend.TakeFrontendEnd(), "test").value();
+  ASSERT_TRUE(frontend.SetMemoryTable(memory).ok());
+  std::optional<FakeVhostUserBackend::Message> table = backend.Take(kSetMemTable);
+  ASSERT_TRUE(table);
+  MemoryTable sent;
+  ASSERT_EQ(table->payload.size(), 8 + 2 * sizeof(vhost_user::MemoryRegion));
+  std::memcpy(&sent, table->payload.data(), table->payload.size());
+  EXPECT_EQ(sent.regions[0].guest_address, 0u);
+  EXPECT_EQ(sent.regions[0].size, 0x100000u);
+  EXPECT_EQ(sent.regions[1].guest_address, 0x200000u);
+  EXPECT_EQ(sent.regions[1].mmap_offset, 0x200000u);
+  EXPECT_EQ(sent.regions[1].size, (8u << 20) - 0x200000u);
+  EventFd kick = EventFd::Create().value();
+  const Status started = frontend.StartVring(
+      memory, 0, {.size = 64, .descriptor_table = 0x180000, .available_ring = 0x2000, .used_ring = 0x3000},
+      kick.fd(), kick.fd());
+  ASSERT_FALSE(started.ok());
+  EXPECT_NE(started.message().find("the back-end does not map"), std::string::npos) << started.message();
 }
 
 TEST(VhostUserFrontend, ARefusalNamesTheRequest) {
