@@ -429,6 +429,26 @@ size_t VirtioDeviceCount(const VmmConfig& config) {
   return config.block.size() + (config.vsock ? 1 : 0) + config.fs.size() + (config.rng ? 1 : 0) + config.net.size();
 }
 
+// The kernel text a snapshot records (optional) must be whole pages inside
+// one region of its guest's RAM: below the MMIO gap, or from 4 GiB up.
+Status CheckKernelText(const SnapshotReader& snapshot, uint64_t memory_bytes, const std::string& path) {
+  if (!snapshot.Has(kSnapshotKernelText)) return Status::Ok();
+  GuestRange text;
+  SANDBOX_RETURN_IF_ERROR(snapshot.GetStruct(kSnapshotKernelText, text));
+  constexpr uint64_t kPage = 4096;
+  const uint64_t low_end = std::min(memory_bytes, GuestMemory::kMmioGapStart);
+  const uint64_t high_end = GuestMemory::kMmioGapEnd + (memory_bytes - low_end);
+  auto inside = [&](uint64_t begin, uint64_t end) {
+    return text.address >= begin && text.address < end && text.size <= end - text.address;
+  };
+  if (text.size == 0 || text.address % kPage != 0 || text.size % kPage != 0 ||
+      !(inside(0, low_end) || inside(GuestMemory::kMmioGapEnd, high_end))) {
+    return InvalidArgument(fmt::format("the snapshot {}: its kernel text {:#x}+{:#x} is not whole pages of its RAM",
+                                       path, text.address, text.size));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status CheckSnapshotFits(const SnapshotReader& snapshot, const VmmConfig& config) {
@@ -448,7 +468,7 @@ Status CheckSnapshotFits(const SnapshotReader& snapshot, const VmmConfig& config
     return InvalidArgument(fmt::format("restore: this config has {} virtio devices ({} NICs), but the snapshot {} has {}",
                                        VirtioDeviceCount(config), config.net.size(), config.restore->state, devices));
   }
-  return Status::Ok();
+  return CheckKernelText(snapshot, memory_bytes, config.restore->state);
 }
 
 Status Machine::Snapshot(UniqueFd state, UniqueFd memory) {

@@ -9,11 +9,13 @@ namespace sandbox::vmm {
 namespace {
 
 // A snapshot's state as Machine::WriteSnapshot heads it: 1 vCPU, 128 MiB and `devices` virtio devices.
-SnapshotReader SnapshotOf(uint64_t devices) {
+// `text`: the kernel text it records, if any.
+SnapshotReader SnapshotOf(uint64_t devices, std::optional<GuestRange> text = std::nullopt) {
   SnapshotWriter writer;
   writer.AddU64("machine/vcpus", 1);
   writer.AddU64("machine/memory_bytes", 128ull << 20);
   writer.AddU64("machine/virtio_devices", devices);
+  if (text) writer.AddStruct("memory/kernel_text", *text);
   return SnapshotReader::Parse(writer.Serialize().value(), "test").value();
 }
 
@@ -52,6 +54,19 @@ TEST(CheckSnapshotFitsTest, RefusesAnotherShapeByField) {
   config.memory_mib = 256;
   EXPECT_EQ(CheckSnapshotFits(SnapshotOf(3), config).message(),
             "memory_mib: 256, but the snapshot /t/vm.state has 128 MiB");
+}
+
+TEST(CheckSnapshotFitsTest, TheKernelTextMustBeWholePagesOfTheSnapshotsRam) {
+  const VmmConfig config = RestoreConfigWith(1);
+  const Status fits = CheckSnapshotFits(SnapshotOf(3, GuestRange{0x1000000, 0x800000}), config);
+  EXPECT_TRUE(fits.ok()) << fits.message();
+  for (const GuestRange text : {GuestRange{0x1000000, 0}, GuestRange{0x1000800, 0x1000}, GuestRange{0x1000000, 0x10},
+                                GuestRange{(128ull << 20) - 0x1000, 0x2000}, GuestRange{~0ull << 12, 0x2000},
+                                GuestRange{GuestMemory::kMmioGapEnd, 0x1000}}) {
+    EXPECT_EQ(CheckSnapshotFits(SnapshotOf(3, text), config).message(),
+              fmt::format("the snapshot /t/vm.state: its kernel text {:#x}+{:#x} is not whole pages of its RAM",
+                          text.address, text.size));
+  }
 }
 
 }  // namespace

@@ -68,11 +68,13 @@ heartbeat_loop() {
   while true; do
     now=$(cut -d. -f1 /proc/uptime)
     echo "beat $now" > /dev/ttyS1 2>/dev/null
-    # The exits before a broken nested guest (frozen then, see below) are
-    # kept at once: run.sh may cut the job short before it ends.
-    if [ "$exits_kept" = 0 ] && [ -s "/newroot$status.nested-shutdowns" ]; then
+    # The exits before a broken nested guest (the "exits" instance stops
+    # tracing there, see below) are kept at once: run.sh may cut the job
+    # short before it ends. In the background, as the beat's own write: a
+    # stuck shared fs must not stop the serial beat.
+    if [ "$exits_kept" = 0 ] && [ "$(cat /sys/kernel/tracing/instances/exits/tracing_on 2>/dev/null)" = 0 ]; then
       exits_kept=1
-      grep -v "^#" /sys/kernel/tracing/instances/exits/trace | tail -n 3000 > "/newroot$status.nested-exits"
+      { grep -v "^#" /sys/kernel/tracing/instances/exits/trace | tail -n 3000 > "/newroot$status.nested-exits"; } &
     fi
     if [ ! -e /beat-pending ]; then
       touch /beat-pending

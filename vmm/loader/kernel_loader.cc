@@ -43,12 +43,10 @@ Result<T> ReadObject(const ImageSource& image, uint64_t offset) {
   return value;
 }
 
-// The guest-physical pages of the section named ".text" (executable, not
-// writable, inside one loaded segment), or nothing. Only names and sizes the
-// file gives are read, each checked against the file; a section table that
-// does not add up means no range, never an error: the kernel boots without.
-std::optional<GuestRange> FindTextPages(const ImageSource& image, const Elf64_Ehdr& header,
-                                        const std::vector<Elf64_Phdr>& segments) {
+// The section named `name` (at most 15 bytes) from the ELF's section table,
+// or nothing: a table that does not add up (each offset and size is checked
+// against the file) is no table, never an error, since the kernel boots without.
+std::optional<Elf64_Shdr> FindSection(const ImageSource& image, const Elf64_Ehdr& header, std::string_view name) {
   if (header.e_shentsize != sizeof(Elf64_Shdr) || header.e_shnum == 0 || header.e_shstrndx >= header.e_shnum ||
       !image.Holds(header.e_shoff, uint64_t{header.e_shnum} * sizeof(Elf64_Shdr))) {
     return std::nullopt;
@@ -58,33 +56,39 @@ std::optional<GuestRange> FindTextPages(const ImageSource& image, const Elf64_Eh
   };
   const Result<Elf64_Shdr> names = section_at(header.e_shstrndx);
   if (!names.ok() || !image.Holds(names->sh_offset, names->sh_size)) return std::nullopt;
-  constexpr std::string_view kText = ".text";
-  std::array<char, kText.size() + 1> name{};
+  std::array<char, 16> read{};
+  const size_t length = name.size() + 1;  // with its NUL
+  if (length > read.size()) return std::nullopt;
   for (uint16_t i = 0; i < header.e_shnum; ++i) {
     const Result<Elf64_Shdr> section = section_at(i);
-    if (!section.ok() || section->sh_name >= names->sh_size || names->sh_size - section->sh_name < name.size()) {
-      continue;
+    if (!section.ok() || section->sh_name >= names->sh_size || names->sh_size - section->sh_name < length) continue;
+    const std::span<uint8_t> bytes(reinterpret_cast<uint8_t*>(read.data()), length);
+    if (image.ReadAt(names->sh_offset + section->sh_name, bytes).ok() && read[name.size()] == '\0' &&
+        std::string_view(read.data(), name.size()) == name) {
+      return *section;
     }
-    const std::span<uint8_t> name_bytes(reinterpret_cast<uint8_t*>(name.data()), name.size());
-    if (!image.ReadAt(names->sh_offset + section->sh_name, name_bytes).ok() || name.back() != '\0' ||
-        std::string_view(name.data()) != kText) {
-      continue;
-    }
-    if (section->sh_type != SHT_PROGBITS || (section->sh_flags & SHF_WRITE) || !(section->sh_flags & SHF_EXECINSTR)) {
-      return std::nullopt;
-    }
-    for (const Elf64_Phdr& segment : segments) {
-      if (section->sh_addr < segment.p_vaddr || section->sh_addr - segment.p_vaddr > segment.p_filesz ||
-          section->sh_size > segment.p_filesz - (section->sh_addr - segment.p_vaddr)) {
-        continue;
-      }
-      const uint64_t physical = segment.p_paddr + (section->sh_addr - segment.p_vaddr);
-      const uint64_t start = (physical + kPageSize - 1) / kPageSize * kPageSize;
-      const uint64_t end = (physical + section->sh_size) / kPageSize * kPageSize;
-      if (end <= start) return std::nullopt;
-      return GuestRange{start, end - start};
-    }
+  }
+  return std::nullopt;
+}
+
+// The guest-physical whole pages of the vmlinux's ".text" (executable, not
+// writable, inside what one loaded segment reads from the file), or nothing.
+std::optional<GuestRange> FindTextPages(const ImageSource& image, const Elf64_Ehdr& header,
+                                        const std::vector<Elf64_Phdr>& segments) {
+  const std::optional<Elf64_Shdr> text = FindSection(image, header, ".text");
+  if (!text || text->sh_type != SHT_PROGBITS || (text->sh_flags & SHF_WRITE) || !(text->sh_flags & SHF_EXECINSTR)) {
     return std::nullopt;
+  }
+  for (const Elf64_Phdr& segment : segments) {
+    if (text->sh_addr < segment.p_vaddr || text->sh_addr - segment.p_vaddr > segment.p_filesz ||
+        text->sh_size > segment.p_filesz - (text->sh_addr - segment.p_vaddr)) {
+      continue;
+    }
+    const uint64_t physical = segment.p_paddr + (text->sh_addr - segment.p_vaddr);
+    const uint64_t start = (physical + kPageSize - 1) / kPageSize * kPageSize;
+    const uint64_t end = (physical + text->sh_size) / kPageSize * kPageSize;
+    if (end <= start) return std::nullopt;
+    return GuestRange{start, end - start};
   }
   return std::nullopt;
 }
