@@ -430,19 +430,12 @@ size_t VirtioDeviceCount(const VmmConfig& config) {
 }
 
 // The kernel text a snapshot records (optional) must be whole pages inside
-// one region of its guest's RAM: below the MMIO gap, or from 4 GiB up.
+// one region of its guest's RAM.
 Status CheckKernelText(const SnapshotReader& snapshot, uint64_t memory_bytes, const std::string& path) {
   if (!snapshot.Has(kSnapshotKernelText)) return Status::Ok();
   GuestRange text;
   SANDBOX_RETURN_IF_ERROR(snapshot.GetStruct(kSnapshotKernelText, text));
-  constexpr uint64_t kPage = 4096;
-  const uint64_t low_end = std::min(memory_bytes, GuestMemory::kMmioGapStart);
-  const uint64_t high_end = GuestMemory::kMmioGapEnd + (memory_bytes - low_end);
-  auto inside = [&](uint64_t begin, uint64_t end) {
-    return text.address >= begin && text.address < end && text.size <= end - text.address;
-  };
-  if (text.size == 0 || text.address % kPage != 0 || text.size % kPage != 0 ||
-      !(inside(0, low_end) || inside(GuestMemory::kMmioGapEnd, high_end))) {
+  if (!GuestMemory::CheckWholePages(memory_bytes, text).ok()) {
     return InvalidArgument(fmt::format("the snapshot {}: its kernel text {:#x}+{:#x} is not whole pages of its RAM",
                                        path, text.address, text.size));
   }

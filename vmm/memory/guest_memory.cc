@@ -119,11 +119,21 @@ void GuestMemory::SetRegions(const std::vector<std::pair<uint64_t, uint64_t>>& l
   backend_regions_ = regions_;
 }
 
-Status GuestMemory::MapCopyOnWrite(int file, GuestRange range) {
-  if (range.size == 0 || range.address % kPageSize != 0 || range.size % kPageSize != 0) {
-    return InvalidArgument(
-        fmt::format("copy-on-write range {:#x}+{:#x} is not whole pages", range.address, range.size));
+Status GuestMemory::CheckWholePages(uint64_t size, GuestRange range) {
+  bool inside = false;
+  for (const auto& [address, length] : LayoutFor(size)) {
+    inside = inside || (range.address >= address && range.address - address < length &&
+                        range.size <= length - (range.address - address));
   }
+  if (range.size == 0 || range.address % kPageSize != 0 || range.size % kPageSize != 0 || !inside) {
+    return InvalidArgument(fmt::format("{:#x}+{:#x} is not whole pages of guest RAM", range.address, range.size));
+  }
+  return Status::Ok();
+}
+
+Status GuestMemory::MapCopyOnWrite(int file, GuestRange range) {
+  Status whole_pages = CheckWholePages(size_, range);
+  if (!whole_pages.ok()) return whole_pages.Wrap("copy-on-write range");
   SANDBOX_ASSIGN_OR_RETURN(std::span<uint8_t> view, Translate(range.address, range.size));
   const uint64_t begin = static_cast<uint64_t>(view.data() - mapping_);
   void* mapped = mmap(view.data(), range.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, file,
@@ -241,7 +251,16 @@ void GuestMemory::Unmap() {
 }
 
 Result<std::span<uint8_t>> GuestMemory::Translate(uint64_t address, uint64_t length) const {
-  for (const MemoryRegion& region : regions_) {
+  return TranslateIn(regions_, address, length);
+}
+
+Result<std::span<uint8_t>> GuestMemory::TranslateForBackend(uint64_t address, uint64_t length) const {
+  return TranslateIn(backend_regions_, address, length);
+}
+
+Result<std::span<uint8_t>> GuestMemory::TranslateIn(const std::vector<MemoryRegion>& regions, uint64_t address,
+                                                    uint64_t length) {
+  for (const MemoryRegion& region : regions) {
     if (address < region.guest_address) continue;
     const uint64_t offset = address - region.guest_address;
     // offset + length <= size, written so that it cannot overflow.

@@ -75,6 +75,12 @@ class GuestMemory {
   // lies in one region. length 0 is valid at any address inside a region.
   Result<std::span<uint8_t>> Translate(uint64_t address, uint64_t length) const;
   bool Contains(uint64_t address, uint64_t length) const { return Translate(address, length).ok(); }
+  // The same within backend_regions(): what a vhost-user back-end can reach.
+  Result<std::span<uint8_t>> TranslateForBackend(uint64_t address, uint64_t length) const;
+
+  // Whether `range` is whole pages inside one region of RAM of `size`
+  // bytes (laid out as Create does); the error names the range.
+  static Status CheckWholePages(uint64_t size, GuestRange range);
 
   Status Read(uint64_t address, std::span<uint8_t> out) const;
   Status Write(uint64_t address, std::span<const uint8_t> data) const;
@@ -93,6 +99,9 @@ class GuestMemory {
  private:
   GuestMemory() = default;
   static std::vector<std::pair<uint64_t, uint64_t>> LayoutFor(uint64_t size);
+  // Translate's search, over `regions`.
+  static Result<std::span<uint8_t>> TranslateIn(const std::vector<MemoryRegion>& regions, uint64_t address,
+                                                uint64_t length);
   static Result<GuestMemory> Map(std::vector<std::pair<uint64_t, uint64_t>> layout);
   // The snapshot memory file at `path`, checked to hold `size` bytes.
   static Result<UniqueFd> OpenSnapshotFile(const std::string& path, uint64_t size);

@@ -3,7 +3,6 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
@@ -160,15 +159,12 @@ Status VhostUserFrontend::StartVring(const GuestMemory& memory, uint32_t index, 
   // The back-end maps the same memfd; it wants our virtual addresses, which
   // Translate also checks against guest RAM.
   auto host_address = [&](uint64_t guest, uint64_t length) -> Result<uint64_t> {
-    SANDBOX_ASSIGN_OR_RETURN(std::span<uint8_t> view, memory.Translate(guest, length));
-    const bool shared = std::ranges::any_of(memory.backend_regions(), [&](const vmm::MemoryRegion& region) {
-      return guest >= region.guest_address && guest - region.guest_address <= region.size &&
-             length <= region.size - (guest - region.guest_address);
-    });
-    if (!shared) {
+    SANDBOX_RETURN_IF_ERROR(memory.Translate(guest, length).status());
+    Result<std::span<uint8_t>> view = memory.TranslateForBackend(guest, length);
+    if (!view.ok()) {
       return InvalidArgument(fmt::format("vring at {:#x}+{:#x} lies in RAM the back-end does not map", guest, length));
     }
-    return reinterpret_cast<uint64_t>(view.data());
+    return reinterpret_cast<uint64_t>(view->data());
   };
   const uint64_t size = layout.size;
   SANDBOX_ASSIGN_OR_RETURN(uint64_t descriptor, host_address(layout.descriptor_table, 16 * size));
