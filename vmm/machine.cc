@@ -89,9 +89,7 @@ void Machine::RequestGuestShutdown() { i8042_->SendCtrlAltDel(); }
 
 Machine::~Machine() {
   RequestStop(VmExit::kHostStop);
-  for (std::thread& thread : vcpu_threads_) {
-    if (thread.joinable()) thread.join();
-  }
+  JoinVcpuThreads();
   if (loop_) loop_->Stop();
   if (loop_thread_.joinable()) loop_thread_.join();
   api_server_.reset();
@@ -346,11 +344,7 @@ VmExit Machine::Run() {
                   kStopGracePeriod.count());
     std::_Exit(static_cast<int>(reason == VmExit::kGuestReset ? VmExit::kVmmError : reason));
   }).detach();
-  for (std::thread& thread : vcpu_threads_) thread.join();
-  {
-    std::lock_guard threads_lock(threads_mutex_);
-    vcpu_threads_.clear();
-  }
+  JoinVcpuThreads();
   loop_->Stop();
   loop_thread_.join();
   return reason;
@@ -366,8 +360,26 @@ void Machine::RequestStop(VmExit reason) {
   KickVcpus();
 }
 
+// The threads leave vcpu_threads_ under its lock before they are joined: a
+// later kick (RequestStop from the event loop's API call) must not signal a
+// joined thread, whose pthread handle is freed (a SIGSEGV in pthread_kill,
+// seen in vmm_e2e's forced stop).
+void Machine::JoinVcpuThreads() {
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard threads_lock(threads_mutex_);
+    KickVcpusLocked();  // a stop's own kick may not have come yet
+    threads.swap(vcpu_threads_);
+  }
+  for (std::thread& thread : threads) thread.join();
+}
+
 void Machine::KickVcpus() {
   std::lock_guard threads_lock(threads_mutex_);
+  KickVcpusLocked();
+}
+
+void Machine::KickVcpusLocked() {
   for (size_t index = 0; index < vcpu_threads_.size() && index < vcpus_.size(); ++index) {
     std::atomic_ref<uint8_t>(vcpus_[index].run_area()->immediate_exit).store(1);
     pthread_kill(vcpu_threads_[index].native_handle(), kKickSignal);

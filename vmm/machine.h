@@ -90,6 +90,8 @@ class Machine : public VmControl {
   void EnterSeccomp(ThreadKind kind);
   bool HandleExit(Vcpu& vcpu);
   void KickVcpus();
+  void KickVcpusLocked();  // threads_mutex_ held
+  void JoinVcpuThreads();
   Status WatchStopSignals();
   void PollStopSignals();
   void WatchConsoleInput();
