@@ -110,7 +110,7 @@ class Machine : public VmControl {
   UniqueFd stop_signals_;
   std::vector<std::shared_ptr<MmioTransport>> transports_;
   std::vector<Vcpu> vcpus_;
-  std::mutex threads_mutex_;  // vcpu_threads_ while it is filled and emptied
+  std::mutex threads_mutex_;  // vcpu_threads_ while it is filled, emptied and read by kicks
   std::vector<std::thread> vcpu_threads_;
   std::thread loop_thread_;
   std::vector<uint32_t> readable_msrs_;  // probed at the first snapshot

@@ -3,6 +3,10 @@
 // explicit instantiations of fmt 9's own src/format.cc.
 #include <fmt/format-inl.h>
 
+#if FMT_VERSION / 10000 != 9
+#error "fmt_library.cc lists fmt 9's instantiations; check them against this version's src/format.cc"
+#endif
+
 FMT_BEGIN_NAMESPACE
 namespace detail {
 

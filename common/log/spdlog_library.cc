@@ -27,6 +27,10 @@
 
 #include <mutex>
 
+#if SPDLOG_VER_MAJOR != 1 || SPDLOG_VER_MINOR != 10
+#error "spdlog_library.cc lists spdlog 1.10's instantiations; check them against this version's src/*.cpp"
+#endif
+
 template class SPDLOG_API spdlog::sinks::base_sink<std::mutex>;
 template class SPDLOG_API spdlog::sinks::base_sink<spdlog::details::null_mutex>;
 template class SPDLOG_API spdlog::sinks::basic_file_sink<std::mutex>;

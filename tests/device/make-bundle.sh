@@ -3,9 +3,10 @@
 # a machine that has none of our Debian packages (a lent device machine):
 # sandbox-rt, sandbox-vmm, mkfs.erofs, runc, crun and busybox with every
 # shared library they load and this machine's dynamic loader (interpreter and
-# rpath rewritten with patchelf to point into the directory, so the copy must
-# live at the same absolute path there), the guest kernel and initramfs, and
-# a busybox /bin/true bundle.
+# rpath of each dynamic program rewritten with patchelf to point into the
+# directory, so the copy must live at the same absolute path there; sandbox-rt
+# and sandbox-vmm are usually static PIEs and need none), the guest kernel and
+# initramfs, and a busybox /bin/true bundle.
 #   tests/device/make-bundle.sh SANDBOX_RT SANDBOX_VMM SANDBOX_AGENT DIR
 # DIR must be the absolute path the bundle will have on the other machine.
 set -euo pipefail
@@ -24,6 +25,7 @@ for program in "$rt" "$vmm" "$(command -v mkfs.erofs)" "$(command -v runc)" "$(c
 done
 cp -L /lib64/ld-linux-x86-64.so.2 "$dir/lib/"
 for program in "$dir"/bin/*; do
+  readelf -l "$program" | grep -q 'program interpreter' || continue  # static
   patchelf --set-interpreter "$dir/lib/ld-linux-x86-64.so.2" --set-rpath "$dir/lib" "$program"
 done
 cp /bin/busybox "$dir/bin/busybox"

@@ -1,7 +1,8 @@
 // The jail sandbox-vmm confines itself to once the VM is built and before the
 // guest's first instruction: the last steps of what Firecracker's jailer does
-// before exec, done here because our VMM is linked dynamically (its loader
-// and libraries must be mapped before "/" becomes a directory without them).
+// before exec, done here because our VMM may be linked dynamically (sanitizer
+// builds, SANDBOX_STATIC_HOST_BINARIES=OFF: its loader and libraries must be
+// mapped before "/" becomes a directory without them).
 // The monitor that starts it has already put it in a pid namespace of its own
 // (shim/microvm/sandbox_vm.cc); the rest is here:
 //   - private mount, IPC, UTS and network namespaces (the VM's NICs are TAP
