@@ -15,6 +15,8 @@ for word in $(cat /proc/cmdline); do
     testhost.job=*) job=${word#testhost.job=} ;;
     testhost.status=*) status=${word#testhost.status=} ;;
     testhost.heartbeat=*) heartbeat=${word#testhost.heartbeat=} ;;
+    # kvm.ko's parameters, comma-separated (insmod reads none from the command line).
+    testhost.kvm=*) kvm_params=$(echo "${word#testhost.kvm=}" | tr , ' ') ;;
   esac
 done
 
@@ -24,7 +26,10 @@ die() {
 }
 
 for module in $(cat /modules/order); do
-  insmod "/modules/$module.ko" || die "insmod $module failed"
+  params=
+  [ "$module" = kvm ] && params=${kvm_params:-}
+  # shellcheck disable=SC2086 # one word per parameter
+  insmod "/modules/$module.ko" $params || die "insmod $module $params failed"
 done
 
 mkdir -p /newroot

@@ -15,7 +15,10 @@
 # SANDBOX_TESTHOST_MODE=direct|testhost forces a mode; SANDBOX_TESTHOST_ACCEL
 # replaces QEMU's "-accel tcg" (e.g. tcg,thread=single) and
 # SANDBOX_TESTHOST_CPU its "-cpu EPYC,+svm" (e.g. EPYC,+svm,-npt, measured in
-# docs/measurements.md). A job the emulator broke is booted again, up to
+# docs/measurements.md), and SANDBOX_TESTHOST_KVM_PARAMS the test host's kvm.ko
+# parameters, comma-separated (default tdp_mmu=0,halt_poll_ns=0: measured in
+# docs/measurements.md, "The test host's KVM"; empty for the module's
+# defaults). A job the emulator broke is booted again, up to
 # SANDBOX_TESTHOST_RETRY times (default 3), and one still running
 # SANDBOX_TESTHOST_FAULT_GRACE_S (default 60) after a nested guest broke is
 # cut short to be (see "retried" below). Downloads (the kernel
@@ -64,7 +67,12 @@ fi
 why="/dev/kvm is not hardware KVM"
 [ -d /sys/module/kvm_pvm ] && why="/dev/kvm is PVM (kvm_pvm)"
 [ -e /dev/kvm ] || why="no /dev/kvm"
-say "mode=testhost ($why): Debian cloud kernel under QEMU TCG with -cpu ${SANDBOX_TESTHOST_CPU:-EPYC,+svm}"
+# The legacy MMU's fault path and no halt polling: a restored sandbox's create
+# 0.5 s and a cold one's about 1 s faster under TCG (docs/measurements.md).
+kvm_params=${SANDBOX_TESTHOST_KVM_PARAMS-tdp_mmu=0,halt_poll_ns=0}
+[[ "$kvm_params" =~ ^[A-Za-z0-9_=,.-]*$ ]] ||
+  { say "SANDBOX_TESTHOST_KVM_PARAMS=\"$kvm_params\": want name=value pairs separated by commas"; exit 2; }
+say "mode=testhost ($why): Debian cloud kernel under QEMU TCG with -cpu ${SANDBOX_TESTHOST_CPU:-EPYC,+svm}${kvm_params:+, kvm $kvm_params}"
 
 need() {
   command -v "$1" >/dev/null 2>&1 || [ -x "$1" ] || { say "missing $1; install it with: apt-get install $2"; exit 2; }
@@ -231,7 +239,7 @@ boot_test_host() {
     -object "memory-backend-memfd,id=mem,size=${mem_mib}M,share=on" -numa node,memdev=mem \
     -chardev "socket,id=virtiofs,path=$work/virtiofs.sock" -device vhost-user-fs-pci,chardev=virtiofs,tag=hostroot \
     -kernel "$kernel_dir/vmlinuz" -initrd "$initramfs" \
-    -append "console=ttyS0 quiet loglevel=5 panic=-1 $kernel_diagnostics testhost.job=$work/job.sh testhost.status=$work/status testhost.heartbeat=$work/heartbeat" \
+    -append "console=ttyS0 quiet loglevel=5 panic=-1 $kernel_diagnostics testhost.job=$work/job.sh testhost.status=$work/status testhost.heartbeat=$work/heartbeat${kvm_params:+ testhost.kvm=$kvm_params}" \
     -display none -nodefaults -no-reboot -d cpu_reset,guest_errors -D "$work/qemu.log" \
     -chardev "stdio,id=console,signal=off,logfile=$work/console.log" -serial chardev:console \
     -chardev "file,id=beat,path=$work/kernel-beat.log" -serial chardev:beat \
