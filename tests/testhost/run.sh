@@ -15,10 +15,10 @@
 # SANDBOX_TESTHOST_MODE=direct|testhost forces a mode; SANDBOX_TESTHOST_ACCEL
 # replaces QEMU's "-accel tcg" (e.g. tcg,thread=single) and
 # SANDBOX_TESTHOST_CPU its "-cpu EPYC,+svm" (e.g. EPYC,+svm,-npt, measured in
-# docs/measurements.md), and SANDBOX_TESTHOST_KVM_PARAMS the test host's kvm.ko
-# parameters, comma-separated (default tdp_mmu=0,halt_poll_ns=0: measured in
-# docs/measurements.md, "The test host's KVM"; empty for the module's
-# defaults). A job the emulator broke is booted again, up to
+# docs/measurements.md), and SANDBOX_TESTHOST_KVM_PARAMS passes parameters to
+# the test host's kvm.ko, comma-separated (e.g. tdp_mmu=0,halt_poll_ns=0,
+# measured in docs/measurements.md, "The test host's KVM"; default none).
+# A job the emulator broke is booted again, up to
 # SANDBOX_TESTHOST_RETRY times (default 3), and one still running
 # SANDBOX_TESTHOST_FAULT_GRACE_S (default 60) after a nested guest broke is
 # cut short to be (see "retried" below). Downloads (the kernel
@@ -67,9 +67,7 @@ fi
 why="/dev/kvm is not hardware KVM"
 [ -d /sys/module/kvm_pvm ] && why="/dev/kvm is PVM (kvm_pvm)"
 [ -e /dev/kvm ] || why="no /dev/kvm"
-# The legacy MMU's fault path and no halt polling: a restored sandbox's create
-# 0.5 s and a cold one's about 1 s faster under TCG (docs/measurements.md).
-kvm_params=${SANDBOX_TESTHOST_KVM_PARAMS-tdp_mmu=0,halt_poll_ns=0}
+kvm_params=${SANDBOX_TESTHOST_KVM_PARAMS:-}
 [[ "$kvm_params" =~ ^[A-Za-z0-9_=,.-]*$ ]] ||
   { say "SANDBOX_TESTHOST_KVM_PARAMS=\"$kvm_params\": want name=value pairs separated by commas"; exit 2; }
 say "mode=testhost ($why): Debian cloud kernel under QEMU TCG with -cpu ${SANDBOX_TESTHOST_CPU:-EPYC,+svm}${kvm_params:+, kvm $kvm_params}"
