@@ -65,7 +65,8 @@ Result<UniqueFd> ConnectHybridVsockOnce(const std::string& uds_path, uint32_t po
   return fd;
 }
 
-Result<UniqueFd> ConnectHybridVsock(const std::string& uds_path, uint32_t port, std::chrono::milliseconds timeout) {
+Result<UniqueFd> ConnectHybridVsock(const std::string& uds_path, uint32_t port, std::chrono::milliseconds timeout,
+                                    const std::function<bool()>& vmm_gone) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -74,6 +75,7 @@ Result<UniqueFd> ConnectHybridVsock(const std::string& uds_path, uint32_t port, 
         std::chrono::steady_clock::now() >= deadline) {
       return connection;
     }
+    if (vmm_gone && vmm_gone()) return connection.status().Wrap("the VMM has exited");
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/base/status.h"
@@ -19,7 +20,10 @@ Result<UniqueFd> ConnectHybridVsockOnce(const std::string& uds_path, uint32_t po
 
 // Retries ConnectHybridVsockOnce until it succeeds or `timeout` passes (the
 // guest may still be booting); no attempt waits much past `timeout`. The
-// returned socket carries the stream.
-Result<UniqueFd> ConnectHybridVsock(const std::string& uds_path, uint32_t port, std::chrono::milliseconds timeout);
+// returned socket carries the stream. `vmm_gone`, when given, is asked
+// before each retry: once it says the VMM has exited, retrying stops (a
+// refusal from a dead VMM looks the same as one from a starting VMM).
+Result<UniqueFd> ConnectHybridVsock(const std::string& uds_path, uint32_t port, std::chrono::milliseconds timeout,
+                                    const std::function<bool()>& vmm_gone = {});
 
 }  // namespace sandbox

@@ -103,5 +103,27 @@ TEST_F(HybridVsockTest, NoVmmIsUnavailable) {
   EXPECT_EQ(connection.status().code(), StatusCode::kUnavailable);
 }
 
+TEST_F(HybridVsockTest, RetriesStopOnceTheVmmHasExited) {
+  int asked = 0;
+  const auto started = std::chrono::steady_clock::now();
+  Result<UniqueFd> connection = ConnectHybridVsock(path_, 1024, milliseconds(10000), [&] { return ++asked == 3; });
+  const auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_FALSE(connection.ok());
+  EXPECT_EQ(connection.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(connection.status().message().find("the VMM has exited"), std::string::npos)
+      << connection.status().message();
+  EXPECT_EQ(asked, 3);
+  EXPECT_LT(took, std::chrono::seconds(5)) << "not the whole 10 s timeout";
+}
+
+TEST_F(HybridVsockTest, RetriesGoOnWhileTheVmmRuns) {
+  int asked = 0;
+  Result<UniqueFd> connection = ConnectHybridVsock(path_, 1024, milliseconds(300), [&] { return ++asked > 1000; });
+  ASSERT_FALSE(connection.ok());
+  EXPECT_EQ(connection.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(connection.status().message().find("the VMM has exited"), std::string::npos);
+  EXPECT_GE(asked, 2) << "retried until its timeout";
+}
+
 }  // namespace
 }  // namespace sandbox

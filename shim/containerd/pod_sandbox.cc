@@ -129,7 +129,10 @@ PodSandbox::~PodSandbox() { Shutdown(); }
 
 Result<std::unique_ptr<AgentClient>> PodSandbox::Agent() {
   if (!vm_ || vm_->Lost()) return FailedPrecondition("the sandbox VM is not running");
-  return AgentClient::Connect(SandboxFiles(config_.state_dir).vsock, kAgentCallConnect);
+  // A killed VMM closes its sockets before its exit is seen (KVM's teardown
+  // comes between): a connect in that window stops once the exit shows.
+  const SandboxVm* vm = vm_.get();
+  return AgentClient::Connect(SandboxFiles(config_.state_dir).vsock, kAgentCallConnect, [vm] { return vm->Lost(); });
 }
 
 Result<std::unique_ptr<AgentClient>> PodSandbox::AgentForTask(const std::string& id) {

@@ -30,8 +30,10 @@ v1::ContainerRequest ContainerRequestFor(const std::string& id) {
 }  // namespace
 
 Result<std::unique_ptr<AgentClient>> AgentClient::Connect(const std::string& vsock_socket,
-                                                          std::chrono::milliseconds timeout) {
-  SANDBOX_ASSIGN_OR_RETURN(UniqueFd connection, ConnectHybridVsock(vsock_socket, agent::kAgentVsockPort, timeout));
+                                                          std::chrono::milliseconds timeout,
+                                                          const std::function<bool()>& vmm_gone) {
+  SANDBOX_ASSIGN_OR_RETURN(UniqueFd connection,
+                           ConnectHybridVsock(vsock_socket, agent::kAgentVsockPort, timeout, vmm_gone));
   return std::unique_ptr<AgentClient>(new AgentClient(std::move(connection)));
 }
 

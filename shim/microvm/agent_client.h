@@ -5,6 +5,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,9 +42,11 @@ struct AgentContainerSpec {
 
 class AgentClient {
  public:
-  // Retries while the guest boots, up to `timeout`.
+  // Retries while the guest boots, up to `timeout`, or until `vmm_gone` says
+  // the VMM has exited.
   static Result<std::unique_ptr<AgentClient>> Connect(const std::string& vsock_socket,
-                                                      std::chrono::milliseconds timeout);
+                                                      std::chrono::milliseconds timeout,
+                                                      const std::function<bool()>& vmm_gone = {});
 
   Status Check();
   // The init's pid in the guest.
