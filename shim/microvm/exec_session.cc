@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -31,6 +32,7 @@
 #include "common/io/terminal.h"
 #include "common/oci/spec_json.h"
 #include "shim/microvm/agent_client.h"
+#include "shim/microvm/host_process.h"
 #include "shim/microvm/sandbox_files.h"
 #include "shim/microvm/signal_forwarding.h"
 
@@ -282,12 +284,14 @@ Result<ExecResult> RunExec(const SandboxRef& ref, const ExecRequest& request) {
   }
   SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<ExecStreams> streams,
                            ExecStreams::Listen(files.vsock, open, preserved_fds.size()));
-  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, AgentClient::Connect(files.vsock, kAgentConnectTimeout));
+  const std::function<bool()> vmm_exited = VmmExitedCheck(files.vmm_pid);
+  SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent,
+                           AgentClient::Connect(files.vsock, kAgentConnectTimeout, vmm_exited));
   const std::string exec_id = NewExecId();
   SANDBOX_RETURN_IF_ERROR(agent->ExecProcess(ref.id, exec_id, oci::ProcessToJson(request.process), streams->ports(),
                                              terminal, streams->extra_fds(preserved_fds)));
   auto signal_exec = [&](int signal) {
-    Result<std::unique_ptr<AgentClient>> signaller = AgentClient::Connect(files.vsock, kAgentConnectTimeout);
+    Result<std::unique_ptr<AgentClient>> signaller = AgentClient::Connect(files.vsock, kAgentConnectTimeout, vmm_exited);
     if (signaller.ok()) (void)(*signaller)->Signal(ref.id, signal, /*all=*/false, exec_id);
   };
   Result<std::vector<UniqueFd>> connections = streams->AcceptAll();

@@ -6,6 +6,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <optional>
+
 namespace sandbox::shim {
 
 void BecomeHelperOf(int parent_pidfd, int in, int out) {
@@ -22,5 +24,12 @@ void BecomeHelperOf(int parent_pidfd, int in, int out) {
 }
 
 UniqueFd OpenOwnPidfd() { return UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0))); }
+
+std::function<bool()> VmmExitedCheck(const std::string& vmm_pid_file) {
+  return [vmm_pid_file] {
+    const std::optional<ProcessIdentity> vmm = ReadIdentity(vmm_pid_file);
+    return vmm && !IsRunning(*vmm);
+  };
+}
 
 }  // namespace sandbox::shim

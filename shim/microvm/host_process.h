@@ -5,6 +5,9 @@
 
 #include <sys/types.h>
 
+#include <functional>
+#include <string>
+
 #include "common/base/unique_fd.h"
 #include "shim/runtime/process_identity.h"
 
@@ -20,5 +23,9 @@ void BecomeHelperOf(int parent_pidfd, int in, int out);
 
 // A pidfd of this process, for BecomeHelperOf.
 UniqueFd OpenOwnPidfd();
+
+// For AgentClient::Connect: whether the sandbox-vmm that `vmm_pid_file`
+// names has exited (no while the file is missing: the VMM is starting).
+std::function<bool()> VmmExitedCheck(const std::string& vmm_pid_file);
 
 }  // namespace sandbox::shim

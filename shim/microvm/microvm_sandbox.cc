@@ -53,7 +53,8 @@ Status CheckSpecFile(const std::string& path, const char* field) {
 }
 
 Result<std::unique_ptr<AgentClient>> ConnectAgent(const SandboxRef& ref) {
-  return AgentClient::Connect(SandboxFiles(ref.state_dir).vsock, kAgentConnectTimeout);
+  const SandboxFiles files(ref.state_dir);
+  return AgentClient::Connect(files.vsock, kAgentConnectTimeout, VmmExitedCheck(files.vmm_pid));
 }
 
 // Connect failures are Unavailable or DeadlineExceeded; an agent that answers
