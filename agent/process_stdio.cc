@@ -9,6 +9,18 @@
 #include "common/io/terminal.h"
 
 namespace sandbox::agent {
+namespace {
+
+// A process's bulk output in full flow is gathered for up to 8 ms before it
+// leaves for the host: a writer's 4 KiB chunks then go out as fewer, larger
+// vsock packets (each a VM exit), and the guest's next tick (10 ms at
+// HZ=100) may end the window instead of a timer of its own. A flood makes
+// half the exits (docs/measurements.md, stop 40); prompts, echoes and
+// replies are not delayed (RelayStream).
+constexpr Coalescing kOutputCoalescing{.window = std::chrono::milliseconds(8),
+                                       .timer_slack = std::chrono::milliseconds(10)};
+
+}  // namespace
 
 std::string HostPortAddress(const std::string& unix_prefix, uint32_t port) {
   if (unix_prefix.empty()) return "vsock:2:" + std::to_string(port);
@@ -115,7 +127,7 @@ void ProcessStdio::StartRelays() {
   }
   for (size_t stream = 1; stream < 3; ++stream) {
     if (!connections_[stream].valid()) continue;
-    relays_.emplace_back(std::move(pipe_ends_[stream]), std::move(connections_[stream]), stop_.fd());
+    relays_.emplace_back(std::move(pipe_ends_[stream]), std::move(connections_[stream]), stop_.fd(), kOutputCoalescing);
   }
 }
 
@@ -127,7 +139,7 @@ void ProcessStdio::AttachTerminal(UniqueFd master) {
   }
   // Ends with EIO once the process and everything it started closed the slave.
   relays_.emplace_back(UniqueFd(::fcntl(terminal_master_.get(), F_DUPFD_CLOEXEC, 3)), std::move(connections_[1]),
-                       stop_.fd());
+                       stop_.fd(), kOutputCoalescing);
 }
 
 Status ProcessStdio::Resize(uint32_t rows, uint32_t columns) {

@@ -27,8 +27,25 @@ enum class RelayEnd {
 
 // Relays `from` -> `to`. Either fd may be blocking or not; with `stop_fd`
 // >= 0 the relay also returns once that fd is readable. Returns how it ended
-// and adds the bytes moved to *bytes when given.
-RelayEnd RelayStream(int from, int to, int stop_fd, uint64_t* bytes = nullptr);
+// and adds the bytes moved to *bytes when given. With `coalesce` > 0, a read
+// of 1 KiB or more that comes within `coalesce` of the previous write (bulk
+// output in full flow) and is shorter than the relay's buffer is topped up
+// for at most that long before it is written: a writer's 4 KiB chunks leave
+// as fewer, larger writes (in a guest, each write to vsock is a packet and a
+// VM exit). The first read after a pause and any short read (a prompt, an
+// echo, a protocol's reply) are written at once.
+RelayEnd RelayStream(int from, int to, int stop_fd, uint64_t* bytes = nullptr,
+                     std::chrono::microseconds coalesce = std::chrono::microseconds(0));
+
+// How a RelayThread gathers its source's small reads (RelayStream's
+// `coalesce`). `timer_slack` (PR_SET_TIMERSLACK for the relay's thread) lets
+// the kernel end a window that late: in a guest, a slack of one scheduler
+// tick lets the tick end it, where an exact timeout programs the guest's
+// timer, one more VM exit per window.
+struct Coalescing {
+  std::chrono::microseconds window{0};
+  std::chrono::microseconds timer_slack{0};  // 0: the kernel's default
+};
 
 // Signals the far end that no more data comes: shutdown(SHUT_WR) for a
 // socket; the caller closes anything else.
@@ -39,7 +56,7 @@ void ShutdownWrite(int fd);
 class RelayThread {
  public:
   RelayThread() = default;
-  RelayThread(UniqueFd from, UniqueFd to, int stop_fd);
+  RelayThread(UniqueFd from, UniqueFd to, int stop_fd, Coalescing coalescing = {});
   RelayThread(RelayThread&&) = default;
   RelayThread& operator=(RelayThread&&) = default;
   ~RelayThread() { Join(); }
