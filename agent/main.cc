@@ -37,6 +37,20 @@ std::string UptimeSeconds() {
   return text;
 }
 
+// What the inits execute: in the guest, the agent's own file through a
+// read-only overlay (no second copy in guest RAM); a sealed copy where the
+// kernel cannot mount one (a vm.kernel without overlayfs).
+sandbox::Result<sandbox::UniqueFd> GuestSelfExecutable() {
+  // On /run's tmpfs: overlayfs refuses a layer inside another (here "/").
+  const std::string empty_layer = "/run/sandbox-agent/empty-layer";
+  sandbox::Status made = sandbox::MakeDirs(empty_layer, 0700);
+  sandbox::Result<sandbox::UniqueFd> overlay =
+      made.ok() ? sandbox::agent::ReadOnlySelfExecutable(empty_layer) : sandbox::Result<sandbox::UniqueFd>(made);
+  if (overlay.ok()) return overlay;
+  Log("the agent's binary through a read-only overlay: " + overlay.status().message() + "; using a sealed copy");
+  return sandbox::agent::SealedSelfExecutable();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -89,7 +103,7 @@ int main(int argc, char** argv) {
     if (pid1) (void)agent::PowerOff();
     return 1;
   }
-  Result<UniqueFd> self = agent::SealedSelfExecutable();
+  Result<UniqueFd> self = pid1 ? GuestSelfExecutable() : agent::SealedSelfExecutable();
   if (!self.ok()) {
     Log("the agent's own executable: " + self.status().message());
     if (pid1) (void)agent::PowerOff();

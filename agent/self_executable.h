@@ -2,6 +2,8 @@
 // re-executes.
 #pragma once
 
+#include <string>
+
 #include "common/base/status.h"
 #include "common/base/unique_fd.h"
 
@@ -15,6 +17,17 @@ namespace sandbox::agent {
 // the next init (runc's CVE-2019-5736 defence). Call before threads exist
 // or while none forks.
 Result<UniqueFd> SealedSelfExecutable();
+
+// /proc/self/exe opened (O_PATH, close-on-exec) through a read-only overlay
+// of its directory that is mounted nowhere (fsmount's detached mount; with
+// `empty_dir`, an empty directory on another file system, as the second
+// layer overlayfs needs without an upper one): runc's newer defence. A write
+// through the fd or /proc/PID/exe fails with EROFS, and since the overlay has
+// no upper layer no remount can make it writable; the init's text is the
+// running agent's page cache, not a second copy of the binary (5.7 MiB of
+// guest RAM per VM, and of every template). Needs CAP_SYS_ADMIN and
+// overlayfs; callers fall back to SealedSelfExecutable.
+Result<UniqueFd> ReadOnlySelfExecutable(const std::string& empty_dir);
 
 // execveat(fd, "", argv, envp, AT_EMPTY_PATH); returns only on failure.
 // Async-signal-safe: for a cloned child.

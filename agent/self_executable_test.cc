@@ -56,6 +56,67 @@ TEST(SealedSelfExecutable, ExecutesWithoutAPath) {
   EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
+// An empty directory for the overlay's second layer, removed at the end.
+class EmptyDir {
+ public:
+  EmptyDir() {
+    char pattern[] = "/tmp/self-executable-test.XXXXXX";
+    if (::mkdtemp(pattern) != nullptr) path_ = pattern;
+  }
+  ~EmptyDir() {
+    if (!path_.empty()) ::rmdir(path_.c_str());
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// This test binary, executed from `fd` listing its tests: true when it ran.
+bool RunsFromFd(int fd) {
+  const pid_t child = ::fork();
+  if (child < 0) return false;
+  if (child == 0) {
+    char arg0[] = "self";
+    char arg1[] = "--gtest_list_tests";
+    char* argv[] = {arg0, arg1, nullptr};
+    int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, 1);
+    char* envp[] = {nullptr};
+    ExecuteFd(fd, argv, envp);
+    ::_exit(99);
+  }
+  int status = 0;
+  return ::waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+TEST(ReadOnlySelfExecutable, ExecutesAndCannotBeWrittenThrough) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting an overlay needs root";
+  EmptyDir empty;
+  ASSERT_FALSE(empty.path().empty());
+  Result<UniqueFd> self = ReadOnlySelfExecutable(empty.path());
+  ASSERT_TRUE(self.ok()) << self.status().message();
+  EXPECT_TRUE(::fcntl(self->get(), F_GETFD) & FD_CLOEXEC);
+  struct stat opened{}, original{};
+  ASSERT_EQ(::fstat(self->get(), &opened), 0);
+  ASSERT_EQ(::stat("/proc/self/exe", &original), 0);
+  EXPECT_EQ(opened.st_size, original.st_size);
+  EXPECT_TRUE(RunsFromFd(self->get()));
+  // Root included: the overlay has no upper layer to write to.
+  UniqueFd writable(::open(("/proc/self/fd/" + std::to_string(self->get())).c_str(), O_WRONLY | O_CLOEXEC));
+  EXPECT_FALSE(writable.valid());
+  EXPECT_EQ(errno, EROFS);
+  // The overlay is mounted nowhere.
+  EXPECT_EQ(ReadFile("/proc/self/mountinfo").value_or("").find("lowerdir="), std::string::npos);
+}
+
+TEST(ReadOnlySelfExecutable, AMissingLayerIsAnErrorNamingIt) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting an overlay needs root";
+  Result<UniqueFd> self = ReadOnlySelfExecutable("/nonexistent/empty-layer");
+  ASSERT_FALSE(self.ok());
+  EXPECT_NE(self.status().message().find("/nonexistent/empty-layer"), std::string::npos) << self.status().message();
+}
+
 TEST(SealedSelfExecutable, ExecuteFdReturnsOnABadFd) {
   char arg0[] = "none";
   char* argv[] = {arg0, nullptr};
