@@ -11,6 +11,24 @@
 namespace sandbox::agent {
 namespace {
 
+// This test binary, executed from `fd` listing its tests: true when it ran.
+bool RunsFromFd(int fd) {
+  const pid_t child = ::fork();
+  if (child < 0) return false;
+  if (child == 0) {
+    char arg0[] = "self";
+    char arg1[] = "--gtest_list_tests";
+    char* argv[] = {arg0, arg1, nullptr};
+    int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, 1);
+    char* envp[] = {nullptr};
+    ExecuteFd(fd, argv, envp);
+    ::_exit(99);
+  }
+  int status = 0;
+  return ::waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 TEST(SealedSelfExecutable, IsAByteForByteSealedCopyOfThisProgram) {
   Result<UniqueFd> copy = SealedSelfExecutable();
   ASSERT_TRUE(copy.ok()) << copy.status().message();
@@ -37,23 +55,7 @@ TEST(SealedSelfExecutable, IsAByteForByteSealedCopyOfThisProgram) {
 TEST(SealedSelfExecutable, ExecutesWithoutAPath) {
   Result<UniqueFd> copy = SealedSelfExecutable();
   ASSERT_TRUE(copy.ok()) << copy.status().message();
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    // This test binary again, listing one test: exit 0 proves it ran.
-    char arg0[] = "self";
-    char arg1[] = "--gtest_list_tests";
-    char* argv[] = {arg0, arg1, nullptr};
-    int devnull = ::open("/dev/null", O_WRONLY);
-    ::dup2(devnull, 1);
-    char* envp[] = {nullptr};
-    ExecuteFd(copy->get(), argv, envp);
-    ::_exit(99);
-  }
-  int status = 0;
-  ASSERT_EQ(::waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_TRUE(RunsFromFd(copy->get()));
 }
 
 // An empty directory for the overlay's second layer, removed at the end.
@@ -71,24 +73,6 @@ class EmptyDir {
  private:
   std::string path_;
 };
-
-// This test binary, executed from `fd` listing its tests: true when it ran.
-bool RunsFromFd(int fd) {
-  const pid_t child = ::fork();
-  if (child < 0) return false;
-  if (child == 0) {
-    char arg0[] = "self";
-    char arg1[] = "--gtest_list_tests";
-    char* argv[] = {arg0, arg1, nullptr};
-    int devnull = ::open("/dev/null", O_WRONLY);
-    ::dup2(devnull, 1);
-    char* envp[] = {nullptr};
-    ExecuteFd(fd, argv, envp);
-    ::_exit(99);
-  }
-  int status = 0;
-  return ::waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
 
 TEST(ReadOnlySelfExecutable, ExecutesAndCannotBeWrittenThrough) {
   if (::geteuid() != 0) GTEST_SKIP() << "mounting an overlay needs root";

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 
 namespace sandbox {
@@ -81,7 +82,7 @@ bool WriteAll(int to, std::span<const char> data, int stop_fd, bool* failed) {
 RelayEnd RelayStream(int from, int to, int stop_fd, uint64_t* bytes, std::chrono::microseconds coalesce) {
   std::array<char, kChunk> buffer;
   // When the last write ended; a read soon after it is part of a flow.
-  auto last_write = std::chrono::steady_clock::time_point::min();
+  std::optional<std::chrono::steady_clock::time_point> last_write;
   for (;;) {
     if (!WaitReady(from, POLLIN, stop_fd)) return RelayEnd::kStopped;
     const ssize_t got = ::read(from, buffer.data(), buffer.size());
@@ -93,7 +94,8 @@ RelayEnd RelayStream(int from, int to, int stop_fd, uint64_t* bytes, std::chrono
     size_t filled = static_cast<size_t>(got);
     bool ended = false;
     const auto now = std::chrono::steady_clock::now();
-    if (coalesce.count() > 0 && filled >= kFlowRead && filled < buffer.size() && now - last_write < coalesce) {
+    if (coalesce.count() > 0 && filled >= kFlowRead && filled < buffer.size() && last_write &&
+        now - *last_write < coalesce) {
       filled = TopUp(from, buffer, filled, now + coalesce, stop_fd, &ended);
     }
     bool failed = false;
