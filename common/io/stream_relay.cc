@@ -21,16 +21,29 @@ constexpr size_t kChunk = 64 * 1024;
 // stdio buffer's worth, or near it), not a prompt or a protocol's reply.
 constexpr size_t kFlowRead = 1024;
 
-// Waits until `fd` is ready for `events` or `stop_fd` is readable. False when stopped.
-bool WaitReady(int fd, short events, int stop_fd) {
+enum class Readiness { kReady, kStopped, kTimedOut };
+
+// Waits until `fd` is ready for `events`, `stop_fd` is readable or the
+// deadline (if any) passes. A failed poll counts as ready: the read or write
+// that follows reports the error.
+Readiness WaitReady(int fd, short events, int stop_fd,
+                    std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt) {
   for (;;) {
+    timespec timeout{};
+    if (deadline) {
+      const auto left = *deadline - std::chrono::steady_clock::now();
+      if (left <= std::chrono::steady_clock::duration::zero()) return Readiness::kTimedOut;
+      const auto left_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+      timeout = {.tv_sec = left_ns / 1'000'000'000, .tv_nsec = left_ns % 1'000'000'000};
+    }
     std::array<pollfd, 2> fds{{{fd, events, 0}, {stop_fd, POLLIN, 0}}};
     const nfds_t count = stop_fd >= 0 ? 2 : 1;
-    const int ready = ::poll(fds.data(), count, -1);
+    const int ready = ::ppoll(fds.data(), count, deadline ? &timeout : nullptr, nullptr);
     if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0) return true;  // let the read or write report the error
-    if (count == 2 && (fds[1].revents & POLLIN)) return false;
-    if (fds[0].revents != 0) return true;
+    if (ready < 0) return Readiness::kReady;
+    if (ready == 0) return Readiness::kTimedOut;
+    if (count == 2 && (fds[1].revents & POLLIN)) return Readiness::kStopped;
+    if (fds[0].revents != 0) return Readiness::kReady;
   }
 }
 
@@ -40,15 +53,7 @@ bool WaitReady(int fd, short events, int stop_fd) {
 size_t TopUp(int from, std::span<char> buffer, size_t filled, std::chrono::steady_clock::time_point deadline,
              int stop_fd, bool* ended) {
   while (filled < buffer.size()) {
-    const auto left = deadline - std::chrono::steady_clock::now();
-    if (left <= std::chrono::steady_clock::duration::zero()) break;
-    const auto left_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-    const timespec timeout{.tv_sec = left_ns / 1'000'000'000, .tv_nsec = left_ns % 1'000'000'000};
-    std::array<pollfd, 2> fds{{{from, POLLIN, 0}, {stop_fd, POLLIN, 0}}};
-    const nfds_t count = stop_fd >= 0 ? 2 : 1;
-    const int ready = ::ppoll(fds.data(), count, &timeout, nullptr);
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0 || (count == 2 && (fds[1].revents & POLLIN))) break;
+    if (WaitReady(from, POLLIN, stop_fd, deadline) != Readiness::kReady) break;
     const ssize_t got = ::read(from, buffer.data() + filled, buffer.size() - filled);
     if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (got <= 0) {
@@ -64,7 +69,7 @@ size_t TopUp(int from, std::span<char> buffer, size_t filled, std::chrono::stead
 bool WriteAll(int to, std::span<const char> data, int stop_fd, bool* failed) {
   size_t sent = 0;
   while (sent < data.size()) {
-    if (!WaitReady(to, POLLOUT, stop_fd)) return false;
+    if (WaitReady(to, POLLOUT, stop_fd) == Readiness::kStopped) return false;
     // MSG_NOSIGNAL is not available for write(); callers ignore SIGPIPE.
     const ssize_t put = ::write(to, data.data() + sent, data.size() - sent);
     if (put < 0) {
@@ -84,7 +89,7 @@ RelayEnd RelayStream(int from, int to, int stop_fd, uint64_t* bytes, std::chrono
   // When the last write ended; a read soon after it is part of a flow.
   std::optional<std::chrono::steady_clock::time_point> last_write;
   for (;;) {
-    if (!WaitReady(from, POLLIN, stop_fd)) return RelayEnd::kStopped;
+    if (WaitReady(from, POLLIN, stop_fd) == Readiness::kStopped) return RelayEnd::kStopped;
     const ssize_t got = ::read(from, buffer.data(), buffer.size());
     if (got == 0) return RelayEnd::kEof;
     if (got < 0) {
