@@ -9,9 +9,9 @@ packages=(
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libgtest-dev libgmock-dev libbenchmark-dev
-  libseccomp-dev libcap-dev libarchive-dev libzstd-dev libssl-dev
+  libseccomp-dev libcap-dev libarchive-dev libzstd-dev nettle-dev
   # The archives a static libarchive needs (the host binaries are static PIEs).
-  nettle-dev libacl1-dev liblzma-dev liblz4-dev libbz2-dev zlib1g-dev libxml2-dev libicu-dev
+  libacl1-dev liblzma-dev liblz4-dev libbz2-dev zlib1g-dev libxml2-dev libicu-dev
   erofs-utils e2fsprogs umoci skopeo runc crun containerd containernetworking-plugins podman iperf3
   qemu-system-x86 qemu-system-common busybox-static cpio
   linux-source-6.12 bc bison flex libelf-dev xz-utils

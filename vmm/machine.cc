@@ -79,7 +79,6 @@ Result<std::unique_ptr<Machine>> Machine::Build(const VmmConfig& config) {
     spdlog::debug("build: restored from {}", config.restore->state);
   }
   if (config.api_socket) {
-    PrepareSnapshotChecksums();  // the API's snapshot op hashes under seccomp
     SANDBOX_ASSIGN_OR_RETURN(machine->api_server_, ApiServer::Create(*config.api_socket, *machine->loop_, *machine));
   }
   return machine;

@@ -1,12 +1,19 @@
 #include "common/image/digest.h"
 
+#include <cstdint>
+
 namespace sandbox::image {
 namespace {
 
-const EVP_MD* Algorithm(const std::string& name) {
-  if (name == "sha256") return EVP_sha256();
-  if (name == "sha512") return EVP_sha512();
-  return nullptr;
+std::string Hex(const uint8_t* raw, size_t length) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(length * 2);
+  for (size_t i = 0; i < length; ++i) {
+    hex.push_back(kHex[raw[i] >> 4]);
+    hex.push_back(kHex[raw[i] & 15]);
+  }
+  return hex;
 }
 
 }  // namespace
@@ -30,29 +37,36 @@ Result<Digest> ParseDigest(std::string_view text) {
 }
 
 Result<Hasher> Hasher::Create(const std::string& algorithm) {
-  const EVP_MD* md = Algorithm(algorithm);
-  if (md == nullptr) return InvalidArgument("unsupported digest algorithm \"" + algorithm + "\"");
-  std::unique_ptr<EVP_MD_CTX, ContextDeleter> context(EVP_MD_CTX_new());
-  if (!context || EVP_DigestInit_ex(context.get(), md, nullptr) != 1) {
-    return Internal("EVP_DigestInit_ex failed for " + algorithm);
+  if (algorithm == "sha256") {
+    sha256_ctx context;
+    sha256_init(&context);
+    return Hasher(algorithm, context);
   }
-  return Hasher(algorithm, std::move(context));
+  if (algorithm == "sha512") {
+    sha512_ctx context;
+    sha512_init(&context);
+    return Hasher(algorithm, context);
+  }
+  return InvalidArgument("unsupported digest algorithm \"" + algorithm + "\"");
 }
 
-void Hasher::Update(const void* data, size_t size) { EVP_DigestUpdate(context_.get(), data, size); }
+void Hasher::Update(const void* data, size_t size) {
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  if (auto* sha256 = std::get_if<sha256_ctx>(&context_)) {
+    sha256_update(sha256, size, bytes);
+  } else {
+    sha512_update(&std::get<sha512_ctx>(context_), size, bytes);
+  }
+}
 
 Digest Hasher::Finish() {
-  unsigned char raw[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(context_.get(), raw, &length);
-  static const char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    hex.push_back(kHex[raw[i] >> 4]);
-    hex.push_back(kHex[raw[i] & 15]);
+  uint8_t raw[SHA512_DIGEST_SIZE];
+  if (auto* sha256 = std::get_if<sha256_ctx>(&context_)) {
+    sha256_digest(sha256, SHA256_DIGEST_SIZE, raw);
+    return Digest{algorithm_, Hex(raw, SHA256_DIGEST_SIZE)};
   }
-  return Digest{algorithm_, hex};
+  sha512_digest(&std::get<sha512_ctx>(context_), SHA512_DIGEST_SIZE, raw);
+  return Digest{algorithm_, Hex(raw, SHA512_DIGEST_SIZE)};
 }
 
 }  // namespace sandbox::image

@@ -1,11 +1,11 @@
-// Content digests ("sha256:<hex>") and a streaming hasher over OpenSSL.
+// Content digests ("sha256:<hex>") and a streaming hasher over Nettle.
 #pragma once
 
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 
-#include <memory>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "common/base/status.h"
 
@@ -22,7 +22,11 @@ struct Digest {
 // sha256 (64 hex digits) and sha512 (128). Anything else is an error.
 Result<Digest> ParseDigest(std::string_view text);
 
-// Incremental hash of one algorithm. Move-only; owns its EVP context.
+// Incremental hash of one algorithm. Nettle, not OpenSSL: it needs no
+// library-wide initialisation, which OpenSSL 3 does on the first digest
+// (reading openssl.cnf, loading its default provider), and that was a
+// measurable part of every sandbox-rt create from a VM template (the key
+// below is hashed each time; docs/measurements.md, stop 41).
 class Hasher {
  public:
   static Result<Hasher> Create(const std::string& algorithm);
@@ -31,13 +35,10 @@ class Hasher {
   Digest Finish();
 
  private:
-  struct ContextDeleter {
-    void operator()(EVP_MD_CTX* context) const { EVP_MD_CTX_free(context); }
-  };
-  Hasher(std::string algorithm, std::unique_ptr<EVP_MD_CTX, ContextDeleter> context)
-      : algorithm_(std::move(algorithm)), context_(std::move(context)) {}
+  using Context = std::variant<sha256_ctx, sha512_ctx>;
+  Hasher(std::string algorithm, Context context) : algorithm_(std::move(algorithm)), context_(context) {}
   std::string algorithm_;
-  std::unique_ptr<EVP_MD_CTX, ContextDeleter> context_;
+  Context context_;
 };
 
 }  // namespace sandbox::image

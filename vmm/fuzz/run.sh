@@ -29,7 +29,7 @@ case $target in
       "$repo"/vmm/virtio/devices/{rng,blk,vsock,vsock_connection,net}.cc \
       "$repo"/vmm/{event_loop,bus}.cc "$repo/vmm/kvm/kvm.cc" "$repo/common/sys/kvm_probe.cc" \
       "$repo"/vmm/snapshot/snapshot_file.cc \
-      "$repo"/common/base/{unix_socket,file_util,temp_dir}.cc -DSPDLOG_FMT_EXTERNAL -lspdlog -lfmt -lcrypto
+      "$repo"/common/base/{unix_socket,file_util,temp_dir}.cc -DSPDLOG_FMT_EXTERNAL -lspdlog -lfmt -lnettle
     fuzz_run device "$work/fuzzer" "$runs" "$repo/vmm/fuzz/device_corpus" -- -max_len=4096
     ;;
   vhost_user)

@@ -1,7 +1,6 @@
 #include "vmm/snapshot/snapshot_file.h"
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
+#include <nettle/sha2.h>
 #include <sys/stat.h>
 
 #include <array>
@@ -13,7 +12,7 @@ namespace sandbox::vmm {
 namespace {
 
 constexpr std::array<char, 8> kMagic{'S', 'B', 'X', 'S', 'N', 'A', 'P', '\0'};
-using Digest = std::array<uint8_t, SHA256_DIGEST_LENGTH>;
+using Digest = std::array<uint8_t, SHA256_DIGEST_SIZE>;
 constexpr size_t kHeaderSize = kMagic.size() + 4 + 4 + 8 + std::tuple_size_v<Digest>;
 
 template <typename T>
@@ -22,9 +21,16 @@ void Append(std::string& out, T value) {
   for (size_t i = 0; i < sizeof(T); ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
 }
 
+// Nettle's SHA-256 needs no library-wide initialisation: OpenSSL 3's
+// first digest read openssl.cnf and loaded a provider, a tenth of a second
+// of every restore under nested emulation (docs/measurements.md, stop 41),
+// and it made the snapshot op's first hash open files under seccomp.
 Digest Sha256(std::string_view bytes) {
   Digest digest{};
-  ::SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest.data());
+  sha256_ctx context;
+  sha256_init(&context);
+  sha256_update(&context, bytes.size(), reinterpret_cast<const uint8_t*>(bytes.data()));
+  sha256_digest(&context, digest.size(), digest.data());
   return digest;
 }
 
@@ -57,8 +63,6 @@ class Cursor {
 };
 
 }  // namespace
-
-void PrepareSnapshotChecksums() { OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr); }
 
 void SnapshotWriter::Add(const std::string& name, std::span<const uint8_t> bytes) {
   sections_.emplace_back(name, std::vector<uint8_t>(bytes.begin(), bytes.end()));

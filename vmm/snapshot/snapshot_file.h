@@ -29,12 +29,6 @@ inline constexpr uint32_t kMaxSnapshotSections = 4096;
 inline constexpr uint64_t kMaxSnapshotPayload = 16ull << 20;
 inline constexpr size_t kMaxSectionName = 128;
 
-// OpenSSL would read the host's configuration file at its first use; the
-// VMM's seccomp filters forbid opening files later, and SHA-256 needs none
-// of it. A VM that may be snapshotted calls this before its threads start:
-// OpenSSL is initialized without its configuration, once.
-void PrepareSnapshotChecksums();
-
 class SnapshotWriter {
  public:
   // A section's name is unique; adding one twice is an error at Write.

@@ -7,7 +7,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <openssl/sha.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -17,6 +16,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/image/digest.h"
 #include "common/image/layer_apply.h"
 
 namespace {
@@ -46,15 +46,9 @@ size_t EntriesIn(const std::string& directory) {
 }
 
 std::string Sha256Digest(const uint8_t* data, size_t size) {
-  unsigned char hash[SHA256_DIGEST_LENGTH];
-  SHA256(data, size, hash);
-  std::string digest = "sha256:";
-  char hex[3];
-  for (unsigned char byte : hash) {
-    std::snprintf(hex, sizeof(hex), "%02x", byte);
-    digest += hex;
-  }
-  return digest;
+  sandbox::image::Hasher hasher = sandbox::image::Hasher::Create("sha256").value();
+  hasher.Update(data, size);
+  return hasher.Finish().ToString();
 }
 
 }  // namespace

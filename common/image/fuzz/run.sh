@@ -18,14 +18,14 @@ case $target in
   documents)
     fuzz_build image "$work/image_fuzzer" "$image/fuzz/image_fuzzer.cc" "$image/image_types.cc" "$image/digest.cc" \
       "$image/resolve.cc" "$image/layout.cc" "$oci/validate.cc" "$oci/cpu_list.cc" "$oci/names.cc" "$oci/version.cc" \
-      "$oci/field_error.cc" "$repo/common/base/status.cc" "$repo/common/base/file_util.cc" -lcrypto
+      "$oci/field_error.cc" "$repo/common/base/status.cc" "$repo/common/base/file_util.cc" -lnettle
     fuzz_run image "$work/image_fuzzer" "$runs" "$image/fuzz/corpus/."
     ;;
   layer)
     fuzz_build layer "$work/layer_fuzzer" "$image/fuzz/layer_fuzzer.cc" "$image/layer_apply.cc" "$image/in_root.cc" \
       "$image/digest.cc" "$image/image_types.cc" "$oci/field_error.cc" "$repo/common/base/status.cc" \
       "$repo/common/base/file_util.cc" \
-      -DSPDLOG_FMT_EXTERNAL -larchive -lcrypto -lspdlog -lfmt
+      -DSPDLOG_FMT_EXTERNAL -larchive -lnettle -lspdlog -lfmt
     fuzz_run layer "$work/layer_fuzzer" "$runs" "$image/fuzz/layer_corpus/."
     ;;
   *) echo "run.sh: unknown target $target" >&2; exit 2 ;;
