@@ -2,7 +2,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/oci/spec_json.h"
 #include "common/oci/state.h"
 
 namespace sandbox::shim {
@@ -11,11 +10,8 @@ namespace {
 // createContainer hooks resolve in the runtime's namespace, which is the
 // host's, so sandbox-rt ran them at create; the guest runs only
 // startContainer hooks.
-Result<std::string> WithoutHostHooks(const std::string& config_json) {
-  nlohmann::json config = nlohmann::json::parse(config_json, nullptr, /*allow_exceptions=*/false);
-  if (config.is_discarded() || !config.is_object()) return Internal("the saved config.json is not a JSON object");
+void DropHostHooks(nlohmann::json& config) {
   if (config.contains("hooks") && config["hooks"].is_object()) config["hooks"].erase("createContainer");
-  return config.dump();
 }
 
 // The shared root.path, or the image as the VM's only block device.
@@ -27,29 +23,35 @@ std::string GuestRootfsSource(const std::vector<SharedMount>& shares) {
 }
 
 // The state startContainer hooks get in the guest (the agent sets the pid
-// the container sees).
-std::string HookStateJson(const GuestContainer& container, const std::string& config_json) {
-  oci::Spec spec;
-  (void)oci::ParseSpec(config_json, spec);  // validated at create
-  return oci::StateToJson({.oci_version = spec.oci_version,
-                           .id = container.id,
-                           .status = "created",
-                           .pid = container.host_pid,
-                           .bundle = container.bundle,
-                           .annotations = spec.annotations},
-                          -1);
+// the container sees). The config was validated at create: only its
+// ociVersion and annotations are read here.
+std::string HookStateJson(const GuestContainer& container, const nlohmann::json& config) {
+  oci::State state{.oci_version = config.value("ociVersion", ""),
+                   .id = container.id,
+                   .status = "created",
+                   .pid = container.host_pid,
+                   .bundle = container.bundle};
+  const auto annotations = config.find("annotations");
+  if (annotations != config.end() && annotations->is_object()) {
+    state.annotations.emplace();
+    for (const auto& [key, value] : annotations->items()) {
+      if (value.is_string()) (*state.annotations)[key] = value.get<std::string>();
+    }
+  }
+  return oci::StateToJson(state, -1);
 }
 
 }  // namespace
 
 Result<AgentContainerSpec> GuestContainerSpec(const GuestContainer& container) {
-  std::string config_json = container.config_json;
-  if (!container.shares.empty()) {
-    SANDBOX_ASSIGN_OR_RETURN(config_json, RewriteSourcesForGuest(config_json, container.shares));
-  }
-  SANDBOX_ASSIGN_OR_RETURN(config_json, WithoutHostHooks(config_json));
+  // One parse and one dump for every change the guest's copy needs: on the
+  // path of each create, where a parse is milliseconds under emulation.
+  nlohmann::json config = nlohmann::json::parse(container.config_json, nullptr, /*allow_exceptions=*/false);
+  if (config.is_discarded() || !config.is_object()) return Internal("the saved config.json is not a JSON object");
+  SANDBOX_RETURN_IF_ERROR(RewriteSourcesForGuest(config, container.shares));
+  DropHostHooks(config);
   return AgentContainerSpec{.id = container.id,
-                            .config_json = config_json,
+                            .config_json = config.dump(),
                             .rootfs_device = GuestRootfsSource(container.shares),
                             .rootfs_fstype = container.rootfs_fstype,
                             .no_pivot = container.no_pivot,
@@ -60,7 +62,7 @@ Result<AgentContainerSpec> GuestContainerSpec(const GuestContainer& container) {
                             .shared_fs_tag = container.shares.empty() ? "" : kSharedFsTag,
                             .shared_fs_mount_point = kGuestSharedDir,
                             .extra_fds = container.extra_fds,
-                            .state_json = HookStateJson(container, config_json)};
+                            .state_json = HookStateJson(container, config)};
 }
 
 }  // namespace sandbox::shim

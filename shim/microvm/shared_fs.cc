@@ -268,9 +268,7 @@ Result<SharedMount> PlanRootfsShare(const oci::Spec& spec, const std::string& bu
   return share;
 }
 
-Result<std::string> RewriteSourcesForGuest(const std::string& config_json, const std::vector<SharedMount>& shares) {
-  nlohmann::json config = nlohmann::json::parse(config_json, nullptr, /*allow_exceptions=*/false);
-  if (config.is_discarded() || !config.is_object()) return Internal("the saved config.json is not a JSON object");
+Status RewriteSourcesForGuest(nlohmann::json& config, const std::vector<SharedMount>& shares) {
   for (const SharedMount& share : shares) {
     if (share.root) continue;
     nlohmann::json* mounts = config.contains("mounts") ? &config["mounts"] : nullptr;
@@ -279,7 +277,7 @@ Result<std::string> RewriteSourcesForGuest(const std::string& config_json, const
     }
     (*mounts)[share.index]["source"] = std::string(kGuestSharedDir) + "/" + ShareName(share);
   }
-  return config.dump();
+  return Status::Ok();
 }
 
 Result<pid_t> SpawnVirtiofsd(const std::string& virtiofsd, const std::vector<SharedMount>& shares,

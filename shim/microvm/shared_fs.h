@@ -17,6 +17,7 @@
 
 #include <sys/types.h>
 
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -68,9 +69,10 @@ Status MakeMountpointsOfReadOnlyRoot(const oci::Spec& spec, const std::string& b
 // runc does) and checked to exist; an error names the mount.
 Result<std::vector<SharedMount>> PlanSharedMounts(const oci::Spec& spec, const std::string& bundle);
 
-// config.json (as saved at create) with each shared mount's source replaced
-// by its path in the guest (the root share is the agent's rootfs, not a mount).
-Result<std::string> RewriteSourcesForGuest(const std::string& config_json, const std::vector<SharedMount>& shares);
+// Replaces each shared mount's source in config.json (as saved at create,
+// parsed) by its path in the guest (the root share is the agent's rootfs,
+// not a mount).
+Status RewriteSourcesForGuest(nlohmann::json& config, const std::vector<SharedMount>& shares);
 
 // A pod's later container: its shares (each with `under` set) are bound
 // into the mount namespace of the running virtiofsd `virtiofsd_pid`, whose

@@ -83,9 +83,9 @@ TEST(SharedFs, BindMountsBecomeSharesWithTheirOptions) {
   EXPECT_EQ((*shares)[1].source, bundle.path() + "/hosts") << "relative to the bundle, as runc";
   EXPECT_FALSE((*shares)[1].read_only || (*shares)[1].recursive || (*shares)[1].directory);
 
-  Result<std::string> rewritten = RewriteSourcesForGuest(oci::SpecToJson(spec), *shares);
-  ASSERT_TRUE(rewritten.ok()) << rewritten.status().message();
-  const nlohmann::json config = nlohmann::json::parse(*rewritten);
+  nlohmann::json config = nlohmann::json::parse(oci::SpecToJson(spec));
+  const Status rewritten = RewriteSourcesForGuest(config, *shares);
+  ASSERT_TRUE(rewritten.ok()) << rewritten.message();
   EXPECT_EQ(config["mounts"][0]["source"], "proc");
   EXPECT_EQ(config["mounts"][1]["source"], std::string(kGuestSharedDir) + "/1");
   EXPECT_EQ(config["mounts"][2]["source"], std::string(kGuestSharedDir) + "/2");
@@ -103,9 +103,10 @@ TEST(SharedFs, TheRootShareIsNamedRootfsAndIsNoMount) {
   EXPECT_EQ(ShareName({.index = 4}), "4");
   EXPECT_EQ(GuestRootfsPath(), std::string(kGuestSharedDir) + "/rootfs");
   EXPECT_TRUE(root->read_only && root->recursive && root->directory);
-  Result<std::string> rewritten = RewriteSourcesForGuest(oci::SpecToJson(spec), {*root});
-  ASSERT_TRUE(rewritten.ok()) << rewritten.status().message();
-  EXPECT_EQ(nlohmann::json::parse(*rewritten)["mounts"][0]["source"], "proc") << "mounts[0] is not the root";
+  nlohmann::json config = nlohmann::json::parse(oci::SpecToJson(spec));
+  const Status rewritten = RewriteSourcesForGuest(config, {*root});
+  ASSERT_TRUE(rewritten.ok()) << rewritten.message();
+  EXPECT_EQ(config["mounts"][0]["source"], "proc") << "mounts[0] is not the root";
 }
 
 TEST(SharedFs, AMissingSourceIsRefusedByField) {
@@ -211,12 +212,11 @@ TEST(SharedFs, APodContainersSharesLiveUnderItsOwnDirectory) {
   const SharedMount root{.root = true, .under = PodContainerShareDir("app")};
   EXPECT_EQ(ShareName(root), "containers/app/rootfs");
   EXPECT_EQ(GuestRootfsPath(root), std::string(kGuestSharedDir) + "/containers/app/rootfs");
-  Result<std::string> rewritten = RewriteSourcesForGuest(
-      oci::SpecToJson(SpecWithMounts({{.destination = "/data", .type = "bind", .source = "/srv"}})),
-      {{.index = 0, .source = "/srv", .under = "containers/app"}});
-  ASSERT_TRUE(rewritten.ok()) << rewritten.status().message();
-  EXPECT_EQ(nlohmann::json::parse(*rewritten)["mounts"][0]["source"],
-            std::string(kGuestSharedDir) + "/containers/app/0");
+  nlohmann::json config =
+      nlohmann::json::parse(oci::SpecToJson(SpecWithMounts({{.destination = "/data", .type = "bind", .source = "/srv"}})));
+  const Status rewritten = RewriteSourcesForGuest(config, {{.index = 0, .source = "/srv", .under = "containers/app"}});
+  ASSERT_TRUE(rewritten.ok()) << rewritten.message();
+  EXPECT_EQ(config["mounts"][0]["source"], std::string(kGuestSharedDir) + "/containers/app/0");
 }
 
 // A stand-in for virtiofsd with sandbox=namespace: a process in a mount
