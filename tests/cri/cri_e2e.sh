@@ -47,7 +47,7 @@ pod_config web
 pod=$(runp web); check "RunPodSandbox (sandbox-rt)" 0 $?
 [ -n "$pod" ] || { echo "cri_e2e: the first pod did not start; every step after needs it"; exit 1; }
 check "the pod is READY" SANDBOX_READY "$(pod_state_of "$pod")"
-grep -q "sandbox-agent: restored from a snapshot" "/run/sandbox-rt-shim/k8s.io/$pod/vm/console.log"
+grep -q "sandbox-agent: restored: RNG reseeded" "/run/sandbox-rt-shim/k8s.io/$pod/vm/console.log"
 check "the pod's VM was restored from a template" 0 $?
 check "one template, with the pod's NIC" 1 "$(ls "$templates" | grep -c -v -e '\.lock$' -e '\.new$')"
 container_config server '["/bin/sh", "-c", "nc -l -p 8080 > /tmp/got; sleep 1000"]'

@@ -266,7 +266,7 @@ if [ -z "$templates" ]; then
   grep -q "seeded the kernel RNG with 64 bytes from /dev/hwrng; getrandom() is ready" "$root/s1/console.log"
   check "the agent seeded the guest's RNG from virtio-rng" 0 $?
 else
-  grep -q "restored from a snapshot: reseeded the kernel RNG with 64 bytes from the host" "$root/s1/console.log"
+  grep -q "sandbox-agent: restored: RNG reseeded (64 bytes)" "$root/s1/console.log"
   check "restored from a template, the agent reseeded the guest's RNG from the host" 0 $?
 fi
 pid=$(cat "$work/sleeper.pid")

@@ -81,8 +81,7 @@ cd "$work/sleeper"
 sb create c3 > /dev/null 2> "$work/c3.err"; check "create from the template" 0 $?
 grep -q '"restore"' "$root/c3/vmm.json"; check "its vmm.json restores the template" 0 $?
 check "no kernel boot on its console" 0 "$(grep -c 'sandbox-agent: started' "$root/c3/console.log")"
-grep -q "sandbox-agent: restored from a snapshot: reseeded the kernel RNG with 64 bytes from the host, clock set" \
-  "$root/c3/console.log"
+grep -q "sandbox-agent: restored: RNG reseeded (64 bytes), clock set" "$root/c3/console.log"
 check "its console says the agent reseeded it after the restore" 0 $?
 sb start c3; check "start" 0 $?
 check "running" running "$(state_of c3)"

@@ -173,7 +173,7 @@ for id in net-tpl-1 net-tpl-2; do
   [ "$rc" -eq 0 ] || logs "$id" "$work/$id.err"
   sb start "$id"; check "$id: start" 0 $?
   wait_until 300 stopped "$id"; check "$id: the probe ran to its end" 0 $?
-  grep -q "sandbox-agent: restored from a snapshot" "$root/$id/console.log"
+  grep -q "sandbox-agent: restored: RNG reseeded" "$root/$id/console.log"
   check "$id: its guest was restored, not booted" 0 $?
   check "$id: the same network, pings and fetch as the booted guest" "$(facts "$work/probe.out")" "$(facts "$work/$id.out")"
   sport=$(section "$work/$id.out" sport)
