@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "common/base/sha2.h"
+
 namespace sandbox::image {
 namespace {
 
@@ -62,10 +64,10 @@ void Hasher::Update(const void* data, size_t size) {
 Digest Hasher::Finish() {
   uint8_t raw[SHA512_DIGEST_SIZE];
   if (auto* sha256 = std::get_if<sha256_ctx>(&context_)) {
-    sha256_digest(sha256, SHA256_DIGEST_SIZE, raw);
+    Sha256Final(sha256, raw);
     return Digest{algorithm_, Hex(raw, SHA256_DIGEST_SIZE)};
   }
-  sha512_digest(&std::get<sha512_ctx>(context_), SHA512_DIGEST_SIZE, raw);
+  Sha512Final(&std::get<sha512_ctx>(context_), raw);
   return Digest{algorithm_, Hex(raw, SHA512_DIGEST_SIZE)};
 }
 

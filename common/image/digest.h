@@ -22,11 +22,10 @@ struct Digest {
 // sha256 (64 hex digits) and sha512 (128). Anything else is an error.
 Result<Digest> ParseDigest(std::string_view text);
 
-// Incremental hash of one algorithm. Nettle, not OpenSSL: it needs no
-// library-wide initialisation, which OpenSSL 3 does on the first digest
-// (reading openssl.cnf, loading its default provider), and that was a
-// measurable part of every sandbox-rt create from a VM template (the key
-// below is hashed each time; docs/measurements.md, stop 41).
+// Incremental hash of one algorithm, over Nettle: no library-wide
+// initialisation on the first digest, which OpenSSL 3 does (openssl.cnf,
+// its default provider), and VmTemplateKey hashes on every create
+// (docs/measurements.md, stop 41).
 class Hasher {
  public:
   static Result<Hasher> Create(const std::string& algorithm);

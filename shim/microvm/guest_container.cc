@@ -26,11 +26,12 @@ std::string GuestRootfsSource(const std::vector<SharedMount>& shares) {
 // the container sees). The config was validated at create: only its
 // ociVersion and annotations are read here.
 std::string HookStateJson(const GuestContainer& container, const nlohmann::json& config) {
-  oci::State state{.oci_version = config.value("ociVersion", ""),
-                   .id = container.id,
+  oci::State state{.id = container.id,
                    .status = "created",
                    .pid = container.host_pid,
                    .bundle = container.bundle};
+  const auto version = config.find("ociVersion");
+  if (version != config.end() && version->is_string()) state.oci_version = version->get<std::string>();
   const auto annotations = config.find("annotations");
   if (annotations != config.end() && annotations->is_object()) {
     state.annotations.emplace();

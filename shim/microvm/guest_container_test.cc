@@ -38,20 +38,24 @@ TEST(GuestContainer, TheGuestsCopyHasGuestSourcesNoHostHooksAndTheHooksState) {
   EXPECT_EQ(state["id"], "c1");
   EXPECT_EQ(state["status"], "created");
   EXPECT_EQ(state["bundle"], "/bundles/c1");
+  EXPECT_EQ(state["pid"], 42);
   EXPECT_EQ(state["annotations"], nlohmann::json({{"team", "a"}, {"tier", "gold"}}));
 }
 
-TEST(GuestContainer, WithoutSharesTheRootfsIsTheImageAndASavedConfigThatIsNoObjectIsAnError) {
-  GuestContainer container{.id = "c2", .config_json = R"({"ociVersion": "1.0.2"})", .rootfs_fstype = "erofs"};
+TEST(GuestContainer, WithoutSharesTheRootfsIsTheSandboxsImage) {
+  const GuestContainer container{.id = "c2", .config_json = R"({"ociVersion": "1.0.2"})", .rootfs_fstype = "erofs"};
   Result<AgentContainerSpec> spec = GuestContainerSpec(container);
   ASSERT_TRUE(spec.ok()) << spec.status().message();
   EXPECT_EQ(spec->rootfs_device, "/dev/vda");
   EXPECT_FALSE(nlohmann::json::parse(spec->state_json).contains("annotations"));
+}
 
-  container.config_json = "[1, 2]";
-  EXPECT_FALSE(GuestContainerSpec(container).ok());
-  container.config_json = "{not json";
-  EXPECT_FALSE(GuestContainerSpec(container).ok());
+TEST(GuestContainer, ASavedConfigThatIsNoJsonObjectIsAnError) {
+  for (const char* saved : {"[1, 2]", "{not json"}) {
+    Result<AgentContainerSpec> spec = GuestContainerSpec({.id = "c3", .config_json = saved});
+    ASSERT_FALSE(spec.ok()) << saved;
+    EXPECT_EQ(spec.status().message(), "the saved config.json is not a JSON object") << saved;
+  }
 }
 
 }  // namespace

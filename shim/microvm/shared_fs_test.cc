@@ -212,8 +212,8 @@ TEST(SharedFs, APodContainersSharesLiveUnderItsOwnDirectory) {
   const SharedMount root{.root = true, .under = PodContainerShareDir("app")};
   EXPECT_EQ(ShareName(root), "containers/app/rootfs");
   EXPECT_EQ(GuestRootfsPath(root), std::string(kGuestSharedDir) + "/containers/app/rootfs");
-  nlohmann::json config =
-      nlohmann::json::parse(oci::SpecToJson(SpecWithMounts({{.destination = "/data", .type = "bind", .source = "/srv"}})));
+  const oci::Spec spec = SpecWithMounts({{.destination = "/data", .type = "bind", .source = "/srv"}});
+  nlohmann::json config = nlohmann::json::parse(oci::SpecToJson(spec));
   const Status rewritten = RewriteSourcesForGuest(config, {{.index = 0, .source = "/srv", .under = "containers/app"}});
   ASSERT_TRUE(rewritten.ok()) << rewritten.message();
   EXPECT_EQ(config["mounts"][0]["source"], std::string(kGuestSharedDir) + "/containers/app/0");

@@ -1,12 +1,12 @@
 #include "vmm/snapshot/snapshot_file.h"
 
-#include <nettle/sha2.h>
 #include <sys/stat.h>
 
 #include <array>
 #include <set>
 
 #include "common/base/file_util.h"
+#include "common/base/sha2.h"
 
 namespace sandbox::vmm {
 namespace {
@@ -21,16 +21,15 @@ void Append(std::string& out, T value) {
   for (size_t i = 0; i < sizeof(T); ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
 }
 
-// Nettle's SHA-256 needs no library-wide initialisation: OpenSSL 3's
-// first digest read openssl.cnf and loaded a provider, a tenth of a second
-// of every restore under nested emulation (docs/measurements.md, stop 41),
-// and it made the snapshot op's first hash open files under seccomp.
+// Nettle's SHA-256 needs no library-wide initialisation: OpenSSL 3's first
+// digest read openssl.cnf and loaded a provider (a tenth of a second of
+// every restore under nested emulation; docs/measurements.md, stop 41).
 Digest Sha256(std::string_view bytes) {
   Digest digest{};
   sha256_ctx context;
   sha256_init(&context);
   sha256_update(&context, bytes.size(), reinterpret_cast<const uint8_t*>(bytes.data()));
-  sha256_digest(&context, digest.size(), digest.data());
+  Sha256Final(&context, digest.data());
   return digest;
 }
 

@@ -53,6 +53,22 @@ TEST(SnapshotFileTest, SectionsComeBackAsWritten) {
   EXPECT_FALSE(reader->Has("device/i8042"));
 }
 
+// Files written by earlier builds keep loading only while the header's
+// checksum stays SHA-256 of the payload: pinned with the empty payload's.
+TEST(SnapshotFileTest, TheChecksumIsTheSha256OfThePayload) {
+  Result<std::string> bytes = SnapshotWriter().Serialize();
+  ASSERT_TRUE(bytes.ok()) << bytes.status().message();
+  constexpr size_t kChecksumOffset = 8 + 4 + 4 + 8;  // magic, version, sections, payload size
+  ASSERT_EQ(bytes->size(), kChecksumOffset + 32);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (char byte : bytes->substr(kChecksumOffset)) {
+    hex += kHex[static_cast<uint8_t>(byte) >> 4];
+    hex += kHex[static_cast<uint8_t>(byte) & 15];
+  }
+  EXPECT_EQ(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
 TEST(SnapshotFileTest, AMissingSectionIsNamed) {
   Result<SnapshotReader> reader = SnapshotReader::Parse(SampleBytes(), "/snap/state");
   ASSERT_TRUE(reader.ok());
