@@ -5,7 +5,10 @@ What a wedged or crashed test host was doing, written to OUT_DIR: each
 QEMU and virtiofsd thread's state, kernel wait channel and CPU time used
 over 5 s (a TCG vCPU spinning vs everything asleep), then QEMU's monitor
 answers to `info cpus` and `info registers -a` (where each test-host vCPU
-is: its RIP, and whether it is halted), and ten samples of every vCPU's RIP
+is: its RIP, and whether it is halted), each vCPU's local APIC (`info
+lapic`: its timer's mode and counts, and the interrupts pending in IRR or
+in service in ISR; both vCPUs halted with interrupts on and the timer's
+vector pending would be an interrupt TCG never delivered), ten samples of every vCPU's RIP
 0.2 s apart, named from the test host's /proc/kallsyms of this boot when
 given (a loop shows as a few nearby addresses in one function). Used by
 run.sh; prints a short summary on stdout.
@@ -118,6 +121,11 @@ def rip_samples(path, symbols):
     return lines
 
 
+def cpu_count(registers):
+    """How many vCPUs `info cpus` listed (at least one)."""
+    return max(1, sum(1 for line in registers.splitlines() if "CPU #" in line and "thread_id" in line))
+
+
 def main():
     monitor_path, qemu_pid, virtiofsd_pid, out_dir = sys.argv[1:5]
     symbols = load_symbols(sys.argv[5]) if len(sys.argv) > 5 else []
@@ -129,6 +137,9 @@ def main():
     registers = monitor(monitor_path, ["info cpus", "info registers -a"])
     with open(f"{out_dir}/registers.txt", "w") as out:
         out.write(registers + "\n")
+    apics = monitor(monitor_path, [f"info lapic {apic_id}" for apic_id in range(cpu_count(registers))])
+    with open(f"{out_dir}/lapic.txt", "w") as out:
+        out.write(apics + "\n")
     samples = rip_samples(monitor_path, symbols)
     with open(f"{out_dir}/rip-samples.txt", "w") as out:
         out.write("\n".join(samples) + "\n")

@@ -137,5 +137,8 @@ if [ "${SANDBOX_TESTHOST_MODE:-}" != direct ] && [ ! -d /sys/module/kvm_intel ] 
   [ "$rc" -eq 6 ] || fail "want 6 from the second boot after a wedge, got $rc: $output"
   grep -q "no heartbeat for 15s" <<<"$output" || fail "no wedge message: $output"
   grep -q "RETRY: the test host failed" <<<"$output" || fail "no retry message: $output"
-  echo "selftest: a wedged test host is killed and booted again: ok"
+  wedge_dir=$(ls -d "$share"/incidents/*-wedge-* 2>/dev/null | tail -n 1)
+  grep -q "LVTT" "${wedge_dir:-/nonexistent}/lapic.txt" 2>/dev/null ||
+    fail "the wedge's evidence lacks the vCPUs' local APICs (lapic.txt in ${wedge_dir:-no incident dir})"
+  echo "selftest: a wedged test host is killed and booted again, its vCPUs' local APICs kept: ok"
 fi
