@@ -60,13 +60,11 @@ TEST(SnapshotFileTest, TheChecksumIsTheSha256OfThePayload) {
   ASSERT_TRUE(bytes.ok()) << bytes.status().message();
   constexpr size_t kChecksumOffset = 8 + 4 + 4 + 8;  // magic, version, sections, payload size
   ASSERT_EQ(bytes->size(), kChecksumOffset + 32);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (char byte : bytes->substr(kChecksumOffset)) {
-    hex += kHex[static_cast<uint8_t>(byte) >> 4];
-    hex += kHex[static_cast<uint8_t>(byte) & 15];
-  }
-  EXPECT_EQ(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  // SHA-256 of no bytes: e3b0c442 98fc1c14 9afbf4c8 996fb924 27ae41e4 649b934c a495991b 7852b855.
+  constexpr uint8_t kEmptySha256[] = {0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4,
+                                      0xc8, 0x99, 0x6f, 0xb9, 0x24, 0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b,
+                                      0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55};
+  EXPECT_EQ(bytes->substr(kChecksumOffset), std::string(reinterpret_cast<const char*>(kEmptySha256), 32));
 }
 
 TEST(SnapshotFileTest, AMissingSectionIsNamed) {
