@@ -64,6 +64,20 @@ Result<UniqueFd> GuestMemory::OpenSnapshotFile(const std::string& path, uint64_t
   return file;
 }
 
+Result<GuestMemory::FileExtents> GuestMemory::DataExtents(int file, uint64_t size, const std::string& path) {
+  FileExtents extents;
+  for (off_t offset = 0; static_cast<uint64_t>(offset) < size;) {
+    const off_t data = ::lseek(file, offset, SEEK_DATA);
+    if (data < 0 && errno == ENXIO) break;
+    if (data < 0) return ErrnoStatus("lseek", "snapshot memory " + path);
+    const off_t hole = ::lseek(file, data, SEEK_HOLE);
+    if (hole < 0) return ErrnoStatus("lseek", "snapshot memory " + path);
+    extents.emplace_back(static_cast<uint64_t>(data), std::min(size, static_cast<uint64_t>(hole)));
+    offset = hole;
+  }
+  return extents;
+}
+
 Result<GuestMemory> GuestMemory::MapSnapshotFile(const std::string& path, uint64_t size) {
   SANDBOX_ASSIGN_OR_RETURN(UniqueFd file, OpenSnapshotFile(path, size));
   void* mapping = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, file.get(), 0);
@@ -72,6 +86,8 @@ Result<GuestMemory> GuestMemory::MapSnapshotFile(const std::string& path, uint64
   memory.size_ = size;
   memory.mapping_ = static_cast<uint8_t*>(mapping);
   memory.SetRegions(LayoutFor(size));
+  SANDBOX_ASSIGN_OR_RETURN(const FileExtents extents, DataExtents(file.get(), size, path));
+  memory.SetRestoredData(extents);
   return memory;
 }
 
@@ -80,33 +96,51 @@ Result<GuestMemory> GuestMemory::CopySnapshotFile(const std::string& path, uint6
   SANDBOX_ASSIGN_OR_RETURN(UniqueFd file, OpenSnapshotFile(path, size));
   SANDBOX_ASSIGN_OR_RETURN(GuestMemory memory, Create(size));
   if (copy_on_write) SANDBOX_RETURN_IF_ERROR(memory.MapCopyOnWrite(file.get(), *copy_on_write));
-  for (off_t offset = 0; static_cast<uint64_t>(offset) < size;) {
-    // Holes read as zeros, which the new memfd already is.
-    const off_t data = ::lseek(file.get(), offset, SEEK_DATA);
-    if (data < 0 && errno == ENXIO) break;
-    if (data < 0) return ErrnoStatus("lseek", "snapshot memory " + path);
-    off_t hole = ::lseek(file.get(), data, SEEK_HOLE);
-    if (hole < 0) return ErrnoStatus("lseek", "snapshot memory " + path);
+  SANDBOX_ASSIGN_OR_RETURN(const FileExtents extents, DataExtents(file.get(), size, path));
+  memory.SetRestoredData(extents);
+  // Holes read as zeros, which the new memfd already is.
+  for (auto [data, hole] : extents) {
     if (memory.copy_on_write_) {
       // The mapped range is skipped: the memfd keeps a hole there.
       const auto [begin, end] = *memory.copy_on_write_;
-      if (static_cast<uint64_t>(data) >= begin && static_cast<uint64_t>(data) < end) {
-        offset = static_cast<off_t>(end);
-        continue;
+      if (data >= begin && data < end) {
+        if (hole <= end) continue;
+        data = end;
       }
-      if (static_cast<uint64_t>(data) < begin && static_cast<uint64_t>(hole) > begin) hole = static_cast<off_t>(begin);
+      if (data < begin && hole > begin) {
+        SANDBOX_RETURN_IF_ERROR(memory.CopyFromFile(file.get(), data, begin, path));
+        data = std::min(end, hole);
+      }
     }
-    // In the kernel (sendfile to the memfd's offset): no page faults in
-    // this process, whose mapping then faults in only what the guest touches.
-    if (::lseek(memory.memfd_.get(), data, SEEK_SET) != data) return ErrnoStatus("lseek", "guest RAM memfd");
-    for (off_t done = data; done < hole;) {
-      const ssize_t sent = ::sendfile(memory.memfd_.get(), file.get(), &done, static_cast<size_t>(hole - done));
-      if (sent < 0 && errno == EINTR) continue;
-      if (sent <= 0) return ErrnoStatus("sendfile", "snapshot memory " + path + " to guest RAM");
-    }
-    offset = hole;
+    SANDBOX_RETURN_IF_ERROR(memory.CopyFromFile(file.get(), data, hole, path));
   }
   return memory;
+}
+
+Status GuestMemory::CopyFromFile(int file, uint64_t begin, uint64_t end, const std::string& path) {
+  // In the kernel (sendfile to the memfd's offset): no page faults in
+  // this process, whose mapping then faults in only what the guest touches.
+  if (begin >= end) return Status::Ok();
+  if (::lseek(memfd_.get(), static_cast<off_t>(begin), SEEK_SET) != static_cast<off_t>(begin)) {
+    return ErrnoStatus("lseek", "guest RAM memfd");
+  }
+  for (off_t done = static_cast<off_t>(begin); static_cast<uint64_t>(done) < end;) {
+    const ssize_t sent = ::sendfile(memfd_.get(), file, &done, static_cast<size_t>(end - static_cast<uint64_t>(done)));
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent <= 0) return ErrnoStatus("sendfile", "snapshot memory " + path + " to guest RAM");
+  }
+  return Status::Ok();
+}
+
+void GuestMemory::SetRestoredData(const FileExtents& extents) {
+  restored_data_.clear();
+  for (const auto& [begin, end] : extents) {
+    for (const MemoryRegion& region : regions_) {
+      const uint64_t from = std::max(begin, region.memfd_offset);
+      const uint64_t to = std::min(end, region.memfd_offset + region.size);
+      if (from < to) restored_data_.push_back({region.guest_address + (from - region.memfd_offset), to - from});
+    }
+  }
 }
 
 void GuestMemory::SetRegions(const std::vector<std::pair<uint64_t, uint64_t>>& layout) {
@@ -239,6 +273,7 @@ GuestMemory& GuestMemory::operator=(GuestMemory&& other) noexcept {
     backend_regions_ = std::move(other.backend_regions_);
     other.backend_regions_.clear();
     copy_on_write_ = std::exchange(other.copy_on_write_, std::nullopt);
+    restored_data_ = std::exchange(other.restored_data_, {});
   }
   return *this;
 }

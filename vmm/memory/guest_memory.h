@@ -70,6 +70,10 @@ class GuestMemory {
   // file, which must be empty): pages of zeros are left as holes, so the
   // file takes the space of the memory the guest uses.
   Status WriteAllTo(int fd) const;
+  // What a snapshot's memory file held as data (MapSnapshotFile,
+  // CopySnapshotFile), in guest addresses: the pages a restored guest had
+  // touched. Empty for new RAM.
+  const std::vector<GuestRange>& restored_data() const { return restored_data_; }
 
   // Host view of [address, address + length); fails unless the whole range
   // lies in one region. length 0 is valid at any address inside a region.
@@ -103,6 +107,12 @@ class GuestMemory {
   static Result<std::span<uint8_t>> TranslateIn(const std::vector<MemoryRegion>& regions, uint64_t address,
                                                 uint64_t length);
   static Result<GuestMemory> Map(std::vector<std::pair<uint64_t, uint64_t>> layout);
+  // [begin, end) offsets of a file's data (not holes) below `size`.
+  using FileExtents = std::vector<std::pair<uint64_t, uint64_t>>;
+  static Result<FileExtents> DataExtents(int file, uint64_t size, const std::string& path);
+  void SetRestoredData(const FileExtents& extents);
+  // Copies [begin, end) of `file` to the memfd at the same offset.
+  Status CopyFromFile(int file, uint64_t begin, uint64_t end, const std::string& path);
   // The snapshot memory file at `path`, checked to hold `size` bytes.
   static Result<UniqueFd> OpenSnapshotFile(const std::string& path, uint64_t size);
   // Where [offset, end) holds data rather than a memfd hole (the whole range
@@ -121,6 +131,7 @@ class GuestMemory {
   std::vector<MemoryRegion> backend_regions_;
   // [begin, end) offsets into the mapping not backed by the memfd.
   std::optional<std::pair<uint64_t, uint64_t>> copy_on_write_;
+  std::vector<GuestRange> restored_data_;
 };
 
 }  // namespace sandbox::vmm

@@ -132,6 +132,41 @@ TEST(GuestMemoryTest, ACopyMapsTheKernelTextCopyOnWriteAndKeepsItFromTheBackend)
   EXPECT_EQ(*second->ReadObject<uint64_t>(kText.address + kText.size), 4u);
 }
 
+// What a restore pre-faults: the file's data, whether mapped or copied, and
+// the copy-on-write text with it.
+TEST(GuestMemoryTest, RestoredMemoryKnowsWhichPagesHeldData) {
+  TempDir dir = TempDir::CreateOrDie("guest-memory-test");
+  const std::string path = dir.path() + "/memory";
+  constexpr uint64_t kSize = 4 << 20;
+  {
+    Result<GuestMemory> memory = GuestMemory::Create(kSize);
+    ASSERT_TRUE(memory.ok());
+    ASSERT_TRUE(memory->WriteObject<uint64_t>(0x1000, 1).ok());
+    ASSERT_TRUE(memory->WriteObject<uint64_t>(0x5ff8, 2).ok());
+    ASSERT_TRUE(memory->WriteObject<uint64_t>(0x6000, 3).ok());
+    WriteSnapshotMemory(*memory, path);
+  }
+  // The last page is always written (it gives the file its size).
+  const std::vector<std::pair<uint64_t, uint64_t>> expected = {{0x1000, 0x1000}, {0x5000, 0x2000},
+                                                                {kSize - 0x1000, 0x1000}};
+  const auto ranges = [](const GuestMemory& memory) {
+    std::vector<std::pair<uint64_t, uint64_t>> found;
+    for (const GuestRange& range : memory.restored_data()) found.emplace_back(range.address, range.size);
+    return found;
+  };
+  Result<GuestMemory> mapped = GuestMemory::MapSnapshotFile(path, kSize);
+  ASSERT_TRUE(mapped.ok());
+  EXPECT_EQ(ranges(*mapped), expected);
+  Result<GuestMemory> copied = GuestMemory::CopySnapshotFile(path, kSize, GuestRange{0x5000, 0x1000});
+  ASSERT_TRUE(copied.ok());
+  EXPECT_EQ(ranges(*copied), expected);
+  EXPECT_EQ(*copied->ReadObject<uint64_t>(0x5ff8), 2u);
+  EXPECT_EQ(*copied->ReadObject<uint64_t>(0x6000), 3u);
+  Result<GuestMemory> fresh = GuestMemory::Create(kSize);
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_TRUE(fresh->restored_data().empty());
+}
+
 TEST(GuestMemoryTest, ACopyOnWriteRangeMustBeWholePagesOfRam) {
   TempDir dir = TempDir::CreateOrDie("guest-memory-test");
   const std::string path = dir.path() + "/memory";
