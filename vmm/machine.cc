@@ -20,6 +20,7 @@
 #include "vmm/arch/x86_64/vcpu_setup.h"
 #include "vmm/devices/legacy/i8042.h"
 #include "vmm/devices/legacy/serial.h"
+#include "vmm/kvm/kvm_abi.h"
 #include "vmm/loader/kernel_loader.h"
 #include "vmm/sandboxing/jail.h"
 #include "vmm/snapshot/snapshot_file.h"
@@ -77,6 +78,7 @@ Result<std::unique_ptr<Machine>> Machine::Build(const VmmConfig& config) {
   if (snapshot) {
     SANDBOX_RETURN_IF_ERROR(machine->RestoreState(*snapshot));
     spdlog::debug("build: restored from {}", config.restore->state);
+    machine->PreFaultRestoredMemory();
   }
   if (config.api_socket) {
     SANDBOX_ASSIGN_OR_RETURN(machine->api_server_, ApiServer::Create(*config.api_socket, *machine->loop_, *machine));
@@ -510,6 +512,26 @@ Status Machine::WriteSnapshot(int state, int memory) {
   spdlog::info("snapshot: {} vCPUs, {} MiB of memory, {} virtio devices, {} bytes of state; the VM stays paused",
                vcpus_.size(), memory_->size() >> 20, transports_.size(), bytes.size());
   return Status::Ok();
+}
+
+void Machine::PreFaultRestoredMemory() {
+  if (!vm_->Has(kvm_abi::kCapPreFaultMemory)) {
+    spdlog::info("restore: this KVM cannot pre-fault guest RAM (KVM_PRE_FAULT_MEMORY: Linux 6.10 and later)");
+    return;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  uint64_t bytes = 0;
+  for (const GuestRange& range : memory_->restored_data()) {
+    const Status mapped = vcpus_.front().PreFault(range.address, range.size);
+    if (!mapped.ok()) {
+      // Only a speed-up: the guest faults the rest in as it touches it.
+      spdlog::warn("restore: pre-faulting guest RAM stopped: {}", mapped.message());
+      return;
+    }
+    bytes += range.size;
+  }
+  spdlog::info("restore: {} KiB of guest RAM pre-faulted in {} ms", bytes >> 10,
+               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
 }
 
 Status Machine::RestoreState(const SnapshotReader& snapshot) {

@@ -1,5 +1,6 @@
 #include "vmm/kvm/kvm.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -54,6 +55,8 @@ Result<Vm> Vm::Create(const Kvm& kvm) {
   if (!vm.fd_.valid()) return IoctlError("KVM_CREATE_VM");
   return vm;
 }
+
+bool Vm::Has(int capability) const { return ::ioctl(fd(), KVM_CHECK_EXTENSION, capability) > 0; }
 
 Status Vm::SetMemoryRegion(uint32_t slot, uint64_t guest_address, uint64_t size, void* host) {
   kvm_userspace_memory_region region{};
@@ -135,6 +138,22 @@ Vcpu::~Vcpu() {
 
 Status Vcpu::Ioctl(unsigned long request, void* argument, const char* name) const {
   if (::ioctl(fd(), request, argument) != 0) return IoctlError(name);
+  return Status::Ok();
+}
+
+Status Vcpu::PreFault(uint64_t address, uint64_t size) const {
+  kvm_abi::PreFaultMemory range{.gpa = address, .size = size, .flags = 0, .padding = {}};
+  // The kernel stops early at a signal or to reschedule (range says where),
+  // and answers EAGAIN while memory slots change: retried, but not forever.
+  constexpr int kMaxStalls = 100;
+  for (int stalls = 0; range.size > 0;) {
+    const uint64_t left = range.size;
+    if (::ioctl(fd(), kvm_abi::kPreFaultMemory, &range) != 0 && errno != EINTR && errno != EAGAIN) {
+      return ErrnoStatus("ioctl", fmt::format("KVM_PRE_FAULT_MEMORY at {:#x}", range.gpa));
+    }
+    stalls = range.size < left ? 0 : stalls + 1;
+    if (stalls == kMaxStalls) return Unavailable(fmt::format("KVM_PRE_FAULT_MEMORY at {:#x}: no progress", range.gpa));
+  }
   return Status::Ok();
 }
 

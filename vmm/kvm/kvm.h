@@ -34,6 +34,8 @@ class Vm {
   static Result<Vm> Create(const Kvm& kvm);
 
   int fd() const { return fd_.get(); }
+  // Whether this VM's KVM has the capability (KVM_CHECK_EXTENSION).
+  bool Has(int capability) const;
   Status SetMemoryRegion(uint32_t slot, uint64_t guest_address, uint64_t size, void* host);
   // x86 setup that must precede vCPU creation: TSS and identity-map pages in
   // the MMIO gap, the in-kernel PIC+IOAPIC and the PIT.
@@ -60,6 +62,10 @@ class Vcpu {
   kvm_run* run_area() const { return run_; }
   // Any vCPU ioctl with an argument; the name is for the error.
   Status Ioctl(unsigned long request, void* argument, const char* name) const;
+  // Maps guest RAM [address, address + size) into the nested page tables
+  // now, so the guest's first touches take no exit (KVM_PRE_FAULT_MEMORY;
+  // only where the VM Has(kvm_abi::kCapPreFaultMemory)).
+  Status PreFault(uint64_t address, uint64_t size) const;
 
  private:
   Vcpu() = default;

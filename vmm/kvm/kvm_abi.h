@@ -45,6 +45,19 @@ static_assert(sizeof(Xsave) == 4096);
 inline constexpr unsigned long kGetXsave = _IOR(KVMIO, 0xa4, Xsave);
 inline constexpr unsigned long kSetXsave = _IOW(KVMIO, 0xa5, Xsave);
 
+// KVM_PRE_FAULT_MEMORY (Linux 6.10; Debian 12's UAPI headers are older):
+// maps [gpa, gpa + size) into the VM's nested page tables as a read by the
+// vCPU would, advancing gpa and shrinking size as it goes.
+struct PreFaultMemory {
+  uint64_t gpa;
+  uint64_t size;
+  uint64_t flags;
+  uint64_t padding[5];
+};
+static_assert(sizeof(PreFaultMemory) == 64);
+inline constexpr unsigned long kPreFaultMemory = _IOWR(KVMIO, 0xd5, PreFaultMemory);
+inline constexpr int kCapPreFaultMemory = 236;
+
 // A header followed by `entries`, laid out as the kernel reads it.
 template <class Header, class Entry>
 std::vector<uint8_t> Pack(uint32_t count_field, const std::vector<Entry>& entries, size_t capacity) {
