@@ -10,21 +10,17 @@
 set -euo pipefail
 suite=${1:-bookworm-backports}
 cache=${SANDBOX_RT_CACHE:-${HOME:-/root}/.cache/sandbox-rt}/testhost
-apt_dir=$(mktemp -d /tmp/fetch-qemu.XXXXXX)
-trap 'rm -rf "$apt_dir"' EXIT
-mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial"
-echo "deb http://deb.debian.org/debian $suite main" > "$apt_dir/sources.list"
-apt=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o Dir::Etc::sourceparts=- -o "Dir::State::Lists=$apt_dir/lists"
-     -o "Dir::Cache::Archives=$apt_dir/archives" -o APT::Sandbox::User=root)
-apt-get update -qq "${apt[@]}" >&2
+. "$(dirname "${BASH_SOURCE[0]}")/private-apt.sh"
+private_apt "$suite"
+trap 'rm -rf "$private_apt_dir"' EXIT
 version=$(apt-cache "${apt[@]}" policy qemu-system-x86 | awk '/Candidate:/ {print $2}')
 [ -n "$version" ] && [ "$version" != "(none)" ] || { echo "fetch-qemu: no qemu-system-x86 in $suite" >&2; exit 2; }
 dest=$cache/qemu-${version//[:~+]/_}
 if [ ! -x "$dest/usr/bin/qemu-system-x86_64" ]; then
-  (cd "$apt_dir" && apt-get download -qq "${apt[@]}" "qemu-system-x86=$version" "qemu-system-data=$version" \
+  (cd "$private_apt_dir" && apt-get download -qq "${apt[@]}" "qemu-system-x86=$version" "qemu-system-data=$version" \
      "seabios/$suite" >&2)
   rm -rf "$dest.tmp" && mkdir -p "$dest.tmp"
-  for deb in "$apt_dir"/*.deb; do dpkg-deb -x "$deb" "$dest.tmp"; done
+  for deb in "$private_apt_dir"/*.deb; do dpkg-deb -x "$deb" "$dest.tmp"; done
   rm -rf "$dest" && mv "$dest.tmp" "$dest"
 fi
 missing=$(ldd "$dest/usr/bin/qemu-system-x86_64" | grep "not found" || true)

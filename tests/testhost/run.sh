@@ -18,6 +18,7 @@
 # docs/measurements.md), and SANDBOX_TESTHOST_KVM_PARAMS passes parameters to
 # the test host's kvm.ko, comma-separated (e.g. tdp_mmu=0,halt_poll_ns=0,
 # measured in docs/measurements.md, "The test host's KVM"; default none).
+# SANDBOX_TESTHOST_KERNEL_SUITE picks the test host's kernel (below).
 # A job the emulator broke is booted again, up to
 # SANDBOX_TESTHOST_RETRY times (default 3), and one still running
 # SANDBOX_TESTHOST_FAULT_GRACE_S (default 60) after a nested guest broke is
@@ -126,34 +127,70 @@ modules=(virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-amd
 modules_key=$(printf '%s\n' "${modules[@]}" | sha256sum | cut -c1-8)
 
 # The cloud kernel: resolve the package the meta-package points at, download
-# and unpack it once.
-kernel_package=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-if [ -z "$kernel_package" ]; then
-  kernel_dir=$(ls -d "$cache"/kernel-*-"$modules_key" 2>/dev/null | sort | tail -n 1 || true)
-  [ -n "$kernel_dir" ] || { say "cannot resolve linux-image-cloud-amd64 (run apt-get update) and nothing is cached"; exit 2; }
+# and unpack it once. SANDBOX_TESTHOST_KERNEL_SUITE names where from: a suite
+# whose lists are read privately (private-apt.sh; nothing on the system
+# changes) the first time only, the kernel it resolved then pinned in the
+# cache (kernel-suite-SUITE-*, a link: a boot needs no network, and every run
+# uses the same kernel until the link goes); or "system", the system's own
+# lists (Debian 12's 6.1). The default, bookworm-backports (6.12), has
+# KVM_PRE_FAULT_MEMORY (6.10), which sandbox-vmm's restores use; under both the
+# test host soaked alike (docs/measurements.md, "Stop 42").
+kernel_suite=${SANDBOX_TESTHOST_KERNEL_SUITE:-bookworm-backports}
+[[ "$kernel_suite" =~ ^[a-z0-9-]+$ ]] || { say "SANDBOX_TESTHOST_KERNEL_SUITE=\"$kernel_suite\": not a suite name"; exit 2; }
+pinned=$cache/kernel-suite-$kernel_suite-$modules_key
+apt=() kernel_package= kernel_dir=
+if [ "$kernel_suite" = system ]; then
+  kernel_package=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+  if [ -z "$kernel_package" ]; then
+    [ -f "$pinned/vmlinuz" ] || { say "cannot resolve linux-image-cloud-amd64 (run apt-get update) and nothing is cached"; exit 2; }
+    kernel_dir=$(readlink -f "$pinned")
+  fi
+elif [ -f "$pinned/vmlinuz" ]; then
+  kernel_dir=$(readlink -f "$pinned")
 else
-  kernel_dir=$cache/kernel-$kernel_package-$modules_key
+  . "$here/private-apt.sh"
+  private_apt "$kernel_suite" || { rm -rf "$private_apt_dir"; say "cannot read $kernel_suite's package lists"; exit 2; }
+  trap 'rm -rf "$private_apt_dir"' EXIT
+  kernel_package=$(apt-cache "${apt[@]}" depends linux-image-cloud-amd64 2>/dev/null |
+                   awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+  [ -n "$kernel_package" ] || { say "$kernel_suite has no linux-image-cloud-amd64"; exit 2; }
 fi
+[ -n "$kernel_dir" ] || kernel_dir=$cache/kernel-$kernel_package-$modules_key
 if [ ! -f "$kernel_dir/vmlinuz" ]; then
-  say "downloading $kernel_package (cached in $kernel_dir)"
+  say "downloading $kernel_package from ${kernel_suite} (cached in $kernel_dir)"
   download=$(mktemp -d "$cache/download.XXXXXX")
-  (cd "$download" && apt-get download -q "$kernel_package" >/dev/null 2>&1) ||
+  (cd "$download" && apt-get download -q ${apt[@]+"${apt[@]}"} "$kernel_package" >/dev/null 2>&1) ||
     { rm -rf "$download"; say "apt-get download $kernel_package failed"; exit 2; }
   dpkg-deb -x "$download"/*.deb "$download/root"
   release=$(ls "$download/root/lib/modules")
   mkdir -p "$download/kernel/modules"
   cp "$download/root/boot/vmlinuz-$release" "$download/kernel/vmlinuz"
   base=$download/root/lib/modules/$release/kernel
-  # Load order follows each module's depends= (checked when this list was written).
+  # Load order follows each module's depends= (checked when this list was
+  # written). Newer kernels ship them xz-compressed, which busybox's insmod
+  # cannot load, and build some in (6.12: virtio, fuse), which need no load.
   for module in "${modules[@]}"; do
-    [ -f "$base/$module.ko" ] || { rm -rf "$download"; say "$kernel_package lacks $module.ko"; exit 2; }
-    cp "$base/$module.ko" "$download/kernel/modules/"
+    if [ -f "$base/$module.ko" ]; then
+      cp "$base/$module.ko" "$download/kernel/modules/"
+    elif [ -f "$base/$module.ko.xz" ]; then
+      xz -dc "$base/$module.ko.xz" > "$download/kernel/modules/$(basename "$module").ko"
+    elif grep -qx "kernel/$module.ko" "$download/root/lib/modules/$release/modules.builtin" 2>/dev/null; then
+      continue
+    else
+      rm -rf "$download"; say "$kernel_package lacks $module.ko"; exit 2
+    fi
     echo "$(basename "$module")" >> "$download/kernel/modules/order"
   done
   rm -rf "$kernel_dir"
   mv "$download/kernel" "$kernel_dir"
   rm -rf "$download"
 fi
+# The link: for "system" the newest resolved (a fallback without package
+# lists); for another suite the kernel read from it (it was read from the link
+# if there was one).
+[ "$(readlink -f "$pinned" 2>/dev/null)" = "$kernel_dir" ] || ln -sfn "$kernel_dir" "$pinned"
+[ -z "${private_apt_dir:-}" ] || { rm -rf "$private_apt_dir"; trap - EXIT; }
+say "test-host kernel: ${kernel_dir##*/kernel-} (${kernel_suite})"
 
 # The initramfs: busybox, the modules and guest-init.sh, cached by content.
 initramfs_key=$(cat "$here/guest-init.sh" "$kernel_dir/modules/order" "$(command -v busybox)" | sha256sum | cut -c1-16)
