@@ -516,7 +516,8 @@ Status Machine::WriteSnapshot(int state, int memory) {
 
 void Machine::PreFaultRestoredMemory() {
   if (!vm_->Has(kvm_abi::kCapPreFaultMemory)) {
-    spdlog::info("restore: this KVM cannot pre-fault guest RAM (KVM_PRE_FAULT_MEMORY: Linux 6.10 and later)");
+    spdlog::info("restore: this KVM cannot pre-fault guest RAM (KVM_PRE_FAULT_MEMORY: Linux 6.10 and later, "
+                 "with nested paging)");
     return;
   }
   const auto started = std::chrono::steady_clock::now();

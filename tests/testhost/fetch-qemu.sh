@@ -12,7 +12,6 @@ suite=${1:-bookworm-backports}
 cache=${SANDBOX_RT_CACHE:-${HOME:-/root}/.cache/sandbox-rt}/testhost
 . "$(dirname "${BASH_SOURCE[0]}")/private-apt.sh"
 private_apt "$suite"
-trap 'rm -rf "$private_apt_dir"' EXIT
 version=$(apt-cache "${apt[@]}" policy qemu-system-x86 | awk '/Candidate:/ {print $2}')
 [ -n "$version" ] && [ "$version" != "(none)" ] || { echo "fetch-qemu: no qemu-system-x86 in $suite" >&2; exit 2; }
 dest=$cache/qemu-${version//[:~+]/_}

@@ -105,6 +105,7 @@ need /usr/lib/qemu/virtiofsd qemu-system-common
 need busybox busybox-static
 need cpio cpio
 need dpkg-deb dpkg
+need xz xz-utils
 [ "$(id -u)" -eq 0 ] || { say "must run as root (virtiofsd shares / and the job runs as root)"; exit 2; }
 
 mkdir -p "$cache"
@@ -149,8 +150,7 @@ elif [ -f "$pinned/vmlinuz" ]; then
   kernel_dir=$(readlink -f "$pinned")
 else
   . "$here/private-apt.sh"
-  private_apt "$kernel_suite" || { rm -rf "$private_apt_dir"; say "cannot read $kernel_suite's package lists"; exit 2; }
-  trap 'rm -rf "$private_apt_dir"' EXIT
+  private_apt "$kernel_suite" || { say "cannot read $kernel_suite's package lists (offline?)"; exit 2; }
   kernel_package=$(apt-cache "${apt[@]}" depends linux-image-cloud-amd64 2>/dev/null |
                    awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
   [ -n "$kernel_package" ] || { say "$kernel_suite has no linux-image-cloud-amd64"; exit 2; }
@@ -188,12 +188,16 @@ fi
 # The link: for "system" the newest resolved (a fallback without package
 # lists); for another suite the kernel read from it (it was read from the link
 # if there was one).
+kernel_dir=$(readlink -f "$kernel_dir")
 [ "$(readlink -f "$pinned" 2>/dev/null)" = "$kernel_dir" ] || ln -sfn "$kernel_dir" "$pinned"
 [ -z "${private_apt_dir:-}" ] || { rm -rf "$private_apt_dir"; trap - EXIT; }
 say "test-host kernel: ${kernel_dir##*/kernel-} (${kernel_suite})"
 
 # The initramfs: busybox, the modules and guest-init.sh, cached by content.
-initramfs_key=$(cat "$here/guest-init.sh" "$kernel_dir/modules/order" "$(command -v busybox)" | sha256sum | cut -c1-16)
+# The kernel's directory names its package and version: modules of another
+# kernel in the same order would not load.
+initramfs_key=$({ echo "$kernel_dir"; cat "$here/guest-init.sh" "$kernel_dir/modules/order" "$(command -v busybox)"; } |
+                sha256sum | cut -c1-16)
 initramfs=$cache/initramfs-$initramfs_key.cpio.gz
 if [ ! -f "$initramfs" ]; then
   staging=$(mktemp -d "$cache/initramfs.XXXXXX")

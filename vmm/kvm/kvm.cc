@@ -144,7 +144,8 @@ Status Vcpu::Ioctl(unsigned long request, void* argument, const char* name) cons
 Status Vcpu::PreFault(uint64_t address, uint64_t size) const {
   kvm_abi::PreFaultMemory range{.gpa = address, .size = size, .flags = 0, .padding = {}};
   // The kernel stops early at a signal or to reschedule (range says where),
-  // and answers EAGAIN while memory slots change: retried, but not forever.
+  // and answers EAGAIN while memory slots change, which sandbox-vmm does not
+  // do once running: retried without a pause, but not forever.
   constexpr int kMaxStalls = 100;
   for (int stalls = 0; range.size > 0;) {
     const uint64_t left = range.size;
