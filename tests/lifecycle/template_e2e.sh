@@ -96,6 +96,11 @@ done < "/proc/$vmm_pid/maps" > "$work/c3.text-maps"
 read -r perms text_kib < "$work/c3.text-maps"
 [ "$(wc -l < "$work/c3.text-maps")" -eq 1 ] && [ "$perms" = rw-p ] && [ "${text_kib:-0}" -ge 1024 ]
 check "the kernel's text is mapped copy-on-write from the template ($(tr '\n' ' ' < "$work/c3.text-maps") KiB)" 0 $?
+# Before its guest ran, what the template's guest had touched was mapped into
+# its nested page table, where the test host's KVM can (tests/lib/prefault.sh).
+. "$repo/tests/lib/prefault.sh"
+grep -q "$(prefault_line)" "$root/c3/vmm.log"
+check "its log: $(prefault_line)" 0 $?
 # exec (more vsock streams than the template ever had), pause and resume
 # (the restored vCPUs stop and go), and SIGKILL of a paused restored VM.
 out=$(echo piped | sb exec c3 sh -c 'cat; exit 7'); rc=$?
