@@ -19,6 +19,8 @@ class ImageSource {
   // Fills `out` from `offset`; fails unless all of it lies in the image.
   virtual Status ReadAt(uint64_t offset, std::span<uint8_t> out) const = 0;
   bool Holds(uint64_t offset, uint64_t length) const { return offset <= size() && length <= size() - offset; }
+  // The open file behind the image, for mapping parts of it; -1 for none.
+  virtual int fd() const { return -1; }
 };
 
 class BytesImage final : public ImageSource {
@@ -37,6 +39,7 @@ class FileImage final : public ImageSource {
   static Result<FileImage> Open(const std::string& path, const std::string& what);
   uint64_t size() const override { return size_; }
   Status ReadAt(uint64_t offset, std::span<uint8_t> out) const override;
+  int fd() const override { return fd_.get(); }
 
  private:
   FileImage(UniqueFd fd, uint64_t size, std::string what) : fd_(std::move(fd)), size_(size), what_(std::move(what)) {}

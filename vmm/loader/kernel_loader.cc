@@ -93,7 +93,38 @@ std::optional<GuestRange> FindTextPages(const ImageSource& image, const Elf64_Eh
   return std::nullopt;
 }
 
-Result<LoadedKernel> LoadElf(const ImageSource& image, const GuestMemory& memory, const std::string& path) {
+// Where `text` (FindTextPages) lies in `segment` of a file whose offsets
+// and guest addresses agree within a page: its file offset, to map it.
+std::optional<uint64_t> MappableTextOffset(const ImageSource& image, const Elf64_Phdr& segment,
+                                           const std::optional<GuestRange>& text, const GuestMemory& memory) {
+  if (!text || image.fd() < 0 || memory.memfd() < 0 || text->address < segment.p_paddr ||
+      text->address - segment.p_paddr > segment.p_filesz ||
+      text->size > segment.p_filesz - (text->address - segment.p_paddr)) {
+    return std::nullopt;
+  }
+  const uint64_t offset = segment.p_offset + (text->address - segment.p_paddr);
+  if (offset % kPageSize != 0) return std::nullopt;
+  return offset;
+}
+
+// One PT_LOAD segment into guest RAM. A vmlinux file's text is mapped
+// copy-on-write from the file rather than read: no copy of the 8 MiB most
+// of a kernel is, and every VM booted from the file shares its page cache.
+Status LoadSegment(const ImageSource& image, const Elf64_Phdr& segment, const std::optional<GuestRange>& text,
+                   GuestMemory& memory, const std::string& what) {
+  const std::optional<uint64_t> text_offset = MappableTextOffset(image, segment, text, memory);
+  if (!text_offset) {
+    return ReadIntoGuest(image, segment.p_offset, segment.p_filesz, memory, segment.p_paddr, segment.p_memsz, what);
+  }
+  SANDBOX_RETURN_IF_ERROR(memory.MapFileCopyOnWrite(image.fd(), *text_offset, *text).Wrap(what));
+  const uint64_t head = text->address - segment.p_paddr;
+  const uint64_t tail = head + text->size;
+  SANDBOX_RETURN_IF_ERROR(ReadIntoGuest(image, segment.p_offset, head, memory, segment.p_paddr, head, what));
+  return ReadIntoGuest(image, segment.p_offset + tail, segment.p_filesz - tail, memory, segment.p_paddr + tail,
+                       segment.p_memsz - tail, what);
+}
+
+Result<LoadedKernel> LoadElf(const ImageSource& image, GuestMemory& memory, const std::string& path) {
   auto bad = [&](const std::string& why) { return InvalidArgument(fmt::format("kernel {}: {}", path, why)); };
   if (!image.Holds(0, sizeof(Elf64_Ehdr))) return bad("truncated ELF header");
   SANDBOX_ASSIGN_OR_RETURN(const auto header, ReadObject<Elf64_Ehdr>(image, 0));
@@ -120,8 +151,6 @@ Result<LoadedKernel> LoadElf(const ImageSource& image, const GuestMemory& memory
       return bad(fmt::format("segment {} at {:#x} would overwrite the boot structures below 1 MiB", i,
                              segment.p_paddr));
     }
-    SANDBOX_RETURN_IF_ERROR(ReadIntoGuest(image, segment.p_offset, segment.p_filesz, memory, segment.p_paddr,
-                                          segment.p_memsz, fmt::format("kernel {} segment {}", path, i)));
     kernel.end = std::max(kernel.end, segment.p_paddr + segment.p_memsz);
     if (header.e_entry >= segment.p_paddr && header.e_entry - segment.p_paddr < segment.p_memsz) {
       entry_loaded = true;
@@ -130,10 +159,14 @@ Result<LoadedKernel> LoadElf(const ImageSource& image, const GuestMemory& memory
   if (!entry_loaded) return bad(fmt::format("entry point {:#x} is in no loadable segment", header.e_entry));
   kernel.entry_point = header.e_entry;
   kernel.text = FindTextPages(image, header, loaded);
+  for (size_t i = 0; i < loaded.size(); ++i) {
+    SANDBOX_RETURN_IF_ERROR(
+        LoadSegment(image, loaded[i], kernel.text, memory, fmt::format("kernel {} segment {}", path, i)));
+  }
   return kernel;
 }
 
-Result<LoadedKernel> LoadBzImage(const ImageSource& image, const GuestMemory& memory, const std::string& path) {
+Result<LoadedKernel> LoadBzImage(const ImageSource& image, GuestMemory& memory, const std::string& path) {
   auto bad = [&](const std::string& why) { return InvalidArgument(fmt::format("kernel {}: {}", path, why)); };
   if (!image.Holds(kSetupHeaderOffset, sizeof(setup_header))) {
     return bad("neither an ELF vmlinux nor a bzImage (too short for a setup header)");
@@ -168,7 +201,7 @@ Result<LoadedKernel> LoadBzImage(const ImageSource& image, const GuestMemory& me
   return kernel;
 }
 
-Result<LoadedKernel> LoadKernel(const ImageSource& image, const GuestMemory& memory, const std::string& path) {
+Result<LoadedKernel> LoadKernel(const ImageSource& image, GuestMemory& memory, const std::string& path) {
   std::array<uint8_t, SELFMAG> magic{};
   if (image.Holds(0, magic.size())) {
     SANDBOX_RETURN_IF_ERROR(image.ReadAt(0, magic));
@@ -179,14 +212,15 @@ Result<LoadedKernel> LoadKernel(const ImageSource& image, const GuestMemory& mem
 
 }  // namespace
 
-Result<LoadedKernel> LoadKernelImage(std::span<const uint8_t> image, const GuestMemory& memory,
+Result<LoadedKernel> LoadKernelImage(std::span<const uint8_t> image, GuestMemory& memory,
                                      const std::string& path) {
   return LoadKernel(BytesImage(image), memory, path);
 }
 
-// Only the loaded parts of the file are read, straight into guest RAM: a
-// vmlinux's symbols (a third of Debian's) never leave the disk.
-Result<LoadedKernel> LoadKernelFile(const std::string& path, const GuestMemory& memory) {
+// Only the loaded parts of the file are read, straight into guest RAM (a
+// vmlinux's symbols, a third of Debian's, never leave the disk), and a
+// vmlinux's text is mapped from it, not read.
+Result<LoadedKernel> LoadKernelFile(const std::string& path, GuestMemory& memory) {
   SANDBOX_ASSIGN_OR_RETURN(FileImage image, FileImage::Open(path, "kernel " + path));
   return LoadKernel(image, memory, path);
 }

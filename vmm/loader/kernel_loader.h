@@ -28,9 +28,11 @@ struct LoadedKernel {
 };
 
 // `image` is the whole file; `path` only names it in errors.
-Result<LoadedKernel> LoadKernelImage(std::span<const uint8_t> image, const GuestMemory& memory,
+Result<LoadedKernel> LoadKernelImage(std::span<const uint8_t> image, GuestMemory& memory,
                                      const std::string& path);
-Result<LoadedKernel> LoadKernelFile(const std::string& path, const GuestMemory& memory);
+// A vmlinux's text (LoadedKernel::text), where the file's offsets allow, is
+// mapped copy-on-write from the file (GuestMemory::MapFileCopyOnWrite).
+Result<LoadedKernel> LoadKernelFile(const std::string& path, GuestMemory& memory);
 
 struct LoadedInitrd {
   uint64_t address = 0;

@@ -17,10 +17,12 @@ namespace {
 
 constexpr uint64_t kKernelAddress = 0x1000000;
 
-// An ELF64 x86_64 image with one PT_LOAD segment of `payload` at `address`.
+// An ELF64 x86_64 image with one PT_LOAD segment of `payload` at `address`,
+// right after the headers or at `payload_offset` in the file.
 std::vector<uint8_t> MakeElf(uint64_t address, const std::vector<uint8_t>& payload, uint64_t entry,
-                             uint64_t memory_size = 0) {
-  std::vector<uint8_t> image(sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr));
+                             uint64_t memory_size = 0, uint64_t payload_offset = 0) {
+  const size_t headers = std::max<size_t>(payload_offset, sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr));
+  std::vector<uint8_t> image(headers + payload.size(), 0);
   Elf64_Ehdr header{};
   std::memcpy(header.e_ident, ELFMAG, SELFMAG);
   header.e_ident[EI_CLASS] = ELFCLASS64;
@@ -32,14 +34,12 @@ std::vector<uint8_t> MakeElf(uint64_t address, const std::vector<uint8_t>& paylo
   header.e_phnum = 1;
   Elf64_Phdr segment{};
   segment.p_type = PT_LOAD;
-  segment.p_offset = image.size();
+  segment.p_offset = headers;
   segment.p_paddr = address;
   segment.p_filesz = payload.size();
   segment.p_memsz = memory_size ? memory_size : payload.size();
   std::memcpy(image.data(), &header, sizeof(header));
   std::memcpy(image.data() + sizeof(header), &segment, sizeof(segment));
-  const size_t headers = image.size();
-  image.resize(headers + payload.size());
   std::copy(payload.begin(), payload.end(), image.begin() + static_cast<std::ptrdiff_t>(headers));
   return image;
 }
@@ -203,6 +203,37 @@ TEST_F(KernelLoaderTest, AFileKernelIsReadOnlyWhereItsSegmentsAre) {
   EXPECT_EQ(kernel->end, kKernelAddress + 64);
   EXPECT_EQ(memory_.ReadObject<uint32_t>(kKernelAddress).value(), 0x06070809u);
   EXPECT_EQ(memory_.ReadObject<uint8_t>(kKernelAddress + 40).value(), 0) << "bss is zeroed";
+}
+
+TEST_F(KernelLoaderTest, AFileVmlinuxTextIsMappedFromTheFileNotShared) {
+  TempDir dir = TempDir::CreateOrDie("/tmp/sandbox-kernel-loader-");
+  std::vector<uint8_t> payload(0x5000);
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<uint8_t>(i / 0x1000 + 1);
+  // Text in pages 1-2 of the segment, page-aligned in the file; bss after.
+  const std::string path = dir.path() + "/vmlinux";
+  WriteSparseFile(path,
+                  WithSection(MakeElf(kKernelAddress, payload, kKernelAddress, 0x6000, 0x2000), ".text", 0x1000, 0x2000,
+                              SHF_ALLOC | SHF_EXECINSTR),
+                  0);
+  ASSERT_TRUE(memory_.WriteObject(kKernelAddress + 0x5800, uint8_t{0x77}).ok());
+  auto kernel = LoadKernelFile(path, memory_);
+  ASSERT_TRUE(kernel.ok()) << kernel.status().message();
+  ASSERT_TRUE(kernel->text);
+  EXPECT_EQ(kernel->text->address, kKernelAddress + 0x1000);
+  for (uint64_t page = 0; page < 5; ++page) {
+    EXPECT_EQ(memory_.ReadObject<uint8_t>(kKernelAddress + page * 0x1000 + 7).value(), page + 1) << "page " << page;
+  }
+  EXPECT_EQ(memory_.ReadObject<uint8_t>(kKernelAddress + 0x5800).value(), 0) << "bss is zeroed";
+  // The text is not in the memfd a vhost-user back-end maps...
+  EXPECT_FALSE(memory_.TranslateForBackend(kKernelAddress + 0x1000, 1).ok());
+  EXPECT_TRUE(memory_.TranslateForBackend(kKernelAddress, 1).ok());
+  EXPECT_TRUE(memory_.TranslateForBackend(kKernelAddress + 0x3000, 1).ok());
+  // ...and the guest's writes to it stay the guest's.
+  ASSERT_TRUE(memory_.WriteObject(kKernelAddress + 0x1000, uint8_t{0xee}).ok());
+  UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  uint8_t on_disk = 0;
+  ASSERT_EQ(::pread(file.get(), &on_disk, 1, 0x3000), 1);
+  EXPECT_EQ(on_disk, 2);
 }
 
 TEST_F(KernelLoaderTest, AFileBzImageAndItsInitrdLandInGuestRam) {

@@ -95,7 +95,13 @@ Result<GuestMemory> GuestMemory::CopySnapshotFile(const std::string& path, uint6
                                                   std::optional<GuestRange> copy_on_write) {
   SANDBOX_ASSIGN_OR_RETURN(UniqueFd file, OpenSnapshotFile(path, size));
   SANDBOX_ASSIGN_OR_RETURN(GuestMemory memory, Create(size));
-  if (copy_on_write) SANDBOX_RETURN_IF_ERROR(memory.MapCopyOnWrite(file.get(), *copy_on_write));
+  if (copy_on_write) {
+    // The memory file is laid out as the memfd is: the same offset.
+    SANDBOX_RETURN_IF_ERROR(CheckWholePages(size, *copy_on_write).Wrap("copy-on-write range"));
+    SANDBOX_ASSIGN_OR_RETURN(std::span<uint8_t> view, memory.Translate(copy_on_write->address, copy_on_write->size));
+    const auto offset = static_cast<uint64_t>(view.data() - memory.mapping_);
+    SANDBOX_RETURN_IF_ERROR(memory.MapFileCopyOnWrite(file.get(), offset, *copy_on_write));
+  }
   SANDBOX_ASSIGN_OR_RETURN(const FileExtents extents, DataExtents(file.get(), size, path));
   memory.SetRestoredData(extents);
   // Holes read as zeros, which the new memfd already is.
@@ -165,14 +171,20 @@ Status GuestMemory::CheckWholePages(uint64_t size, GuestRange range) {
   return Status::Ok();
 }
 
-Status GuestMemory::MapCopyOnWrite(int file, GuestRange range) {
+Status GuestMemory::MapFileCopyOnWrite(int file, uint64_t file_offset, GuestRange range) {
   Status whole_pages = CheckWholePages(size_, range);
   if (!whole_pages.ok()) return whole_pages.Wrap("copy-on-write range");
+  if (file_offset % kPageSize != 0) {
+    return InvalidArgument(fmt::format("copy-on-write range: file offset {:#x} is not page-aligned", file_offset));
+  }
+  if (!memfd_.valid() || copy_on_write_) {
+    return FailedPrecondition("copy-on-write range: guest RAM has no memfd, or one such range already");
+  }
   SANDBOX_ASSIGN_OR_RETURN(std::span<uint8_t> view, Translate(range.address, range.size));
   const uint64_t begin = static_cast<uint64_t>(view.data() - mapping_);
   void* mapped = mmap(view.data(), range.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, file,
-                      static_cast<off_t>(begin));
-  if (mapped == MAP_FAILED) return ErrnoStatus("mmap", "snapshot memory, copy-on-write");
+                      static_cast<off_t>(file_offset));
+  if (mapped == MAP_FAILED) return ErrnoStatus("mmap", "guest RAM, copy-on-write from a file");
   madvise(mapped, range.size, MADV_DONTDUMP);
   copy_on_write_ = std::pair(begin, begin + range.size);
   // The back-end's view: each region less [begin, end), in up to two pieces.

@@ -82,6 +82,13 @@ class GuestMemory {
   // The same within backend_regions(): what a vhost-user back-end can reach.
   Result<std::span<uint8_t>> TranslateForBackend(uint64_t address, uint64_t length) const;
 
+  // Maps `range` of guest RAM (whole pages) copy-on-write from `file` at
+  // `file_offset` (page-aligned) over the memfd's pages: shared through the
+  // page cache by every VM that maps the same file, and left out of
+  // backend_regions(), so only for what is never an I/O buffer (a kernel's
+  // text). One range per GuestMemory, and only over RAM with a memfd.
+  Status MapFileCopyOnWrite(int file, uint64_t file_offset, GuestRange range);
+
   // Whether `range` is whole pages inside one region of RAM of `size`
   // bytes (laid out as Create does); the error names the range.
   static Status CheckWholePages(uint64_t size, GuestRange range);
@@ -119,9 +126,6 @@ class GuestMemory {
   // without a memfd); {end, end} when none.
   std::pair<uint64_t, uint64_t> NextData(uint64_t offset, uint64_t end) const;
   void SetRegions(const std::vector<std::pair<uint64_t, uint64_t>>& layout);
-  // Maps `range` of guest RAM copy-on-write from `file` (at the same offset)
-  // over the memfd's pages, and takes it out of backend_regions().
-  Status MapCopyOnWrite(int file, GuestRange range);
   void Unmap();
 
   UniqueFd memfd_;

@@ -179,6 +179,21 @@ TEST(GuestMemoryTest, ACopyOnWriteRangeMustBeWholePagesOfRam) {
   }
 }
 
+TEST(GuestMemoryTest, AFileMapsCopyOnWriteOnceAtAPageAlignedOffset) {
+  TempDir dir = TempDir::CreateOrDie("guest-memory-test");
+  const std::string path = dir.path() + "/image";
+  constexpr uint64_t kSize = 1 << 20;
+  WriteSnapshotMemory(GuestMemory::Create(kSize).value(), path);
+  UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  GuestMemory memory = GuestMemory::Create(kSize).value();
+  EXPECT_FALSE(memory.MapFileCopyOnWrite(file.get(), 0x800, {0x2000, 0x1000}).ok()) << "unaligned file offset";
+  EXPECT_FALSE(memory.MapFileCopyOnWrite(file.get(), 0, {0x2000, 0x800}).ok()) << "not whole pages";
+  ASSERT_TRUE(memory.MapFileCopyOnWrite(file.get(), 0x1000, {0x2000, 0x1000}).ok());
+  EXPECT_FALSE(memory.MapFileCopyOnWrite(file.get(), 0x1000, {0x4000, 0x1000}).ok()) << "a second range";
+  GuestMemory mapped = GuestMemory::MapSnapshotFile(path, kSize).value();
+  EXPECT_FALSE(mapped.MapFileCopyOnWrite(file.get(), 0, {0x2000, 0x1000}).ok()) << "no memfd";
+}
+
 TEST(GuestMemoryTest, RestoredMemoryIsSnapshottedAgain) {
   TempDir dir = TempDir::CreateOrDie("guest-memory-test");
   constexpr uint64_t kSize = 1 << 20;
