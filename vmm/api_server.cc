@@ -138,12 +138,18 @@ std::string ApiServer::Handle(const std::string& line, std::vector<UniqueFd> fds
     const Status saved = vm_.Snapshot(std::move(fds[0]), std::move(fds[1]));
     return Answer(saved, vm_.state());
   }
+  if (op == "balloon") {
+    Result<VmControl::BalloonReports> balloon = vm_.Balloon();
+    if (!balloon.ok()) return Answer(balloon.status(), "");
+    return Answer(Status::Ok(), vm_.state(),
+                  json{{"reports", balloon->reports}, {"reported_bytes", balloon->reported_bytes}});
+  }
   if (op == "vcpus") {
     Result<std::vector<std::string>> vcpus = vm_.DescribeVcpus();
     if (!vcpus.ok()) return Answer(vcpus.status(), "");
     return Answer(Status::Ok(), vm_.state(), json{{"vcpus", *vcpus}});
   }
-  return Answer(InvalidArgument("op: unknown operation \"" + op + "\" (status, pause, resume, shutdown, vcpus, snapshot)"), "");
+  return Answer(InvalidArgument("op: unknown operation \"" + op + "\" (status, pause, resume, shutdown, vcpus, snapshot, balloon)"), "");
 }
 
 void ApiServer::ArmShutdownTimer(uint64_t timeout_ms) {

@@ -30,6 +30,13 @@ class VmControl {
   virtual Result<std::vector<std::string>> DescribeVcpus() = 0;
   // Pauses the VM and writes a snapshot to the two files (state, guest RAM).
   virtual Status Snapshot(UniqueFd state, UniqueFd memory) = 0;
+  // What the guest gave back through free page reporting so far;
+  // kFailedPrecondition for a VM without a balloon device.
+  struct BalloonReports {
+    uint64_t reports = 0;
+    uint64_t reported_bytes = 0;
+  };
+  virtual Result<BalloonReports> Balloon() const = 0;
 };
 
 class ApiServer {

@@ -28,6 +28,7 @@ class FakeVm : public VmControl {
     if (stopping) return FailedPrecondition("the VM is stopping");
     return std::vector<std::string>{"vCPU 0 halted: rip=0x1", "vCPU 1 runnable: rip=0x2"};
   }
+  Result<BalloonReports> Balloon() const override { return BalloonReports{.reports = 2, .reported_bytes = 8192}; }
   Status Snapshot(UniqueFd state, UniqueFd memory) override {
     paused = true;
     snapshot_fds = {state.get(), memory.get()};
@@ -77,6 +78,11 @@ TEST_F(ApiServerTest, DescribesTheVcpus) {
             "{\"ok\":true,\"state\":\"running\",\"vcpus\":[\"vCPU 0 halted: rip=0x1\",\"vCPU 1 runnable: rip=0x2\"]}\n");
   vm_.stopping = true;
   EXPECT_EQ(server_->Handle(R"({"op":"vcpus"})"), "{\"error\":\"the VM is stopping\",\"ok\":false}\n");
+}
+
+TEST_F(ApiServerTest, SaysWhatTheBalloonGaveBack) {
+  EXPECT_EQ(server_->Handle(R"({"op":"balloon"})"),
+            "{\"ok\":true,\"reported_bytes\":8192,\"reports\":2,\"state\":\"running\"}\n");
 }
 
 TEST_F(ApiServerTest, SnapshotTakesTheTwoFilesSentWithIt) {

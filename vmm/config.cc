@@ -132,7 +132,7 @@ Status ParseJail(const json& value, JailConfig& jail) {
 
 // A restored guest brings its kernel in its memory, and its drivers expect
 // the devices it had (checked against the snapshot at start): vsock, rng,
-// virtio-fs and virtio-net are restored, besides the legacy ones. A NIC
+// balloon, virtio-fs and virtio-net are restored, besides the legacy ones. A NIC
 // gets this config's TAP and MAC; the guest's driver keeps the MAC it read
 // when the snapshot's VM booted (the guest agent sets the new one).
 Status ParseRestore(const json& value, ObjectReader& top, RestoreConfig& restore) {
@@ -269,6 +269,7 @@ Result<VmmConfig> ParseVmmConfig(const std::string& text) {
   }
   if (const json* nets = reader.Find("net")) SANDBOX_RETURN_IF_ERROR(ParseNets(*nets, config.net));
   SANDBOX_RETURN_IF_ERROR(reader.Bool("rng", config.rng));
+  SANDBOX_RETURN_IF_ERROR(reader.Bool("balloon", config.balloon));
   SANDBOX_RETURN_IF_ERROR(reader.String("serial", config.serial, false));
   if (config.serial.empty()) return InvalidArgument("serial: must be \"stdout\", \"none\" or a file path");
   SANDBOX_RETURN_IF_ERROR(reader.OptionalString("api_socket", config.api_socket));

@@ -75,6 +75,8 @@ struct VmmConfig {
   std::vector<FsConfig> fs;
   std::vector<NetConfig> net;
   bool rng = false;
+  // A virtio-balloon device for free page reporting (virtio/devices/balloon.h).
+  bool balloon = false;
   std::string serial = "stdout";  // "stdout", "none" or a file path
   std::optional<std::string> api_socket;
   std::string log_level = "info";

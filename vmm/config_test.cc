@@ -39,6 +39,14 @@ TEST(VmmConfigTest, SeccompIsOnUnlessTurnedOffAndMustBeABoolean) {
   EXPECT_NE(wrong.status().message().find("seccomp"), std::string::npos) << wrong.status().message();
 }
 
+TEST(VmmConfigTest, TheBalloonIsOffUnlessAskedForAndMustBeABoolean) {
+  EXPECT_FALSE(ParseVmmConfig(R"({"kernel": "/vmlinux"})")->balloon);
+  EXPECT_TRUE(ParseVmmConfig(R"({"kernel": "/vmlinux", "balloon": true})")->balloon);
+  Result<VmmConfig> wrong = ParseVmmConfig(R"({"kernel": "/vmlinux", "balloon": {"amount_mib": 64}})");
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message().find("balloon"), std::string::npos) << wrong.status().message();
+}
+
 TEST(VmmConfigTest, ParsesAJailAndNamesEachBadField) {
   Result<VmmConfig> config = ParseVmmConfig(
       R"({"kernel": "/vmlinux", "vsock": {"guest_cid": 3, "uds_path": "/run/s/vm/vsock"},

@@ -26,6 +26,7 @@
 #include "vmm/snapshot/snapshot_file.h"
 #include "vmm/snapshot/vm_state.h"
 #include "vmm/vcpu_report.h"
+#include "vmm/virtio/devices/balloon.h"
 #include "vmm/virtio/devices/blk.h"
 #include "vmm/virtio/devices/fs.h"
 #include "vmm/virtio/devices/net.h"
@@ -171,6 +172,10 @@ Status Machine::SetUpDevices(const VmmConfig& config) {
     devices.push_back(*device);
   }
   if (config.rng) devices.push_back(std::make_shared<RngDevice>());
+  if (config.balloon) {
+    balloon_ = std::make_shared<BalloonDevice>();
+    devices.push_back(balloon_);
+  }
   // After the others, so adding a NIC moves no existing device's address.
   for (size_t i = 0; i < config.net.size(); ++i) {
     const NetConfig& net = config.net[i];
@@ -439,7 +444,8 @@ Status WriteAll(int fd, std::string_view bytes, const char* what) {
 
 // The virtio devices SetUpDevices makes for `config`.
 size_t VirtioDeviceCount(const VmmConfig& config) {
-  return config.block.size() + (config.vsock ? 1 : 0) + config.fs.size() + (config.rng ? 1 : 0) + config.net.size();
+  return config.block.size() + (config.vsock ? 1 : 0) + config.fs.size() + (config.rng ? 1 : 0) +
+         (config.balloon ? 1 : 0) + config.net.size();
 }
 
 // The kernel text a snapshot records (optional) must be whole pages inside
@@ -475,6 +481,12 @@ Status CheckSnapshotFits(const SnapshotReader& snapshot, const VmmConfig& config
                                        VirtioDeviceCount(config), config.net.size(), config.restore->state, devices));
   }
   return CheckKernelText(snapshot, memory_bytes, config.restore->state);
+}
+
+Result<VmControl::BalloonReports> Machine::Balloon() const {
+  if (!balloon_) return FailedPrecondition("balloon: this VM has no balloon device");
+  const BalloonDevice::Stats stats = balloon_->stats();
+  return BalloonReports{.reports = stats.reports, .reported_bytes = stats.reported_bytes};
 }
 
 Status Machine::Snapshot(UniqueFd state, UniqueFd memory) {

@@ -30,6 +30,7 @@ namespace sandbox::vmm {
 class MmioTransport;
 class SnapshotReader;
 class VirtioDevice;
+class BalloonDevice;
 class Serial;
 class I8042;
 
@@ -66,6 +67,7 @@ class Machine : public VmControl {
   // Pauses the VM (it stays paused) and writes its state and guest RAM to
   // the two files (vmm/snapshot). Refused, the VM runs on as it was.
   Status Snapshot(UniqueFd state, UniqueFd memory) override;
+  Result<BalloonReports> Balloon() const override;
 
   const std::string& command_line() const { return command_line_; }
 
@@ -114,6 +116,7 @@ class Machine : public VmControl {
   bool seccomp_ = true;
   UniqueFd stop_signals_;
   std::vector<std::shared_ptr<MmioTransport>> transports_;
+  std::shared_ptr<BalloonDevice> balloon_;  // also in transports_, when the config has one
   std::vector<Vcpu> vcpus_;
   std::mutex threads_mutex_;  // vcpu_threads_ while it is filled, emptied and read by kicks
   std::vector<std::thread> vcpu_threads_;

@@ -144,6 +144,8 @@ std::string VmmConfigJson(const MicroVmConfig& config, const VmSize& size, const
       {"memory_mib", size.memory_mib},
       {"vsock", {{"guest_cid", 3}, {"uds_path", files.vsock}}},
       {"rng", true},
+      // Free page reporting: RAM the guest frees goes back to the host.
+      {"balloon", true},
       {"serial", files.console},
       {"api_socket", files.api},
   };

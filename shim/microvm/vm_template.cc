@@ -2,6 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "common/base/file_util.h"
@@ -10,6 +13,7 @@
 #include "shim/microvm/microvm_sandbox.h"
 #include "shim/microvm/sandbox_files.h"
 #include "shim/microvm/sandbox_vm.h"
+#include "shim/microvm/vmm_api_client.h"
 #include "vmm/config.h"
 
 namespace sandbox::shim {
@@ -38,6 +42,22 @@ std::string TemplateVmmConfig(const MicroVmConfig& boot, const VmSize& size, con
   return config.dump(2);
 }
 
+// The guest reports the RAM it has freed (free page reporting) about two
+// seconds after its balloon driver started, which is after its agent is
+// ready: what it freed while booting (the initramfs archive, init memory)
+// then leaves the template's memory file as holes instead of being copied
+// into every clone. Without a report in time the template is only bigger.
+void WaitForFreePageReport(const std::string& api) {
+  constexpr auto kLimit = std::chrono::seconds(8);
+  const auto deadline = std::chrono::steady_clock::now() + kLimit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    Result<nlohmann::json> answer = CallVmmApiAnswer(api, "balloon");
+    if (!answer.ok()) return;  // no balloon device, or no answer: snapshot as it is
+    if (answer->value("reports", uint64_t{0}) > 0) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
 // Boots the template's VM in `work`, snapshots it there, and stops it.
 Status BootAndSnapshot(const MicroVmConfig& boot, const VmSize& size, const TemplateDevices& devices,
                        const std::string& work) {
@@ -52,6 +72,7 @@ Status BootAndSnapshot(const MicroVmConfig& boot, const VmSize& size, const Temp
                quiet);
   SANDBOX_RETURN_IF_ERROR(vm.Start());
   SANDBOX_RETURN_IF_ERROR(vm.WaitForAgent([] { return Status::Ok(); }));
+  WaitForFreePageReport(files.api);
   Status saved = vm.Snapshot(work + kStateFile, work + kMemoryFile);
   if (!saved.ok()) return Status(saved.code(), saved.message() + "; sandbox-vmm: " + LogTail(files.vmm_log));
   vm.Stop(std::chrono::milliseconds(0));

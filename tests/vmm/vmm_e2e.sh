@@ -76,13 +76,13 @@ JSON
 cat > "$work/counter.json" <<JSON
 {"kernel": "$kernel_dir/vmlinux", "initrd": "$work/guest.cpio.gz", "cmdline": "$cmdline vmmtest=counter",
  "vcpus": 2, "memory_mib": 128, "serial": "$work/counter.console", "api_socket": "$work/counter.api.sock",
- "jail": {"root": "COUNTER_JAIL", "uid": 2000000000, "gid": 2000000000}}
+ "balloon": true, "jail": {"root": "COUNTER_JAIL", "uid": 2000000000, "gid": 2000000000}}
 JSON
 # restored NAME [VCPUS]: a VM from the snapshot, with its own console and API.
 restored() {
   cat > "$work/$1.json" <<JSON
 {"restore": {"state": "SNAPSHOT/state", "memory": "SNAPSHOT/memory"}, "vcpus": ${2:-2}, "memory_mib": 128,
- "serial": "$work/$1.console", "api_socket": "$work/$1.api.sock"}
+ "balloon": true, "serial": "$work/$1.console", "api_socket": "$work/$1.api.sock"}
 JSON
 }
 restored clone1
@@ -195,6 +195,12 @@ sed "s|COUNTER_JAIL|\$scratch/counter|g" counter.json > counter-local.json
 timeout 300 "$vmm" --config counter-local.json > counter.vmm 2>&1 &
 vmm_pid=\$!
 for _ in \$(seq 1200); do grep -q "tick 5" counter.console 2> /dev/null && break; kill -0 \$vmm_pid || break; sleep 0.1; done
+# The guest's balloon driver reports its free RAM about 2 s after it starts.
+for _ in \$(seq 300); do
+  "$api_call" counter.api.sock '{"op":"balloon"}' > balloon.answer
+  grep -q '"reports":[1-9]' balloon.answer && break
+  sleep 0.1
+done
 "$api_call" counter.api.sock '{"op":"snapshot"}' "\$scratch/state" "\$scratch/memory" > snapshot.answer
 echo \$? > snapshot.rc
 "$api_call" counter.api.sock '{"op":"shutdown","timeout_ms":0}' > /dev/null
@@ -268,7 +274,7 @@ set +e
 rc=$?
 set -e
 for f in agent.console agent.vmm agent.check api.console api.vmm api.seccomp api.pause api.status api.check2 api.resume api.vcpus api.shutdown guest.console guest.vmm echo.out receive.out flood.vmm flood.samples \
-    counter.vmm snapshot.answer snapshot.files clone1.console clone1.vmm clone1.api clone2.console clone2.vmm clone2.api shape.vmm corrupt.vmm \
+    counter.vmm balloon.answer snapshot.answer snapshot.files clone1.console clone1.vmm clone1.api clone2.console clone2.vmm clone2.api shape.vmm corrupt.vmm \
     template.vmm template.check template.snapshot agent1.vmm agent1.check agent2.vmm agent2.check; do
   [ -f "$work/$f" ] && sed "s/^/[$f] /" "$work/$f" | grep -v "^\[.*\] \[ *[0-9.]*\] \|CONNECT .* before the guest driver" | tail -n 20 || true
 done
@@ -339,7 +345,9 @@ echo "vmm_e2e: flood: $samples samples; VMM's own RSS at most $max_own KiB, fds 
 [ "$max_fds" -le 64 ] || fail "the flooded VMM held $max_fds fds"
 [ "$max_console" -le $(((16 << 20) + 4096)) ] || fail "the console file reached $max_console bytes (cap 16 MiB)"
 [ "$(stat -c %s "$work/flood.vmm")" -le 65536 ] || fail "the flooded VMM's log grew to $(stat -c %s "$work/flood.vmm") bytes"
-# 5. snapshot and restore
+# 5. snapshot and restore, of a VM whose guest gave its free RAM back
+grep -q '"reports":[1-9]' "$work/balloon.answer" && grep -q "first free page report gave [1-9][0-9]* KiB" "$work/counter.vmm" ||
+  fail "free page reporting: $(cat "$work/balloon.answer" 2>/dev/null) $(grep balloon "$work/counter.vmm")"
 grep -q '"ok":true,"state":"paused"' "$work/snapshot.answer" || fail "snapshot: $(cat "$work/snapshot.answer" 2>/dev/null)"
 [ "$(rc_of counter.vmm.rc)" = 4 ] || fail "the snapshotted VM did not end by the forced stop ($(rc_of counter.vmm.rc))"
 # The snapshot may cut a tick's line in two (its end is then the clone's first

@@ -4,8 +4,8 @@
 // the config space), writes to guest memory (descriptors, rings, request
 // headers, vsock packets), queue notifications, and a shortcut that performs
 // the usual driver handshake so the fuzzer reaches the devices' request
-// parsing quickly. Each input gets a fresh rng, blk, vsock or net device (the
-// first byte chooses). For net, a SOCK_SEQPACKET socketpair stands in for
+// parsing quickly. Each input gets a fresh rng, blk, vsock, net or balloon
+// device (the first byte chooses). For net, a SOCK_SEQPACKET socketpair stands in for
 // the TAP: the host end takes its tx frames, and a step sends it frames of
 // the input's choosing, which the guest's rx buffers then receive. Nothing
 // may touch memory outside the guest's RAM (ASan), abort, leak or loop
@@ -31,6 +31,7 @@
 #include "vmm/memory/guest_memory.h"
 #include "vmm/virtio/devices/blk.h"
 #include "vmm/virtio/devices/net.h"
+#include "vmm/virtio/devices/balloon.h"
 #include "vmm/virtio/devices/rng.h"
 #include "vmm/virtio/devices/vsock.h"
 #include "vmm/virtio/mmio_transport.h"
@@ -76,8 +77,9 @@ std::shared_ptr<VirtioDevice> MakeNet(Fixture& fixture, HostNetwork& host) {
 }
 
 std::shared_ptr<VirtioDevice> MakeDevice(uint8_t choice, Fixture& fixture, HostNetwork& host) {
-  switch (choice % 4) {
+  switch (choice % 5) {
     case 0: return std::make_shared<RngDevice>();
+    case 4: return std::make_shared<BalloonDevice>();
     case 1: {
       auto disk = BlockDevice::Open("fuzz", fixture.disk, false);
       return disk.ok() ? *disk : nullptr;

@@ -77,6 +77,11 @@ seeds = {
     + chain(0, [(0xA000, 2048, WRITE)]) + host_frame(net_header + ethernet) + notify(0),
     "net-rx": bytes([3]) + handshake(3) + chain(0, [(0xA000, 12, WRITE), (0xB000, 1514, WRITE)])
     + host_frame(net_header + ethernet),
+    # balloon: a free page report on queue 2 (REPORTING), and two page numbers inflated on queue 0.
+    "balloon-report": bytes([4]) + handshake_with_features(7, 1 << 5) + memory(0xA000, b"x" * 64)
+    + chain(2, [(0xA000, 0x2000, WRITE)]) + notify(2),
+    "balloon-inflate": bytes([4]) + handshake(7) + memory(0xA000, struct.pack("<II", 0xA, 0xFFFFFFFF))
+    + chain(0, [(0xA000, 8, 0)]) + notify(0),
     "registers": bytes([0]) + b"".join(bytes([1]) + struct.pack("<HBI", offset, 2, 0) for offset in range(0, 0x100, 4)),
 }
 for name, program in seeds.items():

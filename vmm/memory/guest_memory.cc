@@ -330,4 +330,32 @@ Status GuestMemory::Write(uint64_t address, std::span<const uint8_t> data) const
   return Status::Ok();
 }
 
+Result<uint64_t> GuestMemory::Discard(uint64_t address, uint64_t length) const {
+  SANDBOX_ASSIGN_OR_RETURN(std::span<uint8_t> view, Translate(address, length));
+  const auto offset = static_cast<uint64_t>(view.data() - mapping_);
+  const uint64_t begin = (offset + kPageSize - 1) / kPageSize * kPageSize;
+  const uint64_t end = (offset + length) / kPageSize * kPageSize;
+  if (begin >= end) return uint64_t{0};
+  // The memfd's pages go from every view of it (a vhost-user back-end's
+  // too); a private mapping's copies go, and it reads its file again.
+  auto discard = [this](uint64_t from, uint64_t to, bool private_mapping) -> Status {
+    if (from >= to) return Status::Ok();
+    if (memfd_.valid() && !private_mapping) {
+      if (::fallocate(memfd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(from),
+                      static_cast<off_t>(to - from)) != 0) {
+        return ErrnoStatus("fallocate", "guest RAM memfd, punching a hole");
+      }
+    } else if (::madvise(mapping_ + from, to - from, MADV_DONTNEED) != 0) {
+      return ErrnoStatus("madvise", "guest RAM, MADV_DONTNEED");
+    }
+    return Status::Ok();
+  };
+  const uint64_t mapped_begin = copy_on_write_ ? std::clamp(copy_on_write_->first, begin, end) : end;
+  const uint64_t mapped_end = copy_on_write_ ? std::clamp(copy_on_write_->second, begin, end) : end;
+  SANDBOX_RETURN_IF_ERROR(discard(begin, mapped_begin, false));
+  SANDBOX_RETURN_IF_ERROR(discard(mapped_begin, mapped_end, true));
+  SANDBOX_RETURN_IF_ERROR(discard(mapped_end, end, false));
+  return end - begin;
+}
+
 }  // namespace sandbox::vmm

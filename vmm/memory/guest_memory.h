@@ -93,6 +93,12 @@ class GuestMemory {
   // bytes (laid out as Create does); the error names the range.
   static Status CheckWholePages(uint64_t size, GuestRange range);
 
+  // Gives the whole pages inside [address, address + length) back to the
+  // host (the range must lie in one region): they read as zeros afterwards,
+  // or as the file again in a range mapped copy-on-write from one. For RAM
+  // the guest said it does not use (virtio-balloon). Returns the bytes given back.
+  Result<uint64_t> Discard(uint64_t address, uint64_t length) const;
+
   Status Read(uint64_t address, std::span<uint8_t> out) const;
   Status Write(uint64_t address, std::span<const uint8_t> data) const;
 

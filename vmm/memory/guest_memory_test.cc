@@ -194,6 +194,31 @@ TEST(GuestMemoryTest, AFileMapsCopyOnWriteOnceAtAPageAlignedOffset) {
   EXPECT_FALSE(mapped.MapFileCopyOnWrite(file.get(), 0, {0x2000, 0x1000}).ok()) << "no memfd";
 }
 
+TEST(GuestMemoryTest, DiscardedPagesReadAsZerosOrAsTheirFileAgain) {
+  TempDir dir = TempDir::CreateOrDie("guest-memory-test");
+  const std::string path = dir.path() + "/image";
+  constexpr uint64_t kSize = 1 << 20;
+  {
+    GuestMemory image = GuestMemory::Create(kSize).value();
+    ASSERT_TRUE(image.WriteObject<uint64_t>(0x2000, 7).ok());
+    WriteSnapshotMemory(image, path);
+  }
+  UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  GuestMemory memory = GuestMemory::Create(kSize).value();
+  ASSERT_TRUE(memory.MapFileCopyOnWrite(file.get(), 0x2000, {0x2000, 0x1000}).ok());
+  for (uint64_t page : {0x1000, 0x2000, 0x3000}) ASSERT_TRUE(memory.WriteObject<uint64_t>(page, 9).ok());
+  // Whole pages only: the first half page and the last are kept.
+  EXPECT_EQ(memory.Discard(0x0800, 0x3000).value(), 0x2000u);
+  EXPECT_EQ(memory.ReadObject<uint64_t>(0x1000).value(), 0u);
+  EXPECT_EQ(memory.ReadObject<uint64_t>(0x2000).value(), 7u) << "the copy-on-write page reads its file again";
+  EXPECT_EQ(memory.ReadObject<uint64_t>(0x3000).value(), 9u);
+  EXPECT_FALSE(memory.Discard(kSize - 0x1000, 0x2000).ok()) << "beyond RAM";
+  GuestMemory restored = GuestMemory::MapSnapshotFile(path, kSize).value();
+  ASSERT_TRUE(restored.WriteObject<uint64_t>(0x2000, 9).ok());
+  EXPECT_EQ(restored.Discard(0x2000, 0x1000).value(), 0x1000u);
+  EXPECT_EQ(restored.ReadObject<uint64_t>(0x2000).value(), 7u);
+}
+
 TEST(GuestMemoryTest, RestoredMemoryIsSnapshottedAgain) {
   TempDir dir = TempDir::CreateOrDie("guest-memory-test");
   constexpr uint64_t kSize = 1 << 20;
