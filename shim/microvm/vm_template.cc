@@ -46,14 +46,24 @@ std::string TemplateVmmConfig(const MicroVmConfig& boot, const VmSize& size, con
 // seconds after its balloon driver started, which is after its agent is
 // ready: what it freed while booting (the initramfs archive, init memory)
 // then leaves the template's memory file as holes instead of being copied
-// into every clone. Without a report in time the template is only bigger.
+// into every clone. A report comes in chains of at most 32 blocks: the wait
+// ends once they stop coming. Without a report in time the template is only bigger.
 void WaitForFreePageReport(const std::string& api) {
   constexpr auto kLimit = std::chrono::seconds(8);
+  constexpr auto kQuiet = std::chrono::milliseconds(300);
   const auto deadline = std::chrono::steady_clock::now() + kLimit;
+  uint64_t reports = 0;
+  auto changed = std::chrono::steady_clock::now();
   while (std::chrono::steady_clock::now() < deadline) {
     Result<nlohmann::json> answer = CallVmmApiAnswer(api, "balloon");
     if (!answer.ok()) return;  // no balloon device, or no answer: snapshot as it is
-    if (answer->value("reports", uint64_t{0}) > 0) return;
+    const uint64_t now_reports = answer->value("reports", uint64_t{0});
+    if (now_reports != reports) {
+      reports = now_reports;
+      changed = std::chrono::steady_clock::now();
+    } else if (reports > 0 && std::chrono::steady_clock::now() - changed >= kQuiet) {
+      return;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
