@@ -83,6 +83,8 @@ bundle hooked 'echo ran' 'c["hooks"] = {s: [{"path": "'"$work"'/hook.sh", "args"
 # guest's container (its /bin/sh), which leaves the state where the process reads it.
 bundle inguest 'grep -o "\"status\":\"[a-z]*\"" /tmp/start-hook; grep -o "\"pid\":[0-9]*" /tmp/start-hook' \
   'c["hooks"] = {"createContainer": [{"path": "'"$work"'/hook.sh", "args": ["hook.sh", "createContainer"]}], "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "cat > /tmp/start-hook"]}]}'
+# Touches 48 MiB of the guest's RAM (a file on its /dev/shm) and frees it.
+bundle freer 'dd if=/dev/zero of=/dev/shm/fill bs=1M count=48 2>/dev/null; rm /dev/shm/fill; echo freed; sleep 1000'
 bundle counter 'while true; do sleep 0.1; done' 'c["linux"]["cgroupsPath"] = "/sandbox-rt-e2e/c1"'
 # Limits: the VM is sized from them (RAM = limit + 96 MiB overhead, vCPUs =
 # quota/period) and the agent writes them to the container's cgroup, which
@@ -525,6 +527,27 @@ section "5e"
 cd "$work/panicker"
 sb run p1 < /dev/null > "$work/panic.out" 2> "$work/panic.err"; check "run exit code after a guest panic" 255 $?
 grep -q survived "$work/panic.out"; check "the container did not survive the panic" 1 $?
+
+# 5e'. RAM the container touched and freed goes back to the host: the
+# guest's free page reporting (about 2 s after the free) and sandbox-vmm's
+# balloon shrink sandbox-vmm's resident memory again.
+section "5e'"
+cd "$work/freer"
+sb run -d fr1 < /dev/null > "$work/freer.out" 2>&1; check "run -d fr1" 0 $?
+freer_vmm=$(cut -d' ' -f1 "$root/fr1/vmm.pid")
+vmm_rss() { awk '/^Rss:/ {print $2}' "/proc/$freer_vmm/smaps_rollup"; }
+# The largest sample until the file is gone (the report may come soon after).
+peak=0
+for _ in $(seq 300); do
+  sample=$(vmm_rss); [ "${sample:-0}" -gt "$peak" ] && peak=$sample
+  grep -q freed "$work/freer.out" && break; sleep 0.1
+done
+for _ in $(seq 300); do [ "$(vmm_rss)" -lt $((peak - 24 * 1024)) ] && break; sleep 0.1; done
+freed_rss=$(vmm_rss)
+[ "$freed_rss" -lt $((peak - 24 * 1024)) ]
+check "freed guest RAM went back to the host (sandbox-vmm RSS $peak -> $freed_rss KiB)" 0 $?
+sb kill fr1 KILL; wait_gone "$(sb state fr1 | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')"
+sb delete fr1; check "delete fr1" 0 $?
 
 # 5f. containerd's layout: every socket of the state dir is past sun_path's 108 bytes.
 section "5f"
