@@ -26,7 +26,7 @@ case $target in
   device)
     fuzz_build device "$work/fuzzer" "$repo/vmm/fuzz/device_fuzzer.cc" "${common[@]}" \
       "$repo"/vmm/virtio/{mmio_transport,device,rate_limited_warnings}.cc \
-      "$repo"/vmm/virtio/devices/{rng,blk,vsock,vsock_connection,net}.cc \
+      "$repo"/vmm/virtio/devices/{rng,blk,vsock,vsock_connection,net,balloon}.cc \
       "$repo"/vmm/{event_loop,bus}.cc "$repo/vmm/kvm/kvm.cc" "$repo/common/sys/kvm_probe.cc" \
       "$repo"/vmm/snapshot/snapshot_file.cc \
       "$repo"/common/base/{unix_socket,file_util,temp_dir}.cc -DSPDLOG_FMT_EXTERNAL -lspdlog -lfmt -lnettle
