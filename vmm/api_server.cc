@@ -139,7 +139,7 @@ std::string ApiServer::Handle(const std::string& line, std::vector<UniqueFd> fds
     return Answer(saved, vm_.state());
   }
   if (op == "balloon") {
-    Result<VmControl::BalloonReports> balloon = vm_.Balloon();
+    Result<BalloonDevice::Stats> balloon = vm_.Balloon();
     if (!balloon.ok()) return Answer(balloon.status(), "");
     return Answer(Status::Ok(), vm_.state(),
                   json{{"reports", balloon->reports}, {"reported_bytes", balloon->reported_bytes}});

@@ -11,6 +11,7 @@
 #include "common/base/status.h"
 #include "common/base/unique_fd.h"
 #include "vmm/event_loop.h"
+#include "vmm/virtio/devices/balloon.h"
 
 namespace sandbox::vmm {
 
@@ -32,11 +33,7 @@ class VmControl {
   virtual Status Snapshot(UniqueFd state, UniqueFd memory) = 0;
   // What the guest gave back through free page reporting so far;
   // kFailedPrecondition for a VM without a balloon device.
-  struct BalloonReports {
-    uint64_t reports = 0;
-    uint64_t reported_bytes = 0;
-  };
-  virtual Result<BalloonReports> Balloon() const = 0;
+  virtual Result<BalloonDevice::Stats> Balloon() const = 0;
 };
 
 class ApiServer {

@@ -28,7 +28,9 @@ class FakeVm : public VmControl {
     if (stopping) return FailedPrecondition("the VM is stopping");
     return std::vector<std::string>{"vCPU 0 halted: rip=0x1", "vCPU 1 runnable: rip=0x2"};
   }
-  Result<BalloonReports> Balloon() const override { return BalloonReports{.reports = 2, .reported_bytes = 8192}; }
+  Result<BalloonDevice::Stats> Balloon() const override {
+    return BalloonDevice::Stats{.reports = 2, .reported_bytes = 8192};
+  }
   Status Snapshot(UniqueFd state, UniqueFd memory) override {
     paused = true;
     snapshot_fds = {state.get(), memory.get()};

@@ -483,10 +483,9 @@ Status CheckSnapshotFits(const SnapshotReader& snapshot, const VmmConfig& config
   return CheckKernelText(snapshot, memory_bytes, config.restore->state);
 }
 
-Result<VmControl::BalloonReports> Machine::Balloon() const {
+Result<BalloonDevice::Stats> Machine::Balloon() const {
   if (!balloon_) return FailedPrecondition("balloon: this VM has no balloon device");
-  const BalloonDevice::Stats stats = balloon_->stats();
-  return BalloonReports{.reports = stats.reports, .reported_bytes = stats.reported_bytes};
+  return balloon_->stats();
 }
 
 Status Machine::Snapshot(UniqueFd state, UniqueFd memory) {

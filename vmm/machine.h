@@ -67,7 +67,7 @@ class Machine : public VmControl {
   // Pauses the VM (it stays paused) and writes its state and guest RAM to
   // the two files (vmm/snapshot). Refused, the VM runs on as it was.
   Status Snapshot(UniqueFd state, UniqueFd memory) override;
-  Result<BalloonReports> Balloon() const override;
+  Result<BalloonDevice::Stats> Balloon() const override;
 
   const std::string& command_line() const { return command_line_; }
 

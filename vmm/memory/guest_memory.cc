@@ -98,8 +98,7 @@ Result<GuestMemory> GuestMemory::CopySnapshotFile(const std::string& path, uint6
   if (copy_on_write) {
     // The memory file is laid out as the memfd is: the same offset.
     SANDBOX_RETURN_IF_ERROR(CheckWholePages(size, *copy_on_write).Wrap("copy-on-write range"));
-    SANDBOX_ASSIGN_OR_RETURN(std::span<uint8_t> view, memory.Translate(copy_on_write->address, copy_on_write->size));
-    const auto offset = static_cast<uint64_t>(view.data() - memory.mapping_);
+    SANDBOX_ASSIGN_OR_RETURN(const uint64_t offset, memory.MappingOffset(copy_on_write->address, copy_on_write->size));
     SANDBOX_RETURN_IF_ERROR(memory.MapFileCopyOnWrite(file.get(), offset, *copy_on_write));
   }
   SANDBOX_ASSIGN_OR_RETURN(const FileExtents extents, DataExtents(file.get(), size, path));
@@ -180,9 +179,8 @@ Status GuestMemory::MapFileCopyOnWrite(int file, uint64_t file_offset, GuestRang
   if (!memfd_.valid() || copy_on_write_) {
     return FailedPrecondition("copy-on-write range: guest RAM has no memfd, or one such range already");
   }
-  SANDBOX_ASSIGN_OR_RETURN(std::span<uint8_t> view, Translate(range.address, range.size));
-  const uint64_t begin = static_cast<uint64_t>(view.data() - mapping_);
-  void* mapped = mmap(view.data(), range.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, file,
+  SANDBOX_ASSIGN_OR_RETURN(const uint64_t begin, MappingOffset(range.address, range.size));
+  void* mapped = mmap(mapping_ + begin, range.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, file,
                       static_cast<off_t>(file_offset));
   if (mapped == MAP_FAILED) return ErrnoStatus("mmap", "guest RAM, copy-on-write from a file");
   madvise(mapped, range.size, MADV_DONTDUMP);
@@ -330,9 +328,13 @@ Status GuestMemory::Write(uint64_t address, std::span<const uint8_t> data) const
   return Status::Ok();
 }
 
-Result<uint64_t> GuestMemory::Discard(uint64_t address, uint64_t length) const {
+Result<uint64_t> GuestMemory::MappingOffset(uint64_t address, uint64_t length) const {
   SANDBOX_ASSIGN_OR_RETURN(std::span<uint8_t> view, Translate(address, length));
-  const auto offset = static_cast<uint64_t>(view.data() - mapping_);
+  return static_cast<uint64_t>(view.data() - mapping_);
+}
+
+Result<uint64_t> GuestMemory::Discard(uint64_t address, uint64_t length) const {
+  SANDBOX_ASSIGN_OR_RETURN(const uint64_t offset, MappingOffset(address, length));
   const uint64_t begin = (offset + kPageSize - 1) / kPageSize * kPageSize;
   const uint64_t end = (offset + length) / kPageSize * kPageSize;
   if (begin >= end) return uint64_t{0};

@@ -132,6 +132,9 @@ class GuestMemory {
   // without a memfd); {end, end} when none.
   std::pair<uint64_t, uint64_t> NextData(uint64_t offset, uint64_t end) const;
   void SetRegions(const std::vector<std::pair<uint64_t, uint64_t>>& layout);
+  // Where [address, address + length) of guest RAM lies in the mapping
+  // (and in the memfd: the same offset); fails as Translate does.
+  Result<uint64_t> MappingOffset(uint64_t address, uint64_t length) const;
   void Unmap();
 
   UniqueFd memfd_;
