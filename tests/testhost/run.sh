@@ -19,6 +19,12 @@
 # the test host's kvm.ko, comma-separated (e.g. tdp_mmu=0,halt_poll_ns=0,
 # measured in docs/measurements.md, "The test host's KVM"; default none).
 # SANDBOX_TESTHOST_KERNEL_SUITE picks the test host's kernel (below).
+# SANDBOX_TESTHOST_VIRTIOFS_CACHE is virtiofsd's cache mode for the shared
+# root (default always: nothing outside changes the tree while a job runs,
+# and with auto every open, every exec included, drops the file's page cache
+# in the test host -- FUSE without FOPEN_KEEP_CACHE -- so each exec of
+# sandbox-rt read it again through emulated virtio: 200 ms instead of 15,
+# runc's 430 instead of 34; docs/measurements.md, "Stop 44").
 # A job the emulator broke is booted again, up to
 # SANDBOX_TESTHOST_RETRY times (default 3), and one still running
 # SANDBOX_TESTHOST_FAULT_GRACE_S (default 60) after a nested guest broke is
@@ -268,7 +274,7 @@ record_incident() {
 boot_test_host() {
   rm -f "$work/virtiofs.sock" "$work/status" "$work/qemu.log" "$work/heartbeat" "$work/kernel-beat.log" \
     "$work/console.log" "$work/monitor.sock" "$work/kallsyms" "$work/status.nested-shutdowns" "$work/status.nested-exits"
-  /usr/lib/qemu/virtiofsd --socket-path="$work/virtiofs.sock" -o source=/ -o cache=auto -o xattr -o sandbox=chroot \
+  /usr/lib/qemu/virtiofsd --socket-path="$work/virtiofs.sock" -o source=/ -o cache="${SANDBOX_TESTHOST_VIRTIOFS_CACHE:-always}" -o xattr -o sandbox=chroot \
     >"$work/virtiofsd.log" 2>&1 &
   virtiofsd_pid=$!
   for _ in $(seq 100); do [ -S "$work/virtiofs.sock" ] && break; sleep 0.05; done
