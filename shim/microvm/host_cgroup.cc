@@ -3,8 +3,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <sstream>
+#include <thread>
 
 #include "common/base/file_util.h"
 
@@ -109,8 +111,19 @@ Status JoinHostCgroups(const std::vector<std::string>& dirs, pid_t pid) {
   return Status::Ok();
 }
 
-void RemoveHostCgroups(const std::vector<std::string>& dirs) {
-  for (const std::string& dir : dirs) (void)::rmdir(dir.c_str());
+Status RemoveHostCgroups(const std::vector<std::string>& dirs, std::chrono::milliseconds patience) {
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  Status first = Status::Ok();
+  for (const std::string& dir : dirs) {
+    while (::rmdir(dir.c_str()) != 0 && errno != ENOENT) {
+      if (errno != EBUSY || std::chrono::steady_clock::now() >= deadline) {
+        if (first.ok()) first = ErrnoStatus("rmdir", dir).Wrap("removing the sandbox's host cgroup");
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  return first;
 }
 
 std::vector<std::string> CurrentCgroupDirs(const std::string& mounts_text, const std::string& proc_cgroup_text) {

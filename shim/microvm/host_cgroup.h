@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -22,8 +23,14 @@ std::vector<std::string> HostCgroupDirs(const std::string& mounts_text, const st
 // could join) and moves `pid` into each.
 Status JoinHostCgroups(const std::vector<std::string>& dirs, pid_t pid);
 
-// Removes the leaf dirs (empty once the processes are gone).
-void RemoveHostCgroups(const std::vector<std::string>& dirs);
+// Removes the leaf dirs (empty once the processes are gone; missing ones
+// count as removed). A cgroup whose last processes were killed but are
+// still exiting (a virtiofsd unmapping guest RAM) refuses with EBUSY for a
+// while: retried for up to `patience`, then the first failure names the dir.
+Status RemoveHostCgroups(const std::vector<std::string>& dirs, std::chrono::milliseconds patience);
+// What delete and an abandoned create wait: a killed process's exit takes
+// a few hundred ms at most, under emulation included.
+inline constexpr std::chrono::milliseconds kHostCgroupPatience{10000};
 
 // The cgroup dirs a process is in, from its /proc/<pid>/cgroup text, on each
 // cgroup or cgroup2 mount in `mounts_text` whose hierarchy it names: where

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <sstream>
+#include <thread>
 
 #include "common/base/file_util.h"
 #include "common/base/temp_dir.h"
@@ -78,7 +79,7 @@ TEST(HostCgroupTest, AProcessGoesBackToWhereItWasAndTheCgroupCanGo) {
   Status back = MoveToCgroups(origin, child);
   EXPECT_TRUE(back.ok()) << back.message();
   EXPECT_NE(ReadFile(origin[0] + "/cgroup.procs").value_or("").find(std::to_string(child)), std::string::npos);
-  RemoveHostCgroups({dir});
+  EXPECT_TRUE(RemoveHostCgroups({dir}, std::chrono::milliseconds(0)).ok());
   EXPECT_FALSE(PathExists(dir)) << "the child still runs, elsewhere";
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
@@ -105,12 +106,45 @@ TEST(HostCgroupTest, JoinsAndRemovesOnTheHostsCgroup2) {
   EXPECT_NE(ReadFile(dir + "/cgroup.procs").value_or("").find(std::to_string(child)), std::string::npos);
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
-  RemoveHostCgroups({dir});
+  EXPECT_TRUE(RemoveHostCgroups({dir, dir + "-never-made"}, std::chrono::milliseconds(0)).ok());
   EXPECT_FALSE(PathExists(dir));
   ::rmdir(parent.c_str());
   Status bad = JoinHostCgroups({"/proc/sandbox-rt-no-such-hierarchy/x"}, ::getpid());
   EXPECT_FALSE(bad.ok());
   EXPECT_NE(bad.message().find("linux.cgroupsPath"), std::string::npos) << bad.message();
+}
+
+// delete kills the VMM and the monitor; their virtiofsd dies with them but
+// may still be exiting when the cgroups go: the removal waits for it, and
+// names the cgroup when a process stays.
+TEST(HostCgroupTest, RemovalWaitsForExitingProcessesAndNamesOneThatStays) {
+  std::string v2;
+  std::istringstream mounts(ReadFile("/proc/self/mounts").value_or(""));
+  for (std::string source, target, type, rest; mounts >> source >> target >> type && std::getline(mounts, rest);) {
+    if (type == "cgroup2") v2 = target;
+  }
+  ASSERT_FALSE(v2.empty()) << "no cgroup2 mount on this host";
+  const std::string dir = v2 + "/sandbox-rt-test-busy-" + std::to_string(::getpid());
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  ASSERT_TRUE(JoinHostCgroups({dir}, child).ok());
+  const Status busy = RemoveHostCgroups({dir}, std::chrono::milliseconds(50));
+  EXPECT_FALSE(busy.ok());
+  EXPECT_NE(busy.message().find(dir), std::string::npos) << busy.message();
+  EXPECT_TRUE(PathExists(dir));
+  std::thread killer([child] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+  });
+  const Status removed = RemoveHostCgroups({dir}, std::chrono::seconds(10));
+  killer.join();
+  EXPECT_TRUE(removed.ok()) << removed.message();
+  EXPECT_FALSE(PathExists(dir));
 }
 
 }  // namespace

@@ -358,12 +358,15 @@ Status MicroVmSandbox::Destroy(const SandboxRef& ref) {
     // Reap it when it is our child (run), so no zombie is left.
     (void)::waitpid(monitor->pid, nullptr, WNOHANG);
   }
+  // Their children (virtiofsd) die with them (PR_SET_PDEATHSIG) but may
+  // still be exiting: the cgroups wait for them.
   Result<MonitorPlan> plan = ReadMonitorPlan(files.monitor_plan);
-  if (plan.ok()) RemoveHostCgroups(plan->host_cgroups);
+  const Status cgroups = plan.ok() ? RemoveHostCgroups(plan->host_cgroups, kHostCgroupPatience) : Status::Ok();
   // What a monitor that died (or was killed above) left mirrored.
   SANDBOX_RETURN_IF_ERROR(DisconnectGuestNetwork(files));
-  // The state dir itself (images, sockets, logs) goes with the state store.
-  return Status::Ok();
+  // The state dir itself (images, sockets, logs) goes with the state store,
+  // and stays for another delete while a cgroup does.
+  return cgroups;
 }
 
 }  // namespace sandbox::shim

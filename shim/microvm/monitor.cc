@@ -342,7 +342,8 @@ void Monitor::Abandon() {
     // A process cannot remove the cgroup it is in.
     const Status left = MoveToCgroups(origin_cgroups_, ::getpid());
     if (!left.ok()) Log("leaving the host cgroups: " + left.message());
-    RemoveHostCgroups(plan_.host_cgroups);
+    const Status removed = RemoveHostCgroups(plan_.host_cgroups, kHostCgroupPatience);
+    if (!removed.ok()) Log(removed.message());
   }
   RemoveOwnStateDir(files_.dir);
 }
