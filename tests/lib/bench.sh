@@ -1,11 +1,11 @@
 # Sourced by the benchmark scripts that compare two kinds of run.
 # bench_size NAME FULL QUICK: how many runs (or sandboxes) a benchmark makes:
-# FULL (the issues' sizes), or QUICK when scripts/test.sh asks for its quick
-# size (SANDBOX_RT_BENCH_QUICK=1: the suite's time budget); says which on
-# stderr, so that the output shows what its medians are of.
+# FULL (the issues' sizes, scripts/test.sh's default), or QUICK with
+# SANDBOX_RT_BENCH_QUICK=1; says which on stderr, so that the output shows
+# what its medians are of.
 bench_size() {
   if [ "${SANDBOX_RT_BENCH_QUICK:-0}" = 1 ] && [ "$3" -lt "$2" ]; then
-    echo "$1: the suite's quick size, $3 instead of $2 (SANDBOX_RT_BENCH_FULL=1 scripts/test.sh, or ctest -L bench, runs $2)" >&2
+    echo "$1: the quick size, $3 instead of $2 (SANDBOX_RT_BENCH_QUICK=1; without it, $2)" >&2
     echo "$3"
   else
     echo "$2"

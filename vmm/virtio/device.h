@@ -45,6 +45,8 @@ class VirtioDevice {
   virtual const char* name() const = 0;
   virtual uint64_t offered_features() const = 0;  // including VERSION_1
   virtual size_t queue_count() const = 0;
+  // QueueNumMax of queue `index` (at most Virtqueue::kMaxSize).
+  virtual uint16_t max_queue_size(size_t /*index*/) const { return Virtqueue::kMaxSize; }
   // Out-of-range offsets read as zero and ignore writes.
   virtual void ReadConfig(uint64_t offset, std::span<uint8_t> data);
   virtual void WriteConfig(uint64_t /*offset*/, std::span<const uint8_t> /*data*/) {}

@@ -26,6 +26,10 @@ MmioTransport::MmioTransport(std::shared_ptr<VirtioDevice> device, const GuestMe
                              uint64_t base, uint32_t irq)
     : device_(std::move(device)), memory_(memory), loop_(loop), base_(base), irq_(irq) {
   queues_.resize(device_->queue_count());
+  for (size_t index = 0; index < queues_.size(); ++index) {
+    queues_[index].max_size = std::min(device_->max_queue_size(index), Virtqueue::kMaxSize);
+    queues_[index].size = queues_[index].max_size;
+  }
 }
 
 Result<std::shared_ptr<MmioTransport>> MmioTransport::Create(std::shared_ptr<VirtioDevice> device,
@@ -122,7 +126,7 @@ uint32_t MmioTransport::ReadRegister(uint64_t offset) {
                  ? static_cast<uint32_t>(device_->offered_features() >> (32 * device_features_select_))
                  : 0;
     case VIRTIO_MMIO_QUEUE_NUM_MAX:
-      return queue != nullptr ? Virtqueue::kMaxSize : 0;
+      return queue != nullptr ? queue->max_size : 0;
     case VIRTIO_MMIO_QUEUE_READY:
       return queue != nullptr && queue->ready ? 1 : 0;
     case VIRTIO_MMIO_INTERRUPT_STATUS:

@@ -79,6 +79,19 @@ TEST_F(MmioTransportTest, ServesTheDeviceOnceLive) {
   EXPECT_EQ(Read(VIRTIO_MMIO_INTERRUPT_STATUS), 0u);
 }
 
+// A device that offers fewer entries on its first queue than the transport's most.
+class SmallQueueRng : public RngDevice {
+ public:
+  uint16_t max_queue_size(size_t index) const override { return index == 0 ? 8 : Virtqueue::kMaxSize; }
+};
+
+TEST_F(MmioTransportTest, OffersTheDevicesQueueSizeAndRefusesALargerOne) {
+  transport_ = MmioTransport::Create(std::make_shared<SmallQueueRng>(), *memory_, *loop_, 0xd0000000, 5).value();
+  EXPECT_EQ(Read(VIRTIO_MMIO_QUEUE_NUM_MAX), 8u);
+  Initialise();  // asks for 16
+  EXPECT_NE(Read(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, 0u) << "16 entries where 8 are offered";
+}
+
 TEST_F(MmioTransportTest, RefusesFeaturesWithoutVersion1) {
   Initialise(QueueDriver::kDescriptors, /*features_high=*/0);
   EXPECT_EQ(Read(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK, 0u);

@@ -55,8 +55,8 @@ Result<RawDescriptor> ReadDescriptor(const GuestMemory& memory, uint64_t table, 
 }  // namespace
 
 Status Virtqueue::Validate(const GuestMemory& memory) const {
-  if (size == 0 || size > kMaxSize || !std::has_single_bit(size)) {
-    return InvalidArgument(fmt::format("queue size {} is not a power of two up to {}", size, kMaxSize));
+  if (size == 0 || size > max_size || !std::has_single_bit(size)) {
+    return InvalidArgument(fmt::format("queue size {} is not a power of two up to {}", size, max_size));
   }
   struct Area {
     const char* name;
@@ -81,7 +81,7 @@ Status Virtqueue::Validate(const GuestMemory& memory) const {
 }
 
 void Virtqueue::Reset() {
-  size = kMaxSize;
+  size = max_size;
   ready = false;
   descriptor_table = available_ring = used_ring = 0;
   next_available_ = next_used_ = 0;

@@ -45,6 +45,10 @@ class Virtqueue {
  public:
   static constexpr uint16_t kMaxSize = 256;
 
+  // The most entries the device offers for this queue (QueueNumMax), set by
+  // the transport from the device; never the driver's to write.
+  uint16_t max_size = kMaxSize;
+
   // Driver-written configuration (through the transport).
   uint16_t size = kMaxSize;
   bool ready = false;

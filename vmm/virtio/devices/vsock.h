@@ -40,6 +40,13 @@ class VsockDevice : public VirtioDevice, public std::enable_shared_from_this<Vso
   const char* name() const override { return "vsock"; }
   uint64_t offered_features() const override { return kVirtioFeatureVersion1 | kVirtioFeatureIndirectDescriptors; }
   size_t queue_count() const override { return 3; }  // rx, tx, event
+  // Linux fills the whole receive queue with 4 KiB buffers, each an 8 KiB
+  // slab object once its skb overhead is added: 2 MiB of every guest's RAM
+  // (and of every template) at 256 entries. 64 keep 256 KiB in flight.
+  static constexpr uint16_t kReceiveQueueSize = 64;
+  uint16_t max_queue_size(size_t index) const override {
+    return index == 0 ? kReceiveQueueSize : Virtqueue::kMaxSize;
+  }
   Status Activate(const ActiveQueues& active) override;
   void ProcessQueue(size_t index) override;
   void Reset() override;

@@ -65,6 +65,12 @@ class VsockLongPathTest : public ::testing::Test {
   std::string failure_;
 };
 
+TEST_F(VsockLongPathTest, OffersASmallReceiveQueue) {
+  // The guest fills every receive entry it is offered with an 8 KiB buffer.
+  EXPECT_EQ(device_->max_queue_size(0), 64u);
+  EXPECT_EQ(device_->max_queue_size(kTxQueue), Virtqueue::kMaxSize);
+}
+
 TEST_F(VsockLongPathTest, HostConnectsToTheLongUdsPath) {
   EXPECT_TRUE(PathExists(uds_path_));
   Result<UniqueFd> host = ConnectUnix(uds_path_);
