@@ -15,6 +15,16 @@
 namespace sandbox::shim {
 namespace {
 
+// Where /proc/self/mounts text mounts cgroup2 (the last such line); empty if nowhere.
+std::string Cgroup2MountPoint(const std::string& mounts_text) {
+  std::string v2;
+  std::istringstream mounts(mounts_text);
+  for (std::string source, target, type, rest; mounts >> source >> target >> type && std::getline(mounts, rest);) {
+    if (type == "cgroup2") v2 = target;
+  }
+  return v2;
+}
+
 TEST(HostCgroupTest, EveryHierarchyOfAHybridHost) {
   const std::string mounts =
       "tmpfs /sys/fs/cgroup tmpfs rw 0 0\n"
@@ -55,11 +65,7 @@ TEST(HostCgroupTest, TheCgroupsAProcessIsInOnEachHierarchy) {
 // and can then remove them.
 TEST(HostCgroupTest, AProcessGoesBackToWhereItWasAndTheCgroupCanGo) {
   const std::string mounts_text = ReadFile("/proc/self/mounts").value_or("");
-  std::string v2;
-  std::istringstream mounts(mounts_text);
-  for (std::string source, target, type, rest; mounts >> source >> target >> type && std::getline(mounts, rest);) {
-    if (type == "cgroup2") v2 = target;
-  }
+  const std::string v2 = Cgroup2MountPoint(mounts_text);
   ASSERT_FALSE(v2.empty()) << "no cgroup2 mount on this host";
   const pid_t child = ::fork();
   ASSERT_GE(child, 0);
@@ -87,11 +93,7 @@ TEST(HostCgroupTest, AProcessGoesBackToWhereItWasAndTheCgroupCanGo) {
 }
 
 TEST(HostCgroupTest, JoinsAndRemovesOnTheHostsCgroup2) {
-  std::string v2;
-  std::istringstream mounts(ReadFile("/proc/self/mounts").value_or(""));
-  for (std::string source, target, type, rest; mounts >> source >> target >> type && std::getline(mounts, rest);) {
-    if (type == "cgroup2") v2 = target;
-  }
+  const std::string v2 = Cgroup2MountPoint(ReadFile("/proc/self/mounts").value_or(""));
   ASSERT_FALSE(v2.empty()) << "no cgroup2 mount on this host";
   const std::string parent = v2 + "/sandbox-rt-test-" + std::to_string(::getpid());
   const std::string dir = parent + "/leaf";
@@ -118,11 +120,7 @@ TEST(HostCgroupTest, JoinsAndRemovesOnTheHostsCgroup2) {
 // may still be exiting when the cgroups go: the removal waits for it, and
 // names the cgroup when a process stays.
 TEST(HostCgroupTest, RemovalWaitsForExitingProcessesAndNamesOneThatStays) {
-  std::string v2;
-  std::istringstream mounts(ReadFile("/proc/self/mounts").value_or(""));
-  for (std::string source, target, type, rest; mounts >> source >> target >> type && std::getline(mounts, rest);) {
-    if (type == "cgroup2") v2 = target;
-  }
+  const std::string v2 = Cgroup2MountPoint(ReadFile("/proc/self/mounts").value_or(""));
   ASSERT_FALSE(v2.empty()) << "no cgroup2 mount on this host";
   const std::string dir = v2 + "/sandbox-rt-test-busy-" + std::to_string(::getpid());
   const pid_t child = ::fork();
