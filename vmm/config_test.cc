@@ -31,20 +31,24 @@ std::string NetError(const std::string& net) {
   return config.ok() ? "" : config.status().message();
 }
 
+// A boolean key: `fallback` when absent, the other value when given it,
+// and an error naming the key when given `wrong` (JSON of another type).
+void ExpectBooleanKey(const std::string& key, bool VmmConfig::*field, bool fallback, const std::string& wrong) {
+  EXPECT_EQ(ParseVmmConfig(R"({"kernel": "/vmlinux"})").value().*field, fallback) << key;
+  const std::string flipped = fallback ? "false" : "true";
+  EXPECT_EQ(ParseVmmConfig(R"({"kernel": "/vmlinux", ")" + key + "\": " + flipped + "}").value().*field, !fallback)
+      << key;
+  Result<VmmConfig> bad = ParseVmmConfig(R"({"kernel": "/vmlinux", ")" + key + "\": " + wrong + "}");
+  ASSERT_FALSE(bad.ok()) << key;
+  EXPECT_NE(bad.status().message().find(key), std::string::npos) << bad.status().message();
+}
+
 TEST(VmmConfigTest, SeccompIsOnUnlessTurnedOffAndMustBeABoolean) {
-  EXPECT_TRUE(ParseVmmConfig(R"({"kernel": "/vmlinux"})")->seccomp);
-  EXPECT_FALSE(ParseVmmConfig(R"({"kernel": "/vmlinux", "seccomp": false})")->seccomp);
-  Result<VmmConfig> wrong = ParseVmmConfig(R"({"kernel": "/vmlinux", "seccomp": "off"})");
-  ASSERT_FALSE(wrong.ok());
-  EXPECT_NE(wrong.status().message().find("seccomp"), std::string::npos) << wrong.status().message();
+  ExpectBooleanKey("seccomp", &VmmConfig::seccomp, true, R"("off")");
 }
 
 TEST(VmmConfigTest, TheBalloonIsOffUnlessAskedForAndMustBeABoolean) {
-  EXPECT_FALSE(ParseVmmConfig(R"({"kernel": "/vmlinux"})")->balloon);
-  EXPECT_TRUE(ParseVmmConfig(R"({"kernel": "/vmlinux", "balloon": true})")->balloon);
-  Result<VmmConfig> wrong = ParseVmmConfig(R"({"kernel": "/vmlinux", "balloon": {"amount_mib": 64}})");
-  ASSERT_FALSE(wrong.ok());
-  EXPECT_NE(wrong.status().message().find("balloon"), std::string::npos) << wrong.status().message();
+  ExpectBooleanKey("balloon", &VmmConfig::balloon, false, R"({"amount_mib": 64})");
 }
 
 TEST(VmmConfigTest, ParsesAJailAndNamesEachBadField) {
