@@ -92,34 +92,43 @@ Result<GuestMemory> GuestMemory::MapSnapshotFile(const std::string& path, uint64
 }
 
 Result<GuestMemory> GuestMemory::CopySnapshotFile(const std::string& path, uint64_t size,
-                                                  std::optional<GuestRange> copy_on_write) {
+                                                  const std::vector<GuestRange>& copy_on_write) {
   SANDBOX_ASSIGN_OR_RETURN(UniqueFd file, OpenSnapshotFile(path, size));
   SANDBOX_ASSIGN_OR_RETURN(GuestMemory memory, Create(size));
-  if (copy_on_write) {
+  for (const GuestRange& range : copy_on_write) {
     // The memory file is laid out as the memfd is: the same offset.
-    SANDBOX_RETURN_IF_ERROR(CheckWholePages(size, *copy_on_write).Wrap("copy-on-write range"));
-    SANDBOX_ASSIGN_OR_RETURN(const uint64_t offset, memory.MappingOffset(copy_on_write->address, copy_on_write->size));
-    SANDBOX_RETURN_IF_ERROR(memory.MapFileCopyOnWrite(file.get(), offset, *copy_on_write));
+    SANDBOX_RETURN_IF_ERROR(CheckWholePages(size, range).Wrap("copy-on-write range"));
+    SANDBOX_ASSIGN_OR_RETURN(const uint64_t offset, memory.MappingOffset(range.address, range.size));
+    SANDBOX_RETURN_IF_ERROR(memory.MapFileCopyOnWrite(file.get(), offset, range));
   }
   SANDBOX_ASSIGN_OR_RETURN(const FileExtents extents, DataExtents(file.get(), size, path));
   memory.SetRestoredData(extents);
-  // Holes read as zeros, which the new memfd already is.
-  for (auto [data, hole] : extents) {
-    if (memory.copy_on_write_) {
-      // The mapped range is skipped: the memfd keeps a hole there.
-      const auto [begin, end] = *memory.copy_on_write_;
-      if (data >= begin && data < end) {
-        if (hole <= end) continue;
-        data = end;
-      }
-      if (data < begin && hole > begin) {
-        SANDBOX_RETURN_IF_ERROR(memory.CopyFromFile(file.get(), data, begin, path));
-        data = std::min(end, hole);
-      }
+  // Holes read as zeros, which the new memfd already is; the mapped ranges
+  // are skipped: the memfd keeps a hole there.
+  for (const auto& [data, hole] : extents) {
+    for (const auto& [begin, end] : memory.OutsideCopyOnWrite(data, hole)) {
+      SANDBOX_RETURN_IF_ERROR(memory.CopyFromFile(file.get(), begin, end, path));
     }
-    SANDBOX_RETURN_IF_ERROR(memory.CopyFromFile(file.get(), data, hole, path));
   }
   return memory;
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> GuestMemory::OutsideCopyOnWrite(uint64_t begin, uint64_t end) const {
+  std::vector<std::pair<uint64_t, uint64_t>> pieces;
+  for (const auto& [mapped_begin, mapped_end] : copy_on_write_) {
+    if (mapped_end <= begin || mapped_begin >= end) continue;
+    if (mapped_begin > begin) pieces.emplace_back(begin, mapped_begin);
+    begin = std::min(end, mapped_end);
+  }
+  if (begin < end) pieces.emplace_back(begin, end);
+  return pieces;
+}
+
+const std::pair<uint64_t, uint64_t>* GuestMemory::CopyOnWriteAfter(uint64_t offset) const {
+  for (const auto& range : copy_on_write_) {
+    if (range.second > offset) return &range;
+  }
+  return nullptr;
 }
 
 Status GuestMemory::CopyFromFile(int file, uint64_t begin, uint64_t end, const std::string& path) {
@@ -176,30 +185,25 @@ Status GuestMemory::MapFileCopyOnWrite(int file, uint64_t file_offset, GuestRang
   if (file_offset % kPageSize != 0) {
     return InvalidArgument(fmt::format("copy-on-write range: file offset {:#x} is not page-aligned", file_offset));
   }
-  if (!memfd_.valid() || copy_on_write_) {
-    return FailedPrecondition("copy-on-write range: guest RAM has no memfd, or one such range already");
-  }
+  if (!memfd_.valid()) return FailedPrecondition("copy-on-write range: guest RAM has no memfd");
   SANDBOX_ASSIGN_OR_RETURN(const uint64_t begin, MappingOffset(range.address, range.size));
+  const uint64_t end = begin + range.size;
+  if (OutsideCopyOnWrite(begin, end) != std::vector<std::pair<uint64_t, uint64_t>>{{begin, end}}) {
+    return InvalidArgument(fmt::format("copy-on-write range {:#x}+{:#x} overlaps one mapped already", range.address,
+                                       range.size));
+  }
   void* mapped = mmap(mapping_ + begin, range.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, file,
                       static_cast<off_t>(file_offset));
   if (mapped == MAP_FAILED) return ErrnoStatus("mmap", "guest RAM, copy-on-write from a file");
   madvise(mapped, range.size, MADV_DONTDUMP);
-  copy_on_write_ = std::pair(begin, begin + range.size);
-  // The back-end's view: each region less [begin, end), in up to two pieces.
+  copy_on_write_.insert(std::upper_bound(copy_on_write_.begin(), copy_on_write_.end(), std::pair(begin, end)),
+                        std::pair(begin, end));
+  // The back-end's view: each region less the mapped ranges, in pieces.
   backend_regions_.clear();
   for (const MemoryRegion& region : regions_) {
-    const uint64_t region_end = region.memfd_offset + region.size;
-    if (region_end <= begin || region.memfd_offset >= begin + range.size) {
-      backend_regions_.push_back(region);
-      continue;
-    }
-    if (region.memfd_offset < begin) {
-      backend_regions_.push_back({region.guest_address, begin - region.memfd_offset, region.host, region.memfd_offset});
-    }
-    if (region_end > begin + range.size) {
-      const uint64_t skipped = begin + range.size - region.memfd_offset;
-      backend_regions_.push_back({region.guest_address + skipped, region.size - skipped, region.host + skipped,
-                                  region.memfd_offset + skipped});
+    for (const auto& [from, to] : OutsideCopyOnWrite(region.memfd_offset, region.memfd_offset + region.size)) {
+      const uint64_t skipped = from - region.memfd_offset;
+      backend_regions_.push_back({region.guest_address + skipped, to - from, region.host + skipped, from});
     }
   }
   return Status::Ok();
@@ -207,11 +211,11 @@ Status GuestMemory::MapFileCopyOnWrite(int file, uint64_t file_offset, GuestRang
 
 std::pair<uint64_t, uint64_t> GuestMemory::NextData(uint64_t offset, uint64_t end) const {
   if (!memfd_.valid()) return {offset, end};
-  // The copy-on-write range is data, though the memfd has a hole there.
+  // A copy-on-write range is data, though the memfd has a hole there.
   uint64_t mapped_begin = end, mapped_end = end;
-  if (copy_on_write_ && copy_on_write_->second > offset && copy_on_write_->first < end) {
-    mapped_begin = std::max(offset, copy_on_write_->first);
-    mapped_end = std::min(end, copy_on_write_->second);
+  if (const auto* mapped = CopyOnWriteAfter(offset); mapped != nullptr && mapped->first < end) {
+    mapped_begin = std::max(offset, mapped->first);
+    mapped_end = std::min(end, mapped->second);
     if (mapped_begin == offset) return {offset, mapped_end};
   }
   // Pages the guest never touched are memfd holes: skipped without reading
@@ -282,7 +286,7 @@ GuestMemory& GuestMemory::operator=(GuestMemory&& other) noexcept {
     other.regions_.clear();
     backend_regions_ = std::move(other.backend_regions_);
     other.backend_regions_.clear();
-    copy_on_write_ = std::exchange(other.copy_on_write_, std::nullopt);
+    copy_on_write_ = std::exchange(other.copy_on_write_, {});
     restored_data_ = std::exchange(other.restored_data_, {});
   }
   return *this;
@@ -352,11 +356,16 @@ Result<uint64_t> GuestMemory::Discard(uint64_t address, uint64_t length) const {
     }
     return Status::Ok();
   };
-  const uint64_t mapped_begin = copy_on_write_ ? std::clamp(copy_on_write_->first, begin, end) : end;
-  const uint64_t mapped_end = copy_on_write_ ? std::clamp(copy_on_write_->second, begin, end) : end;
-  SANDBOX_RETURN_IF_ERROR(discard(begin, mapped_begin, false));
-  SANDBOX_RETURN_IF_ERROR(discard(mapped_begin, mapped_end, true));
-  SANDBOX_RETURN_IF_ERROR(discard(mapped_end, end, false));
+  uint64_t from = begin;
+  for (const auto& [mapped_begin, mapped_end] : copy_on_write_) {
+    if (mapped_end <= from || mapped_begin >= end) continue;
+    const uint64_t private_begin = std::max(from, mapped_begin);
+    const uint64_t private_end = std::min(end, mapped_end);
+    SANDBOX_RETURN_IF_ERROR(discard(from, private_begin, false));
+    SANDBOX_RETURN_IF_ERROR(discard(private_begin, private_end, true));
+    from = private_end;
+  }
+  SANDBOX_RETURN_IF_ERROR(discard(from, end, false));
   return end - begin;
 }
 

@@ -44,11 +44,12 @@ class GuestMemory {
   // The same, copied into a new memfd, for a VM with vhost-user devices
   // (their back-ends map guest RAM shared): only the file's data extents are
   // read, since a snapshot's memory file leaves zero pages as holes.
-  // `copy_on_write` (the guest kernel's text: never an I/O buffer) is not
-  // copied but mapped copy-on-write from the file, shared through the page
-  // cache by every VM restored from it, and left out of backend_regions().
+  // `copy_on_write` (the guest kernel's text, the agent's executable: never
+  // an I/O buffer) is not copied but mapped copy-on-write from the file,
+  // shared through the page cache by every VM restored from it, and left
+  // out of backend_regions().
   static Result<GuestMemory> CopySnapshotFile(const std::string& path, uint64_t size,
-                                              std::optional<GuestRange> copy_on_write = std::nullopt);
+                                              const std::vector<GuestRange>& copy_on_write = {});
   // Memory for unit tests: one region at `guest_address`.
   static Result<GuestMemory> CreateForTest(uint64_t guest_address, uint64_t size);
 
@@ -86,7 +87,9 @@ class GuestMemory {
   // `file_offset` (page-aligned) over the memfd's pages: shared through the
   // page cache by every VM that maps the same file, and left out of
   // backend_regions(), so only for what is never an I/O buffer (a kernel's
-  // text). One range per GuestMemory, and only over RAM with a memfd.
+  // text). Only over RAM with a memfd, and apart from every range mapped so
+  // far; each splits a back-end region in two (a vhost-user back-end takes
+  // at most 8).
   Status MapFileCopyOnWrite(int file, uint64_t file_offset, GuestRange range);
 
   // Whether `range` is whole pages inside one region of RAM of `size`
@@ -131,6 +134,10 @@ class GuestMemory {
   // Where [offset, end) holds data rather than a memfd hole (the whole range
   // without a memfd); {end, end} when none.
   std::pair<uint64_t, uint64_t> NextData(uint64_t offset, uint64_t end) const;
+  // [begin, end) less the copy-on-write ranges, in pieces, in order.
+  std::vector<std::pair<uint64_t, uint64_t>> OutsideCopyOnWrite(uint64_t begin, uint64_t end) const;
+  // The first copy-on-write range that ends after `offset`, or none.
+  const std::pair<uint64_t, uint64_t>* CopyOnWriteAfter(uint64_t offset) const;
   void SetRegions(const std::vector<std::pair<uint64_t, uint64_t>>& layout);
   // Where [address, address + length) of guest RAM lies in the mapping
   // (and in the memfd: the same offset); fails as Translate does.
@@ -142,8 +149,8 @@ class GuestMemory {
   uint64_t size_ = 0;
   std::vector<MemoryRegion> regions_;
   std::vector<MemoryRegion> backend_regions_;
-  // [begin, end) offsets into the mapping not backed by the memfd.
-  std::optional<std::pair<uint64_t, uint64_t>> copy_on_write_;
+  // [begin, end) offsets into the mapping not backed by the memfd, sorted.
+  std::vector<std::pair<uint64_t, uint64_t>> copy_on_write_;
   std::vector<GuestRange> restored_data_;
 };
 

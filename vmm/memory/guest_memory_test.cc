@@ -101,7 +101,7 @@ TEST(GuestMemoryTest, ACopyMapsTheKernelTextCopyOnWriteAndKeepsItFromTheBackend)
     ASSERT_TRUE(memory->WriteObject<uint64_t>(kText.address + kText.size, 4).ok());  // just above: copied
     WriteSnapshotMemory(*memory, path);
   }
-  Result<GuestMemory> copy = GuestMemory::CopySnapshotFile(path, kSize, kText);
+  Result<GuestMemory> copy = GuestMemory::CopySnapshotFile(path, kSize, {kText});
   ASSERT_TRUE(copy.ok()) << copy.status().message();
   const uint64_t end = kText.address + kText.size;
   for (const auto& [address, value] : std::vector<std::pair<uint64_t, uint64_t>>{
@@ -120,7 +120,7 @@ TEST(GuestMemoryTest, ACopyMapsTheKernelTextCopyOnWriteAndKeepsItFromTheBackend)
   EXPECT_EQ(copy->backend_regions()[1].size, kSize - kText.address - kText.size);
   // A write to the text (a patched instruction) stays this VM's own.
   ASSERT_TRUE(copy->WriteObject<uint64_t>(kText.address, 5).ok());
-  Result<GuestMemory> again = GuestMemory::CopySnapshotFile(path, kSize, kText);
+  Result<GuestMemory> again = GuestMemory::CopySnapshotFile(path, kSize, {kText});
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(*again->ReadObject<uint64_t>(kText.address), 2u);
   // Snapshotted again, the text is written out like the rest.
@@ -157,7 +157,7 @@ TEST(GuestMemoryTest, RestoredMemoryKnowsWhichPagesHeldData) {
   Result<GuestMemory> mapped = GuestMemory::MapSnapshotFile(path, kSize);
   ASSERT_TRUE(mapped.ok());
   EXPECT_EQ(ranges(*mapped), expected);
-  Result<GuestMemory> copied = GuestMemory::CopySnapshotFile(path, kSize, GuestRange{0x5000, 0x1000});
+  Result<GuestMemory> copied = GuestMemory::CopySnapshotFile(path, kSize, {GuestRange{0x5000, 0x1000}});
   ASSERT_TRUE(copied.ok());
   EXPECT_EQ(ranges(*copied), expected);
   EXPECT_EQ(*copied->ReadObject<uint64_t>(0x5ff8), 2u);
@@ -174,12 +174,69 @@ TEST(GuestMemoryTest, ACopyOnWriteRangeMustBeWholePagesOfRam) {
   WriteSnapshotMemory(GuestMemory::Create(kSize).value(), path);
   for (const GuestRange range : {GuestRange{0x1000, 0}, GuestRange{0x1001, 0x1000}, GuestRange{0x1000, 0x800},
                                  GuestRange{kSize - 0x1000, 0x2000}, GuestRange{~0ull & ~0xfffull, 0x1000}}) {
-    Result<GuestMemory> copy = GuestMemory::CopySnapshotFile(path, kSize, range);
+    Result<GuestMemory> copy = GuestMemory::CopySnapshotFile(path, kSize, {range});
     EXPECT_FALSE(copy.ok()) << std::hex << range.address << "+" << range.size;
   }
 }
 
-TEST(GuestMemoryTest, AFileMapsCopyOnWriteOnceAtAPageAlignedOffset) {
+TEST(GuestMemoryTest, SeveralCopyOnWriteRangesAreEachLeftOutOfTheBackendsView) {
+  TempDir dir = TempDir::CreateOrDie("guest-memory-test");
+  const std::string path = dir.path() + "/memory";
+  constexpr uint64_t kSize = 1 << 20;
+  // Given out of order, as a guest may list them; the second touches the third.
+  const std::vector<GuestRange> kRanges = {{0x8000, 0x2000}, {0x3000, 0x1000}, {0x4000, 0x1000}};
+  {
+    GuestMemory image = GuestMemory::Create(kSize).value();
+    for (uint64_t page = 0; page < 0xc000; page += 0x1000) ASSERT_TRUE(image.WriteObject<uint64_t>(page, page + 1).ok());
+    WriteSnapshotMemory(image, path);
+  }
+  Result<GuestMemory> copy = GuestMemory::CopySnapshotFile(path, kSize, kRanges);
+  ASSERT_TRUE(copy.ok()) << copy.status().message();
+  for (uint64_t page = 0; page < 0xc000; page += 0x1000) {
+    EXPECT_EQ(*copy->ReadObject<uint64_t>(page), page + 1) << std::hex << page;
+  }
+  // The memfd holds only what lies outside the ranges.
+  std::vector<std::pair<uint64_t, uint64_t>> backend;
+  for (const MemoryRegion& region : copy->backend_regions()) {
+    backend.emplace_back(region.guest_address, region.size);
+    EXPECT_EQ(region.host, copy->regions()[0].host + region.memfd_offset);
+    EXPECT_EQ(region.memfd_offset, region.guest_address);
+  }
+  const std::vector<std::pair<uint64_t, uint64_t>> expected = {{0, 0x3000}, {0x5000, 0x3000}, {0xa000, kSize - 0xa000}};
+  EXPECT_EQ(backend, expected);
+  for (const GuestRange& range : kRanges) {
+    EXPECT_FALSE(copy->TranslateForBackend(range.address, 8).ok()) << std::hex << range.address;
+  }
+  EXPECT_EQ(::lseek(copy->memfd(), 0x3000, SEEK_DATA), 0x5000);
+  EXPECT_EQ(::lseek(copy->memfd(), 0x8000, SEEK_DATA), 0xa000);
+  // A snapshot of the copy holds the ranges' pages as well.
+  const std::string again_path = dir.path() + "/again";
+  WriteSnapshotMemory(*copy, again_path);
+  GuestMemory again = GuestMemory::MapSnapshotFile(again_path, kSize).value();
+  for (uint64_t page = 0; page < 0xc000; page += 0x1000) {
+    EXPECT_EQ(*again.ReadObject<uint64_t>(page), page + 1) << std::hex << page;
+  }
+  // Discarding across two ranges: each page as its kind wants.
+  ASSERT_TRUE(copy->WriteObject<uint64_t>(0x4000, 99).ok());
+  EXPECT_EQ(copy->Discard(0x2000, 0x4000).value(), 0x4000u);
+  EXPECT_EQ(*copy->ReadObject<uint64_t>(0x2000), 0u);
+  EXPECT_EQ(*copy->ReadObject<uint64_t>(0x3000), 0x3001u);
+  EXPECT_EQ(*copy->ReadObject<uint64_t>(0x4000), 0x4001u) << "a private copy is dropped for the file's page";
+  EXPECT_EQ(*copy->ReadObject<uint64_t>(0x5000), 0u);
+  EXPECT_EQ(*copy->ReadObject<uint64_t>(0x6000), 0x6001u);
+}
+
+TEST(GuestMemoryTest, CopyOnWriteRangesMayNotOverlap) {
+  TempDir dir = TempDir::CreateOrDie("guest-memory-test");
+  const std::string path = dir.path() + "/memory";
+  constexpr uint64_t kSize = 1 << 20;
+  WriteSnapshotMemory(GuestMemory::Create(kSize).value(), path);
+  Result<GuestMemory> copy = GuestMemory::CopySnapshotFile(path, kSize, {{0x2000, 0x2000}, {0x3000, 0x2000}});
+  ASSERT_FALSE(copy.ok());
+  EXPECT_NE(copy.status().message().find("overlaps"), std::string::npos) << copy.status().message();
+}
+
+TEST(GuestMemoryTest, AFileMapsCopyOnWriteAtAPageAlignedOffset) {
   TempDir dir = TempDir::CreateOrDie("guest-memory-test");
   const std::string path = dir.path() + "/image";
   constexpr uint64_t kSize = 1 << 20;
@@ -189,7 +246,8 @@ TEST(GuestMemoryTest, AFileMapsCopyOnWriteOnceAtAPageAlignedOffset) {
   EXPECT_FALSE(memory.MapFileCopyOnWrite(file.get(), 0x800, {0x2000, 0x1000}).ok()) << "unaligned file offset";
   EXPECT_FALSE(memory.MapFileCopyOnWrite(file.get(), 0, {0x2000, 0x800}).ok()) << "not whole pages";
   ASSERT_TRUE(memory.MapFileCopyOnWrite(file.get(), 0x1000, {0x2000, 0x1000}).ok());
-  EXPECT_FALSE(memory.MapFileCopyOnWrite(file.get(), 0x1000, {0x4000, 0x1000}).ok()) << "a second range";
+  EXPECT_FALSE(memory.MapFileCopyOnWrite(file.get(), 0x1000, {0x1000, 0x2000}).ok()) << "over the first range";
+  EXPECT_TRUE(memory.MapFileCopyOnWrite(file.get(), 0x1000, {0x4000, 0x1000}).ok()) << "a second range";
   GuestMemory mapped = GuestMemory::MapSnapshotFile(path, kSize).value();
   EXPECT_FALSE(mapped.MapFileCopyOnWrite(file.get(), 0, {0x2000, 0x1000}).ok()) << "no memfd";
 }

@@ -139,7 +139,7 @@ TEST(VhostUserFrontend, RamMappedFromATemplateIsLeftOutOfTheTableAndHoldsNoRing)
     ASSERT_TRUE(file.valid());
     ASSERT_EQ(::ftruncate(file.get(), 8 << 20), 0);
   }
-  GuestMemory memory = GuestMemory::CopySnapshotFile(path, 8 << 20, GuestRange{0x100000, 0x100000}).value();
+  GuestMemory memory = GuestMemory::CopySnapshotFile(path, 8 << 20, {GuestRange{0x100000, 0x100000}}).value();
   FakeVhostUserBackend backend({});
   VhostUserFrontend frontend = VhostUserFrontend::Start(backend.TakeFrontendEnd(), "test").value();
   ASSERT_TRUE(frontend.SetMemoryTable(memory).ok());
