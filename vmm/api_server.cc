@@ -27,6 +27,27 @@ std::string Answer(const Status& status, const std::string& state, json answer =
   return answer.dump() + "\n";
 }
 
+// The snapshot op's "shared_ranges": [{"address": N, "size": N}, ...], each
+// number an unsigned integer (the Machine checks what they describe).
+Result<std::vector<GuestRange>> ParseSharedRanges(const json& request) {
+  std::vector<GuestRange> ranges;
+  const auto found = request.find("shared_ranges");
+  if (found == request.end()) return ranges;
+  if (!found->is_array()) return InvalidArgument("shared_ranges: must be an array of {\"address\", \"size\"}");
+  for (size_t i = 0; i < found->size(); ++i) {
+    const json& item = (*found)[i];
+    const std::string name = "shared_ranges[" + std::to_string(i) + "]";
+    if (!item.is_object() || item.size() != 2 || !item.contains("address") || !item.contains("size")) {
+      return InvalidArgument(name + ": must be an object with exactly \"address\" and \"size\"");
+    }
+    if (!item["address"].is_number_unsigned() || !item["size"].is_number_unsigned()) {
+      return InvalidArgument(name + ": address and size must be non-negative integers");
+    }
+    ranges.push_back({item["address"].get<uint64_t>(), item["size"].get<uint64_t>()});
+  }
+  return ranges;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ApiServer>> ApiServer::Create(const std::string& path, EventLoop& loop, VmControl& vm) {
@@ -104,7 +125,7 @@ std::string ApiServer::Handle(const std::string& line, std::vector<UniqueFd> fds
   }
   const std::string op = request["op"];
   for (const auto& [key, value] : request.items()) {
-    if (key != "op" && !(op == "shutdown" && key == "timeout_ms")) {
+    if (key != "op" && !(op == "shutdown" && key == "timeout_ms") && !(op == "snapshot" && key == "shared_ranges")) {
       return Answer(InvalidArgument(key + ": unknown key for op \"" + op + "\""), "");
     }
   }
@@ -135,7 +156,9 @@ std::string ApiServer::Handle(const std::string& line, std::vector<UniqueFd> fds
                                     "the memory file's, both open for writing"),
                     vm_.state());
     }
-    const Status saved = vm_.Snapshot(std::move(fds[0]), std::move(fds[1]));
+    Result<std::vector<GuestRange>> shared = ParseSharedRanges(request);
+    if (!shared.ok()) return Answer(shared.status(), vm_.state());
+    const Status saved = vm_.Snapshot(std::move(fds[0]), std::move(fds[1]), std::move(shared).value());
     return Answer(saved, vm_.state());
   }
   if (op == "balloon") {

@@ -30,7 +30,10 @@ class VmControl {
   // vCPUs are parked for the reading if they were running).
   virtual Result<std::vector<std::string>> DescribeVcpus() = 0;
   // Pauses the VM and writes a snapshot to the two files (state, guest RAM).
-  virtual Status Snapshot(UniqueFd state, UniqueFd memory) = 0;
+  // `shared_ranges`: guest RAM the guest says it never writes nor uses for
+  // I/O (its agent's executable), which VMs restored from the snapshot map
+  // copy-on-write from its memory file instead of copying.
+  virtual Status Snapshot(UniqueFd state, UniqueFd memory, std::vector<GuestRange> shared_ranges) = 0;
   // What the guest gave back through free page reporting so far;
   // kFailedPrecondition for a VM without a balloon device.
   virtual Result<BalloonDevice::Stats> Balloon() const = 0;

@@ -31,13 +31,15 @@ class FakeVm : public VmControl {
   Result<BalloonDevice::Stats> Balloon() const override {
     return BalloonDevice::Stats{.reports = 2, .reported_bytes = 8192};
   }
-  Status Snapshot(UniqueFd state, UniqueFd memory) override {
+  Status Snapshot(UniqueFd state, UniqueFd memory, std::vector<GuestRange> shared) override {
     paused = true;
+    shared_ranges = std::move(shared);
     snapshot_fds = {state.get(), memory.get()};
     if (::write(state.get(), "s", 1) != 1 || ::write(memory.get(), "m", 1) != 1) return Internal("write");
     return Status::Ok();
   }
   std::pair<int, int> snapshot_fds{-1, -1};
+  std::vector<GuestRange> shared_ranges;
   bool stopping = false;
   bool paused = false;
   int shutdown_requests = 0;
@@ -96,6 +98,37 @@ TEST_F(ApiServerTest, SnapshotTakesTheTwoFilesSentWithIt) {
   EXPECT_EQ(server_->Handle(R"({"op":"snapshot"})", std::move(fds)), "{\"ok\":true,\"state\":\"paused\"}\n");
   EXPECT_EQ(*ReadFile(state), "s");
   EXPECT_EQ(*ReadFile(memory), "m");
+  EXPECT_TRUE(vm_.shared_ranges.empty());
+}
+
+TEST_F(ApiServerTest, SnapshotPassesTheSharedRangesOn) {
+  auto snapshot = [&](const std::string& line) {
+    std::vector<UniqueFd> fds;
+    for (const char* name : {"/state", "/memory"}) {
+      const std::string path = dir_->path() + name;
+      fds.emplace_back(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    }
+    return server_->Handle(line, std::move(fds));
+  };
+  EXPECT_EQ(snapshot(R"({"op":"snapshot","shared_ranges":[{"address":4096,"size":8192},{"size":4096,"address":0}]})"),
+            "{\"ok\":true,\"state\":\"paused\"}\n");
+  ASSERT_EQ(vm_.shared_ranges.size(), 2u);
+  EXPECT_EQ(vm_.shared_ranges[0].address, 4096u);
+  EXPECT_EQ(vm_.shared_ranges[0].size, 8192u);
+  EXPECT_EQ(vm_.shared_ranges[1].address, 0u);
+  vm_.shared_ranges.clear();
+  for (const char* bad : {R"({"op":"snapshot","shared_ranges":{"address":0,"size":4096}})",
+                          R"({"op":"snapshot","shared_ranges":[{"address":0}]})",
+                          R"({"op":"snapshot","shared_ranges":[{"address":0,"size":4096,"extra":1}]})",
+                          R"({"op":"snapshot","shared_ranges":[{"address":-4096,"size":4096}]})",
+                          R"({"op":"snapshot","shared_ranges":[{"address":0,"size":"4096"}]})"}) {
+    const std::string answer = snapshot(bad);
+    EXPECT_NE(answer.find("shared_ranges"), std::string::npos) << bad << " -> " << answer;
+    EXPECT_NE(answer.find("\"ok\":false"), std::string::npos) << bad;
+  }
+  EXPECT_TRUE(vm_.shared_ranges.empty());
+  EXPECT_NE(server_->Handle(R"({"op":"pause","shared_ranges":[]})").find("shared_ranges: unknown key"),
+            std::string::npos);
 }
 
 TEST_F(ApiServerTest, RejectsBadRequestsByName) {

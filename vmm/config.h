@@ -94,6 +94,10 @@ inline constexpr size_t kMaxFsTagLength = 36;  // the virtio-fs config space
 inline constexpr size_t kMaxNics = 8;
 inline constexpr uint64_t kMinMtu = 68;      // IPv4's minimum
 inline constexpr uint64_t kMaxMtu = 65521;  // the largest IPv4 packet less the 14-byte Ethernet header
+// How many shared ranges a snapshot takes (the control API's snapshot op):
+// with the kernel's text and RAM's two regions, a vhost-user back-end's
+// view of guest RAM stays within its 8 regions.
+inline constexpr size_t kMaxSharedRanges = 4;
 
 // Parses and checks the document (types, ranges, unknown keys). Does not
 // touch the files it names.

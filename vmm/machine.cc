@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <latch>
 #include <fmt/format.h>
@@ -48,6 +49,32 @@ constexpr char kSnapshotVirtioDevices[] = "machine/virtio_devices";
 // The guest kernel's text (LoadedKernel::text): where present, a restore
 // with vhost-user devices maps it copy-on-write instead of copying it.
 constexpr char kSnapshotKernelText[] = "memory/kernel_text";
+// The shared ranges (VmControl::Snapshot): where present, mapped
+// copy-on-write by a restore with vhost-user devices, as the kernel's text.
+constexpr char kSnapshotSharedRanges[] = "memory/shared_ranges";
+struct SharedRangesSection {
+  uint64_t count;
+  GuestRange ranges[kMaxSharedRanges];
+};
+
+// The snapshot's kernel text, if it has one.
+Result<std::optional<GuestRange>> SnapshotKernelText(const SnapshotReader& snapshot) {
+  if (!snapshot.Has(kSnapshotKernelText)) return std::optional<GuestRange>();
+  GuestRange text;
+  SANDBOX_RETURN_IF_ERROR(snapshot.GetStruct(kSnapshotKernelText, text));
+  return std::optional<GuestRange>(text);
+}
+
+// The snapshot's shared ranges, unchecked (CheckSnapshotFits checks them).
+Result<std::vector<GuestRange>> SnapshotSharedRanges(const SnapshotReader& snapshot) {
+  if (!snapshot.Has(kSnapshotSharedRanges)) return std::vector<GuestRange>();
+  SharedRangesSection section{};
+  SANDBOX_RETURN_IF_ERROR(snapshot.GetStruct(kSnapshotSharedRanges, section));
+  if (section.count > kMaxSharedRanges) {
+    return InvalidArgument(fmt::format("{} shared ranges, at most {}", section.count, kMaxSharedRanges));
+  }
+  return std::vector<GuestRange>(section.ranges, section.ranges + section.count);
+}
 
 }  // namespace
 
@@ -99,17 +126,23 @@ Machine::~Machine() {
 }
 
 Status Machine::SetUpMemory(const VmmConfig& config, const SnapshotReader* snapshot) {
-  if (snapshot && snapshot->Has(kSnapshotKernelText)) {
-    GuestRange text;
-    SANDBOX_RETURN_IF_ERROR(snapshot->GetStruct(kSnapshotKernelText, text));
-    kernel_text_ = text;
+  if (snapshot) {
+    SANDBOX_ASSIGN_OR_RETURN(kernel_text_, SnapshotKernelText(*snapshot));
+    SANDBOX_ASSIGN_OR_RETURN(shared_ranges_, SnapshotSharedRanges(*snapshot));
   }
   if (config.restore && !config.fs.empty()) {
     // vhost-user back-ends map guest RAM shared: a private copy, not the
     // file's copy-on-write pages, but for the kernel's text, which no I/O
     // buffer lies in.
+    std::vector<GuestRange> copy_on_write = shared_ranges_;
+    if (kernel_text_) copy_on_write.push_back(*kernel_text_);
     SANDBOX_ASSIGN_OR_RETURN(memory_, GuestMemory::CopySnapshotFile(config.restore->memory, config.memory_mib << 20,
-                                                                    kernel_text_));
+                                                                    copy_on_write));
+    uint64_t shared = 0;
+    for (const GuestRange& range : copy_on_write) shared += range.size;
+    spdlog::info("restore: {} KiB of guest RAM shared copy-on-write with the snapshot (the kernel's text and {} "
+                 "shared ranges)",
+                 shared >> 10, shared_ranges_.size());
   } else if (config.restore) {
     SANDBOX_ASSIGN_OR_RETURN(memory_, GuestMemory::MapSnapshotFile(config.restore->memory, config.memory_mib << 20));
   } else {
@@ -450,15 +483,14 @@ size_t VirtioDeviceCount(const VmmConfig& config) {
 
 // The kernel text a snapshot records (optional) must be whole pages inside
 // one region of its guest's RAM.
-Status CheckKernelText(const SnapshotReader& snapshot, uint64_t memory_bytes, const std::string& path) {
-  if (!snapshot.Has(kSnapshotKernelText)) return Status::Ok();
-  GuestRange text;
-  SANDBOX_RETURN_IF_ERROR(snapshot.GetStruct(kSnapshotKernelText, text));
-  if (!GuestMemory::CheckWholePages(memory_bytes, text).ok()) {
-    return InvalidArgument(fmt::format("the snapshot {}: its kernel text {:#x}+{:#x} is not whole pages of its RAM",
-                                       path, text.address, text.size));
+Status CheckSnapshotMemory(const SnapshotReader& snapshot, uint64_t memory_bytes) {
+  SANDBOX_ASSIGN_OR_RETURN(const std::optional<GuestRange> text, SnapshotKernelText(snapshot));
+  if (text && !GuestMemory::CheckWholePages(memory_bytes, *text).ok()) {
+    return InvalidArgument(
+        fmt::format("its kernel text {:#x}+{:#x} is not whole pages of its RAM", text->address, text->size));
   }
-  return Status::Ok();
+  SANDBOX_ASSIGN_OR_RETURN(const std::vector<GuestRange> shared, SnapshotSharedRanges(snapshot));
+  return CheckSharedRanges(shared, memory_bytes, text);
 }
 
 }  // namespace
@@ -480,7 +512,33 @@ Status CheckSnapshotFits(const SnapshotReader& snapshot, const VmmConfig& config
     return InvalidArgument(fmt::format("restore: this config has {} virtio devices ({} NICs), but the snapshot {} has {}",
                                        VirtioDeviceCount(config), config.net.size(), config.restore->state, devices));
   }
-  return CheckKernelText(snapshot, memory_bytes, config.restore->state);
+  const Status memory = CheckSnapshotMemory(snapshot, memory_bytes);
+  if (!memory.ok()) return Status(memory.code(), "the snapshot " + config.restore->state + ": " + memory.message());
+  return Status::Ok();
+}
+
+Status CheckSharedRanges(const std::vector<GuestRange>& ranges, uint64_t memory_bytes,
+                         const std::optional<GuestRange>& kernel_text) {
+  if (ranges.size() > kMaxSharedRanges) {
+    return InvalidArgument(fmt::format("shared_ranges: {} ranges, at most {}", ranges.size(), kMaxSharedRanges));
+  }
+  std::vector<GuestRange> all = ranges;
+  for (const GuestRange& range : ranges) {
+    if (!GuestMemory::CheckWholePages(memory_bytes, range).ok()) {
+      return InvalidArgument(
+          fmt::format("shared_ranges: {:#x}+{:#x} is not whole pages of guest RAM", range.address, range.size));
+    }
+  }
+  if (kernel_text) all.push_back(*kernel_text);
+  std::sort(all.begin(), all.end(), [](const GuestRange& a, const GuestRange& b) { return a.address < b.address; });
+  for (size_t i = 1; i < all.size(); ++i) {
+    if (all[i].address < all[i - 1].address + all[i - 1].size) {
+      return InvalidArgument(fmt::format("shared_ranges: {:#x}+{:#x} overlaps {:#x}+{:#x} (another range or the "
+                                         "kernel's text)",
+                                         all[i].address, all[i].size, all[i - 1].address, all[i - 1].size));
+    }
+  }
+  return Status::Ok();
 }
 
 Result<BalloonDevice::Stats> Machine::Balloon() const {
@@ -488,16 +546,17 @@ Result<BalloonDevice::Stats> Machine::Balloon() const {
   return balloon_->stats();
 }
 
-Status Machine::Snapshot(UniqueFd state, UniqueFd memory) {
+Status Machine::Snapshot(UniqueFd state, UniqueFd memory, std::vector<GuestRange> shared_ranges) {
+  SANDBOX_RETURN_IF_ERROR(CheckSharedRanges(shared_ranges, memory_->size(), kernel_text_));
   const bool was_paused = paused_;
   SANDBOX_RETURN_IF_ERROR(Pause());
-  Status saved = WriteSnapshot(state.get(), memory.get());
+  Status saved = WriteSnapshot(state.get(), memory.get(), shared_ranges);
   // Refused (a busy device, say): the VM goes on as it was.
   if (!saved.ok() && !was_paused) (void)Resume();
   return saved;
 }
 
-Status Machine::WriteSnapshot(int state, int memory) {
+Status Machine::WriteSnapshot(int state, int memory, const std::vector<GuestRange>& shared_ranges) {
   std::lock_guard lock(mutex_);
   if (parked_vcpus_ != vcpus_.size()) return FailedPrecondition("the VM is stopping");
   SnapshotWriter writer;
@@ -505,6 +564,11 @@ Status Machine::WriteSnapshot(int state, int memory) {
   writer.AddU64(kSnapshotMemoryBytes, memory_->size());
   writer.AddU64(kSnapshotVirtioDevices, transports_.size());
   if (kernel_text_) writer.AddStruct(kSnapshotKernelText, *kernel_text_);
+  if (!shared_ranges.empty()) {
+    SharedRangesSection section{.count = shared_ranges.size(), .ranges = {}};
+    std::copy(shared_ranges.begin(), shared_ranges.end(), section.ranges);
+    writer.AddStruct(kSnapshotSharedRanges, section);
+  }
   for (size_t i = 0; i < transports_.size(); ++i) {
     SANDBOX_RETURN_IF_ERROR(transports_[i]->SaveState(writer, fmt::format("virtio{}", i)));
   }
@@ -520,8 +584,9 @@ Status Machine::WriteSnapshot(int state, int memory) {
   SANDBOX_RETURN_IF_ERROR(WriteAll(state, bytes, "the snapshot's state file"));
   if (::fsync(memory) != 0) return ErrnoStatus("fsync", "the snapshot's memory file");
   if (::fsync(state) != 0) return ErrnoStatus("fsync", "the snapshot's state file");
-  spdlog::info("snapshot: {} vCPUs, {} MiB of memory, {} virtio devices, {} bytes of state; the VM stays paused",
-               vcpus_.size(), memory_->size() >> 20, transports_.size(), bytes.size());
+  spdlog::info("snapshot: {} vCPUs, {} MiB of memory, {} virtio devices, {} shared ranges, {} bytes of state; the VM "
+               "stays paused",
+               vcpus_.size(), memory_->size() >> 20, transports_.size(), shared_ranges.size(), bytes.size());
   return Status::Ok();
 }
 

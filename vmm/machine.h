@@ -48,6 +48,12 @@ enum class VmExit : int {
 // less; each device's kind is checked as it is restored).
 Status CheckSnapshotFits(const SnapshotReader& snapshot, const VmmConfig& config);
 
+// Shared ranges (VmControl::Snapshot) must be at most kMaxSharedRanges,
+// whole pages of RAM of `memory_bytes`, apart from each other and from the
+// kernel's text; the error names the range.
+Status CheckSharedRanges(const std::vector<GuestRange>& ranges, uint64_t memory_bytes,
+                         const std::optional<GuestRange>& kernel_text);
+
 class Machine : public VmControl {
  public:
   static Result<std::unique_ptr<Machine>> Build(const VmmConfig& config);
@@ -65,8 +71,9 @@ class Machine : public VmControl {
   void ForceStop() override { RequestStop(VmExit::kHostStop); }
   Result<std::vector<std::string>> DescribeVcpus() override;
   // Pauses the VM (it stays paused) and writes its state and guest RAM to
-  // the two files (vmm/snapshot). Refused, the VM runs on as it was.
-  Status Snapshot(UniqueFd state, UniqueFd memory) override;
+  // the two files (vmm/snapshot), with the shared ranges (VmControl). Refused,
+  // the VM runs on as it was.
+  Status Snapshot(UniqueFd state, UniqueFd memory, std::vector<GuestRange> shared_ranges) override;
   Result<BalloonDevice::Stats> Balloon() const override;
 
   const std::string& command_line() const { return command_line_; }
@@ -80,7 +87,7 @@ class Machine : public VmControl {
   // `boot`: the boot vCPU gets the kernel's entry registers (not on a restore).
   Status SetUpVcpus(uint32_t count, bool boot);
   // With every vCPU parked: the state file and guest RAM.
-  Status WriteSnapshot(int state, int memory);
+  Status WriteSnapshot(int state, int memory, const std::vector<GuestRange>& shared_ranges);
   // Maps what the snapshot's guest had touched (its clones touch it again)
   // into the VM's nested page tables before the guest runs, where KVM can:
   // each first touch of a page would otherwise be an exit, which nested
@@ -125,6 +132,9 @@ class Machine : public VmControl {
   std::string command_line_;
   uint64_t entry_point_ = 0;
   std::optional<GuestRange> kernel_text_;  // the kernel's text pages, kept in snapshots
+  // The guest's own unchanging RAM that a restore maps copy-on-write
+  // (VmControl::Snapshot): what the snapshot restored from had.
+  std::vector<GuestRange> shared_ranges_;
 
   std::mutex mutex_;
   std::condition_variable changed_;
