@@ -1,7 +1,9 @@
 #include "agent/agent_service.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 #include <time.h>
@@ -12,9 +14,11 @@
 #include <optional>
 
 #include "agent.pb.h"
+#include "agent/file_frames.h"
 #include "agent/guest_init.h"
 #include "agent/network/network_setup.h"
 #include "common/base/file_util.h"
+#include "common/base/unique_fd.h"
 #include "common/net/netlink_socket.h"
 #include "common/oci/spec_json.h"
 #include "common/oci/validate.h"
@@ -118,6 +122,11 @@ void AgentService::RegisterOn(ttrpc::Server& server) {
                       [this](const AfterRestoreRequest& request) -> Result<AfterRestoreResponse> {
                         return AfterRestore(request);
                       }));
+  server.Register(kAgentService, "GetSharedRanges",
+                  Unary<SharedRangesRequest, SharedRangesResponse>(
+                      [this](const SharedRangesRequest& request) -> Result<SharedRangesResponse> {
+                        return GetSharedRanges(request);
+                      }));
   RegisterContainerCalls(server);
   RegisterProcessCalls(server);
   RegisterEventCalls(server);
@@ -149,6 +158,29 @@ Result<v1::AfterRestoreResponse> AgentService::AfterRestore(const v1::AfterResto
     return ErrnoStatus("getrandom", "the sample");
   }
   response.set_random_sample(sample);
+  return response;
+}
+
+Result<v1::SharedRangesResponse> AgentService::GetSharedRanges(const v1::SharedRangesRequest& request) {
+  if (request.max_ranges() == 0) return InvalidArgument("max_ranges: must be 1 or more");
+  if (!options_.pid1) return FailedPrecondition("GetSharedRanges needs the guest (the agent is not PID 1)");
+  // With compaction the kernel may move the executable's pages, and a
+  // device could then be handed the frames the host shares.
+  if (::access("/proc/sys/vm/compact_memory", F_OK) == 0) {
+    return FailedPrecondition("the guest kernel compacts memory (CONFIG_COMPACTION): its pages may move");
+  }
+  UniqueFd self(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
+  if (!self.valid()) return ErrnoStatus("open", "/proc/self/exe");
+  struct stat info {};
+  if (::fstat(self.get(), &info) != 0) return ErrnoStatus("fstat", "/proc/self/exe");
+  SANDBOX_ASSIGN_OR_RETURN(std::vector<PhysicalRange> frames, FileFrames(self.get()));
+  v1::SharedRangesResponse response;
+  for (const PhysicalRange& range : LargestRanges(std::move(frames), request.max_ranges())) {
+    v1::MemoryRange* added = response.add_ranges();
+    added->set_address(range.address);
+    added->set_size(range.size);
+  }
+  response.set_file_bytes(static_cast<uint64_t>(info.st_size));
   return response;
 }
 

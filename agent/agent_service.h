@@ -53,6 +53,7 @@ class AgentService {
   void RegisterEventCalls(ttrpc::Server& server);
   void RegisterNetworkCalls(ttrpc::Server& server);
   Result<v1::AfterRestoreResponse> AfterRestore(const v1::AfterRestoreRequest& request);
+  Result<v1::SharedRangesResponse> GetSharedRanges(const v1::SharedRangesRequest& request);
   // Validates the config, then applies it to the guest's NICs (PID 1 only).
   Result<v1::Empty> UpdateNetwork(const v1::UpdateNetworkRequest& request);
   Result<v1::CreateContainerResponse> CreateContainer(const v1::CreateContainerRequest& request);

@@ -58,6 +58,19 @@ TEST_F(AgentHostModeTest, AfterRestoreChecksItsRequestAndNeverTouchesTheHost) {
   EXPECT_TRUE(AgentAlive());
 }
 
+TEST_F(AgentHostModeTest, SharedRangesAreTheGuestsOnly) {
+  ttrpc::Client client(std::move(connection_));
+  v1::SharedRangesRequest request;
+  Result<std::string> none = client.Call(kAgentService, "GetSharedRanges", request.SerializeAsString());
+  EXPECT_EQ(none.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(none.status().message().find("max_ranges: must be 1 or more"), std::string::npos);
+  request.set_max_ranges(4);
+  Result<std::string> host = client.Call(kAgentService, "GetSharedRanges", request.SerializeAsString());
+  EXPECT_EQ(host.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(host.status().message().find("needs the guest"), std::string::npos);
+  EXPECT_TRUE(AgentAlive());
+}
+
 TEST_F(AgentHostModeTest, BadRequestsAreAnsweredAndTheAgentLivesOn) {
   ttrpc::Client client(std::move(connection_));
   Result<std::string> unknown = client.Call(kAgentService, "Teleport", "");

@@ -14,6 +14,7 @@
 #include "common/net/network_config.h"
 #include "common/io/preserved_fds.h"
 #include "common/ttrpc/client.h"
+#include "shim/microvm/guest_memory_range.h"
 #include "shim/runtime/sandbox.h"
 
 namespace sandbox::shim {
@@ -78,6 +79,13 @@ class AgentClient {
   // After a restore from a template: the guest kernel's RNG gets 64 bytes of
   // the host's entropy and is reseeded, and its clock is set to the host's.
   Status AfterRestore();
+  // Before a template's snapshot: the largest runs of guest RAM (at most
+  // `max_ranges`) that hold the agent's executable, and its size in bytes.
+  struct SharedRanges {
+    std::vector<GuestMemoryRange> ranges;
+    uint64_t file_bytes = 0;
+  };
+  Result<SharedRanges> GetSharedRanges(uint32_t max_ranges);
   // The guest NICs get the pod network's names, addresses, routes and neighbours.
   Status UpdateNetwork(const net::NetworkConfig& network);
   // Blocks until a container's cgroup counts an OOM kill (its id) or until

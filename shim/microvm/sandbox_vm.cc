@@ -124,7 +124,8 @@ Status SandboxVm::WaitForAgent(const StillWanted& still_wanted) {
   }
 }
 
-Status SandboxVm::Snapshot(const std::string& state_path, const std::string& memory_path) {
+Status SandboxVm::Snapshot(const std::string& state_path, const std::string& memory_path,
+                           const std::vector<GuestMemoryRange>& shared_ranges) {
   agent_.reset();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (;;) {
@@ -133,7 +134,7 @@ Status SandboxVm::Snapshot(const std::string& state_path, const std::string& mem
     };
     UniqueFd state = create(state_path), memory = create(memory_path);
     if (!state.valid() || !memory.valid()) return ErrnoStatus("open", "snapshot files " + state_path);
-    Status saved = SnapshotVm(files_.api, state.get(), memory.get(), std::chrono::seconds(60));
+    Status saved = SnapshotVm(files_.api, state.get(), memory.get(), shared_ranges, std::chrono::seconds(60));
     // The guest's side of the closed connection takes a moment to go.
     const bool busy = saved.code() == StatusCode::kFailedPrecondition && saved.message().find("vsock") != std::string::npos;
     if (!busy || std::chrono::steady_clock::now() >= deadline) return saved;

@@ -91,7 +91,10 @@ class SandboxVm {
   // A snapshot of the VM into two new files (vmm/README.md, "snapshot"),
   // after the agent connection is closed: a busy vsock device refuses it,
   // so it is retried for a while. The VM stays paused.
-  Status Snapshot(const std::string& state_path, const std::string& memory_path);
+  // `shared_ranges`: the agent's (AgentClient::GetSharedRanges), which the
+  // snapshot's clones map copy-on-write.
+  Status Snapshot(const std::string& state_path, const std::string& memory_path,
+                  const std::vector<GuestMemoryRange>& shared_ranges = {});
   // Readable once sandbox-vmm has ended (the VM is lost).
   int pidfd() const { return vmm_pidfd_.get(); }
   // Whether sandbox-vmm has ended (then no agent call can succeed: callers

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -68,6 +69,20 @@ void WaitForFreePageReport(const std::string& api) {
   }
 }
 
+// Where the agent's executable lies in the template's RAM, which its clones
+// then share with it instead of each copying it. Only a saving: without
+// them (an agent or guest kernel that cannot say) every clone copies those
+// pages, as the warning says.
+std::vector<GuestMemoryRange> AgentSharedRanges(AgentClient& agent) {
+  Result<AgentClient::SharedRanges> shared = agent.GetSharedRanges(vmm::kMaxSharedRanges);
+  if (!shared.ok()) {
+    std::fprintf(stderr, "sandbox-rt: template: the agent named no shared RAM (%s); each clone copies it\n",
+                 shared.status().message().c_str());
+    return {};
+  }
+  return shared->ranges;
+}
+
 // Boots the template's VM in `work`, snapshots it there, and stops it.
 Status BootAndSnapshot(const MicroVmConfig& boot, const VmSize& size, const TemplateDevices& devices,
                        const std::string& work) {
@@ -82,8 +97,9 @@ Status BootAndSnapshot(const MicroVmConfig& boot, const VmSize& size, const Temp
                quiet);
   SANDBOX_RETURN_IF_ERROR(vm.Start());
   SANDBOX_RETURN_IF_ERROR(vm.WaitForAgent([] { return Status::Ok(); }));
+  const std::vector<GuestMemoryRange> shared = AgentSharedRanges(vm.agent());
   WaitForFreePageReport(files.api);
-  Status saved = vm.Snapshot(work + kStateFile, work + kMemoryFile);
+  Status saved = vm.Snapshot(work + kStateFile, work + kMemoryFile, shared);
   if (!saved.ok()) return Status(saved.code(), saved.message() + "; sandbox-vmm: " + LogTail(files.vmm_log));
   vm.Stop(std::chrono::milliseconds(0));
   return Status::Ok();

@@ -13,14 +13,16 @@ namespace sandbox::shim {
 
 namespace {
 
-// One request line (with `fds`, SCM_RIGHTS), one answer line within `timeout`.
+// One request line, {"op": op} and `arguments` (with `fds`, SCM_RIGHTS), one
+// answer line within `timeout`.
 Result<nlohmann::json> Call(const std::string& socket_path, const std::string& op, std::span<const int> fds,
-                            std::chrono::seconds timeout) {
+                            std::chrono::seconds timeout, nlohmann::json arguments = nlohmann::json::object()) {
   SANDBOX_ASSIGN_OR_RETURN(UniqueFd fd, ConnectUnix(socket_path));
   // A wedged VMM must not hold its caller: pausing parks every vCPU first.
   const timeval receive_timeout{.tv_sec = static_cast<time_t>(timeout.count()), .tv_usec = 0};
   ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &receive_timeout, sizeof(receive_timeout));
-  const std::string request = nlohmann::json{{"op", op}}.dump() + "\n";
+  arguments["op"] = op;
+  const std::string request = arguments.dump() + "\n";
   if (fds.empty()) {
     if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
       return ErrnoStatus("send", socket_path);
@@ -55,9 +57,15 @@ Result<nlohmann::json> CallVmmApiAnswer(const std::string& socket_path, const st
   return Call(socket_path, op, {}, std::chrono::seconds(10));
 }
 
-Status SnapshotVm(const std::string& socket_path, int state_fd, int memory_fd, std::chrono::seconds timeout) {
+Status SnapshotVm(const std::string& socket_path, int state_fd, int memory_fd,
+                  const std::vector<GuestMemoryRange>& shared_ranges, std::chrono::seconds timeout) {
   const int fds[] = {state_fd, memory_fd};
-  return Call(socket_path, "snapshot", fds, timeout).status();
+  nlohmann::json arguments = nlohmann::json::object();
+  if (!shared_ranges.empty()) {
+    nlohmann::json& ranges = arguments["shared_ranges"] = nlohmann::json::array();
+    for (const GuestMemoryRange& range : shared_ranges) ranges.push_back({{"address", range.address}, {"size", range.size}});
+  }
+  return Call(socket_path, "snapshot", fds, timeout, std::move(arguments)).status();
 }
 
 Result<std::string> CallVmmApi(const std::string& socket_path, const std::string& op) {

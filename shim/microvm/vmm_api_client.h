@@ -7,8 +7,10 @@
 #include <chrono>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "common/base/status.h"
+#include "shim/microvm/guest_memory_range.h"
 
 namespace sandbox::shim {
 
@@ -21,7 +23,10 @@ Result<nlohmann::json> CallVmmApiAnswer(const std::string& socket_path, const st
 // empty, by the caller), which go to the VMM with the request. It stays
 // paused; a refused snapshot (a busy vsock device, ...) is an error and the
 // VM runs on. `timeout`: writing guest RAM takes a while.
-Status SnapshotVm(const std::string& socket_path, int state_fd, int memory_fd, std::chrono::seconds timeout);
+// `shared_ranges`: guest RAM its clones map copy-on-write (the agent's
+// GetSharedRanges; vmm/README.md).
+Status SnapshotVm(const std::string& socket_path, int state_fd, int memory_fd,
+                  const std::vector<GuestMemoryRange>& shared_ranges, std::chrono::seconds timeout);
 
 // The answer's "state" ("running", "paused", "stopping").
 Result<std::string> CallVmmApi(const std::string& socket_path, const std::string& op);

@@ -86,16 +86,24 @@ check "its console says the agent reseeded it after the restore" 0 $?
 sb start c3; check "start" 0 $?
 check "running" running "$(state_of c3)"
 # Its RAM is a copy in its own memfd (virtiofsd maps it), but for the guest
-# kernel's text: mapped copy-on-write from the template's memory file, shared
+# kernel's text and the agent's executable (the shared ranges the template's
+# agent named): mapped copy-on-write from the template's memory file, shared
 # by every clone (/proc/PID/maps: inode in field 5, "p" for private).
 vmm_pid=$(cut -d' ' -f1 "$root/c3/vmm.pid")
 memory_inode=$(stat -c %i "$template/vm.memory")
 while read -r range perms _ _ inode _; do
   [ "$inode" = "$memory_inode" ] && echo "$perms $(( (0x${range#*-} - 0x${range%-*}) / 1024 ))"
-done < "/proc/$vmm_pid/maps" > "$work/c3.text-maps"
-read -r perms text_kib < "$work/c3.text-maps"
-[ "$(wc -l < "$work/c3.text-maps")" -eq 1 ] && [ "$perms" = rw-p ] && [ "${text_kib:-0}" -ge 1024 ]
-check "the kernel's text is mapped copy-on-write from the template ($(tr '\n' ' ' < "$work/c3.text-maps") KiB)" 0 $?
+done < "/proc/$vmm_pid/maps" > "$work/c3.shared-maps"
+shared_ranges=$(sed -n 's/.*shared copy-on-write with the snapshot (the kernel.s text and \([0-9]*\) shared ranges).*/\1/p' \
+  "$root/c3/vmm.log")
+[ "${shared_ranges:-0}" -ge 1 ]
+check "its log: the template's agent named shared ranges (${shared_ranges:-none})" 0 $?
+shared_kib=$(awk '{ total += $2 } END { print total + 0 }' "$work/c3.shared-maps")
+# One mapping each, or fewer where two lie side by side (one mapping then).
+maps=$(wc -l < "$work/c3.shared-maps")
+[ "$maps" -ge 2 ] && [ "$maps" -le $(( ${shared_ranges:-0} + 1 )) ] &&
+  [ "$(grep -vc '^rw-p ' "$work/c3.shared-maps")" -eq 0 ] && [ "$shared_kib" -ge 4096 ]
+check "the kernel's text and the agent are mapped copy-on-write from the template ($(tr '\n' ' ' < "$work/c3.shared-maps")KiB)" 0 $?
 # Before its guest ran, what the template's guest had touched was mapped into
 # its nested page table, where the test host's KVM can (tests/lib/prefault.sh).
 . "$repo/tests/lib/prefault.sh"
