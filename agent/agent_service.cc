@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 #include <time.h>
@@ -171,8 +170,6 @@ Result<v1::SharedRangesResponse> AgentService::GetSharedRanges(const v1::SharedR
   }
   UniqueFd self(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
   if (!self.valid()) return ErrnoStatus("open", "/proc/self/exe");
-  struct stat info {};
-  if (::fstat(self.get(), &info) != 0) return ErrnoStatus("fstat", "/proc/self/exe");
   SANDBOX_ASSIGN_OR_RETURN(std::vector<PhysicalRange> frames, FileFrames(self.get()));
   v1::SharedRangesResponse response;
   for (const PhysicalRange& range : LargestRanges(std::move(frames), request.max_ranges())) {
@@ -180,7 +177,6 @@ Result<v1::SharedRangesResponse> AgentService::GetSharedRanges(const v1::SharedR
     added->set_address(range.address);
     added->set_size(range.size);
   }
-  response.set_file_bytes(static_cast<uint64_t>(info.st_size));
   return response;
 }
 

@@ -132,8 +132,8 @@ Status Machine::SetUpMemory(const VmmConfig& config, const SnapshotReader* snaps
   }
   if (config.restore && !config.fs.empty()) {
     // vhost-user back-ends map guest RAM shared: a private copy, not the
-    // file's copy-on-write pages, but for the kernel's text, which no I/O
-    // buffer lies in.
+    // file's copy-on-write pages, but for the kernel's text and the shared
+    // ranges, which no I/O buffer lies in.
     std::vector<GuestRange> copy_on_write = shared_ranges_;
     if (kernel_text_) copy_on_write.push_back(*kernel_text_);
     SANDBOX_ASSIGN_OR_RETURN(memory_, GuestMemory::CopySnapshotFile(config.restore->memory, config.memory_mib << 20,
@@ -482,7 +482,8 @@ size_t VirtioDeviceCount(const VmmConfig& config) {
 }
 
 // The kernel text a snapshot records (optional) must be whole pages inside
-// one region of its guest's RAM.
+// one region of its guest's RAM; its shared ranges (optional) pass
+// CheckSharedRanges.
 Status CheckSnapshotMemory(const SnapshotReader& snapshot, uint64_t memory_bytes) {
   SANDBOX_ASSIGN_OR_RETURN(const std::optional<GuestRange> text, SnapshotKernelText(snapshot));
   if (text && !GuestMemory::CheckWholePages(memory_bytes, *text).ok()) {

@@ -186,15 +186,15 @@ Status AgentClient::AfterRestore() {
   return Call("AfterRestore", request.SerializeAsString()).status();
 }
 
-Result<AgentClient::SharedRanges> AgentClient::GetSharedRanges(uint32_t max_ranges) {
+Result<std::vector<GuestMemoryRange>> AgentClient::GetSharedRanges(uint32_t max_ranges) {
   v1::SharedRangesRequest request;
   request.set_max_ranges(max_ranges);
   SANDBOX_ASSIGN_OR_RETURN(std::string reply, Call("GetSharedRanges", request.SerializeAsString()));
   v1::SharedRangesResponse response;
   if (!response.ParseFromString(reply)) return Internal("agent GetSharedRanges: malformed reply");
-  SharedRanges shared{.file_bytes = response.file_bytes()};
-  for (const v1::MemoryRange& range : response.ranges()) shared.ranges.push_back({range.address(), range.size()});
-  return shared;
+  std::vector<GuestMemoryRange> ranges;
+  for (const v1::MemoryRange& range : response.ranges()) ranges.push_back({range.address(), range.size()});
+  return ranges;
 }
 
 Status AgentClient::UpdateNetwork(const net::NetworkConfig& network) {

@@ -80,12 +80,8 @@ class AgentClient {
   // the host's entropy and is reseeded, and its clock is set to the host's.
   Status AfterRestore();
   // Before a template's snapshot: the largest runs of guest RAM (at most
-  // `max_ranges`) that hold the agent's executable, and its size in bytes.
-  struct SharedRanges {
-    std::vector<GuestMemoryRange> ranges;
-    uint64_t file_bytes = 0;
-  };
-  Result<SharedRanges> GetSharedRanges(uint32_t max_ranges);
+  // `max_ranges`) that hold the agent's executable.
+  Result<std::vector<GuestMemoryRange>> GetSharedRanges(uint32_t max_ranges);
   // The guest NICs get the pod network's names, addresses, routes and neighbours.
   Status UpdateNetwork(const net::NetworkConfig& network);
   // Blocks until a container's cgroup counts an OOM kill (its id) or until

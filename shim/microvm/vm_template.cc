@@ -74,13 +74,13 @@ void WaitForFreePageReport(const std::string& api) {
 // them (an agent or guest kernel that cannot say) every clone copies those
 // pages, as the warning says.
 std::vector<GuestMemoryRange> AgentSharedRanges(AgentClient& agent) {
-  Result<AgentClient::SharedRanges> shared = agent.GetSharedRanges(vmm::kMaxSharedRanges);
+  Result<std::vector<GuestMemoryRange>> shared = agent.GetSharedRanges(vmm::kMaxSharedRanges);
   if (!shared.ok()) {
     std::fprintf(stderr, "sandbox-rt: template: the agent named no shared RAM (%s); each clone copies it\n",
                  shared.status().message().c_str());
     return {};
   }
-  return shared->ranges;
+  return std::move(shared).value();
 }
 
 // Boots the template's VM in `work`, snapshots it there, and stops it.
