@@ -55,28 +55,23 @@ Result<std::vector<PhysicalRange>> FileFrames(int fd) {
       static_cast<ssize_t>(bytes)) {
     return ErrnoStatus("pread", "/proc/self/pagemap");
   }
-  std::vector<PhysicalRange> runs;
+  std::vector<uint64_t> frames;
   for (uint64_t index = 0; index < pages; ++index) {
     const uint64_t frame = entries[index] & kFrameMask;
     if ((entries[index] & kPresent) == 0 || frame == 0) {
       return FailedPrecondition("/proc/self/pagemap: page " + std::to_string(index) +
                                 " of the file has no frame number (not resident, or no CAP_SYS_ADMIN)");
     }
-    const uint64_t address = frame * kPageSize;
-    if (!runs.empty() && runs.back().address + runs.back().size == address) {
-      runs.back().size += kPageSize;
-    } else {
-      runs.push_back({address, kPageSize});
-    }
+    frames.push_back(frame);
   }
-  std::sort(runs.begin(), runs.end(), [](const PhysicalRange& a, const PhysicalRange& b) { return a.address < b.address; });
-  // Runs that became adjacent once sorted are one.
+  std::sort(frames.begin(), frames.end());
   std::vector<PhysicalRange> merged;
-  for (const PhysicalRange& run : runs) {
-    if (!merged.empty() && merged.back().address + merged.back().size == run.address) {
-      merged.back().size += run.size;
+  for (const uint64_t frame : frames) {
+    const uint64_t address = frame * kPageSize;
+    if (!merged.empty() && merged.back().address + merged.back().size == address) {
+      merged.back().size += kPageSize;
     } else {
-      merged.push_back(run);
+      merged.push_back({address, kPageSize});
     }
   }
   return merged;
@@ -88,7 +83,8 @@ std::vector<PhysicalRange> LargestRanges(std::vector<PhysicalRange> ranges, size
                      [](const PhysicalRange& a, const PhysicalRange& b) { return a.size > b.size; });
     ranges.resize(count);
   }
-  std::sort(ranges.begin(), ranges.end(), [](const PhysicalRange& a, const PhysicalRange& b) { return a.address < b.address; });
+  std::sort(ranges.begin(), ranges.end(),
+            [](const PhysicalRange& a, const PhysicalRange& b) { return a.address < b.address; });
   return ranges;
 }
 
