@@ -10,12 +10,17 @@ lapic`: its timer's mode and counts, and the interrupts pending in IRR or
 in service in ISR; both vCPUs halted with interrupts on and the timer's
 vector pending would be an interrupt TCG never delivered), ten samples of every vCPU's RIP
 0.2 s apart, named from the test host's /proc/kallsyms of this boot when
-given (a loop shows as a few nearby addresses in one function). Used by
-run.sh; prints a short summary on stdout.
+given (a loop shows as a few nearby addresses in one function), and each
+vCPU's interrupt gates that the monitor does not show (cpu-flags.txt: TCG's
+hflags and hflags2, read from QEMU's memory: GIF, V_INTR_MASKING and the IF
+saved at VMRUN decide whether a halted vCPU can take a pending interrupt).
+Used by run.sh; prints a short summary on stdout.
 """
 import bisect
 import os
+import re
 import socket
+import struct
 import sys
 import time
 
@@ -121,6 +126,87 @@ def rip_samples(path, symbols):
     return lines
 
 
+# QEMU's CPUX86State starts with regs[16], eip, eflags, cc_dst, cc_src,
+# cc_src2 (8 bytes each), cc_op and df (4 each), then hflags and hflags2:
+# a layout unchanged from QEMU 2 to 10. The general registers and RIP that
+# `info registers` printed find a halted vCPU's state in QEMU's heap.
+REGISTER_ORDER = ("RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI",
+                  "R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15", "RIP")
+HFLAGS_OFFSET = 17 * 8 + 8 + 3 * 8 + 2 * 4
+HFLAGS_BITS = {3: "INHIBIT_IRQ", 19: "SMM", 20: "SVME", 21: "GUEST"}
+HFLAGS2_BITS = {0: "GIF", 1: "HIF", 2: "NMI", 3: "VINTR", 6: "NPT", 8: "VGIF"}
+
+
+def register_images(registers):
+    """Per vCPU of `info registers -a`: its GPRs and RIP as QEMU stores them."""
+    images = []
+    for block in registers.split("CPU#")[1:]:
+        values = dict(re.findall(r"\b(R[A-Z0-9]+) ?=([0-9a-f]{16})", block))
+        if all(name in values for name in REGISTER_ORDER):
+            images.append(struct.pack("<17Q", *(int(values[name], 16) for name in REGISTER_ORDER)))
+        else:
+            images.append(None)
+    return images
+
+
+def scan_memory(pid, needles):
+    """Where each needle lies in the process's private writable anonymous
+    mappings (QEMU's heap: guest RAM, a shared memfd, and the executable
+    code buffer are skipped)."""
+    found = {index: [] for index in range(len(needles))}
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", buffering=0) as mem:
+        for line in maps:
+            fields = line.split()
+            start, end = (int(part, 16) for part in fields[0].split("-"))
+            path = fields[5] if len(fields) > 5 else ""
+            if fields[1] != "rw-p" or (path and path != "[heap]") or end - start > (512 << 20):
+                continue
+            try:
+                mem.seek(start)
+                data = mem.read(end - start)
+            except OSError:
+                continue
+            for index, needle in enumerate(needles):
+                at = data.find(needle) if needle else -1
+                while at >= 0:
+                    found[index].append((start + at, data[at + HFLAGS_OFFSET:at + HFLAGS_OFFSET + 8]))
+                    at = data.find(needle, at + 1)
+    return found
+
+
+def named_bits(value, names):
+    return " ".join(name + "=" + str(value >> bit & 1) for bit, name in sorted(names.items()))
+
+
+def cpu_flags(pid, monitor_path, attempts=5):
+    """Each vCPU's hflags/hflags2 and what they mean for a pending interrupt.
+    A vCPU found running is looked for again (a halted one stays put)."""
+    found = {}
+    for _ in range(attempts):
+        images = register_images(monitor(monitor_path, ["info registers -a"]))
+        wanted = [image if cpu not in found else None for cpu, image in enumerate(images)]
+        try:
+            matches = scan_memory(pid, wanted)
+        except OSError as error:
+            return [f"QEMU's memory (pid {pid}) could not be read: {error}"]
+        found.update({cpu: hits[0] for cpu, hits in matches.items() if len(hits) == 1})
+        if len(found) == len(images):
+            break
+    lines = []
+    for cpu in range(len(images)):
+        if cpu not in found:
+            lines.append(f"CPU#{cpu}: state not found in QEMU's memory in {attempts} tries (the vCPU kept running)")
+            continue
+        address, raw = found[cpu]
+        hflags, hflags2 = struct.unpack("<II", raw)
+        gates = ("GIF=0: no interrupt or NMI is taken" if not hflags2 & 1 else
+                 "V_INTR_MASKING with HIF=0: no external interrupt is taken" if hflags2 & 0xA == 0x8 else
+                 "interrupts gated by RFLAGS.IF alone")
+        lines.append(f"CPU#{cpu}: env at {address:#x} hflags={hflags:#010x} ({named_bits(hflags, HFLAGS_BITS)} "
+                     f"CPL={hflags & 3}) hflags2={hflags2:#06x} ({named_bits(hflags2, HFLAGS2_BITS)}): {gates}")
+    return lines
+
+
 def cpu_count(registers):
     """How many vCPUs `info cpus` listed (at least one)."""
     return max(1, sum(1 for line in registers.splitlines() if "CPU #" in line and "thread_id" in line))
@@ -140,6 +226,10 @@ def main():
     apics = monitor(monitor_path, [f"info lapic {apic_id}" for apic_id in range(cpu_count(registers))])
     with open(f"{out_dir}/lapic.txt", "w") as out:
         out.write(apics + "\n")
+    # Before the samples below, while the vCPUs are as the registers show.
+    flags = cpu_flags(qemu_pid, monitor_path)
+    with open(f"{out_dir}/cpu-flags.txt", "w") as out:
+        out.write("\n".join(flags) + "\n")
     samples = rip_samples(monitor_path, symbols)
     with open(f"{out_dir}/rip-samples.txt", "w") as out:
         out.write("\n".join(samples) + "\n")
@@ -147,6 +237,8 @@ def main():
     print(f"busy threads: {', '.join(qemu_busy + fs_busy) or 'none (all asleep)'}")
     print(f"vCPU RIPs: {' '.join(rips) or 'unknown'}")
     for line in samples[:3]:
+        print(line)
+    for line in flags:
         print(line)
 
 

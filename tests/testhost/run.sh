@@ -240,6 +240,14 @@ env -0 > "$work/env"
 # running anything (seen under TCG with nested guests): the emulator failed,
 # not CMD.
 stale_s=${SANDBOX_TESTHOST_STALE_S:-120}
+# Long before that, a stall is nudged once (nudge_test_host): its evidence is
+# kept, then the test host gets an NMI. The wedges of stop 41 and 45 had a
+# halted vCPU with interrupts on and vectors pending in its local APIC that
+# QEMU TCG never delivered (a lost wakeup); an NMI makes the vCPU run again,
+# and its handler's printk raises a self-IPI, which makes the emulated APIC
+# deliver what it holds. A boot that resumes goes on; one that does not is
+# killed at stale_s as before.
+nudge_s=${SANDBOX_TESTHOST_NUDGE_S:-30}
 
 # Kernel options that make a stuck test host explain itself on its console:
 # soft lockups and hung tasks print every CPU's stack (at the default
@@ -265,6 +273,18 @@ record_incident() {
   say "evidence: the kernel's own heartbeat (serial, no shared fs) last said '${last_beat:-nothing}';" \
       "shared-fs heartbeat age $(( $(date +%s) - $(stat -c %Y "$work/heartbeat" 2>/dev/null || date +%s) ))s"
   say "evidence kept in $dir"
+  incident_dir=$dir
+}
+
+# nudge_test_host QEMU_PID: keeps a stalled test host's evidence, then sends
+# it an NMI through QEMU's monitor (it reaches the boot vCPU, whose LINT1 is
+# Linux's NMI line; the wedges seen so far had that vCPU halted).
+nudge_test_host() {
+  say "no heartbeat for ${nudge_s}s: keeping the evidence, then sending the test host an NMI" \
+      "(a vCPU that missed its wakeup under QEMU TCG, issue 21)"
+  record_incident stall "$1"
+  python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import evidence; print(evidence.monitor(sys.argv[2], ["nmi"]))' \
+    "$here" "$work/monitor.sock" > "$incident_dir/nmi.txt" 2>&1 || true
 }
 
 # One boot of the test host: virtiofsd (it exits when QEMU disconnects) and
@@ -291,7 +311,7 @@ boot_test_host() {
     -chardev "socket,id=monitor,path=$work/monitor.sock,server=on,wait=off" -mon chardev=monitor,mode=readline \
     < /dev/null \
     2> >(grep --line-buffered -v "TCG doesn't support requested feature" >&2) &
-  local qemu_pid=$! started now beat fault_seen=
+  local qemu_pid=$! started now beat fault_seen= nudged_at=
   started=$(date +%s)
   wedged=0
   cut_short=0
@@ -305,7 +325,16 @@ boot_test_host() {
       # Before the first beat, the boot itself gets the same allowance.
       beat=$started
       if [ -f "$work/heartbeat" ]; then beat=$(stat -c %Y "$work/heartbeat" 2>/dev/null || echo "$now"); fi
-      if [ $((now - beat)) -gt "$stale_s" ]; then wedged=1; fi
+      if [ $((now - beat)) -gt "$stale_s" ]; then
+        wedged=1
+      elif [ -z "$nudged_at" ] && [ -f "$work/heartbeat" ] && [ $((now - beat)) -gt "$nudge_s" ]; then
+        nudge_test_host "$qemu_pid"
+        nudged_at=$beat
+      elif [ -n "$nudged_at" ] && [ "$beat" -gt "$nudged_at" ]; then
+        say "the test host resumed after the NMI: its heartbeat came back after a gap of $((beat - nudged_at))s"
+        echo "resumed: the heartbeat came back after a gap of $((beat - nudged_at))s" > "$incident_dir/resumed.txt"
+        nudged_at=
+      fi
     fi
     # A broken nested guest (issue 21) almost always fails CMD, but only
     # after CMD has run on, often for many minutes of timeouts: while a boot

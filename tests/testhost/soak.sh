@@ -81,7 +81,7 @@ exit $(( failures > 0 ))
 JOB
 
 declare -A count=([ok]=0 [job-failed]=0 [wedged]=0 [crashed]=0 [hung]=0)
-started=$(date +%s)
+started=$(date +%s) resumed_total=0
 for boot in $(seq 1 "$boots"); do
   boot_started=$(date +%s)
   set +e
@@ -91,16 +91,21 @@ for boot in $(seq 1 "$boots"); do
   set -e
   if [ "$rc" -eq 0 ]; then outcome=ok
   elif [ "$rc" -eq 124 ]; then outcome=hung
-  elif grep -q "no heartbeat for" "$work/boot.log"; then outcome=wedged
+  elif grep -q "stopped running: no heartbeat for" "$work/boot.log"; then outcome=wedged
   elif grep -q "without reporting CMD's status" "$work/boot.log"; then outcome=crashed
   else outcome=job-failed
   fi
   count[$outcome]=$((count[$outcome] + 1))
-  printf 'soak: boot %2d/%d: %-10s %4ss\n' "$boot" "$boots" "$outcome" $(($(date +%s) - boot_started))
+  # A stall that an NMI ended (run.sh's nudge) is counted apart: not a
+  # wedge, but the emulator's fault all the same.
+  resumed=$(grep -c "resumed after the NMI" "$work/boot.log" || true)
+  resumed_total=$((resumed_total + resumed))
+  printf 'soak: boot %2d/%d: %-10s %4ss%s\n' "$boot" "$boots" "$outcome" $(($(date +%s) - boot_started)) \
+    "$([ "$resumed" -gt 0 ] && echo " ($resumed stalls resumed after an NMI)")"
   if [ "$outcome" != ok ]; then
     grep -E "soak job: FAIL|testhost: " "$work/boot.log" | tail -n 12 | sed 's/^/soak:   /'
   fi
 done
 echo "soak: $boots boots in $(($(date +%s) - started)) s: ok ${count[ok]}, job-failed ${count[job-failed]}," \
-  "wedged ${count[wedged]}, crashed ${count[crashed]}, hung ${count[hung]}"
+  "wedged ${count[wedged]}, crashed ${count[crashed]}, hung ${count[hung]}; stalls resumed after an NMI: $resumed_total"
 [ "${count[ok]}" -eq "$boots" ]
