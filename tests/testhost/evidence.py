@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """evidence.py MONITOR_SOCKET QEMU_PID VIRTIOFSD_PID OUT_DIR [KALLSYMS]
+   evidence.py --restore-gif MONITOR_SOCKET QEMU_PID
 
 What a wedged or crashed test host was doing, written to OUT_DIR: each
 QEMU and virtiofsd thread's state, kernel wait channel and CPU time used
@@ -14,7 +15,8 @@ given (a loop shows as a few nearby addresses in one function), and each
 vCPU's interrupt gates that the monitor does not show (cpu-flags.txt: TCG's
 hflags and hflags2, read from QEMU's memory: GIF, V_INTR_MASKING and the IF
 saved at VMRUN decide whether a halted vCPU can take a pending interrupt).
-Used by run.sh; prints a short summary on stdout.
+Used by run.sh; prints a short summary on stdout. With --restore-gif, sets
+GIF again on a halted vCPU left with it clear (restore_gif) and says so.
 """
 import bisect
 import os
@@ -138,14 +140,15 @@ HFLAGS2_BITS = {0: "GIF", 1: "HIF", 2: "NMI", 3: "VINTR", 6: "NPT", 8: "VGIF"}
 
 
 def register_images(registers):
-    """Per vCPU of `info registers -a`: its GPRs and RIP as QEMU stores them."""
+    """Per vCPU of `info registers -a`: its GPRs and RIP as QEMU stores them
+    (None where the block is incomplete), and whether it is halted."""
     images = []
     for block in registers.split("CPU#")[1:]:
         values = dict(re.findall(r"\b(R[A-Z0-9]+) ?=([0-9a-f]{16})", block))
+        image = None
         if all(name in values for name in REGISTER_ORDER):
-            images.append(struct.pack("<17Q", *(int(values[name], 16) for name in REGISTER_ORDER)))
-        else:
-            images.append(None)
+            image = struct.pack("<17Q", *(int(values[name], 16) for name in REGISTER_ORDER))
+        images.append((image, "HLT=1" in block))
     return images
 
 
@@ -178,32 +181,77 @@ def named_bits(value, names):
     return " ".join(name + "=" + str(value >> bit & 1) for bit, name in sorted(names.items()))
 
 
-def cpu_flags(pid, monitor_path, attempts=5):
-    """Each vCPU's hflags/hflags2 and what they mean for a pending interrupt.
-    A vCPU found running is looked for again (a halted one stays put)."""
-    found = {}
+GIF, GUEST = 1 << 0, 1 << 21
+
+
+def cpu_states(pid, monitor_path, attempts=5):
+    """Each vCPU's (env address, hflags, hflags2, halted), found in QEMU's
+    memory, and the vCPU count. A vCPU found running is looked for again (a
+    halted one stays put). Raises OSError when the memory cannot be read."""
+    found, count = {}, 0
     for _ in range(attempts):
         images = register_images(monitor(monitor_path, ["info registers -a"]))
-        wanted = [image if cpu not in found else None for cpu, image in enumerate(images)]
-        try:
-            matches = scan_memory(pid, wanted)
-        except OSError as error:
-            return [f"QEMU's memory (pid {pid}) could not be read: {error}"]
-        found.update({cpu: hits[0] for cpu, hits in matches.items() if len(hits) == 1})
-        if len(found) == len(images):
+        count = len(images)
+        matches = scan_memory(pid, [image if cpu not in found else None for cpu, (image, _) in enumerate(images)])
+        for cpu, hits in matches.items():
+            if len(hits) == 1:
+                address, raw = hits[0]
+                found[cpu] = (address, *struct.unpack("<II", raw), images[cpu][1])
+        if len(found) == count:
             break
+    return found, count
+
+
+def cpu_flags(pid, monitor_path):
+    """Each vCPU's hflags/hflags2 and what they mean for a pending interrupt."""
+    try:
+        states, count = cpu_states(pid, monitor_path)
+    except OSError as error:
+        return [f"QEMU's memory (pid {pid}) could not be read: {error}"]
     lines = []
-    for cpu in range(len(images)):
-        if cpu not in found:
-            lines.append(f"CPU#{cpu}: state not found in QEMU's memory in {attempts} tries (the vCPU kept running)")
+    for cpu in range(count):
+        if cpu not in states:
+            lines.append(f"CPU#{cpu}: state not found in QEMU's memory (the vCPU kept running)")
             continue
-        address, raw = found[cpu]
-        hflags, hflags2 = struct.unpack("<II", raw)
-        gates = ("GIF=0: no interrupt or NMI is taken" if not hflags2 & 1 else
+        address, hflags, hflags2, halted = states[cpu]
+        gates = ("GIF=0: no interrupt or NMI is taken" if not hflags2 & GIF else
                  "V_INTR_MASKING with HIF=0: no external interrupt is taken" if hflags2 & 0xA == 0x8 else
                  "interrupts gated by RFLAGS.IF alone")
         lines.append(f"CPU#{cpu}: env at {address:#x} hflags={hflags:#010x} ({named_bits(hflags, HFLAGS_BITS)} "
-                     f"CPL={hflags & 3}) hflags2={hflags2:#06x} ({named_bits(hflags2, HFLAGS2_BITS)}): {gates}")
+                     f"CPL={hflags & 3}) hflags2={hflags2:#06x} ({named_bits(hflags2, HFLAGS2_BITS)}) "
+                     f"HLT={int(halted)}: {gates}")
+    return lines
+
+
+def restore_gif(pid, monitor_path):
+    """Sets GIF again on each vCPU halted in the test host's own context (no
+    nested guest running, HF_GUEST clear) with GIF clear. KVM clears GIF
+    only around its VMRUN and sets it again before anything else runs, so a
+    halted vCPU has GIF set on hardware; under QEMU TCG one was seen halted
+    in the idle loop with GIF clear, deaf to every interrupt and NMI for
+    good (issue 21). Writes nothing else."""
+    try:
+        states, count = cpu_states(pid, monitor_path)
+    except OSError as error:
+        return [f"QEMU's memory (pid {pid}) could not be read: {error}"]
+    lines = []
+    for cpu, (address, hflags, hflags2, halted) in sorted(states.items()):
+        if not halted or hflags & GUEST or hflags2 & GIF:
+            continue
+        at = address + HFLAGS_OFFSET + 4
+        try:
+            with open(f"/proc/{pid}/mem", "r+b", buffering=0) as mem:
+                mem.seek(at)
+                mem.write(struct.pack("<I", hflags2 | GIF))
+                mem.seek(at)
+                now = struct.unpack("<I", mem.read(4))[0]
+        except OSError as error:
+            lines.append(f"CPU#{cpu}: halted with GIF=0; setting it failed: {error}")
+            continue
+        lines.append(f"CPU#{cpu}: halted in the test host's own context with GIF=0 (hflags2 {hflags2:#06x}); "
+                     f"set GIF: hflags2 now {now:#06x}")
+    if not lines:
+        lines.append(f"no halted vCPU with GIF=0 ({len(states)} of {count} vCPUs' state found)")
     return lines
 
 
@@ -213,6 +261,9 @@ def cpu_count(registers):
 
 
 def main():
+    if sys.argv[1] == "--restore-gif":
+        print("\n".join(restore_gif(sys.argv[3], sys.argv[2])))
+        return
     monitor_path, qemu_pid, virtiofsd_pid, out_dir = sys.argv[1:5]
     symbols = load_symbols(sys.argv[5]) if len(sys.argv) > 5 else []
     os.makedirs(out_dir, exist_ok=True)

@@ -240,13 +240,12 @@ env -0 > "$work/env"
 # running anything (seen under TCG with nested guests): the emulator failed,
 # not CMD.
 stale_s=${SANDBOX_TESTHOST_STALE_S:-120}
-# Long before that, a stall is nudged once (nudge_test_host): its evidence is
-# kept, then the test host gets an NMI. The wedges of stop 41 and 45 had a
-# halted vCPU with interrupts on and vectors pending in its local APIC that
-# QEMU TCG never delivered (a lost wakeup); an NMI makes the vCPU run again,
-# and its handler's printk raises a self-IPI, which makes the emulated APIC
-# deliver what it holds. A boot that resumes goes on; one that does not is
-# killed at stale_s as before.
+# Long before that, a stall is nudged once (nudge_test_host). The wedges of
+# stops 41, 45 and 46 had vCPU 0 halted in the idle loop with vectors pending
+# in its local APIC that QEMU TCG never delivered; stop 46's evidence showed
+# why: its GIF was clear, outside any nested guest, which no KVM code path
+# leaves so (an emulator bug around the world switch). A boot that resumes
+# goes on; one that does not is killed at stale_s as before.
 nudge_s=${SANDBOX_TESTHOST_NUDGE_S:-30}
 
 # Kernel options that make a stuck test host explain itself on its console:
@@ -276,15 +275,22 @@ record_incident() {
   incident_dir=$dir
 }
 
-# nudge_test_host QEMU_PID: keeps a stalled test host's evidence, then sends
-# it an NMI through QEMU's monitor (it reaches the boot vCPU, whose LINT1 is
-# Linux's NMI line; the wedges seen so far had that vCPU halted).
+# nudge_test_host QEMU_PID: keeps a stalled test host's evidence, sets GIF
+# again on a vCPU halted with it clear (evidence.py --restore-gif: the one
+# field, in QEMU's memory), then sends an NMI through QEMU's monitor. The NMI
+# reaches vCPU 0 (Linux's NMI line, LINT1, is open on the boot CPU only) and
+# wakes it; its handler's printk raises a self-IPI, which makes the emulated
+# APIC deliver what it holds.
 nudge_test_host() {
-  say "no heartbeat for ${nudge_s}s: keeping the evidence, then sending the test host an NMI" \
-      "(a vCPU that missed its wakeup under QEMU TCG, issue 21)"
+  say "no heartbeat for ${nudge_s}s: keeping the evidence, then setting GIF again on a vCPU halted with it" \
+      "clear and sending the test host an NMI (QEMU TCG, issue 21)"
   record_incident stall "$1"
-  python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import evidence; print(evidence.monitor(sys.argv[2], ["nmi"]))' \
-    "$here" "$work/monitor.sock" > "$incident_dir/nmi.txt" 2>&1 || true
+  {
+    python3 "$here/evidence.py" --restore-gif "$work/monitor.sock" "$1" 2>&1
+    python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import evidence; print(evidence.monitor(sys.argv[2], ["nmi"]))' \
+      "$here" "$work/monitor.sock" 2>&1
+  } > "$incident_dir/nudge.txt" || true
+  sed 's/^/testhost: nudge: /' "$incident_dir/nudge.txt" >&2
 }
 
 # One boot of the test host: virtiofsd (it exits when QEMU disconnects) and

@@ -142,30 +142,59 @@ if [ "${SANDBOX_TESTHOST_MODE:-}" != direct ] && [ ! -d /sys/module/kvm_intel ] 
     fail "the wedge's evidence lacks the vCPUs' local APICs (lapic.txt in ${wedge_dir:-no incident dir})"
   echo "selftest: a wedged test host is killed and booted again, its vCPUs' local APICs kept: ok"
 
-  # A stall is nudged with an NMI before it counts as a wedge: the job stops
-  # the heartbeat until an NMI reaches the test host's kernel (as a vCPU that
-  # missed its wakeup runs again after one), and the boot goes on, no retry.
+  # A stall is nudged before it counts as a wedge. The wedges seen under QEMU
+  # TCG had vCPU 0 halted in the test host's idle loop with GIF clear, deaf to
+  # interrupts and NMIs (stop 46). Here the job, on vCPU 1, holds the
+  # heartbeat, and this script clears vCPU 0's GIF in QEMU's memory once that
+  # vCPU idles: the nudge must set GIF again and send the NMI the job waits
+  # for before it lets the heartbeat go on. The boot goes on, no retry.
   nudge_job='nmis() { awk "/^ *NMI:/ { for (i = 2; i <= NF; i++) if (\$i ~ /^[0-9]+\$/) n += \$i; print n + 0 }" /proc/interrupts; }
-    before=$(nmis); kill -STOP $(cat /run/testhost-heartbeat.pid)
+    taskset -p 2 $$ > /dev/null
+    before=$(nmis); kill -STOP $(cat /run/testhost-heartbeat.pid); touch "$SELFTEST_SHARE/held"
     for _ in $(seq 400); do [ "$(nmis)" -gt "$before" ] && break; sleep 0.25; done
     kill -CONT $(cat /run/testhost-heartbeat.pid)
     [ "$(nmis)" -gt "$before" ] || { echo "no NMI reached the test host"; exit 8; }
     sleep 8'
+  SELFTEST_SHARE=$share SANDBOX_TESTHOST_NUDGE_S=8 SANDBOX_TESTHOST_STALE_S=90 \
+    "$here/run.sh" --timeout 200 -- bash -c "$nudge_job" > "$share/nudge.out" 2>&1 &
+  runner=$!
+  for _ in $(seq 900); do [ -e "$share/held" ] && break; sleep 0.2; done
+  qemu_pid=$(pgrep -P "$runner" -f qemu-system | head -n 1)
+  monitor_socket=$(tr '\0' '\n' < "/proc/${qemu_pid:-0}/cmdline" 2>/dev/null | sed -n 's/^socket,id=monitor,path=\(.*\),server=on.*/\1/p')
+  cleared=$(python3 - "$here" "$monitor_socket" "${qemu_pid:-0}" <<'PYTHON' 2>&1
+import struct, sys, time
+sys.path.insert(0, sys.argv[1])
+import evidence
+monitor_socket, pid = sys.argv[2:4]
+for _ in range(50):
+    states, _ = evidence.cpu_states(pid, monitor_socket, attempts=1)
+    if 0 in states and states[0][3]:
+        address, _, hflags2, _ = states[0]
+        with open(f"/proc/{pid}/mem", "r+b", buffering=0) as mem:
+            mem.seek(address + evidence.HFLAGS_OFFSET + 4)
+            mem.write(struct.pack("<I", hflags2 & ~evidence.GIF))
+        print("cleared")
+        break
+    time.sleep(0.1)
+PYTHON
+  )
   set +e
-  output=$(SANDBOX_TESTHOST_NUDGE_S=8 SANDBOX_TESTHOST_STALE_S=90 "$here/run.sh" --timeout 200 -- bash -c "$nudge_job" 2>&1)
+  wait "$runner"
   rc=$?
   set -e
-  [ "$rc" -eq 0 ] || fail "want 0 from a stalled test host that an NMI resumed, got $rc: $output"
-  grep -q "no heartbeat for 8s: keeping the evidence, then sending the test host an NMI" <<<"$output" ||
-    fail "no nudge message: $output"
+  output=$(cat "$share/nudge.out")
+  [ "$cleared" = cleared ] || fail "vCPU 0's GIF could not be cleared (QEMU pid ${qemu_pid:-none}): $cleared"
+  [ "$rc" -eq 0 ] || fail "want 0 from a stalled test host that the nudge resumed, got $rc: $output"
+  grep -q "no heartbeat for 8s: keeping the evidence, then setting GIF again" <<<"$output" || fail "no nudge message: $output"
+  grep -q "nudge: CPU#0: halted in the test host's own context with GIF=0 .*set GIF" <<<"$output" ||
+    fail "the nudge did not set vCPU 0's GIF again: $output"
   grep -q "resumed after the NMI" <<<"$output" || fail "no resume message: $output"
   ! grep -q "RETRY" <<<"$output" || fail "a stall that resumed was retried: $output"
   stall_dir=$(ls -d "$share"/incidents/*-stall-* 2>/dev/null | tail -n 1)
   grep -q "^resumed" "${stall_dir:-/nonexistent}/resumed.txt" 2>/dev/null ||
     fail "the stall's incident does not say it resumed (${stall_dir:-no incident dir})"
-  # The interrupt gates the monitor does not show, for at least the vCPU
-  # that idled (the job's loop may keep the other one running).
-  grep -q "hflags2=.*GIF=1" "${stall_dir:-/nonexistent}/cpu-flags.txt" 2>/dev/null ||
-    fail "the stall's evidence lacks the vCPUs' interrupt gates: $(cat "${stall_dir:-/nonexistent}/cpu-flags.txt" 2>&1)"
-  echo "selftest: a stalled test host is sent an NMI and goes on, its vCPUs' interrupt gates kept: ok"
+  # The evidence shows the interrupt gates the monitor does not.
+  grep -q "^CPU#0: .*GIF=0.*HLT=1" "${stall_dir:-/nonexistent}/cpu-flags.txt" 2>/dev/null ||
+    fail "the stall's evidence lacks vCPU 0's cleared GIF: $(cat "${stall_dir:-/nonexistent}/cpu-flags.txt" 2>&1)"
+  echo "selftest: a test host stalled by a vCPU halted with GIF clear gets GIF back and an NMI, and goes on: ok"
 fi
