@@ -130,8 +130,8 @@ def rip_samples(path, symbols):
 
 # QEMU's CPUX86State starts with regs[16], eip, eflags, cc_dst, cc_src,
 # cc_src2 (8 bytes each), cc_op and df (4 each), then hflags and hflags2:
-# a layout unchanged from QEMU 2 to 10. The general registers and RIP that
-# `info registers` printed find a halted vCPU's state in QEMU's heap.
+# a layout kept for many releases, checked on 10.0.2. The registers and RIP
+# that `info registers` printed find a halted vCPU's state in QEMU's heap.
 REGISTER_ORDER = ("RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI",
                   "R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15", "RIP")
 HFLAGS_OFFSET = 17 * 8 + 8 + 3 * 8 + 2 * 4
@@ -181,7 +181,7 @@ def named_bits(value, names):
     return " ".join(name + "=" + str(value >> bit & 1) for bit, name in sorted(names.items()))
 
 
-GIF, GUEST = 1 << 0, 1 << 21
+GIF, HIF, VINTR, GUEST = 1 << 0, 1 << 1, 1 << 3, 1 << 21
 
 
 def cpu_states(pid, monitor_path, attempts=5):
@@ -215,8 +215,12 @@ def cpu_flags(pid, monitor_path):
             continue
         address, hflags, hflags2, halted = states[cpu]
         gates = ("GIF=0: no interrupt or NMI is taken" if not hflags2 & GIF else
-                 "V_INTR_MASKING with HIF=0: no external interrupt is taken" if hflags2 & 0xA == 0x8 else
-                 "interrupts gated by RFLAGS.IF alone")
+                 f"V_INTR_MASKING: external interrupts gated by HIF={int(bool(hflags2 & HIF))}, not RFLAGS.IF"
+                 if hflags2 & VINTR else "interrupts gated by RFLAGS.IF alone")
+        if not hflags & GUEST and hflags2 & VINTR:
+            gates += " (outside a nested guest, where KVM never has V_INTR_MASKING)"
+        elif not hflags & GUEST and not hflags2 & GIF and halted:
+            gates += " (halted outside a nested guest: KVM never halts with GIF clear)"
         lines.append(f"CPU#{cpu}: env at {address:#x} hflags={hflags:#010x} ({named_bits(hflags, HFLAGS_BITS)} "
                      f"CPL={hflags & 3}) hflags2={hflags2:#06x} ({named_bits(hflags2, HFLAGS2_BITS)}) "
                      f"HLT={int(halted)}: {gates}")
@@ -224,34 +228,35 @@ def cpu_flags(pid, monitor_path):
 
 
 def restore_gif(pid, monitor_path):
-    """Sets GIF again on each vCPU halted in the test host's own context (no
-    nested guest running, HF_GUEST clear) with GIF clear. KVM clears GIF
-    only around its VMRUN and sets it again before anything else runs, so a
-    halted vCPU has GIF set on hardware; under QEMU TCG one was seen halted
-    in the idle loop with GIF clear, deaf to every interrupt and NMI for
-    good (issue 21). Writes nothing else."""
+    """Gives each vCPU halted in the test host's own context (no nested
+    guest running, HF_GUEST clear) the interrupt gates it has there on
+    hardware: GIF set, V_INTR_MASKING and the IF saved at VMRUN clear. KVM
+    clears GIF only around its VMRUN and sets it again before anything else
+    runs, and V_INTR_MASKING applies in a guest only; under QEMU TCG a vCPU
+    was seen halted in the idle loop with GIF clear, deaf to every interrupt
+    and NMI for good (issue 21). Writes hflags2 only."""
     try:
         states, count = cpu_states(pid, monitor_path)
     except OSError as error:
         return [f"QEMU's memory (pid {pid}) could not be read: {error}"]
     lines = []
     for cpu, (address, hflags, hflags2, halted) in sorted(states.items()):
-        if not halted or hflags & GUEST or hflags2 & GIF:
+        if not halted or hflags & GUEST or (hflags2 & GIF and not hflags2 & VINTR):
             continue
         at = address + HFLAGS_OFFSET + 4
         try:
             with open(f"/proc/{pid}/mem", "r+b", buffering=0) as mem:
                 mem.seek(at)
-                mem.write(struct.pack("<I", hflags2 | GIF))
+                mem.write(struct.pack("<I", (hflags2 | GIF) & ~(VINTR | HIF)))
                 mem.seek(at)
                 now = struct.unpack("<I", mem.read(4))[0]
         except OSError as error:
-            lines.append(f"CPU#{cpu}: halted with GIF=0; setting it failed: {error}")
+            lines.append(f"CPU#{cpu}: halted with hflags2 {hflags2:#06x}; setting GIF failed: {error}")
             continue
-        lines.append(f"CPU#{cpu}: halted in the test host's own context with GIF=0 (hflags2 {hflags2:#06x}); "
-                     f"set GIF: hflags2 now {now:#06x}")
+        lines.append(f"CPU#{cpu}: halted in the test host's own context with GIF={hflags2 & GIF} "
+                     f"VINTR={int(bool(hflags2 & VINTR))} (hflags2 {hflags2:#06x}); set GIF: hflags2 now {now:#06x}")
     if not lines:
-        lines.append(f"no halted vCPU with GIF=0 ({len(states)} of {count} vCPUs' state found)")
+        lines.append(f"no halted vCPU with GIF=0 or VINTR=1 ({len(states)} of {count} vCPUs' state found)")
     return lines
 
 
