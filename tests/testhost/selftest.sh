@@ -4,8 +4,9 @@
 # kvm_amd or kvm_intel and every capability sandbox-vmm needs), cgroup2 has
 # its controllers enabled, the test host sees a sandbox-vmm guest's triple
 # fault (its nested-fault watch) and cuts a job short that runs on after it,
-# a hung CMD is killed at the timeout, and a
-# test host that crashes or wedges is booted again, a bounded number of times.
+# a hung CMD is killed at the timeout, a
+# test host that crashes or wedges is booted again, a bounded number of times,
+# and one stalled by a vCPU halted with GIF clear is repaired and goes on.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 sandbox_rt=${1:?usage: selftest.sh path/to/sandbox-rt path/to/sandbox-vmm}
