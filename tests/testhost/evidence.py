@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """evidence.py MONITOR_SOCKET QEMU_PID VIRTIOFSD_PID OUT_DIR [KALLSYMS]
-   evidence.py --restore-gif MONITOR_SOCKET QEMU_PID
+   evidence.py --nudge MONITOR_SOCKET QEMU_PID
 
 What a wedged or crashed test host was doing, written to OUT_DIR: each
 QEMU and virtiofsd thread's state, kernel wait channel and CPU time used
@@ -15,8 +15,9 @@ given (a loop shows as a few nearby addresses in one function), and each
 vCPU's interrupt gates that the monitor does not show (cpu-flags.txt: TCG's
 hflags and hflags2, read from QEMU's memory: GIF, V_INTR_MASKING and the IF
 saved at VMRUN decide whether a halted vCPU can take a pending interrupt).
-Used by run.sh; prints a short summary on stdout. With --restore-gif, sets
-GIF again on a halted vCPU left with it clear (restore_gif) and says so.
+Used by run.sh; prints a short summary on stdout. With --nudge, sets GIF
+again on a halted vCPU left with it clear (restore_gif), then sends an NMI
+through the monitor, and says what it did.
 """
 import bisect
 import os
@@ -266,8 +267,9 @@ def cpu_count(registers):
 
 
 def main():
-    if sys.argv[1] == "--restore-gif":
+    if sys.argv[1] == "--nudge":
         print("\n".join(restore_gif(sys.argv[3], sys.argv[2])))
+        print(monitor(sys.argv[2], ["nmi"]))
         return
     monitor_path, qemu_pid, virtiofsd_pid, out_dir = sys.argv[1:5]
     symbols = load_symbols(sys.argv[5]) if len(sys.argv) > 5 else []

@@ -276,8 +276,8 @@ record_incident() {
 }
 
 # nudge_test_host QEMU_PID: keeps a stalled test host's evidence, sets GIF
-# again on a vCPU halted with it clear (evidence.py --restore-gif: the one
-# field, in QEMU's memory), then sends an NMI through QEMU's monitor. The NMI
+# again on a vCPU halted with it clear (the one field, in QEMU's memory),
+# then sends an NMI through QEMU's monitor (both evidence.py --nudge). The NMI
 # reaches vCPU 0 (Linux's NMI line, LINT1, is open on the boot CPU only) and
 # wakes it; its handler's printk raises a self-IPI, which makes the emulated
 # APIC deliver what it holds.
@@ -285,11 +285,7 @@ nudge_test_host() {
   say "no heartbeat for ${nudge_s}s: keeping the evidence, then setting GIF again on a vCPU halted with it" \
       "clear and sending the test host an NMI (QEMU TCG, issue 21)"
   record_incident stall "$1"
-  {
-    python3 "$here/evidence.py" --restore-gif "$work/monitor.sock" "$1" 2>&1
-    python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import evidence; print(evidence.monitor(sys.argv[2], ["nmi"]))' \
-      "$here" "$work/monitor.sock" 2>&1
-  } > "$incident_dir/nudge.txt" || true
+  python3 "$here/evidence.py" --nudge "$work/monitor.sock" "$1" > "$incident_dir/nudge.txt" 2>&1 || true
   sed 's/^/testhost: nudge: /' "$incident_dir/nudge.txt" >&2
 }
 
