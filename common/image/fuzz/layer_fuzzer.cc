@@ -16,6 +16,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/base/temp_dir.h"
 #include "common/image/digest.h"
 #include "common/image/layer_apply.h"
 
@@ -24,14 +25,14 @@ namespace {
 struct Fixture {
   Fixture() {
     spdlog::set_level(spdlog::level::off);
-    char name[] = "/tmp/layer-fuzz.XXXXXX";
-    work = mkdtemp(name);
     rootfs = work + "/rootfs";
     outside = work + "/outside";
     blob = work + "/blob";
     if (mkdir(outside.c_str(), 0755) != 0) std::abort();
   }
-  std::string work, rootfs, outside, blob;
+  // Removed with everything in it when the fuzzer exits.
+  sandbox::TempDir scratch = sandbox::TempDir::CreateOrDie("/tmp/layer-fuzz.");
+  std::string work = scratch.path(), rootfs, outside, blob;
 };
 
 int RemoveEntry(const char* path, const struct stat*, int, struct FTW*) { return ::remove(path); }

@@ -24,7 +24,7 @@ case $target in
   layer)
     fuzz_build layer "$work/layer_fuzzer" "$image/fuzz/layer_fuzzer.cc" "$image/layer_apply.cc" "$image/in_root.cc" \
       "$image/digest.cc" "$image/image_types.cc" "$oci/field_error.cc" "$repo/common/base/status.cc" \
-      "$repo/common/base/file_util.cc" \
+      "$repo/common/base/file_util.cc" "$repo/common/base/temp_dir.cc" \
       -DSPDLOG_FMT_EXTERNAL -larchive -lnettle -lspdlog -lfmt
     fuzz_run layer "$work/layer_fuzzer" "$runs" "$image/fuzz/layer_corpus/."
     ;;

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "common/base/temp_dir.h"
 #include "common/base/unix_socket.h"
 #include "common/ttrpc/frame.h"
 #include "shim/microvm/agent_client.h"
@@ -80,11 +81,9 @@ void MakeCalls(sandbox::shim::AgentClient& agent) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::string socket_path = [] {
-    char name[] = "/tmp/agent-reply-fuzz.XXXXXX";
-    if (mkdtemp(name) == nullptr) std::abort();
-    return std::string(name) + "/vsock";
-  }();
+  // The socket's directory is removed when the fuzzer exits.
+  static const sandbox::TempDir scratch = sandbox::TempDir::CreateOrDie("/tmp/agent-reply-fuzz.");
+  static const std::string socket_path = scratch.path() + "/vsock";
   ::unlink(socket_path.c_str());
   auto listener = sandbox::ListenUnix(socket_path, 1);
   if (!listener.ok()) std::abort();

@@ -17,5 +17,5 @@ net=$repo/common/net
 fuzz_build agent_reply "$work/agent_reply_fuzzer" "$repo/shim/microvm/fuzz/agent_reply_fuzzer.cc" \
   "$repo/shim/microvm/agent_client.cc" "$repo"/common/ttrpc/{client,frame,status_code}.cc \
   "$repo/common/vsock/hybrid_vsock.cc" "$repo/proto/network_config_convert.cc" "$proto/agent.pb.cc" "$proto/ttrpc.pb.cc" \
-  "$repo"/common/base/{status,unix_socket,file_util}.cc "$net"/{ip_address,mac_address}.cc -I"$proto" -lprotobuf
+  "$repo"/common/base/{status,unix_socket,file_util,temp_dir}.cc "$net"/{ip_address,mac_address}.cc -I"$proto" -lprotobuf
 fuzz_run agent_reply "$work/agent_reply_fuzzer" "$runs" "$repo/shim/microvm/fuzz/agent_reply_corpus/." -- -max_len=4096
