@@ -145,12 +145,13 @@ if [ "${SANDBOX_TESTHOST_MODE:-}" != direct ] && [ ! -d /sys/module/kvm_intel ] 
 
   # A stall is nudged before it counts as a wedge. The wedges seen under QEMU
   # TCG had vCPU 0 halted in the test host's idle loop with GIF clear, deaf to
-  # interrupts and NMIs (stop 46). Here the job, on vCPU 1, holds the
-  # heartbeat, and this script clears vCPU 0's GIF in QEMU's memory once that
-  # vCPU idles: the nudge must set GIF again and send the NMI the job waits
-  # for before it lets the heartbeat go on. The boot goes on, no retry.
+  # interrupts and NMIs (stop 46). Here the job (on vCPU 1 where there are
+  # two) holds the heartbeat, and this script clears vCPU 0's GIF in QEMU's
+  # memory once that vCPU idles: the nudge must set GIF again and send the NMI
+  # the job waits for before it lets the heartbeat go on. The boot goes on,
+  # no retry.
   nudge_job='nmis() { awk "/^ *NMI:/ { for (i = 2; i <= NF; i++) if (\$i ~ /^[0-9]+\$/) n += \$i; print n + 0 }" /proc/interrupts; }
-    taskset -p 2 $$ > /dev/null
+    [ "$(nproc)" -lt 2 ] || taskset -p 2 $$ > /dev/null
     before=$(nmis); kill -STOP $(cat /run/testhost-heartbeat.pid); touch "$SELFTEST_SHARE/held"
     for _ in $(seq 400); do [ "$(nmis)" -gt "$before" ] && break; sleep 0.25; done
     kill -CONT $(cat /run/testhost-heartbeat.pid)
