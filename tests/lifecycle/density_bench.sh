@@ -73,9 +73,8 @@ def run(argv, env=None):
 def measure(started, mode, env):
     subprocess.run(["sync"])
     before = mem_available_kib()
-    # Two starts at a time: the test host has two vCPUs, and one boot
-    # keeps about one busy (it halves the bench's time, as a containerd
-    # starting pods side by side would).
+    # Two starts at a time, as a containerd starting pods side by side
+    # would (it halved the bench's time on a test host of two vCPUs).
     def start(i):
         begin = time.monotonic()
         status, errors = run([rt, "--root", root, "run", "-d", f"dense-{i}"], env)
