@@ -21,7 +21,7 @@
 # SANDBOX_TESTHOST_SMP is the test host's vCPU count (default 1: with two,
 # QEMU's multi-threaded TCG left a vCPU's SVM state wrong after a nested
 # world switch: wedges, crashes and nested triple faults in about one boot
-# in ten; with one, 30 of 30 soak boots passed; docs/measurements.md,
+# in ten; with one, 60 of 60 soak boots passed; docs/measurements.md,
 # "Stop 47").
 # SANDBOX_TESTHOST_KERNEL_SUITE picks the test host's kernel (below).
 # SANDBOX_TESTHOST_VIRTIOFS_CACHE is virtiofsd's cache mode for the shared
@@ -82,7 +82,10 @@ why="/dev/kvm is not hardware KVM"
 kvm_params=${SANDBOX_TESTHOST_KVM_PARAMS:-}
 [[ "$kvm_params" =~ ^[A-Za-z0-9_=,.-]*$ ]] ||
   { say "SANDBOX_TESTHOST_KVM_PARAMS=\"$kvm_params\": want name=value pairs separated by commas"; exit 2; }
-say "mode=testhost ($why): Debian cloud kernel under QEMU TCG with -cpu ${SANDBOX_TESTHOST_CPU:-EPYC,+svm} -smp ${SANDBOX_TESTHOST_SMP:-1}${kvm_params:+, kvm $kvm_params}"
+test_host_vcpus=${SANDBOX_TESTHOST_SMP:-1}
+[[ "$test_host_vcpus" =~ ^[1-9][0-9]?$ ]] ||
+  { say "SANDBOX_TESTHOST_SMP=\"$test_host_vcpus\": want a vCPU count from 1 to 99"; exit 2; }
+say "mode=testhost ($why): Debian cloud kernel under QEMU TCG with -cpu ${SANDBOX_TESTHOST_CPU:-EPYC,+svm} -smp $test_host_vcpus${kvm_params:+, kvm $kvm_params}"
 
 need() {
   command -v "$1" >/dev/null 2>&1 || [ -x "$1" ] || { say "missing $1; install it with: apt-get install $2"; exit 2; }
@@ -307,7 +310,7 @@ boot_test_host() {
   for _ in $(seq 100); do [ -S "$work/virtiofs.sock" ] && break; sleep 0.05; done
   [ -S "$work/virtiofs.sock" ] || { say "virtiofsd did not start:"; cat "$work/virtiofsd.log" >&2; exit 2; }
   "${qemu[@]}" \
-    -accel "${SANDBOX_TESTHOST_ACCEL:-tcg}" -cpu "${SANDBOX_TESTHOST_CPU:-EPYC,+svm}" -smp "${SANDBOX_TESTHOST_SMP:-1}" -m "${mem_mib}M" \
+    -accel "${SANDBOX_TESTHOST_ACCEL:-tcg}" -cpu "${SANDBOX_TESTHOST_CPU:-EPYC,+svm}" -smp "$test_host_vcpus" -m "${mem_mib}M" \
     -object "memory-backend-memfd,id=mem,size=${mem_mib}M,share=on" -numa node,memdev=mem \
     -chardev "socket,id=virtiofs,path=$work/virtiofs.sock" -device vhost-user-fs-pci,chardev=virtiofs,tag=hostroot \
     -kernel "$kernel_dir/vmlinuz" -initrd "$initramfs" \

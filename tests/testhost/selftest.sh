@@ -60,6 +60,10 @@ grep -qw overlay /proc/filesystems || { echo "no overlayfs (containerd's and pod
 if [ -e /run/testhost-heartbeat.pid ] && [ "\$(cat /sys/module/kvm/parameters/halt_poll_ns)" != 0 ]; then
   echo "kvm.ko: halt_poll_ns \$(cat /sys/module/kvm/parameters/halt_poll_ns), want 0 (SANDBOX_TESTHOST_KVM_PARAMS)"; exit 19
 fi
+# One vCPU unless SANDBOX_TESTHOST_SMP says otherwise (issue 21).
+if [ -e /run/testhost-heartbeat.pid ] && [ "\$(nproc)" != "${SANDBOX_TESTHOST_SMP:-1}" ]; then
+  echo "the test host has \$(nproc) vCPUs, want ${SANDBOX_TESTHOST_SMP:-1} (SANDBOX_TESTHOST_SMP)"; exit 20
+fi
 if [ -d /sys/module/kvm_amd ] && [ -e /run/testhost-heartbeat.pid ]; then
   # The test host watches for nested vCPUs left at its own VMRUN (issue 21).
   grep -q "^nested world switch watched: __svm_vcpu_run 0xf" /run/testhost-nested-watch 2>/dev/null ||
@@ -76,6 +80,14 @@ if [ -e /run/testhost-heartbeat.pid ]; then
 fi
 exit 7
 INNER
+
+# A vCPU count that is not one is refused before anything starts.
+for vcpus in 0 two; do
+  refused=$(SANDBOX_TESTHOST_MODE=testhost SANDBOX_TESTHOST_SMP=$vcpus "$here/run.sh" -- true 2>&1) &&
+    fail "SANDBOX_TESTHOST_SMP=$vcpus was accepted"
+  grep -q "SANDBOX_TESTHOST_SMP=\"$vcpus\": want a vCPU count" <<<"$refused" ||
+    fail "SANDBOX_TESTHOST_SMP=$vcpus: no clear refusal: $refused"
+done
 
 set +e
 SANDBOX_TESTHOST_RETRY=1 SANDBOX_TESTHOST_FAULT_GRACE_S=10 SANDBOX_TESTHOST_KVM_PARAMS=halt_poll_ns=0 \
