@@ -24,6 +24,8 @@ namespace {
 
 constexpr auto kAgentCallConnect = std::chrono::seconds(10);
 constexpr auto kStreamAcceptLimit = std::chrono::seconds(30);
+// How long a failed container start waits for the agent to report its init's exit.
+constexpr auto kFailedStartExitLimit = std::chrono::seconds(10);
 const char* const kStreamNames[] = {"stdin", "stdout", "stderr"};
 
 // mount(2) flags for the options that are flags; the rest is the data.
@@ -410,8 +412,21 @@ Result<uint32_t> PodSandbox::Start(const std::string& id, const std::string& exe
     if (started.ok() && !process->exit) process->status = TaskStatus::kRunning;
   }
   changed_.notify_all();
+  if (!started.ok() && exec_id.empty()) AwaitExitOfFailedStart(id);
   SANDBOX_RETURN_IF_ERROR(started);
   return vmm_pid_;
+}
+
+// A container whose start failed has no process left in the guest: its init
+// reported the error and exited. The error returns once the agent has
+// reported that exit too, so the task reads as stopped, as runc's does, and
+// containerd's cleanup (kill, then delete) finds it deletable at once.
+void PodSandbox::AwaitExitOfFailedStart(const std::string& id) {
+  std::unique_lock lock(mutex_);
+  changed_.wait_for(lock, kFailedStartExitLimit, [&] {
+    Result<Process*> process = Find(id, "");
+    return !process.ok() || (*process)->exit.has_value();
+  });
 }
 
 Status PodSandbox::StartProcess(const std::string& id, Process& process) {

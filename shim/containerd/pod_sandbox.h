@@ -142,6 +142,7 @@ class PodSandbox {
   Result<std::unique_ptr<Process>> PrepareProcess(const std::string& exec_id, const TaskStdio& stdio);
   // The agent's StartContainer, or ExecProcess and its streams.
   Status StartProcess(const std::string& id, Process& process);
+  void AwaitExitOfFailedStart(const std::string& id);
   // Accepts the agent's stream connections and starts the relays and the waiter.
   Status ConnectProcess(const std::string& id, Process& process);
   Result<Process*> Find(const std::string& id, const std::string& exec_id);
