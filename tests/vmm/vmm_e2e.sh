@@ -8,8 +8,9 @@
 #     control API: pause stops the guest (the agent cannot answer),
 #     resume lets it go on, vcpus describes both vCPUs, shutdown asks the guest (Ctrl-Alt-Del -> the agent
 #     syncs and reboots) and sandbox-vmm exits 0;
-#  3. 2 vCPUs, a busybox guest with two disks, vsock and rng: the guest sees
-#     both vCPUs, reads a random pattern from a read-only disk and writes its
+#  3. 3 vCPUs, a busybox guest with two disks, vsock and rng: the guest sees
+#     all three (the guest kernel is built for more than 2), reads a random
+#     pattern from a read-only disk and writes its
 #     sha256 to a second disk (checked here), a write to the read-only disk is
 #     refused by the device, 64 MiB go through vsock and back byte-exact
 #     (host-initiated), 16 MiB go guest -> host (guest-initiated), exit 0;
@@ -60,7 +61,7 @@ cat > "$work/api.json" <<JSON
 JSON
 cat > "$work/guest.json" <<JSON
 {"kernel": "$kernel_dir/vmlinux", "initrd": "$work/guest.cpio.gz", "cmdline": "$cmdline",
- "vcpus": 2, "memory_mib": 256, "rng": true, "serial": "$work/guest.console",
+ "vcpus": 3, "memory_mib": 256, "rng": true, "serial": "$work/guest.console",
  "block": [{"id": "pattern", "path": "$work/pattern.img", "read_only": true},
            {"id": "out", "path": "$work/out.img"}],
  "vsock": {"guest_cid": 3, "uds_path": "$work/guest.sock"}, "log_level": "debug"}
@@ -311,7 +312,7 @@ grep -q "Ctrl-Alt-Del: shutting down" "$work/api.console" || fail "the guest did
 
 # 3. devices
 console=$work/guest.console
-grep -q "vmm-guest: cpus 2, virtio devices 4" "$console" || fail "the guest does not see 2 vCPUs and 4 virtio devices"
+grep -q "vmm-guest: cpus 3, virtio devices 4" "$console" || fail "the guest does not see 3 vCPUs and 4 virtio devices"
 grep -q "vmm-guest: hwrng virtio_rng.0 read 64 bytes" "$console" || fail "virtio-rng gave no bytes"
 grep -q "vmm-guest: vda ro=1 size=8192 serial=pattern" "$console" || fail "the read-only disk is not seen as such"
 grep -q "vmm-guest: vda sha256 $pattern_sum" "$console" || fail "the guest read a different pattern"
