@@ -23,6 +23,7 @@
 #include "vmm/devices/legacy/serial.h"
 #include "vmm/kvm/kvm_abi.h"
 #include "vmm/loader/kernel_loader.h"
+#include "vmm/memory/boot_prefault.h"
 #include "vmm/sandboxing/jail.h"
 #include "vmm/snapshot/snapshot_file.h"
 #include "vmm/snapshot/vm_state.h"
@@ -106,7 +107,11 @@ Result<std::unique_ptr<Machine>> Machine::Build(const VmmConfig& config) {
   if (snapshot) {
     SANDBOX_RETURN_IF_ERROR(machine->RestoreState(*snapshot));
     spdlog::debug("build: restored from {}", config.restore->state);
-    machine->PreFaultRestoredMemory();
+    machine->PreFault(machine->memory_->restored_data(), "restore");
+  } else {
+    std::vector<std::pair<uint64_t, uint64_t>> layout;
+    for (const MemoryRegion& region : machine->memory_->regions()) layout.emplace_back(region.guest_address, region.size);
+    machine->PreFault(BootPreFaultRanges(layout, config.vcpus, machine->initrd_, machine->kernel_end_), "boot");
   }
   if (config.api_socket) {
     SANDBOX_ASSIGN_OR_RETURN(machine->api_server_, ApiServer::Create(*config.api_socket, *machine->loop_, *machine));
@@ -232,6 +237,7 @@ Status Machine::SetUpDevices(const VmmConfig& config) {
 Status Machine::LoadGuest(const VmmConfig& config) {
   SANDBOX_ASSIGN_OR_RETURN(LoadedKernel kernel, LoadKernelFile(config.kernel, *memory_));
   entry_point_ = kernel.entry_point;
+  kernel_end_ = kernel.end;
   kernel_text_ = kernel.text;
   x86::BootParamsInput boot;
   for (const MemoryRegion& region : memory_->regions()) boot.ram.emplace_back(region.guest_address, region.size);
@@ -240,6 +246,7 @@ Status Machine::LoadGuest(const VmmConfig& config) {
     SANDBOX_ASSIGN_OR_RETURN(LoadedInitrd initrd, LoadInitrdFile(*config.initrd, *memory_, kernel));
     boot.initrd_address = initrd.address;
     boot.initrd_size = initrd.size;
+    initrd_ = GuestRange{initrd.address, initrd.size};
   }
   command_line_ = config.cmdline;
   for (const auto& transport : transports_) {
@@ -591,24 +598,25 @@ Status Machine::WriteSnapshot(int state, int memory, const std::vector<GuestRang
   return Status::Ok();
 }
 
-void Machine::PreFaultRestoredMemory() {
+void Machine::PreFault(const std::vector<GuestRange>& ranges, const char* what) {
   if (!vm_->Has(kvm_abi::kCapPreFaultMemory)) {
-    spdlog::info("restore: this KVM cannot pre-fault guest RAM (KVM_PRE_FAULT_MEMORY: Linux 6.10 and later, "
-                 "with nested paging)");
+    spdlog::info("{}: this KVM cannot pre-fault guest RAM (KVM_PRE_FAULT_MEMORY: Linux 6.10 and later, "
+                 "with nested paging)",
+                 what);
     return;
   }
   const auto started = std::chrono::steady_clock::now();
   uint64_t bytes = 0;
-  for (const GuestRange& range : memory_->restored_data()) {
+  for (const GuestRange& range : ranges) {
     const Status mapped = vcpus_.front().PreFault(range.address, range.size);
     if (!mapped.ok()) {
       // Only a speed-up: the guest faults the rest in as it touches it.
-      spdlog::warn("restore: pre-faulting guest RAM stopped: {}", mapped.message());
+      spdlog::warn("{}: pre-faulting guest RAM stopped: {}", what, mapped.message());
       return;
     }
     bytes += range.size;
   }
-  spdlog::info("restore: {} KiB of guest RAM pre-faulted in {} ms", bytes >> 10,
+  spdlog::info("{}: {} KiB of guest RAM pre-faulted in {} ms", what, bytes >> 10,
                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
 }
 

@@ -92,7 +92,10 @@ class Machine : public VmControl {
   // into the VM's nested page tables before the guest runs, where KVM can:
   // each first touch of a page would otherwise be an exit, which nested
   // virtualization makes costly (docs/measurements.md). Logs what it did.
-  void PreFaultRestoredMemory();
+  // Maps `ranges` into the VM's nested page table where KVM can
+  // (KVM_PRE_FAULT_MEMORY); only a speed-up, so a failure is logged, not
+  // returned. `what` starts the log line: "boot" or "restore".
+  void PreFault(const std::vector<GuestRange>& ranges, const char* what);
   // The vCPUs' and devices' state from a snapshot (Build, before any thread).
   Status RestoreState(const SnapshotReader& snapshot);
   // The event loop and vCPU threads; each loads its seccomp filter and
@@ -131,6 +134,8 @@ class Machine : public VmControl {
   std::vector<uint32_t> readable_msrs_;  // probed at the first snapshot
   std::string command_line_;
   uint64_t entry_point_ = 0;
+  uint64_t kernel_end_ = 0;              // a cold boot's: the first address after the loaded kernel
+  std::optional<GuestRange> initrd_;     // a cold boot's, where the loader put it
   std::optional<GuestRange> kernel_text_;  // the kernel's text pages, kept in snapshots
   // The guest's own unchanging RAM that a restore maps copy-on-write
   // (VmControl::Snapshot): what the snapshot restored from had.

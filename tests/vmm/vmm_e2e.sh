@@ -9,8 +9,9 @@
 #     resume lets it go on, vcpus describes both vCPUs, shutdown asks the guest (Ctrl-Alt-Del -> the agent
 #     syncs and reboots) and sandbox-vmm exits 0;
 #  3. 3 vCPUs, a busybox guest with two disks, vsock and rng: the guest sees
-#     all three (the guest kernel is built for more than 2), reads a random
-#     pattern from a read-only disk and writes its
+#     all three (the guest kernel is built for more than 2), sandbox-vmm
+#     pre-faulted where the boot writes first (where KVM can), the guest
+#     reads a random pattern from a read-only disk and writes its
 #     sha256 to a second disk (checked here), a write to the read-only disk is
 #     refused by the device, 64 MiB go through vsock and back byte-exact
 #     (host-initiated), 16 MiB go guest -> host (guest-initiated), exit 0;
@@ -109,9 +110,10 @@ cd "$work"
 # A retried test host runs this again: no sockets or results of the first run.
 rm -f ./*.sock ./*.sock_* ./*.rc ./*.check* ./*.vmm ./*.console ./api.pause ./api.status ./api.resume ./api.bogus \
   ./api.shutdown ./api.vcpus ./api.seccomp ./echo.out ./receive.out ./flood.samples ./flood-local.json ./*-local.json \
-  ./snapshot.* ./clone*.api ./restore.ms ./prefault.expected
+  ./snapshot.* ./clone*.api ./restore.ms ./prefault.expected ./prefault-boot.expected
 . "$repo/tests/lib/prefault.sh"
-prefault_line > prefault.expected
+prefault_line restore > prefault.expected
+prefault_line boot > prefault-boot.expected
 # Disks and sockets live on the test host's own tmpfs, not on the virtio-fs
 # share of this machine's /tmp: the VMM's disk I/O should not go through FUSE.
 scratch=\$(mktemp -d /run/vmm-e2e.XXXXXX)
@@ -313,6 +315,9 @@ grep -q "Ctrl-Alt-Del: shutting down" "$work/api.console" || fail "the guest did
 # 3. devices
 console=$work/guest.console
 grep -q "vmm-guest: cpus 3, virtio devices 4" "$console" || fail "the guest does not see 3 vCPUs and 4 virtio devices"
+boot_prefault=$(cat "$work/prefault-boot.expected" 2>/dev/null || true)
+[ -n "$boot_prefault" ] && grep -q "$boot_prefault" "$work/guest.vmm" ||
+  fail "a cold boot: no \"$boot_prefault\" in its log: $(grep "boot:" "$work/guest.vmm")"
 grep -q "vmm-guest: hwrng virtio_rng.0 read 64 bytes" "$console" || fail "virtio-rng gave no bytes"
 grep -q "vmm-guest: vda ro=1 size=8192 serial=pattern" "$console" || fail "the read-only disk is not seen as such"
 grep -q "vmm-guest: vda sha256 $pattern_sum" "$console" || fail "the guest read a different pattern"

@@ -50,6 +50,8 @@ class GuestMemory {
   // out of backend_regions().
   static Result<GuestMemory> CopySnapshotFile(const std::string& path, uint64_t size,
                                               const std::vector<GuestRange>& copy_on_write = {});
+  // The regions (guest address, size) of RAM of `size` bytes.
+  static std::vector<std::pair<uint64_t, uint64_t>> LayoutFor(uint64_t size);
   // Memory for unit tests: one region at `guest_address`.
   static Result<GuestMemory> CreateForTest(uint64_t guest_address, uint64_t size);
 
@@ -118,7 +120,6 @@ class GuestMemory {
 
  private:
   GuestMemory() = default;
-  static std::vector<std::pair<uint64_t, uint64_t>> LayoutFor(uint64_t size);
   // Translate's search, over `regions`.
   static Result<std::span<uint8_t>> TranslateIn(const std::vector<MemoryRegion>& regions, uint64_t address,
                                                 uint64_t length);
