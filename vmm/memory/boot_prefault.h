@@ -13,15 +13,16 @@
 
 namespace sandbox::vmm {
 
-// Linux's memblock allocates top-down from the end of RAM: the struct page
-// array (64 bytes per 4 KiB page; memmap_init writes all of it), each CPU's
-// first per-CPU unit (2 MiB, zeroed), then page tables, the log buffer and
-// hash tables; the buddy allocator then hands out the highest free pages
-// first. So the range is the top of RAM, below the initrd where the initrd
-// ends RAM (else the initrd, which the guest reads whole, is a range of its
-// own). Nothing below `lowest` (the end of the loaded kernel) is included:
-// the kernel's text is mapped copy-on-write from its file and a pre-fault
-// would copy it.
+// Linux's memblock allocates top-down from the end of RAM, below the initrd
+// where the initrd ends RAM (else the initrd, which the guest reads whole, is
+// a range of its own): a few small tables, then the struct page array (64
+// bytes per 4 KiB page, 2 MiB-aligned; memmap_init writes all of it), then
+// the per-CPU first chunk (256 KiB a vCPU in 2 MiB-aligned chunks, zeroed);
+// page tables, the log buffer and hash tables fill the alignment hole above.
+// (Seen with memblock=debug in the guest, docs/measurements.md, stop 48.) So
+// the range is from there to the top of RAM. Nothing below `lowest` (the end
+// of the loaded kernel) is included: the kernel's text is mapped
+// copy-on-write from its file and a pre-fault would copy it.
 //   layout: RAM regions (guest address, size), ascending; initrd: where the
 //   loader put it, if any.
 std::vector<GuestRange> BootPreFaultRanges(const std::vector<std::pair<uint64_t, uint64_t>>& layout, uint32_t vcpus,

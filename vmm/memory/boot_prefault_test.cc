@@ -8,22 +8,36 @@ namespace {
 constexpr uint64_t kMiB = 1 << 20;
 constexpr uint64_t kKernelEnd = 27 * kMiB;
 
-// 256 MiB: 4 MiB of struct pages, one 2 MiB per-CPU unit, 2 MiB of other
-// early allocations, below the initrd at the top.
-TEST(BootPreFaultTest, TheTopOfRamBelowAnInitrdThatEndsIt) {
-  const GuestRange initrd{256 * kMiB - 0x25'6000, 0x25'5e10};
+// What the guest kernel did with 256 MiB, 1 vCPU and a 2.5 MiB initrd at
+// 0xfd80000 (memblock=debug): struct pages at [248, 252) MiB, the per-CPU
+// chunk at [246, 248) MiB, small tables in the hole above.
+TEST(BootPreFaultTest, TheStructPagesAndPerCpuChunkBelowAnInitrdThatEndsRam) {
+  const GuestRange initrd{0xfd8'0000, 0x27'f6be};
   const std::vector<GuestRange> ranges =
       BootPreFaultRanges(GuestMemory::LayoutFor(256 * kMiB), 1, initrd, kKernelEnd);
   ASSERT_EQ(ranges.size(), 1u);
-  EXPECT_EQ(ranges[0].address, initrd.address - 8 * kMiB);
+  EXPECT_EQ(ranges[0].address, 246 * kMiB);
   EXPECT_EQ(ranges[0].address + ranges[0].size, 256 * kMiB);
 }
 
-TEST(BootPreFaultTest, EachVcpuAddsAPerCpuUnit) {
+// An initrd that starts on a 2 MiB boundary leaves no hole for the small
+// tables: they go below it, and the struct pages a whole 2 MiB lower.
+TEST(BootPreFaultTest, AnAlignedInitrdPushesTheStructPagesDown) {
+  const GuestRange initrd{254 * kMiB, 2 * kMiB};
   const std::vector<GuestRange> ranges =
-      BootPreFaultRanges(GuestMemory::LayoutFor(256 * kMiB), 4, std::nullopt, kKernelEnd);
+      BootPreFaultRanges(GuestMemory::LayoutFor(256 * kMiB), 1, initrd, kKernelEnd);
   ASSERT_EQ(ranges.size(), 1u);
-  EXPECT_EQ(ranges[0].size, (4 + 4 * 2 + 2) * kMiB);
+  EXPECT_EQ(ranges[0].address, (252 - 4 - 2) * kMiB);
+}
+
+// Eight vCPUs' units share one 2 MiB chunk; the ninth needs another.
+TEST(BootPreFaultTest, PerCpuChunksGrowByEightVcpus) {
+  auto lowest_for = [](uint32_t vcpus) {
+    return BootPreFaultRanges(GuestMemory::LayoutFor(256 * kMiB), vcpus, std::nullopt, kKernelEnd).at(0).address;
+  };
+  EXPECT_EQ(lowest_for(1), (254 - 4 - 2) * kMiB);
+  EXPECT_EQ(lowest_for(8), (254 - 4 - 2) * kMiB);
+  EXPECT_EQ(lowest_for(9), (254 - 4 - 4) * kMiB);
 }
 
 // Above the MMIO gap memblock allocates from the end of high RAM, while the
@@ -38,15 +52,15 @@ TEST(BootPreFaultTest, AnInitrdInLowRamIsItsOwnRangeWhenRamGoesAboveTheGap) {
   EXPECT_EQ(ranges[0].address, initrd.address);
   EXPECT_EQ(ranges[0].size, 0xf'f000u);
   const uint64_t high_end = layout[1].first + layout[1].second;
-  EXPECT_EQ(ranges[1].size, (64 + 2 * 2 + 2) * kMiB);
   EXPECT_EQ(ranges[1].address + ranges[1].size, high_end);
+  EXPECT_EQ(ranges[1].size, (2 + 64 + 2) * kMiB);  // the hole for small tables, struct pages, per-CPU
 }
 
 // Small RAM: the range stops at the kernel's end (its text is shared with
 // the file and must not be copied by a pre-fault), page-aligned.
 TEST(BootPreFaultTest, NothingBelowTheKernel) {
   const std::vector<GuestRange> ranges =
-      BootPreFaultRanges(GuestMemory::LayoutFor(32 * kMiB), 8, std::nullopt, kKernelEnd + 100);
+      BootPreFaultRanges(GuestMemory::LayoutFor(32 * kMiB), 64, std::nullopt, kKernelEnd + 100);
   ASSERT_EQ(ranges.size(), 1u);
   EXPECT_EQ(ranges[0].address, kKernelEnd + 4096);
   EXPECT_EQ(ranges[0].address + ranges[0].size, 32 * kMiB);
