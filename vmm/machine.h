@@ -88,13 +88,13 @@ class Machine : public VmControl {
   Status SetUpVcpus(uint32_t count, bool boot);
   // With every vCPU parked: the state file and guest RAM.
   Status WriteSnapshot(int state, int memory, const std::vector<GuestRange>& shared_ranges);
-  // Maps what the snapshot's guest had touched (its clones touch it again)
-  // into the VM's nested page tables before the guest runs, where KVM can:
-  // each first touch of a page would otherwise be an exit, which nested
-  // virtualization makes costly (docs/measurements.md). Logs what it did.
-  // Maps `ranges` into the VM's nested page table where KVM can
-  // (KVM_PRE_FAULT_MEMORY); only a speed-up, so a failure is logged, not
-  // returned. `what` starts the log line: "boot" or "restore".
+  // Maps `ranges` into the VM's nested page tables before the guest runs,
+  // where KVM can (KVM_PRE_FAULT_MEMORY): each first touch of a page would
+  // otherwise be an exit, which nested virtualization makes costly
+  // (docs/measurements.md). A restore maps what the snapshot's guest had
+  // touched (its clones touch it again), a cold boot BootPreFaultRanges.
+  // Only a speed-up: a failure is logged, not returned. `what` ("boot" or
+  // "restore") starts the log line that says what it did.
   void PreFault(const std::vector<GuestRange>& ranges, const char* what);
   // The vCPUs' and devices' state from a snapshot (Build, before any thread).
   Status RestoreState(const SnapshotReader& snapshot);
