@@ -109,9 +109,7 @@ Result<std::unique_ptr<Machine>> Machine::Build(const VmmConfig& config) {
     spdlog::debug("build: restored from {}", config.restore->state);
     machine->PreFault(machine->memory_->restored_data(), "restore");
   } else {
-    std::vector<std::pair<uint64_t, uint64_t>> layout;
-    for (const MemoryRegion& region : machine->memory_->regions()) layout.emplace_back(region.guest_address, region.size);
-    machine->PreFault(BootPreFaultRanges(layout, config.vcpus, machine->initrd_, machine->kernel_end_), "boot");
+    machine->PreFault(machine->boot_prefault_, "boot");
   }
   if (config.api_socket) {
     SANDBOX_ASSIGN_OR_RETURN(machine->api_server_, ApiServer::Create(*config.api_socket, *machine->loop_, *machine));
@@ -237,7 +235,6 @@ Status Machine::SetUpDevices(const VmmConfig& config) {
 Status Machine::LoadGuest(const VmmConfig& config) {
   SANDBOX_ASSIGN_OR_RETURN(LoadedKernel kernel, LoadKernelFile(config.kernel, *memory_));
   entry_point_ = kernel.entry_point;
-  kernel_end_ = kernel.end;
   kernel_text_ = kernel.text;
   x86::BootParamsInput boot;
   for (const MemoryRegion& region : memory_->regions()) boot.ram.emplace_back(region.guest_address, region.size);
@@ -246,8 +243,10 @@ Status Machine::LoadGuest(const VmmConfig& config) {
     SANDBOX_ASSIGN_OR_RETURN(LoadedInitrd initrd, LoadInitrdFile(*config.initrd, *memory_, kernel));
     boot.initrd_address = initrd.address;
     boot.initrd_size = initrd.size;
-    initrd_ = GuestRange{initrd.address, initrd.size};
   }
+  // Without an initrd its size is 0, which BootPreFaultRanges skips.
+  boot_prefault_ = BootPreFaultRanges(boot.ram, config.vcpus, GuestRange{boot.initrd_address, boot.initrd_size},
+                                      kernel.end);
   command_line_ = config.cmdline;
   for (const auto& transport : transports_) {
     if (!command_line_.empty()) command_line_ += ' ';

@@ -134,8 +134,7 @@ class Machine : public VmControl {
   std::vector<uint32_t> readable_msrs_;  // probed at the first snapshot
   std::string command_line_;
   uint64_t entry_point_ = 0;
-  uint64_t kernel_end_ = 0;              // a cold boot's: the first address after the loaded kernel
-  std::optional<GuestRange> initrd_;     // a cold boot's, where the loader put it
+  std::vector<GuestRange> boot_prefault_;  // a cold boot's: BootPreFaultRanges, from LoadGuest
   std::optional<GuestRange> kernel_text_;  // the kernel's text pages, kept in snapshots
   // The guest's own unchanging RAM that a restore maps copy-on-write
   // (VmControl::Snapshot): what the snapshot restored from had.
