@@ -20,7 +20,7 @@ kernel_dir=$("$repo/guest-kernel-config/build.sh" | tail -n 1)
 "$repo/rootfs-builder/build-initramfs.sh" --init "$repo/tests/guest/smoke-init.sh" --busybox --out "$work/guest.cpio.gz"
 # The runtime's default (shim/microvm/microvm_config.h); QEMU microvm has no
 # i8042, so its flag changes nothing there.
-cmdline="console=ttyS0 reboot=k panic=-1 quiet i8042.noaux 8250.nr_uarts=1"
+cmdline="console=ttyS0 reboot=k panic=-1 quiet i8042.noaux 8250.nr_uarts=1 noreplace-smp"
 cat > "$work/vm.json" <<JSON
 {"kernel": "$kernel_dir/vmlinux", "initrd": "$work/guest.cpio.gz", "cmdline": "$cmdline",
  "vcpus": 2, "memory_mib": 256, "serial": "$work/console"}
