@@ -244,9 +244,13 @@ Status Machine::LoadGuest(const VmmConfig& config) {
     boot.initrd_address = initrd.address;
     boot.initrd_size = initrd.size;
   }
-  // Without an initrd its size is 0, which BootPreFaultRanges skips.
-  boot_prefault_ = BootPreFaultRanges(boot.ram, config.vcpus, GuestRange{boot.initrd_address, boot.initrd_size},
-                                      kernel.end);
+  LoadedBootImage image{.kernel_end = kernel.end};
+  if (kernel.text) {
+    const uint64_t text_end = kernel.text->address + kernel.text->size;
+    image.kernel_data = GuestRange{text_end, kernel.end - text_end};
+  }
+  if (config.initrd) image.initrd = GuestRange{boot.initrd_address, boot.initrd_size};
+  boot_prefault_ = BootPreFaultRanges(boot.ram, config.vcpus, image);
   command_line_ = config.cmdline;
   for (const auto& transport : transports_) {
     if (!command_line_.empty()) command_line_ += ' ';

@@ -32,9 +32,15 @@ void AddRange(std::vector<GuestRange>& ranges, uint64_t begin, uint64_t end, uin
 }  // namespace
 
 std::vector<GuestRange> BootPreFaultRanges(const std::vector<std::pair<uint64_t, uint64_t>>& layout, uint32_t vcpus,
-                                           std::optional<GuestRange> initrd, uint64_t lowest) {
+                                           const LoadedBootImage& image) {
   std::vector<GuestRange> ranges;
   if (layout.empty()) return ranges;
+  const uint64_t lowest = image.kernel_end;
+  if (image.kernel_data && image.kernel_data->size > 0) {
+    AddRange(ranges, AlignUp(image.kernel_data->address, kPageSize),
+             AlignUp(image.kernel_data->address + image.kernel_data->size, kPageSize), 0);
+  }
+  const std::optional<GuestRange>& initrd = image.initrd;
   uint64_t ram = 0;
   for (const auto& [address, size] : layout) ram += size;
   const auto& [top_address, top_size] = layout.back();

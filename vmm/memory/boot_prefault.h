@@ -13,6 +13,18 @@
 
 namespace sandbox::vmm {
 
+// What the loader put in guest RAM.
+struct LoadedBootImage {
+  uint64_t kernel_end = 0;  // the first address after the loaded kernel
+  // The kernel past its text, which is mapped copy-on-write from its file:
+  // .rodata, the gap after it (Linux frees it at the end of its boot, writing
+  // a poison pattern over each page: 1.3 MiB here), .data, .init, .bss. Linux
+  // reads or writes all of it while it boots. Absent where there is no text
+  // mapped from a file (a bzImage: the guest decompresses itself).
+  std::optional<GuestRange> kernel_data;
+  std::optional<GuestRange> initrd;  // where the loader put it, if anywhere
+};
+
 // Linux's memblock allocates top-down from the end of RAM, below the initrd
 // where the initrd ends RAM (else the initrd, which the guest reads whole, is
 // a range of its own): a few small tables, then the struct page array (64
@@ -20,12 +32,11 @@ namespace sandbox::vmm {
 // the per-CPU first chunk (256 KiB a vCPU in 2 MiB-aligned chunks, zeroed);
 // page tables, the log buffer and hash tables fill the alignment hole above.
 // (Seen with memblock=debug in the guest, docs/measurements.md, stop 48.) So
-// the range is from there to the top of RAM. Nothing below `lowest` (the end
-// of the loaded kernel) is included: the kernel's text is mapped
-// copy-on-write from its file and a pre-fault would copy it.
-//   layout: RAM regions (guest address, size), ascending; initrd: where the
-//   loader put it, if any.
+// the range is from there to the top of RAM. Nothing of it below the end of
+// the loaded kernel: the kernel's text is mapped copy-on-write from its file
+// and a pre-fault would copy it. The kernel's data is a range of its own.
+//   layout: RAM regions (guest address, size), ascending.
 std::vector<GuestRange> BootPreFaultRanges(const std::vector<std::pair<uint64_t, uint64_t>>& layout, uint32_t vcpus,
-                                           std::optional<GuestRange> initrd, uint64_t lowest);
+                                           const LoadedBootImage& image);
 
 }  // namespace sandbox::vmm

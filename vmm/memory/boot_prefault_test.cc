@@ -14,7 +14,7 @@ constexpr uint64_t kKernelEnd = 27 * kMiB;
 TEST(BootPreFaultTest, TheStructPagesAndPerCpuChunkBelowAnInitrdThatEndsRam) {
   const GuestRange initrd{0xfd8'0000, 0x27'f6be};
   const std::vector<GuestRange> ranges =
-      BootPreFaultRanges(GuestMemory::LayoutFor(256 * kMiB), 1, initrd, kKernelEnd);
+      BootPreFaultRanges(GuestMemory::LayoutFor(256 * kMiB), 1, {.kernel_end = kKernelEnd, .initrd = initrd});
   ASSERT_EQ(ranges.size(), 1u);
   EXPECT_EQ(ranges[0].address, 246 * kMiB);
   EXPECT_EQ(ranges[0].address + ranges[0].size, 256 * kMiB);
@@ -25,7 +25,7 @@ TEST(BootPreFaultTest, TheStructPagesAndPerCpuChunkBelowAnInitrdThatEndsRam) {
 TEST(BootPreFaultTest, AnAlignedInitrdPushesTheStructPagesDown) {
   const GuestRange initrd{254 * kMiB, 2 * kMiB};
   const std::vector<GuestRange> ranges =
-      BootPreFaultRanges(GuestMemory::LayoutFor(256 * kMiB), 1, initrd, kKernelEnd);
+      BootPreFaultRanges(GuestMemory::LayoutFor(256 * kMiB), 1, {.kernel_end = kKernelEnd, .initrd = initrd});
   ASSERT_EQ(ranges.size(), 1u);
   EXPECT_EQ(ranges[0].address, (252 - 4 - 2) * kMiB);
 }
@@ -33,7 +33,7 @@ TEST(BootPreFaultTest, AnAlignedInitrdPushesTheStructPagesDown) {
 // Eight vCPUs' units share one 2 MiB chunk; the ninth needs another.
 TEST(BootPreFaultTest, PerCpuChunksGrowByEightVcpus) {
   auto lowest_for = [](uint32_t vcpus) {
-    return BootPreFaultRanges(GuestMemory::LayoutFor(256 * kMiB), vcpus, std::nullopt, kKernelEnd).at(0).address;
+    return BootPreFaultRanges(GuestMemory::LayoutFor(256 * kMiB), vcpus, {.kernel_end = kKernelEnd}).at(0).address;
   };
   EXPECT_EQ(lowest_for(1), (254 - 4 - 2) * kMiB);
   EXPECT_EQ(lowest_for(8), (254 - 4 - 2) * kMiB);
@@ -47,7 +47,7 @@ TEST(BootPreFaultTest, AnInitrdInLowRamIsItsOwnRangeWhenRamGoesAboveTheGap) {
   const std::vector<std::pair<uint64_t, uint64_t>> layout = GuestMemory::LayoutFor(ram);
   ASSERT_EQ(layout.size(), 2u);
   const GuestRange initrd{GuestMemory::kMmioGapStart - 0x10'0000, 0xf'e010};  // whole pages: 0xff000
-  const std::vector<GuestRange> ranges = BootPreFaultRanges(layout, 2, initrd, kKernelEnd);
+  const std::vector<GuestRange> ranges = BootPreFaultRanges(layout, 2, {.kernel_end = kKernelEnd, .initrd = initrd});
   ASSERT_EQ(ranges.size(), 2u);
   EXPECT_EQ(ranges[0].address, initrd.address);
   EXPECT_EQ(ranges[0].size, 0xf'f000u);
@@ -60,12 +60,25 @@ TEST(BootPreFaultTest, AnInitrdInLowRamIsItsOwnRangeWhenRamGoesAboveTheGap) {
 // the file and must not be copied by a pre-fault), page-aligned.
 TEST(BootPreFaultTest, NothingBelowTheKernel) {
   const std::vector<GuestRange> ranges =
-      BootPreFaultRanges(GuestMemory::LayoutFor(32 * kMiB), 64, std::nullopt, kKernelEnd + 100);
+      BootPreFaultRanges(GuestMemory::LayoutFor(32 * kMiB), 64, {.kernel_end = kKernelEnd + 100});
   ASSERT_EQ(ranges.size(), 1u);
   EXPECT_EQ(ranges[0].address, kKernelEnd + 4096);
   EXPECT_EQ(ranges[0].address + ranges[0].size, 32 * kMiB);
-  EXPECT_TRUE(BootPreFaultRanges(GuestMemory::LayoutFor(16 * kMiB), 1, std::nullopt, kKernelEnd).empty());
-  EXPECT_TRUE(BootPreFaultRanges({}, 1, std::nullopt, 0).empty());
+  EXPECT_TRUE(BootPreFaultRanges(GuestMemory::LayoutFor(16 * kMiB), 1, {.kernel_end = kKernelEnd}).empty());
+  EXPECT_TRUE(BootPreFaultRanges({}, 1, {.kernel_end = 0}).empty());
+}
+
+// The kernel past its text (the vmlinux's layout: text to 24 MiB, the end
+// at 28.1 MiB) is a range of its own, in whole pages, below the others.
+TEST(BootPreFaultTest, TheKernelPastItsTextIsARangeOfItsOwn) {
+  const uint64_t text_end = 24 * kMiB;
+  const uint64_t kernel_end = 0x1c1'7e10;
+  const LoadedBootImage image{.kernel_end = kernel_end, .kernel_data = GuestRange{text_end, kernel_end - text_end}};
+  const std::vector<GuestRange> ranges = BootPreFaultRanges(GuestMemory::LayoutFor(256 * kMiB), 1, image);
+  ASSERT_EQ(ranges.size(), 2u);
+  EXPECT_EQ(ranges[0].address, text_end);
+  EXPECT_EQ(ranges[0].address + ranges[0].size, 0x1c1'8000u);
+  EXPECT_EQ(ranges[1].address, (254 - 4 - 2) * kMiB);
 }
 
 }  // namespace
