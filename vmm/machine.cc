@@ -244,7 +244,7 @@ Status Machine::LoadGuest(const VmmConfig& config) {
     boot.initrd_address = initrd.address;
     boot.initrd_size = initrd.size;
   }
-  LoadedBootImage image{.kernel_end = kernel.end};
+  LoadedBootImage image{.kernel_end = kernel.end, .per_cpu_embedded = EmbedsPerCpuChunk(config.cmdline)};
   if (kernel.text) {
     const uint64_t text_end = kernel.text->address + kernel.text->size;
     image.kernel_data = GuestRange{text_end, kernel.end - text_end};

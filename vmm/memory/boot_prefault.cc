@@ -31,6 +31,19 @@ void AddRange(std::vector<GuestRange>& ranges, uint64_t begin, uint64_t end, uin
 
 }  // namespace
 
+bool EmbedsPerCpuChunk(std::string_view cmdline) {
+  constexpr std::string_view kOption = "percpu_alloc=";
+  bool embedded = true;
+  size_t at = 0;
+  while (at < cmdline.size()) {
+    const size_t end = std::min(cmdline.find(' ', at), cmdline.size());
+    const std::string_view word = cmdline.substr(at, end - at);
+    if (word.starts_with(kOption)) embedded = word.substr(kOption.size()) != "page";
+    at = end + 1;
+  }
+  return embedded;
+}
+
 std::vector<GuestRange> BootPreFaultRanges(const std::vector<std::pair<uint64_t, uint64_t>>& layout, uint32_t vcpus,
                                            const LoadedBootImage& image) {
   std::vector<GuestRange> ranges;
@@ -56,7 +69,7 @@ std::vector<GuestRange> BootPreFaultRanges(const std::vector<std::pair<uint64_t,
     }
   }
   const uint64_t struct_pages = AlignUp(ram / kPageSize * kStructPageBytes, kPmd);
-  const uint64_t per_cpu = AlignUp(uint64_t{vcpus} * kPerCpuUnit, kPmd);
+  const uint64_t per_cpu = image.per_cpu_embedded ? AlignUp(uint64_t{vcpus} * kPerCpuUnit, kPmd) : 0;
   const uint64_t early = struct_pages + per_cpu;
   const uint64_t early_end = below - top_address > kSmallAllocations ? AlignDown(below - kSmallAllocations, kPmd) : 0;
   const uint64_t from = early_end >= top_address + early ? early_end - early : top_address;

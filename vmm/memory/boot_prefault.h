@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -23,7 +24,14 @@ struct LoadedBootImage {
   // mapped from a file (a bzImage: the guest decompresses itself).
   std::optional<GuestRange> kernel_data;
   std::optional<GuestRange> initrd;  // where the loader put it, if anywhere
+  // Whether Linux embeds its first per-CPU chunk in 2 MiB-aligned memblock
+  // memory (the default) or builds it of single pages (percpu_alloc=page,
+  // EmbedsPerCpuChunk), which fit in the small allocations' hole.
+  bool per_cpu_embedded = true;
 };
+
+// False where the kernel command line's last percpu_alloc= is "page".
+bool EmbedsPerCpuChunk(std::string_view cmdline);
 
 // Linux's memblock allocates top-down from the end of RAM, below the initrd
 // where the initrd ends RAM (else the initrd, which the guest reads whole, is

@@ -81,5 +81,24 @@ TEST(BootPreFaultTest, TheKernelPastItsTextIsARangeOfItsOwn) {
   EXPECT_EQ(ranges[1].address, (254 - 4 - 2) * kMiB);
 }
 
+// percpu_alloc=page: the per-CPU pages go in the small allocations' hole,
+// and the struct pages are the next 2 MiB-aligned block below it.
+TEST(BootPreFaultTest, PerCpuPagesNeedNoChunkOfTheirOwn) {
+  const GuestRange initrd{0xfd8'0000, 0x27'f6be};
+  const LoadedBootImage image{.kernel_end = kKernelEnd, .initrd = initrd, .per_cpu_embedded = false};
+  const std::vector<GuestRange> ranges = BootPreFaultRanges(GuestMemory::LayoutFor(256 * kMiB), 1, image);
+  ASSERT_EQ(ranges.size(), 1u);
+  EXPECT_EQ(ranges[0].address, 248 * kMiB);
+}
+
+TEST(BootPreFaultTest, TheLastPercpuAllocOnTheCommandLineCounts) {
+  EXPECT_TRUE(EmbedsPerCpuChunk(""));
+  EXPECT_TRUE(EmbedsPerCpuChunk("console=ttyS0 quiet"));
+  EXPECT_FALSE(EmbedsPerCpuChunk("console=ttyS0 percpu_alloc=page quiet"));
+  EXPECT_FALSE(EmbedsPerCpuChunk("percpu_alloc=page"));
+  EXPECT_TRUE(EmbedsPerCpuChunk("percpu_alloc=page percpu_alloc=embed"));
+  EXPECT_TRUE(EmbedsPerCpuChunk("xpercpu_alloc=page percpu_alloc=pages"));
+}
+
 }  // namespace
 }  // namespace sandbox::vmm
