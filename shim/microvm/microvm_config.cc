@@ -197,6 +197,13 @@ Result<MicroVmConfig> LoadMicroVmConfig(const MicroVmConfigSources& sources) {
   return config;
 }
 
+std::string GuestKernelCommandLine(const MicroVmConfig& config, uint32_t vcpus) {
+  std::string cmdline = config.kernel_cmdline;
+  const bool chosen = cmdline.starts_with("percpu_alloc=") || cmdline.find(" percpu_alloc=") != std::string::npos;
+  if (vcpus == 1 && !chosen) cmdline += cmdline.empty() ? "percpu_alloc=page" : " percpu_alloc=page";
+  return cmdline;
+}
+
 Result<VmSize> SizeVm(const oci::Spec& spec, const MicroVmConfig& config, uint32_t host_cpus) {
   VmSize size{.vcpus = config.default_vcpus, .memory_mib = config.default_memory_mib};
   const oci::VmHwConfig* hw = spec.vm && spec.vm->hw_config ? &*spec.vm->hw_config : nullptr;
