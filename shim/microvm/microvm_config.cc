@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "common/base/file_util.h"
+#include "common/base/kernel_cmdline.h"
 #include "common/oci/cpu_list.h"
 
 namespace sandbox::shim {
@@ -199,8 +200,7 @@ Result<MicroVmConfig> LoadMicroVmConfig(const MicroVmConfigSources& sources) {
 
 std::string GuestKernelCommandLine(const MicroVmConfig& config, uint32_t vcpus) {
   std::string cmdline = config.kernel_cmdline;
-  const bool chosen = cmdline.starts_with("percpu_alloc=") || cmdline.find(" percpu_alloc=") != std::string::npos;
-  if (vcpus == 1 && !chosen) cmdline += cmdline.empty() ? "percpu_alloc=page" : " percpu_alloc=page";
+  if (vcpus == 1 && !LastKernelParameter(cmdline, "percpu_alloc")) cmdline += cmdline.empty() ? "percpu_alloc=page" : " percpu_alloc=page";
   return cmdline;
 }
 

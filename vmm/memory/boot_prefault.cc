@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/base/kernel_cmdline.h"
+
 namespace sandbox::vmm {
 namespace {
 
@@ -31,18 +33,7 @@ void AddRange(std::vector<GuestRange>& ranges, uint64_t begin, uint64_t end, uin
 
 }  // namespace
 
-bool EmbedsPerCpuChunk(std::string_view cmdline) {
-  constexpr std::string_view kOption = "percpu_alloc=";
-  bool embedded = true;
-  size_t at = 0;
-  while (at < cmdline.size()) {
-    const size_t end = std::min(cmdline.find(' ', at), cmdline.size());
-    const std::string_view word = cmdline.substr(at, end - at);
-    if (word.starts_with(kOption)) embedded = word.substr(kOption.size()) != "page";
-    at = end + 1;
-  }
-  return embedded;
-}
+bool EmbedsPerCpuChunk(std::string_view cmdline) { return LastKernelParameter(cmdline, "percpu_alloc") != "page"; }
 
 std::vector<GuestRange> BootPreFaultRanges(const std::vector<std::pair<uint64_t, uint64_t>>& layout, uint32_t vcpus,
                                            const LoadedBootImage& image) {
