@@ -6,7 +6,6 @@
 #include <cstdlib>
 
 #include "common/base/file_util.h"
-#include "common/base/kernel_cmdline.h"
 #include "common/oci/cpu_list.h"
 
 namespace sandbox::shim {
@@ -196,12 +195,6 @@ Result<MicroVmConfig> LoadMicroVmConfig(const MicroVmConfigSources& sources) {
   }
   if (!status.ok()) return InvalidArgument(where + ": " + status.message());
   return config;
-}
-
-std::string GuestKernelCommandLine(const MicroVmConfig& config, uint32_t vcpus) {
-  std::string cmdline = config.kernel_cmdline;
-  if (vcpus == 1 && !LastKernelParameter(cmdline, "percpu_alloc")) cmdline += cmdline.empty() ? "percpu_alloc=page" : " percpu_alloc=page";
-  return cmdline;
 }
 
 Result<VmSize> SizeVm(const oci::Spec& spec, const MicroVmConfig& config, uint32_t host_cpus) {

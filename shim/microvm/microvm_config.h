@@ -89,11 +89,4 @@ struct VmSize {
 // lacks is refused by field.
 Result<VmSize> SizeVm(const oci::Spec& spec, const MicroVmConfig& config, uint32_t host_cpus);
 
-// The guest kernel's command line for a VM with `vcpus`: kernel_cmdline, and
-// for one vCPU percpu_alloc=page unless kernel_cmdline chooses a percpu_alloc.
-// Linux embeds its first per-CPU chunk in 2 MiB that it zeroes whole, 1.5 MiB
-// more of each VM's RAM touched than the 42 pages it uses with one vCPU. With
-// more vCPUs the chunk is shared and page mode booted slower (stop 49).
-std::string GuestKernelCommandLine(const MicroVmConfig& config, uint32_t vcpus);
-
 }  // namespace sandbox::shim

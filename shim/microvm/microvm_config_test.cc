@@ -182,14 +182,4 @@ TEST(LoadMicroVmConfigTest, FileOverridesAndBadKeysAreNamed) {
 }
 
 }  // namespace
-TEST(MicroVmConfigTest, AOneVcpuGuestBuildsItsPerCpuChunkOfPages) {
-  MicroVmConfig config{.kernel_cmdline = "console=ttyS0 quiet"};
-  EXPECT_EQ(GuestKernelCommandLine(config, 1), "console=ttyS0 quiet percpu_alloc=page");
-  EXPECT_EQ(GuestKernelCommandLine(config, 2), "console=ttyS0 quiet");
-  config.kernel_cmdline = "console=ttyS0 percpu_alloc=embed";
-  EXPECT_EQ(GuestKernelCommandLine(config, 1), "console=ttyS0 percpu_alloc=embed");
-  config.kernel_cmdline = "";
-  EXPECT_EQ(GuestKernelCommandLine(config, 1), "percpu_alloc=page");
-}
-
 }  // namespace sandbox::shim

@@ -154,7 +154,7 @@ std::string VmmConfigJson(const MicroVmConfig& config, const VmSize& size, const
   } else {
     vmm["kernel"] = config.kernel;
     vmm["initrd"] = config.initrd;
-    vmm["cmdline"] = GuestKernelCommandLine(config, size.vcpus);
+    vmm["cmdline"] = config.kernel_cmdline;
   }
   // For debugging a sandbox: sandbox-vmm's log level (its log is vmm.log).
   if (const char* level = std::getenv("SANDBOX_RT_VMM_LOG_LEVEL"); level != nullptr && *level) vmm["log_level"] = level;

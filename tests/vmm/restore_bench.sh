@@ -18,7 +18,7 @@ trap 'rm -rf "$work"' EXIT
 kernel_dir=$("$repo/guest-kernel-config/build.sh" | tail -n 1)
 strip -o "$work/sandbox-agent" "$agent"
 "$repo/rootfs-builder/build-initramfs.sh" --init "$work/sandbox-agent" --out "$work/agent.cpio.gz"
-cmdline="console=ttyS0 reboot=k panic=-1 quiet i8042.noaux 8250.nr_uarts=1 noreplace-smp percpu_alloc=page"  # sandbox-rt's for one vCPU
+cmdline="console=ttyS0 reboot=k panic=-1 quiet i8042.noaux 8250.nr_uarts=1 noreplace-smp"  # sandbox-rt's default
 
 cat > "$work/inner.sh" <<INNER
 set -eu
