@@ -29,7 +29,7 @@ struct MicroVmConfig {
   // userspace (docs/measurements.md). The keyboard stays: sandbox-vmm's
   // graceful shutdown types Ctrl-Alt-Del on it. noreplace-smp keeps the
   // kernel's 4096 lock prefixes in a one-vCPU guest, which Linux would
-  // otherwise rewrite at boot: 3 MiB of the kernel's text, which sandbox-vmm
+  // otherwise rewrite at boot: 2.4 MiB of the kernel's text, which sandbox-vmm
   // maps shared from the vmlinux, copied into every VM (stop 49).
   std::string kernel_cmdline = "console=ttyS0 reboot=k panic=-1 quiet i8042.noaux 8250.nr_uarts=1 noreplace-smp";
   uint32_t default_vcpus = 1;
