@@ -239,17 +239,17 @@ Status Machine::LoadGuest(const VmmConfig& config) {
   x86::BootParamsInput boot;
   for (const MemoryRegion& region : memory_->regions()) boot.ram.emplace_back(region.guest_address, region.size);
   boot.kernel_header = kernel.header;
-  if (config.initrd) {
-    SANDBOX_ASSIGN_OR_RETURN(LoadedInitrd initrd, LoadInitrdFile(*config.initrd, *memory_, kernel));
-    boot.initrd_address = initrd.address;
-    boot.initrd_size = initrd.size;
-  }
   LoadedBootImage image{.kernel_end = kernel.end, .per_cpu_embedded = EmbedsPerCpuChunk(config.cmdline)};
   if (kernel.text) {
     const uint64_t text_end = kernel.text->address + kernel.text->size;
     image.kernel_data = GuestRange{text_end, kernel.end - text_end};
   }
-  if (config.initrd) image.initrd = GuestRange{boot.initrd_address, boot.initrd_size};
+  if (config.initrd) {
+    SANDBOX_ASSIGN_OR_RETURN(LoadedInitrd initrd, LoadInitrdFile(*config.initrd, *memory_, kernel));
+    boot.initrd_address = initrd.address;
+    boot.initrd_size = initrd.size;
+    image.initrd = GuestRange{initrd.address, initrd.size};
+  }
   boot_prefault_ = BootPreFaultRanges(boot.ram, config.vcpus, image);
   command_line_ = config.cmdline;
   for (const auto& transport : transports_) {

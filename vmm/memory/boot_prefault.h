@@ -14,7 +14,8 @@
 
 namespace sandbox::vmm {
 
-// What the loader put in guest RAM.
+// What the loader put in guest RAM, and how the command line has Linux
+// place its per-CPU chunk.
 struct LoadedBootImage {
   uint64_t kernel_end = 0;  // the first address after the loaded kernel
   // The kernel past its text, which is mapped copy-on-write from its file:
