@@ -122,8 +122,9 @@ class Monitor {
   PhaseLog phases_;
   SandboxVm vm_{files_,
                 {.vmm = plan_.vmm, .virtiofsd = plan_.virtiofsd, .shares = plan_.shares,
-                 .boot_timeout_ms = plan_.boot_timeout_ms, .netns_path = plan_.netns_path, .jail = plan_.jail_vmm,
-                 .restored = plan_.restored},
+                 .boot_timeout_ms = plan_.boot_timeout_ms, .netns_path = plan_.netns_path,
+                 // EnterNetworkNamespace made one, with nothing but loopback.
+                 .private_network = plan_.netns_path.empty(), .jail = plan_.jail_vmm, .restored = plan_.restored},
                 phases_};
   std::array<UniqueFd, 3> listeners_;
   std::array<UniqueFd, 3> streams_;

@@ -70,8 +70,10 @@ Status SandboxVm::Start() {
   if (!plan_.shares.empty() || plan_.shared_fs_without_shares) {
     // The listener is ours, so sandbox-vmm can connect before virtiofsd runs.
     SANDBOX_ASSIGN_OR_RETURN(UniqueFd listener, ListenUnix(files_.virtiofs_socket, 1));
+    const VirtiofsdNetwork network =
+        plan_.private_network ? VirtiofsdNetwork::kCallersPrivateNamespace : VirtiofsdNetwork::kNewNamespace;
     SANDBOX_ASSIGN_OR_RETURN(virtiofsd_pid_, SpawnVirtiofsd(plan_.virtiofsd, plan_.shares, files_.shared_dir,
-                                                            listener.get(), files_.virtiofsd_log));
+                                                            listener.get(), files_.virtiofsd_log, network));
     phases_.Mark("virtiofsd-started");
   }
   PodTaps taps;

@@ -49,6 +49,10 @@ struct SandboxVmPlan {
   // linux.namespaces[network].path: its interfaces become the VM's NICs
   // (guest_network.h); empty: the VM has no network but loopback.
   std::string netns_path;
+  // The owner made a network namespace of its own for this sandbox, with
+  // nothing but loopback (the monitor's without netns_path): virtiofsd
+  // stays in it instead of making another.
+  bool private_network = false;
   // sandbox-vmm starts as the init of a new pid namespace, the one part of
   // its jail it cannot make itself (the rest: vmm.json's "jail").
   bool jail = false;

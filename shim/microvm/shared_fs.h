@@ -84,11 +84,18 @@ Status AddSharesToVirtiofsd(pid_t virtiofsd_pid, const std::vector<SharedMount>&
 Status RemoveSharesFromVirtiofsd(pid_t virtiofsd_pid, const std::vector<SharedMount>& shares,
                                  const std::string& shared_dir);
 
+// Which network namespace virtiofsd runs in: a new one, or its caller's
+// when the caller made one of its own for the sandbox (with nothing but
+// loopback, as the monitor's), so that a sandbox makes one, not two.
+enum class VirtiofsdNetwork { kNewNamespace, kCallersPrivateNamespace };
+
 // Makes <shared_dir>/<ShareName> for each share and starts virtiofsd on `listener`
-// (a listening Unix socket; the caller closes its copy) in a new mount
-// namespace holding the binds. Its output goes to `log_path`. The helper is
-// killed if the calling process dies.
+// (a listening Unix socket; the caller closes its copy), chrooted into
+// shared_dir, as the init of a new pid namespace (its own /proc shows only
+// itself) in a new mount namespace holding the binds. Its output goes to
+// `log_path`. The helper is killed if the calling process dies.
 Result<pid_t> SpawnVirtiofsd(const std::string& virtiofsd, const std::vector<SharedMount>& shares,
-                             const std::string& shared_dir, int listener, const std::string& log_path);
+                             const std::string& shared_dir, int listener, const std::string& log_path,
+                             VirtiofsdNetwork network = VirtiofsdNetwork::kNewNamespace);
 
 }  // namespace sandbox::shim

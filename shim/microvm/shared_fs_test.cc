@@ -10,7 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <climits>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -150,8 +153,8 @@ TEST(SharedFs, VirtiofsdServesTheBindsFromItsOwnMountNamespace) {
 
   const std::string target = work.path() + "/shared/0";
   const std::string theirs = ReadFile("/proc/" + std::to_string(*helper) + "/mountinfo").value_or("");
-  // virtiofsd pivots into the shared dir, so the bind shows as "/0" there;
-  // its root field is the source.
+  // virtiofsd is chrooted into the shared dir, so the bind shows as "/0"
+  // there; its root field is the source.
   const size_t line = theirs.find(" " + shares[0].source + " ");
   ASSERT_NE(line, std::string::npos) << "the bind, in the helper's namespace:\n" << theirs;
   EXPECT_NE(theirs.substr(line, theirs.find('\n', line) - line).find(" ro,"), std::string::npos) << "read-only";
@@ -162,6 +165,63 @@ TEST(SharedFs, VirtiofsdServesTheBindsFromItsOwnMountNamespace) {
   EXPECT_TRUE(Exited(*helper, 10'000)) << "virtiofsd ends with the VMM's connection";
   if (!Exited(*helper, 0)) ::kill(*helper, SIGKILL);
   ::waitpid(*helper, nullptr, 0);
+}
+
+std::string NamespaceOf(pid_t pid, const char* type) {
+  char target[128] = {};
+  const std::string link = "/proc/" + std::to_string(pid) + "/ns/" + type;
+  return ::readlink(link.c_str(), target, sizeof(target) - 1) > 0 ? target : "";
+}
+
+// The processes whose parent is `pid`.
+std::vector<pid_t> ChildrenOf(pid_t pid) {
+  std::vector<pid_t> children;
+  const std::string prefix = "PPid:\t" + std::to_string(pid) + "\n";
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", error)) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (ReadFile("/proc/" + name + "/status").value_or("").find(prefix) != std::string::npos) {
+      children.push_back(static_cast<pid_t>(std::atoi(name.c_str())));
+    }
+  }
+  return children;
+}
+
+// virtiofsd is one process, alone in a pid namespace of its own, chrooted
+// into the shared dir, in a new network namespace, or in the caller's
+// when the caller says it made that one for the sandbox (the monitor).
+TEST(SharedFs, VirtiofsdRunsAloneInNamespacesOfItsOwn) {
+  if (!PathExists(kDefaultVirtiofsd)) GTEST_FAIL() << kDefaultVirtiofsd << " is missing (qemu-system-common)";
+  for (const VirtiofsdNetwork network : {VirtiofsdNetwork::kNewNamespace, VirtiofsdNetwork::kCallersPrivateNamespace}) {
+    SCOPED_TRACE(network == VirtiofsdNetwork::kNewNamespace ? "a new network namespace" : "the caller's");
+    TempDir work = TempDir::CreateOrDie("/tmp/shared-fs-test-");
+    const std::string socket_path = work.path() + "/virtiofs.sock";
+    Result<UniqueFd> listener = ListenUnix(socket_path, 1);
+    ASSERT_TRUE(listener.ok());
+    Result<pid_t> helper =
+        SpawnVirtiofsd(kDefaultVirtiofsd, {}, work.path() + "/shared", listener->get(), work.path() + "/log", network);
+    ASSERT_TRUE(helper.ok()) << helper.status().message();
+    listener->Reset();
+    std::optional<Result<vmm::VhostUserFrontend>> frontend = vmm::VhostUserFrontend::Connect(socket_path);
+    ASSERT_TRUE(frontend->ok()) << frontend->status().message() << "; log: " << ReadFile(work.path() + "/log").value_or("");
+
+    const std::string status = ReadFile("/proc/" + std::to_string(*helper) + "/status").value_or("");
+    EXPECT_NE(status.find("NSpid:\t" + std::to_string(*helper) + "\t1\n"), std::string::npos)
+        << "the init of its own pid namespace:\n" << status;
+    EXPECT_TRUE(ChildrenOf(*helper).empty()) << "no second virtiofsd process";
+    char root[PATH_MAX] = {};
+    ASSERT_GT(::readlink(("/proc/" + std::to_string(*helper) + "/root").c_str(), root, sizeof(root) - 1), 0);
+    EXPECT_EQ(std::string(root), work.path() + "/shared") << "chrooted into the shared dir";
+    EXPECT_NE(NamespaceOf(*helper, "mnt"), NamespaceOf(::getpid(), "mnt"));
+    EXPECT_EQ(NamespaceOf(*helper, "net") == NamespaceOf(::getpid(), "net"),
+              network == VirtiofsdNetwork::kCallersPrivateNamespace);
+
+    frontend.reset();
+    EXPECT_TRUE(Exited(*helper, 10'000)) << "virtiofsd ends with the VMM's connection";
+    if (!Exited(*helper, 0)) ::kill(*helper, SIGKILL);
+    ::waitpid(*helper, nullptr, 0);
+  }
 }
 
 // The bundle's rootfs as virtiofsd sees it: bound recursively at
@@ -191,8 +251,8 @@ TEST(SharedFs, VirtiofsdServesTheRootfsWithTheMountsUnderIt) {
   ASSERT_TRUE(frontend->ok()) << frontend->status().message() << "; log: " << ReadFile(work.path() + "/log").value_or("");
 
   const std::string theirs = ReadFile("/proc/" + std::to_string(*helper) + "/mountinfo").value_or("");
-  // virtiofsd pivots into the shared dir: the rootfs shows as /rootfs, the
-  // tmpfs under it as /rootfs/merged, both read-only.
+  // virtiofsd is chrooted into the shared dir: the rootfs shows as
+  // /rootfs, the tmpfs under it as /rootfs/merged, both read-only.
   for (const char* point : {" /rootfs ", " /rootfs/merged "}) {
     const size_t line = theirs.find(point);
     ASSERT_NE(line, std::string::npos) << point << " in the helper's namespace:\n" << theirs;
@@ -219,8 +279,8 @@ TEST(SharedFs, APodContainersSharesLiveUnderItsOwnDirectory) {
   EXPECT_EQ(config["mounts"][0]["source"], std::string(kGuestSharedDir) + "/containers/app/0");
 }
 
-// A stand-in for virtiofsd with sandbox=namespace: a process in a mount
-// namespace of its own whose root is shared_dir. Killed on destruction.
+// A stand-in for virtiofsd as SpawnVirtiofsd starts it: a process in a
+// mount namespace of its own, chrooted into shared_dir. Killed on destruction.
 class FakeVirtiofsd {
  public:
   explicit FakeVirtiofsd(const std::string& shared_dir) {
@@ -230,9 +290,7 @@ class FakeVirtiofsd {
     if (pid_ == 0) {
       ::close(ready[0]);
       if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
-          ::mount(shared_dir.c_str(), shared_dir.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
-          ::chdir(shared_dir.c_str()) != 0 || ::syscall(SYS_pivot_root, ".", ".") != 0 ||
-          ::umount2(".", MNT_DETACH) != 0 || ::chdir("/") != 0) {
+          ::chroot(shared_dir.c_str()) != 0 || ::chdir("/") != 0) {
         ::_exit(1);
       }
       (void)!::write(ready[1], "r", 1);
