@@ -4,6 +4,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -18,6 +19,11 @@ constexpr size_t kMaxReplyLine = 32;
 // An attempt's wait for the guest's answer, even when the caller's timeout
 // is nearly spent: a slow (nested, emulated) guest still gets to answer.
 constexpr std::chrono::milliseconds kMinReplyWait{1000};
+// Between attempts: a guest that refused costs the guest a packet exchange
+// per attempt, so those are spaced out; a socket the VMM has not made yet
+// (it is restoring a template, a guest that listens already) costs a stat.
+constexpr std::chrono::milliseconds kRetryAfterRefusal{50};
+constexpr std::chrono::milliseconds kRetryForSocket{5};
 
 // Waits until `fd` is readable or `deadline` passes.
 bool ReadableBy(int fd, std::chrono::steady_clock::time_point deadline) {
@@ -76,7 +82,8 @@ Result<UniqueFd> ConnectHybridVsock(const std::string& uds_path, uint32_t port, 
       return connection;
     }
     if (vmm_gone && vmm_gone()) return connection.status().Wrap("the VMM has exited");
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    struct stat socket_file {};
+    std::this_thread::sleep_for(::stat(uds_path.c_str(), &socket_file) == 0 ? kRetryAfterRefusal : kRetryForSocket);
   }
 }
 

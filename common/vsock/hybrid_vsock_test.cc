@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -123,6 +124,45 @@ TEST_F(HybridVsockTest, RetriesGoOnWhileTheVmmRuns) {
   EXPECT_EQ(connection.status().code(), StatusCode::kUnavailable);
   EXPECT_EQ(connection.status().message().find("the VMM has exited"), std::string::npos);
   EXPECT_GE(asked, 2) << "retried until its timeout";
+}
+
+// A VMM whose guest refuses: each connection is closed unanswered, as
+// sandbox-vmm does when nothing listens on the port in the guest.
+class RefusingVmm {
+ public:
+  explicit RefusingVmm(const std::string& path) {
+    Result<UniqueFd> listener = ListenUnix(path, 8);
+    EXPECT_TRUE(listener.ok()) << listener.status().message();
+    if (listener.ok()) listener_ = std::move(listener).value();
+    thread_ = std::thread([this] {
+      while (!done_) (void)AcceptWithin(listener_.get(), milliseconds(20), "refusing vmm");
+    });
+  }
+  ~RefusingVmm() {
+    done_ = true;
+    thread_.join();
+  }
+
+ private:
+  UniqueFd listener_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+// Attempts are counted by the vmm_gone check that precedes each wait: a
+// guest that refuses is asked again only every 50 ms (each attempt costs
+// it a packet exchange), a VMM whose socket is not there yet far more often
+// (a template's restore makes it while its guest already listens).
+TEST_F(HybridVsockTest, ARefusingGuestIsAskedLessOftenThanAMissingSocketIsLookedFor) {
+  int missing_checks = 0;
+  ASSERT_FALSE(ConnectHybridVsock(path_, 1024, milliseconds(500), [&] { return ++missing_checks > 100000; }).ok());
+  int refused_checks = 0;
+  {
+    RefusingVmm vmm(path_);
+    ASSERT_FALSE(ConnectHybridVsock(path_, 1024, milliseconds(500), [&] { return ++refused_checks > 100000; }).ok());
+  }
+  EXPECT_LE(refused_checks, 11) << "one attempt per 50 ms at most";
+  EXPECT_GE(missing_checks, 15) << "a missing socket is looked for every 5 ms";
 }
 
 }  // namespace
