@@ -253,17 +253,22 @@ Result<int64_t> MicroVmSandbox::Create(const SandboxCreateRequest& request) {
                                                              .preserved_fds = preserved_fds,
                                                              .netns_path = plan.netns_path,
                                                              .jail_vmm = plan.boot.jail_vmm,
-                                                             .restored = plan.from_template.has_value()}),
+                                                             .restored = plan.from_template.has_value(),
+                                                             .start = request.start}),
                                           0600));
   // The monitor wrote its identity (files.monitor_pid) as it started.
   SANDBOX_ASSIGN_OR_RETURN(pid_t monitor, SpawnMonitor(request.ref.state_dir));
   return static_cast<int64_t>(monitor);
 }
 
+Status StartGuestContainer(AgentClient& agent, const std::string& id, const SandboxFiles& files) {
+  SANDBOX_RETURN_IF_ERROR(agent.StartContainer(id));
+  return WriteFileAtomic(files.started, "", 0600);
+}
+
 Status MicroVmSandbox::Start(const SandboxRef& ref) {
   SANDBOX_ASSIGN_OR_RETURN(std::unique_ptr<AgentClient> agent, ConnectAgent(ref));
-  SANDBOX_RETURN_IF_ERROR(agent->StartContainer(ref.id));
-  return WriteFileAtomic(SandboxFiles(ref.state_dir).started, "", 0600);
+  return StartGuestContainer(*agent, ref.id, SandboxFiles(ref.state_dir));
 }
 
 Result<LiveStatus> MicroVmSandbox::Query(const SandboxRef& ref) {

@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "common/io/preserved_fds.h"
+#include "shim/microvm/agent_client.h"
 #include "shim/microvm/microvm_config.h"
+#include "shim/microvm/sandbox_files.h"
 #include "shim/microvm/shared_fs.h"
 #include "shim/microvm/vm_template.h"
 #include "shim/runtime/sandbox.h"
@@ -98,5 +100,9 @@ Status UseVmTemplate(SandboxPlan& plan);
 // The rootfs image (image mode), the validated config.json and sandbox-vmm's
 // config, under `state_dir` (sandbox_files.h).
 Status WriteSandboxFiles(const SandboxPlan& plan, const oci::Spec& spec, const std::string& state_dir);
+
+// StartContainer, then files.started, which Query reads as "running": by
+// `start`, or by the monitor when run asked for the start with the create.
+Status StartGuestContainer(AgentClient& agent, const std::string& id, const SandboxFiles& files);
 
 }  // namespace sandbox::shim

@@ -204,6 +204,11 @@ TEST(MicroVmSandboxTest, TheMonitorPlanKeepsTheSharesAndPreservedFds) {
   ASSERT_EQ(decoded->preserved_fds.size(), 2u);
   EXPECT_TRUE(decoded->preserved_fds[0].readable && !decoded->preserved_fds[0].writable);
   EXPECT_TRUE(decoded->preserved_fds[1].readable && decoded->preserved_fds[1].writable);
+  EXPECT_FALSE(decoded->start);
+  plan.start = true;  // run's start with the create
+  decoded = DecodeMonitorPlan(EncodeMonitorPlan(plan));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_TRUE(decoded->start);
 }
 
 TEST(MicroVmSandboxTest, ALostVmIsANonZeroStatus) {

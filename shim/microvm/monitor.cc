@@ -37,6 +37,7 @@
 #include "shim/microvm/guest_container.h"
 #include "shim/microvm/host_cgroup.h"
 #include "shim/microvm/host_process.h"
+#include "shim/microvm/microvm_sandbox.h"
 #include "shim/microvm/sandbox_files.h"
 #include "shim/microvm/sandbox_vm.h"
 #include "shim/runtime/state_store.h"
@@ -202,6 +203,9 @@ Status Monitor::Prepare(std::array<UniqueFd, 3>& caller_stdio) {
   SANDBOX_RETURN_IF_ERROR(AcceptStreams());
   if (host_pty_.master.valid()) SANDBOX_RETURN_IF_ERROR(SendConsole());
   phases_.Mark("container-created");
+  if (!plan_.start) return Status::Ok();
+  SANDBOX_RETURN_IF_ERROR(StartGuestContainer(vm_.agent(), plan_.id, files_));
+  phases_.Mark("container-started");
   return Status::Ok();
 }
 
@@ -380,7 +384,8 @@ std::string EncodeMonitorPlan(const MonitorPlan& plan) {
                         {"preserved_fds", preserved},
                         {"netns_path", plan.netns_path},
                         {"jail_vmm", plan.jail_vmm},
-                        {"restored", plan.restored}}
+                        {"restored", plan.restored},
+                        {"start", plan.start}}
       .dump();
 }
 
@@ -418,7 +423,8 @@ Result<MonitorPlan> DecodeMonitorPlan(const std::string& text) {
                        // Absent in plans written before pod networking.
                        .netns_path = object.value("netns_path", std::string()),
                        .jail_vmm = object.value("jail_vmm", false),
-                       .restored = object.value("restored", false)};
+                       .restored = object.value("restored", false),
+                       .start = object.value("start", false)};
   } catch (const nlohmann::json::exception& error) {
     return Internal(std::string("monitor plan: ") + error.what());
   }

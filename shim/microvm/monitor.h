@@ -61,6 +61,8 @@ struct MonitorPlan {
   bool jail_vmm = false;
   // vmm.json restores a VM template (vm_template.h) instead of booting.
   bool restored = false;
+  // run: the container is started before the hand-over (SandboxCreateRequest::start).
+  bool start = false;
 };
 
 std::string EncodeMonitorPlan(const MonitorPlan& plan);

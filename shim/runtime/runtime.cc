@@ -48,6 +48,16 @@ void RunHooksWarning(const std::string& stage, const std::optional<std::vector<o
   if (!ran.ok()) spdlog::warn("{}", ran.message());
 }
 
+// Hooks the runtime runs after the sandbox's create and before its start:
+// with any, run cannot start the container as part of the create.
+bool HasHooksBeforeStart(const oci::Spec& spec) {
+  if (!spec.hooks) return false;
+  for (const auto* hooks : {&spec.hooks->prestart, &spec.hooks->create_runtime, &spec.hooks->create_container}) {
+    if (*hooks && !(*hooks)->empty()) return true;
+  }
+  return false;
+}
+
 ContainerStatus StatusOf(const oci::State& state) {
   return oci::ParseContainerStatus(state.status).value_or(ContainerStatus::kStopped);
 }
@@ -215,7 +225,8 @@ Status Runtime::Create(const CreateOptions& options) {
                                .no_pivot = options.no_pivot,
                                .no_new_keyring = options.no_new_keyring,
                                .preserve_fds = options.preserve_fds,
-                               .private_rootfs = options.private_rootfs};
+                               .private_rootfs = options.private_rootfs,
+                               .start = options.start && !HasHooksBeforeStart(spec)};
   Result<int64_t> pid = sandbox->Create(request);
   if (!pid.ok()) return undo(pid.status().Wrap("creating container \"" + options.id + "\""));
   state.pid = *pid;
@@ -237,12 +248,13 @@ Status Runtime::Create(const CreateOptions& options) {
       if (!ran.ok()) return undo(ran);
     }
   }
-  Status saved = SetStatus(state, ContainerStatus::kCreated);
+  Status saved = SetStatus(state, request.start ? ContainerStatus::kRunning : ContainerStatus::kCreated);
   if (!saved.ok()) return undo(saved);
   if (!options.pid_file.empty()) {
     Status written = WritePidFile(options.pid_file, *pid);
     if (!written.ok()) return undo(written);
   }
+  if (request.start && spec.hooks) RunHooksWarning("poststart", spec.hooks->poststart, state);
   return Status::Ok();
 }
 
@@ -354,6 +366,8 @@ Result<int> Runtime::Run(const CreateOptions& given, bool detach) {
       options.console_socket = console->socket_path();
     }
   }
+  // A foreground console attaches between create and start.
+  options.start = !console;
   SANDBOX_RETURN_IF_ERROR(Create(options));
   if (console) {
     Status attached = console->Attach();
@@ -362,7 +376,9 @@ Result<int> Runtime::Run(const CreateOptions& given, bool detach) {
       return attached;
     }
   }
-  Status started = Start(options.id);
+  Result<oci::State> created = context_.store->Load(options.id);
+  const bool running = created.ok() && created->status == oci::ContainerStatusName(ContainerStatus::kRunning);
+  Status started = running ? Status::Ok() : Start(options.id);
   if (!started.ok()) {
     (void)Delete(options.id, /*force=*/true);
     return started;

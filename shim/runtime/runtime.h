@@ -37,6 +37,10 @@ struct CreateOptions {
   int preserve_fds = 0;
   // run --image: the bundle is a cache shared between runs (SandboxCreateRequest).
   bool private_rootfs = false;
+  // run: start the container with the create where config.json has no hook
+  // that runs between them (prestart, createRuntime, createContainer); the
+  // state is then "running" when Create returns.
+  bool start = false;
 };
 
 // runc's rules: process.terminal needs a console socket to send the pty to,

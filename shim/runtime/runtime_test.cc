@@ -24,11 +24,11 @@ namespace {
 class FakeSandbox : public Sandbox {
  public:
   Result<int64_t> Create(const SandboxCreateRequest& request) override {
-    calls.push_back("create " + request.ref.id);
+    calls.push_back("create " + request.ref.id + (request.start ? " and start" : ""));
     if (signal_during_create != 0) ::raise(signal_during_create);  // as if the caller sent it while the VM boots
     if (fail_create) return Internal("VMM failed to start");
     EXPECT_TRUE(PathExists(request.ref.state_dir));
-    live[request.ref.id] = LiveStatus::kCreated;
+    live[request.ref.id] = request.start ? LiveStatus::kRunning : LiveStatus::kCreated;
     return 4242;
   }
   Status Start(const SandboxRef& ref) override {
@@ -252,11 +252,43 @@ TEST_F(RuntimeTest, RunDefersSignalsThatComeDuringCreate) {
   sandbox_.signal_during_create = SIGTERM;
   Result<int> code = runtime_->Run(Options("r"), false);
   ASSERT_TRUE(code.ok()) << code.status().ToString();
-  EXPECT_EQ(sandbox_.calls, (std::vector<std::string>{"create r", "start r", "forward 15", "destroy r"}));
+  EXPECT_EQ(sandbox_.calls, (std::vector<std::string>{"create r and start", "forward 15", "destroy r"}));
   EXPECT_FALSE(PathExists(dir_ + "/root/r"));
   sigset_t blocked;
   ::pthread_sigmask(SIG_BLOCK, nullptr, &blocked);
   EXPECT_FALSE(::sigismember(&blocked, SIGTERM)) << "the mask is restored";
+}
+
+// run starts the container as the create's last step (one trip to the
+// guest fewer), unless a hook of the runtime's runs between create and start;
+// poststart runs either way, with the state "running".
+TEST_F(RuntimeTest, RunStartsWithTheCreateUnlessAHookRunsBetween) {
+  const std::string log = dir_ + "/hooks.log";
+  const oci::Hook poststart{.path = "/bin/sh",
+                            .args = oci::StringList{"sh", "-c", "grep -o '\"status\":\"[a-z]*\"' >> " + log}};
+  oci::Spec spec = oci::DefaultSpec({});
+  spec.process->terminal = false;
+  spec.hooks = oci::Hooks{};
+  spec.hooks->poststart = std::vector<oci::Hook>{poststart};
+  ASSERT_TRUE(WriteFileAtomic(bundle_ + "/config.json", oci::SpecToJson(spec)).ok());
+  ASSERT_TRUE(runtime_->Run(Options("fused"), false).ok());
+  EXPECT_EQ(sandbox_.calls, (std::vector<std::string>{"create fused and start", "destroy fused"}));
+  EXPECT_EQ(ReadFile(log).value_or(""), "\"status\":\"running\"\n");
+
+  sandbox_.calls.clear();
+  spec.hooks->create_runtime = std::vector<oci::Hook>{oci::Hook{.path = "/bin/true"}};
+  ASSERT_TRUE(WriteFileAtomic(bundle_ + "/config.json", oci::SpecToJson(spec)).ok());
+  ASSERT_TRUE(runtime_->Run(Options("hooked"), false).ok());
+  EXPECT_EQ(sandbox_.calls, (std::vector<std::string>{"create hooked", "start hooked", "destroy hooked"}));
+  EXPECT_EQ(ReadFile(log).value_or(""), "\"status\":\"running\"\n\"status\":\"running\"\n");
+
+  // create alone never starts.
+  sandbox_.calls.clear();
+  spec.hooks.reset();
+  ASSERT_TRUE(WriteFileAtomic(bundle_ + "/config.json", oci::SpecToJson(spec)).ok());
+  ASSERT_TRUE(runtime_->Create(Options("plain")).ok());
+  EXPECT_EQ(sandbox_.calls, (std::vector<std::string>{"create plain"}));
+  EXPECT_EQ(StatusOf("plain"), "created");
 }
 
 TEST_F(RuntimeTest, WithoutSandboxCreateFailsCleanly) {

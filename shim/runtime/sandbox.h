@@ -37,6 +37,9 @@ struct SandboxCreateRequest {
   // The bundle is shared between runs (run --image's cache): the container
   // must not write into its rootfs, so a backend works on a copy.
   bool private_rootfs = false;
+  // run: the container starts as the create's last step, where no hook of
+  // the caller's runs between create and start (Runtime::Run).
+  bool start = false;
 };
 
 enum class LiveStatus { kCreated, kRunning, kPaused, kStopped };
