@@ -4,7 +4,6 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <dirent.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -17,6 +16,7 @@
 #include "agent/agent_host_process.h"
 #include "agent/listener.h"
 #include "common/base/file_util.h"
+#include "common/base/testing/children.h"
 #include "common/base/temp_dir.h"
 #include "proto/agent_constants.h"
 
@@ -48,18 +48,7 @@ class AgentHostModeTest : public ::testing::Test {
   }
   // Every process re-parented to this one (the agent's containers).
   static void KillOrphans() {
-    const std::string parent = "PPid:\t" + std::to_string(::getpid()) + "\n";
-    DIR* proc = ::opendir("/proc");
-    if (proc == nullptr) return;
-    std::vector<pid_t> orphans;
-    while (dirent* entry = ::readdir(proc)) {
-      const pid_t pid = std::atoi(entry->d_name);
-      if (pid <= 0) continue;
-      Result<std::string> status = ReadFile("/proc/" + std::to_string(pid) + "/status");
-      if (status.ok() && status->find(parent) != std::string::npos) orphans.push_back(pid);
-    }
-    ::closedir(proc);
-    for (pid_t pid : orphans) {
+    for (pid_t pid : testing::ChildrenOf(::getpid())) {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, nullptr, 0);
     }

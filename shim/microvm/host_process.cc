@@ -23,6 +23,10 @@ void BecomeHelperOf(int parent_pidfd, int in, int out) {
   ::dup2(out, STDERR_FILENO);
 }
 
+pid_t ForkIntoNamespaces(unsigned long namespaces) {
+  return static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD | namespaces, nullptr, nullptr, nullptr, nullptr));
+}
+
 UniqueFd OpenOwnPidfd() { return UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0))); }
 
 std::function<bool()> VmmExitedCheck(const std::string& vmm_pid_file) {

@@ -24,6 +24,11 @@ void BecomeHelperOf(int parent_pidfd, int in, int out);
 // A pidfd of this process, for BecomeHelperOf.
 UniqueFd OpenOwnPidfd();
 
+// clone(2) used as fork(2), with the child in new `namespaces` (CLONE_NEW*
+// flags; 0 for none): the child's pid or -1 (errno), 0 in the child. No
+// fork handlers run, so the child keeps to system calls until it execs.
+pid_t ForkIntoNamespaces(unsigned long namespaces);
+
 // For AgentClient::Connect: whether the sandbox-vmm that `vmm_pid_file`
 // names has exited (no while the file is missing: the VMM is starting).
 std::function<bool()> VmmExitedCheck(const std::string& vmm_pid_file);

@@ -29,9 +29,7 @@ Result<pid_t> SpawnVmm(const std::string& vmm, const SandboxFiles& files, const 
   if (!log.valid()) return ErrnoStatus("open", files.vmm_log);
   UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   const UniqueFd parent = OpenOwnPidfd();
-  // clone(2) as fork(2), with CLONE_NEWPID when jailed.
-  const pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD | (jail ? CLONE_NEWPID : 0), nullptr, nullptr,
-                                                 nullptr, nullptr));
+  const pid_t pid = ForkIntoNamespaces(jail ? CLONE_NEWPID : 0);
   if (pid < 0) return ErrnoStatus("clone", jail ? "sandbox-vmm in a new pid namespace (needs root)" : "sandbox-vmm");
   if (pid == 0) {
     BecomeHelperOf(parent.get(), null.get(), log.get());

@@ -300,10 +300,8 @@ Result<pid_t> SpawnVirtiofsd(const std::string& virtiofsd, const std::vector<Sha
   // The namespaces virtiofsd's sandbox=namespace would make, made here: it
   // would make a second network namespace (a sandbox's costliest, about
   // 35 ms of CPU to make and more to tear down), and stay a second process.
-  // clone(2) as fork(2).
-  const unsigned long namespaces =
-      CLONE_NEWPID | CLONE_NEWNS | (network == VirtiofsdNetwork::kNewNamespace ? CLONE_NEWNET : 0);
-  const pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD | namespaces, nullptr, nullptr, nullptr, nullptr));
+  const pid_t pid = ForkIntoNamespaces(CLONE_NEWPID | CLONE_NEWNS |
+                                       (network == VirtiofsdNetwork::kNewNamespace ? CLONE_NEWNET : 0));
   if (pid < 0) return ErrnoStatus("clone", "virtiofsd in new mount, pid and network namespaces (needs root)");
   if (pid != 0) return pid;
 

@@ -11,14 +11,13 @@
 #include <unistd.h>
 
 #include <climits>
-#include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "common/base/file_util.h"
 #include "common/base/temp_dir.h"
+#include "common/base/testing/children.h"
 #include "common/base/unix_socket.h"
 #include "common/oci/spec_json.h"
 #include "vmm/vhost_user/frontend.h"
@@ -173,21 +172,6 @@ std::string NamespaceOf(pid_t pid, const char* type) {
   return ::readlink(link.c_str(), target, sizeof(target) - 1) > 0 ? target : "";
 }
 
-// The processes whose parent is `pid`.
-std::vector<pid_t> ChildrenOf(pid_t pid) {
-  std::vector<pid_t> children;
-  const std::string prefix = "PPid:\t" + std::to_string(pid) + "\n";
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", error)) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    if (ReadFile("/proc/" + name + "/status").value_or("").find(prefix) != std::string::npos) {
-      children.push_back(static_cast<pid_t>(std::atoi(name.c_str())));
-    }
-  }
-  return children;
-}
-
 // virtiofsd is one process, alone in a pid namespace of its own, chrooted
 // into the shared dir, in a new network namespace, or in the caller's
 // when the caller says it made that one for the sandbox (the monitor).
@@ -209,7 +193,7 @@ TEST(SharedFs, VirtiofsdRunsAloneInNamespacesOfItsOwn) {
     const std::string status = ReadFile("/proc/" + std::to_string(*helper) + "/status").value_or("");
     EXPECT_NE(status.find("NSpid:\t" + std::to_string(*helper) + "\t1\n"), std::string::npos)
         << "the init of its own pid namespace:\n" << status;
-    EXPECT_TRUE(ChildrenOf(*helper).empty()) << "no second virtiofsd process";
+    EXPECT_TRUE(testing::ChildrenOf(*helper).empty()) << "no second virtiofsd process";
     char root[PATH_MAX] = {};
     ASSERT_GT(::readlink(("/proc/" + std::to_string(*helper) + "/root").c_str(), root, sizeof(root) - 1), 0);
     EXPECT_EQ(std::string(root), work.path() + "/shared") << "chrooted into the shared dir";
